@@ -1,0 +1,114 @@
+//! How an emulator is set up: org size and seed, credentials, rate limits, faults.
+
+use crate::clock::{Clock, SystemClock};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// The size of a synthetic org.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OrgSize {
+    /// about 25 users, 8 groups, 5 apps
+    Tiny,
+    /// about 1,000 users, 100 groups, 20 apps
+    Small,
+    /// about 10,000 users, 1,000 groups, 100 apps
+    Medium,
+    /// about 100,000 users, 10,000 groups, 500 apps
+    Large,
+}
+
+impl OrgSize {
+    /// (users, groups, apps)
+    pub fn counts(self) -> (usize, usize, usize) {
+        match self {
+            OrgSize::Tiny => (25, 8, 5),
+            OrgSize::Small => (1_000, 100, 20),
+            OrgSize::Medium => (10_000, 1_000, 100),
+            OrgSize::Large => (100_000, 10_000, 500),
+        }
+    }
+}
+
+/// Which rate limits the emulator enforces.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RateLimitMode {
+    /// No limits; headers still report a generous bucket.
+    Off,
+    /// Okta's Workforce per-minute defaults.
+    Workforce,
+    /// A TOML file of bucket overrides (see `gate::ratelimit`).
+    File(PathBuf),
+}
+
+/// One OAuth 2.0 service app the token endpoint accepts.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct OAuthClientConfig {
+    pub client_id: String,
+    /// The public key as a JWK object (what the Okta console registers) ...
+    #[serde(default)]
+    pub public_jwk: Option<serde_json::Value>,
+    /// ... or as a PEM file (SubjectPublicKeyInfo).
+    #[serde(default)]
+    pub public_key_pem_file: Option<PathBuf>,
+    /// Okta scopes granted to this app, e.g. `okta.users.read`.
+    pub scopes: Vec<String>,
+    /// "Require DPoP header in token requests".
+    #[serde(default)]
+    pub require_dpop: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct EmulatorConfig {
+    pub host: String,
+    /// 0 picks a free port.
+    pub port: u16,
+    pub seed: u64,
+    pub size: OrgSize,
+    /// Explicit counts override the size's.
+    pub users: Option<usize>,
+    pub groups: Option<usize>,
+    pub apps: Option<usize>,
+    /// Accepted SSWS API tokens.
+    pub tokens: Vec<String>,
+    pub oauth_clients: Vec<OAuthClientConfig>,
+    pub rate_limits: RateLimitMode,
+    /// Share of each bucket one principal may use (Okta's default is 50%).
+    pub principal_share: f64,
+    /// Simultaneous in-flight requests the org allows (Workforce: 75).
+    pub concurrency_limit: usize,
+    /// A rate-limit window lasts 60 / time_scale seconds.
+    pub time_scale: f64,
+    /// Added latency per request, with jitter.
+    pub latency_ms: u64,
+    /// Share of requests that fail (500/502/503/504, drops, truncated bodies, slow answers).
+    pub fault_rate: f64,
+    pub fault_seed: u64,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Default for EmulatorConfig {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".into(),
+            port: 0,
+            seed: 1,
+            size: OrgSize::Tiny,
+            users: None,
+            groups: None,
+            apps: None,
+            tokens: vec![DEFAULT_TOKEN.into()],
+            oauth_clients: Vec::new(),
+            rate_limits: RateLimitMode::Off,
+            principal_share: 0.5,
+            concurrency_limit: 75,
+            time_scale: 1.0,
+            latency_ms: 0,
+            fault_rate: 0.0,
+            fault_seed: 1,
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+/// The token a default emulator accepts: for demos and local runs only.
+pub const DEFAULT_TOKEN: &str = "00emulator-demo-token";
