@@ -1,1 +1,87 @@
-//! oktasync-store
+//! The oktasync mirror: its schema, and the store trait its backends implement.
+//!
+//! The SQLite backend ([`SqliteStore`]) is the default: one file, WAL, created owner-only,
+//! migrations run on open. A PostgreSQL backend will implement the same [`Store`] trait.
+//!
+//! Writing happens in runs. [`Store::begin_full_sync`] records a `running` row in
+//! `sync_runs` and returns a [`FullSyncSession`]; the engine stages batches of Okta objects
+//! into it ([`Batch`]), then [`FullSyncSession::commit`] applies the difference between the
+//! staged state and the mirror (insert new, update changed, delete gone) in one transaction,
+//! together with the run's record. Readers see the previous mirror or the new one, never
+//! part of a run; a run that fails or is killed leaves the previous mirror as it was.
+//!
+//! The schema is documented for people using `sqlite3` in `SCHEMA.md`.
+
+mod error;
+mod export;
+pub mod query;
+mod schema;
+mod sqlite;
+mod types;
+
+pub use error::{Result, StoreError};
+pub use schema::canonical_raw;
+pub use sqlite::{SqliteFullSyncSession, SqliteStore, StoreOptions};
+pub use types::{
+    AssigneeType, Batch, ChangeCounts, Changes, OrgId, RunId, RunStart, RunStats,
+    SyncRunRecord, Table, outcome,
+};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// A mirror backend.
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// The org with this URL, created if the mirror has none yet.
+    async fn ensure_org(&self, org_url: &str, now: DateTime<Utc>) -> Result<OrgId>;
+
+    /// The org with this URL, if the mirror has it.
+    async fn find_org(&self, org_url: &str) -> Result<Option<OrgId>>;
+
+    /// Every org in the mirror, as (id, URL), in id order.
+    async fn orgs(&self) -> Result<Vec<(OrgId, String)>>;
+
+    /// Starts a full sync run: records it as `running` and returns the session that stages
+    /// its data. A `running` row left by a process that no longer exists is marked
+    /// `interrupted` first.
+    async fn begin_full_sync(
+        &self,
+        org: OrgId,
+        start: RunStart,
+    ) -> Result<Box<dyn FullSyncSession>>;
+
+    /// The mirror of one org in exactly the form of the emulator's `GET /__emulator/export`:
+    /// `{users, groups, apps, idps, group_members, app_users, app_groups, role_assignments}`,
+    /// objects sorted by id, pairs sorted by their fields in that order.
+    async fn export_json(&self, org: OrgId) -> Result<Value>;
+
+    /// Rows per table for one org, keyed by table name.
+    async fn counts(&self, org: OrgId) -> Result<BTreeMap<String, u64>>;
+
+    /// The most recent runs of one org, newest first.
+    async fn recent_runs(&self, org: OrgId, limit: u32) -> Result<Vec<SyncRunRecord>>;
+
+    /// A named checkpoint of one org (reserved for incremental sync).
+    async fn checkpoint(&self, org: OrgId, name: &str) -> Result<Option<String>>;
+}
+
+/// One run's staging area. Dropping it without `commit` or `fail` discards the staged data
+/// and leaves the run `running` (the next run marks it `interrupted`).
+#[async_trait]
+pub trait FullSyncSession: Send {
+    fn run_id(&self) -> RunId;
+
+    /// Stages a batch. Objects staged twice (same key) keep the first copy.
+    async fn stage(&mut self, batch: &Batch) -> Result<()>;
+
+    /// Replaces the mirror's rows of `tables` with what was staged for them, and records the
+    /// run as `succeeded`, in one transaction. Tables not listed are left untouched. On error
+    /// nothing is applied, the run is recorded as `failed`, and the error is returned.
+    async fn commit(self: Box<Self>, tables: &[Table], stats: RunStats) -> Result<Changes>;
+
+    /// Discards the staged data and records the run as `failed` with this message.
+    async fn fail(self: Box<Self>, error: &str, stats: RunStats) -> Result<()>;
+}

@@ -1,0 +1,552 @@
+//! The SQLite backend.
+
+use crate::error::{Result, StoreError};
+use crate::schema::{self, Cell, ColumnType, TableSpec};
+use crate::types::{
+    Batch, ChangeCounts, Changes, OrgId, RunId, RunStart, RunStats, SyncRunRecord, Table,
+    outcome,
+};
+use crate::{FullSyncSession, Store};
+use async_trait::async_trait;
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::Value;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteSynchronous,
+};
+use sqlx::{AssertSqlSafe, Connection, Row};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// How long a statement waits for another connection's write lock before failing. A full
+/// sync of a large org holds the lock for its apply step (seconds), so this is generous.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Pooled connections for reads and small writes (run records). Staging uses its own.
+pub const POOL_CONNECTIONS: u32 = 4;
+
+/// Upper bound on values bound in one statement (SQLite allows 32766).
+const MAX_BIND_VALUES: usize = 30_000;
+
+/// Rows per multi-row staging insert, at most (fewer for wide tables).
+const MAX_ROWS_PER_INSERT: usize = 500;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Options for opening a mirror file.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    pub busy_timeout: Duration,
+    pub pool_connections: u32,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            busy_timeout: BUSY_TIMEOUT,
+            pool_connections: POOL_CONNECTIONS,
+        }
+    }
+}
+
+/// A mirror in one SQLite file.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+    connect_options: SqliteConnectOptions,
+    path: PathBuf,
+}
+
+impl SqliteStore {
+    /// Opens (creating it owner-read/write only if missing) the mirror at `path` and brings
+    /// its schema up to date.
+    pub async fn open(path: impl AsRef<Path>) -> Result<Self> {
+        Self::open_with(path, StoreOptions::default()).await
+    }
+
+    pub async fn open_with(path: impl AsRef<Path>, options: StoreOptions) -> Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        create_owner_only(&path)?;
+        let connect_options = SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(false)
+            .journal_mode(SqliteJournalMode::Wal)
+            // WAL + NORMAL: a commit may be lost on power failure, never corrupted.
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(options.busy_timeout)
+            .foreign_keys(false);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(options.pool_connections)
+            .connect_with(connect_options.clone())
+            .await
+            .map_err(|source| StoreError::Open {
+                path: path.clone(),
+                source,
+            })?;
+        MIGRATOR.run(&pool).await?;
+        Ok(Self {
+            pool,
+            connect_options,
+            path,
+        })
+    }
+
+    /// The connection pool, for read-side queries (the CLI's `query` module).
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Closes every pooled connection (a checkpoint of the WAL happens on the last close).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Starts a full sync run; the same as [`Store::begin_full_sync`] with a concrete type.
+    pub async fn begin_full_sync_session(
+        &self,
+        org: OrgId,
+        start: RunStart,
+    ) -> Result<SqliteFullSyncSession> {
+        self.mark_interrupted_runs(org).await?;
+        let resources = serde_json::to_string(&start.resources)?;
+        let run_id: i64 = sqlx::query_scalar(
+            "INSERT INTO sync_runs (org_id, kind, resources, started_at, outcome, pid)
+             VALUES (?, ?, ?, ?, ?, ?) RETURNING run_id",
+        )
+        .bind(org.0)
+        .bind(&start.kind)
+        .bind(resources)
+        .bind(timestamp(start.started_at))
+        .bind(outcome::RUNNING)
+        .bind(i64::from(std::process::id()))
+        .fetch_one(&self.pool)
+        .await?;
+
+        let mut conn = SqliteConnection::connect_with(&self.connect_options).await?;
+        // Staged rows go to a temporary file, not memory: a large org stages millions.
+        sqlx::query("PRAGMA temp_store = FILE")
+            .execute(&mut conn)
+            .await?;
+        for table in Table::ALL {
+            sqlx::query(AssertSqlSafe(create_stage_sql(schema::spec(table))))
+                .execute(&mut conn)
+                .await?;
+        }
+        Ok(SqliteFullSyncSession {
+            conn,
+            pool: self.pool.clone(),
+            org,
+            run_id: RunId(run_id),
+        })
+    }
+
+    /// Marks `running` rows whose process is gone as `interrupted`. Only where `/proc` tells
+    /// whether a process exists; elsewhere they stay `running`.
+    async fn mark_interrupted_runs(&self, org: OrgId) -> Result<()> {
+        if !Path::new("/proc/self").exists() {
+            return Ok(());
+        }
+        let running: Vec<(i64, Option<i64>)> =
+            sqlx::query_as("SELECT run_id, pid FROM sync_runs WHERE org_id = ? AND outcome = ?")
+                .bind(org.0)
+                .bind(outcome::RUNNING)
+                .fetch_all(&self.pool)
+                .await?;
+        for (run_id, pid) in running {
+            let alive = pid.is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
+            if !alive {
+                sqlx::query(
+                    "UPDATE sync_runs SET outcome = ?, error = ? WHERE run_id = ? AND outcome = ?",
+                )
+                .bind(outcome::INTERRUPTED)
+                .bind("the process running this sync ended before it finished; the mirror kept its previous state")
+                .bind(run_id)
+                .bind(outcome::RUNNING)
+                .execute(&self.pool)
+                .await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Creates the database file with mode 0600 before SQLite opens it (SQLite would use the
+/// umask, typically 0644). SQLite gives the `-wal` and `-shm` files the same mode.
+fn create_owner_only(path: &Path) -> Result<()> {
+    if path.exists() {
+        return Ok(());
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        // Another process created it between the check and the open.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(source) => Err(StoreError::Create {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+/// Okta's timestamp form, used for every time the store writes.
+pub(crate) fn timestamp(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn sql_type(t: ColumnType) -> &'static str {
+    match t {
+        ColumnType::Text => "TEXT",
+        ColumnType::Integer => "INTEGER",
+    }
+}
+
+fn create_stage_sql(spec: &TableSpec) -> String {
+    let columns: Vec<String> = spec
+        .columns
+        .iter()
+        .map(|(name, t)| format!("{name} {}", sql_type(*t)))
+        .collect();
+    let key: Vec<&str> = spec.key().collect();
+    format!(
+        "CREATE TEMP TABLE stage_{} ({}, PRIMARY KEY ({}))",
+        spec.name,
+        columns.join(", "),
+        key.join(", ")
+    )
+}
+
+fn insert_stage_sql(spec: &TableSpec, rows: usize) -> String {
+    let columns: Vec<&str> = spec.column_names().collect();
+    let placeholders = format!("({})", vec!["?"; columns.len()].join(", "));
+    format!(
+        "INSERT INTO temp.stage_{} ({}) VALUES {} ON CONFLICT DO NOTHING",
+        spec.name,
+        columns.join(", "),
+        vec![placeholders; rows].join(", ")
+    )
+}
+
+/// `s.k1 = t.k1 AND s.k2 = t.k2`
+fn key_match(spec: &TableSpec, left: &str, right: &str) -> String {
+    spec.key()
+        .map(|k| format!("{left}.{k} = {right}.{k}"))
+        .collect::<Vec<_>>()
+        .join(" AND ")
+}
+
+/// The three statements that turn the mirror's rows of one table into the staged rows.
+/// `?1` is the org id.
+struct ApplySql {
+    delete_gone: String,
+    update_changed: Option<String>,
+    insert_new: String,
+}
+
+fn apply_sql(spec: &TableSpec) -> ApplySql {
+    let t = spec.name;
+    let columns: Vec<&str> = spec.column_names().collect();
+    let delete_gone = format!(
+        "DELETE FROM {t} WHERE org_id = ?1 AND NOT EXISTS \
+         (SELECT 1 FROM temp.stage_{t} s WHERE {})",
+        key_match(spec, "s", t)
+    );
+    let update_changed = spec.has_raw.then(|| {
+        let sets: Vec<String> = columns[spec.key_len..]
+            .iter()
+            .map(|c| format!("{c} = s.{c}"))
+            .collect();
+        format!(
+            "UPDATE {t} SET {} FROM temp.stage_{t} s WHERE {t}.org_id = ?1 AND {} AND {t}.raw <> s.raw",
+            sets.join(", "),
+            key_match(spec, t, "s")
+        )
+    });
+    let insert_new = format!(
+        "INSERT INTO {t} (org_id, {}) SELECT ?1, {} FROM temp.stage_{t} s WHERE NOT EXISTS \
+         (SELECT 1 FROM {t} m WHERE m.org_id = ?1 AND {})",
+        columns.join(", "),
+        columns
+            .iter()
+            .map(|c| format!("s.{c}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        key_match(spec, "m", "s")
+    );
+    ApplySql {
+        delete_gone,
+        update_changed,
+        insert_new,
+    }
+}
+
+/// A full sync run staging into TEMP tables on its own connection.
+pub struct SqliteFullSyncSession {
+    conn: SqliteConnection,
+    pool: SqlitePool,
+    org: OrgId,
+    run_id: RunId,
+}
+
+impl SqliteFullSyncSession {
+    async fn insert_rows(&mut self, spec: &TableSpec, rows: &[Vec<Cell>]) -> Result<()> {
+        let rows_per_insert = (MAX_BIND_VALUES / spec.columns.len()).min(MAX_ROWS_PER_INSERT);
+        for chunk in rows.chunks(rows_per_insert) {
+            let sql = insert_stage_sql(spec, chunk.len());
+            let mut query = sqlx::query(AssertSqlSafe(sql));
+            for row in chunk {
+                for cell in row {
+                    query = match cell {
+                        Cell::Text(v) => query.bind(v.clone()),
+                        Cell::Integer(v) => query.bind(*v),
+                    };
+                }
+            }
+            query.execute(&mut self.conn).await?;
+        }
+        Ok(())
+    }
+
+    async fn apply(&mut self, tables: &[Table], stats: &RunStats) -> Result<Changes> {
+        let mut tx = self.conn.begin_with("BEGIN IMMEDIATE").await?;
+        let mut changes = Changes::new();
+        for &table in tables {
+            let sql = apply_sql(schema::spec(table));
+            let removed = sqlx::query(AssertSqlSafe(sql.delete_gone))
+                .bind(self.org.0)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            let updated = match sql.update_changed {
+                Some(update) => sqlx::query(AssertSqlSafe(update))
+                    .bind(self.org.0)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected(),
+                None => 0,
+            };
+            let added = sqlx::query(AssertSqlSafe(sql.insert_new))
+                .bind(self.org.0)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            changes.insert(
+                table.as_str().to_owned(),
+                ChangeCounts {
+                    added,
+                    updated,
+                    removed,
+                },
+            );
+        }
+        record_end(
+            &mut *tx,
+            self.run_id,
+            outcome::SUCCEEDED,
+            None,
+            stats,
+            Some(&changes),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(changes)
+    }
+}
+
+async fn record_end<'e, E>(
+    executor: E,
+    run_id: RunId,
+    outcome: &str,
+    error: Option<&str>,
+    stats: &RunStats,
+    changes: Option<&Changes>,
+) -> Result<()>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Sqlite>,
+{
+    let changes = changes.map(serde_json::to_string).transpose()?;
+    sqlx::query(
+        "UPDATE sync_runs SET ended_at = ?, outcome = ?, error = ?, counts = ?, changes = ?,
+            api_calls = ?, fewest_calls = ?, calls_by_bucket = ?, http_429 = ?, retries = ?,
+            rate_limit_wait_s = ?
+         WHERE run_id = ?",
+    )
+    .bind(timestamp(stats.ended_at))
+    .bind(outcome)
+    .bind(error)
+    .bind(serde_json::to_string(&stats.counts)?)
+    .bind(changes)
+    .bind(saturating_i64(stats.api_calls))
+    .bind(saturating_i64(stats.fewest_calls))
+    .bind(serde_json::to_string(&stats.calls_by_bucket)?)
+    .bind(saturating_i64(stats.http_429))
+    .bind(saturating_i64(stats.retries))
+    .bind(stats.rate_limit_wait_s)
+    .bind(run_id.0)
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
+fn saturating_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+#[async_trait]
+impl FullSyncSession for SqliteFullSyncSession {
+    fn run_id(&self) -> RunId {
+        self.run_id
+    }
+
+    async fn stage(&mut self, batch: &Batch) -> Result<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let (table, rows) = schema::rows(batch)?;
+        self.insert_rows(schema::spec(table), &rows).await
+    }
+
+    async fn commit(mut self: Box<Self>, tables: &[Table], stats: RunStats) -> Result<Changes> {
+        match self.apply(tables, &stats).await {
+            Ok(changes) => {
+                // Closing drops the TEMP tables with their files.
+                let _ = self.conn.close().await;
+                Ok(changes)
+            }
+            Err(e) => {
+                let message = format!("applying the run to the mirror failed: {e}");
+                let pool = self.pool.clone();
+                let run_id = self.run_id;
+                drop(self); // rolls back whatever the transaction held
+                record_end(&pool, run_id, outcome::FAILED, Some(&message), &stats, None).await?;
+                Err(e)
+            }
+        }
+    }
+
+    async fn fail(self: Box<Self>, error: &str, stats: RunStats) -> Result<()> {
+        let Self {
+            conn, pool, run_id, ..
+        } = *self;
+        let _ = conn.close().await;
+        record_end(&pool, run_id, outcome::FAILED, Some(error), &stats, None).await
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ensure_org(&self, org_url: &str, now: DateTime<Utc>) -> Result<OrgId> {
+        sqlx::query("INSERT INTO orgs (url, created_at) VALUES (?, ?) ON CONFLICT (url) DO NOTHING")
+            .bind(org_url)
+            .bind(timestamp(now))
+            .execute(&self.pool)
+            .await?;
+        self.find_org(org_url)
+            .await?
+            .ok_or_else(|| StoreError::UnknownOrg(org_url.to_owned()))
+    }
+
+    async fn find_org(&self, org_url: &str) -> Result<Option<OrgId>> {
+        let id: Option<i64> = sqlx::query_scalar("SELECT org_id FROM orgs WHERE url = ?")
+            .bind(org_url)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(id.map(OrgId))
+    }
+
+    async fn orgs(&self) -> Result<Vec<(OrgId, String)>> {
+        let rows: Vec<(i64, String)> = sqlx::query_as("SELECT org_id, url FROM orgs ORDER BY org_id")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.into_iter().map(|(id, url)| (OrgId(id), url)).collect())
+    }
+
+    async fn begin_full_sync(
+        &self,
+        org: OrgId,
+        start: RunStart,
+    ) -> Result<Box<dyn FullSyncSession>> {
+        Ok(Box::new(self.begin_full_sync_session(org, start).await?))
+    }
+
+    async fn export_json(&self, org: OrgId) -> Result<Value> {
+        // One read transaction: the export is one snapshot even while a run commits.
+        let mut tx = self.pool.begin().await?;
+        let export = crate::export::export_json(&mut tx, org).await?;
+        tx.commit().await?;
+        Ok(export)
+    }
+
+    async fn counts(&self, org: OrgId) -> Result<BTreeMap<String, u64>> {
+        let mut tx = self.pool.begin().await?;
+        let mut counts = BTreeMap::new();
+        for table in Table::ALL {
+            let sql = format!("SELECT COUNT(*) FROM {} WHERE org_id = ?", table.as_str());
+            let n: i64 = sqlx::query_scalar(AssertSqlSafe(sql))
+                .bind(org.0)
+                .fetch_one(&mut *tx)
+                .await?;
+            counts.insert(table.as_str().to_owned(), u64::try_from(n).unwrap_or(0));
+        }
+        tx.commit().await?;
+        Ok(counts)
+    }
+
+    async fn recent_runs(&self, org: OrgId, limit: u32) -> Result<Vec<SyncRunRecord>> {
+        Ok(sqlx::query_as(
+            "SELECT run_id, org_id, kind, resources, started_at, ended_at, outcome, error, counts,
+                    changes, api_calls, fewest_calls, calls_by_bucket, http_429, retries,
+                    rate_limit_wait_s
+             FROM sync_runs WHERE org_id = ? ORDER BY run_id DESC LIMIT ?",
+        )
+        .bind(org.0)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn checkpoint(&self, org: OrgId, name: &str) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT value FROM checkpoints WHERE org_id = ? AND name = ?")
+            .bind(org.0)
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.get::<String, _>(0)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_sql_reads_as_expected() {
+        let sql = apply_sql(&schema::GROUP_MEMBERS);
+        assert_eq!(
+            sql.delete_gone,
+            "DELETE FROM group_members WHERE org_id = ?1 AND NOT EXISTS (SELECT 1 FROM temp.stage_group_members s WHERE s.group_id = group_members.group_id AND s.user_id = group_members.user_id)"
+        );
+        assert!(sql.update_changed.is_none());
+        let users = apply_sql(&schema::USERS);
+        assert!(
+            users
+                .update_changed
+                .unwrap()
+                .ends_with("WHERE users.org_id = ?1 AND users.id = s.id AND users.raw <> s.raw")
+        );
+        assert_eq!(
+            insert_stage_sql(&schema::GROUP_MEMBERS, 2),
+            "INSERT INTO temp.stage_group_members (group_id, user_id) VALUES (?, ?), (?, ?) ON CONFLICT DO NOTHING"
+        );
+    }
+}

@@ -1,0 +1,3 @@
+//! Integration tests of the SQLite store against real files in temporary directories.
+
+mod runs;
