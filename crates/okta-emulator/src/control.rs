@@ -1,1 +1,186 @@
-//! (to be written)
+//! The `/__emulator/` control endpoints (same auth as the API): `GET export`,
+//! `POST churn`, `GET stats`, `PUT faults`.
+//!
+//! The export is the org as one canonical JSON object: Okta objects exactly as the list
+//! endpoints serve them minus `_links` and `_embedded`, every list sorted, every object's keys
+//! sorted, so that a mirror producing the same form from API responses matches it byte for byte.
+
+use crate::api::{Shared, json_object, value_response};
+use crate::churn;
+use crate::error::{OktaError, Result};
+use crate::gate::Gate;
+use crate::model::Org;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use serde_json::{Map, Value};
+use std::io::Write;
+use std::sync::Arc;
+
+/// Largest `ops` one churn request may ask for.
+pub const MAX_CHURN_OPS: u64 = 1_000_000;
+
+#[derive(Debug, Clone)]
+pub struct ControlState {
+    pub app: Shared,
+    pub gate: Arc<Gate>,
+}
+
+pub fn router(app: Shared, gate: Arc<Gate>) -> Router {
+    Router::new()
+        .route("/__emulator/export", get(export_handler))
+        .route("/__emulator/churn", post(churn_handler))
+        .route("/__emulator/stats", get(stats_handler))
+        .route("/__emulator/faults", put(faults_handler))
+        .with_state(ControlState { app, gate })
+}
+
+/// Rebuilds every object with its keys in sorted order (whatever map type serde_json uses).
+pub fn sort_keys(v: Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            let mut entries: Vec<(String, Value)> = m.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            let mut out = Map::new();
+            for (k, v) in entries {
+                out.insert(k, sort_keys(v));
+            }
+            Value::Object(out)
+        }
+        Value::Array(a) => Value::Array(a.into_iter().map(sort_keys).collect()),
+        other => other,
+    }
+}
+
+fn write_objects<'a>(out: &mut Vec<u8>, key: &str, objects: impl Iterator<Item = Value> + 'a) {
+    let _ = write!(out, "\"{key}\":[");
+    for (i, v) in objects.enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        let _ = serde_json::to_writer(&mut *out, &sort_keys(v));
+    }
+    out.push(b']');
+}
+
+fn json_str(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_default()
+}
+
+/// The canonical export as bytes (what `GET /__emulator/export` returns).
+pub fn export_bytes(org: &Org) -> Vec<u8> {
+    let mut out = Vec::with_capacity(1 << 20);
+    out.push(b'{');
+    // Top-level keys in sorted order.
+    out.extend_from_slice(b"\"app_groups\":[");
+    let mut first = true;
+    for app in org.apps.keys() {
+        for group in org.app_groups.get(app).into_iter().flat_map(|m| m.keys()) {
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            let _ = write!(out, r#"{{"app_id":"{app}","group_id":"{group}"}}"#);
+        }
+    }
+    out.extend_from_slice(b"],\"app_users\":[");
+    first = true;
+    for app in org.apps.keys() {
+        for (user, entry) in org.app_users.get(app).into_iter().flatten() {
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            let _ = write!(out, r#"{{"app_id":"{app}","scope":"{}","user_id":"{user}"}}"#, entry.scope());
+        }
+    }
+    out.extend_from_slice(b"],");
+    write_objects(&mut out, "apps", org.apps.values().map(|a| a.to_value()));
+    out.extend_from_slice(b",\"group_members\":[");
+    first = true;
+    for group in org.groups.keys() {
+        for user in org.members.get(group).into_iter().flatten() {
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            let _ = write!(out, r#"{{"group_id":"{group}","user_id":"{user}"}}"#);
+        }
+    }
+    out.extend_from_slice(b"],");
+    write_objects(&mut out, "groups", org.groups.values().map(|g| g.to_value()));
+    out.push(b',');
+    write_objects(&mut out, "idps", org.idps.values().map(|i| i.to_value()));
+    out.extend_from_slice(b",\"role_assignments\":[");
+    let mut roles: Vec<(&str, String, &str, String)> = org
+        .roles
+        .values()
+        .map(|r| (r.assignee_type.as_str(), r.assignee.to_string(), r.role_type.0, r.id.to_string()))
+        .collect();
+    roles.sort();
+    for (i, (kind, assignee, role, id)) in roles.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        let _ = write!(
+            out,
+            r#"{{"assignee_id":{},"assignee_type":"{kind}","id":{},"role_type":"{role}"}}"#,
+            json_str(assignee),
+            json_str(id)
+        );
+    }
+    out.extend_from_slice(b"],");
+    write_objects(&mut out, "users", org.users.values().map(|u| u.to_value()));
+    out.push(b'}');
+    out
+}
+
+/// The canonical export as a JSON value.
+pub fn export(org: &Org) -> Value {
+    serde_json::from_slice(&export_bytes(org)).unwrap_or(Value::Null)
+}
+
+async fn export_handler(State(s): State<ControlState>) -> Response {
+    let body = export_bytes(&s.app.org.read());
+    let mut resp = (StatusCode::OK, Bytes::from(body)).into_response();
+    resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp
+}
+
+async fn churn_handler(State(s): State<ControlState>, body: Bytes) -> Result<Response> {
+    let body = json_object(&body)?;
+    let number = |key: &str| -> Result<u64> {
+        body.get(key).and_then(Value::as_u64).ok_or_else(|| {
+            OktaError::validation(key, format!("{key}: a non-negative integer is required"))
+        })
+    };
+    let seed = number("seed")?;
+    let ops = number("ops")?;
+    if ops > MAX_CHURN_OPS {
+        return Err(OktaError::validation("ops", format!("ops: at most {MAX_CHURN_OPS} per request")));
+    }
+    let now = s.app.now();
+    let summary = {
+        let mut org = s.app.org.write();
+        churn::churn(&mut org, seed, ops as usize, now)
+    };
+    Ok(value_response(StatusCode::OK, &churn::summary_json(&summary)))
+}
+
+async fn stats_handler(State(s): State<ControlState>) -> Response {
+    value_response(StatusCode::OK, &s.gate.stats())
+}
+
+async fn faults_handler(State(s): State<ControlState>, body: Bytes) -> Result<Response> {
+    let value: Value = if body.is_empty() {
+        Value::Object(Map::new())
+    } else {
+        serde_json::from_slice(&body).map_err(|_| OktaError::malformed_body())?
+    };
+    s.gate.set_faults(value)?;
+    Ok(value_response(StatusCode::OK, &s.gate.stats()))
+}

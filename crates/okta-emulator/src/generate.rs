@@ -1,1 +1,638 @@
-//! (to be written)
+//! Seeded synthetic orgs: the same seed and counts give the same org, byte for byte.
+//!
+//! Every timestamp derives from [`ANCHOR`], never from the wall clock. Generation is single
+//! threaded with one `ChaCha8Rng`, so the order of every draw is fixed.
+
+use crate::config::OrgSize;
+use crate::model::{
+    Actor, App, AssigneeType, Ctx, Factor, Group, GroupType, Id, Idp, Org, RoleAssignment,
+    RoleType, Target, Ts, User, UserStatus, parse_ts,
+};
+use rand::seq::IndexedRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde_json::{Map, Value, json};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::OnceLock;
+
+/// The fixed "now" of every generated org: 2026-11-01T00:00:00.000Z.
+pub const ANCHOR_RFC3339: &str = "2026-11-01T00:00:00.000Z";
+
+/// Average number of (non-Everyone) groups per user.
+const GROUPS_PER_USER: f64 = 10.0;
+
+const DAY_MS: i64 = 86_400_000;
+
+pub fn anchor() -> Ts {
+    parse_ts(ANCHOR_RFC3339).unwrap_or(0)
+}
+
+/// How big an org to generate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GenParams {
+    pub seed: u64,
+    pub users: usize,
+    pub groups: usize,
+    pub apps: usize,
+}
+
+impl GenParams {
+    pub fn new(
+        seed: u64,
+        size: OrgSize,
+        users: Option<usize>,
+        groups: Option<usize>,
+        apps: Option<usize>,
+    ) -> Self {
+        let (u, g, a) = size.counts();
+        GenParams {
+            seed,
+            users: users.unwrap_or(u).max(1),
+            groups: groups.unwrap_or(g).max(1),
+            apps: apps.unwrap_or(a),
+        }
+    }
+}
+
+// (display, ascii for logins)
+const FIRST_NAMES: &[(&str, &str)] = &[
+    ("James", "james"), ("Mary", "mary"), ("Robert", "robert"), ("Patricia", "patricia"),
+    ("John", "john"), ("Jennifer", "jennifer"), ("Michael", "michael"), ("Linda", "linda"),
+    ("David", "david"), ("Elizabeth", "elizabeth"), ("William", "william"), ("Barbara", "barbara"),
+    ("Richard", "richard"), ("Susan", "susan"), ("Joseph", "joseph"), ("Jessica", "jessica"),
+    ("Thomas", "thomas"), ("Sarah", "sarah"), ("Priya", "priya"), ("Arjun", "arjun"),
+    ("Wei", "wei"), ("Mei", "mei"), ("Hiroshi", "hiroshi"), ("Yuki", "yuki"),
+    ("José", "jose"), ("María", "maria"), ("François", "francois"), ("Chloé", "chloe"),
+    ("Björn", "bjorn"), ("Zoë", "zoe"), ("Søren", "soren"), ("Łukasz", "lukasz"),
+    ("Jürgen", "jurgen"), ("Ngọc", "ngoc"), ("Oluwaseun", "oluwaseun"), ("Aisha", "aisha"),
+    ("Mohammed", "mohammed"), ("Fatima", "fatima"), ("Dmitri", "dmitri"), ("Olga", "olga"),
+    ("Siobhán", "siobhan"), ("Seán", "sean"), ("Ana", "ana"), ("Mateus", "mateus"),
+    ("Kwame", "kwame"), ("Ama", "ama"), ("Lars", "lars"), ("Ingrid", "ingrid"),
+    ("Raúl", "raul"), ("Inés", "ines"), ("Hana", "hana"), ("Jin", "jin"),
+];
+
+const LAST_NAMES: &[(&str, &str)] = &[
+    ("Smith", "smith"), ("Johnson", "johnson"), ("Williams", "williams"), ("Brown", "brown"),
+    ("Jones", "jones"), ("Garcia", "garcia"), ("Miller", "miller"), ("Davis", "davis"),
+    ("Rodriguez", "rodriguez"), ("Martinez", "martinez"), ("Lee", "lee"), ("Walker", "walker"),
+    ("Patel", "patel"), ("Shah", "shah"), ("Nguyen", "nguyen"), ("Kim", "kim"),
+    ("Tanaka", "tanaka"), ("Nakamura", "nakamura"), ("Müller", "muller"), ("Schröder", "schroder"),
+    ("Sánchez", "sanchez"), ("Núñez", "nunez"), ("Østergaard", "ostergaard"), ("Åberg", "aberg"),
+    ("Dvořák", "dvorak"), ("Kowalczyk", "kowalczyk"), ("O'Brien", "obrien"), ("Ó Súilleabháin", "osuilleabhain"),
+    ("Lefèvre", "lefevre"), ("Gonçalves", "goncalves"), ("Adeyemi", "adeyemi"), ("Mensah", "mensah"),
+    ("Ivanova", "ivanova"), ("Petrov", "petrov"), ("Chen", "chen"), ("Wang", "wang"),
+    ("Zhang", "zhang"), ("Yılmaz", "yilmaz"), ("Haddad", "haddad"), ("Cohen", "cohen"),
+];
+
+const DEPARTMENTS: &[(&str, &[&str])] = &[
+    ("Engineering", &["Software Engineer", "Senior Software Engineer", "Staff Engineer", "Engineering Manager", "SRE"]),
+    ("Sales", &["Account Executive", "Sales Development Representative", "Sales Manager"]),
+    ("Marketing", &["Marketing Manager", "Content Strategist", "Product Marketing Manager"]),
+    ("Finance", &["Accountant", "Financial Analyst", "Controller"]),
+    ("Human Resources", &["HR Business Partner", "Recruiter", "People Operations Specialist"]),
+    ("Support", &["Support Engineer", "Customer Success Manager", "Support Lead"]),
+    ("IT", &["IT Administrator", "Systems Engineer", "Help Desk Technician"]),
+    ("Legal", &["Counsel", "Paralegal"]),
+    ("Product", &["Product Manager", "Product Designer", "UX Researcher"]),
+    ("Operations", &["Operations Manager", "Business Analyst"]),
+];
+
+const LOCATIONS: &[&str] = &[
+    "San Francisco", "New York", "London", "Berlin", "Tokyo", "São Paulo", "Bengaluru",
+    "Zürich", "Montréal", "Sydney", "Remote",
+];
+
+const GROUP_WORDS: &[&str] = &[
+    "Engineering", "Sales", "Marketing", "Finance", "HR", "Support", "IT", "Legal", "Product",
+    "Operations", "Security", "Data", "Platform", "Mobile", "Web", "EMEA", "APAC", "AMER",
+    "Contractors", "Interns", "Managers", "On-call", "Release", "Payroll", "Recruiting", "Design",
+];
+
+const GROUP_KINDS: &[&str] = &["Team", "Project", "Access", "Distribution", "Admins", "Readers", "Approvers", "Guild"];
+
+// (label, name, signOnMode)
+const APP_CATALOG: &[(&str, &str, &str)] = &[
+    ("Salesforce.com", "salesforce", "SAML_2_0"),
+    ("Slack", "slack", "SAML_2_0"),
+    ("Google Workspace", "google", "SAML_2_0"),
+    ("Microsoft Office 365", "office365", "WS_FEDERATION"),
+    ("Zoom", "zoomus", "SAML_2_0"),
+    ("GitHub Enterprise Cloud", "githubcloud", "SAML_2_0"),
+    ("Atlassian Cloud", "atlassian", "SAML_2_0"),
+    ("Workday", "workday", "SAML_2_0"),
+    ("Box", "boxnet", "SAML_2_0"),
+    ("Dropbox Business", "dropbox_for_business", "SAML_2_0"),
+    ("AWS Account Federation", "amazon_aws", "SAML_2_0"),
+    ("ServiceNow", "servicenow_ud", "SAML_2_0"),
+    ("Internal Wiki", "bookmark", "BOOKMARK"),
+    ("Expense Portal", "template_swa", "BROWSER_PLUGIN"),
+    ("Legacy Intranet", "template_basic_auth", "BASIC_AUTH"),
+    ("Shared Vault", "template_sps", "SECURE_PASSWORD_STORE"),
+    ("Benefits Site", "template_swa3field", "AUTO_LOGIN"),
+    ("Customer Portal", "oidc_client", "OPENID_CONNECT"),
+    ("Analytics Dashboard", "oidc_client", "OPENID_CONNECT"),
+    ("Legacy CRM", "template_saml_1_1", "SAML_1_1"),
+];
+
+fn pick_status(rng: &mut ChaCha8Rng) -> UserStatus {
+    let r: f64 = rng.random();
+    match r {
+        r if r < 0.78 => UserStatus::Active,
+        r if r < 0.82 => UserStatus::Staged,
+        r if r < 0.86 => UserStatus::Provisioned,
+        r if r < 0.89 => UserStatus::Suspended,
+        r if r < 0.95 => UserStatus::Deprovisioned,
+        r if r < 0.97 => UserStatus::LockedOut,
+        r if r < 0.99 => UserStatus::PasswordExpired,
+        _ => UserStatus::Recovery,
+    }
+}
+
+fn ms_between(rng: &mut ChaCha8Rng, from: Ts, to: Ts) -> Ts {
+    if to <= from { from } else { rng.random_range(from..to) }
+}
+
+/// Builds the whole org. Deterministic in `params`.
+pub fn generate(params: GenParams) -> Org {
+    let anchor = anchor();
+    let mut rng = ChaCha8Rng::seed_from_u64(params.seed);
+    let org_created = anchor - 5 * 365 * DAY_MS;
+    let mut org = Org::empty(params.seed, org_created);
+
+    // ---- users ----
+    let n = params.users;
+    let mut user_ids: Vec<Id> = Vec::with_capacity(n);
+    let domain = "example.com";
+    for i in 0..n {
+        let id = Id::random(b"00u", &mut rng);
+        let (first, first_ascii) = *FIRST_NAMES.choose(&mut rng).unwrap_or(&("Ada", "ada"));
+        let (last, last_ascii) = *LAST_NAMES.choose(&mut rng).unwrap_or(&("Lovelace", "lovelace"));
+        let status = if i == 0 { UserStatus::Active } else { pick_status(&mut rng) };
+        let (dept, titles) = *DEPARTMENTS.choose(&mut rng).unwrap_or(&("IT", &["Engineer"]));
+        let title = *titles.choose(&mut rng).unwrap_or(&"Engineer");
+        let login = if i == 0 {
+            format!("admin@{domain}")
+        } else {
+            format!("{first_ascii}.{last_ascii}{i}@{domain}")
+        };
+        let created = ms_between(&mut rng, org_created + DAY_MS, anchor - 2 * DAY_MS);
+        let last_updated = ms_between(&mut rng, created, anchor);
+        let has_password = !matches!(status, UserStatus::Staged | UserStatus::Provisioned)
+            || rng.random_bool(0.3);
+        let activated = (status != UserStatus::Staged).then(|| created + rng.random_range(0..DAY_MS));
+        let status_changed = activated.map(|a| ms_between(&mut rng, a, last_updated.max(a + 1)));
+        let last_login = (status == UserStatus::Active && rng.random_bool(0.9))
+            .then(|| ms_between(&mut rng, created, anchor));
+        let password_changed = has_password.then(|| ms_between(&mut rng, created, last_updated.max(created + 1)));
+        let mut profile = Map::new();
+        profile.insert("firstName".into(), first.into());
+        profile.insert("lastName".into(), last.into());
+        profile.insert("mobilePhone".into(), if rng.random_bool(0.6) {
+            format!("+1-555-{:03}-{:04}", rng.random_range(100..999), rng.random_range(0..10_000)).into()
+        } else {
+            Value::Null
+        });
+        profile.insert("secondEmail".into(), Value::Null);
+        profile.insert("login".into(), login.clone().into());
+        profile.insert("email".into(), login.into());
+        profile.insert("displayName".into(), format!("{first} {last}").into());
+        profile.insert("title".into(), title.into());
+        profile.insert("department".into(), dept.into());
+        profile.insert("employeeNumber".into(), format!("E{:06}", i + 1).into());
+        profile.insert("city".into(), (*LOCATIONS.choose(&mut rng).unwrap_or(&"Remote")).into());
+        // Custom attributes, as an org's profile editor would add them.
+        profile.insert("costCenter".into(), format!("CC-{}", rng.random_range(100..140)).into());
+        profile.insert("hireDate".into(), crate::model::format_ts(created)[..10].to_string().into());
+        if rng.random_bool(0.3) {
+            profile.insert("githubUsername".into(), format!("{first_ascii}{last_ascii}{}", rng.random_range(1..99)).into());
+        }
+        profile.insert("isContractor".into(), rng.random_bool(0.1).into());
+        let user = User {
+            id,
+            status,
+            created,
+            activated,
+            status_changed,
+            last_login,
+            last_updated,
+            password_changed,
+            type_id: org.user_type_id,
+            profile,
+            has_password,
+            json: OnceLock::new(),
+        };
+        org.logins.insert(user.login().to_lowercase(), id);
+        org.users.insert(id, user);
+        user_ids.push(id);
+    }
+    org.super_admin = user_ids.first().copied();
+    // managerId: a random earlier user, set after all ids exist.
+    for i in 1..n {
+        if rng.random_bool(0.8) {
+            let m = user_ids[rng.random_range(0..i)];
+            if let Some(u) = org.users.get_mut(&user_ids[i]) {
+                u.profile.insert("managerId".into(), m.to_string().into());
+            }
+        }
+    }
+
+    // ---- apps (before groups: APP_GROUPs name their source app) ----
+    let mut app_ids = Vec::with_capacity(params.apps);
+    for i in 0..params.apps {
+        let (label, name, mode) = APP_CATALOG[i % APP_CATALOG.len()];
+        let label = if i < APP_CATALOG.len() { label.to_string() } else { format!("{label} {}", i / APP_CATALOG.len() + 1) };
+        let id = Id::random(b"0oa", &mut rng);
+        let created = ms_between(&mut rng, org_created, anchor - 30 * DAY_MS);
+        let last_updated = ms_between(&mut rng, created, anchor);
+        let (credentials, settings, features) = app_shape(mode, name, &label, &mut rng);
+        let app = App {
+            id,
+            name: name.to_string(),
+            label,
+            active: rng.random_bool(0.9),
+            created,
+            last_updated,
+            sign_on_mode: mode,
+            features,
+            credentials,
+            settings,
+            orn: format!("orn:okta:idp:{}:apps:{}:{}", org.org_id, name, id),
+            json: OnceLock::new(),
+        };
+        org.apps.insert(id, app);
+        app_ids.push(id);
+    }
+
+    // ---- groups ----
+    let everyone = org.everyone;
+    let everyone_members: BTreeSet<Id> = user_ids.iter().copied().collect();
+    let mut group_ids: Vec<Id> = Vec::with_capacity(params.groups);
+    let mut group_members: Vec<Vec<Id>> = Vec::new();
+    let extra_groups = params.groups.saturating_sub(1);
+    // Heavy-tailed sizes: Pareto weights scaled so that memberships ≈ GROUPS_PER_USER × users.
+    let weights: Vec<f64> = (0..extra_groups)
+        .map(|_| {
+            let u: f64 = rng.random_range(0.0001..1.0);
+            u.powf(-1.0 / 1.3)
+        })
+        .collect();
+    let total_w: f64 = weights.iter().sum::<f64>().max(1.0);
+    let target = GROUPS_PER_USER * n as f64;
+    let cap = ((n as f64) * 0.6).ceil().max(1.0) as usize;
+    let mut user_group_lists: Vec<Vec<Id>> = vec![Vec::new(); n];
+    let mut picked = vec![u32::MAX; n];
+    for (gi, w) in weights.iter().enumerate() {
+        let id = Id::random(b"00g", &mut rng);
+        let size = ((w / total_w * target).round() as usize).clamp(0, cap.min(n));
+        let app_group = !app_ids.is_empty() && rng.random_bool(0.15);
+        let word = GROUP_WORDS.choose(&mut rng).unwrap_or(&"Team");
+        let kind = GROUP_KINDS.choose(&mut rng).unwrap_or(&"Team");
+        let created = ms_between(&mut rng, org_created, anchor - DAY_MS);
+        let last_updated = ms_between(&mut rng, created, anchor);
+        let last_membership_updated = ms_between(&mut rng, created, anchor);
+        let mut profile = Map::new();
+        let (gtype, source) = if app_group {
+            let name = format!("{word}-{kind}-{gi}").to_lowercase().replace(' ', "-");
+            profile.insert("name".into(), name.clone().into());
+            profile.insert("description".into(), format!("Imported {word} {kind}").into());
+            profile.insert("samAccountName".into(), name.clone().into());
+            profile.insert("dn".into(), format!("CN={name},OU=Groups,DC=corp,DC=example,DC=com").into());
+            profile.insert("windowsDomainQualifiedName".into(), format!("CORP\\{name}").into());
+            profile.insert("groupType".into(), "Security".into());
+            profile.insert("groupScope".into(), "Global".into());
+            profile.insert("externalId".into(), format!("{:032x}", rng.random::<u128>()).into());
+            (GroupType::AppGroup, app_ids.choose(&mut rng).copied())
+        } else {
+            profile.insert("name".into(), format!("{word} {kind} {gi}").into());
+            profile.insert(
+                "description".into(),
+                if rng.random_bool(0.7) { Value::from(format!("{word} {kind}")) } else { Value::Null },
+            );
+            (GroupType::OktaGroup, None)
+        };
+        let mut group = Group::new(id, gtype, created, profile, source);
+        group.last_updated = last_updated;
+        group.last_membership_updated = last_membership_updated.max(last_updated.min(anchor));
+        org.groups.insert(id, group);
+        // Sample `size` distinct users.
+        let mut members = Vec::with_capacity(size);
+        let stamp = gi as u32;
+        let mut attempts = 0usize;
+        while members.len() < size && attempts < size * 4 + 16 {
+            attempts += 1;
+            let ui = rng.random_range(0..n);
+            if picked[ui] != stamp {
+                picked[ui] = stamp;
+                members.push(id_at(&user_ids, ui));
+                user_group_lists[ui].push(id);
+            }
+        }
+        members.sort_unstable();
+        group_members.push(members);
+        group_ids.push(id);
+    }
+    for (gid, members) in group_ids.iter().zip(group_members) {
+        org.members.insert(*gid, members.into_iter().collect());
+    }
+    org.members.insert(everyone, everyone_members);
+    for (ui, mut groups) in user_group_lists.into_iter().enumerate() {
+        groups.push(everyone);
+        groups.sort_unstable();
+        org.user_groups.insert(user_ids[ui], groups.into_iter().collect());
+    }
+
+    // ---- app assignments ----
+    let anchor_ctx = Ctx::new(org.token_actor(), anchor, "/api/v1/apps");
+    let okta_groups: Vec<Id> = group_ids.clone();
+    for (ai, app) in app_ids.iter().enumerate() {
+        // The first two apps go to everyone.
+        if ai < 2 && n > 0 {
+            assign_group_quiet(&mut org, *app, everyone, 0, &anchor_ctx);
+        }
+        let n_groups = if okta_groups.is_empty() { 0 } else { rng.random_range(0..=3usize) };
+        for p in 0..n_groups {
+            let g = *okta_groups.choose(&mut rng).unwrap_or(&everyone);
+            // Keep app-user counts bounded: big groups rarely get apps.
+            if org.members.get(&g).map_or(0, BTreeSet::len) > n / 4 + 10 && !rng.random_bool(0.1) {
+                continue;
+            }
+            assign_group_quiet(&mut org, *app, g, p as u32 + 1, &anchor_ctx);
+        }
+        let direct = rng.random_range(0..=(n / 10).clamp(1, 150));
+        for _ in 0..direct {
+            let u = user_ids[rng.random_range(0..n)];
+            assign_user_quiet(&mut org, *app, u, &anchor_ctx);
+        }
+    }
+
+    // ---- admin roles ----
+    let role_time = |rng: &mut ChaCha8Rng| ms_between(rng, anchor - 400 * DAY_MS, anchor - DAY_MS);
+    if let Some(admin) = org.super_admin {
+        let t = role_time(&mut rng);
+        add_role(&mut org, AssigneeType::User, admin, RoleType::parse("SUPER_ADMIN"), t, &mut rng);
+    }
+    let admin_count = (n / 3).min(36);
+    let role_types = ["ORG_ADMIN", "APP_ADMIN", "USER_ADMIN", "HELP_DESK_ADMIN", "READ_ONLY_ADMIN", "REPORT_ADMIN", "GROUP_MEMBERSHIP_ADMIN", "API_ACCESS_MANAGEMENT_ADMIN"];
+    for _ in 0..admin_count {
+        let u = user_ids[rng.random_range(0..n)];
+        let role = RoleType::parse(role_types.choose(&mut rng).unwrap_or(&"READ_ONLY_ADMIN"));
+        let t = role_time(&mut rng);
+        add_role(&mut org, AssigneeType::User, u, role, t, &mut rng);
+    }
+    let admin_groups = group_ids.len().min(3);
+    for i in 0..admin_groups {
+        let g = group_ids[i * group_ids.len() / admin_groups.max(1)];
+        let role = RoleType::parse(["HELP_DESK_ADMIN", "APP_ADMIN", "READ_ONLY_ADMIN"][i]);
+        let t = role_time(&mut rng);
+        add_role(&mut org, AssigneeType::Group, g, role, t, &mut rng);
+    }
+
+    // ---- identity providers ----
+    let idp_specs: &[(&str, &str)] = &[
+        ("GOOGLE", "Google Workspace"),
+        ("SAML2", "Corporate ADFS"),
+        ("MICROSOFT", "Microsoft Entra ID"),
+        ("OIDC", "Partner OIDC"),
+    ];
+    let idp_count = if n < 100 { 2 } else { idp_specs.len() };
+    for (kind, name) in idp_specs.iter().take(idp_count) {
+        let id = Id::random(b"0oa", &mut rng);
+        let created = ms_between(&mut rng, org_created, anchor - 10 * DAY_MS);
+        org.idps.insert(
+            id,
+            Idp {
+                id,
+                kind,
+                name: name.to_string(),
+                active: true,
+                created,
+                last_updated: ms_between(&mut rng, created, anchor),
+                protocol: idp_protocol(kind),
+                json: OnceLock::new(),
+            },
+        );
+    }
+
+    // ---- factors ----
+    let factor_kinds: &[(&str, &str, &str)] = &[
+        ("push", "OKTA", "OKTA"),
+        ("token:software:totp", "GOOGLE", "GOOGLE"),
+        ("token:software:totp", "OKTA", "OKTA"),
+        ("sms", "OKTA", "OKTA"),
+        ("email", "OKTA", "OKTA"),
+        ("webauthn", "FIDO", "FIDO"),
+    ];
+    for uid in &user_ids {
+        let Some(user) = org.users.get(uid) else { continue };
+        if !matches!(user.status, UserStatus::Active | UserStatus::LockedOut | UserStatus::PasswordExpired) {
+            continue;
+        }
+        let created = user.activated.unwrap_or(user.created);
+        let count = rng.random_range(0..=3usize);
+        let mut factors = Vec::with_capacity(count);
+        let mut used = [false; 6];
+        for _ in 0..count {
+            let k = rng.random_range(0..factor_kinds.len());
+            if used[k] {
+                continue;
+            }
+            used[k] = true;
+            let (factor_type, provider, vendor) = factor_kinds[k];
+            let prefix: &[u8; 3] = match factor_type {
+                "push" => b"opf",
+                "sms" => b"mbl",
+                "email" => b"emf",
+                "webauthn" => b"fwf",
+                _ => b"uft",
+            };
+            let fc = ms_between(&mut rng, created, anchor);
+            factors.push(Factor {
+                id: Id::random(prefix, &mut rng),
+                factor_type,
+                provider,
+                vendor_name: vendor,
+                active: rng.random_bool(0.95),
+                created: fc,
+                last_updated: fc,
+            });
+        }
+        if !factors.is_empty() {
+            org.factors.insert(*uid, factors);
+        }
+    }
+
+    generate_history(&mut org, &user_ids, &group_ids, anchor, &mut rng);
+    org
+}
+
+fn id_at(ids: &[Id], i: usize) -> Id {
+    ids[i]
+}
+
+fn add_role(
+    org: &mut Org,
+    assignee_type: AssigneeType,
+    assignee: Id,
+    role: Option<RoleType>,
+    at: Ts,
+    rng: &mut ChaCha8Rng,
+) {
+    let Some(role_type) = role else { return };
+    if org.role_ids_of(&assignee).any(|r| org.roles[r].role_type == role_type) {
+        return;
+    }
+    let id = Id::random(b"ra1", rng);
+    org.roles.insert(
+        id,
+        RoleAssignment { id, role_type, assignee_type, assignee, created: at, last_updated: at },
+    );
+    org.roles_by_assignee.entry(assignee).or_default().insert(id);
+}
+
+/// App assignments during generation write no events (history is generated separately).
+fn assign_group_quiet(org: &mut Org, app: Id, group: Id, priority: u32, ctx: &Ctx) {
+    let groups = org.app_groups.entry(app).or_default();
+    if groups.contains_key(&group) {
+        return;
+    }
+    groups.insert(
+        group,
+        crate::model::AppGroupEntry { priority, last_updated: ctx.now, json: OnceLock::new() },
+    );
+    org.group_apps.entry(group).or_default().insert(app);
+    let members: Vec<Id> = org.members.get(&group).into_iter().flatten().copied().collect();
+    let users = org.app_users.entry(app).or_default();
+    for uid in members {
+        let user_name = org.users.get(&uid).map(|u| u.login().to_string()).unwrap_or_default();
+        users
+            .entry(uid)
+            .or_insert_with(|| crate::model::AppUserEntry {
+                direct: false,
+                group_refs: 0,
+                created: ctx.now - DAY_MS,
+                last_updated: ctx.now - DAY_MS,
+                user_name,
+                json: OnceLock::new(),
+            })
+            .group_refs += 1;
+    }
+}
+
+fn assign_user_quiet(org: &mut Org, app: Id, uid: Id, ctx: &Ctx) {
+    let user_name = org.users.get(&uid).map(|u| u.login().to_string()).unwrap_or_default();
+    org.app_users
+        .entry(app)
+        .or_default()
+        .entry(uid)
+        .or_insert_with(|| crate::model::AppUserEntry {
+            direct: false,
+            group_refs: 0,
+            created: ctx.now - DAY_MS,
+            last_updated: ctx.now - DAY_MS,
+            user_name,
+            json: OnceLock::new(),
+        })
+        .direct = true;
+}
+
+fn app_shape(
+    mode: &str,
+    name: &str,
+    label: &str,
+    rng: &mut ChaCha8Rng,
+) -> (Value, Value, Vec<&'static str>) {
+    let slug = label.to_lowercase().replace(|c: char| !c.is_ascii_alphanumeric(), "");
+    let user_name_template = json!({"template": "${source.login}", "type": "BUILT_IN"});
+    match mode {
+        "SAML_2_0" | "SAML_1_1" | "WS_FEDERATION" => (
+            json!({"userNameTemplate": user_name_template, "signing": {"kid": format!("{:040x}", rng.random::<u128>())}}),
+            json!({"app": {}, "notifications": {"vpn": {"network": {"connection": "DISABLED"}}}, "signOn": {"defaultRelayState": "", "ssoAcsUrl": format!("https://{slug}.example.net/sso/saml")}}),
+            vec!["PUSH_NEW_USERS", "PUSH_USER_DEACTIVATION"],
+        ),
+        "OPENID_CONNECT" => (
+            json!({"userNameTemplate": user_name_template, "oauthClient": {"autoKeyRotation": true, "client_id": format!("0oa{:017x}", rng.random::<u64>()), "token_endpoint_auth_method": "client_secret_basic"}}),
+            json!({"app": {}, "oauthClient": {"redirect_uris": [format!("https://{slug}.example.net/callback")], "response_types": ["code"], "grant_types": ["authorization_code", "refresh_token"], "application_type": "web"}}),
+            vec![],
+        ),
+        "BOOKMARK" => (
+            json!({"userNameTemplate": user_name_template}),
+            json!({"app": {"requestIntegration": false, "url": format!("https://{slug}.example.net/")}}),
+            vec![],
+        ),
+        _ => (
+            json!({"scheme": "EDIT_USERNAME_AND_PASSWORD", "userNameTemplate": user_name_template, "revealPassword": false}),
+            json!({"app": {"url": format!("https://{slug}.example.net/login"), "authURL": format!("https://{name}.example.net/auth")}}),
+            vec![],
+        ),
+    }
+}
+
+fn idp_protocol(kind: &str) -> Value {
+    match kind {
+        "SAML2" => json!({
+            "type": "SAML2",
+            "endpoints": {
+                "sso": {"url": "https://adfs.corp.example.com/adfs/ls/", "binding": "HTTP-POST", "destination": "https://adfs.corp.example.com/adfs/ls/"},
+                "acs": {"binding": "HTTP-POST", "type": "INSTANCE"},
+            },
+            "algorithms": {"request": {"signature": {"algorithm": "SHA-256", "scope": "REQUEST"}}, "response": {"signature": {"algorithm": "SHA-256", "scope": "ANY"}}},
+            "credentials": {"trust": {"issuer": "http://adfs.corp.example.com/adfs/services/trust", "audience": "https://www.okta.com/saml2/service-provider/spexample", "kid": "your-key-id"}},
+        }),
+        _ => json!({
+            "type": "OIDC",
+            "endpoints": {
+                "authorization": {"url": "https://idp.example.com/oauth2/v1/authorize", "binding": "HTTP-REDIRECT"},
+                "token": {"url": "https://idp.example.com/oauth2/v1/token", "binding": "HTTP-POST"},
+            },
+            "scopes": ["openid", "profile", "email"],
+            "credentials": {"client": {"client_id": "your-client-id", "token_endpoint_auth_method": "client_secret_post"}},
+        }),
+    }
+}
+
+/// A month of System Log history before the anchor: creations, activations, membership
+/// additions, sign-ins and privilege grants, in published order.
+fn generate_history(org: &mut Org, users: &[Id], groups: &[Id], anchor: Ts, rng: &mut ChaCha8Rng) {
+    let window = 30 * DAY_MS;
+    let count = (users.len() / 2).clamp(50, 30_000);
+    let admin_ctx = Ctx::new(org.token_actor(), anchor, "/api/v1/users");
+    let mut planned: Vec<(Ts, u8, Id, Option<Id>)> = Vec::with_capacity(count);
+    for _ in 0..count {
+        let t = anchor - rng.random_range(1..window);
+        let u = users[rng.random_range(0..users.len())];
+        let kind = rng.random_range(0..10u8);
+        let g = (!groups.is_empty()).then(|| groups[rng.random_range(0..groups.len())]);
+        planned.push((t, kind, u, g));
+    }
+    planned.sort_by_key(|p| p.0);
+    let mut by_user: BTreeMap<Id, Actor> = BTreeMap::new();
+    for (t, kind, u, g) in planned {
+        let Some(user) = org.users.get(&u) else { continue };
+        let target = Target::user(user);
+        match kind {
+            0..=5 => {
+                let actor = by_user.entry(u).or_insert_with(|| Actor::user(user)).clone();
+                let ctx = Ctx::new(actor, t, "/api/v1/authn");
+                org.emit_at(&ctx, t, "user.session.start", vec![target], None);
+            }
+            6 => {
+                org.emit_at(&admin_ctx.at("/api/v1/users"), t, "user.lifecycle.create", vec![target], None);
+            }
+            7 => {
+                let uri = format!("/api/v1/users/{u}/lifecycle/activate");
+                org.emit_at(&admin_ctx.at(uri), t, "user.lifecycle.activate", vec![target], None);
+            }
+            8 => {
+                let uri = format!("/api/v1/users/{u}");
+                org.emit_at(&admin_ctx.at(uri), t, "user.account.update_profile", vec![target], None);
+            }
+            _ => {
+                if let Some(g) = g.and_then(|g| org.groups.get(&g)) {
+                    let uri = format!("/api/v1/groups/{}/users/{u}", g.id);
+                    let gt = Target::group(g);
+                    org.emit_at(&admin_ctx.at(uri), t, "group.user_membership.add", vec![target, gt], None);
+                }
+            }
+        }
+    }
+}

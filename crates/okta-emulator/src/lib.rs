@@ -28,4 +28,5 @@ pub mod server;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{EmulatorConfig, OrgSize, RateLimitMode};
 pub use error::OktaError;
+pub use server::{RunningEmulator, StartError, start};
 

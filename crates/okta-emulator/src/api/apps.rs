@@ -1,0 +1,281 @@
+//! `/api/v1/apps`: list, get, app users and app group assignments (list, get, assign,
+//! unassign).
+
+use super::filter::{self, Attr, Filterable, Rules};
+use super::pagination::{ArrayWriter, Links, ListQuery, json_response, take_page};
+use super::{Caller, Shared, ctx, json_object, no_content, object_response, self_link};
+use crate::error::{OktaError, Result};
+use crate::model::{App, Id};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::Response;
+use axum::routing::get;
+use serde_json::Value;
+use std::ops::Bound;
+
+/// `GET /api/v1/apps` default and maximum page size.
+pub const APPS_LIMIT: (usize, usize) = (20, 200);
+/// `GET /api/v1/apps/{id}/users`.
+pub const APP_USERS_LIMIT: (usize, usize) = (50, 500);
+/// `GET /api/v1/apps/{id}/groups`.
+pub const APP_GROUPS_LIMIT: (usize, usize) = (20, 200);
+
+const APP_FILTER: Rules = Rules {
+    timestamps: &[],
+    attrs: &["id", "status", "name"],
+    any_profile: false,
+    text_ops: false,
+    all_ops: false,
+};
+
+pub fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/api/v1/apps", get(list))
+        .route("/api/v1/apps/{id}", get(get_one))
+        .route("/api/v1/apps/{id}/users", get(users).post(assign_user))
+        .route("/api/v1/apps/{id}/users/{uid}", get(get_user).delete(unassign_user))
+        .route("/api/v1/apps/{id}/groups", get(groups))
+        .route(
+            "/api/v1/apps/{id}/groups/{gid}",
+            get(get_group).put(assign_group).delete(unassign_group),
+        )
+}
+
+impl Filterable for App {
+    fn attr(&self, name: &str) -> Attr<'_> {
+        match name {
+            "id" => Attr::Str(self.id.as_str()),
+            "status" => Attr::Str(self.status()),
+            "name" => Attr::Str(&self.name),
+            _ => Attr::Missing,
+        }
+    }
+}
+
+pub fn app_links(origin: &str, id: &Id) -> String {
+    self_link(origin, &format!("/api/v1/apps/{id}"))
+}
+
+fn app_user_links(origin: &str, app: &Id, user: &Id) -> String {
+    format!(
+        r#"{{"app":{{"href":"{origin}/api/v1/apps/{app}"}},"user":{{"href":"{origin}/api/v1/users/{user}"}}}}"#
+    )
+}
+
+fn app_group_links(origin: &str, app: &Id, group: &Id) -> String {
+    format!(
+        r#"{{"app":{{"href":"{origin}/api/v1/apps/{app}"}},"self":{{"href":"{origin}/api/v1/apps/{app}/groups/{group}"}},"group":{{"href":"{origin}/api/v1/groups/{group}"}}}}"#
+    )
+}
+
+async fn list(State(s): State<Shared>, headers: HeaderMap, uri: Uri) -> Result<Response> {
+    let query = ListQuery::parse(&uri)?;
+    let origin = s.origin(&headers, &uri);
+    let limit = query.limit(APPS_LIMIT.0, APPS_LIMIT.1)?;
+    let after = query.after_id()?;
+    let expr = query.value("filter").map(|f| filter::parse(f, &APP_FILTER)).transpose()?;
+    let q = query.value("q").map(str::to_lowercase);
+    let org = s.org.read();
+    let range = match after {
+        Some(a) => org.apps.range((Bound::Excluded(a), Bound::Unbounded)),
+        None => org.apps.range(..),
+    };
+    let (page, more) = take_page(
+        range.map(|(_, a)| a).filter(|a| {
+            expr.as_ref().is_none_or(|e| filter::eval(e, *a))
+                && q.as_ref().is_none_or(|q| {
+                    a.name.to_lowercase().starts_with(q) || a.label.to_lowercase().starts_with(q)
+                })
+        }),
+        limit,
+    );
+    let mut w = ArrayWriter::with_capacity(page.len() * 1500 + 2);
+    for a in &page {
+        w.push(&a.json(), Some(&app_links(&origin, &a.id)));
+    }
+    let next = more.then(|| page.last().map(|a| a.id.to_string())).flatten();
+    let links = Links::for_page(&origin, uri.path(), &query, limit, next);
+    Ok(json_response(w.finish(), Some(&links)))
+}
+
+async fn get_one(
+    State(s): State<Shared>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response> {
+    let origin = s.origin(&headers, &uri);
+    let org = s.org.read();
+    let aid = org.app_id(&id)?;
+    Ok(object_response(StatusCode::OK, &org.apps[&aid].json(), Some(&app_links(&origin, &aid))))
+}
+
+async fn users(
+    State(s): State<Shared>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response> {
+    let query = ListQuery::parse(&uri)?;
+    let origin = s.origin(&headers, &uri);
+    let limit = query.limit(APP_USERS_LIMIT.0, APP_USERS_LIMIT.1)?;
+    let after = query.after_id()?;
+    let org = s.org.read();
+    let aid = org.app_id(&id)?;
+    let map = org.app_users.get(&aid);
+    let iter = map.into_iter().flat_map(|m| match after {
+        Some(a) => m.range((Bound::Excluded(a), Bound::Unbounded)),
+        None => m.range(..),
+    });
+    let (page, more) = take_page(iter, limit);
+    let mut w = ArrayWriter::with_capacity(page.len() * 500 + 2);
+    for (uid, entry) in &page {
+        w.push(&entry.json(uid), Some(&app_user_links(&origin, &aid, uid)));
+    }
+    let next = more.then(|| page.last().map(|(u, _)| u.to_string())).flatten();
+    let links = Links::for_page(&origin, uri.path(), &query, limit, next);
+    Ok(json_response(w.finish(), Some(&links)))
+}
+
+fn respond_app_user(s: &Shared, origin: &str, app: &str, user: &str) -> Result<Response> {
+    let org = s.org.read();
+    let aid = org.app_id(app)?;
+    let uid = org.user_id(user)?;
+    let entry = org
+        .app_users
+        .get(&aid)
+        .and_then(|m| m.get(&uid))
+        .ok_or_else(|| OktaError::not_found(user, "AppUser"))?;
+    Ok(object_response(StatusCode::OK, &entry.json(&uid), Some(&app_user_links(origin, &aid, &uid))))
+}
+
+async fn get_user(
+    State(s): State<Shared>,
+    Path((id, uid)): Path<(String, String)>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response> {
+    let origin = s.origin(&headers, &uri);
+    respond_app_user(&s, &origin, &id, &uid)
+}
+
+async fn assign_user(
+    State(s): State<Shared>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Bytes,
+) -> Result<Response> {
+    let origin = s.origin(&headers, &uri);
+    let body = json_object(&body)?;
+    let user = body
+        .get("id")
+        .and_then(Value::as_str)
+        .ok_or_else(|| OktaError::validation("AppUser", "id: The field cannot be left blank"))?
+        .to_string();
+    let now = s.now();
+    let (aid, uid) = {
+        let mut org = s.org.write();
+        let c = ctx(&org, &caller, now, &uri);
+        org.assign_user_to_app(&c, &id, &user)?
+    };
+    respond_app_user(&s, &origin, aid.as_str(), uid.as_str())
+}
+
+async fn unassign_user(
+    State(s): State<Shared>,
+    caller: Caller,
+    Path((id, uid)): Path<(String, String)>,
+    uri: Uri,
+) -> Result<Response> {
+    let now = s.now();
+    let mut org = s.org.write();
+    let c = ctx(&org, &caller, now, &uri);
+    org.unassign_user_from_app(&c, &id, &uid)?;
+    Ok(no_content())
+}
+
+async fn groups(
+    State(s): State<Shared>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response> {
+    let query = ListQuery::parse(&uri)?;
+    let origin = s.origin(&headers, &uri);
+    let limit = query.limit(APP_GROUPS_LIMIT.0, APP_GROUPS_LIMIT.1)?;
+    let after = query.after_id()?;
+    let org = s.org.read();
+    let aid = org.app_id(&id)?;
+    let map = org.app_groups.get(&aid);
+    let iter = map.into_iter().flat_map(|m| match after {
+        Some(a) => m.range((Bound::Excluded(a), Bound::Unbounded)),
+        None => m.range(..),
+    });
+    let (page, more) = take_page(iter, limit);
+    let mut w = ArrayWriter::with_capacity(page.len() * 300 + 2);
+    for (gid, entry) in &page {
+        w.push(&entry.json(gid), Some(&app_group_links(&origin, &aid, gid)));
+    }
+    let next = more.then(|| page.last().map(|(g, _)| g.to_string())).flatten();
+    let links = Links::for_page(&origin, uri.path(), &query, limit, next);
+    Ok(json_response(w.finish(), Some(&links)))
+}
+
+fn respond_app_group(s: &Shared, origin: &str, app: &str, group: &str) -> Result<Response> {
+    let org = s.org.read();
+    let aid = org.app_id(app)?;
+    let gid = org.group_id(group)?;
+    let entry = org
+        .app_groups
+        .get(&aid)
+        .and_then(|m| m.get(&gid))
+        .ok_or_else(|| OktaError::not_found(group, "ApplicationGroupAssignment"))?;
+    Ok(object_response(StatusCode::OK, &entry.json(&gid), Some(&app_group_links(origin, &aid, &gid))))
+}
+
+async fn get_group(
+    State(s): State<Shared>,
+    Path((id, gid)): Path<(String, String)>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response> {
+    let origin = s.origin(&headers, &uri);
+    respond_app_group(&s, &origin, &id, &gid)
+}
+
+async fn assign_group(
+    State(s): State<Shared>,
+    caller: Caller,
+    Path((id, gid)): Path<(String, String)>,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Bytes,
+) -> Result<Response> {
+    let origin = s.origin(&headers, &uri);
+    let body = json_object(&body)?;
+    let priority = body.get("priority").and_then(Value::as_u64).map(|p| p as u32);
+    let now = s.now();
+    {
+        let mut org = s.org.write();
+        let c = ctx(&org, &caller, now, &uri);
+        org.assign_group_to_app(&c, &id, &gid, priority)?;
+    }
+    respond_app_group(&s, &origin, &id, &gid)
+}
+
+async fn unassign_group(
+    State(s): State<Shared>,
+    caller: Caller,
+    Path((id, gid)): Path<(String, String)>,
+    uri: Uri,
+) -> Result<Response> {
+    let now = s.now();
+    let mut org = s.org.write();
+    let c = ctx(&org, &caller, now, &uri);
+    org.unassign_group_from_app(&c, &id, &gid)?;
+    Ok(no_content())
+}

@@ -1,0 +1,264 @@
+//! System Log events, shaped as Okta writes them.
+
+use super::Org;
+use super::ids::{Id, Ts, format_ts};
+use super::objects::{App, Group, User};
+use bytes::Bytes;
+use rand::Rng;
+use serde_json::{Value, json};
+
+/// Who performed an action (`actor` in a LogEvent).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub id: String,
+    /// `User`, `PublicClientApp`, `SystemPrincipal`.
+    pub kind: &'static str,
+    pub alternate_id: String,
+    pub display_name: String,
+}
+
+impl Actor {
+    pub fn user(u: &User) -> Self {
+        Actor {
+            id: u.id.to_string(),
+            kind: "User",
+            alternate_id: u.login().to_string(),
+            display_name: u.display_name(),
+        }
+    }
+
+    /// An OAuth 2.0 service app.
+    pub fn client(client_id: &str) -> Self {
+        Actor {
+            id: client_id.to_string(),
+            kind: "PublicClientApp",
+            alternate_id: client_id.to_string(),
+            display_name: client_id.to_string(),
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        json!({
+            "id": self.id,
+            "type": self.kind,
+            "alternateId": self.alternate_id,
+            "displayName": self.display_name,
+            "detailEntry": null,
+        })
+    }
+}
+
+/// One entry of an event's `target` list.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub id: String,
+    pub kind: &'static str,
+    pub alternate_id: String,
+    pub display_name: String,
+}
+
+impl Target {
+    pub fn user(u: &User) -> Self {
+        Target {
+            id: u.id.to_string(),
+            kind: "User",
+            alternate_id: u.login().to_string(),
+            display_name: u.display_name(),
+        }
+    }
+
+    pub fn app_user(u: &User) -> Self {
+        Target { kind: "AppUser", ..Target::user(u) }
+    }
+
+    pub fn group(g: &Group) -> Self {
+        Target {
+            id: g.id.to_string(),
+            kind: "UserGroup",
+            alternate_id: "unknown".into(),
+            display_name: g.name().to_string(),
+        }
+    }
+
+    pub fn app(a: &App) -> Self {
+        Target {
+            id: a.id.to_string(),
+            kind: "AppInstance",
+            alternate_id: a.label.clone(),
+            display_name: a.label.clone(),
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        json!({
+            "id": self.id,
+            "type": self.kind,
+            "alternateId": self.alternate_id,
+            "displayName": self.display_name,
+            "detailEntry": null,
+        })
+    }
+}
+
+/// The context of one mutation: who, when, and which request (for `debugContext`).
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    pub actor: Actor,
+    pub now: Ts,
+    /// The request path, e.g. `/api/v1/groups/00g…/users/00u…`.
+    pub request_uri: String,
+    pub ip: String,
+    pub user_agent: String,
+}
+
+impl Ctx {
+    pub fn new(actor: Actor, now: Ts, request_uri: impl Into<String>) -> Self {
+        Ctx {
+            actor,
+            now,
+            request_uri: request_uri.into(),
+            ip: "127.0.0.1".into(),
+            user_agent: "okta-emulator".into(),
+        }
+    }
+
+    /// The same context for another request path (one API call may write several events).
+    pub fn at(&self, request_uri: impl Into<String>) -> Self {
+        Ctx { request_uri: request_uri.into(), ..self.clone() }
+    }
+}
+
+/// One stored event: what filters need, plus its JSON.
+#[derive(Debug, Clone)]
+pub struct LogEntry {
+    /// Persistence order, from 1.
+    pub seq: u64,
+    pub published: Ts,
+    pub event_type: &'static str,
+    pub actor_id: String,
+    pub target_ids: Vec<String>,
+    pub json: Bytes,
+}
+
+/// (eventType, legacyEventType, displayMessage)
+pub fn describe(event_type: &str) -> (Option<&'static str>, &'static str) {
+    match event_type {
+        "user.lifecycle.create" => (Some("core.user.config.user_creation.success"), "Create okta user"),
+        "user.lifecycle.activate" => (Some("core.user.config.user_activated"), "Activate Okta user"),
+        "user.lifecycle.deactivate" => (Some("core.user.config.user_deactivated"), "Deactivate Okta user"),
+        "user.lifecycle.suspend" => (Some("core.user.config.user_suspended"), "Suspend Okta user"),
+        "user.lifecycle.unsuspend" => (Some("core.user.config.user_unsuspended"), "Unsuspend Okta user"),
+        "user.lifecycle.reactivate" => (Some("core.user.config.user_reactivated"), "Reactivate Okta user"),
+        "user.lifecycle.delete.initiated" => (Some("core.user.config.user_deleted"), "Delete Okta user initiated"),
+        "user.lifecycle.delete.completed" => (None, "Delete Okta user completed"),
+        "user.account.update_profile" => (Some("core.user.config.profile_update.success"), "Update user profile for Okta"),
+        "user.account.unlock" => (Some("core.user.config.user_unlocked"), "Unlock user account"),
+        "user.session.start" => (Some("core.user_auth.login_success"), "User login to Okta"),
+        "group.lifecycle.create" => (Some("core.user_group.created"), "Create okta group"),
+        "group.lifecycle.delete" => (Some("core.user_group.deleted"), "Delete okta group"),
+        "group.profile.update" => (Some("core.user_group.profile_updated"), "Update group profile"),
+        "group.user_membership.add" => (Some("core.user_group_member.user_add"), "Add user to group membership"),
+        "group.user_membership.remove" => (Some("core.user_group_member.user_remove"), "Remove user from group membership"),
+        "application.user_membership.add" => (Some("app.generic.provision.assign_user_to_app"), "Add user to application membership"),
+        "application.user_membership.remove" => (Some("app.generic.unprovision.user_removed"), "Remove user from application membership"),
+        "group.application_assignment.add" => (Some("app.generic.config.app_group_member_add"), "Add assigned application to group"),
+        "group.application_assignment.remove" => (Some("app.generic.config.app_group_member_remove"), "Remove assigned application from group"),
+        "user.account.privilege.grant" => (Some("core.user.admin_privilege.granted"), "Grant user privilege"),
+        "user.account.privilege.revoke" => (Some("core.user.admin_privilege.revoked"), "User privilege revoke"),
+        "group.privilege.grant" => (Some("core.user_group.admin_privilege.granted"), "Grant group privilege"),
+        "group.privilege.revoke" => (Some("core.user_group.admin_privilege.revoked"), "Revoke group privilege"),
+        _ => (None, "Okta event"),
+    }
+}
+
+fn request_id(rng: &mut impl Rng) -> String {
+    let mut s = String::with_capacity(32);
+    for _ in 0..32 {
+        s.push(char::from(b"0123456789abcdef"[rng.random_range(0..16)]));
+    }
+    s
+}
+
+impl Org {
+    /// Appends an event and returns its `seq`.
+    pub fn emit(
+        &mut self,
+        ctx: &Ctx,
+        event_type: &'static str,
+        targets: Vec<Target>,
+        debug_extra: Option<(&str, String)>,
+    ) -> u64 {
+        self.emit_at(ctx, ctx.now, event_type, targets, debug_extra)
+    }
+
+    /// Appends an event published at `published` (history generation uses past times).
+    pub fn emit_at(
+        &mut self,
+        ctx: &Ctx,
+        published: Ts,
+        event_type: &'static str,
+        targets: Vec<Target>,
+        debug_extra: Option<(&str, String)>,
+    ) -> u64 {
+        let seq = self.next_seq();
+        let uuid = uuid::Builder::from_random_bytes(self.rng.random()).into_uuid();
+        let req_id = request_id(&mut self.rng);
+        let session = request_id(&mut self.rng);
+        let (legacy, display) = describe(event_type);
+        let mut debug = serde_json::Map::new();
+        debug.insert("requestId".into(), req_id.clone().into());
+        debug.insert("requestUri".into(), ctx.request_uri.clone().into());
+        debug.insert("url".into(), ctx.request_uri.clone().into());
+        if let Some((k, v)) = debug_extra {
+            debug.insert(k.into(), v.into());
+        }
+        let event = json!({
+            "actor": ctx.actor.to_value(),
+            "authenticationContext": {
+                "authenticationProvider": null,
+                "credentialProvider": null,
+                "credentialType": null,
+                "issuer": null,
+                "interface": null,
+                "authenticationStep": 0,
+                "externalSessionId": format!("trs{}", &session[..22]),
+            },
+            "client": {
+                "userAgent": {"rawUserAgent": ctx.user_agent, "os": "Unknown", "browser": "UNKNOWN"},
+                "zone": "null",
+                "device": "Unknown",
+                "id": null,
+                "ipAddress": ctx.ip,
+                "geographicalContext": null,
+            },
+            "device": null,
+            "debugContext": {"debugData": debug},
+            "displayMessage": display,
+            "eventType": event_type,
+            "legacyEventType": legacy,
+            "outcome": {"result": "SUCCESS", "reason": null},
+            "published": format_ts(published),
+            "request": {"ipChain": [{"ip": ctx.ip, "geographicalContext": null, "version": "V4", "source": null}]},
+            "securityContext": {"asNumber": null, "asOrg": null, "isp": null, "domain": null, "isProxy": null},
+            "severity": "INFO",
+            "target": targets.iter().map(Target::to_value).collect::<Vec<_>>(),
+            "transaction": {"type": "WEB", "id": req_id, "detail": {}},
+            "uuid": uuid.to_string(),
+            "version": "0",
+        });
+        self.log.push(LogEntry {
+            seq,
+            published,
+            event_type,
+            actor_id: ctx.actor.id.clone(),
+            target_ids: targets.into_iter().map(|t| t.id).collect(),
+            json: Bytes::from(serde_json::to_vec(&event).unwrap_or_default()),
+        });
+        seq
+    }
+
+    /// The actor acting as a given user id (for generated history).
+    pub fn actor_for(&self, id: &Id) -> Option<Actor> {
+        self.users.get(id).map(Actor::user)
+    }
+}

@@ -1,0 +1,172 @@
+//! The org held in memory: users, groups, apps, roles, idps, factors and the System Log.
+//!
+//! Every collection is keyed by [`Id`] in a `BTreeMap`, so cursor pagination is a range scan
+//! from the cursor. Every mutation is a method on [`Org`] (see `ops.rs`) that moves the
+//! timestamps Okta moves and appends the System Log event Okta writes; the HTTP handlers and
+//! the churn generator both go through these methods.
+//!
+//! Each object caches its JSON (without `_links`) in a `OnceLock`; a mutation replaces the
+//! cache, and pages are written by splicing `_links` for the request's origin onto the cached
+//! bytes.
+
+mod ids;
+mod log;
+mod objects;
+mod ops;
+
+pub use ids::{Id, Ts, format_ts, parse_ts};
+pub use log::{Actor, Ctx, LogEntry, Target};
+pub use ops::UserDeletion;
+pub use objects::{
+    App, AppGroupEntry, AppUserEntry, Factor, Group, GroupType, Idp, RoleAssignment, RoleType,
+    User, UserStatus, splice_links,
+};
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// Who a role assignment belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum AssigneeType {
+    User,
+    Group,
+}
+
+impl AssigneeType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AssigneeType::User => "USER",
+            AssigneeType::Group => "GROUP",
+        }
+    }
+}
+
+/// The whole org.
+#[derive(Debug)]
+pub struct Org {
+    /// The org's own id (`00o…`), used in `orn` values.
+    pub org_id: Id,
+    /// The id of the default user type (`oty…`).
+    pub user_type_id: Id,
+    pub users: BTreeMap<Id, User>,
+    /// Lower-cased login → user id.
+    pub logins: HashMap<String, Id>,
+    pub groups: BTreeMap<Id, Group>,
+    /// The BUILT_IN `Everyone` group.
+    pub everyone: Id,
+    /// Group id → member user ids.
+    pub members: HashMap<Id, BTreeSet<Id>>,
+    /// User id → group ids.
+    pub user_groups: HashMap<Id, BTreeSet<Id>>,
+    pub apps: BTreeMap<Id, App>,
+    /// App id → app users (direct and through groups), by user id.
+    pub app_users: HashMap<Id, BTreeMap<Id, AppUserEntry>>,
+    /// App id → assigned groups, by group id.
+    pub app_groups: HashMap<Id, BTreeMap<Id, AppGroupEntry>>,
+    /// Group id → apps assigned to it.
+    pub group_apps: HashMap<Id, BTreeSet<Id>>,
+    pub roles: BTreeMap<Id, RoleAssignment>,
+    /// User or group id → its role assignment ids.
+    pub roles_by_assignee: HashMap<Id, BTreeSet<Id>>,
+    pub idps: BTreeMap<Id, Idp>,
+    /// User id → enrolled factors.
+    pub factors: HashMap<Id, Vec<Factor>>,
+    /// The System Log in persistence order; `seq` of entry `i` is `i + 1`.
+    pub log: Vec<LogEntry>,
+    /// The user an API token acts as (the org's first super admin).
+    pub super_admin: Option<Id>,
+    /// Source of ids and event uuids for mutations (seeded, so churn is reproducible).
+    pub rng: ChaCha8Rng,
+}
+
+impl Org {
+    /// An org with only the `Everyone` group.
+    pub fn empty(seed: u64, created: Ts) -> Self {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x6f6b_7461);
+        let org_id = Id::random(b"00o", &mut rng);
+        let user_type_id = Id::random(b"oty", &mut rng);
+        let everyone = Id::random(b"00g", &mut rng);
+        let mut org = Org {
+            org_id,
+            user_type_id,
+            users: BTreeMap::new(),
+            logins: HashMap::new(),
+            groups: BTreeMap::new(),
+            everyone,
+            members: HashMap::new(),
+            user_groups: HashMap::new(),
+            apps: BTreeMap::new(),
+            app_users: HashMap::new(),
+            app_groups: HashMap::new(),
+            group_apps: HashMap::new(),
+            roles: BTreeMap::new(),
+            roles_by_assignee: HashMap::new(),
+            idps: BTreeMap::new(),
+            factors: HashMap::new(),
+            log: Vec::new(),
+            super_admin: None,
+            rng,
+        };
+        let mut profile = serde_json::Map::new();
+        profile.insert("name".into(), "Everyone".into());
+        profile.insert("description".into(), "All users in your organization".into());
+        org.groups.insert(
+            everyone,
+            Group::new(everyone, GroupType::BuiltIn, created, profile, None),
+        );
+        org.members.insert(everyone, BTreeSet::new());
+        org
+    }
+
+    /// Looks a user up by id or login (case-insensitive), as `GET /api/v1/users/{idOrLogin}`.
+    pub fn find_user(&self, id_or_login: &str) -> Option<&User> {
+        if let Some(id) = Id::parse(id_or_login)
+            && let Some(user) = self.users.get(&id)
+        {
+            return Some(user);
+        }
+        let id = self.logins.get(&id_or_login.to_lowercase())?;
+        self.users.get(id)
+    }
+
+    /// The actor an API token acts as: the org's super admin.
+    pub fn token_actor(&self) -> Actor {
+        match self.super_admin.and_then(|id| self.users.get(&id)) {
+            Some(u) => Actor::user(u),
+            None => Actor {
+                id: "00u000000000000000000".into(),
+                kind: "User",
+                alternate_id: "admin@example.com".into(),
+                display_name: "Okta Admin".into(),
+            },
+        }
+    }
+
+    /// Number of groups that are members of `user` (including Everyone).
+    pub fn groups_of(&self, user: &Id) -> impl Iterator<Item = &Id> {
+        self.user_groups.get(user).into_iter().flatten()
+    }
+
+    /// Whether a group holds an admin role.
+    pub fn group_has_admin_privilege(&self, group: &Id) -> bool {
+        self.roles_by_assignee.get(group).is_some_and(|r| !r.is_empty())
+    }
+
+    pub fn role_ids_of(&self, assignee: &Id) -> impl Iterator<Item = &Id> {
+        self.roles_by_assignee.get(assignee).into_iter().flatten()
+    }
+
+    /// Users holding at least one directly assigned role, in id order.
+    pub fn users_with_roles(&self) -> BTreeSet<Id> {
+        self.roles
+            .values()
+            .filter(|r| r.assignee_type == AssigneeType::User)
+            .map(|r| r.assignee)
+            .collect()
+    }
+
+    pub fn next_seq(&self) -> u64 {
+        self.log.len() as u64 + 1
+    }
+}
