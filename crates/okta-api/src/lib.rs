@@ -1,1 +1,39 @@
-//! okta-api
+//! A typed client for the parts of the Okta Management API a directory sync uses.
+//!
+//! - [`OrgUrl`]: the org's base URL, checked (https, not the Admin Console).
+//! - [`Credentials`]: an SSWS API token, or an OAuth 2.0 service app (`private_key_jwt`,
+//!   DPoP when the server asks) with a [`PrivateKey`] from PEM or the console's JWK.
+//! - [`OktaClient`]: list endpoints as [`PageStream`]s that follow `next` links, single
+//!   requests, group membership writes, and [`MetricsSnapshot`]s.
+//! - Underneath: one governor paces every request by the rate-limit headers (per bucket, see
+//!   [`buckets`]) and adapts concurrency; one request loop retries what is worth retrying.
+//! - [`Error`]: one error type whose messages say what to do; never a secret in it.
+
+pub mod auth;
+pub mod buckets;
+mod client;
+pub mod clock;
+pub mod config;
+mod error;
+mod governor;
+mod metrics;
+pub mod models;
+mod org_url;
+mod pagination;
+mod retry;
+mod transport;
+
+pub use auth::{Credentials, OAuthCredentials, PrivateKey};
+pub use client::{
+    APP_GROUPS_PAGE_LIMIT, APP_USERS_PAGE_LIMIT, APPS_PAGE_LIMIT, GROUP_USERS_PAGE_LIMIT,
+    GROUPS_PAGE_LIMIT, IDPS_PAGE_LIMIT, LOGS_PAGE_LIMIT, LogStart, OktaClient,
+    ROLE_ASSIGNEES_PAGE_LIMIT, USERS_PAGE_LIMIT,
+};
+pub use clock::{Clock, OffsetClock, SystemClock};
+pub use config::ClientConfig;
+pub use error::{ApiErrorDetails, Error, Result};
+pub use metrics::{BucketMetrics, MetricsSnapshot};
+pub use models::*;
+pub use org_url::OrgUrl;
+pub use pagination::{Page, PageStream};
+pub use secrecy::SecretString;

@@ -1,0 +1,421 @@
+//! OAuth 2.0 for an Okta service app: `client_credentials` with a `private_key_jwt` client
+//! assertion at `POST {org}/oauth2/v1/token`. The access token (one hour) is cached and
+//! replaced shortly before it expires; concurrent requests share one fetch. When the server
+//! asks for DPoP (`use_dpop_nonce`, or a DPoP-bound token type), tokens are DPoP-bound and
+//! every request carries a fresh proof.
+
+use super::{AuthHeaders, AuthProvider, OAuthCredentials, PrivateKey, dpop, jwt, sensitive_header};
+use crate::error::{Error, Result};
+use crate::retry::{self, AttemptOutcome, Verdict};
+use crate::transport::{HttpResponse, Transport};
+use chrono::{DateTime, TimeDelta, Utc};
+use http::{HeaderMap, Method};
+use parking_lot::{Mutex, RwLock};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use serde_json::json;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use url::Url;
+
+const TOKEN_PATH: &str = "/oauth2/v1/token";
+const CLIENT_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// Lifetime of a client assertion. Okta accepts at most one hour; a short one limits replay.
+const ASSERTION_LIFETIME: TimeDelta = TimeDelta::minutes(5);
+
+/// Token requests that answer a protocol question (a DPoP nonce, DPoP required, a clock
+/// correction) rather than fail; more than this means something else is wrong.
+const MAX_PROTOCOL_ROUNDS: u32 = 3;
+
+/// A clock this far from the server's (by the `Date` header) makes the assertion's `iat`/`exp`
+/// suspect: an `invalid_client` answer is then retried once with corrected times.
+const CLOCK_RETRY_THRESHOLD: TimeDelta = TimeDelta::seconds(30);
+
+/// Used when the token response has no `expires_in` (Okta's tokens last one hour).
+const DEFAULT_TOKEN_LIFETIME_SECS: i64 = 3600;
+
+#[derive(Clone)]
+struct CachedToken {
+    access_token: SecretString,
+    dpop_bound: bool,
+    /// Local clock time after which the token is not used.
+    refresh_at: DateTime<Utc>,
+    generation: u64,
+}
+
+#[derive(Debug)]
+struct DpopState {
+    /// The server wants DPoP (learned from its answers).
+    enabled: bool,
+    key: PrivateKey,
+    token_nonce: Option<String>,
+    resource_nonce: Option<String>,
+}
+
+pub(crate) struct OAuthAuth {
+    client_id: String,
+    key: PrivateKey,
+    key_id: Option<String>,
+    scopes: String,
+    token_url: Url,
+    cached: RwLock<Option<CachedToken>>,
+    /// Held while fetching, so concurrent requests wait for one fetch instead of each
+    /// starting their own.
+    refresh: tokio::sync::Mutex<()>,
+    dpop: Mutex<DpopState>,
+    generation: AtomicU64,
+}
+
+impl fmt::Debug for OAuthAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OAuthAuth")
+            .field("client_id", &self.client_id)
+            .field("key", &self.key)
+            .field("scopes", &self.scopes)
+            .field("token_url", &self.token_url.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: String,
+    #[serde(default)]
+    token_type: Option<String>,
+    #[serde(default)]
+    expires_in: Option<i64>,
+}
+
+#[derive(Deserialize, Default)]
+struct OAuthErrorBody {
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(default)]
+    error_description: Option<String>,
+}
+
+impl OAuthAuth {
+    pub(crate) fn new(creds: &OAuthCredentials, org: &crate::OrgUrl) -> Result<Self> {
+        if creds.client_id.trim().is_empty() {
+            return Err(Error::InvalidConfig("the OAuth client_id is empty".into()));
+        }
+        if creds.scopes.is_empty() {
+            return Err(Error::InvalidConfig(
+                "no OAuth scopes requested; request the okta.*.read scopes the sync needs, e.g. \
+                 okta.users.read okta.groups.read"
+                    .into(),
+            ));
+        }
+        Ok(Self {
+            client_id: creds.client_id.trim().to_string(),
+            key: creds.private_key.clone(),
+            key_id: creds
+                .key_id
+                .clone()
+                .or_else(|| creds.private_key.key_id().map(str::to_string)),
+            scopes: creds.scopes.join(" "),
+            token_url: org.join(TOKEN_PATH)?,
+            cached: RwLock::new(None),
+            refresh: tokio::sync::Mutex::new(()),
+            dpop: Mutex::new(DpopState {
+                enabled: false,
+                key: PrivateKey::generate_ec_p256()?,
+                token_nonce: None,
+                resource_nonce: None,
+            }),
+            generation: AtomicU64::new(0),
+        })
+    }
+
+    fn usable(&self, now: DateTime<Utc>) -> Option<CachedToken> {
+        self.cached
+            .read()
+            .as_ref()
+            .filter(|t| now < t.refresh_at)
+            .cloned()
+    }
+
+    async fn token(&self, transport: &Transport) -> Result<CachedToken> {
+        let clock = &transport.config.clock;
+        if let Some(t) = self.usable(clock.now()) {
+            return Ok(t);
+        }
+        let _single_flight = self.refresh.lock().await;
+        if let Some(t) = self.usable(clock.now()) {
+            return Ok(t);
+        }
+        let token = self.fetch(transport).await?;
+        *self.cached.write() = Some(token.clone());
+        Ok(token)
+    }
+
+    fn assertion(&self, now: DateTime<Utc>) -> Result<SecretString> {
+        let mut header = json!({ "alg": self.key.algorithm(), "typ": "JWT" });
+        if let Some(kid) = &self.key_id {
+            header["kid"] = json!(kid);
+        }
+        let claims = json!({
+            "iss": self.client_id,
+            "sub": self.client_id,
+            "aud": self.token_url.as_str(),
+            "iat": now.timestamp(),
+            "exp": (now + ASSERTION_LIFETIME).timestamp(),
+            "jti": uuid::Uuid::new_v4().to_string(),
+        });
+        jwt::sign(&self.key, &header, &claims)
+    }
+
+    async fn fetch(&self, transport: &Transport) -> Result<CachedToken> {
+        let mut retries = 0u32;
+        let mut protocol_rounds = 0u32;
+        let mut clock_retry_done = false;
+        loop {
+            let now = transport.governor.server_now();
+            let assertion = self.assertion(now)?;
+            let proof = {
+                let d = self.dpop.lock();
+                if d.enabled {
+                    Some(dpop::proof(
+                        &d.key,
+                        "POST",
+                        &self.token_url,
+                        now,
+                        None,
+                        d.token_nonce.as_deref(),
+                    )?)
+                } else {
+                    None
+                }
+            };
+            let form = [
+                ("grant_type", "client_credentials"),
+                ("scope", self.scopes.as_str()),
+                ("client_assertion_type", CLIENT_ASSERTION_TYPE),
+                ("client_assertion", assertion.expose_secret()),
+            ];
+            let mut builder = transport
+                .http
+                .post(self.token_url.clone())
+                .header(http::header::ACCEPT, "application/json")
+                .form(&form);
+            if let Some(proof) = &proof {
+                builder = builder.header("DPoP", sensitive_header(proof.expose_secret())?);
+            }
+            let request = builder.build().map_err(|e| {
+                Error::InvalidConfig(format!("cannot build the token request: {e}"))
+            })?;
+            let is_retry = retries + protocol_rounds > 0;
+            let outcome = transport.attempt("token", request, is_retry).await;
+            let response = match outcome {
+                Ok(r) => r,
+                Err(e) => {
+                    let reason = retry::retry_reason_for(&e);
+                    if retries >= transport.config.max_retries {
+                        return Err(Error::Transport {
+                            target: format!("POST {}", self.token_url),
+                            retries,
+                            cause: e.to_string(),
+                        });
+                    }
+                    transport.backoff_sleep("token", retries, reason).await;
+                    retries += 1;
+                    continue;
+                }
+            };
+            if let Some(nonce) = header_str(&response.headers, "dpop-nonce") {
+                self.dpop.lock().token_nonce = Some(nonce.to_string());
+            }
+            let verdict = retry::classify(&AttemptOutcome::Response {
+                status: response.status,
+                headers: &response.headers,
+            });
+            match verdict {
+                Verdict::Success => match serde_json::from_slice::<TokenResponse>(&response.body) {
+                    Ok(body) => return Ok(self.cache_entry(transport, body)),
+                    Err(_) if retries < transport.config.max_retries => {
+                        transport
+                            .backoff_sleep("token", retries, retry::RetryReason::TruncatedBody)
+                            .await;
+                        retries += 1;
+                    }
+                    Err(e) => {
+                        return Err(Error::InvalidResponse {
+                            target: format!("POST {}", self.token_url),
+                            retries,
+                            cause: format!("the token response is not the expected JSON ({e})"),
+                        });
+                    }
+                },
+                Verdict::Retry(reason) => {
+                    if retries >= transport.config.max_retries {
+                        return Err(oauth_error(&response));
+                    }
+                    transport.backoff_sleep("token", retries, reason).await;
+                    retries += 1;
+                }
+                Verdict::Fail => {
+                    let body: OAuthErrorBody =
+                        serde_json::from_slice(&response.body).unwrap_or_default();
+                    let error = body.error.as_deref().unwrap_or_default();
+                    let mut d = self.dpop.lock();
+                    let dpop_question =
+                        error == "use_dpop_nonce" || (error == "invalid_dpop_proof" && !d.enabled);
+                    if dpop_question && protocol_rounds < MAX_PROTOCOL_ROUNDS {
+                        tracing::debug!(
+                            error,
+                            "token endpoint asks for DPoP; retrying with a proof"
+                        );
+                        d.enabled = true;
+                        protocol_rounds += 1;
+                        continue;
+                    }
+                    drop(d);
+                    let corrected = transport.governor.server_now();
+                    let clock_was_off = (corrected - now).abs() > CLOCK_RETRY_THRESHOLD;
+                    if error == "invalid_client" && clock_was_off && !clock_retry_done {
+                        tracing::warn!(
+                            skew_seconds = (corrected - now).num_seconds(),
+                            "this machine's clock differs from Okta's; retrying the token request with Okta's time"
+                        );
+                        clock_retry_done = true;
+                        protocol_rounds += 1;
+                        continue;
+                    }
+                    return Err(oauth_error(&response));
+                }
+            }
+        }
+    }
+
+    fn cache_entry(&self, transport: &Transport, body: TokenResponse) -> CachedToken {
+        let lifetime = TimeDelta::seconds(
+            body.expires_in
+                .unwrap_or(DEFAULT_TOKEN_LIFETIME_SECS)
+                .max(0),
+        );
+        let margin = TimeDelta::from_std(transport.config.token_refresh_margin).unwrap_or_default();
+        // a token shorter-lived than twice the margin is used for half its life
+        let usable_for = if lifetime > margin * 2 {
+            lifetime - margin
+        } else {
+            lifetime / 2
+        };
+        let dpop_bound = body
+            .token_type
+            .as_deref()
+            .is_some_and(|t| t.eq_ignore_ascii_case("DPoP"));
+        if dpop_bound {
+            self.dpop.lock().enabled = true;
+        }
+        transport.metrics.token_fetched();
+        tracing::debug!(
+            expires_in = lifetime.num_seconds(),
+            dpop_bound,
+            "fetched an OAuth access token"
+        );
+        CachedToken {
+            access_token: SecretString::from(body.access_token),
+            dpop_bound,
+            refresh_at: transport.config.clock.now() + usable_for,
+            generation: self.generation.fetch_add(1, Ordering::Relaxed) + 1,
+        }
+    }
+}
+
+fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+fn oauth_error(response: &HttpResponse) -> Error {
+    let body: OAuthErrorBody = serde_json::from_slice(&response.body).unwrap_or_default();
+    let error = body.error.unwrap_or_else(|| "no error code".into());
+    let description = body
+        .error_description
+        .map(|d| format!(": {d}"))
+        .unwrap_or_default();
+    let hint = match error.as_str() {
+        "invalid_client" => {
+            "Check the client id, that the app's client authentication is 'Public key / Private \
+             key' and its registered public key (and kid) matches this private key, and that \
+             this machine's clock is right"
+        }
+        "invalid_scope" => {
+            "Grant the requested scopes to the app (Admin Console > Applications > the app > \
+             Okta API Scopes) or request fewer scopes"
+        }
+        "unauthorized_client" => {
+            "The app may not use the client_credentials grant: it must be an API Services app"
+        }
+        "invalid_dpop_proof" | "use_dpop_nonce" => {
+            "The DPoP proof was rejected; check this machine's clock and the app's DPoP setting"
+        }
+        _ if response.status == 429 => "The token endpoint is rate limited; try again in a minute",
+        _ if response.status >= 500 => "Okta's token endpoint is failing; try again later",
+        _ => "Check the service app's settings in the Admin Console",
+    };
+    Error::OAuth {
+        status: response.status,
+        error,
+        description,
+        hint,
+    }
+}
+
+#[async_trait::async_trait]
+impl AuthProvider for OAuthAuth {
+    async fn authorize(
+        &self,
+        transport: &Transport,
+        method: &Method,
+        url: &Url,
+    ) -> Result<AuthHeaders> {
+        let token = self.token(transport).await?;
+        let scheme = if token.dpop_bound { "DPoP" } else { "Bearer" };
+        let authorization =
+            sensitive_header(&format!("{scheme} {}", token.access_token.expose_secret()))?;
+        let dpop = if token.dpop_bound {
+            let d = self.dpop.lock();
+            let proof = dpop::proof(
+                &d.key,
+                method.as_str(),
+                url,
+                transport.governor.server_now(),
+                Some(&token.access_token),
+                d.resource_nonce.as_deref(),
+            )?;
+            Some(sensitive_header(proof.expose_secret())?)
+        } else {
+            None
+        };
+        Ok(AuthHeaders {
+            authorization,
+            dpop,
+            generation: token.generation,
+        })
+    }
+
+    fn rejected(&self, headers: &HeaderMap, used: &AuthHeaders) -> bool {
+        let params = super::www_authenticate_params(headers);
+        let error = params
+            .iter()
+            .find(|(k, _)| k == "error")
+            .map(|(_, v)| v.as_str());
+        if error == Some("use_dpop_nonce") {
+            if let Some(nonce) = header_str(headers, "dpop-nonce") {
+                self.dpop.lock().resource_nonce = Some(nonce.to_string());
+                return true;
+            }
+        }
+        // the token was revoked or expired early: drop it so the next attempt fetches one
+        let mut cached = self.cached.write();
+        if cached
+            .as_ref()
+            .is_some_and(|t| t.generation == used.generation)
+        {
+            *cached = None;
+            return true;
+        }
+        false
+    }
+}

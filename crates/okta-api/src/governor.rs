@@ -1,0 +1,546 @@
+//! The governor: every request asks it for permission first. It keeps, per rate-limit bucket,
+//! the limit, remaining count and reset time Okta reported (`X-Rate-Limit-*`), converts the
+//! reset into local time using the server's `Date` header, leaves a reserve for other
+//! integrations, and spreads what remains evenly over the time left in the window, so the
+//! normal case never sees a 429. Separately it caps requests in flight and adapts that cap to
+//! the org's concurrency limit (additive increase, multiplicative decrease on concurrency 429s).
+//!
+//! A bucket whose window is unknown (first use, or its reset has passed) lets one request
+//! through as a probe and holds the rest until the probe's headers arrive.
+
+use crate::clock::Clock;
+use crate::metrics::Metrics;
+use chrono::{DateTime, TimeDelta, Utc};
+use http::HeaderMap;
+use parking_lot::Mutex;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+/// After a bucket's reset time, wait this long before probing the new window: Okta's reset is
+/// whole epoch seconds and the `Date` header has one-second resolution.
+const RESET_GRACE: Duration = Duration::from_millis(30);
+
+/// If a probe comes back still reporting a window that should have ended, probe again after
+/// this (doubling per stale probe, up to [`STALE_PROBE_MAX_DELAY`]).
+const STALE_PROBE_DELAY: Duration = Duration::from_millis(25);
+const STALE_PROBE_MAX_DELAY: Duration = Duration::from_secs(1);
+
+/// Longest a waiting request sleeps before looking at the state again, in case a wake-up was
+/// missed (a probe that never answers is bounded by the request timeout anyway).
+const MAX_WAIT_STEP: Duration = Duration::from_millis(500);
+
+/// Rate-limit headers as Okta sends them on every response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RateLimitHeaders {
+    pub limit: u64,
+    pub remaining: u64,
+    /// UTC epoch seconds.
+    pub reset: i64,
+}
+
+impl RateLimitHeaders {
+    pub(crate) fn parse(headers: &HeaderMap) -> Option<Self> {
+        let num = |name: &str| -> Option<i64> {
+            // a duplicated header (comma-joined or repeated) is ambiguous: ignore it
+            let mut values = headers.get_all(name).iter();
+            let first = values.next()?;
+            if values.next().is_some() {
+                return None;
+            }
+            first.to_str().ok()?.trim().parse().ok()
+        };
+        Some(Self {
+            limit: u64::try_from(num("x-rate-limit-limit")?).ok()?,
+            remaining: u64::try_from(num("x-rate-limit-remaining")?).ok()?,
+            reset: num("x-rate-limit-reset")?,
+        })
+    }
+
+    /// Okta reports concurrency 429s with limit and remaining both 0.
+    pub(crate) fn is_concurrency_limit(&self) -> bool {
+        self.limit == 0 && self.remaining == 0
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    limit: u64,
+    remaining: u64,
+    /// Server time at which the window ends.
+    reset: DateTime<Utc>,
+}
+
+#[derive(Debug, Default)]
+struct Bucket {
+    window: Option<Window>,
+    in_flight: u64,
+    /// Pacing: the earliest time the next request may start.
+    next_start: Option<Instant>,
+    /// After stale probes: no new probe before this.
+    probe_not_before: Option<Instant>,
+    stale_probes: u32,
+}
+
+/// Bounds on (server clock − local clock), narrowed by every response's `Date` header.
+#[derive(Debug, Default)]
+struct Skew {
+    low: Option<TimeDelta>,
+    high: Option<TimeDelta>,
+}
+
+impl Skew {
+    fn offset(&self) -> TimeDelta {
+        match (self.low, self.high) {
+            (Some(low), Some(high)) => low + (high - low) / 2,
+            _ => TimeDelta::zero(),
+        }
+    }
+
+    /// The server stamped `date` (whole seconds, truncated) somewhere between `sent` and
+    /// `received` local time.
+    fn observe(&mut self, date: DateTime<Utc>, sent: DateTime<Utc>, received: DateTime<Utc>) {
+        let low = date - received;
+        let high = date + TimeDelta::seconds(1) - sent;
+        let (new_low, new_high) = match (self.low, self.high) {
+            (Some(l), Some(h)) => (l.max(low), h.min(high)),
+            _ => (low, high),
+        };
+        if new_low > new_high {
+            // the clocks moved: start over from this sample
+            self.low = Some(low);
+            self.high = Some(high);
+        } else {
+            self.low = Some(new_low);
+            self.high = Some(new_high);
+        }
+    }
+}
+
+enum Decision {
+    Go,
+    Wait(Duration),
+}
+
+/// Decides when each request may start.
+#[derive(Debug)]
+pub(crate) struct Governor {
+    state: Mutex<State>,
+    changed: Notify,
+    clock: Arc<dyn Clock>,
+    reserve_fraction: f64,
+    concurrency: Concurrency,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    buckets: HashMap<&'static str, Bucket>,
+    skew: Skew,
+}
+
+impl Governor {
+    pub(crate) fn new(
+        clock: Arc<dyn Clock>,
+        reserve_fraction: f64,
+        max_concurrency: usize,
+    ) -> Self {
+        Self {
+            state: Mutex::new(State::default()),
+            changed: Notify::new(),
+            clock,
+            reserve_fraction,
+            concurrency: Concurrency::new(max_concurrency),
+        }
+    }
+
+    /// The server's current time, estimated from `Date` headers seen so far.
+    pub(crate) fn server_now(&self) -> DateTime<Utc> {
+        self.clock.now() + self.state.lock().skew.offset()
+    }
+
+    /// The local clock's time (for timing requests).
+    pub(crate) fn local_now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// The current cap on requests in flight.
+    pub(crate) fn concurrency_limit(&self) -> usize {
+        self.concurrency.limit()
+    }
+
+    /// Waits until `bucket` has budget and a request slot is free, then reserves both.
+    pub(crate) async fn admit<'a>(
+        &'a self,
+        bucket: &'static str,
+        metrics: &Metrics,
+    ) -> Admission<'a> {
+        let started = Instant::now();
+        loop {
+            let notified = self.changed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let decision = self.decide(bucket);
+            match decision {
+                Decision::Go => break,
+                Decision::Wait(d) => {
+                    let step = d.min(MAX_WAIT_STEP);
+                    tokio::select! {
+                        _ = tokio::time::sleep(step) => {}
+                        _ = &mut notified => {}
+                    }
+                }
+            }
+        }
+        let waited = started.elapsed();
+        if waited > Duration::from_millis(1) {
+            metrics.rate_limit_wait(waited);
+        }
+        let bucket_slot = BucketSlot {
+            governor: self,
+            bucket,
+            open: true,
+        };
+        let permit = self.concurrency.acquire().await;
+        Admission {
+            bucket_slot,
+            permit,
+        }
+    }
+
+    fn decide(&self, bucket: &'static str) -> Decision {
+        let mut state = self.state.lock();
+        let server_now = self.clock.now() + state.skew.offset();
+        let now = Instant::now();
+        let reserve_fraction = self.reserve_fraction;
+        let b = state.buckets.entry(bucket).or_default();
+        if let Some(w) = b.window {
+            let grace = TimeDelta::from_std(RESET_GRACE).unwrap_or_default();
+            if server_now >= w.reset + grace {
+                b.window = None;
+                b.next_start = None;
+            }
+        }
+        let Some(w) = b.window else {
+            // unknown window: one probe at a time
+            if b.in_flight > 0 {
+                return Decision::Wait(MAX_WAIT_STEP);
+            }
+            if let Some(not_before) = b.probe_not_before {
+                if now < not_before {
+                    return Decision::Wait(not_before - now);
+                }
+            }
+            b.in_flight += 1;
+            return Decision::Go;
+        };
+        let reserve = (w.limit as f64 * reserve_fraction).ceil() as u64;
+        let to_reset = (w.reset - server_now).to_std().unwrap_or_default();
+        let budget = w
+            .remaining
+            .saturating_sub(reserve)
+            .saturating_sub(b.in_flight);
+        if budget == 0 {
+            return Decision::Wait(to_reset + RESET_GRACE);
+        }
+        if let Some(next) = b.next_start {
+            if next > now {
+                return Decision::Wait(next - now);
+            }
+        }
+        // spread the budget over the rest of the window
+        let spacing = to_reset.div_f64(budget as f64);
+        b.next_start = Some(now + spacing);
+        b.in_flight += 1;
+        Decision::Go
+    }
+
+    /// Learns from a response's headers. Returns the rate-limit headers if present.
+    fn observe(
+        &self,
+        bucket: &'static str,
+        headers: &HeaderMap,
+        sent: DateTime<Utc>,
+        received: DateTime<Utc>,
+    ) -> Option<RateLimitHeaders> {
+        let limits = RateLimitHeaders::parse(headers);
+        let date = headers
+            .get(http::header::DATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|s| DateTime::parse_from_rfc2822(s).ok())
+            .map(|d| d.with_timezone(&Utc));
+        let mut state = self.state.lock();
+        if let Some(date) = date {
+            state.skew.observe(date, sent, received);
+        }
+        let server_now = self.clock.now() + state.skew.offset();
+        let b = state.buckets.entry(bucket).or_default();
+        b.in_flight = b.in_flight.saturating_sub(1);
+        if let Some(l) = limits.filter(|l| !l.is_concurrency_limit()) {
+            let reset = DateTime::from_timestamp(l.reset, 0).unwrap_or(server_now);
+            if reset <= server_now {
+                // a window that should be over already: the server has not rolled yet
+                b.stale_probes = b.stale_probes.saturating_add(1);
+                let delay = STALE_PROBE_DELAY
+                    .saturating_mul(1 << b.stale_probes.min(8))
+                    .min(STALE_PROBE_MAX_DELAY);
+                b.probe_not_before = Some(Instant::now() + delay);
+            } else {
+                b.stale_probes = 0;
+                b.probe_not_before = None;
+                match &mut b.window {
+                    Some(w) if w.reset == reset => {
+                        w.remaining = w.remaining.min(l.remaining);
+                        w.limit = l.limit;
+                    }
+                    Some(w) if w.reset > reset => {} // a late answer from an older window
+                    _ => {
+                        b.window = Some(Window {
+                            limit: l.limit,
+                            remaining: l.remaining,
+                            reset,
+                        });
+                    }
+                }
+            }
+        }
+        drop(state);
+        self.changed.notify_waiters();
+        limits
+    }
+
+    fn release(&self, bucket: &'static str) {
+        let mut state = self.state.lock();
+        if let Some(b) = state.buckets.get_mut(bucket) {
+            b.in_flight = b.in_flight.saturating_sub(1);
+        }
+        drop(state);
+        self.changed.notify_waiters();
+    }
+
+    /// Time until `bucket`'s window resets, if known (used to jitter 429 retries).
+    pub(crate) fn time_to_reset(&self, bucket: &'static str) -> Option<Duration> {
+        let state = self.state.lock();
+        let server_now = self.clock.now() + state.skew.offset();
+        let w = state.buckets.get(bucket)?.window?;
+        (w.reset - server_now).to_std().ok()
+    }
+}
+
+/// Permission for one attempt: a reserved unit of bucket budget and a concurrency slot. Call
+/// [`Admission::finish`] with the response headers; dropping it without (a network error, a
+/// cancelled future) just gives the reservation back.
+pub(crate) struct Admission<'a> {
+    bucket_slot: BucketSlot<'a>,
+    permit: ConcurrencyPermit<'a>,
+}
+
+impl Admission<'_> {
+    /// Records the response: updates the bucket from its headers and the concurrency cap.
+    pub(crate) fn finish(
+        mut self,
+        headers: &HeaderMap,
+        status: u16,
+        sent: DateTime<Utc>,
+        received: DateTime<Utc>,
+    ) -> Option<RateLimitHeaders> {
+        self.bucket_slot.open = false;
+        let governor = self.bucket_slot.governor;
+        let limits = governor.observe(self.bucket_slot.bucket, headers, sent, received);
+        match limits {
+            Some(l) if status == 429 && l.is_concurrency_limit() => {
+                self.permit.concurrency_limited()
+            }
+            _ if status < 500 && status != 429 => self.permit.succeeded(),
+            _ => {}
+        }
+        limits
+    }
+}
+
+struct BucketSlot<'a> {
+    governor: &'a Governor,
+    bucket: &'static str,
+    open: bool,
+}
+
+impl Drop for BucketSlot<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            self.governor.release(self.bucket);
+        }
+    }
+}
+
+/// The adaptive cap on requests in flight (AIMD).
+#[derive(Debug)]
+struct Concurrency {
+    state: Mutex<ConcurrencyState>,
+    changed: Notify,
+    max: usize,
+}
+
+#[derive(Debug)]
+struct ConcurrencyState {
+    limit: f64,
+    in_flight: usize,
+    /// Bumped on every decrease; a 429 from a request started before the last decrease does
+    /// not decrease again (one cut per round of requests).
+    epoch: u64,
+}
+
+/// Multiplicative decrease factor on a concurrency 429.
+const CONCURRENCY_DECREASE: f64 = 0.5;
+
+impl Concurrency {
+    fn new(max: usize) -> Self {
+        Self {
+            state: Mutex::new(ConcurrencyState {
+                limit: max as f64,
+                in_flight: 0,
+                epoch: 0,
+            }),
+            changed: Notify::new(),
+            max,
+        }
+    }
+
+    fn limit(&self) -> usize {
+        self.state.lock().limit.floor().max(1.0) as usize
+    }
+
+    async fn acquire(&self) -> ConcurrencyPermit<'_> {
+        loop {
+            let notified = self.changed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            {
+                let mut s = self.state.lock();
+                if s.in_flight < s.limit.floor().max(1.0) as usize {
+                    s.in_flight += 1;
+                    return ConcurrencyPermit {
+                        owner: self,
+                        epoch: s.epoch,
+                    };
+                }
+            }
+            notified.await;
+        }
+    }
+}
+
+struct ConcurrencyPermit<'a> {
+    owner: &'a Concurrency,
+    epoch: u64,
+}
+
+impl ConcurrencyPermit<'_> {
+    fn succeeded(&self) {
+        let mut s = self.owner.state.lock();
+        s.limit = (s.limit + 1.0 / s.limit.max(1.0)).min(self.owner.max as f64);
+    }
+
+    fn concurrency_limited(&self) {
+        let mut s = self.owner.state.lock();
+        if s.epoch == self.epoch {
+            s.limit = (s.limit * CONCURRENCY_DECREASE).max(1.0);
+            s.epoch += 1;
+            tracing::debug!(
+                limit = s.limit,
+                "concurrency 429: lowering the in-flight cap"
+            );
+        }
+    }
+}
+
+impl Drop for ConcurrencyPermit<'_> {
+    fn drop(&mut self) {
+        self.owner.state.lock().in_flight -= 1;
+        self.owner.changed.notify_waiters();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::SystemClock;
+    use http::HeaderValue;
+
+    fn headers(limit: u64, remaining: u64, reset: i64, date: DateTime<Utc>) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert("x-rate-limit-limit", HeaderValue::from(limit));
+        h.insert("x-rate-limit-remaining", HeaderValue::from(remaining));
+        h.insert("x-rate-limit-reset", HeaderValue::from(reset));
+        h.insert(
+            http::header::DATE,
+            HeaderValue::from_str(&date.to_rfc2822().replace("+0000", "GMT")).unwrap(),
+        );
+        h
+    }
+
+    #[test]
+    fn skew_bounds_narrow() {
+        let mut skew = Skew::default();
+        let t0 = DateTime::from_timestamp(1_000_000, 0).unwrap();
+        // server is 100 s ahead; date truncated to the second
+        skew.observe(
+            t0 + TimeDelta::seconds(100),
+            t0 - TimeDelta::milliseconds(300),
+            t0 + TimeDelta::milliseconds(10),
+        );
+        skew.observe(
+            t0 + TimeDelta::seconds(101),
+            t0 + TimeDelta::milliseconds(990),
+            t0 + TimeDelta::milliseconds(1010),
+        );
+        let off = skew.offset().num_milliseconds();
+        assert!((99_000..=101_000).contains(&off), "{off}");
+        assert!((skew.high.unwrap() - skew.low.unwrap()).num_milliseconds() <= 1_020);
+    }
+
+    #[tokio::test]
+    async fn probe_then_paces_and_waits_for_reset() {
+        let gov = Governor::new(Arc::new(SystemClock), 0.0, 8);
+        let metrics = Metrics::default();
+        let first = gov.admit("users", &metrics).await;
+        // while the probe is out, nobody else goes
+        assert!(matches!(gov.decide("users"), Decision::Wait(_)));
+        let now = Utc::now();
+        let reset = now.timestamp() + 2;
+        first.finish(&headers(10, 2, reset, now), 200, now, now);
+        // two left: both allowed, spaced
+        let a = gov.admit("users", &metrics).await;
+        assert!(matches!(gov.decide("users"), Decision::Wait(_)));
+        drop(a);
+        // exhausted: must wait for the reset
+        let mut st = gov.state.lock();
+        st.buckets
+            .get_mut("users")
+            .unwrap()
+            .window
+            .as_mut()
+            .unwrap()
+            .remaining = 0;
+        drop(st);
+        match gov.decide("users") {
+            Decision::Wait(d) => assert!(d > Duration::from_millis(500), "{d:?}"),
+            Decision::Go => panic!("went with no budget"),
+        }
+    }
+
+    #[tokio::test]
+    async fn concurrency_aimd() {
+        let c = Concurrency::new(8);
+        let p1 = c.acquire().await;
+        let p2 = c.acquire().await;
+        p1.concurrency_limited();
+        p2.concurrency_limited(); // same round: only one cut
+        assert_eq!(c.limit(), 4);
+        drop((p1, p2));
+        for _ in 0..100 {
+            c.acquire().await.succeeded();
+        }
+        assert_eq!(c.limit(), 8);
+    }
+}
