@@ -1,1 +1,248 @@
-fn main() {}
+//! `okta-emulator`: serve a synthetic Okta org, write OAuth key pairs, or benchmark.
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use okta_emulator::config::{DEFAULT_TOKEN, OAuthClientConfig};
+use okta_emulator::{EmulatorConfig, OrgSize, RateLimitMode};
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// Concurrent HTTP clients the benchmark drives the server with.
+const BENCH_CLIENTS: usize = 8;
+
+#[derive(Parser, Debug)]
+#[command(name = "okta-emulator", version, about = "A faithful Okta Management API emulator")]
+#[command(args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Serve an org (the default when no subcommand is given).
+    Serve(ServeArgs),
+    /// Write an OAuth key pair (PEM and JWK) for a service app.
+    Keygen {
+        /// Directory to write the key files into.
+        #[arg(long)]
+        out: PathBuf,
+        /// RS256 or ES256.
+        #[arg(long, default_value = "RS256")]
+        alg: String,
+    },
+    /// Measure generation time, memory held and pages/s of `GET /api/v1/users?limit=200`.
+    Bench {
+        #[arg(long, value_enum, default_value = "large")]
+        size: OrgSize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Seconds to drive the server for.
+        #[arg(long, default_value_t = 5)]
+        seconds: u64,
+        /// Concurrent clients.
+        #[arg(long, default_value_t = BENCH_CLIENTS)]
+        clients: usize,
+    },
+}
+
+#[derive(Args, Debug, Clone)]
+struct ServeArgs {
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    /// 0 picks a free port.
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    #[arg(long, value_enum, default_value = "tiny")]
+    size: OrgSize,
+    /// Number of users (overrides --size).
+    #[arg(long)]
+    users: Option<usize>,
+    #[arg(long)]
+    groups: Option<usize>,
+    #[arg(long)]
+    apps: Option<usize>,
+    /// An accepted SSWS API token (repeatable). Without any, the demo token is accepted.
+    #[arg(long = "token")]
+    tokens: Vec<String>,
+    /// A TOML file of OAuth service apps: `[[client]]` tables with client_id, scopes,
+    /// public_jwk or public_key_pem_file, require_dpop.
+    #[arg(long)]
+    oauth_config: Option<PathBuf>,
+    /// off, workforce, or a TOML file of bucket limits.
+    #[arg(long, default_value = "off")]
+    rate_limits: String,
+    /// Share of each bucket one principal may use.
+    #[arg(long, default_value_t = 0.5)]
+    principal_share: f64,
+    #[arg(long, default_value_t = 75)]
+    concurrency_limit: usize,
+    /// A rate-limit window lasts 60/K seconds.
+    #[arg(long, default_value_t = 1.0)]
+    time_scale: f64,
+    /// Added latency per request (with jitter).
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+    /// Share of requests that fail.
+    #[arg(long, default_value_t = 0.0)]
+    fault_rate: f64,
+    #[arg(long, default_value_t = 1)]
+    fault_seed: u64,
+}
+
+#[derive(serde::Deserialize)]
+struct OAuthFile {
+    #[serde(default, alias = "clients")]
+    client: Vec<OAuthClientConfig>,
+}
+
+impl ServeArgs {
+    fn to_config(&self) -> anyhow::Result<EmulatorConfig> {
+        let rate_limits = match self.rate_limits.as_str() {
+            "off" => RateLimitMode::Off,
+            "workforce" => RateLimitMode::Workforce,
+            path => RateLimitMode::File(PathBuf::from(path)),
+        };
+        let oauth_clients = match &self.oauth_config {
+            None => Vec::new(),
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading --oauth-config {}", path.display()))?;
+                let file: OAuthFile = toml::from_str(&text).with_context(|| {
+                    format!("parsing --oauth-config {} (expected [[client]] tables)", path.display())
+                })?;
+                file.client
+            }
+        };
+        let tokens = if self.tokens.is_empty() { vec![DEFAULT_TOKEN.to_string()] } else { self.tokens.clone() };
+        Ok(EmulatorConfig {
+            host: self.host.clone(),
+            port: self.port,
+            seed: self.seed,
+            size: self.size,
+            users: self.users,
+            groups: self.groups,
+            apps: self.apps,
+            tokens,
+            oauth_clients,
+            rate_limits,
+            principal_share: self.principal_share,
+            concurrency_limit: self.concurrency_limit,
+            time_scale: self.time_scale,
+            latency_ms: self.latency_ms,
+            fault_rate: self.fault_rate,
+            fault_seed: self.fault_seed,
+            ..EmulatorConfig::default()
+        })
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::Keygen { out, alg }) => okta_emulator::gate::keygen::run(&out, &alg),
+        Some(Command::Bench { size, seed, seconds, clients }) => runtime()?.block_on(bench(size, seed, seconds, clients)),
+        Some(Command::Serve(args)) => runtime()?.block_on(serve(args)),
+        None => runtime()?.block_on(serve(cli.serve)),
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let config = args.to_config()?;
+    let emulator = okta_emulator::start(config).await?;
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "okta-emulator listening on {}", emulator.base_url())?;
+        out.flush()?;
+    }
+    tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+    emulator.shutdown().await;
+    Ok(())
+}
+
+/// Resident memory of this process in KiB (Linux `/proc/self/status` VmRSS).
+fn rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+async fn bench(size: OrgSize, seed: u64, seconds: u64, clients: usize) -> anyhow::Result<()> {
+    let rss_before = rss_kib().unwrap_or(0);
+    let started = Instant::now();
+    let config = EmulatorConfig { seed, size, ..EmulatorConfig::default() };
+    let org = okta_emulator::server::build_org(&config).await?;
+    let generate_s = started.elapsed().as_secs_f64();
+    let rss_after = rss_kib().unwrap_or(0);
+    let (users, groups, memberships) =
+        (org.users.len(), org.groups.len(), org.members.values().map(|m| m.len()).sum::<usize>());
+    println!("generate {size:?} (seed {seed}): {generate_s:.2} s; {users} users, {groups} groups, {memberships} memberships");
+    println!("memory held by the org: {:.1} MiB (RSS delta)", (rss_after.saturating_sub(rss_before)) as f64 / 1024.0);
+    let emulator = okta_emulator::server::start_with_org(config, org).await?;
+    let base = emulator.base_url();
+    let token = emulator.token().to_string();
+    if clients == 0 {
+        bail!("--clients must be at least 1");
+    }
+    let pages = Arc::new(AtomicU64::new(0));
+    let bytes = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let mut tasks = Vec::new();
+    for _ in 0..clients {
+        let (pages, bytes, base, token) = (pages.clone(), bytes.clone(), base.clone(), token.clone());
+        tasks.push(tokio::spawn(async move {
+            let http = reqwest::Client::builder().build()?;
+            let first = format!("{base}/api/v1/users?limit=200");
+            let mut url = first.clone();
+            while Instant::now() < deadline {
+                let resp = http.get(&url).header("Authorization", format!("SSWS {token}")).send().await?;
+                if !resp.status().is_success() {
+                    bail!("GET {url}: {}", resp.status());
+                }
+                let next = resp
+                    .headers()
+                    .get_all("link")
+                    .iter()
+                    .filter_map(|v| v.to_str().ok())
+                    .find(|v| v.contains("rel=\"next\""))
+                    .and_then(|v| v.split_once('<').and_then(|(_, r)| r.split_once('>')).map(|(u, _)| u.to_string()));
+                let body = resp.bytes().await?;
+                bytes.fetch_add(body.len() as u64, Ordering::Relaxed);
+                pages.fetch_add(1, Ordering::Relaxed);
+                url = next.unwrap_or_else(|| first.clone());
+            }
+            anyhow::Ok(())
+        }));
+    }
+    let t0 = Instant::now();
+    for t in tasks {
+        t.await??;
+    }
+    let elapsed = t0.elapsed().as_secs_f64();
+    let n = pages.load(Ordering::Relaxed);
+    println!(
+        "served {n} pages of GET /api/v1/users?limit=200 in {elapsed:.2} s with {clients} clients: {:.0} pages/s ({:.1} MiB/s)",
+        n as f64 / elapsed,
+        bytes.load(Ordering::Relaxed) as f64 / elapsed / 1_048_576.0
+    );
+    emulator.shutdown().await;
+    Ok(())
+}
