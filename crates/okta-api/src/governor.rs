@@ -69,8 +69,43 @@ impl RateLimitHeaders {
 struct Window {
     limit: u64,
     remaining: u64,
-    /// Server time at which the window ends.
-    reset: DateTime<Utc>,
+    /// `X-Rate-Limit-Reset` as sent (whole epoch seconds, identifies the window).
+    reset_epoch: i64,
+    /// Server time at which the window ends: the reset, or earlier when the window's length
+    /// is known more precisely than whole seconds (see [`WindowLength`]).
+    ends: DateTime<Utc>,
+}
+
+/// Bounds on a bucket's window length, learnt from probes that opened a window. Okta's reset
+/// is whole seconds; when windows open at a client's first request (as Okta describes them:
+/// "not necessarily synchronized with wall clock minutes"), each probe narrows the length, so
+/// the client does not idle up to a second per window. Inconsistent samples (windows not
+/// opened by the probe) start the bounds over, and the plain reset is used meanwhile.
+#[derive(Debug, Default, Clone, Copy)]
+struct WindowLength {
+    low: Option<TimeDelta>,
+    high: Option<TimeDelta>,
+}
+
+impl WindowLength {
+    /// A window that opened between `sent` and `received` (server time) and reports reset
+    /// `reset` (its end rounded up to a whole second). Returns the latest time it can end.
+    fn observe(
+        &mut self,
+        sent: DateTime<Utc>,
+        received: DateTime<Utc>,
+        reset: DateTime<Utc>,
+    ) -> DateTime<Utc> {
+        let low = reset - TimeDelta::seconds(1) - received;
+        let high = reset - sent;
+        let (l, h) = match (self.low, self.high) {
+            (Some(l), Some(h)) if l.max(low) <= h.min(high) => (l.max(low), h.min(high)),
+            _ => (low, high),
+        };
+        self.low = Some(l);
+        self.high = Some(h);
+        (received + h).min(reset).max(reset - TimeDelta::seconds(1))
+    }
 }
 
 #[derive(Debug, Default)]
@@ -79,6 +114,11 @@ struct Bucket {
     in_flight: u64,
     /// Pacing: the earliest time the next request may start.
     next_start: Option<Instant>,
+    /// Server time the current probe was let through (while the window is unknown).
+    probe_sent: Option<DateTime<Utc>>,
+    /// The reset of the last window that ended, to recognise late answers from it.
+    ended_reset_epoch: Option<i64>,
+    window_length: WindowLength,
     /// After stale probes: no new probe before this.
     probe_not_before: Option<Instant>,
     stale_probes: u32,
@@ -217,9 +257,10 @@ impl Governor {
         let b = state.buckets.entry(bucket).or_default();
         if let Some(w) = b.window {
             let grace = TimeDelta::from_std(RESET_GRACE).unwrap_or_default();
-            if server_now >= w.reset + grace {
+            if server_now >= w.ends + grace {
                 b.window = None;
                 b.next_start = None;
+                b.ended_reset_epoch = Some(w.reset_epoch);
             }
         }
         let Some(w) = b.window else {
@@ -233,10 +274,11 @@ impl Governor {
                 }
             }
             b.in_flight += 1;
+            b.probe_sent = Some(server_now);
             return Decision::Go;
         };
         let reserve = (w.limit as f64 * reserve_fraction).ceil() as u64;
-        let to_reset = (w.reset - server_now).to_std().unwrap_or_default();
+        let to_reset = (w.ends - server_now).to_std().unwrap_or_default();
         let budget = w
             .remaining
             .saturating_sub(reserve)
@@ -279,9 +321,12 @@ impl Governor {
         b.in_flight = b.in_flight.saturating_sub(1);
         if let Some(l) = limits.filter(|l| !l.is_concurrency_limit()) {
             let reset = DateTime::from_timestamp(l.reset, 0).unwrap_or(server_now);
-            if reset <= server_now {
+            let from_ended_window =
+                b.window.is_none() && b.ended_reset_epoch.is_some_and(|e| l.reset <= e);
+            if reset <= server_now || from_ended_window {
                 // a window that should be over already: the server has not rolled yet
                 b.stale_probes = b.stale_probes.saturating_add(1);
+                b.window_length = WindowLength::default();
                 let delay = STALE_PROBE_DELAY
                     .saturating_mul(1 << b.stale_probes.min(8))
                     .min(STALE_PROBE_MAX_DELAY);
@@ -290,16 +335,24 @@ impl Governor {
                 b.stale_probes = 0;
                 b.probe_not_before = None;
                 match &mut b.window {
-                    Some(w) if w.reset == reset => {
+                    Some(w) if w.reset_epoch == l.reset => {
                         w.remaining = w.remaining.min(l.remaining);
                         w.limit = l.limit;
                     }
-                    Some(w) if w.reset > reset => {} // a late answer from an older window
+                    Some(w) if w.reset_epoch > l.reset => {} // a late answer from an older window
                     _ => {
+                        // the probe opened this window if it is the window's only request
+                        let ends = match b.probe_sent.take() {
+                            Some(sent) if l.remaining + 1 == l.limit => {
+                                b.window_length.observe(sent, server_now, reset)
+                            }
+                            _ => reset,
+                        };
                         b.window = Some(Window {
                             limit: l.limit,
                             remaining: l.remaining,
-                            reset,
+                            reset_epoch: l.reset,
+                            ends,
                         });
                     }
                 }
@@ -324,7 +377,7 @@ impl Governor {
         let state = self.state.lock();
         let server_now = self.clock.now() + state.skew.offset();
         let w = state.buckets.get(bucket)?.window?;
-        (w.reset - server_now).to_std().ok()
+        (w.ends - server_now).to_std().ok()
     }
 }
 
@@ -393,6 +446,11 @@ struct ConcurrencyState {
 /// Multiplicative decrease factor on a concurrency 429.
 const CONCURRENCY_DECREASE: f64 = 0.5;
 
+/// Additive increase: the cap grows by this many slots per `cap` successful requests (a
+/// quarter slot per round), so after a cut it creeps back towards the org's limit instead of
+/// hitting it again at once.
+const CONCURRENCY_INCREASE: f64 = 0.25;
+
 impl Concurrency {
     fn new(max: usize) -> Self {
         Self {
@@ -438,7 +496,7 @@ struct ConcurrencyPermit<'a> {
 impl ConcurrencyPermit<'_> {
     fn succeeded(&self) {
         let mut s = self.owner.state.lock();
-        s.limit = (s.limit + 1.0 / s.limit.max(1.0)).min(self.owner.max as f64);
+        s.limit = (s.limit + CONCURRENCY_INCREASE / s.limit.max(1.0)).min(self.owner.max as f64);
     }
 
     fn concurrency_limited(&self) {
@@ -499,6 +557,33 @@ mod tests {
         assert!((skew.high.unwrap() - skew.low.unwrap()).num_milliseconds() <= 1_020);
     }
 
+    #[test]
+    fn window_length_narrows_to_the_true_length() {
+        // windows of 3.2 s opened by probes at various fractions of a second
+        let mut wl = WindowLength::default();
+        let base = DateTime::from_timestamp(1_000_000, 0).unwrap();
+        let true_len = TimeDelta::milliseconds(3_200);
+        let mut slack = TimeDelta::zero();
+        for (i, frac_ms) in [100, 850, 400, 700, 20, 990, 560].into_iter().enumerate() {
+            let start = base + TimeDelta::seconds(10 * i as i64) + TimeDelta::milliseconds(frac_ms);
+            let end = start + true_len;
+            let rounded_up = end.timestamp() + i64::from(end.timestamp_subsec_millis() > 0);
+            let reset = DateTime::from_timestamp(rounded_up, 0).unwrap();
+            let ends = wl.observe(
+                start - TimeDelta::milliseconds(2),
+                start + TimeDelta::milliseconds(2),
+                reset,
+            );
+            assert!(ends >= end, "never before the true end");
+            slack = ends - end;
+        }
+        let slack = slack.num_milliseconds();
+        assert!(
+            slack <= 150,
+            "within 150 ms after a few windows, got {slack}"
+        );
+    }
+
     #[tokio::test]
     async fn probe_then_paces_and_waits_for_reset() {
         let gov = Governor::new(Arc::new(SystemClock), 0.0, 8);
@@ -538,7 +623,7 @@ mod tests {
         p2.concurrency_limited(); // same round: only one cut
         assert_eq!(c.limit(), 4);
         drop((p1, p2));
-        for _ in 0..100 {
+        for _ in 0..200 {
             c.acquire().await.succeeded();
         }
         assert_eq!(c.limit(), 8);

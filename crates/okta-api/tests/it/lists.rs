@@ -1,0 +1,418 @@
+//! Every list and read endpoint against the emulator, compared with its export; pagination
+//! edge cases against a local server.
+
+use crate::{
+    ALL_STATUSES_FILTER, collect, emulator, export_ids, fast_config, local_server, ssws_client,
+};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::IntoResponse;
+use futures::StreamExt;
+use okta_api::{Credentials, Error, LogStart, OktaClient, OrgUrl, SecretString, User};
+use okta_emulator::{EmulatorConfig, OrgSize};
+use std::collections::BTreeSet;
+
+fn small_org() -> EmulatorConfig {
+    EmulatorConfig {
+        size: OrgSize::Small,
+        seed: 7,
+        ..EmulatorConfig::default()
+    }
+}
+
+#[tokio::test]
+async fn full_read_matches_the_export() {
+    let emu = emulator(small_org()).await;
+    let client = ssws_client(&emu, fast_config());
+    let export = emu.export();
+
+    let users = collect(client.list_users(Some(ALL_STATUSES_FILTER)))
+        .await
+        .unwrap();
+    let ids: BTreeSet<String> = users.iter().map(|u| u.id.clone()).collect();
+    assert_eq!(ids.len(), users.len(), "no duplicates across pages");
+    assert_eq!(ids, export_ids(&export, "users"));
+    assert!(
+        users
+            .iter()
+            .any(|u| u.status.as_deref() == Some("DEPROVISIONED"))
+    );
+    let unfiltered = collect(client.list_users(None)).await.unwrap();
+    assert!(
+        unfiltered
+            .iter()
+            .all(|u| u.status.as_deref() != Some("DEPROVISIONED"))
+    );
+    assert!(
+        users
+            .iter()
+            .all(|u| u.raw["id"] == u.id.as_str() && u.profile.login.is_some())
+    );
+
+    let groups = collect(client.list_groups(None, true)).await.unwrap();
+    assert_eq!(
+        groups.iter().map(|g| g.id.clone()).collect::<BTreeSet<_>>(),
+        export_ids(&export, "groups")
+    );
+    assert!(
+        groups.iter().all(|g| g.stats.is_some()),
+        "expand=stats fills stats"
+    );
+
+    let mut members = BTreeSet::new();
+    for g in &groups {
+        let users: Vec<User> = collect(client.list_group_users(&g.id)).await.unwrap();
+        assert_eq!(
+            users.len() as i64,
+            g.stats.as_ref().unwrap().users_count.unwrap(),
+            "usersCount of {}",
+            g.id
+        );
+        members.extend(users.into_iter().map(|u| (g.id.clone(), u.id)));
+    }
+    let expected: BTreeSet<(String, String)> = export["group_members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["group_id"].as_str().unwrap().to_string(),
+                m["user_id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(members, expected);
+
+    let apps = collect(client.list_apps()).await.unwrap();
+    assert_eq!(
+        apps.iter().map(|a| a.id.clone()).collect::<BTreeSet<_>>(),
+        export_ids(&export, "apps")
+    );
+    let mut app_users = BTreeSet::new();
+    let mut app_groups = BTreeSet::new();
+    for app in &apps {
+        for au in collect(client.list_app_users(&app.id)).await.unwrap() {
+            app_users.insert((app.id.clone(), au.id, au.scope.unwrap()));
+        }
+        for ag in collect(client.list_app_groups(&app.id)).await.unwrap() {
+            app_groups.insert((app.id.clone(), ag.id));
+        }
+    }
+    let expected_au: BTreeSet<(String, String, String)> = export["app_users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            let s = |k: &str| m[k].as_str().unwrap().to_string();
+            (s("app_id"), s("user_id"), s("scope"))
+        })
+        .collect();
+    assert_eq!(app_users, expected_au);
+    let expected_ag: BTreeSet<(String, String)> = export["app_groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["app_id"].as_str().unwrap().to_string(),
+                m["group_id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(app_groups, expected_ag);
+
+    let idps = collect(client.list_idps()).await.unwrap();
+    assert_eq!(
+        idps.iter().map(|i| i.id.clone()).collect::<BTreeSet<_>>(),
+        export_ids(&export, "idps")
+    );
+
+    // roles: assignees (body links), then each user's and each admin group's roles
+    let assignees = collect(client.list_role_assignees()).await.unwrap();
+    let mut roles = BTreeSet::new();
+    for a in &assignees {
+        for r in client.list_user_roles(&a.id).await.unwrap() {
+            if r.assignment_type.as_deref() == Some("USER") {
+                roles.insert(("USER".to_string(), a.id.clone(), r.role_type.unwrap()));
+            }
+        }
+    }
+    for g in groups
+        .iter()
+        .filter(|g| g.stats.as_ref().and_then(|s| s.has_admin_privlege) == Some(true))
+    {
+        for r in client.list_group_roles(&g.id).await.unwrap() {
+            roles.insert(("GROUP".to_string(), g.id.clone(), r.role_type.unwrap()));
+        }
+    }
+    let expected_roles: BTreeSet<(String, String, String)> = export["role_assignments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            let s = |k: &str| m[k].as_str().unwrap().to_string();
+            (s("assignee_type"), s("assignee_id"), s("role_type"))
+        })
+        .collect();
+    assert_eq!(roles, expected_roles);
+
+    // factors and single reads
+    let factors = client.list_user_factors(&users[0].id).await.unwrap();
+    assert!(factors.iter().all(|f| f.factor_type.is_some()));
+    let by_login = client
+        .get_user(users[0].profile.login.as_deref().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(by_login.id, users[0].id);
+    assert!(client.get_user("00unothere").await.unwrap().is_none());
+    assert_eq!(
+        client.get_group(&groups[0].id).await.unwrap().unwrap().id,
+        groups[0].id
+    );
+    assert!(client.get_group("00gnothere").await.unwrap().is_none());
+    assert_eq!(
+        client.get_app(&apps[0].id).await.unwrap().unwrap().id,
+        apps[0].id
+    );
+    assert!(client.get_app("0oanothere").await.unwrap().is_none());
+
+    let m = client.metrics();
+    println!(
+        "full read: {} requests, {} bytes, buckets {:?}",
+        m.requests,
+        m.bytes,
+        m.buckets.keys().collect::<Vec<_>>()
+    );
+    assert_eq!(m.http_429, 0);
+}
+
+#[tokio::test]
+async fn generic_paginate_follows_small_pages() {
+    let emu = emulator(small_org()).await;
+    let client = ssws_client(&emu, fast_config());
+    let mut stream = client.paginate::<User>("/api/v1/users?limit=7");
+    let (mut pages, mut seen) = (0, BTreeSet::new());
+    while let Some(page) = stream.next().await {
+        let page = page.unwrap();
+        pages += 1;
+        assert!(page.items.len() <= 7);
+        seen.extend(page.items.into_iter().map(|u| u.id));
+        if let Some(next) = &page.next {
+            assert!(next.as_str().starts_with(&emu.base_url()));
+        }
+    }
+    let all = collect(client.list_users(None)).await.unwrap();
+    assert_eq!(seen.len(), all.len());
+    assert_eq!(pages, all.len().div_ceil(7));
+}
+
+#[tokio::test]
+async fn membership_writes_are_idempotent() {
+    let emu = emulator(small_org()).await;
+    let client = ssws_client(&emu, fast_config());
+    let groups = collect(client.list_groups(Some("type eq \"OKTA_GROUP\""), false))
+        .await
+        .unwrap();
+    let group = &groups[0];
+    let users = collect(client.list_users(Some("status eq \"ACTIVE\"")))
+        .await
+        .unwrap();
+    let members: BTreeSet<String> = collect(client.list_group_users(&group.id))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.id)
+        .collect();
+    let outsider = users
+        .iter()
+        .find(|u| !members.contains(&u.id))
+        .expect("someone is not a member");
+    client
+        .add_group_member(&group.id, &outsider.id)
+        .await
+        .unwrap();
+    client
+        .add_group_member(&group.id, &outsider.id)
+        .await
+        .unwrap();
+    let after: Vec<String> = collect(client.list_group_users(&group.id))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.id)
+        .collect();
+    assert_eq!(after.iter().filter(|id| **id == outsider.id).count(), 1);
+    client
+        .remove_group_member(&group.id, &outsider.id)
+        .await
+        .unwrap();
+    let after: BTreeSet<String> = collect(client.list_group_users(&group.id))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.id)
+        .collect();
+    assert_eq!(after, members);
+}
+
+#[tokio::test]
+async fn log_polling_ends_on_an_empty_page_and_resumes_from_the_checkpoint() {
+    let emu = emulator(small_org()).await;
+    let client = ssws_client(&emu, fast_config());
+    let since = chrono::Utc::now() - chrono::TimeDelta::days(30);
+    let mut stream = client.poll_logs(LogStart::Since(since));
+    let (mut events, mut checkpoint) = (Vec::new(), None);
+    while let Some(page) = stream.next().await {
+        let page = page.unwrap();
+        checkpoint = page.next.clone();
+        events.extend(page.items);
+    }
+    assert!(!events.is_empty(), "the generated org has a log history");
+    let checkpoint = checkpoint.expect("polling always returns a next link");
+    let uuids: BTreeSet<&str> = events.iter().map(|e| e.uuid.as_str()).collect();
+    assert_eq!(uuids.len(), events.len(), "no duplicates");
+
+    // a membership change, then resume from the checkpoint: exactly the new events
+    let groups = collect(client.list_groups(Some("type eq \"OKTA_GROUP\""), false))
+        .await
+        .unwrap();
+    let members: BTreeSet<String> = collect(client.list_group_users(&groups[0].id))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.id)
+        .collect();
+    let users = collect(client.list_users(Some("status eq \"ACTIVE\"")))
+        .await
+        .unwrap();
+    let outsider = users.iter().find(|u| !members.contains(&u.id)).unwrap();
+    client
+        .add_group_member(&groups[0].id, &outsider.id)
+        .await
+        .unwrap();
+    let new = crate::collect(client.poll_logs(LogStart::Next(checkpoint)))
+        .await
+        .unwrap();
+    // the membership event, plus app assignment events when the group has apps
+    assert!(!new.is_empty());
+    assert!(
+        new.iter().all(|e| !uuids.contains(e.uuid.as_str())),
+        "only events after the checkpoint"
+    );
+    let add = new
+        .iter()
+        .find(|e| e.event_type.as_deref() == Some("group.user_membership.add"))
+        .expect("the membership event");
+    let target_ids: Vec<&str> = add.targets.iter().filter_map(|t| t.id.as_deref()).collect();
+    assert!(
+        target_ids.contains(&outsider.id.as_str()) && target_ids.contains(&groups[0].id.as_str())
+    );
+}
+
+// ---- edge cases the emulator never produces: a local server ----
+
+fn link(next: &str) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    h.append(
+        "link",
+        HeaderValue::from_str(&format!("<{next}>; rel=\"next\"")).unwrap(),
+    );
+    h
+}
+
+fn local_client(base: &str) -> OktaClient {
+    OktaClient::new(
+        OrgUrl::parse(base).unwrap(),
+        Credentials::ApiToken(SecretString::from("00local-secret-token".to_string())),
+        fast_config(),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_next_link_to_another_origin_is_refused() {
+    // the "other origin" records whether anything ever reached it
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = hits.clone();
+    let evil = local_server(axum::Router::new().fallback(move || {
+        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        async { "[]" }
+    }))
+    .await;
+    let next = format!("{evil}/api/v1/users?after=x");
+    let org = local_server(axum::Router::new().route(
+        "/api/v1/users",
+        axum::routing::get(move || {
+            let next = next.clone();
+            async move { (link(&next), r#"[{"id":"00u1"}]"#).into_response() }
+        }),
+    ))
+    .await;
+    let client = local_client(&org);
+    let mut stream = client.list_users(None);
+    let first = stream.next().await.unwrap().unwrap();
+    assert_eq!(first.items.len(), 1);
+    let err = stream.next().await.unwrap().unwrap_err();
+    assert!(matches!(err, Error::ForeignNextLink { .. }), "{err}");
+    assert!(
+        err.to_string().contains("never sent to another origin"),
+        "{err}"
+    );
+    assert!(
+        stream.next().await.is_none(),
+        "the stream ends after the error"
+    );
+    assert_eq!(
+        hits.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "nothing was sent to the other origin"
+    );
+}
+
+#[tokio::test]
+async fn a_repeated_cursor_is_detected() {
+    let base = std::sync::Arc::new(std::sync::OnceLock::<String>::new());
+    let b = base.clone();
+    let org = local_server(axum::Router::new().route(
+        "/api/v1/users",
+        axum::routing::get(move |uri: axum::http::Uri| {
+            let b = b.clone();
+            async move {
+                // page 1 -> after=a -> after=b -> after=a again
+                let next = match uri.query().unwrap_or_default() {
+                    q if q.contains("after=a") => "after=b",
+                    q if q.contains("after=b") => "after=a",
+                    _ => "after=a",
+                };
+                (
+                    link(&format!("{}/api/v1/users?{next}", b.get().unwrap())),
+                    r#"[{"id":"00u1"}]"#,
+                )
+                    .into_response()
+            }
+        }),
+    ))
+    .await;
+    base.set(org.clone()).unwrap();
+    let client = local_client(&org);
+    let results: Vec<_> = client.paginate::<User>("/api/v1/users").collect().await;
+    assert_eq!(results.len(), 4, "three pages, then the error");
+    let err = results.last().unwrap().as_ref().unwrap_err();
+    assert!(matches!(err, Error::RepeatedCursor { .. }), "{err}");
+}
+
+#[tokio::test]
+async fn non_json_success_is_an_error_after_retries() {
+    let org = local_server(axum::Router::new().route(
+        "/api/v1/idps",
+        axum::routing::get(|| async { (StatusCode::OK, "<html>login</html>") }),
+    ))
+    .await;
+    let client = local_client(&org);
+    let err = collect(client.list_idps()).await.unwrap_err();
+    assert!(matches!(err, Error::InvalidResponse { .. }), "{err}");
+    assert_eq!(
+        client.metrics().requests,
+        1 + u64::from(fast_config().max_retries)
+    );
+}
