@@ -482,6 +482,26 @@ pub async fn table_rows(
     Ok((wanted, out))
 }
 
+/// The newest schema migration applied to the mirror, and the newest this build knows.
+pub async fn schema_versions(store: &SqliteStore) -> Result<(i64, i64)> {
+    let applied: Option<i64> =
+        sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+            .fetch_one(store.pool())
+            .await?;
+    // The same migrations the store runs on open, embedded again to read their versions.
+    static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+    let known = MIGRATIONS.iter().map(|m| m.version).max().unwrap_or(0);
+    Ok((applied.unwrap_or(0), known))
+}
+
+/// Takes the write lock and gives it back, to prove the file is writable now.
+pub async fn probe_write(store: &SqliteStore) -> Result<()> {
+    let mut conn = store.pool().acquire().await?;
+    sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
+    sqlx::query("ROLLBACK").execute(&mut *conn).await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

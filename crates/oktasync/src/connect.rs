@@ -1,0 +1,81 @@
+//! From settings to a client and a store.
+
+use crate::config::{Auth, Settings};
+use anyhow::{Context, Result, bail};
+use okta_api::{ClientConfig, Credentials, OAuthCredentials, OktaClient, OrgUrl, PrivateKey};
+use oktasync_store::{OrgId, SqliteStore, Store};
+use secrecy::ExposeSecret;
+use std::path::Path;
+
+/// Turns configured credentials into the client's, reading the private key (PEM or JWK JSON).
+pub fn credentials(auth: Auth) -> Result<Credentials> {
+    Ok(match auth {
+        Auth::ApiToken(token) => Credentials::ApiToken(token),
+        Auth::OAuth(oauth) => {
+            let text = oauth.private_key.expose_secret();
+            let private_key = if text.trim_start().starts_with('{') {
+                PrivateKey::from_jwk_json(text)?
+            } else {
+                PrivateKey::from_pem(text)?
+            };
+            Credentials::OAuth(OAuthCredentials {
+                client_id: oauth.client_id,
+                private_key,
+                scopes: oauth.scopes,
+                key_id: oauth.key_id,
+            })
+        }
+    })
+}
+
+pub fn client_config(settings: &Settings) -> ClientConfig {
+    let mut config = ClientConfig::default();
+    if let Some(n) = settings.max_concurrency {
+        config.max_concurrency = n.max(1);
+    }
+    config
+}
+
+/// The client for the configured org and credentials.
+pub fn client(settings: &Settings) -> Result<OktaClient> {
+    let org = OrgUrl::parse(settings.require_org_url()?)?;
+    let creds = credentials(settings.auth()?)?;
+    Ok(OktaClient::new(org, creds, client_config(settings))?)
+}
+
+/// Opens an existing mirror for reading; a missing file is an error that says what to run.
+pub async fn open_existing(db: &Path) -> Result<SqliteStore> {
+    if !db.exists() {
+        bail!(
+            "no mirror at {}: run `oktasync sync --db {}` first (or `oktasync demo` to try \
+             oktasync on an emulated org), or pass --db with the right path",
+            db.display(),
+            db.display()
+        );
+    }
+    Ok(SqliteStore::open(db).await?)
+}
+
+/// The org the query commands read: the one `--org-url` names, else the mirror's only org.
+pub async fn mirror_org(store: &SqliteStore, org_url: Option<&str>) -> Result<OrgId> {
+    if let Some(url) = org_url {
+        let canonical = OrgUrl::parse(url)?.origin();
+        return store.find_org(&canonical).await?.with_context(|| {
+            format!("the mirror {} has no org {canonical}; run `oktasync sync` for it", store.path().display())
+        });
+    }
+    let orgs = store.orgs().await?;
+    match orgs.as_slice() {
+        [] => bail!(
+            "the mirror {} is empty: run `oktasync sync --db {}` first",
+            store.path().display(),
+            store.path().display()
+        ),
+        [(id, _)] => Ok(*id),
+        many => bail!(
+            "the mirror holds {} orgs; pick one with --org-url ({})",
+            many.len(),
+            many.iter().map(|(_, u)| u.as_str()).collect::<Vec<_>>().join(", ")
+        ),
+    }
+}
