@@ -1,0 +1,156 @@
+//! Shared helpers: start an emulator on port 0 and call it with the default SSWS token.
+
+use chrono::{DateTime, Duration, Utc};
+use okta_emulator::config::DEFAULT_TOKEN;
+use okta_emulator::generate::ANCHOR_RFC3339;
+use okta_emulator::{EmulatorConfig, ManualClock, OrgSize, RunningEmulator};
+use reqwest::Method;
+use reqwest::header::HeaderMap;
+use serde_json::Value;
+use std::sync::Arc;
+
+pub struct Emu {
+    pub emu: RunningEmulator,
+    pub clock: ManualClock,
+    pub http: reqwest::Client,
+}
+
+/// One response: status, headers, parsed body (Null when empty).
+pub struct Resp {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Resp {
+    /// The `Link` header lines in order.
+    pub fn links(&self) -> Vec<String> {
+        self.headers.get_all("link").iter().map(|v| v.to_str().unwrap().to_string()).collect()
+    }
+
+    pub fn next(&self) -> Option<String> {
+        self.links().iter().find(|l| l.ends_with("rel=\"next\"")).map(|l| url_of(l))
+    }
+
+    pub fn self_link(&self) -> Option<String> {
+        self.links().iter().find(|l| l.ends_with("rel=\"self\"")).map(|l| url_of(l))
+    }
+
+    pub fn error_code(&self) -> &str {
+        self.body["errorCode"].as_str().unwrap_or("")
+    }
+
+    pub fn array(&self) -> &Vec<Value> {
+        self.body.as_array().expect("a JSON array")
+    }
+}
+
+fn url_of(link: &str) -> String {
+    link.trim_start_matches('<').split('>').next().unwrap().to_string()
+}
+
+/// The clock tests start at: one day after the generator's anchor.
+pub fn start_time() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(ANCHOR_RFC3339).unwrap().with_timezone(&Utc) + Duration::days(1)
+}
+
+impl Emu {
+    pub async fn start(size: OrgSize, seed: u64) -> Emu {
+        Self::start_with(EmulatorConfig { size, seed, ..EmulatorConfig::default() }).await
+    }
+
+    pub async fn start_with(mut config: EmulatorConfig) -> Emu {
+        let clock = ManualClock::new(start_time());
+        config.clock = Arc::new(clock.clone());
+        let emu = okta_emulator::start(config).await.expect("emulator starts");
+        Emu { emu, clock, http: reqwest::Client::new() }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        if path.starts_with("http") { path.to_string() } else { format!("{}{path}", self.emu.base_url()) }
+    }
+
+    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Resp {
+        let mut req = self
+            .http
+            .request(method, self.url(path))
+            .header("Authorization", format!("SSWS {DEFAULT_TOKEN}"))
+            .header("Accept", "application/json");
+        if let Some(b) = body {
+            req = req.json(&b);
+        } else {
+            req = req.header("Content-Length", "0");
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let bytes = resp.bytes().await.expect("body");
+        let body = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).expect("JSON body") };
+        Resp { status, headers, body }
+    }
+
+    pub async fn get(&self, path: &str) -> Resp {
+        self.call(Method::GET, path, None).await
+    }
+
+    /// Follows `next` links from `path` and returns every item.
+    pub async fn walk(&self, path: &str) -> Vec<Value> {
+        let mut out = Vec::new();
+        let mut url = Some(self.url(path));
+        let mut pages = 0;
+        while let Some(u) = url {
+            let r = self.get(&u).await;
+            assert_eq!(r.status, 200, "GET {u}: {}", r.body);
+            out.extend(r.array().iter().cloned());
+            url = r.next();
+            pages += 1;
+            assert!(pages < 10_000, "runaway pagination");
+        }
+        out
+    }
+
+    pub fn export(&self) -> Value {
+        self.emu.export()
+    }
+
+    /// The last `n` System Log events, oldest first.
+    pub fn last_events(&self, n: usize) -> Vec<Value> {
+        let org = self.emu.state().org.read();
+        org.log[org.log.len().saturating_sub(n)..]
+            .iter()
+            .map(|e| serde_json::from_slice(&e.json).unwrap())
+            .collect()
+    }
+
+    pub fn log_len(&self) -> usize {
+        self.emu.state().org.read().log.len()
+    }
+
+    pub fn now_text(&self) -> String {
+        okta_emulator::model::format_ts(self.clock_now_ms())
+    }
+
+    pub fn clock_now_ms(&self) -> i64 {
+        use okta_emulator::Clock;
+        self.clock.now().timestamp_millis()
+    }
+
+    /// Moves the clock on so that the next write has a new timestamp.
+    pub fn tick(&self) {
+        self.clock.advance(Duration::seconds(7));
+    }
+}
+
+/// Strips `_links` and `_embedded`, as the export does.
+pub fn bare(v: &Value) -> Value {
+    let mut v = v.clone();
+    if let Some(m) = v.as_object_mut() {
+        m.remove("_links");
+        m.remove("_embedded");
+    }
+    v
+}
+
+pub fn event_types(events: &[Value]) -> Vec<String> {
+    events.iter().map(|e| e["eventType"].as_str().unwrap().to_string()).collect()
+}

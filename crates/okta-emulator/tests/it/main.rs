@@ -1,0 +1,13 @@
+//! The emulator over real HTTP on 127.0.0.1 (one test binary for the crate).
+
+mod apps_roles;
+mod churn;
+mod common;
+mod export;
+mod filters;
+mod gate;
+mod groups;
+mod logs;
+mod oauth;
+mod pagination;
+mod users;
