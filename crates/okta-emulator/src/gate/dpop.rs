@@ -109,12 +109,12 @@ pub fn verify_proof(
             _ => return Err(ProofError::UseNonce),
         }
     }
-    if let Some(token) = expect.access_token {
-        if jws.claim_str("ath") != Some(jws::sha256_b64url(token.as_bytes()).as_str()) {
-            return Err(ProofError::invalid(
-                "The DPoP proof 'ath' does not match the access token.",
-            ));
-        }
+    if let Some(token) = expect.access_token
+        && jws.claim_str("ath") != Some(jws::sha256_b64url(token.as_bytes()).as_str())
+    {
+        return Err(ProofError::invalid(
+            "The DPoP proof 'ath' does not match the access token.",
+        ));
     }
     let jkt = jws::thumbprint(jwk)
         .map_err(|e| ProofError::invalid(format!("The DPoP proof 'jwk' is unusable: {e}.")))?;

@@ -31,6 +31,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use concurrency::ConcurrencyLimiter;
 use faults::{Fault, FaultInjector};
+use futures::StreamExt;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use parking_lot::Mutex;
 use rand::Rng;
@@ -40,6 +41,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+
+/// How long a truncated body pauses after its first half, before the connection breaks.
+const TRUNCATE_PAUSE: Duration = Duration::from_millis(20);
 
 /// Principal key for requests made without a credential (the token endpoint, 401s).
 pub const ANONYMOUS: &str = "anonymous";
@@ -261,11 +265,12 @@ async fn api(
     mut req: Request,
     next: Next,
 ) -> (Response, Outcome) {
+    // In flight from arrival: added latency stands for time spent at Okta.
+    let in_flight = gate.concurrency.enter();
     if let Some(delay) = gate.latency() {
         tokio::time::sleep(delay).await;
     }
     let fault = gate.faults.draw();
-    let in_flight = gate.concurrency.enter();
     let auth = match route.kind {
         RouteKind::Token => None,
         _ => Some(authenticate_request(gate, &req)),
@@ -327,20 +332,19 @@ async fn api(
         return (resp, Outcome::Normal);
     }
 
-    if let (Some(who), Some(scope)) = (&who, route.scope) {
-        if let crate::principal::Principal::OAuthClient { scopes, .. } = &who.principal {
-            if !routes::scopes_cover(scopes, scope) {
-                let host = request_host(req.headers()).unwrap_or_default();
-                let challenge =
-                    auth::insufficient_scope_challenge(who.scheme, &host, req.uri().path(), scope);
-                let mut resp = StatusCode::FORBIDDEN.into_response();
-                if let Ok(v) = HeaderValue::from_str(&challenge) {
-                    resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
-                }
-                set_rate_headers(resp.headers_mut(), &decision);
-                return (resp, Outcome::Normal);
-            }
+    if let (Some(who), Some(scope)) = (&who, route.scope)
+        && let crate::principal::Principal::OAuthClient { scopes, .. } = &who.principal
+        && !routes::scopes_cover(scopes, scope)
+    {
+        let host = request_host(req.headers()).unwrap_or_default();
+        let challenge =
+            auth::insufficient_scope_challenge(who.scheme, &host, req.uri().path(), scope);
+        let mut resp = StatusCode::FORBIDDEN.into_response();
+        if let Ok(v) = HeaderValue::from_str(&challenge) {
+            resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
         }
+        set_rate_headers(resp.headers_mut(), &decision);
+        return (resp, Outcome::Normal);
     }
 
     if let Some(who) = who {
@@ -382,9 +386,10 @@ async fn truncated(resp: Response) -> Response {
     parts
         .headers
         .insert(header::CONTENT_LENGTH, HeaderValue::from(announced));
-    let chunks = futures::stream::iter([
-        Ok(sent),
-        Err(std::io::Error::other("injected fault: truncated body")),
-    ]);
+    // The pause lets hyper flush the head and the first half before the connection breaks.
+    let chunks = futures::stream::iter([Ok(sent)]).chain(futures::stream::once(async {
+        tokio::time::sleep(TRUNCATE_PAUSE).await;
+        Err(std::io::Error::other("injected fault: truncated body"))
+    }));
     Response::from_parts(parts, Body::from_stream(chunks))
 }

@@ -308,12 +308,12 @@ fn issue_token(gate: &Gate, headers: &HeaderMap, body: &[u8]) -> Result<Response
         ));
     }
     let jti = jws.claim_str("jti").map(str::to_string);
-    if let Some(jti) = &jti {
-        if gate.assertion_jtis.is_used(jti, now) {
-            return Err(OAuthError::invalid_client(
-                "The client_assertion token has already been used (jti).",
-            ));
-        }
+    if let Some(jti) = &jti
+        && gate.assertion_jtis.is_used(jti, now)
+    {
+        return Err(OAuthError::invalid_client(
+            "The client_assertion token has already been used (jti).",
+        ));
     }
 
     // DPoP before the assertion's jti is spent: the SDKs resend the same assertion after
@@ -360,12 +360,12 @@ fn issue_token(gate: &Gate, headers: &HeaderMap, body: &[u8]) -> Result<Response
         None
     };
 
-    if let Some(jti) = &jti {
-        if !gate.assertion_jtis.first_use(jti, exp, now) {
-            return Err(OAuthError::invalid_client(
-                "The client_assertion token has already been used (jti).",
-            ));
-        }
+    if let Some(jti) = &jti
+        && !gate.assertion_jtis.first_use(jti, exp, now)
+    {
+        return Err(OAuthError::invalid_client(
+            "The client_assertion token has already been used (jti).",
+        ));
     }
 
     let requested: Vec<String> = field("scope")
@@ -413,10 +413,10 @@ fn issue_token(gate: &Gate, headers: &HeaderMap, body: &[u8]) -> Result<Response
     });
     let mut resp = (StatusCode::OK, axum::Json(body)).into_response();
     no_store(resp.headers_mut());
-    if jkt.is_some() {
-        if let Ok(v) = HeaderValue::from_str(&gate.dpop_nonces.current(now)) {
-            resp.headers_mut().insert("dpop-nonce", v);
-        }
+    if jkt.is_some()
+        && let Ok(v) = HeaderValue::from_str(&gate.dpop_nonces.current(now))
+    {
+        resp.headers_mut().insert("dpop-nonce", v);
     }
     Ok(resp)
 }
