@@ -1,1 +1,24 @@
-//! oktasync-engine
+//! Sync planning and execution: reads an Okta org through [`okta_api::OktaClient`] with the
+//! fewest calls, and writes it to a mirror through [`oktasync_store::Store`].
+//!
+//! Terms: a *run* is one sync recorded in `sync_runs`; a *resource* is a kind of Okta object
+//! the user can select (`--resources`); a *listing* is one paginated endpoint read to its end;
+//! *staging* puts a page into the run's private area in the store, and *commit* swaps the
+//! mirror to the staged state in one transaction.
+//!
+//! Entry points: [`full_sync`] (see [`full`] for the plan it follows) and the benchmark
+//! helpers in [`bench`].
+
+pub mod bench;
+mod error;
+pub mod full;
+mod options;
+mod progress;
+mod summary;
+
+pub use error::EngineError;
+pub use full::{CONCURRENT_LISTINGS, STORE_QUEUE_BATCHES, USER_STATUS_FILTER, full_sync};
+pub use okta_api::{Clock, SystemClock};
+pub use options::{FactorScope, Resource, SyncOptions};
+pub use progress::{NoProgress, Progress, TracingProgress};
+pub use summary::RunSummary;

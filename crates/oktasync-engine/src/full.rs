@@ -1,0 +1,878 @@
+//! Full sync: read every selected resource with the fewest calls and replace the mirror with
+//! what was read, as one unit.
+//!
+//! The plan (`architecture.md`, "Full sync with the fewest calls"):
+//! - users: `GET /users` with a filter naming every status (the unfiltered list hides
+//!   DEPROVISIONED users), 200 per page;
+//! - groups: `GET /groups?expand=stats`, 200 per page; `usersCount` lets us skip the member
+//!   listing of empty groups, `hasAdminPrivlege` tells which groups need `/groups/{id}/roles`;
+//! - memberships: `GET /groups/{id}/users?limit=1000` for non-empty groups only;
+//! - apps: `GET /apps`, then `/apps/{id}/users` (500 per page) and `/apps/{id}/groups` (200);
+//! - roles: `GET /iam/assignees/users`, then `/users/{id}/roles` (only assignments made to
+//!   the user directly are kept under the user; group grants are kept under the group);
+//! - idps: `GET /idps`; factors: `/users/{id}/factors` per user in scope (admins by default:
+//!   role holders directly or through a group), read last because the scope depends on roles
+//!   and memberships.
+//!
+//! Listings run as jobs, at most [`CONCURRENT_LISTINGS`] at once; the client's governor
+//! paces the requests. A job that completes may add jobs (groups → member listings). Pages
+//! go through a bounded queue ([`STORE_QUEUE_BATCHES`]) to one writer that stages them, so
+//! memory holds a few pages, whatever the size of the org.
+
+use crate::error::EngineError;
+use crate::options::{FactorScope, Resource, SyncOptions};
+use crate::progress::Progress;
+use crate::summary::RunSummary;
+use futures::StreamExt;
+use okta_api::{
+    APP_GROUPS_PAGE_LIMIT, APP_USERS_PAGE_LIMIT, APPS_PAGE_LIMIT, GROUP_USERS_PAGE_LIMIT,
+    GROUPS_PAGE_LIMIT, IDPS_PAGE_LIMIT, MetricsSnapshot, OktaClient, PageStream,
+    ROLE_ASSIGNEES_PAGE_LIMIT, USERS_PAGE_LIMIT,
+};
+use oktasync_store::{
+    AssigneeType, Batch, FullSyncSession, RunStart, RunStats, Store, StoreError, outcome,
+};
+use serde::Deserialize;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+/// Listings (paginated endpoints, or single calls) in progress at once. Each holds at most
+/// one request in flight; the client's governor may allow fewer (its own cap, rate limits).
+/// 16 matches the client's default concurrency, well under Okta's org limit of 35-75.
+pub const CONCURRENT_LISTINGS: usize = 16;
+
+/// Pages waiting for the store writer. When the store falls behind, listings wait here
+/// instead of piling pages up in memory.
+pub const STORE_QUEUE_BATCHES: usize = 32;
+
+/// Every user status, so that `GET /users` returns DEPROVISIONED users too.
+pub const USER_STATUS_FILTER: &str = "status eq \"STAGED\" or status eq \"PROVISIONED\" \
+    or status eq \"ACTIVE\" or status eq \"RECOVERY\" or status eq \"PASSWORD_EXPIRED\" \
+    or status eq \"LOCKED_OUT\" or status eq \"SUSPENDED\" or status eq \"DEPROVISIONED\"";
+
+/// How often the run checks whether requests are waiting on rate limits, to say so.
+const RATE_LIMIT_NOTE_INTERVAL: Duration = Duration::from_secs(2);
+
+/// Mirrors the org behind `client` into `store`: every resource in `opts`, with the fewest
+/// calls, committed as one unit. The run is recorded in `sync_runs`, also when it fails
+/// ([`EngineError::RunFailed`], the mirror keeping its previous state).
+pub async fn full_sync(
+    client: &OktaClient,
+    store: &dyn Store,
+    opts: &SyncOptions,
+    progress: Arc<dyn Progress>,
+) -> Result<RunSummary, EngineError> {
+    let started_at = opts.clock.now();
+    let started = tokio::time::Instant::now();
+    let metrics_before = client.metrics();
+    let org_url = client.org().origin();
+    let org = store.ensure_org(&org_url, started_at).await?;
+    let resources: Vec<Resource> = Resource::ALL
+        .into_iter()
+        .filter(|r| opts.wants(*r))
+        .collect();
+    let session = store
+        .begin_full_sync(
+            org,
+            RunStart {
+                started_at,
+                kind: "full".into(),
+                resources: resources.iter().map(|r| r.as_str().to_owned()).collect(),
+            },
+        )
+        .await?;
+    let run_id = session.run_id().0;
+    tracing::info!(run_id, org = %org_url, "Full sync started.");
+
+    let ctx = Arc::new(Ctx {
+        client: client.clone(),
+        opts: opts.clone(),
+        progress: progress.clone(),
+        counts: Default::default(),
+        fewest_calls: AtomicU64::new(0),
+        shared: Mutex::new(Shared::default()),
+    });
+    let (tx, rx) = mpsc::channel(STORE_QUEUE_BATCHES);
+    let fetch = read_org(ctx.clone(), tx);
+    let write = write_batches(session, rx);
+    let (fetched, (session, written)) = tokio::join!(fetch, write);
+    let failure = match (fetched, written) {
+        (_, Err(store_error)) => Some(EngineError::Store(store_error)),
+        (Err(fetch_error), Ok(())) => Some(fetch_error),
+        (Ok(()), Ok(())) => None,
+    };
+
+    let mut summary = ctx.summary(run_id, &org_url, &metrics_before);
+    summary.started_at = oktasync_timestamp(started_at);
+    let stats = |ctx: &Ctx, summary: &RunSummary| RunStats {
+        ended_at: ctx.opts.clock.now(),
+        counts: ctx.counts_map(),
+        api_calls: summary.api_calls,
+        fewest_calls: summary.fewest_calls,
+        calls_by_bucket: summary.calls_by_bucket.clone(),
+        http_429: summary.http_429,
+        retries: summary.retries,
+        rate_limit_wait_s: summary.rate_limit_wait_s,
+    };
+    let run_stats = stats(&ctx, &summary);
+    summary.ended_at = oktasync_timestamp(run_stats.ended_at);
+    summary.duration_s = started.elapsed().as_secs_f64();
+
+    let result = match failure {
+        None => session.commit(&opts.tables(), run_stats).await.map_err(EngineError::from),
+        Some(cause) => {
+            let message = cause.to_string();
+            if let Err(e) = session.fail(&message, run_stats).await {
+                tracing::warn!(run_id, error = %e, "Could not record the failed run.");
+            }
+            Err(cause)
+        }
+    };
+    summary.duration_s = started.elapsed().as_secs_f64();
+    match result {
+        Ok(changes) => {
+            summary.outcome = outcome::SUCCEEDED.into();
+            summary.changes = changes;
+            tracing::info!(run_id, api_calls = summary.api_calls, duration_s = summary.duration_s, "Full sync committed.");
+            Ok(summary)
+        }
+        Err(cause) => {
+            summary.outcome = outcome::FAILED.into();
+            summary.error = Some(cause.to_string());
+            tracing::warn!(run_id, error = %cause, "Full sync failed; the mirror kept its previous state.");
+            Err(EngineError::RunFailed {
+                run_id,
+                cause: Box::new(cause),
+                summary: Box::new(summary),
+            })
+        }
+    }
+}
+
+fn oktasync_timestamp(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// Says so, every [`RATE_LIMIT_NOTE_INTERVAL`], while requests wait on rate limits. Never
+/// returns; run it alongside the work.
+async fn rate_limit_notes(client: OktaClient, progress: Arc<dyn Progress>) {
+    let base = client.metrics().rate_limit_wait;
+    let mut last = base;
+    loop {
+        tokio::time::sleep(RATE_LIMIT_NOTE_INTERVAL).await;
+        let now = client.metrics().rate_limit_wait;
+        if now - last > 0.1 {
+            progress.note(&format!(
+                "waiting on Okta rate limits ({:.0} s so far in this run)",
+                now - base
+            ));
+        }
+        last = now;
+    }
+}
+
+/// Stages every batch it receives; on a store error it stops taking batches (the senders
+/// then fail) and returns the error.
+async fn write_batches(
+    mut session: Box<dyn FullSyncSession>,
+    mut rx: mpsc::Receiver<Batch>,
+) -> (Box<dyn FullSyncSession>, Result<(), StoreError>) {
+    while let Some(batch) = rx.recv().await {
+        if let Err(e) = session.stage(&batch).await {
+            return (session, Err(e));
+        }
+    }
+    (session, Ok(()))
+}
+
+/// The org, read: phase one lists everything but factors; phase two reads factors, whose
+/// scope depends on what phase one found.
+async fn read_org(ctx: Arc<Ctx>, tx: mpsc::Sender<Batch>) -> Result<(), EngineError> {
+    let notes = rate_limit_notes(ctx.client.clone(), ctx.progress.clone());
+    let work = async {
+        run_jobs(&ctx, &tx, ctx.initial_jobs()).await?;
+        if ctx.opts.wants(Resource::Factors) {
+            let users = ctx.factor_users();
+            ctx.progress
+                .started(Resource::Factors, Some(users.len() as u64));
+            let jobs = users.into_iter().map(|user_id| Job::Factors { user_id }).collect();
+            run_jobs(&ctx, &tx, jobs).await?;
+        }
+        Ok(())
+    };
+    tokio::select! {
+        result = work => result,
+        () = notes => Ok(()),
+    }
+}
+
+/// One listing.
+#[derive(Debug, Clone)]
+enum Job {
+    Users,
+    Groups,
+    Apps,
+    Idps,
+    RoleAssignees,
+    GroupMembers { group_id: String, admin: bool },
+    GroupRoles { group_id: String },
+    AppUsers { app_id: String },
+    AppGroups { app_id: String },
+    UserRoles { user_id: String },
+    Factors { user_id: String },
+}
+
+impl Job {
+    /// The resource whose progress this job advances.
+    fn resource(&self) -> Resource {
+        match self {
+            Job::Users => Resource::Users,
+            Job::Groups => Resource::Groups,
+            Job::Apps => Resource::Apps,
+            Job::Idps => Resource::Idps,
+            Job::RoleAssignees | Job::GroupRoles { .. } | Job::UserRoles { .. } => Resource::Roles,
+            Job::GroupMembers { .. } => Resource::Memberships,
+            Job::AppUsers { .. } => Resource::AppUsers,
+            Job::AppGroups { .. } => Resource::AppGroups,
+            Job::Factors { .. } => Resource::Factors,
+        }
+    }
+
+    /// Resources whose jobs this job may add.
+    fn spawns(&self) -> &'static [Resource] {
+        match self {
+            Job::Groups => &[Resource::Memberships, Resource::Roles],
+            Job::Apps => &[Resource::AppUsers, Resource::AppGroups],
+            _ => &[],
+        }
+    }
+}
+
+/// Runs jobs (and the jobs they add) to the end, [`CONCURRENT_LISTINGS`] at a time, and
+/// reports each resource finished when no job of it is pending or can still be added.
+async fn run_jobs(ctx: &Arc<Ctx>, tx: &mpsc::Sender<Batch>, jobs: Vec<Job>) -> Result<(), EngineError> {
+    let mut open: BTreeMap<Resource, usize> = BTreeMap::new();
+    let track = |open: &mut BTreeMap<Resource, usize>, job: &Job| {
+        for r in std::iter::once(job.resource()).chain(job.spawns().iter().copied()) {
+            *open.entry(r).or_default() += 1;
+        }
+    };
+    let mut pending: VecDeque<Job> = VecDeque::new();
+    for job in jobs {
+        track(&mut open, &job);
+        pending.push_back(job);
+    }
+    let mut running: JoinSet<(Job, Result<Vec<Job>, EngineError>)> = JoinSet::new();
+    loop {
+        while running.len() < CONCURRENT_LISTINGS {
+            let Some(job) = pending.pop_front() else { break };
+            let (ctx, tx) = (ctx.clone(), tx.clone());
+            running.spawn(async move {
+                let result = run_job(&ctx, &tx, &job).await;
+                (job, result)
+            });
+        }
+        let Some(joined) = running.join_next().await else { break };
+        let (job, result) = match joined {
+            Ok(done) => done,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => {
+                running.shutdown().await;
+                return Err(EngineError::Internal(format!("a listing task was cancelled: {e}")));
+            }
+        };
+        let followups = match result {
+            Ok(followups) => followups,
+            Err(e) => {
+                // Stop every other listing now; their pages are not needed any more.
+                running.shutdown().await;
+                return Err(e);
+            }
+        };
+        for followup in followups {
+            track(&mut open, &followup);
+            pending.push_back(followup);
+        }
+        for r in std::iter::once(job.resource()).chain(job.spawns().iter().copied()) {
+            let n = open.entry(r).or_default();
+            *n -= 1;
+            if *n == 0 && ctx.opts.wants(r) {
+                ctx.progress.finished(r);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Shared by the jobs of one run.
+struct Ctx {
+    client: OktaClient,
+    opts: SyncOptions,
+    progress: Arc<dyn Progress>,
+    /// Objects read per resource, indexed by position in [`Resource::ALL`].
+    counts: [AtomicU64; 9],
+    /// Calls the plan needs, summed as listings finish.
+    fewest_calls: AtomicU64,
+    shared: Mutex<Shared>,
+}
+
+/// What later jobs need to know from earlier ones (for the factor scope).
+#[derive(Default)]
+struct Shared {
+    /// Users with a role assigned directly (from `/iam/assignees/users`).
+    role_assignees: BTreeSet<String>,
+    /// Groups whose stats say they hold an admin role, or whose role listing was not empty.
+    admin_groups: BTreeSet<String>,
+    /// Members of groups that may hold an admin role (only kept for factor scope `admins`).
+    admin_candidate_members: BTreeMap<String, Vec<String>>,
+    /// Every user id (only kept for factor scope `all`).
+    user_ids: Vec<String>,
+}
+
+/// A minimal member, so that a 1,000-member page is not parsed into full user models.
+#[derive(Deserialize)]
+struct MemberId {
+    id: String,
+}
+
+fn index(resource: Resource) -> usize {
+    Resource::ALL
+        .iter()
+        .position(|r| *r == resource)
+        .unwrap_or_default()
+}
+
+/// Calls to read `items` objects at `limit` per page (an empty list still takes one call).
+fn pages_needed(items: u64, limit: u32) -> u64 {
+    items.div_ceil(u64::from(limit)).max(1)
+}
+
+fn okta(what: impl Into<String>) -> impl FnOnce(okta_api::Error) -> EngineError {
+    let what = what.into();
+    move |cause| EngineError::Okta { what, cause }
+}
+
+/// A child listing of an object deleted since its parent was listed reads as empty: the
+/// mirror then matches Okta's state at listing time, and the next run sees the deletion.
+fn empty_if_gone<T>(result: Result<Vec<T>, okta_api::Error>) -> Result<Vec<T>, okta_api::Error> {
+    match result {
+        Err(okta_api::Error::NotFound(_)) => Ok(Vec::new()),
+        other => other,
+    }
+}
+
+async fn send(tx: &mpsc::Sender<Batch>, batch: Batch) -> Result<(), EngineError> {
+    tx.send(batch).await.map_err(|_| EngineError::StoreClosed)
+}
+
+/// Reads every page of a listing, calling `on_page` with each page's items; a listing of an
+/// object that disappeared meanwhile (404 on the first page) reads as empty.
+async fn each_page<T, F, Fut>(
+    mut pages: PageStream<T>,
+    what: impl Fn() -> String,
+    child_listing: bool,
+    mut on_page: F,
+) -> Result<u64, EngineError>
+where
+    F: FnMut(Vec<T>) -> Fut,
+    Fut: std::future::Future<Output = Result<(), EngineError>>,
+{
+    let mut read = 0u64;
+    let mut first = true;
+    while let Some(page) = pages.next().await {
+        let page = match page {
+            Ok(page) => page,
+            Err(okta_api::Error::NotFound(_)) if child_listing && first => return Ok(0),
+            Err(e) => return Err(okta(what())(e)),
+        };
+        first = false;
+        read += page.items.len() as u64;
+        on_page(page.items).await?;
+    }
+    Ok(read)
+}
+
+impl Ctx {
+    fn wants(&self, r: Resource) -> bool {
+        self.opts.wants(r)
+    }
+
+    fn factor_scope(&self) -> Option<FactorScope> {
+        self.wants(Resource::Factors).then_some(self.opts.factors)
+    }
+
+    fn shared(&self) -> MutexGuard<'_, Shared> {
+        // A panic while holding the lock already fails the run; the data is still usable.
+        self.shared.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn read(&self, r: Resource, n: u64) {
+        self.counts[index(r)].fetch_add(n, Ordering::Relaxed);
+        if self.wants(r) && n > 0 {
+            self.progress.advanced(r, n);
+        }
+    }
+
+    fn plan(&self, calls: u64) {
+        self.fewest_calls.fetch_add(calls, Ordering::Relaxed);
+    }
+
+    fn initial_jobs(&self) -> Vec<Job> {
+        let factors = self.factor_scope();
+        let mut jobs = Vec::new();
+        // The longest sequential listing first.
+        if self.wants(Resource::Users) || factors == Some(FactorScope::All) {
+            jobs.push(Job::Users);
+        }
+        if [Resource::Groups, Resource::Memberships, Resource::Roles]
+            .into_iter()
+            .any(|r| self.wants(r))
+            || factors == Some(FactorScope::Admins)
+        {
+            jobs.push(Job::Groups);
+        }
+        if self.wants(Resource::Roles) || factors == Some(FactorScope::Admins) {
+            jobs.push(Job::RoleAssignees);
+        }
+        if [Resource::Apps, Resource::AppUsers, Resource::AppGroups]
+            .into_iter()
+            .any(|r| self.wants(r))
+        {
+            jobs.push(Job::Apps);
+        }
+        if self.wants(Resource::Idps) {
+            jobs.push(Job::Idps);
+        }
+        for r in [
+            Resource::Users,
+            Resource::Groups,
+            Resource::Apps,
+            Resource::Roles,
+            Resource::Idps,
+        ] {
+            if self.wants(r) {
+                self.progress.started(r, None);
+            }
+        }
+        jobs
+    }
+
+    /// The users whose factors are read.
+    fn factor_users(&self) -> Vec<String> {
+        let shared = self.shared();
+        match self.opts.factors {
+            FactorScope::All => shared.user_ids.clone(),
+            FactorScope::None => Vec::new(),
+            FactorScope::Admins => {
+                let mut admins = shared.role_assignees.clone();
+                for (group_id, members) in &shared.admin_candidate_members {
+                    if shared.admin_groups.contains(group_id) {
+                        admins.extend(members.iter().cloned());
+                    }
+                }
+                admins.into_iter().collect()
+            }
+        }
+    }
+
+    fn counts_map(&self) -> BTreeMap<String, u64> {
+        Resource::ALL
+            .into_iter()
+            .filter(|r| self.wants(*r))
+            .map(|r| {
+                (
+                    r.count_key().to_owned(),
+                    self.counts[index(r)].load(Ordering::Relaxed),
+                )
+            })
+            .collect()
+    }
+
+    fn summary(&self, run_id: i64, org_url: &str, before: &MetricsSnapshot) -> RunSummary {
+        let after = self.client.metrics();
+        let count = |r: Resource| {
+            self.wants(r)
+                .then(|| self.counts[index(r)].load(Ordering::Relaxed))
+        };
+        let calls_by_bucket = after
+            .buckets
+            .iter()
+            .map(|(name, b)| {
+                let earlier = before.buckets.get(name).map_or(0, |e| e.requests);
+                (name.clone(), b.requests - earlier)
+            })
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        RunSummary {
+            run_id,
+            outcome: outcome::RUNNING.into(),
+            org_url: org_url.to_owned(),
+            api_calls: after.requests - before.requests,
+            http_429: after.http_429 - before.http_429,
+            retries: after.retries - before.retries,
+            rate_limit_wait_s: (after.rate_limit_wait - before.rate_limit_wait).max(0.0),
+            calls_by_bucket,
+            fewest_calls: self.fewest_calls.load(Ordering::Relaxed),
+            users: count(Resource::Users),
+            groups: count(Resource::Groups),
+            memberships: count(Resource::Memberships),
+            apps: count(Resource::Apps),
+            app_users: count(Resource::AppUsers),
+            app_groups: count(Resource::AppGroups),
+            role_assignments: count(Resource::Roles),
+            idps: count(Resource::Idps),
+            factors: count(Resource::Factors),
+            ..Default::default()
+        }
+    }
+}
+
+/// Runs one listing; returns the listings it makes necessary.
+async fn run_job(ctx: &Ctx, tx: &mpsc::Sender<Batch>, job: &Job) -> Result<Vec<Job>, EngineError> {
+    let client = &ctx.client;
+    match job {
+        Job::Users => {
+            let stage = ctx.wants(Resource::Users);
+            let keep_ids = ctx.factor_scope() == Some(FactorScope::All);
+            let n = each_page(
+                client.list_users(Some(USER_STATUS_FILTER)),
+                || "users".into(),
+                false,
+                |users| async move {
+                    ctx.read(Resource::Users, users.len() as u64);
+                    if keep_ids {
+                        ctx.shared().user_ids.extend(users.iter().map(|u| u.id.clone()));
+                    }
+                    if stage {
+                        send(tx, Batch::Users(users.into_iter().map(|u| u.raw).collect())).await?;
+                    }
+                    Ok(())
+                },
+            )
+            .await?;
+            ctx.plan(pages_needed(n, USERS_PAGE_LIMIT));
+            Ok(Vec::new())
+        }
+        Job::Groups => {
+            let stage = ctx.wants(Resource::Groups);
+            let members_wanted = ctx.wants(Resource::Memberships);
+            let roles_wanted = ctx.wants(Resource::Roles);
+            let admin_factors = ctx.factor_scope() == Some(FactorScope::Admins);
+            let followups = Mutex::new(Vec::new());
+            let expected_members = AtomicU64::new(0);
+            let n = each_page(
+                client.list_groups(None, true),
+                || "groups".into(),
+                false,
+                |groups| {
+                    let followups = &followups;
+                    let expected_members = &expected_members;
+                    async move {
+                        ctx.read(Resource::Groups, groups.len() as u64);
+                        let mut jobs = Vec::new();
+                        for g in &groups {
+                            let stats = g.stats.as_ref();
+                            let users_count = stats.and_then(|s| s.users_count);
+                            let admin_flag = stats.and_then(|s| s.has_admin_privlege);
+                            if admin_flag == Some(true) {
+                                ctx.shared().admin_groups.insert(g.id.clone());
+                            }
+                            // Unknown stats: list, rather than miss members or roles.
+                            let may_have_members = users_count != Some(0);
+                            let may_be_admin = admin_flag != Some(false);
+                            expected_members.fetch_add(
+                                users_count.and_then(|c| u64::try_from(c).ok()).unwrap_or(0),
+                                Ordering::Relaxed,
+                            );
+                            let admin = admin_factors && may_be_admin;
+                            if may_have_members && (members_wanted || admin) {
+                                jobs.push(Job::GroupMembers {
+                                    group_id: g.id.clone(),
+                                    admin,
+                                });
+                            }
+                            if may_be_admin && roles_wanted {
+                                jobs.push(Job::GroupRoles {
+                                    group_id: g.id.clone(),
+                                });
+                            }
+                        }
+                        followups.lock().unwrap_or_else(|p| p.into_inner()).extend(jobs);
+                        if stage {
+                            send(tx, Batch::Groups(groups.into_iter().map(|g| g.raw).collect())).await?;
+                        }
+                        Ok(())
+                    }
+                },
+            )
+            .await?;
+            ctx.plan(pages_needed(n, GROUPS_PAGE_LIMIT));
+            if members_wanted {
+                ctx.progress.started(
+                    Resource::Memberships,
+                    Some(expected_members.load(Ordering::Relaxed)),
+                );
+            }
+            Ok(followups.into_inner().unwrap_or_else(|p| p.into_inner()))
+        }
+        Job::GroupMembers { group_id, admin } => {
+            let stage = ctx.wants(Resource::Memberships);
+            let pages = member_pages(client, group_id);
+            let n = each_page(
+                pages,
+                || format!("the members of group {group_id}"),
+                true,
+                |members| async move {
+                    let user_ids: Vec<String> = members.into_iter().map(|m| m.id).collect();
+                    ctx.read(Resource::Memberships, user_ids.len() as u64);
+                    if *admin {
+                        ctx.shared()
+                            .admin_candidate_members
+                            .entry(group_id.clone())
+                            .or_default()
+                            .extend(user_ids.iter().cloned());
+                    }
+                    if stage {
+                        send(
+                            tx,
+                            Batch::GroupMembers {
+                                group_id: group_id.clone(),
+                                user_ids,
+                            },
+                        )
+                        .await?;
+                    }
+                    Ok(())
+                },
+            )
+            .await?;
+            ctx.plan(pages_needed(n, GROUP_USERS_PAGE_LIMIT));
+            Ok(Vec::new())
+        }
+        Job::GroupRoles { group_id } => {
+            let roles = empty_if_gone(client.list_group_roles(group_id).await)
+                .map_err(okta(format!("the admin roles of group {group_id}")))?;
+            ctx.plan(1);
+            ctx.read(Resource::Roles, roles.len() as u64);
+            if !roles.is_empty() {
+                ctx.shared().admin_groups.insert(group_id.clone());
+                send(
+                    tx,
+                    Batch::RoleAssignments {
+                        assignee_type: AssigneeType::Group,
+                        assignee_id: group_id.clone(),
+                        roles: roles.into_iter().map(|r| r.raw).collect(),
+                    },
+                )
+                .await?;
+            }
+            Ok(Vec::new())
+        }
+        Job::RoleAssignees => {
+            let roles_wanted = ctx.wants(Resource::Roles);
+            let followups = Mutex::new(Vec::new());
+            let n = each_page(
+                client.list_role_assignees(),
+                || "the users holding admin roles".into(),
+                false,
+                |assignees| {
+                    let followups = &followups;
+                    async move {
+                        let mut shared = ctx.shared();
+                        let mut jobs = followups.lock().unwrap_or_else(|p| p.into_inner());
+                        for a in assignees {
+                            if roles_wanted {
+                                jobs.push(Job::UserRoles {
+                                    user_id: a.id.clone(),
+                                });
+                            }
+                            shared.role_assignees.insert(a.id);
+                        }
+                        Ok(())
+                    }
+                },
+            )
+            .await?;
+            ctx.plan(pages_needed(n, ROLE_ASSIGNEES_PAGE_LIMIT));
+            Ok(followups.into_inner().unwrap_or_else(|p| p.into_inner()))
+        }
+        Job::UserRoles { user_id } => {
+            let roles = empty_if_gone(client.list_user_roles(user_id).await)
+                .map_err(okta(format!("the admin roles of user {user_id}")))?;
+            ctx.plan(1);
+            // Roles a user holds through a group are mirrored under the group.
+            let direct: Vec<_> = roles
+                .into_iter()
+                .filter(|r| r.assignment_type.as_deref().is_none_or(|t| t.eq_ignore_ascii_case("USER")))
+                .map(|r| r.raw)
+                .collect();
+            ctx.read(Resource::Roles, direct.len() as u64);
+            if !direct.is_empty() {
+                send(
+                    tx,
+                    Batch::RoleAssignments {
+                        assignee_type: AssigneeType::User,
+                        assignee_id: user_id.clone(),
+                        roles: direct,
+                    },
+                )
+                .await?;
+            }
+            Ok(Vec::new())
+        }
+        Job::Apps => {
+            let stage = ctx.wants(Resource::Apps);
+            let app_users = ctx.wants(Resource::AppUsers);
+            let app_groups = ctx.wants(Resource::AppGroups);
+            let followups = Mutex::new(Vec::new());
+            let n = each_page(client.list_apps(), || "apps".into(), false, |apps| {
+                let followups = &followups;
+                async move {
+                    ctx.read(Resource::Apps, apps.len() as u64);
+                    {
+                        let mut jobs = followups.lock().unwrap_or_else(|p| p.into_inner());
+                        for a in &apps {
+                            if app_users {
+                                jobs.push(Job::AppUsers { app_id: a.id.clone() });
+                            }
+                            if app_groups {
+                                jobs.push(Job::AppGroups { app_id: a.id.clone() });
+                            }
+                        }
+                    }
+                    if stage {
+                        send(tx, Batch::Apps(apps.into_iter().map(|a| a.raw).collect())).await?;
+                    }
+                    Ok(())
+                }
+            })
+            .await?;
+            ctx.plan(pages_needed(n, APPS_PAGE_LIMIT));
+            for (wanted, r) in [(app_users, Resource::AppUsers), (app_groups, Resource::AppGroups)] {
+                if wanted {
+                    ctx.progress.started(r, None);
+                }
+            }
+            Ok(followups.into_inner().unwrap_or_else(|p| p.into_inner()))
+        }
+        Job::AppUsers { app_id } => {
+            let n = each_page(
+                client.list_app_users(app_id),
+                || format!("the users assigned to app {app_id}"),
+                true,
+                |app_users| async move {
+                    ctx.read(Resource::AppUsers, app_users.len() as u64);
+                    send(
+                        tx,
+                        Batch::AppUsers {
+                            app_id: app_id.clone(),
+                            app_users: app_users.into_iter().map(|u| u.raw).collect(),
+                        },
+                    )
+                    .await
+                },
+            )
+            .await?;
+            ctx.plan(pages_needed(n, APP_USERS_PAGE_LIMIT));
+            Ok(Vec::new())
+        }
+        Job::AppGroups { app_id } => {
+            let n = each_page(
+                client.list_app_groups(app_id),
+                || format!("the groups assigned to app {app_id}"),
+                true,
+                |assignments| async move {
+                    ctx.read(Resource::AppGroups, assignments.len() as u64);
+                    send(
+                        tx,
+                        Batch::AppGroups {
+                            app_id: app_id.clone(),
+                            assignments: assignments.into_iter().map(|a| a.raw).collect(),
+                        },
+                    )
+                    .await
+                },
+            )
+            .await?;
+            ctx.plan(pages_needed(n, APP_GROUPS_PAGE_LIMIT));
+            Ok(Vec::new())
+        }
+        Job::Idps => {
+            let n = each_page(client.list_idps(), || "identity providers".into(), false, |idps| async move {
+                ctx.read(Resource::Idps, idps.len() as u64);
+                send(tx, Batch::Idps(idps.into_iter().map(|i| i.raw).collect())).await
+            })
+            .await?;
+            ctx.plan(pages_needed(n, IDPS_PAGE_LIMIT));
+            Ok(Vec::new())
+        }
+        Job::Factors { user_id } => {
+            let factors = empty_if_gone(client.list_user_factors(user_id).await)
+                .map_err(okta(format!("the factors of user {user_id}")))?;
+            ctx.plan(1);
+            ctx.read(Resource::Factors, factors.len() as u64);
+            send(
+                tx,
+                Batch::Factors {
+                    user_id: user_id.clone(),
+                    factors: factors.into_iter().map(|f| f.raw).collect(),
+                },
+            )
+            .await?;
+            Ok(Vec::new())
+        }
+    }
+}
+
+/// Member pages of one group, parsed as ids only. Okta ids are alphanumeric; anything else
+/// goes through the typed listing, which encodes the path.
+fn member_pages(client: &OktaClient, group_id: &str) -> PageStream<MemberId> {
+    if !group_id.is_empty() && group_id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        client.paginate(&format!(
+            "/api/v1/groups/{group_id}/users?limit={GROUP_USERS_PAGE_LIMIT}"
+        ))
+    } else {
+        client
+            .list_group_users(group_id)
+            .map(|page| {
+                page.map(|p| okta_api::Page {
+                    items: p.items.into_iter().map(|u| MemberId { id: u.id }).collect(),
+                    next: p.next,
+                })
+            })
+            .boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_needed_counts_one_call_for_an_empty_list() {
+        assert_eq!(pages_needed(0, 200), 1);
+        assert_eq!(pages_needed(200, 200), 1);
+        assert_eq!(pages_needed(201, 200), 2);
+    }
+
+    #[test]
+    fn the_user_filter_names_every_status() {
+        for status in [
+            "STAGED",
+            "PROVISIONED",
+            "ACTIVE",
+            "RECOVERY",
+            "PASSWORD_EXPIRED",
+            "LOCKED_OUT",
+            "SUSPENDED",
+            "DEPROVISIONED",
+        ] {
+            assert!(USER_STATUS_FILTER.contains(&format!("status eq \"{status}\"")));
+        }
+        assert!(!USER_STATUS_FILTER.contains("  "));
+    }
+}

@@ -1,0 +1,193 @@
+//! What a sync reads: resources and the factor scope.
+
+use okta_api::{Clock, SystemClock};
+use oktasync_store::Table;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+
+/// A kind of Okta object a sync can mirror (`--resources`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Resource {
+    Users,
+    Groups,
+    /// Group memberships.
+    Memberships,
+    Apps,
+    /// App user assignments (direct and through groups).
+    AppUsers,
+    /// App group assignments.
+    AppGroups,
+    /// Admin role assignments of users and groups.
+    Roles,
+    Idps,
+    Factors,
+}
+
+impl Resource {
+    pub const ALL: [Resource; 9] = [
+        Resource::Users,
+        Resource::Groups,
+        Resource::Memberships,
+        Resource::Apps,
+        Resource::AppUsers,
+        Resource::AppGroups,
+        Resource::Roles,
+        Resource::Idps,
+        Resource::Factors,
+    ];
+
+    /// The name used on the command line and in run records.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Resource::Users => "users",
+            Resource::Groups => "groups",
+            Resource::Memberships => "memberships",
+            Resource::Apps => "apps",
+            Resource::AppUsers => "app_users",
+            Resource::AppGroups => "app_groups",
+            Resource::Roles => "roles",
+            Resource::Idps => "idps",
+            Resource::Factors => "factors",
+        }
+    }
+
+    /// The key of this resource's count in [`crate::RunSummary`].
+    pub fn count_key(self) -> &'static str {
+        match self {
+            Resource::Roles => "role_assignments",
+            other => other.as_str(),
+        }
+    }
+
+    /// The mirror table this resource fills.
+    pub fn table(self) -> Table {
+        match self {
+            Resource::Users => Table::Users,
+            Resource::Groups => Table::Groups,
+            Resource::Memberships => Table::GroupMembers,
+            Resource::Apps => Table::Apps,
+            Resource::AppUsers => Table::AppUsers,
+            Resource::AppGroups => Table::AppGroups,
+            Resource::Roles => Table::RoleAssignments,
+            Resource::Idps => Table::Idps,
+            Resource::Factors => Table::Factors,
+        }
+    }
+}
+
+impl fmt::Display for Resource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Resource {
+    type Err = String;
+
+    /// Accepts the names of [`Resource::as_str`], `-` for `_`, and `role_assignments`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let wanted = s.trim().to_ascii_lowercase().replace('-', "_");
+        if wanted == "role_assignments" {
+            return Ok(Resource::Roles);
+        }
+        Resource::ALL
+            .into_iter()
+            .find(|r| r.as_str() == wanted)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Resource::ALL.iter().map(|r| r.as_str()).collect();
+                format!("unknown resource {s:?}; use one of {}", names.join(", "))
+            })
+    }
+}
+
+/// Whose MFA factors a sync reads: one call per user, so all users is opt-in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FactorScope {
+    All,
+    /// Users holding an admin role, directly or through a group.
+    #[default]
+    Admins,
+    None,
+}
+
+impl FromStr for FactorScope {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "all" => Ok(FactorScope::All),
+            "admins" => Ok(FactorScope::Admins),
+            "none" => Ok(FactorScope::None),
+            _ => Err(format!("unknown factor scope {s:?}; use all, admins or none")),
+        }
+    }
+}
+
+/// What a sync reads.
+#[derive(Debug, Clone)]
+pub struct SyncOptions {
+    pub resources: BTreeSet<Resource>,
+    pub factors: FactorScope,
+    /// Timestamps of the run record (`started_at`, `ended_at`).
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        Self {
+            resources: Resource::ALL.into_iter().collect(),
+            factors: FactorScope::default(),
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+impl SyncOptions {
+    pub fn wants(&self, resource: Resource) -> bool {
+        match resource {
+            Resource::Factors => {
+                self.resources.contains(&Resource::Factors) && self.factors != FactorScope::None
+            }
+            r => self.resources.contains(&r),
+        }
+    }
+
+    /// The tables a run replaces.
+    pub fn tables(&self) -> Vec<Table> {
+        Resource::ALL
+            .into_iter()
+            .filter(|r| self.wants(*r))
+            .map(Resource::table)
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for r in Resource::ALL {
+            assert_eq!(r.as_str().parse::<Resource>().unwrap(), r);
+        }
+        assert_eq!("app-users".parse::<Resource>().unwrap(), Resource::AppUsers);
+        assert!("people".parse::<Resource>().unwrap_err().contains("memberships"));
+        assert_eq!("ADMINS".parse::<FactorScope>().unwrap(), FactorScope::Admins);
+    }
+
+    #[test]
+    fn factor_scope_none_keeps_the_factor_table() {
+        let opts = SyncOptions {
+            factors: FactorScope::None,
+            ..Default::default()
+        };
+        assert!(!opts.tables().contains(&Table::Factors));
+        assert_eq!(opts.tables().len(), 8);
+    }
+}

@@ -1,0 +1,39 @@
+//! A reader in another connection pool on the same file never sees part of a run.
+
+use crate::support::{Mirror, client, emulator, sync};
+use okta_emulator::OrgSize;
+use oktasync_store::{SqliteStore, Store};
+use std::collections::BTreeSet;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_concurrent_reader_sees_the_previous_or_the_new_mirror() {
+    let emu = emulator(21, OrgSize::Small).await;
+    let client = client(&emu);
+    let mirror = Mirror::new().await;
+    sync(&client, &mirror.store).await;
+    let org = mirror.org(&client).await;
+    let before = mirror.store.counts(org).await.unwrap();
+
+    emu.churn(99, 400);
+    let reader = SqliteStore::open(mirror.path()).await.unwrap();
+    let writer = mirror.store.clone();
+    let syncing = {
+        let client = client.clone();
+        tokio::spawn(async move { sync(&client, &writer).await })
+    };
+    let mut seen = BTreeSet::new();
+    while !syncing.is_finished() {
+        seen.insert(reader.counts(org).await.unwrap());
+        tokio::task::yield_now().await;
+    }
+    let summary = syncing.await.unwrap();
+    let after = reader.counts(org).await.unwrap();
+    assert!(summary.rows_changed() > 0);
+    assert_ne!(before, after, "churn should change the counts");
+    seen.insert(after.clone());
+    for counts in &seen {
+        assert!(counts == &before || counts == &after, "partial run seen: {counts:?}\nbefore {before:?}\nafter {after:?}");
+    }
+    assert!(seen.len() >= 2 || seen.contains(&after));
+    emu.shutdown().await;
+}
