@@ -6,7 +6,7 @@ use crate::output::{Table, opt, print_json, write_stdout};
 use anyhow::{Context, Result, bail};
 use oktasync_store::query::{self, UserFilter, UserRow};
 use oktasync_store::{OrgId, SqliteStore, Store, SyncRunRecord, Table as StoreTable};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use std::io::Write;
 use std::path::Path;
 
@@ -321,6 +321,26 @@ fn kind_of(list: &str) -> &str {
     }
 }
 
+/// The order of lists in `export --format ndjson`: objects before the pairs that name them.
+const NDJSON_ORDER: &[&str] = &[
+    "users",
+    "groups",
+    "group_members",
+    "apps",
+    "app_users",
+    "app_groups",
+    "role_assignments",
+    "idps",
+];
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<std::io::Error>()
+        .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+        || e.downcast_ref::<serde_json::Error>()
+            .and_then(|j| j.io_error_kind())
+            .is_some_and(|k| k == std::io::ErrorKind::BrokenPipe)
+}
+
 /// Where output goes: a file, or stdout.
 fn sink(out: Option<&Path>) -> Result<Box<dyn Write>> {
     Ok(match out {
@@ -345,31 +365,52 @@ pub async fn export(store: &SqliteStore, org: OrgId, args: &ExportArgs) -> Resul
             // emulator's response body, so the two compare byte for byte.
             let value = store.export_json(org).await?;
             let mut w = sink(args.out.as_deref())?;
-            serde_json::to_writer(&mut w, &value)?;
-            finish(w)
+            match serde_json::to_writer(&mut w, &value) {
+                Err(e) if e.io_error_kind() == Some(std::io::ErrorKind::BrokenPipe) => Ok(()),
+                Err(e) => Err(e.into()),
+                Ok(()) => finish(w),
+            }
         }
         ExportFormat::Ndjson => {
             let value = store.export_json(org).await?;
-            let Value::Object(lists) = value else {
+            let Value::Object(mut lists) = value else {
                 bail!("the store's export is not a JSON object");
             };
             let mut w = sink(args.out.as_deref())?;
-            for (list, items) in lists {
-                let Value::Array(items) = items else { continue };
-                let kind = kind_of(&list).to_owned();
-                for item in items {
-                    let mut line = Map::new();
-                    line.insert("kind".into(), Value::String(kind.clone()));
-                    if let Value::Object(fields) = item {
-                        line.extend(fields);
-                    } else {
-                        line.insert("value".into(), item);
+            let mut names: Vec<String> = NDJSON_ORDER.iter().map(|s| s.to_string()).collect();
+            names.extend(lists.keys().filter(|k| !NDJSON_ORDER.contains(&k.as_str())).cloned());
+            let written = (|| -> Result<()> {
+                for list in names {
+                    let Some(Value::Array(items)) = lists.remove(&list) else {
+                        continue;
+                    };
+                    let prefix = format!("{{\"kind\":{}", serde_json::to_string(kind_of(&list))?);
+                    for item in items {
+                        // `kind` first, then the object's own fields in their order.
+                        let body = serde_json::to_string(&item)?;
+                        w.write_all(prefix.as_bytes())?;
+                        match body.strip_prefix('{') {
+                            Some("}") => w.write_all(b"}")?,
+                            Some(rest) => {
+                                w.write_all(b",")?;
+                                w.write_all(rest.as_bytes())?;
+                            }
+                            None => {
+                                w.write_all(b",\"value\":")?;
+                                w.write_all(body.as_bytes())?;
+                                w.write_all(b"}")?;
+                            }
+                        }
+                        w.write_all(b"\n")?;
                     }
-                    serde_json::to_writer(&mut w, &Value::Object(line))?;
-                    w.write_all(b"\n")?;
                 }
+                Ok(())
+            })();
+            match written {
+                Err(e) if is_broken_pipe(&e) => Ok(()),
+                Err(e) => Err(e),
+                Ok(()) => finish(w),
             }
-            finish(w)
         }
         ExportFormat::Csv => {
             let dir = args.out.clone().unwrap_or_else(|| "oktasync-export".into());

@@ -40,75 +40,16 @@ pub const KEYS: &[(&str, &str)] = &[
 /// Environment variables with the prefix that are not settings (read by clap or the logger).
 const NON_SETTING_ENV: &[&str] = &["config", "log"];
 
-/// A resource family oktasync can mirror, with the scope an OAuth service app needs for it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Resource {
-    Users,
-    Groups,
-    Memberships,
-    Apps,
-    AppUsers,
-    AppGroups,
-    Roles,
-    Idps,
-    Factors,
-}
+pub use oktasync_engine::Resource;
 
-impl Resource {
-    pub const ALL: [Resource; 9] = [
-        Resource::Users,
-        Resource::Groups,
-        Resource::Memberships,
-        Resource::Apps,
-        Resource::AppUsers,
-        Resource::AppGroups,
-        Resource::Roles,
-        Resource::Idps,
-        Resource::Factors,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Resource::Users => "users",
-            Resource::Groups => "groups",
-            Resource::Memberships => "memberships",
-            Resource::Apps => "apps",
-            Resource::AppUsers => "app_users",
-            Resource::AppGroups => "app_groups",
-            Resource::Roles => "roles",
-            Resource::Idps => "idps",
-            Resource::Factors => "factors",
-        }
-    }
-
-    pub fn parse(text: &str) -> Result<Resource> {
-        let wanted = text.trim().to_ascii_lowercase().replace('-', "_");
-        Resource::ALL
-            .into_iter()
-            .find(|r| r.name() == wanted)
-            .with_context(|| {
-                format!(
-                    "unknown resource {text:?}; choose from: {}",
-                    Resource::ALL.map(|r| r.name()).join(", ")
-                )
-            })
-    }
-
-    /// The Okta OAuth scope reading this resource requires.
-    pub fn scope(self) -> &'static str {
-        match self {
-            Resource::Users | Resource::Factors => "okta.users.read",
-            Resource::Groups | Resource::Memberships => "okta.groups.read",
-            Resource::Apps | Resource::AppUsers | Resource::AppGroups => "okta.apps.read",
-            Resource::Roles => "okta.roles.read",
-            Resource::Idps => "okta.idps.read",
-        }
-    }
-}
-
-impl fmt::Display for Resource {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+/// The Okta OAuth scope reading a resource requires.
+pub fn scope_of(resource: Resource) -> &'static str {
+    match resource {
+        Resource::Users | Resource::Factors => "okta.users.read",
+        Resource::Groups | Resource::Memberships => "okta.groups.read",
+        Resource::Apps | Resource::AppUsers | Resource::AppGroups => "okta.apps.read",
+        Resource::Roles => "okta.roles.read",
+        Resource::Idps => "okta.idps.read",
     }
 }
 
@@ -122,6 +63,14 @@ pub enum FactorsMode {
 }
 
 impl FactorsMode {
+    pub fn scope(self) -> oktasync_engine::FactorScope {
+        match self {
+            FactorsMode::All => oktasync_engine::FactorScope::All,
+            FactorsMode::Admins => oktasync_engine::FactorScope::Admins,
+            FactorsMode::None => oktasync_engine::FactorScope::None,
+        }
+    }
+
     fn parse(text: &str) -> Result<FactorsMode> {
         match text.trim().to_ascii_lowercase().as_str() {
             "all" => Ok(FactorsMode::All),
@@ -425,7 +374,7 @@ impl Settings {
 
     /// The scopes the configured resources need, in a stable order.
     pub fn needed_scopes(&self) -> Vec<&'static str> {
-        let mut scopes: Vec<&'static str> = self.resources.iter().map(|r| r.scope()).collect();
+        let mut scopes: Vec<&'static str> = self.resources.iter().map(|r| scope_of(*r)).collect();
         scopes.sort_unstable();
         scopes.dedup();
         scopes
@@ -504,7 +453,7 @@ pub fn parse_resources(list: &[String]) -> Result<Vec<Resource>> {
         if item.trim().is_empty() {
             continue;
         }
-        let r = Resource::parse(item)?;
+        let r: Resource = item.parse().map_err(anyhow::Error::msg)?;
         if !out.contains(&r) {
             out.push(r);
         }
@@ -512,7 +461,7 @@ pub fn parse_resources(list: &[String]) -> Result<Vec<Resource>> {
     if out.is_empty() {
         bail!(
             "no resources selected; choose from: {}",
-            Resource::ALL.map(|r| r.name()).join(", ")
+            Resource::ALL.map(|r| r.as_str()).join(", ")
         );
     }
     out.sort();

@@ -1,7 +1,7 @@
 //! `oktasync doctor`: checks the org URL, the credentials, each scope the configured resources
 //! need, and the database, and says how to fix each failure.
 
-use crate::config::{Resource, Settings};
+use crate::config::{Settings, scope_of};
 use crate::connect;
 use crate::output;
 use anyhow::Result;
@@ -229,8 +229,8 @@ pub async fn run_checks(settings: &Settings) -> Vec<Check> {
                 let resources: Vec<&str> = settings
                     .resources
                     .iter()
-                    .filter(|r| r.scope() == *scope)
-                    .map(|r| Resource::name(*r))
+                    .filter(|r| scope_of(**r) == *scope)
+                    .map(|r| r.as_str())
                     .collect();
                 let result = tokio::time::timeout(CALL_TIMEOUT, probe(&client, scope)).await;
                 let result = match result {

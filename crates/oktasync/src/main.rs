@@ -4,12 +4,16 @@
 //! hands the work to `okta-api`, `oktasync-engine` and `oktasync-store`.
 
 mod ask;
+mod bench;
 mod cli;
 mod config;
 mod connect;
+mod demo;
 mod doctor;
 mod init;
 mod output;
+mod progress;
+mod sync;
 
 use anyhow::Result;
 use clap::Parser;
@@ -116,9 +120,16 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             store.close().await;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Sync(_) | Command::Demo { .. } | Command::Bench(_) => {
-            let _settings = load_settings(&cli, Layer::default())?;
-            anyhow::bail!("this command is not available yet")
+        Command::Sync(args) => {
+            let flags = Layer {
+                resources: args.resources.clone(),
+                factors: args.factors.map(|f| format!("{f:?}").to_ascii_lowercase()),
+                ..Layer::default()
+            };
+            let settings = load_settings(&cli, flags)?;
+            sync::sync(&settings, cli.json).await
         }
+        Command::Demo { seed } => demo::demo(cli.db.clone(), *seed, cli.json).await,
+        Command::Bench(args) => bench::bench(args, cli.json).await,
     }
 }

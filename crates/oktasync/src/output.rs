@@ -26,10 +26,6 @@ impl Table {
         self.rows.push(cells);
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
-    }
-
     pub fn render(&self) -> String {
         let cut = |s: &str| -> String {
             let one_line = s.replace(['\n', '\r', '\t'], " ");

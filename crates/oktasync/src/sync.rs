@@ -1,0 +1,122 @@
+//! `oktasync sync`: build the client and the store, run the engine, report the run.
+
+use crate::config::Settings;
+use crate::connect;
+use crate::output::write_stdout;
+use crate::progress;
+use anyhow::Result;
+use okta_api::OktaClient;
+use oktasync_engine::{EngineError, RunSummary, SyncOptions, full_sync};
+use oktasync_store::SqliteStore;
+use std::path::Path;
+use std::process::ExitCode;
+
+/// The engine's options from the settings.
+pub fn sync_options(settings: &Settings) -> SyncOptions {
+    SyncOptions {
+        resources: settings.resources.iter().copied().collect(),
+        factors: settings.factors.scope(),
+        ..SyncOptions::default()
+    }
+}
+
+/// Runs one full sync with progress on stderr. `Ok(Err(summary))` is a run that started and
+/// failed (recorded as failed; the mirror kept its previous state).
+pub async fn run(
+    client: &OktaClient,
+    db: &Path,
+    opts: &SyncOptions,
+) -> Result<std::result::Result<RunSummary, (RunSummary, String)>> {
+    let store = SqliteStore::open(db).await?;
+    let progress = progress::for_stderr();
+    let result = full_sync(client, &store, opts, progress.clone()).await;
+    drop(progress);
+    store.close().await;
+    match result {
+        Ok(summary) => Ok(Ok(summary)),
+        Err(EngineError::RunFailed { summary, cause, .. }) => {
+            Ok(Err((*summary, cause.to_string())))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn sync(settings: &Settings, json: bool) -> Result<ExitCode> {
+    let client = connect::client(settings)?;
+    let opts = sync_options(settings);
+    match run(&client, &settings.db, &opts).await? {
+        Ok(summary) => {
+            if json {
+                print_summary_json(&summary)?;
+            } else {
+                write_stdout(&describe(&summary, &settings.db))?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err((summary, message)) => {
+            if json {
+                print_summary_json(&summary)?;
+            }
+            eprintln!(
+                "error: sync run {} failed; the mirror {} kept its previous state.\n  cause: {message}\n  \
+                 `oktasync doctor` checks the org URL, credentials, scopes and database.",
+                summary.run_id,
+                settings.db.display()
+            );
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// The summary as one JSON object on one line.
+pub fn print_summary_json(summary: &RunSummary) -> Result<()> {
+    let mut text = serde_json::to_string(summary)?;
+    text.push('\n');
+    write_stdout(&text)
+}
+
+/// A short human report of a run.
+pub fn describe(s: &RunSummary, db: &Path) -> String {
+    let mut text = format!(
+        "Mirrored {} into {} in {:.1}s (run {}).\n\n",
+        s.org_url,
+        db.display(),
+        s.duration_s,
+        s.run_id
+    );
+    let counts = [
+        ("users", s.users),
+        ("groups", s.groups),
+        ("memberships", s.memberships),
+        ("apps", s.apps),
+        ("app users", s.app_users),
+        ("app groups", s.app_groups),
+        ("role assignments", s.role_assignments),
+        ("identity providers", s.idps),
+        ("factors", s.factors),
+    ];
+    for (name, n) in counts {
+        if let Some(n) = n {
+            text.push_str(&format!("  {name:<20} {n:>9}\n"));
+        }
+    }
+    text.push_str(&format!(
+        "\n  API calls {} (the plan needs at least {}), 429s {}, retries {}, rate-limit wait {:.1}s\n",
+        s.api_calls, s.fewest_calls, s.http_429, s.retries, s.rate_limit_wait_s
+    ));
+    let changed: Vec<String> = s
+        .changes
+        .iter()
+        .filter(|(_, c)| c.total() > 0)
+        .map(|(t, c)| format!("{t} +{} ~{} -{}", c.added, c.updated, c.removed))
+        .collect();
+    text.push_str(&format!(
+        "  changes: {}\n",
+        if changed.is_empty() {
+            "none".to_owned()
+        } else {
+            changed.join(", ")
+        }
+    ));
+    text
+}
