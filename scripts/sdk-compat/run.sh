@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# The official Okta SDKs against the emulator, unmodified: PyPI `okta` 3.4.x and npm
+# `@okta/okta-sdk-nodejs` 8.x list all users, all groups and the members of a few groups through
+# their own pagination; the ids must equal `GET /__emulator/export`. Exit 1 on any mismatch.
+#
+# Usage: scripts/sdk-compat/run.sh [size] [seed]      (default: small 11)
+# Env: PROFILE=debug|release (which okta-emulator binary; built if missing), CARGO_TARGET_DIR.
+# Installs into target/sdk-compat/ (venv and node_modules), reused across runs.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+here=scripts/sdk-compat
+size=${1:-small}
+seed=${2:-11}
+profile=${PROFILE:-debug}
+bin=${CARGO_TARGET_DIR:-target}/$profile/okta-emulator
+work_root=target/sdk-compat
+mkdir -p "$work_root"
+
+if [ ! -x "$bin" ]; then
+  echo "building $profile okta-emulator"
+  if [ "$profile" = release ]; then cargo build --release -p okta-emulator; else cargo build -p okta-emulator; fi
+fi
+
+# SDKs (pinned to the majors the issue names).
+if ! "$work_root/venv/bin/python" -c 'import okta, sys; from importlib.metadata import version; sys.exit(0 if version("okta").startswith("3.4.") else 1)' 2>/dev/null; then
+  echo "installing PyPI okta==3.4.* into $work_root/venv"
+  python3 -m venv "$work_root/venv"
+  "$work_root/venv/bin/pip" install --quiet --disable-pip-version-check 'okta==3.4.*'
+fi
+node_dir=$work_root/node
+if [ ! -f "$node_dir/node_modules/@okta/okta-sdk-nodejs/package.json" ] ||
+   ! grep -q '"version": "8\.' "$node_dir/node_modules/@okta/okta-sdk-nodejs/package.json"; then
+  echo "installing npm @okta/okta-sdk-nodejs@8 into $node_dir"
+  mkdir -p "$node_dir"
+  [ -f "$node_dir/package.json" ] || echo '{"name":"sdk-compat","private":true}' >"$node_dir/package.json"
+  (cd "$node_dir" && npm install --silent --no-audit --no-fund '@okta/okta-sdk-nodejs@8')
+fi
+echo "python okta $("$work_root/venv/bin/python" -c 'from importlib.metadata import version; print(version("okta"))'), node sdk $(node -p "require('./$node_dir/node_modules/@okta/okta-sdk-nodejs/package.json').version")"
+
+work=$(mktemp -d)
+token="sdk-compat-$(date +%s)-$$"
+"$bin" --port 0 --seed "$seed" --size "$size" --token "$token" >"$work/emulator.log" 2>&1 &
+emu=$!
+trap 'kill $emu 2>/dev/null || true; rm -rf "$work"' EXIT
+url=
+for _ in $(seq 1 600); do
+  url=$(grep -o 'listening on http://127.0.0.1:[0-9]*' "$work/emulator.log" | head -n1 | sed 's/listening on //') || true
+  [ -n "$url" ] && break
+  kill -0 $emu 2>/dev/null || { cat "$work/emulator.log"; echo "emulator exited"; exit 1; }
+  sleep 0.1
+done
+[ -n "$url" ] || { echo "emulator did not start"; exit 1; }
+echo "emulator at $url ($size, seed $seed)"
+
+curl -fsS -H "Authorization: SSWS $token" "$url/__emulator/export" -o "$work/export.json"
+# A few groups: the largest (Everyone), the largest OKTA_GROUP and APP_GROUP, and a small one
+# that still needs two pages.
+groups=$(python3 - "$work/export.json" <<'PY'
+import json, sys
+export = json.load(open(sys.argv[1]))
+count = {}
+for m in export["group_members"]:
+    count[m["group_id"]] = count.get(m["group_id"], 0) + 1
+by_type = {}
+for g in export["groups"]:
+    by_type.setdefault(g["type"], []).append(g["id"])
+picked = []
+for kind in ("BUILT_IN", "OKTA_GROUP", "APP_GROUP"):
+    ids = sorted(by_type.get(kind, []), key=lambda i: -count.get(i, 0))
+    picked += ids[:1]
+small = sorted((c, g) for g, c in count.items() if 25 < c <= 60)
+picked += [g for _, g in small[:1]]
+print(" ".join(dict.fromkeys(picked)))
+PY
+)
+echo "member lists for groups: $groups"
+
+status=0
+echo "== Python okta SDK"
+if OKTA_TESTING_TESTINGDISABLEHTTPSCHECK=true "$work_root/venv/bin/python" "$here/py_list.py" "$url" "$token" $groups >"$work/py.json"; then
+  python3 "$here/compare.py" python "$work/export.json" "$work/py.json" || status=1
+else
+  echo "python SDK run failed"; status=1
+fi
+echo "== Node okta SDK"
+if SDK_NODE_MODULES="$PWD/$node_dir/node_modules" node "$here/node_list.mjs" "$url" "$token" $groups >"$work/node.json"; then
+  python3 "$here/compare.py" node "$work/export.json" "$work/node.json" || status=1
+else
+  echo "node SDK run failed"; status=1
+fi
+curl -fsS -H "Authorization: SSWS $token" "$url/__emulator/stats" | python3 -c 'import json,sys; s=json.load(sys.stdin); print("emulator stats:", json.dumps(s["status"]), {k: v["requests"] for k, v in s["buckets"].items() if v["requests"]})'
+[ $status = 0 ] && echo "sdk-compat: OK" || echo "sdk-compat: FAILED"
+exit $status
