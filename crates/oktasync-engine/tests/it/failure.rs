@@ -63,13 +63,15 @@ async fn an_org_that_goes_away_mid_run_fails_the_run_cleanly() {
     tokio::time::sleep(std::time::Duration::from_millis(30)).await;
     emu.shutdown().await;
     match syncing.await.unwrap() {
-        Err(EngineError::RunFailed { .. }) => {
+        Err(EngineError::RunFailed { cause, .. }) => {
+            println!("the run failed as expected: {cause}");
             let org = mirror.org(&client).await;
             assert_eq!(mirror.store.export_json(org).await.unwrap(), previous);
             assert_eq!(mirror.store.recent_runs(org, 1).await.unwrap()[0].outcome, "failed");
         }
         Ok(summary) => {
             // The run beat the shutdown; then it must have committed a whole, exact mirror.
+            println!("the run finished before the shutdown");
             assert_eq!(summary.rows_changed(), 0);
         }
         Err(other) => panic!("unexpected error: {other}"),

@@ -52,6 +52,19 @@ async fn tiny_org_is_mirrored_exactly_with_the_fewest_calls() {
         assert!(json.get(key).is_some(), "summary lacks {key}: {json}");
     }
 
+    // Factors were read for every admin (default scope), direct or through a group.
+    let admins = admin_ids(&source);
+    assert!(!admins.is_empty());
+    let expected_factors: usize = {
+        let org = emu.state().org.read();
+        admins
+            .iter()
+            .map(|id| org.factors.get(&okta_emulator::model::Id::parse(id).unwrap()).map_or(0, Vec::len))
+            .sum()
+    };
+    assert_eq!(summary.factors, Some(expected_factors as u64));
+    assert!(expected_factors > 0);
+
     // A second run against an unchanged org changes nothing.
     let again = sync(&client, &mirror.store).await;
     assert_eq!(again.rows_changed(), 0, "{:?}", again.changes);
@@ -67,6 +80,7 @@ async fn medium_org_is_mirrored_exactly() {
     assert_exact(&mirror.export(&client).await, &emu.export());
     assert_eq!(summary.api_calls, summary.fewest_calls);
     assert!(summary.users.unwrap() >= 10_000, "{summary:?}");
+    println!("medium full sync: {}", serde_json::to_string(&summary).unwrap());
     emu.shutdown().await;
 }
 
@@ -94,4 +108,22 @@ async fn changes_and_deletions_propagate() {
     };
     assert!(gone("group_members") + gone("users") + gone("app_users") > 0, "churn deleted nothing");
     emu.shutdown().await;
+}
+
+/// Users holding a role directly or through a group, from an export.
+fn admin_ids(export: &serde_json::Value) -> std::collections::BTreeSet<String> {
+    let mut admins = std::collections::BTreeSet::new();
+    for r in export["role_assignments"].as_array().unwrap() {
+        let assignee = r["assignee_id"].as_str().unwrap().to_owned();
+        if r["assignee_type"] == "USER" {
+            admins.insert(assignee);
+        } else {
+            for m in export["group_members"].as_array().unwrap() {
+                if m["group_id"] == assignee.as_str() {
+                    admins.insert(m["user_id"].as_str().unwrap().to_owned());
+                }
+            }
+        }
+    }
+    admins
 }
