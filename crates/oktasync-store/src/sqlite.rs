@@ -101,6 +101,13 @@ impl SqliteStore {
         &self.path
     }
 
+    /// SQLite's `PRAGMA integrity_check`: `["ok"]` for a sound file, else the problems found.
+    pub async fn integrity_check(&self) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar("PRAGMA integrity_check")
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
     /// Closes every pooled connection (a checkpoint of the WAL happens on the last close).
     pub async fn close(&self) {
         self.pool.close().await;

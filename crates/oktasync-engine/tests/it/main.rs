@@ -2,6 +2,7 @@
 //! SQLite files in temporary directories.
 
 mod failure;
+mod killed;
 mod mirror;
 mod reader;
 mod support;
