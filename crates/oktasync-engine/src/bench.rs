@@ -71,7 +71,8 @@ mod tests {
 
     #[test]
     fn reads_vm_hwm() {
-        let status = "Name:\toktasync\nVmPeak:\t  200000 kB\nVmHWM:\t   12345 kB\nVmRSS:\t 100 kB\n";
+        let status =
+            "Name:\toktasync\nVmPeak:\t  200000 kB\nVmHWM:\t   12345 kB\nVmRSS:\t 100 kB\n";
         assert_eq!(parse_vm_hwm(status), Some(12345 * 1024));
         assert_eq!(parse_vm_hwm("Name: x\n"), None);
         #[cfg(target_os = "linux")]

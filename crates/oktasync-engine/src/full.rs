@@ -123,7 +123,10 @@ pub async fn full_sync(
     summary.duration_s = started.elapsed().as_secs_f64();
 
     let result = match failure {
-        None => session.commit(&opts.tables(), run_stats).await.map_err(EngineError::from),
+        None => session
+            .commit(&opts.tables(), run_stats)
+            .await
+            .map_err(EngineError::from),
         Some(cause) => {
             let message = cause.to_string();
             if let Err(e) = session.fail(&message, run_stats).await {
@@ -137,7 +140,12 @@ pub async fn full_sync(
         Ok(changes) => {
             summary.outcome = outcome::SUCCEEDED.into();
             summary.changes = changes;
-            tracing::info!(run_id, api_calls = summary.api_calls, duration_s = summary.duration_s, "Full sync committed.");
+            tracing::info!(
+                run_id,
+                api_calls = summary.api_calls,
+                duration_s = summary.duration_s,
+                "Full sync committed."
+            );
             Ok(summary)
         }
         Err(cause) => {
@@ -199,7 +207,10 @@ async fn read_org(ctx: Arc<Ctx>, tx: mpsc::Sender<Batch>) -> Result<(), EngineEr
             let users = ctx.factor_users();
             ctx.progress
                 .started(Resource::Factors, Some(users.len() as u64));
-            let jobs = users.into_iter().map(|user_id| Job::Factors { user_id }).collect();
+            let jobs = users
+                .into_iter()
+                .map(|user_id| Job::Factors { user_id })
+                .collect();
             run_jobs(&ctx, &tx, jobs).await?;
         }
         Ok(())
@@ -254,7 +265,11 @@ impl Job {
 
 /// Runs jobs (and the jobs they add) to the end, [`CONCURRENT_LISTINGS`] at a time, and
 /// reports each resource finished when no job of it is pending or can still be added.
-async fn run_jobs(ctx: &Arc<Ctx>, tx: &mpsc::Sender<Batch>, jobs: Vec<Job>) -> Result<(), EngineError> {
+async fn run_jobs(
+    ctx: &Arc<Ctx>,
+    tx: &mpsc::Sender<Batch>,
+    jobs: Vec<Job>,
+) -> Result<(), EngineError> {
     let mut open: BTreeMap<Resource, usize> = BTreeMap::new();
     let track = |open: &mut BTreeMap<Resource, usize>, job: &Job| {
         for r in std::iter::once(job.resource()).chain(job.spawns().iter().copied()) {
@@ -269,20 +284,26 @@ async fn run_jobs(ctx: &Arc<Ctx>, tx: &mpsc::Sender<Batch>, jobs: Vec<Job>) -> R
     let mut running: JoinSet<(Job, Result<Vec<Job>, EngineError>)> = JoinSet::new();
     loop {
         while running.len() < CONCURRENT_LISTINGS {
-            let Some(job) = pending.pop_front() else { break };
+            let Some(job) = pending.pop_front() else {
+                break;
+            };
             let (ctx, tx) = (ctx.clone(), tx.clone());
             running.spawn(async move {
                 let result = run_job(&ctx, &tx, &job).await;
                 (job, result)
             });
         }
-        let Some(joined) = running.join_next().await else { break };
+        let Some(joined) = running.join_next().await else {
+            break;
+        };
         let (job, result) = match joined {
             Ok(done) => done,
             Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
             Err(e) => {
                 running.shutdown().await;
-                return Err(EngineError::Internal(format!("a listing task was cancelled: {e}")));
+                return Err(EngineError::Internal(format!(
+                    "a listing task was cancelled: {e}"
+                )));
             }
         };
         let followups = match result {
@@ -545,7 +566,9 @@ async fn run_job(ctx: &Ctx, tx: &mpsc::Sender<Batch>, job: &Job) -> Result<Vec<J
                 |users| async move {
                     ctx.read(Resource::Users, users.len() as u64);
                     if keep_ids {
-                        ctx.shared().user_ids.extend(users.iter().map(|u| u.id.clone()));
+                        ctx.shared()
+                            .user_ids
+                            .extend(users.iter().map(|u| u.id.clone()));
                     }
                     if stage {
                         send(tx, Batch::Users(users.into_iter().map(|u| u.raw).collect())).await?;
@@ -601,9 +624,16 @@ async fn run_job(ctx: &Ctx, tx: &mpsc::Sender<Batch>, job: &Job) -> Result<Vec<J
                                 });
                             }
                         }
-                        followups.lock().unwrap_or_else(|p| p.into_inner()).extend(jobs);
+                        followups
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .extend(jobs);
                         if stage {
-                            send(tx, Batch::Groups(groups.into_iter().map(|g| g.raw).collect())).await?;
+                            send(
+                                tx,
+                                Batch::Groups(groups.into_iter().map(|g| g.raw).collect()),
+                            )
+                            .await?;
                         }
                         Ok(())
                     }
@@ -707,7 +737,11 @@ async fn run_job(ctx: &Ctx, tx: &mpsc::Sender<Batch>, job: &Job) -> Result<Vec<J
             // Roles a user holds through a group are mirrored under the group.
             let direct: Vec<_> = roles
                 .into_iter()
-                .filter(|r| r.assignment_type.as_deref().is_none_or(|t| t.eq_ignore_ascii_case("USER")))
+                .filter(|r| {
+                    r.assignment_type
+                        .as_deref()
+                        .is_none_or(|t| t.eq_ignore_ascii_case("USER"))
+                })
                 .map(|r| r.raw)
                 .collect();
             ctx.read(Resource::Roles, direct.len() as u64);
@@ -729,30 +763,43 @@ async fn run_job(ctx: &Ctx, tx: &mpsc::Sender<Batch>, job: &Job) -> Result<Vec<J
             let app_users = ctx.wants(Resource::AppUsers);
             let app_groups = ctx.wants(Resource::AppGroups);
             let followups = Mutex::new(Vec::new());
-            let n = each_page(client.list_apps(), || "apps".into(), false, |apps| {
-                let followups = &followups;
-                async move {
-                    ctx.read(Resource::Apps, apps.len() as u64);
-                    {
-                        let mut jobs = followups.lock().unwrap_or_else(|p| p.into_inner());
-                        for a in &apps {
-                            if app_users {
-                                jobs.push(Job::AppUsers { app_id: a.id.clone() });
-                            }
-                            if app_groups {
-                                jobs.push(Job::AppGroups { app_id: a.id.clone() });
+            let n = each_page(
+                client.list_apps(),
+                || "apps".into(),
+                false,
+                |apps| {
+                    let followups = &followups;
+                    async move {
+                        ctx.read(Resource::Apps, apps.len() as u64);
+                        {
+                            let mut jobs = followups.lock().unwrap_or_else(|p| p.into_inner());
+                            for a in &apps {
+                                if app_users {
+                                    jobs.push(Job::AppUsers {
+                                        app_id: a.id.clone(),
+                                    });
+                                }
+                                if app_groups {
+                                    jobs.push(Job::AppGroups {
+                                        app_id: a.id.clone(),
+                                    });
+                                }
                             }
                         }
+                        if stage {
+                            send(tx, Batch::Apps(apps.into_iter().map(|a| a.raw).collect()))
+                                .await?;
+                        }
+                        Ok(())
                     }
-                    if stage {
-                        send(tx, Batch::Apps(apps.into_iter().map(|a| a.raw).collect())).await?;
-                    }
-                    Ok(())
-                }
-            })
+                },
+            )
             .await?;
             ctx.plan(pages_needed(n, APPS_PAGE_LIMIT));
-            for (wanted, r) in [(app_users, Resource::AppUsers), (app_groups, Resource::AppGroups)] {
+            for (wanted, r) in [
+                (app_users, Resource::AppUsers),
+                (app_groups, Resource::AppGroups),
+            ] {
                 if wanted {
                     ctx.progress.started(r, None);
                 }
@@ -802,10 +849,15 @@ async fn run_job(ctx: &Ctx, tx: &mpsc::Sender<Batch>, job: &Job) -> Result<Vec<J
             Ok(Vec::new())
         }
         Job::Idps => {
-            let n = each_page(client.list_idps(), || "identity providers".into(), false, |idps| async move {
-                ctx.read(Resource::Idps, idps.len() as u64);
-                send(tx, Batch::Idps(idps.into_iter().map(|i| i.raw).collect())).await
-            })
+            let n = each_page(
+                client.list_idps(),
+                || "identity providers".into(),
+                false,
+                |idps| async move {
+                    ctx.read(Resource::Idps, idps.len() as u64);
+                    send(tx, Batch::Idps(idps.into_iter().map(|i| i.raw).collect())).await
+                },
+            )
             .await?;
             ctx.plan(pages_needed(n, IDPS_PAGE_LIMIT));
             Ok(Vec::new())

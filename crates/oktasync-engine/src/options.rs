@@ -123,7 +123,9 @@ impl FromStr for FactorScope {
             "all" => Ok(FactorScope::All),
             "admins" => Ok(FactorScope::Admins),
             "none" => Ok(FactorScope::None),
-            _ => Err(format!("unknown factor scope {s:?}; use all, admins or none")),
+            _ => Err(format!(
+                "unknown factor scope {s:?}; use all, admins or none"
+            )),
         }
     }
 }
@@ -177,8 +179,16 @@ mod tests {
             assert_eq!(r.as_str().parse::<Resource>().unwrap(), r);
         }
         assert_eq!("app-users".parse::<Resource>().unwrap(), Resource::AppUsers);
-        assert!("people".parse::<Resource>().unwrap_err().contains("memberships"));
-        assert_eq!("ADMINS".parse::<FactorScope>().unwrap(), FactorScope::Admins);
+        assert!(
+            "people"
+                .parse::<Resource>()
+                .unwrap_err()
+                .contains("memberships")
+        );
+        assert_eq!(
+            "ADMINS".parse::<FactorScope>().unwrap(),
+            FactorScope::Admins
+        );
     }
 
     #[test]

@@ -9,8 +9,14 @@ use sqlx::SqliteConnection;
 /// Object lists: (export key, SQL). Ordered by id: SQLite compares TEXT bytewise, the same
 /// order as Rust's `str::cmp`, which the emulator sorts with.
 const OBJECT_LISTS: [(&str, &str); 4] = [
-    ("users", "SELECT raw FROM users WHERE org_id = ? ORDER BY id"),
-    ("groups", "SELECT raw FROM groups WHERE org_id = ? ORDER BY id"),
+    (
+        "users",
+        "SELECT raw FROM users WHERE org_id = ? ORDER BY id",
+    ),
+    (
+        "groups",
+        "SELECT raw FROM groups WHERE org_id = ? ORDER BY id",
+    ),
     ("apps", "SELECT raw FROM apps WHERE org_id = ? ORDER BY id"),
     ("idps", "SELECT raw FROM idps WHERE org_id = ? ORDER BY id"),
 ];
@@ -61,7 +67,10 @@ pub(crate) async fn export_json(conn: &mut SqliteConnection, org: OrgId) -> Resu
             let mut pair = Map::new();
             for (i, field) in fields.iter().enumerate() {
                 let value: Option<String> = sqlx::Row::try_get(&row, i)?;
-                pair.insert((*field).to_owned(), value.map_or(Value::Null, Value::String));
+                pair.insert(
+                    (*field).to_owned(),
+                    value.map_or(Value::Null, Value::String),
+                );
             }
             pairs.push(Value::Object(pair));
         }

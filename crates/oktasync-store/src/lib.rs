@@ -23,8 +23,8 @@ pub use error::{Result, StoreError};
 pub use schema::canonical_raw;
 pub use sqlite::{SqliteFullSyncSession, SqliteStore, StoreOptions};
 pub use types::{
-    AssigneeType, Batch, ChangeCounts, Changes, OrgId, RunId, RunStart, RunStats,
-    SyncRunRecord, Table, outcome,
+    AssigneeType, Batch, ChangeCounts, Changes, OrgId, RunId, RunStart, RunStats, SyncRunRecord,
+    Table, outcome,
 };
 
 use async_trait::async_trait;

@@ -449,7 +449,10 @@ mod tests {
         for batch in &batches {
             let (table, rows) = rows(batch).unwrap();
             assert_eq!(rows[0].len(), spec(table).columns.len(), "{table:?}");
-            assert_eq!(spec(table).has_raw, spec(table).columns.last().unwrap().0 == "raw");
+            assert_eq!(
+                spec(table).has_raw,
+                spec(table).columns.last().unwrap().0 == "raw"
+            );
         }
     }
 

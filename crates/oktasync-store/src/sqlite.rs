@@ -3,8 +3,7 @@
 use crate::error::{Result, StoreError};
 use crate::schema::{self, Cell, ColumnType, TableSpec};
 use crate::types::{
-    Batch, ChangeCounts, Changes, OrgId, RunId, RunStart, RunStats, SyncRunRecord, Table,
-    outcome,
+    Batch, ChangeCounts, Changes, OrgId, RunId, RunStart, RunStats, SyncRunRecord, Table, outcome,
 };
 use crate::{FullSyncSession, Store};
 use async_trait::async_trait;
@@ -453,11 +452,13 @@ impl FullSyncSession for SqliteFullSyncSession {
 #[async_trait]
 impl Store for SqliteStore {
     async fn ensure_org(&self, org_url: &str, now: DateTime<Utc>) -> Result<OrgId> {
-        sqlx::query("INSERT INTO orgs (url, created_at) VALUES (?, ?) ON CONFLICT (url) DO NOTHING")
-            .bind(org_url)
-            .bind(timestamp(now))
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "INSERT INTO orgs (url, created_at) VALUES (?, ?) ON CONFLICT (url) DO NOTHING",
+        )
+        .bind(org_url)
+        .bind(timestamp(now))
+        .execute(&self.pool)
+        .await?;
         self.find_org(org_url)
             .await?
             .ok_or_else(|| StoreError::UnknownOrg(org_url.to_owned()))
@@ -472,9 +473,10 @@ impl Store for SqliteStore {
     }
 
     async fn orgs(&self) -> Result<Vec<(OrgId, String)>> {
-        let rows: Vec<(i64, String)> = sqlx::query_as("SELECT org_id, url FROM orgs ORDER BY org_id")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows: Vec<(i64, String)> =
+            sqlx::query_as("SELECT org_id, url FROM orgs ORDER BY org_id")
+                .fetch_all(&self.pool)
+                .await?;
         Ok(rows.into_iter().map(|(id, url)| (OrgId(id), url)).collect())
     }
 

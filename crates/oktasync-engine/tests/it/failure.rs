@@ -16,12 +16,24 @@ async fn a_failed_sync_keeps_the_previous_mirror_and_says_why() {
     assert_exact(&previous, &emu.export());
 
     emu.churn(5, 50);
-    emu.gate().set_faults(serde_json::json!({"fault_rate": 1.0})).unwrap();
+    emu.gate()
+        .set_faults(serde_json::json!({"fault_rate": 1.0}))
+        .unwrap();
     let flaky = client_with(&emu, 1);
-    let err = full_sync(&flaky, &mirror.store, &SyncOptions::default(), Arc::new(NoProgress))
-        .await
-        .expect_err("every request fails");
-    let EngineError::RunFailed { run_id, cause, summary } = &err else {
+    let err = full_sync(
+        &flaky,
+        &mirror.store,
+        &SyncOptions::default(),
+        Arc::new(NoProgress),
+    )
+    .await
+    .expect_err("every request fails");
+    let EngineError::RunFailed {
+        run_id,
+        cause,
+        summary,
+    } = &err
+    else {
         panic!("expected RunFailed, got {err:?}");
     };
     assert!(matches!(**cause, EngineError::Okta { .. }), "{cause:?}");
@@ -34,11 +46,21 @@ async fn a_failed_sync_keeps_the_previous_mirror_and_says_why() {
     let runs = mirror.store.recent_runs(org, 5).await.unwrap();
     assert_eq!(runs[0].run_id, *run_id);
     assert_eq!(runs[0].outcome, "failed");
-    assert!(runs[0].error.as_deref().unwrap().contains("from Okta failed"), "{:?}", runs[0].error);
+    assert!(
+        runs[0]
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("from Okta failed"),
+        "{:?}",
+        runs[0].error
+    );
     assert!(runs[0].ended_at.is_some());
 
     // Once Okta answers again, the next run catches up.
-    emu.gate().set_faults(serde_json::json!({"fault_rate": 0.0})).unwrap();
+    emu.gate()
+        .set_faults(serde_json::json!({"fault_rate": 0.0}))
+        .unwrap();
     sync(&good, &mirror.store).await;
     assert_exact(&mirror.export(&good).await, &emu.export());
     emu.shutdown().await;
@@ -56,7 +78,13 @@ async fn an_org_that_goes_away_mid_run_fails_the_run_cleanly() {
     let syncing = {
         let client = client.clone();
         tokio::spawn(async move {
-            full_sync(&client, &store, &SyncOptions::default(), Arc::new(NoProgress)).await
+            full_sync(
+                &client,
+                &store,
+                &SyncOptions::default(),
+                Arc::new(NoProgress),
+            )
+            .await
         })
     };
     // Stop the server while the run is reading.
@@ -67,7 +95,10 @@ async fn an_org_that_goes_away_mid_run_fails_the_run_cleanly() {
             println!("the run failed as expected: {cause}");
             let org = mirror.org(&client).await;
             assert_eq!(mirror.store.export_json(org).await.unwrap(), previous);
-            assert_eq!(mirror.store.recent_runs(org, 1).await.unwrap()[0].outcome, "failed");
+            assert_eq!(
+                mirror.store.recent_runs(org, 1).await.unwrap()[0].outcome,
+                "failed"
+            );
         }
         Ok(summary) => {
             // The run beat the shutdown; then it must have committed a whole, exact mirror.

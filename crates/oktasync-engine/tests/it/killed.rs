@@ -20,7 +20,11 @@ const DB_VAR: &str = "OKTASYNC_KILL_TEST_DB";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "the child half of killed::a_killed_sync_leaves_the_previous_mirror_intact"]
 async fn child_sync() {
-    let (Ok(url), Ok(token), Ok(db)) = (std::env::var(URL_VAR), std::env::var(TOKEN_VAR), std::env::var(DB_VAR)) else {
+    let (Ok(url), Ok(token), Ok(db)) = (
+        std::env::var(URL_VAR),
+        std::env::var(TOKEN_VAR),
+        std::env::var(DB_VAR),
+    ) else {
         return;
     };
     let client = OktaClient::new(
@@ -30,7 +34,14 @@ async fn child_sync() {
     )
     .unwrap();
     let store = SqliteStore::open(db).await.unwrap();
-    full_sync(&client, &store, &SyncOptions::default(), Arc::new(NoProgress)).await.unwrap();
+    full_sync(
+        &client,
+        &store,
+        &SyncOptions::default(),
+        Arc::new(NoProgress),
+    )
+    .await
+    .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -47,7 +58,13 @@ async fn a_killed_sync_leaves_the_previous_mirror_intact() {
     for fraction in [0.15, 0.35, 0.55, 0.75, 0.9] {
         let previous = mirror.store.export_json(org).await.unwrap();
         let mut child = Command::new(std::env::current_exe().unwrap())
-            .args(["killed::child_sync", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+            .args([
+                "killed::child_sync",
+                "--exact",
+                "--ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env(URL_VAR, emu.base_url())
             .env(TOKEN_VAR, emu.token())
             .env(DB_VAR, mirror.path())
@@ -59,7 +76,10 @@ async fn a_killed_sync_leaves_the_previous_mirror_intact() {
         let runs_before = mirror.store.recent_runs(org, 1).await.unwrap()[0].run_id;
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
         while mirror.store.recent_runs(org, 1).await.unwrap()[0].run_id == runs_before {
-            assert!(tokio::time::Instant::now() < deadline, "the child never started its run");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the child never started its run"
+            );
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         tokio::time::sleep(full.mul_f64(fraction)).await;

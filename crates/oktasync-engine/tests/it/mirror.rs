@@ -31,7 +31,10 @@ async fn tiny_org_is_mirrored_exactly_with_the_fewest_calls() {
         summary.calls_by_bucket
     );
     assert_eq!(summary.changes["users"].added, len("users"));
-    assert_eq!(summary.calls_by_bucket.values().sum::<u64>(), summary.api_calls);
+    assert_eq!(
+        summary.calls_by_bucket.values().sum::<u64>(),
+        summary.api_calls
+    );
 
     // The run is recorded with its figures.
     let org = mirror.org(&client).await;
@@ -39,15 +42,32 @@ async fn tiny_org_is_mirrored_exactly_with_the_fewest_calls() {
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0].outcome, "succeeded");
     assert_eq!(runs[0].api_calls, Some(summary.api_calls as i64));
-    let counts: serde_json::Value = serde_json::from_str(runs[0].counts.as_deref().unwrap()).unwrap();
+    let counts: serde_json::Value =
+        serde_json::from_str(runs[0].counts.as_deref().unwrap()).unwrap();
     assert_eq!(counts["users"], len("users"));
 
     // The JSON summary has the keys the CLI contract names.
     let json = serde_json::to_value(&summary).unwrap();
     for key in [
-        "api_calls", "http_429", "retries", "duration_s", "rate_limit_wait_s", "calls_by_bucket",
-        "fewest_calls", "users", "groups", "memberships", "apps", "app_users", "app_groups",
-        "role_assignments", "idps", "factors", "changes", "run_id", "outcome",
+        "api_calls",
+        "http_429",
+        "retries",
+        "duration_s",
+        "rate_limit_wait_s",
+        "calls_by_bucket",
+        "fewest_calls",
+        "users",
+        "groups",
+        "memberships",
+        "apps",
+        "app_users",
+        "app_groups",
+        "role_assignments",
+        "idps",
+        "factors",
+        "changes",
+        "run_id",
+        "outcome",
     ] {
         assert!(json.get(key).is_some(), "summary lacks {key}: {json}");
     }
@@ -59,7 +79,11 @@ async fn tiny_org_is_mirrored_exactly_with_the_fewest_calls() {
         let org = emu.state().org.read();
         admins
             .iter()
-            .map(|id| org.factors.get(&okta_emulator::model::Id::parse(id).unwrap()).map_or(0, Vec::len))
+            .map(|id| {
+                org.factors
+                    .get(&okta_emulator::model::Id::parse(id).unwrap())
+                    .map_or(0, Vec::len)
+            })
             .sum()
     };
     assert_eq!(summary.factors, Some(expected_factors as u64));
@@ -80,7 +104,10 @@ async fn medium_org_is_mirrored_exactly() {
     assert_exact(&mirror.export(&client).await, &emu.export());
     assert_eq!(summary.api_calls, summary.fewest_calls);
     assert!(summary.users.unwrap() >= 10_000, "{summary:?}");
-    println!("medium full sync: {}", serde_json::to_string(&summary).unwrap());
+    println!(
+        "medium full sync: {}",
+        serde_json::to_string(&summary).unwrap()
+    );
     emu.shutdown().await;
 }
 
@@ -98,15 +125,26 @@ async fn changes_and_deletions_propagate() {
         let source = emu.export();
         let summary = sync(&client, &mirror.store).await;
         assert_exact(&mirror.export(&client).await, &source);
-        assert!(summary.rows_changed() > 0, "churn {churn:?} changed nothing");
+        assert!(
+            summary.rows_changed() > 0,
+            "churn {churn:?} changed nothing"
+        );
     }
     let after = emu.export();
     // Churn removed things (users deleted, members removed), and the mirror followed.
     let gone = |key: &str| {
         let now: Vec<&serde_json::Value> = after[key].as_array().unwrap().iter().collect();
-        before[key].as_array().unwrap().iter().filter(|v| !now.contains(v)).count()
+        before[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|v| !now.contains(v))
+            .count()
     };
-    assert!(gone("group_members") + gone("users") + gone("app_users") > 0, "churn deleted nothing");
+    assert!(
+        gone("group_members") + gone("users") + gone("app_users") > 0,
+        "churn deleted nothing"
+    );
     emu.shutdown().await;
 }
 

@@ -32,7 +32,10 @@ async fn a_concurrent_reader_sees_the_previous_or_the_new_mirror() {
     assert_ne!(before, after, "churn should change the counts");
     seen.insert(after.clone());
     for counts in &seen {
-        assert!(counts == &before || counts == &after, "partial run seen: {counts:?}\nbefore {before:?}\nafter {after:?}");
+        assert!(
+            counts == &before || counts == &after,
+            "partial run seen: {counts:?}\nbefore {before:?}\nafter {after:?}"
+        );
     }
     println!("reader saw {} distinct states", seen.len());
     emu.shutdown().await;

@@ -45,7 +45,9 @@ pub struct Mirror {
 impl Mirror {
     pub async fn new() -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = SqliteStore::open(dir.path().join("mirror.db")).await.expect("store opens");
+        let store = SqliteStore::open(dir.path().join("mirror.db"))
+            .await
+            .expect("store opens");
         Self { store, dir }
     }
 
@@ -62,7 +64,10 @@ impl Mirror {
     }
 
     pub async fn export(&self, client: &OktaClient) -> serde_json::Value {
-        self.store.export_json(self.org(client).await).await.unwrap()
+        self.store
+            .export_json(self.org(client).await)
+            .await
+            .unwrap()
     }
 }
 
@@ -97,5 +102,9 @@ pub fn first_difference(mirror: &serde_json::Value, source: &serde_json::Value) 
 
 #[track_caller]
 pub fn assert_exact(mirror: &serde_json::Value, source: &serde_json::Value) {
-    assert!(mirror == source, "mirror differs from source: {}", first_difference(mirror, source));
+    assert!(
+        mirror == source,
+        "mirror differs from source: {}",
+        first_difference(mirror, source)
+    );
 }

@@ -27,13 +27,25 @@ fn user(id: &str, status: &str) -> Value {
            "_links": {"self": {"href": "x"}}})
 }
 
-async fn sync(store: &SqliteStore, org: oktasync_store::OrgId, batches: Vec<Batch>) -> oktasync_store::Changes {
+async fn sync(
+    store: &SqliteStore,
+    org: oktasync_store::OrgId,
+    batches: Vec<Batch>,
+) -> oktasync_store::Changes {
     let mut session = store.begin_full_sync(org, start()).await.unwrap();
     for batch in &batches {
         session.stage(batch).await.unwrap();
     }
     session
-        .commit(&[Table::Users, Table::Groups, Table::GroupMembers, Table::RoleAssignments], stats())
+        .commit(
+            &[
+                Table::Users,
+                Table::Groups,
+                Table::GroupMembers,
+                Table::RoleAssignments,
+            ],
+            stats(),
+        )
         .await
         .unwrap()
 }
@@ -49,7 +61,10 @@ async fn file_is_owner_only_and_wal() {
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
     }
-    let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(store.pool()).await.unwrap();
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
     assert_eq!(mode, "wal");
     // Opening again runs no migration twice.
     store.close().await;
@@ -60,14 +75,24 @@ async fn file_is_owner_only_and_wal() {
 async fn second_run_applies_only_the_difference() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(dir.path().join("m.db")).await.unwrap();
-    let org = store.ensure_org("https://acme.okta.com", Utc::now()).await.unwrap();
+    let org = store
+        .ensure_org("https://acme.okta.com", Utc::now())
+        .await
+        .unwrap();
     let first = sync(&store, org, vec![
         Batch::Users(vec![user("u1", "ACTIVE"), user("u2", "ACTIVE"), user("u3", "STAGED")]),
         Batch::Groups(vec![json!({"id": "g1", "type": "OKTA_GROUP", "profile": {"name": "Eng"}, "_embedded": {"stats": {"usersCount": 2}}})]),
         Batch::GroupMembers { group_id: "g1".into(), user_ids: vec!["u1".into(), "u2".into()] },
         Batch::RoleAssignments { assignee_type: AssigneeType::Group, assignee_id: "g1".into(), roles: vec![json!({"id": "ra1", "type": "ORG_ADMIN", "label": "Org admin"})] },
     ]).await;
-    assert_eq!(first["users"], ChangeCounts { added: 3, updated: 0, removed: 0 });
+    assert_eq!(
+        first["users"],
+        ChangeCounts {
+            added: 3,
+            updated: 0,
+            removed: 0
+        }
+    );
     assert_eq!(first["group_members"].added, 2);
 
     let second = sync(&store, org, vec![
@@ -78,25 +103,68 @@ async fn second_run_applies_only_the_difference() {
         Batch::GroupMembers { group_id: "g1".into(), user_ids: vec!["u2".into()] },
         Batch::RoleAssignments { assignee_type: AssigneeType::Group, assignee_id: "g1".into(), roles: vec![json!({"id": "ra1", "type": "ORG_ADMIN", "label": "Org admin"})] },
     ]).await;
-    assert_eq!(second["users"], ChangeCounts { added: 1, updated: 1, removed: 1 });
+    assert_eq!(
+        second["users"],
+        ChangeCounts {
+            added: 1,
+            updated: 1,
+            removed: 1
+        }
+    );
     // `_embedded` (stats) is not part of the mirror, so the group did not change.
     assert_eq!(second["groups"], ChangeCounts::default());
-    assert_eq!(second["group_members"], ChangeCounts { added: 0, updated: 0, removed: 1 });
+    assert_eq!(
+        second["group_members"],
+        ChangeCounts {
+            added: 0,
+            updated: 0,
+            removed: 1
+        }
+    );
 
     let export = store.export_json(org).await.unwrap();
-    let ids: Vec<&str> = export["users"].as_array().unwrap().iter().map(|u| u["id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = export["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, ["u1", "u2", "u4"]);
     assert_eq!(export["users"][2]["status"], "ACTIVE");
     assert!(export["users"][0].get("_links").is_none());
-    assert_eq!(export["group_members"], json!([{"group_id": "g1", "user_id": "u2"}]));
-    assert_eq!(export["role_assignments"], json!([{"assignee_type": "GROUP", "assignee_id": "g1", "role_type": "ORG_ADMIN", "id": "ra1"}]));
+    assert_eq!(
+        export["group_members"],
+        json!([{"group_id": "g1", "user_id": "u2"}])
+    );
+    assert_eq!(
+        export["role_assignments"],
+        json!([{"assignee_type": "GROUP", "assignee_id": "g1", "role_type": "ORG_ADMIN", "id": "ra1"}])
+    );
     let keys: Vec<&String> = export.as_object().unwrap().keys().collect();
-    assert_eq!(keys, ["app_groups", "app_users", "apps", "group_members", "groups", "idps", "role_assignments", "users"]);
+    assert_eq!(
+        keys,
+        [
+            "app_groups",
+            "app_users",
+            "apps",
+            "group_members",
+            "groups",
+            "idps",
+            "role_assignments",
+            "users"
+        ]
+    );
 
     // The views answer through typed columns.
-    let admins: Vec<(String, String, String)> = sqlx::query_as("SELECT user_id, via, via_group_name FROM admins ORDER BY user_id")
-        .fetch_all(store.pool()).await.unwrap();
-    assert_eq!(admins, [("u2".to_owned(), "GROUP".to_owned(), "Eng".to_owned())]);
+    let admins: Vec<(String, String, String)> =
+        sqlx::query_as("SELECT user_id, via, via_group_name FROM admins ORDER BY user_id")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        admins,
+        [("u2".to_owned(), "GROUP".to_owned(), "Eng".to_owned())]
+    );
 
     let runs = store.recent_runs(org, 10).await.unwrap();
     assert_eq!(runs.len(), 2);
@@ -109,28 +177,46 @@ async fn second_run_applies_only_the_difference() {
 async fn failed_and_abandoned_runs_leave_the_mirror_alone() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(dir.path().join("m.db")).await.unwrap();
-    let org = store.ensure_org("https://acme.okta.com", Utc::now()).await.unwrap();
+    let org = store
+        .ensure_org("https://acme.okta.com", Utc::now())
+        .await
+        .unwrap();
     sync(&store, org, vec![Batch::Users(vec![user("u1", "ACTIVE")])]).await;
     let before = store.export_json(org).await.unwrap();
 
     let mut session = store.begin_full_sync(org, start()).await.unwrap();
-    session.stage(&Batch::Users(vec![user("u9", "ACTIVE")])).await.unwrap();
-    session.fail("the Okta org stopped answering", stats()).await.unwrap();
+    session
+        .stage(&Batch::Users(vec![user("u9", "ACTIVE")]))
+        .await
+        .unwrap();
+    session
+        .fail("the Okta org stopped answering", stats())
+        .await
+        .unwrap();
     assert_eq!(store.export_json(org).await.unwrap(), before);
 
     // Dropped without commit: as if the process died before applying.
     let mut session = store.begin_full_sync(org, start()).await.unwrap();
-    session.stage(&Batch::Users(vec![user("u8", "ACTIVE")])).await.unwrap();
+    session
+        .stage(&Batch::Users(vec![user("u8", "ACTIVE")]))
+        .await
+        .unwrap();
     drop(session);
     assert_eq!(store.export_json(org).await.unwrap(), before);
 
     let runs = store.recent_runs(org, 10).await.unwrap();
     assert_eq!(runs[0].outcome, outcome::RUNNING);
     assert_eq!(runs[1].outcome, outcome::FAILED);
-    assert_eq!(runs[1].error.as_deref(), Some("the Okta org stopped answering"));
+    assert_eq!(
+        runs[1].error.as_deref(),
+        Some("the Okta org stopped answering")
+    );
     // A run row whose process is gone becomes `interrupted` when the next run starts.
-    sqlx::query("UPDATE sync_runs SET pid = 999999999 WHERE run_id = ?").bind(runs[0].run_id)
-        .execute(store.pool()).await.unwrap();
+    sqlx::query("UPDATE sync_runs SET pid = 999999999 WHERE run_id = ?")
+        .bind(runs[0].run_id)
+        .execute(store.pool())
+        .await
+        .unwrap();
     sync(&store, org, vec![Batch::Users(vec![user("u1", "ACTIVE")])]).await;
     let runs = store.recent_runs(org, 10).await.unwrap();
     assert_eq!(runs[1].outcome, outcome::INTERRUPTED);
@@ -142,23 +228,50 @@ async fn a_reader_sees_the_previous_or_the_new_mirror() {
     let path = dir.path().join("m.db");
     let store = SqliteStore::open(&path).await.unwrap();
     let reader = SqliteStore::open(&path).await.unwrap();
-    let org = store.ensure_org("https://acme.okta.com", Utc::now()).await.unwrap();
-    let users = |n: usize| Batch::Users((0..n).map(|i| user(&format!("u{i:05}"), "ACTIVE")).collect());
+    let org = store
+        .ensure_org("https://acme.okta.com", Utc::now())
+        .await
+        .unwrap();
+    let users = |n: usize| {
+        Batch::Users(
+            (0..n)
+                .map(|i| user(&format!("u{i:05}"), "ACTIVE"))
+                .collect(),
+        )
+    };
     sync(&store, org, vec![users(100)]).await;
 
     let mut session = store.begin_full_sync(org, start()).await.unwrap();
     for chunk in 0..20 {
-        session.stage(&Batch::Users((0..500).map(|i| user(&format!("v{chunk:02}{i:04}"), "ACTIVE")).collect())).await.unwrap();
+        session
+            .stage(&Batch::Users(
+                (0..500)
+                    .map(|i| user(&format!("v{chunk:02}{i:04}"), "ACTIVE"))
+                    .collect(),
+            ))
+            .await
+            .unwrap();
         // staged rows are invisible to other connections
         assert_eq!(reader.counts(org).await.unwrap()["users"], 100);
     }
-    let commit = tokio::spawn(async move { session.commit(&[Table::Users], stats()).await.unwrap() });
+    let commit =
+        tokio::spawn(async move { session.commit(&[Table::Users], stats()).await.unwrap() });
     let mut seen = std::collections::BTreeSet::new();
     while !commit.is_finished() {
         seen.insert(reader.counts(org).await.unwrap()["users"]);
     }
     let changes = commit.await.unwrap();
-    assert_eq!(changes["users"], ChangeCounts { added: 10_000, updated: 0, removed: 100 });
+    assert_eq!(
+        changes["users"],
+        ChangeCounts {
+            added: 10_000,
+            updated: 0,
+            removed: 100
+        }
+    );
     seen.insert(reader.counts(org).await.unwrap()["users"]);
-    assert!(seen.iter().all(|n| *n == 100 || *n == 10_000), "partial state seen: {seen:?}");
+    assert!(
+        seen.iter().all(|n| *n == 100 || *n == 10_000),
+        "partial state seen: {seen:?}"
+    );
 }
