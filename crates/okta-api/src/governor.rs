@@ -28,6 +28,12 @@ const RESET_GRACE: Duration = Duration::from_millis(30);
 const STALE_PROBE_DELAY: Duration = Duration::from_millis(25);
 const STALE_PROBE_MAX_DELAY: Duration = Duration::from_secs(1);
 
+/// Probes sent (from the reserve) across the interval in which a window may end, when its
+/// budget is spent before the earliest possible end. Each narrows the interval for the
+/// following windows, so after a few windows the end is known to a few milliseconds and the
+/// probes cost nothing.
+const PROBES_PER_UNCERTAIN_END: u32 = 8;
+
 /// Longest a waiting request sleeps before looking at the state again, in case a wake-up was
 /// missed (a probe that never answers is bounded by the request timeout anyway).
 const MAX_WAIT_STEP: Duration = Duration::from_millis(500);
@@ -71,16 +77,25 @@ struct Window {
     remaining: u64,
     /// `X-Rate-Limit-Reset` as sent (whole epoch seconds, identifies the window).
     reset_epoch: i64,
-    /// Server time at which the window ends: the reset, or earlier when the window's length
-    /// is known more precisely than whole seconds (see [`WindowLength`]).
+    /// The latest server time the window can end: the reset, or earlier when the window's
+    /// length is known more precisely than whole seconds (see [`WindowLength`]). The window
+    /// counts as over only after this.
     ends: DateTime<Utc>,
+    /// The earliest time it can end (the reset is rounded up, so at least a second before it,
+    /// or later when known more precisely). Pacing spreads the budget up to this point; what
+    /// is left after it may go at once.
+    ends_early: DateTime<Utc>,
+    /// Server-time bounds of when the window opened, if the client saw it open.
+    opened: Option<(DateTime<Utc>, DateTime<Utc>)>,
 }
 
-/// Bounds on a bucket's window length, learnt from probes that opened a window. Okta's reset
-/// is whole seconds; when windows open at a client's first request (as Okta describes them:
-/// "not necessarily synchronized with wall clock minutes"), each probe narrows the length, so
-/// the client does not idle up to a second per window. Inconsistent samples (windows not
-/// opened by the probe) start the bounds over, and the plain reset is used meanwhile.
+/// Bounds on a bucket's window length. Okta's reset is whole seconds, so it alone leaves up
+/// to a second per window unused. When windows open at a client's first request (Okta: they
+/// "aren't necessarily synchronized with wall clock minutes"), the client can see when a
+/// window opened (the response with `remaining = limit - 1`), that it was still open when a
+/// later request arrived, and that it had closed when a request opened the next one; each
+/// such fact narrows the length. Facts that contradict each other (windows that work
+/// differently) start the bounds over, and the plain reset is used meanwhile.
 #[derive(Debug, Default, Clone, Copy)]
 struct WindowLength {
     low: Option<TimeDelta>,
@@ -88,23 +103,41 @@ struct WindowLength {
 }
 
 impl WindowLength {
-    /// A window that opened between `sent` and `received` (server time) and reports reset
-    /// `reset` (its end rounded up to a whole second). Returns the latest time it can end.
-    fn observe(
-        &mut self,
-        sent: DateTime<Utc>,
-        received: DateTime<Utc>,
+    fn at_least(&mut self, d: TimeDelta) {
+        if self.high.is_some_and(|h| d > h) {
+            *self = Self {
+                low: Some(d),
+                high: None,
+            };
+        } else {
+            self.low = Some(self.low.map_or(d, |l| l.max(d)));
+        }
+    }
+
+    fn at_most(&mut self, d: TimeDelta) {
+        if self.low.is_some_and(|l| d < l) {
+            *self = Self {
+                low: None,
+                high: Some(d),
+            };
+        } else {
+            self.high = Some(self.high.map_or(d, |h| h.min(d)));
+        }
+    }
+
+    /// The earliest and latest end of a window that opened between `opened.0` and `opened.1`
+    /// and reports `reset` (its end rounded up to a whole second).
+    fn ends(
+        &self,
+        opened: (DateTime<Utc>, DateTime<Utc>),
         reset: DateTime<Utc>,
-    ) -> DateTime<Utc> {
-        let low = reset - TimeDelta::seconds(1) - received;
-        let high = reset - sent;
-        let (l, h) = match (self.low, self.high) {
-            (Some(l), Some(h)) if l.max(low) <= h.min(high) => (l.max(low), h.min(high)),
-            _ => (low, high),
-        };
-        self.low = Some(l);
-        self.high = Some(h);
-        (received + h).min(reset).max(reset - TimeDelta::seconds(1))
+    ) -> (DateTime<Utc>, DateTime<Utc>) {
+        let second_before = reset - TimeDelta::seconds(1);
+        let early = self.low.map_or(second_before, |l| opened.0 + l);
+        let late = self.high.map_or(reset, |h| opened.1 + h);
+        let clamp = |t: DateTime<Utc>| t.min(reset).max(second_before);
+        let (early, late) = (clamp(early), clamp(late));
+        (early.min(late), late)
     }
 }
 
@@ -114,10 +147,8 @@ struct Bucket {
     in_flight: u64,
     /// Pacing: the earliest time the next request may start.
     next_start: Option<Instant>,
-    /// Server time the current probe was let through (while the window is unknown).
-    probe_sent: Option<DateTime<Utc>>,
-    /// The reset of the last window that ended, to recognise late answers from it.
-    ended_reset_epoch: Option<i64>,
+    /// The last window that ended, to recognise late answers from it.
+    previous: Option<Window>,
     window_length: WindowLength,
     /// After stale probes: no new probe before this.
     probe_not_before: Option<Instant>,
@@ -260,7 +291,7 @@ impl Governor {
             if server_now >= w.ends + grace {
                 b.window = None;
                 b.next_start = None;
-                b.ended_reset_epoch = Some(w.reset_epoch);
+                b.previous = Some(w);
             }
         }
         let Some(w) = b.window else {
@@ -274,17 +305,37 @@ impl Governor {
                 }
             }
             b.in_flight += 1;
-            b.probe_sent = Some(server_now);
             return Decision::Go;
         };
         let reserve = (w.limit as f64 * reserve_fraction).ceil() as u64;
         let to_reset = (w.ends - server_now).to_std().unwrap_or_default();
+        let to_early_end = (w.ends_early - server_now).to_std().unwrap_or_default();
         let budget = w
             .remaining
             .saturating_sub(reserve)
             .saturating_sub(b.in_flight);
         if budget == 0 {
-            return Decision::Wait(to_reset + RESET_GRACE);
+            if server_now < w.ends_early {
+                return Decision::Wait(to_early_end);
+            }
+            // Between the earliest and latest possible end: probe from the reserve, one at a
+            // time, to find the end (each probe narrows the window length for later windows)
+            let probe_spacing = (w.ends - w.ends_early)
+                .to_std()
+                .unwrap_or_default()
+                .div_f64(f64::from(PROBES_PER_UNCERTAIN_END));
+            let may_probe = b.in_flight == 0 && w.remaining > 0;
+            match b.next_start {
+                Some(next) if next > now => {
+                    return Decision::Wait((next - now).min(to_reset + RESET_GRACE));
+                }
+                _ if may_probe => {
+                    b.next_start = Some(now + probe_spacing);
+                    b.in_flight += 1;
+                    return Decision::Go;
+                }
+                _ => return Decision::Wait(to_reset + RESET_GRACE),
+            }
         }
         if let Some(next) = b.next_start {
             if next > now {
@@ -292,7 +343,7 @@ impl Governor {
             }
         }
         // spread the budget over the rest of the window
-        let spacing = to_reset.div_f64(budget as f64);
+        let spacing = to_early_end.div_f64(budget as f64);
         b.next_start = Some(now + spacing);
         b.in_flight += 1;
         Decision::Go
@@ -316,13 +367,14 @@ impl Governor {
         if let Some(date) = date {
             state.skew.observe(date, sent, received);
         }
-        let server_now = self.clock.now() + state.skew.offset();
+        let offset = state.skew.offset();
+        let server_now = self.clock.now() + offset;
         let b = state.buckets.entry(bucket).or_default();
         b.in_flight = b.in_flight.saturating_sub(1);
         if let Some(l) = limits.filter(|l| !l.is_concurrency_limit()) {
             let reset = DateTime::from_timestamp(l.reset, 0).unwrap_or(server_now);
             let from_ended_window =
-                b.window.is_none() && b.ended_reset_epoch.is_some_and(|e| l.reset <= e);
+                b.window.is_none() && b.previous.is_some_and(|p| l.reset <= p.reset_epoch);
             if reset <= server_now || from_ended_window {
                 // a window that should be over already: the server has not rolled yet
                 b.stale_probes = b.stale_probes.saturating_add(1);
@@ -334,26 +386,47 @@ impl Governor {
             } else {
                 b.stale_probes = 0;
                 b.probe_not_before = None;
+                let (sent, received) = (sent + offset, received + offset);
                 match &mut b.window {
                     Some(w) if w.reset_epoch == l.reset => {
                         w.remaining = w.remaining.min(l.remaining);
                         w.limit = l.limit;
+                        // still open when this request arrived
+                        if let Some((_, opened_by)) = w.opened {
+                            b.window_length.at_least(sent - opened_by);
+                        }
                     }
                     Some(w) if w.reset_epoch > l.reset => {} // a late answer from an older window
                     _ => {
-                        // the probe opened this window if it is the window's only request
-                        let ends = match b.probe_sent.take() {
-                            Some(sent) if l.remaining + 1 == l.limit => {
-                                b.window_length.observe(sent, server_now, reset)
-                            }
-                            _ => reset,
-                        };
+                        // the previous window had closed when this request arrived
+                        if let Some((opened_from, _)) = b
+                            .window
+                            .or(b.previous)
+                            .filter(|p| p.reset_epoch < l.reset)
+                            .and_then(|p| p.opened)
+                        {
+                            b.window_length.at_most(received - opened_from);
+                        }
                         b.window = Some(Window {
                             limit: l.limit,
                             remaining: l.remaining,
                             reset_epoch: l.reset,
-                            ends,
+                            ends: reset,
+                            ends_early: reset - TimeDelta::seconds(1),
+                            opened: None,
                         });
+                    }
+                }
+                if let Some(w) = b.window.as_mut().filter(|w| w.reset_epoch == l.reset) {
+                    // this request opened the window if it is the window's only one so far
+                    if l.remaining + 1 == l.limit && w.opened.is_none() {
+                        w.opened = Some((sent, received));
+                        b.window_length
+                            .at_least(reset - TimeDelta::seconds(1) - received);
+                        b.window_length.at_most(reset - sent);
+                    }
+                    if let Some(opened) = w.opened {
+                        (w.ends_early, w.ends) = b.window_length.ends(opened, reset);
                     }
                 }
             }
@@ -559,28 +632,43 @@ mod tests {
 
     #[test]
     fn window_length_narrows_to_the_true_length() {
-        // windows of 3.2 s opened by probes at various fractions of a second
+        // 3 s windows that always open just after a whole second (so the rounded reset alone
+        // never narrows them), with requests arriving every 100 ms
         let mut wl = WindowLength::default();
         let base = DateTime::from_timestamp(1_000_000, 0).unwrap();
-        let true_len = TimeDelta::milliseconds(3_200);
-        let mut slack = TimeDelta::zero();
-        for (i, frac_ms) in [100, 850, 400, 700, 20, 990, 560].into_iter().enumerate() {
-            let start = base + TimeDelta::seconds(10 * i as i64) + TimeDelta::milliseconds(frac_ms);
+        let true_len = TimeDelta::milliseconds(3_000);
+        let rtt = TimeDelta::milliseconds(2);
+        let mut start = base + TimeDelta::milliseconds(30);
+        let mut last = (base, base);
+        for _ in 0..6 {
             let end = start + true_len;
             let rounded_up = end.timestamp() + i64::from(end.timestamp_subsec_millis() > 0);
             let reset = DateTime::from_timestamp(rounded_up, 0).unwrap();
-            let ends = wl.observe(
-                start - TimeDelta::milliseconds(2),
-                start + TimeDelta::milliseconds(2),
-                reset,
+            // the opener
+            let opened = (start - rtt, start + rtt);
+            wl.at_least(reset - TimeDelta::seconds(1) - opened.1);
+            wl.at_most(reset - opened.0);
+            // requests during the window
+            let mut t = start + TimeDelta::milliseconds(100);
+            while t < end {
+                wl.at_least(t - rtt - opened.1);
+                t += TimeDelta::milliseconds(100);
+            }
+            last = wl.ends(opened, reset);
+            assert!(
+                last.1 >= end - rtt * 2,
+                "late estimate not before the true end"
             );
-            assert!(ends >= end, "never before the true end");
-            slack = ends - end;
+            assert!(last.0 <= end + rtt * 2, "early estimate not after it");
+            // the next window opens with the first request after the end
+            let next_start = t;
+            wl.at_most(next_start + rtt - opened.0);
+            start = next_start;
         }
-        let slack = slack.num_milliseconds();
+        let spread = (last.1 - last.0).num_milliseconds();
         assert!(
-            slack <= 150,
-            "within 150 ms after a few windows, got {slack}"
+            spread <= 120,
+            "bounds within about a request interval, got {spread} ms"
         );
     }
 
