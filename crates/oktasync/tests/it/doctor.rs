@@ -1,0 +1,164 @@
+//! `oktasync doctor`: a healthy setup passes; each common mistake gets a clear message and a
+//! non-zero exit.
+
+use crate::{Out, emulator, oktasync};
+use okta_emulator::config::OAuthClientConfig;
+use okta_emulator::{EmulatorConfig, OrgSize};
+use serde_json::Value;
+
+fn check<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rfind(|c| c["check"] == name)
+        .unwrap_or_else(|| panic!("no {name} check in {report:#}"))
+}
+
+#[track_caller]
+fn failed_with(out: &Out, name: &str, needles: &[&str]) {
+    out.expect_failure();
+    let report = out.json();
+    let c = check(&report, name);
+    assert_eq!(c["ok"], false, "{name} should fail: {report:#}");
+    let text = format!("{} {}", c["detail"], c["fix"]);
+    for needle in needles {
+        assert!(text.contains(needle), "{needle:?} missing from {name}: {text}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_healthy_setup_passes_every_check() {
+    let emu = emulator(21, OrgSize::Tiny).await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = oktasync(
+        dir.path(),
+        &["doctor", "--org-url", &emu.base_url(), "--json"],
+        &[("OKTASYNC_API_TOKEN", emu.token())],
+    )
+    .await;
+    out.expect_ok();
+    let report = out.json();
+    assert_eq!(report["ok"], true);
+    for scope in ["okta.users.read", "okta.groups.read", "okta.apps.read", "okta.roles.read", "okta.idps.read"] {
+        assert_eq!(check(&report, &format!("scope {scope}"))["ok"], true, "{report:#}");
+    }
+    assert_eq!(check(&report, "credentials")["ok"], true);
+    // The table form too.
+    let text = oktasync(
+        dir.path(),
+        &["doctor", "--org-url", &emu.base_url()],
+        &[("OKTASYNC_API_TOKEN", emu.token())],
+    )
+    .await;
+    text.expect_ok();
+    assert!(text.stdout.contains("All checks passed"), "{}", text.stdout);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_token_is_named_with_its_fix() {
+    let emu = emulator(22, OrgSize::Tiny).await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = oktasync(
+        dir.path(),
+        &["doctor", "--org-url", &emu.base_url(), "--json"],
+        &[("OKTASYNC_API_TOKEN", "00-wrong-token-value")],
+    )
+    .await;
+    failed_with(&out, "credentials", &["Security > API > Tokens", "OKTASYNC_API_TOKEN"]);
+    assert!(!out.stdout.contains("00-wrong-token-value"));
+    assert!(!out.stderr.contains("00-wrong-token-value"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_console_url_is_refused_with_the_right_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = oktasync(
+        dir.path(),
+        &["doctor", "--org-url", "https://acme-admin.okta.com", "--json"],
+        &[("OKTASYNC_API_TOKEN", "x")],
+    )
+    .await;
+    failed_with(&out, "org URL", &["Admin Console", "https://acme.okta.com"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_host_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = oktasync(
+        dir.path(),
+        &["doctor", "--org-url", "http://127.0.0.1:1", "--json"],
+        &[("OKTASYNC_API_TOKEN", "x")],
+    )
+    .await;
+    failed_with(&out, "org reachable", &["cannot connect to 127.0.0.1:1", "network"]);
+    let text = oktasync(dir.path(), &["doctor", "--org-url", "http://127.0.0.1:1"], &[("OKTASYNC_API_TOKEN", "x")]).await;
+    text.expect_failure();
+    assert!(text.stdout.contains("FAIL"), "{}", text.stdout);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_credentials_names_every_way_to_give_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = oktasync(dir.path(), &["doctor", "--org-url", "http://127.0.0.1:1", "--json"], &[]).await;
+    failed_with(
+        &out,
+        "credentials",
+        &["OKTASYNC_API_TOKEN_FILE", "api_token_file", "oauth_client_id", "keyring is not supported"],
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_oauth_scope_is_named_with_how_to_grant_it() {
+    let keys = tempfile::tempdir().unwrap();
+    okta_emulator::gate::keygen::run(keys.path(), "RS256").expect("keygen");
+    let public_jwk: Value = serde_json::from_str(
+        &std::fs::read_to_string(keys.path().join(okta_emulator::gate::keygen::PUBLIC_JWK)).unwrap(),
+    )
+    .unwrap();
+    let granted = ["okta.users.read", "okta.groups.read"];
+    let emu = okta_emulator::start(EmulatorConfig {
+        seed: 23,
+        size: OrgSize::Tiny,
+        oauth_clients: vec![OAuthClientConfig {
+            client_id: "0oadoctor".into(),
+            public_jwk: Some(public_jwk),
+            public_key_pem_file: None,
+            scopes: granted.iter().map(|s| s.to_string()).collect(),
+            require_dpop: false,
+        }],
+        ..EmulatorConfig::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = keys.path().join(okta_emulator::gate::keygen::PRIVATE_PEM);
+    let out = oktasync(
+        dir.path(),
+        &["doctor", "--org-url", &emu.base_url(), "--json"],
+        &[
+            ("OKTASYNC_OAUTH_CLIENT_ID", "0oadoctor"),
+            ("OKTASYNC_OAUTH_PRIVATE_KEY_FILE", key_file.to_str().unwrap()),
+            ("OKTASYNC_OAUTH_SCOPES", &granted.join(",")),
+        ],
+    )
+    .await;
+    let report = out.json();
+    assert_eq!(check(&report, "credentials")["ok"], true, "{report:#}");
+    assert_eq!(check(&report, "scope okta.users.read")["ok"], true, "{report:#}");
+    failed_with(&out, "scope okta.apps.read", &["okta.apps.read", "Okta API Scopes", "Grant"]);
+    failed_with(&out, "scope okta.roles.read", &["okta.roles.read"]);
+
+    // The same app with only the resources it may read passes.
+    let ok = oktasync(
+        dir.path(),
+        &["doctor", "--org-url", &emu.base_url(), "--json"],
+        &[
+            ("OKTASYNC_OAUTH_CLIENT_ID", "0oadoctor"),
+            ("OKTASYNC_OAUTH_PRIVATE_KEY_FILE", key_file.to_str().unwrap()),
+            ("OKTASYNC_RESOURCES", "users,groups,memberships"),
+        ],
+    )
+    .await;
+    ok.expect_ok();
+}
