@@ -4,7 +4,7 @@
 # their own pagination; the ids must equal `GET /__emulator/export`. Exit 1 on any mismatch.
 #
 # Usage: scripts/sdk-compat/run.sh [size] [seed]      (default: small 11)
-# Env: PROFILE=debug|release (which okta-emulator binary; built if missing), CARGO_TARGET_DIR.
+# Env: PROFILE=debug|release, CARGO_TARGET_DIR, SKIP_BUILD=1 (use the binary as it is).
 # Installs into target/sdk-compat/ (venv and node_modules), reused across runs.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -16,9 +16,10 @@ bin=${CARGO_TARGET_DIR:-target}/$profile/okta-emulator
 work_root=target/sdk-compat
 mkdir -p "$work_root"
 
-if [ ! -x "$bin" ]; then
+# Always (re)build: a stale binary would test old code. A no-op when it is fresh.
+if [ "${SKIP_BUILD:-0}" != 1 ]; then
   echo "building $profile okta-emulator"
-  if [ "$profile" = release ]; then cargo build --release -p okta-emulator; else cargo build -p okta-emulator; fi
+  if [ "$profile" = release ]; then cargo build --quiet --release -p okta-emulator; else cargo build --quiet -p okta-emulator; fi
 fi
 
 # SDKs (pinned to the majors the issue names).
@@ -39,7 +40,21 @@ echo "python okta $("$work_root/venv/bin/python" -c 'from importlib.metadata imp
 
 work=$(mktemp -d)
 token="sdk-compat-$(date +%s)-$$"
-"$bin" --port 0 --seed "$seed" --size "$size" --token "$token" >"$work/emulator.log" 2>&1 &
+# OAuth 2.0 service apps: one Bearer, one DPoP-bound, both with a key from `okta-emulator keygen`.
+"$bin" keygen --out "$work/keys" --alg RS256
+cat >"$work/oauth.toml" <<TOML
+[[client]]
+client_id = "0oa-sdk-compat-bearer"
+public_key_pem_file = "$work/keys/public_key.pem"
+scopes = ["okta.users.read"]
+
+[[client]]
+client_id = "0oa-sdk-compat-dpop"
+public_key_pem_file = "$work/keys/public_key.pem"
+scopes = ["okta.users.read"]
+require_dpop = true
+TOML
+"$bin" --port 0 --seed "$seed" --size "$size" --token "$token" --oauth-config "$work/oauth.toml" >"$work/emulator.log" 2>&1 &
 emu=$!
 trap 'kill $emu 2>/dev/null || true; rm -rf "$work"' EXIT
 url=
@@ -88,6 +103,22 @@ if SDK_NODE_MODULES="$PWD/$node_dir/node_modules" node "$here/node_list.mjs" "$u
 else
   echo "node SDK run failed"; status=1
 fi
+for client in bearer dpop; do
+  echo "== Python okta SDK, OAuth service app ($client)"
+  if OKTA_TESTING_TESTINGDISABLEHTTPSCHECK=true "$work_root/venv/bin/python" "$here/py_oauth.py" "$url" "0oa-sdk-compat-$client" \
+      "$work/keys/private_key.pem" "$([ $client = dpop ] && echo 1 || echo 0)" >"$work/py-$client.json"; then
+    python3 "$here/compare.py" "python-oauth-$client" "$work/export.json" "$work/py-$client.json" || status=1
+  else
+    echo "python SDK OAuth ($client) run failed"; status=1
+  fi
+  echo "== Node okta SDK, OAuth service app ($client)"
+  if SDK_NODE_MODULES="$PWD/$node_dir/node_modules" node "$here/node_oauth.mjs" "$url" "0oa-sdk-compat-$client" \
+      "$work/keys/private_key.pem" >"$work/node-$client.json"; then
+    python3 "$here/compare.py" "node-oauth-$client" "$work/export.json" "$work/node-$client.json" || status=1
+  else
+    echo "node SDK OAuth ($client) run failed"; status=1
+  fi
+done
 curl -fsS -H "Authorization: SSWS $token" "$url/__emulator/stats" | python3 -c 'import json,sys; s=json.load(sys.stdin); print("emulator stats:", json.dumps(s["status"]), {k: v["requests"] for k, v in s["buckets"].items() if v["requests"]})'
 [ $status = 0 ] && echo "sdk-compat: OK" || echo "sdk-compat: FAILED"
 exit $status
