@@ -49,7 +49,11 @@ pub struct ChurnSummary {
     pub events: u64,
 }
 
-fn nth_key<V>(map: &BTreeMap<Id, V>, rng: &mut ChaCha8Rng, pred: impl Fn(&V) -> bool) -> Option<Id> {
+fn nth_key<V>(
+    map: &BTreeMap<Id, V>,
+    rng: &mut ChaCha8Rng,
+    pred: impl Fn(&V) -> bool,
+) -> Option<Id> {
     // Sample a few random positions first (cheap on big orgs), then fall back to a scan.
     let len = map.len();
     if len == 0 {
@@ -63,7 +67,11 @@ fn nth_key<V>(map: &BTreeMap<Id, V>, rng: &mut ChaCha8Rng, pred: impl Fn(&V) -> 
             return Some(*k);
         }
     }
-    let all: Vec<Id> = map.iter().filter(|(_, v)| pred(v)).map(|(k, _)| *k).collect();
+    let all: Vec<Id> = map
+        .iter()
+        .filter(|(_, v)| pred(v))
+        .map(|(k, _)| *k)
+        .collect();
     all.choose(rng).copied()
 }
 
@@ -83,7 +91,11 @@ fn pick_kind(rng: &mut ChaCha8Rng) -> &'static str {
 pub fn churn(org: &mut Org, seed: u64, ops: usize, now: Ts) -> ChurnSummary {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let before = org.log.len() as u64;
-    let mut summary = ChurnSummary { seed, ops, ..Default::default() };
+    let mut summary = ChurnSummary {
+        seed,
+        ops,
+        ..Default::default()
+    };
     let base = Ctx::new(org.token_actor(), now, "/api/v1");
     for _ in 0..ops {
         let mut done = false;
@@ -117,8 +129,14 @@ pub fn apply(org: &mut Org, base: &Ctx, kind: &str, rng: &mut ChaCha8Rng) -> boo
     match kind {
         "user.create" => {
             let n = org.users.len() + rng.random_range(0..1_000_000usize);
-            let first = ["Avery", "Noor", "Zoé", "Kenji", "Lucía", "Ole"].choose(rng).copied().unwrap_or("Avery");
-            let last = ["Quinn", "Haddad", "Åström", "Ito", "Fernández", "Berg"].choose(rng).copied().unwrap_or("Quinn");
+            let first = ["Avery", "Noor", "Zoé", "Kenji", "Lucía", "Ole"]
+                .choose(rng)
+                .copied()
+                .unwrap_or("Avery");
+            let last = ["Quinn", "Haddad", "Åström", "Ito", "Fernández", "Berg"]
+                .choose(rng)
+                .copied()
+                .unwrap_or("Quinn");
             let login = format!("churn.user{n}@example.com");
             let mut p = Map::new();
             p.insert("firstName".into(), first.into());
@@ -127,34 +145,74 @@ pub fn apply(org: &mut Org, base: &Ctx, kind: &str, rng: &mut ChaCha8Rng) -> boo
             p.insert("login".into(), login.into());
             p.insert("department".into(), "Engineering".into());
             let activate = rng.random_bool(0.7);
-            org.create_user(&base.at("/api/v1/users"), p, true, activate, &[]).is_ok()
+            org.create_user(&base.at("/api/v1/users"), p, true, activate, &[])
+                .is_ok()
         }
         "user.update_profile" => {
-            let Some(u) = user_with(org, rng, |s| s != UserStatus::Deprovisioned) else { return false };
+            let Some(u) = user_with(org, rng, |s| s != UserStatus::Deprovisioned) else {
+                return false;
+            };
             let mut p = Map::new();
-            p.insert("title".into(), ["Staff Engineer", "Director", "Analyst", "Manager"].choose(rng).copied().unwrap_or("Analyst").into());
-            p.insert("costCenter".into(), format!("CC-{}", rng.random_range(100..140)).into());
-            org.update_user_profile(&base.at(format!("/api/v1/users/{u}")), u.as_str(), p, false).is_ok()
+            p.insert(
+                "title".into(),
+                ["Staff Engineer", "Director", "Analyst", "Manager"]
+                    .choose(rng)
+                    .copied()
+                    .unwrap_or("Analyst")
+                    .into(),
+            );
+            p.insert(
+                "costCenter".into(),
+                format!("CC-{}", rng.random_range(100..140)).into(),
+            );
+            org.update_user_profile(&base.at(format!("/api/v1/users/{u}")), u.as_str(), p, false)
+                .is_ok()
         }
         "user.activate" => {
-            let Some(u) = user_with(org, rng, |s| s == UserStatus::Staged) else { return false };
-            org.activate_user(&base.at(format!("/api/v1/users/{u}/lifecycle/activate")), u.as_str()).is_ok()
+            let Some(u) = user_with(org, rng, |s| s == UserStatus::Staged) else {
+                return false;
+            };
+            org.activate_user(
+                &base.at(format!("/api/v1/users/{u}/lifecycle/activate")),
+                u.as_str(),
+            )
+            .is_ok()
         }
         "user.deactivate" => {
-            let Some(u) = user_with(org, rng, |s| s != UserStatus::Deprovisioned) else { return false };
-            org.deactivate_user(&base.at(format!("/api/v1/users/{u}/lifecycle/deactivate")), u.as_str()).is_ok()
+            let Some(u) = user_with(org, rng, |s| s != UserStatus::Deprovisioned) else {
+                return false;
+            };
+            org.deactivate_user(
+                &base.at(format!("/api/v1/users/{u}/lifecycle/deactivate")),
+                u.as_str(),
+            )
+            .is_ok()
         }
         "user.suspend" => {
-            let Some(u) = user_with(org, rng, |s| s == UserStatus::Active) else { return false };
-            org.suspend_user(&base.at(format!("/api/v1/users/{u}/lifecycle/suspend")), u.as_str()).is_ok()
+            let Some(u) = user_with(org, rng, |s| s == UserStatus::Active) else {
+                return false;
+            };
+            org.suspend_user(
+                &base.at(format!("/api/v1/users/{u}/lifecycle/suspend")),
+                u.as_str(),
+            )
+            .is_ok()
         }
         "user.unsuspend" => {
-            let Some(u) = user_with(org, rng, |s| s == UserStatus::Suspended) else { return false };
-            org.unsuspend_user(&base.at(format!("/api/v1/users/{u}/lifecycle/unsuspend")), u.as_str()).is_ok()
+            let Some(u) = user_with(org, rng, |s| s == UserStatus::Suspended) else {
+                return false;
+            };
+            org.unsuspend_user(
+                &base.at(format!("/api/v1/users/{u}/lifecycle/unsuspend")),
+                u.as_str(),
+            )
+            .is_ok()
         }
         "user.delete" => {
             // Deleting takes two calls on Okta: the first deactivates, the second deletes.
-            let Some(u) = user_with(org, rng, |_| true) else { return false };
+            let Some(u) = user_with(org, rng, |_| true) else {
+                return false;
+            };
             let c = base.at(format!("/api/v1/users/{u}"));
             org.delete_user(&c, u.as_str()).is_ok() && org.delete_user(&c, u.as_str()).is_ok()
         }
@@ -166,94 +224,155 @@ pub fn apply(org: &mut Org, base: &Ctx, kind: &str, rng: &mut ChaCha8Rng) -> boo
             org.create_group(&base.at("/api/v1/groups"), p).is_ok()
         }
         "group.update" => {
-            let Some(g) = okta_group(org, rng) else { return false };
+            let Some(g) = okta_group(org, rng) else {
+                return false;
+            };
             let mut p = org.groups[&g].profile.clone();
-            p.insert("description".into(), format!("Updated {}", rng.random_range(0..1_000_000u32)).into());
-            org.update_group(&base.at(format!("/api/v1/groups/{g}")), g.as_str(), p).is_ok()
+            p.insert(
+                "description".into(),
+                format!("Updated {}", rng.random_range(0..1_000_000u32)).into(),
+            );
+            org.update_group(&base.at(format!("/api/v1/groups/{g}")), g.as_str(), p)
+                .is_ok()
         }
         "group.delete" => {
-            let Some(g) = nth_key(&org.groups, rng, |g| g.kind == GroupType::OktaGroup) else { return false };
+            let Some(g) = nth_key(&org.groups, rng, |g| g.kind == GroupType::OktaGroup) else {
+                return false;
+            };
             if org.members.get(&g).map_or(0, |m| m.len()) > MAX_CHURN_APP_GROUP_SIZE {
                 return false;
             }
-            org.delete_group(&base.at(format!("/api/v1/groups/{g}")), g.as_str()).is_ok()
+            org.delete_group(&base.at(format!("/api/v1/groups/{g}")), g.as_str())
+                .is_ok()
         }
         "group.member.add" => {
-            let Some(g) = okta_group(org, rng) else { return false };
-            let Some(u) = user_with(org, rng, |_| true) else { return false };
+            let Some(g) = okta_group(org, rng) else {
+                return false;
+            };
+            let Some(u) = user_with(org, rng, |_| true) else {
+                return false;
+            };
             if org.members.get(&g).is_some_and(|m| m.contains(&u)) {
                 return false;
             }
-            org.add_member(base, g.as_str(), u.as_str()).unwrap_or(false)
+            org.add_member(base, g.as_str(), u.as_str())
+                .unwrap_or(false)
         }
         "group.member.remove" => {
-            let Some(g) = nth_key(&org.groups, rng, |g| g.kind == GroupType::OktaGroup) else { return false };
+            let Some(g) = nth_key(&org.groups, rng, |g| g.kind == GroupType::OktaGroup) else {
+                return false;
+            };
             let Some(u) = org.members.get(&g).and_then(|m| {
                 let v: Vec<&Id> = m.iter().take(64).collect();
                 v.choose(rng).map(|u| **u)
             }) else {
                 return false;
             };
-            org.remove_member(base, g.as_str(), u.as_str()).unwrap_or(false)
+            org.remove_member(base, g.as_str(), u.as_str())
+                .unwrap_or(false)
         }
         "app.user.assign" => {
-            let Some(a) = nth_key(&org.apps, rng, |_| true) else { return false };
-            let Some(u) = user_with(org, rng, |s| s != UserStatus::Deprovisioned) else { return false };
-            if org.app_users.get(&a).and_then(|m| m.get(&u)).is_some_and(|e| e.direct) {
+            let Some(a) = nth_key(&org.apps, rng, |_| true) else {
+                return false;
+            };
+            let Some(u) = user_with(org, rng, |s| s != UserStatus::Deprovisioned) else {
+                return false;
+            };
+            if org
+                .app_users
+                .get(&a)
+                .and_then(|m| m.get(&u))
+                .is_some_and(|e| e.direct)
+            {
                 return false;
             }
             org.assign_user_to_app(base, a.as_str(), u.as_str()).is_ok()
         }
         "app.user.unassign" => {
-            let Some(a) = nth_key(&org.apps, rng, |_| true) else { return false };
+            let Some(a) = nth_key(&org.apps, rng, |_| true) else {
+                return false;
+            };
             let Some(u) = org.app_users.get(&a).and_then(|m| {
-                let v: Vec<Id> = m.iter().filter(|(_, e)| e.direct).take(64).map(|(u, _)| *u).collect();
+                let v: Vec<Id> = m
+                    .iter()
+                    .filter(|(_, e)| e.direct)
+                    .take(64)
+                    .map(|(u, _)| *u)
+                    .collect();
                 v.choose(rng).copied()
             }) else {
                 return false;
             };
-            org.unassign_user_from_app(base, a.as_str(), u.as_str()).is_ok()
+            org.unassign_user_from_app(base, a.as_str(), u.as_str())
+                .is_ok()
         }
         "app.group.assign" => {
-            let Some(a) = nth_key(&org.apps, rng, |_| true) else { return false };
-            let Some(g) = okta_group(org, rng) else { return false };
+            let Some(a) = nth_key(&org.apps, rng, |_| true) else {
+                return false;
+            };
+            let Some(g) = okta_group(org, rng) else {
+                return false;
+            };
             let small = org.members.get(&g).map_or(0, |m| m.len()) <= MAX_CHURN_APP_GROUP_SIZE;
             let assigned = org.app_groups.get(&a).is_some_and(|m| m.contains_key(&g));
             if !small || assigned {
                 return false;
             }
-            org.assign_group_to_app(base, a.as_str(), g.as_str(), None).is_ok()
+            org.assign_group_to_app(base, a.as_str(), g.as_str(), None)
+                .is_ok()
         }
         "app.group.unassign" => {
-            let Some(a) = nth_key(&org.apps, rng, |_| true) else { return false };
+            let Some(a) = nth_key(&org.apps, rng, |_| true) else {
+                return false;
+            };
             let Some(g) = org.app_groups.get(&a).and_then(|m| {
                 let v: Vec<Id> = m
                     .keys()
-                    .filter(|g| org.members.get(g).map_or(0, |m| m.len()) <= MAX_CHURN_APP_GROUP_SIZE)
+                    .filter(|g| {
+                        org.members.get(g).map_or(0, |m| m.len()) <= MAX_CHURN_APP_GROUP_SIZE
+                    })
                     .copied()
                     .collect();
                 v.choose(rng).copied()
             }) else {
                 return false;
             };
-            org.unassign_group_from_app(base, a.as_str(), g.as_str()).is_ok()
+            org.unassign_group_from_app(base, a.as_str(), g.as_str())
+                .is_ok()
         }
         "role.grant" => {
-            let role = ["APP_ADMIN", "HELP_DESK_ADMIN", "READ_ONLY_ADMIN", "REPORT_ADMIN"].choose(rng).copied().unwrap_or("READ_ONLY_ADMIN");
+            let role = [
+                "APP_ADMIN",
+                "HELP_DESK_ADMIN",
+                "READ_ONLY_ADMIN",
+                "REPORT_ADMIN",
+            ]
+            .choose(rng)
+            .copied()
+            .unwrap_or("READ_ONLY_ADMIN");
             if rng.random_bool(0.8) {
-                let Some(u) = user_with(org, rng, |s| s == UserStatus::Active) else { return false };
-                org.grant_role(base, AssigneeType::User, u.as_str(), role).is_ok()
+                let Some(u) = user_with(org, rng, |s| s == UserStatus::Active) else {
+                    return false;
+                };
+                org.grant_role(base, AssigneeType::User, u.as_str(), role)
+                    .is_ok()
             } else {
-                let Some(g) = okta_group(org, rng) else { return false };
-                org.grant_role(base, AssigneeType::Group, g.as_str(), role).is_ok()
+                let Some(g) = okta_group(org, rng) else {
+                    return false;
+                };
+                org.grant_role(base, AssigneeType::Group, g.as_str(), role)
+                    .is_ok()
             }
         }
         "role.revoke" => {
             let admin = org.super_admin;
-            let Some(r) = nth_key(&org.roles, rng, |r| Some(r.assignee) != admin) else { return false };
+            let Some(r) = nth_key(&org.roles, rng, |r| Some(r.assignee) != admin) else {
+                return false;
+            };
             let role = &org.roles[&r];
             let (kind, assignee) = (role.assignee_type, role.assignee);
-            org.revoke_role(base, kind, assignee.as_str(), r.as_str()).is_ok()
+            org.revoke_role(base, kind, assignee.as_str(), r.as_str())
+                .is_ok()
         }
         _ => false,
     }

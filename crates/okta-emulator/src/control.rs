@@ -95,7 +95,11 @@ pub fn export_bytes(org: &Org) -> Vec<u8> {
                 out.push(b',');
             }
             first = false;
-            let _ = write!(out, r#"{{"app_id":"{app}","scope":"{}","user_id":"{user}"}}"#, entry.scope());
+            let _ = write!(
+                out,
+                r#"{{"app_id":"{app}","scope":"{}","user_id":"{user}"}}"#,
+                entry.scope()
+            );
         }
     }
     out.extend_from_slice(b"],");
@@ -112,14 +116,25 @@ pub fn export_bytes(org: &Org) -> Vec<u8> {
         }
     }
     out.extend_from_slice(b"],");
-    write_objects(&mut out, "groups", org.groups.values().map(|g| g.to_value()));
+    write_objects(
+        &mut out,
+        "groups",
+        org.groups.values().map(|g| g.to_value()),
+    );
     out.push(b',');
     write_objects(&mut out, "idps", org.idps.values().map(|i| i.to_value()));
     out.extend_from_slice(b",\"role_assignments\":[");
     let mut roles: Vec<(&str, String, &str, String)> = org
         .roles
         .values()
-        .map(|r| (r.assignee_type.as_str(), r.assignee.to_string(), r.role_type.0, r.id.to_string()))
+        .map(|r| {
+            (
+                r.assignee_type.as_str(),
+                r.assignee.to_string(),
+                r.role_type.0,
+                r.id.to_string(),
+            )
+        })
         .collect();
     roles.sort();
     for (i, (kind, assignee, role, id)) in roles.iter().enumerate() {
@@ -147,7 +162,8 @@ pub fn export(org: &Org) -> Value {
 async fn export_handler(State(s): State<ControlState>) -> Response {
     let body = export_bytes(&s.app.org.read());
     let mut resp = (StatusCode::OK, Bytes::from(body)).into_response();
-    resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     resp
 }
 
@@ -161,14 +177,20 @@ async fn churn_handler(State(s): State<ControlState>, body: Bytes) -> Result<Res
     let seed = number("seed")?;
     let ops = number("ops")?;
     if ops > MAX_CHURN_OPS {
-        return Err(OktaError::validation("ops", format!("ops: at most {MAX_CHURN_OPS} per request")));
+        return Err(OktaError::validation(
+            "ops",
+            format!("ops: at most {MAX_CHURN_OPS} per request"),
+        ));
     }
     let now = s.app.now();
     let summary = {
         let mut org = s.app.org.write();
         churn::churn(&mut org, seed, ops as usize, now)
     };
-    Ok(value_response(StatusCode::OK, &churn::summary_json(&summary)))
+    Ok(value_response(
+        StatusCode::OK,
+        &churn::summary_json(&summary),
+    ))
 }
 
 async fn stats_handler(State(s): State<ControlState>) -> Response {

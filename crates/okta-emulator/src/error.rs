@@ -33,7 +33,12 @@ struct Cause<'a> {
 
 impl OktaError {
     pub fn new(status: StatusCode, code: &'static str, summary: impl Into<String>) -> Self {
-        Self { status, code, summary: summary.into(), causes: Vec::new() }
+        Self {
+            status,
+            code,
+            summary: summary.into(),
+            causes: Vec::new(),
+        }
     }
 
     pub fn with_cause(mut self, cause: impl Into<String>) -> Self {
@@ -43,18 +48,30 @@ impl OktaError {
 
     /// E0000001 400 `Api validation failed: {0}`.
     pub fn validation(what: &str, cause: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "E0000001", format!("Api validation failed: {what}"))
-            .with_cause(cause)
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "E0000001",
+            format!("Api validation failed: {what}"),
+        )
+        .with_cause(cause)
     }
 
     /// E0000003 400 malformed body.
     pub fn malformed_body() -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "E0000003", "The request body was not well-formed.")
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "E0000003",
+            "The request body was not well-formed.",
+        )
     }
 
     /// E0000004 401.
     pub fn authentication_failed() -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "E0000004", "Authentication failed")
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "E0000004",
+            "Authentication failed",
+        )
     }
 
     /// E0000006 403.
@@ -77,17 +94,29 @@ impl OktaError {
 
     /// E0000007 404 for a path the emulator does not serve.
     pub fn no_route(path: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "E0000007", format!("Not found: {path}"))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "E0000007",
+            format!("Not found: {path}"),
+        )
     }
 
     /// E0000009 500.
     pub fn internal() -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "E0000009", "Internal Server Error")
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "E0000009",
+            "Internal Server Error",
+        )
     }
 
     /// E0000011 401 bad or expired token.
     pub fn invalid_token() -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "E0000011", "Invalid token provided")
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "E0000011",
+            "Invalid token provided",
+        )
     }
 
     /// E0000022 405.
@@ -101,13 +130,22 @@ impl OktaError {
 
     /// E0000029 400 bad cursor.
     pub fn invalid_paging() -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "E0000029", "Invalid paging request.")
-            .with_cause("Invalid cursor.")
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "E0000029",
+            "Invalid paging request.",
+        )
+        .with_cause("Invalid cursor.")
     }
 
     /// E0000031 400 bad filter or search.
     pub fn invalid_search(cause: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "E0000031", "Invalid search criteria.").with_cause(cause)
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "E0000031",
+            "Invalid search criteria.",
+        )
+        .with_cause(cause)
     }
 
     /// E0000047 429.
@@ -131,7 +169,11 @@ impl OktaError {
             error_summary: &self.summary,
             error_link: self.code,
             error_id: format!("oae{}", uuid::Uuid::new_v4().simple()),
-            error_causes: self.causes.iter().map(|c| Cause { error_summary: c }).collect(),
+            error_causes: self
+                .causes
+                .iter()
+                .map(|c| Cause { error_summary: c })
+                .collect(),
         };
         serde_json::to_value(body).unwrap_or_default()
     }

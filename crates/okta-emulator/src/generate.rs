@@ -56,59 +56,219 @@ impl GenParams {
 
 // (display, ascii for logins)
 const FIRST_NAMES: &[(&str, &str)] = &[
-    ("James", "james"), ("Mary", "mary"), ("Robert", "robert"), ("Patricia", "patricia"),
-    ("John", "john"), ("Jennifer", "jennifer"), ("Michael", "michael"), ("Linda", "linda"),
-    ("David", "david"), ("Elizabeth", "elizabeth"), ("William", "william"), ("Barbara", "barbara"),
-    ("Richard", "richard"), ("Susan", "susan"), ("Joseph", "joseph"), ("Jessica", "jessica"),
-    ("Thomas", "thomas"), ("Sarah", "sarah"), ("Priya", "priya"), ("Arjun", "arjun"),
-    ("Wei", "wei"), ("Mei", "mei"), ("Hiroshi", "hiroshi"), ("Yuki", "yuki"),
-    ("José", "jose"), ("María", "maria"), ("François", "francois"), ("Chloé", "chloe"),
-    ("Björn", "bjorn"), ("Zoë", "zoe"), ("Søren", "soren"), ("Łukasz", "lukasz"),
-    ("Jürgen", "jurgen"), ("Ngọc", "ngoc"), ("Oluwaseun", "oluwaseun"), ("Aisha", "aisha"),
-    ("Mohammed", "mohammed"), ("Fatima", "fatima"), ("Dmitri", "dmitri"), ("Olga", "olga"),
-    ("Siobhán", "siobhan"), ("Seán", "sean"), ("Ana", "ana"), ("Mateus", "mateus"),
-    ("Kwame", "kwame"), ("Ama", "ama"), ("Lars", "lars"), ("Ingrid", "ingrid"),
-    ("Raúl", "raul"), ("Inés", "ines"), ("Hana", "hana"), ("Jin", "jin"),
+    ("James", "james"),
+    ("Mary", "mary"),
+    ("Robert", "robert"),
+    ("Patricia", "patricia"),
+    ("John", "john"),
+    ("Jennifer", "jennifer"),
+    ("Michael", "michael"),
+    ("Linda", "linda"),
+    ("David", "david"),
+    ("Elizabeth", "elizabeth"),
+    ("William", "william"),
+    ("Barbara", "barbara"),
+    ("Richard", "richard"),
+    ("Susan", "susan"),
+    ("Joseph", "joseph"),
+    ("Jessica", "jessica"),
+    ("Thomas", "thomas"),
+    ("Sarah", "sarah"),
+    ("Priya", "priya"),
+    ("Arjun", "arjun"),
+    ("Wei", "wei"),
+    ("Mei", "mei"),
+    ("Hiroshi", "hiroshi"),
+    ("Yuki", "yuki"),
+    ("José", "jose"),
+    ("María", "maria"),
+    ("François", "francois"),
+    ("Chloé", "chloe"),
+    ("Björn", "bjorn"),
+    ("Zoë", "zoe"),
+    ("Søren", "soren"),
+    ("Łukasz", "lukasz"),
+    ("Jürgen", "jurgen"),
+    ("Ngọc", "ngoc"),
+    ("Oluwaseun", "oluwaseun"),
+    ("Aisha", "aisha"),
+    ("Mohammed", "mohammed"),
+    ("Fatima", "fatima"),
+    ("Dmitri", "dmitri"),
+    ("Olga", "olga"),
+    ("Siobhán", "siobhan"),
+    ("Seán", "sean"),
+    ("Ana", "ana"),
+    ("Mateus", "mateus"),
+    ("Kwame", "kwame"),
+    ("Ama", "ama"),
+    ("Lars", "lars"),
+    ("Ingrid", "ingrid"),
+    ("Raúl", "raul"),
+    ("Inés", "ines"),
+    ("Hana", "hana"),
+    ("Jin", "jin"),
 ];
 
 const LAST_NAMES: &[(&str, &str)] = &[
-    ("Smith", "smith"), ("Johnson", "johnson"), ("Williams", "williams"), ("Brown", "brown"),
-    ("Jones", "jones"), ("Garcia", "garcia"), ("Miller", "miller"), ("Davis", "davis"),
-    ("Rodriguez", "rodriguez"), ("Martinez", "martinez"), ("Lee", "lee"), ("Walker", "walker"),
-    ("Patel", "patel"), ("Shah", "shah"), ("Nguyen", "nguyen"), ("Kim", "kim"),
-    ("Tanaka", "tanaka"), ("Nakamura", "nakamura"), ("Müller", "muller"), ("Schröder", "schroder"),
-    ("Sánchez", "sanchez"), ("Núñez", "nunez"), ("Østergaard", "ostergaard"), ("Åberg", "aberg"),
-    ("Dvořák", "dvorak"), ("Kowalczyk", "kowalczyk"), ("O'Brien", "obrien"), ("Ó Súilleabháin", "osuilleabhain"),
-    ("Lefèvre", "lefevre"), ("Gonçalves", "goncalves"), ("Adeyemi", "adeyemi"), ("Mensah", "mensah"),
-    ("Ivanova", "ivanova"), ("Petrov", "petrov"), ("Chen", "chen"), ("Wang", "wang"),
-    ("Zhang", "zhang"), ("Yılmaz", "yilmaz"), ("Haddad", "haddad"), ("Cohen", "cohen"),
+    ("Smith", "smith"),
+    ("Johnson", "johnson"),
+    ("Williams", "williams"),
+    ("Brown", "brown"),
+    ("Jones", "jones"),
+    ("Garcia", "garcia"),
+    ("Miller", "miller"),
+    ("Davis", "davis"),
+    ("Rodriguez", "rodriguez"),
+    ("Martinez", "martinez"),
+    ("Lee", "lee"),
+    ("Walker", "walker"),
+    ("Patel", "patel"),
+    ("Shah", "shah"),
+    ("Nguyen", "nguyen"),
+    ("Kim", "kim"),
+    ("Tanaka", "tanaka"),
+    ("Nakamura", "nakamura"),
+    ("Müller", "muller"),
+    ("Schröder", "schroder"),
+    ("Sánchez", "sanchez"),
+    ("Núñez", "nunez"),
+    ("Østergaard", "ostergaard"),
+    ("Åberg", "aberg"),
+    ("Dvořák", "dvorak"),
+    ("Kowalczyk", "kowalczyk"),
+    ("O'Brien", "obrien"),
+    ("Ó Súilleabháin", "osuilleabhain"),
+    ("Lefèvre", "lefevre"),
+    ("Gonçalves", "goncalves"),
+    ("Adeyemi", "adeyemi"),
+    ("Mensah", "mensah"),
+    ("Ivanova", "ivanova"),
+    ("Petrov", "petrov"),
+    ("Chen", "chen"),
+    ("Wang", "wang"),
+    ("Zhang", "zhang"),
+    ("Yılmaz", "yilmaz"),
+    ("Haddad", "haddad"),
+    ("Cohen", "cohen"),
 ];
 
 const DEPARTMENTS: &[(&str, &[&str])] = &[
-    ("Engineering", &["Software Engineer", "Senior Software Engineer", "Staff Engineer", "Engineering Manager", "SRE"]),
-    ("Sales", &["Account Executive", "Sales Development Representative", "Sales Manager"]),
-    ("Marketing", &["Marketing Manager", "Content Strategist", "Product Marketing Manager"]),
-    ("Finance", &["Accountant", "Financial Analyst", "Controller"]),
-    ("Human Resources", &["HR Business Partner", "Recruiter", "People Operations Specialist"]),
-    ("Support", &["Support Engineer", "Customer Success Manager", "Support Lead"]),
-    ("IT", &["IT Administrator", "Systems Engineer", "Help Desk Technician"]),
+    (
+        "Engineering",
+        &[
+            "Software Engineer",
+            "Senior Software Engineer",
+            "Staff Engineer",
+            "Engineering Manager",
+            "SRE",
+        ],
+    ),
+    (
+        "Sales",
+        &[
+            "Account Executive",
+            "Sales Development Representative",
+            "Sales Manager",
+        ],
+    ),
+    (
+        "Marketing",
+        &[
+            "Marketing Manager",
+            "Content Strategist",
+            "Product Marketing Manager",
+        ],
+    ),
+    (
+        "Finance",
+        &["Accountant", "Financial Analyst", "Controller"],
+    ),
+    (
+        "Human Resources",
+        &[
+            "HR Business Partner",
+            "Recruiter",
+            "People Operations Specialist",
+        ],
+    ),
+    (
+        "Support",
+        &[
+            "Support Engineer",
+            "Customer Success Manager",
+            "Support Lead",
+        ],
+    ),
+    (
+        "IT",
+        &[
+            "IT Administrator",
+            "Systems Engineer",
+            "Help Desk Technician",
+        ],
+    ),
     ("Legal", &["Counsel", "Paralegal"]),
-    ("Product", &["Product Manager", "Product Designer", "UX Researcher"]),
+    (
+        "Product",
+        &["Product Manager", "Product Designer", "UX Researcher"],
+    ),
     ("Operations", &["Operations Manager", "Business Analyst"]),
 ];
 
 const LOCATIONS: &[&str] = &[
-    "San Francisco", "New York", "London", "Berlin", "Tokyo", "São Paulo", "Bengaluru",
-    "Zürich", "Montréal", "Sydney", "Remote",
+    "San Francisco",
+    "New York",
+    "London",
+    "Berlin",
+    "Tokyo",
+    "São Paulo",
+    "Bengaluru",
+    "Zürich",
+    "Montréal",
+    "Sydney",
+    "Remote",
 ];
 
 const GROUP_WORDS: &[&str] = &[
-    "Engineering", "Sales", "Marketing", "Finance", "HR", "Support", "IT", "Legal", "Product",
-    "Operations", "Security", "Data", "Platform", "Mobile", "Web", "EMEA", "APAC", "AMER",
-    "Contractors", "Interns", "Managers", "On-call", "Release", "Payroll", "Recruiting", "Design",
+    "Engineering",
+    "Sales",
+    "Marketing",
+    "Finance",
+    "HR",
+    "Support",
+    "IT",
+    "Legal",
+    "Product",
+    "Operations",
+    "Security",
+    "Data",
+    "Platform",
+    "Mobile",
+    "Web",
+    "EMEA",
+    "APAC",
+    "AMER",
+    "Contractors",
+    "Interns",
+    "Managers",
+    "On-call",
+    "Release",
+    "Payroll",
+    "Recruiting",
+    "Design",
 ];
 
-const GROUP_KINDS: &[&str] = &["Team", "Project", "Access", "Distribution", "Admins", "Readers", "Approvers", "Guild"];
+const GROUP_KINDS: &[&str] = &[
+    "Team",
+    "Project",
+    "Access",
+    "Distribution",
+    "Admins",
+    "Readers",
+    "Approvers",
+    "Guild",
+];
 
 // (label, name, signOnMode)
 const APP_CATALOG: &[(&str, &str, &str)] = &[
@@ -149,7 +309,11 @@ fn pick_status(rng: &mut ChaCha8Rng) -> UserStatus {
 }
 
 fn ms_between(rng: &mut ChaCha8Rng, from: Ts, to: Ts) -> Ts {
-    if to <= from { from } else { rng.random_range(from..to) }
+    if to <= from {
+        from
+    } else {
+        rng.random_range(from..to)
+    }
 }
 
 /// Builds the whole org. Deterministic in `params`.
@@ -166,9 +330,17 @@ pub fn generate(params: GenParams) -> Org {
     for i in 0..n {
         let id = Id::random(b"00u", &mut rng);
         let (first, first_ascii) = *FIRST_NAMES.choose(&mut rng).unwrap_or(&("Ada", "ada"));
-        let (last, last_ascii) = *LAST_NAMES.choose(&mut rng).unwrap_or(&("Lovelace", "lovelace"));
-        let status = if i == 0 { UserStatus::Active } else { pick_status(&mut rng) };
-        let (dept, titles) = *DEPARTMENTS.choose(&mut rng).unwrap_or(&("IT", &["Engineer"]));
+        let (last, last_ascii) = *LAST_NAMES
+            .choose(&mut rng)
+            .unwrap_or(&("Lovelace", "lovelace"));
+        let status = if i == 0 {
+            UserStatus::Active
+        } else {
+            pick_status(&mut rng)
+        };
+        let (dept, titles) = *DEPARTMENTS
+            .choose(&mut rng)
+            .unwrap_or(&("IT", &["Engineer"]));
         let title = *titles.choose(&mut rng).unwrap_or(&"Engineer");
         let login = if i == 0 {
             format!("admin@{domain}")
@@ -177,21 +349,31 @@ pub fn generate(params: GenParams) -> Org {
         };
         let created = ms_between(&mut rng, org_created + DAY_MS, anchor - 2 * DAY_MS);
         let last_updated = ms_between(&mut rng, created, anchor);
-        let has_password = !matches!(status, UserStatus::Staged | UserStatus::Provisioned)
-            || rng.random_bool(0.3);
-        let activated = (status != UserStatus::Staged).then(|| created + rng.random_range(0..DAY_MS));
+        let has_password =
+            !matches!(status, UserStatus::Staged | UserStatus::Provisioned) || rng.random_bool(0.3);
+        let activated =
+            (status != UserStatus::Staged).then(|| created + rng.random_range(0..DAY_MS));
         let status_changed = activated.map(|a| ms_between(&mut rng, a, last_updated.max(a + 1)));
         let last_login = (status == UserStatus::Active && rng.random_bool(0.9))
             .then(|| ms_between(&mut rng, created, anchor));
-        let password_changed = has_password.then(|| ms_between(&mut rng, created, last_updated.max(created + 1)));
+        let password_changed =
+            has_password.then(|| ms_between(&mut rng, created, last_updated.max(created + 1)));
         let mut profile = Map::new();
         profile.insert("firstName".into(), first.into());
         profile.insert("lastName".into(), last.into());
-        profile.insert("mobilePhone".into(), if rng.random_bool(0.6) {
-            format!("+1-555-{:03}-{:04}", rng.random_range(100..999), rng.random_range(0..10_000)).into()
-        } else {
-            Value::Null
-        });
+        profile.insert(
+            "mobilePhone".into(),
+            if rng.random_bool(0.6) {
+                format!(
+                    "+1-555-{:03}-{:04}",
+                    rng.random_range(100..999),
+                    rng.random_range(0..10_000)
+                )
+                .into()
+            } else {
+                Value::Null
+            },
+        );
         profile.insert("secondEmail".into(), Value::Null);
         profile.insert("login".into(), login.clone().into());
         profile.insert("email".into(), login.into());
@@ -199,12 +381,24 @@ pub fn generate(params: GenParams) -> Org {
         profile.insert("title".into(), title.into());
         profile.insert("department".into(), dept.into());
         profile.insert("employeeNumber".into(), format!("E{:06}", i + 1).into());
-        profile.insert("city".into(), (*LOCATIONS.choose(&mut rng).unwrap_or(&"Remote")).into());
+        profile.insert(
+            "city".into(),
+            (*LOCATIONS.choose(&mut rng).unwrap_or(&"Remote")).into(),
+        );
         // Custom attributes, as an org's profile editor would add them.
-        profile.insert("costCenter".into(), format!("CC-{}", rng.random_range(100..140)).into());
-        profile.insert("hireDate".into(), crate::model::format_ts(created)[..10].to_string().into());
+        profile.insert(
+            "costCenter".into(),
+            format!("CC-{}", rng.random_range(100..140)).into(),
+        );
+        profile.insert(
+            "hireDate".into(),
+            crate::model::format_ts(created)[..10].to_string().into(),
+        );
         if rng.random_bool(0.3) {
-            profile.insert("githubUsername".into(), format!("{first_ascii}{last_ascii}{}", rng.random_range(1..99)).into());
+            profile.insert(
+                "githubUsername".into(),
+                format!("{first_ascii}{last_ascii}{}", rng.random_range(1..99)).into(),
+            );
         }
         profile.insert("isContractor".into(), rng.random_bool(0.1).into());
         let user = User {
@@ -240,7 +434,11 @@ pub fn generate(params: GenParams) -> Org {
     let mut app_ids = Vec::with_capacity(params.apps);
     for i in 0..params.apps {
         let (label, name, mode) = APP_CATALOG[i % APP_CATALOG.len()];
-        let label = if i < APP_CATALOG.len() { label.to_string() } else { format!("{label} {}", i / APP_CATALOG.len() + 1) };
+        let label = if i < APP_CATALOG.len() {
+            label.to_string()
+        } else {
+            format!("{label} {}", i / APP_CATALOG.len() + 1)
+        };
         let id = Id::random(b"0oa", &mut rng);
         let created = ms_between(&mut rng, org_created, anchor - 30 * DAY_MS);
         let last_updated = ms_between(&mut rng, created, anchor);
@@ -292,21 +490,39 @@ pub fn generate(params: GenParams) -> Org {
         let last_membership_updated = ms_between(&mut rng, created, anchor);
         let mut profile = Map::new();
         let (gtype, source) = if app_group {
-            let name = format!("{word}-{kind}-{gi}").to_lowercase().replace(' ', "-");
+            let name = format!("{word}-{kind}-{gi}")
+                .to_lowercase()
+                .replace(' ', "-");
             profile.insert("name".into(), name.clone().into());
-            profile.insert("description".into(), format!("Imported {word} {kind}").into());
+            profile.insert(
+                "description".into(),
+                format!("Imported {word} {kind}").into(),
+            );
             profile.insert("samAccountName".into(), name.clone().into());
-            profile.insert("dn".into(), format!("CN={name},OU=Groups,DC=corp,DC=example,DC=com").into());
-            profile.insert("windowsDomainQualifiedName".into(), format!("CORP\\{name}").into());
+            profile.insert(
+                "dn".into(),
+                format!("CN={name},OU=Groups,DC=corp,DC=example,DC=com").into(),
+            );
+            profile.insert(
+                "windowsDomainQualifiedName".into(),
+                format!("CORP\\{name}").into(),
+            );
             profile.insert("groupType".into(), "Security".into());
             profile.insert("groupScope".into(), "Global".into());
-            profile.insert("externalId".into(), format!("{:032x}", rng.random::<u128>()).into());
+            profile.insert(
+                "externalId".into(),
+                format!("{:032x}", rng.random::<u128>()).into(),
+            );
             (GroupType::AppGroup, app_ids.choose(&mut rng).copied())
         } else {
             profile.insert("name".into(), format!("{word} {kind} {gi}").into());
             profile.insert(
                 "description".into(),
-                if rng.random_bool(0.7) { Value::from(format!("{word} {kind}")) } else { Value::Null },
+                if rng.random_bool(0.7) {
+                    Value::from(format!("{word} {kind}"))
+                } else {
+                    Value::Null
+                },
             );
             (GroupType::OktaGroup, None)
         };
@@ -338,7 +554,8 @@ pub fn generate(params: GenParams) -> Org {
     for (ui, mut groups) in user_group_lists.into_iter().enumerate() {
         groups.push(everyone);
         groups.sort_unstable();
-        org.user_groups.insert(user_ids[ui], groups.into_iter().collect());
+        org.user_groups
+            .insert(user_ids[ui], groups.into_iter().collect());
     }
 
     // ---- app assignments ----
@@ -349,7 +566,11 @@ pub fn generate(params: GenParams) -> Org {
         if ai < 2 && n > 0 {
             assign_group_quiet(&mut org, *app, everyone, 0, &anchor_ctx);
         }
-        let n_groups = if okta_groups.is_empty() { 0 } else { rng.random_range(0..=3usize) };
+        let n_groups = if okta_groups.is_empty() {
+            0
+        } else {
+            rng.random_range(0..=3usize)
+        };
         for p in 0..n_groups {
             let g = *okta_groups.choose(&mut rng).unwrap_or(&everyone);
             // Keep app-user counts bounded: big groups rarely get apps.
@@ -369,10 +590,26 @@ pub fn generate(params: GenParams) -> Org {
     let role_time = |rng: &mut ChaCha8Rng| ms_between(rng, anchor - 400 * DAY_MS, anchor - DAY_MS);
     if let Some(admin) = org.super_admin {
         let t = role_time(&mut rng);
-        add_role(&mut org, AssigneeType::User, admin, RoleType::parse("SUPER_ADMIN"), t, &mut rng);
+        add_role(
+            &mut org,
+            AssigneeType::User,
+            admin,
+            RoleType::parse("SUPER_ADMIN"),
+            t,
+            &mut rng,
+        );
     }
     let admin_count = (n / 3).min(36);
-    let role_types = ["ORG_ADMIN", "APP_ADMIN", "USER_ADMIN", "HELP_DESK_ADMIN", "READ_ONLY_ADMIN", "REPORT_ADMIN", "GROUP_MEMBERSHIP_ADMIN", "API_ACCESS_MANAGEMENT_ADMIN"];
+    let role_types = [
+        "ORG_ADMIN",
+        "APP_ADMIN",
+        "USER_ADMIN",
+        "HELP_DESK_ADMIN",
+        "READ_ONLY_ADMIN",
+        "REPORT_ADMIN",
+        "GROUP_MEMBERSHIP_ADMIN",
+        "API_ACCESS_MANAGEMENT_ADMIN",
+    ];
     for _ in 0..admin_count {
         let u = user_ids[rng.random_range(0..n)];
         let role = RoleType::parse(role_types.choose(&mut rng).unwrap_or(&"READ_ONLY_ADMIN"));
@@ -423,8 +660,13 @@ pub fn generate(params: GenParams) -> Org {
         ("webauthn", "FIDO", "FIDO"),
     ];
     for uid in &user_ids {
-        let Some(user) = org.users.get(uid) else { continue };
-        if !matches!(user.status, UserStatus::Active | UserStatus::LockedOut | UserStatus::PasswordExpired) {
+        let Some(user) = org.users.get(uid) else {
+            continue;
+        };
+        if !matches!(
+            user.status,
+            UserStatus::Active | UserStatus::LockedOut | UserStatus::PasswordExpired
+        ) {
             continue;
         }
         let created = user.activated.unwrap_or(user.created);
@@ -478,15 +720,28 @@ fn add_role(
     rng: &mut ChaCha8Rng,
 ) {
     let Some(role_type) = role else { return };
-    if org.role_ids_of(&assignee).any(|r| org.roles[r].role_type == role_type) {
+    if org
+        .role_ids_of(&assignee)
+        .any(|r| org.roles[r].role_type == role_type)
+    {
         return;
     }
     let id = Id::random(b"ra1", rng);
     org.roles.insert(
         id,
-        RoleAssignment { id, role_type, assignee_type, assignee, created: at, last_updated: at },
+        RoleAssignment {
+            id,
+            role_type,
+            assignee_type,
+            assignee,
+            created: at,
+            last_updated: at,
+        },
     );
-    org.roles_by_assignee.entry(assignee).or_default().insert(id);
+    org.roles_by_assignee
+        .entry(assignee)
+        .or_default()
+        .insert(id);
 }
 
 /// App assignments during generation write no events (history is generated separately).
@@ -497,13 +752,27 @@ fn assign_group_quiet(org: &mut Org, app: Id, group: Id, priority: u32, ctx: &Ct
     }
     groups.insert(
         group,
-        crate::model::AppGroupEntry { priority, last_updated: ctx.now, json: OnceLock::new() },
+        crate::model::AppGroupEntry {
+            priority,
+            last_updated: ctx.now,
+            json: OnceLock::new(),
+        },
     );
     org.group_apps.entry(group).or_default().insert(app);
-    let members: Vec<Id> = org.members.get(&group).into_iter().flatten().copied().collect();
+    let members: Vec<Id> = org
+        .members
+        .get(&group)
+        .into_iter()
+        .flatten()
+        .copied()
+        .collect();
     let users = org.app_users.entry(app).or_default();
     for uid in members {
-        let user_name = org.users.get(&uid).map(|u| u.login().to_string()).unwrap_or_default();
+        let user_name = org
+            .users
+            .get(&uid)
+            .map(|u| u.login().to_string())
+            .unwrap_or_default();
         users
             .entry(uid)
             .or_insert_with(|| crate::model::AppUserEntry {
@@ -519,7 +788,11 @@ fn assign_group_quiet(org: &mut Org, app: Id, group: Id, priority: u32, ctx: &Ct
 }
 
 fn assign_user_quiet(org: &mut Org, app: Id, uid: Id, ctx: &Ctx) {
-    let user_name = org.users.get(&uid).map(|u| u.login().to_string()).unwrap_or_default();
+    let user_name = org
+        .users
+        .get(&uid)
+        .map(|u| u.login().to_string())
+        .unwrap_or_default();
     org.app_users
         .entry(app)
         .or_default()
@@ -541,7 +814,9 @@ fn app_shape(
     label: &str,
     rng: &mut ChaCha8Rng,
 ) -> (Value, Value, Vec<&'static str>) {
-    let slug = label.to_lowercase().replace(|c: char| !c.is_ascii_alphanumeric(), "");
+    let slug = label
+        .to_lowercase()
+        .replace(|c: char| !c.is_ascii_alphanumeric(), "");
     let user_name_template = json!({"template": "${source.login}", "type": "BUILT_IN"});
     match mode {
         "SAML_2_0" | "SAML_1_1" | "WS_FEDERATION" => (
@@ -607,30 +882,59 @@ fn generate_history(org: &mut Org, users: &[Id], groups: &[Id], anchor: Ts, rng:
     planned.sort_by_key(|p| p.0);
     let mut by_user: BTreeMap<Id, Actor> = BTreeMap::new();
     for (t, kind, u, g) in planned {
-        let Some(user) = org.users.get(&u) else { continue };
+        let Some(user) = org.users.get(&u) else {
+            continue;
+        };
         let target = Target::user(user);
         match kind {
             0..=5 => {
-                let actor = by_user.entry(u).or_insert_with(|| Actor::user(user)).clone();
+                let actor = by_user
+                    .entry(u)
+                    .or_insert_with(|| Actor::user(user))
+                    .clone();
                 let ctx = Ctx::new(actor, t, "/api/v1/authn");
                 org.emit_at(&ctx, t, "user.session.start", vec![target], None);
             }
             6 => {
-                org.emit_at(&admin_ctx.at("/api/v1/users"), t, "user.lifecycle.create", vec![target], None);
+                org.emit_at(
+                    &admin_ctx.at("/api/v1/users"),
+                    t,
+                    "user.lifecycle.create",
+                    vec![target],
+                    None,
+                );
             }
             7 => {
                 let uri = format!("/api/v1/users/{u}/lifecycle/activate");
-                org.emit_at(&admin_ctx.at(uri), t, "user.lifecycle.activate", vec![target], None);
+                org.emit_at(
+                    &admin_ctx.at(uri),
+                    t,
+                    "user.lifecycle.activate",
+                    vec![target],
+                    None,
+                );
             }
             8 => {
                 let uri = format!("/api/v1/users/{u}");
-                org.emit_at(&admin_ctx.at(uri), t, "user.account.update_profile", vec![target], None);
+                org.emit_at(
+                    &admin_ctx.at(uri),
+                    t,
+                    "user.account.update_profile",
+                    vec![target],
+                    None,
+                );
             }
             _ => {
                 if let Some(g) = g.and_then(|g| org.groups.get(&g)) {
                     let uri = format!("/api/v1/groups/{}/users/{u}", g.id);
                     let gt = Target::group(g);
-                    org.emit_at(&admin_ctx.at(uri), t, "group.user_membership.add", vec![target, gt], None);
+                    org.emit_at(
+                        &admin_ctx.at(uri),
+                        t,
+                        "group.user_membership.add",
+                        vec![target, gt],
+                        None,
+                    );
                 }
             }
         }

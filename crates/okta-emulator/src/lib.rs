@@ -29,4 +29,3 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{EmulatorConfig, OrgSize, RateLimitMode};
 pub use error::OktaError;
 pub use server::{RunningEmulator, StartError, start};
-

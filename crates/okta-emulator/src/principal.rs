@@ -8,7 +8,10 @@ pub enum Principal {
     /// itself is never kept here.
     ApiToken { token_index: usize },
     /// An OAuth 2.0 service app, by client id, with the scopes its access token carries.
-    OAuthClient { client_id: String, scopes: Vec<String> },
+    OAuthClient {
+        client_id: String,
+        scopes: Vec<String>,
+    },
 }
 
 impl Principal {

@@ -20,7 +20,10 @@ use tokio::task::JoinHandle;
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error("cannot listen on {addr}: {source}; pick another --host/--port (0 picks a free port)")]
-    Bind { addr: String, source: std::io::Error },
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Gate(#[from] GateError),
     #[error("generating the org failed: {0}")]
@@ -121,7 +124,13 @@ pub fn app(state: Shared, gate: Arc<Gate>) -> Router {
 
 /// Generates the org described by `config` (on a blocking thread: `large` takes seconds).
 pub async fn build_org(config: &EmulatorConfig) -> Result<Org, StartError> {
-    let params = GenParams::new(config.seed, config.size, config.users, config.groups, config.apps);
+    let params = GenParams::new(
+        config.seed,
+        config.size,
+        config.users,
+        config.groups,
+        config.apps,
+    );
     tokio::task::spawn_blocking(move || generate(params))
         .await
         .map_err(|e| StartError::Generate(e.to_string()))
@@ -134,14 +143,23 @@ pub async fn start(config: EmulatorConfig) -> Result<RunningEmulator, StartError
 }
 
 /// Serves a ready-made org.
-pub async fn start_with_org(config: EmulatorConfig, org: Org) -> Result<RunningEmulator, StartError> {
+pub async fn start_with_org(
+    config: EmulatorConfig,
+    org: Org,
+) -> Result<RunningEmulator, StartError> {
     let gate = Gate::new(&config)?;
     let state: Shared = Arc::new(AppState::new(org, config.clock.clone(), "http"));
     let addr_text = format!("{}:{}", config.host, config.port);
     let listener = tokio::net::TcpListener::bind(&addr_text)
         .await
-        .map_err(|source| StartError::Bind { addr: addr_text.clone(), source })?;
-    let addr = listener.local_addr().map_err(|source| StartError::Bind { addr: addr_text, source })?;
+        .map_err(|source| StartError::Bind {
+            addr: addr_text.clone(),
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Bind {
+        addr: addr_text,
+        source,
+    })?;
     let base_url = format!("http://{addr}");
     *state.fallback_origin.write() = base_url.clone();
     let router = app(state.clone(), gate.clone());

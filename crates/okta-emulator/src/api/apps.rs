@@ -35,7 +35,10 @@ pub fn routes() -> Router<Shared> {
         .route("/api/v1/apps", get(list))
         .route("/api/v1/apps/{id}", get(get_one))
         .route("/api/v1/apps/{id}/users", get(users).post(assign_user))
-        .route("/api/v1/apps/{id}/users/{uid}", get(get_user).delete(unassign_user))
+        .route(
+            "/api/v1/apps/{id}/users/{uid}",
+            get(get_user).delete(unassign_user),
+        )
         .route("/api/v1/apps/{id}/groups", get(groups))
         .route(
             "/api/v1/apps/{id}/groups/{gid}",
@@ -75,7 +78,10 @@ async fn list(State(s): State<Shared>, headers: HeaderMap, uri: Uri) -> Result<R
     let origin = s.origin(&headers, &uri);
     let limit = query.limit(APPS_LIMIT.0, APPS_LIMIT.1)?;
     let after = query.after_id()?;
-    let expr = query.value("filter").map(|f| filter::parse(f, &APP_FILTER)).transpose()?;
+    let expr = query
+        .value("filter")
+        .map(|f| filter::parse(f, &APP_FILTER))
+        .transpose()?;
     let q = query.value("q").map(str::to_lowercase);
     let org = s.org.read();
     let range = match after {
@@ -95,7 +101,9 @@ async fn list(State(s): State<Shared>, headers: HeaderMap, uri: Uri) -> Result<R
     for a in &page {
         w.push(&a.json(), Some(&app_links(&origin, &a.id)));
     }
-    let next = more.then(|| page.last().map(|a| a.id.to_string())).flatten();
+    let next = more
+        .then(|| page.last().map(|a| a.id.to_string()))
+        .flatten();
     let links = Links::for_page(&origin, uri.path(), &query, limit, next);
     Ok(json_response(w.finish(), Some(&links)))
 }
@@ -109,7 +117,11 @@ async fn get_one(
     let origin = s.origin(&headers, &uri);
     let org = s.org.read();
     let aid = org.app_id(&id)?;
-    Ok(object_response(StatusCode::OK, &org.apps[&aid].json(), Some(&app_links(&origin, &aid))))
+    Ok(object_response(
+        StatusCode::OK,
+        &org.apps[&aid].json(),
+        Some(&app_links(&origin, &aid)),
+    ))
 }
 
 async fn users(
@@ -134,7 +146,9 @@ async fn users(
     for (uid, entry) in &page {
         w.push(&entry.json(uid), Some(&app_user_links(&origin, &aid, uid)));
     }
-    let next = more.then(|| page.last().map(|(u, _)| u.to_string())).flatten();
+    let next = more
+        .then(|| page.last().map(|(u, _)| u.to_string()))
+        .flatten();
     let links = Links::for_page(&origin, uri.path(), &query, limit, next);
     Ok(json_response(w.finish(), Some(&links)))
 }
@@ -148,7 +162,11 @@ fn respond_app_user(s: &Shared, origin: &str, app: &str, user: &str) -> Result<R
         .get(&aid)
         .and_then(|m| m.get(&uid))
         .ok_or_else(|| OktaError::not_found(user, "AppUser"))?;
-    Ok(object_response(StatusCode::OK, &entry.json(&uid), Some(&app_user_links(origin, &aid, &uid))))
+    Ok(object_response(
+        StatusCode::OK,
+        &entry.json(&uid),
+        Some(&app_user_links(origin, &aid, &uid)),
+    ))
 }
 
 async fn get_user(
@@ -220,7 +238,9 @@ async fn groups(
     for (gid, entry) in &page {
         w.push(&entry.json(gid), Some(&app_group_links(&origin, &aid, gid)));
     }
-    let next = more.then(|| page.last().map(|(g, _)| g.to_string())).flatten();
+    let next = more
+        .then(|| page.last().map(|(g, _)| g.to_string()))
+        .flatten();
     let links = Links::for_page(&origin, uri.path(), &query, limit, next);
     Ok(json_response(w.finish(), Some(&links)))
 }
@@ -234,7 +254,11 @@ fn respond_app_group(s: &Shared, origin: &str, app: &str, group: &str) -> Result
         .get(&aid)
         .and_then(|m| m.get(&gid))
         .ok_or_else(|| OktaError::not_found(group, "ApplicationGroupAssignment"))?;
-    Ok(object_response(StatusCode::OK, &entry.json(&gid), Some(&app_group_links(origin, &aid, &gid))))
+    Ok(object_response(
+        StatusCode::OK,
+        &entry.json(&gid),
+        Some(&app_group_links(origin, &aid, &gid)),
+    ))
 }
 
 async fn get_group(
@@ -257,7 +281,10 @@ async fn assign_group(
 ) -> Result<Response> {
     let origin = s.origin(&headers, &uri);
     let body = json_object(&body)?;
-    let priority = body.get("priority").and_then(Value::as_u64).map(|p| p as u32);
+    let priority = body
+        .get("priority")
+        .and_then(Value::as_u64)
+        .map(|p| p as u32);
     let now = s.now();
     {
         let mut org = s.org.write();

@@ -52,7 +52,12 @@ pub enum Value {
 pub enum Expr {
     And(Box<Expr>, Box<Expr>),
     Or(Box<Expr>, Box<Expr>),
-    Cmp { attr: String, op: Op, value: Value, ts: Option<Ts> },
+    Cmp {
+        attr: String,
+        op: Op,
+        value: Value,
+        ts: Option<Ts>,
+    },
     Present(String),
 }
 
@@ -92,7 +97,14 @@ pub struct Rules {
 
 pub const USER_FILTER: Rules = Rules {
     timestamps: &["lastUpdated"],
-    attrs: &["status", "id", "profile.login", "profile.email", "profile.firstName", "profile.lastName"],
+    attrs: &[
+        "status",
+        "id",
+        "profile.login",
+        "profile.email",
+        "profile.firstName",
+        "profile.lastName",
+    ],
     any_profile: false,
     text_ops: false,
     all_ops: false,
@@ -261,7 +273,12 @@ impl Parser {
                     _ => return Err(format!("Missing value for attribute '{attr}'")),
                 };
                 self.pos += 1;
-                Ok(Expr::Cmp { attr, op, value, ts: None })
+                Ok(Expr::Cmp {
+                    attr,
+                    op,
+                    value,
+                    ts: None,
+                })
             }
             _ => Err("Expected an attribute or '('".into()),
         }
@@ -299,9 +316,18 @@ fn check(expr: &mut Expr, rules: &Rules) -> Result<(), String> {
             check(b, rules)
         }
         Expr::Present(attr) => {
-            if known(attr, rules) { Ok(()) } else { Err(format!("Unsupported attribute '{attr}'")) }
+            if known(attr, rules) {
+                Ok(())
+            } else {
+                Err(format!("Unsupported attribute '{attr}'"))
+            }
         }
-        Expr::Cmp { attr, op, value, ts } => {
+        Expr::Cmp {
+            attr,
+            op,
+            value,
+            ts,
+        } => {
             if rules.timestamps.contains(&attr.as_str()) {
                 if matches!(op, Op::Sw | Op::Co | Op::Ew) {
                     return Err(format!("Operator not supported for attribute '{attr}'"));
@@ -309,7 +335,10 @@ fn check(expr: &mut Expr, rules: &Rules) -> Result<(), String> {
                 let Value::Str(s) = value else {
                     return Err(format!("Invalid value for attribute '{attr}'"));
                 };
-                *ts = Some(parse_ts(s).ok_or_else(|| format!("Invalid date value '{s}' for attribute '{attr}'"))?);
+                *ts =
+                    Some(parse_ts(s).ok_or_else(|| {
+                        format!("Invalid date value '{s}' for attribute '{attr}'")
+                    })?);
                 return Ok(());
             }
             if !known(attr, rules) {
@@ -322,7 +351,11 @@ fn check(expr: &mut Expr, rules: &Rules) -> Result<(), String> {
                 o if o.is_order() => rules.all_ops,
                 _ => false,
             };
-            if allowed { Ok(()) } else { Err(format!("Operator not supported for attribute '{attr}'")) }
+            if allowed {
+                Ok(())
+            } else {
+                Err(format!("Operator not supported for attribute '{attr}'"))
+            }
         }
     }
 }
@@ -355,9 +388,12 @@ pub fn eval(expr: &Expr, item: &impl Filterable) -> bool {
         Expr::And(a, b) => eval(a, item) && eval(b, item),
         Expr::Or(a, b) => eval(a, item) || eval(b, item),
         Expr::Present(attr) => !matches!(item.attr(attr), Attr::Missing),
-        Expr::Cmp { attr, op, value, ts } => {
-            item.any_attr(attr, &mut |have| compare(have, *op, value, *ts))
-        }
+        Expr::Cmp {
+            attr,
+            op,
+            value,
+            ts,
+        } => item.any_attr(attr, &mut |have| compare(have, *op, value, *ts)),
     }
 }
 
@@ -388,7 +424,12 @@ fn compare(have: Attr<'_>, op: Op, value: &Value, ts: Option<Ts>) -> bool {
 pub fn find_eq<'a>(expr: &'a Expr, attr_name: &str) -> Option<&'a str> {
     match expr {
         Expr::And(a, b) => find_eq(a, attr_name).or_else(|| find_eq(b, attr_name)),
-        Expr::Cmp { attr, op: Op::Eq, value: Value::Str(v), .. } if attr == attr_name => Some(v),
+        Expr::Cmp {
+            attr,
+            op: Op::Eq,
+            value: Value::Str(v),
+            ..
+        } if attr == attr_name => Some(v),
         _ => None,
     }
 }
@@ -417,7 +458,11 @@ mod tests {
         )
         .unwrap();
         assert!(eval(&e, &Obj));
-        let e = parse(r#"status eq "SUSPENDED" or lastUpdated lt "2024-01-01T00:00:00.000Z""#, &USER_FILTER).unwrap();
+        let e = parse(
+            r#"status eq "SUSPENDED" or lastUpdated lt "2024-01-01T00:00:00.000Z""#,
+            &USER_FILTER,
+        )
+        .unwrap();
         assert!(!eval(&e, &Obj));
     }
 

@@ -27,9 +27,15 @@ pub const GROUP_APPS_LIMIT: (usize, usize) = (20, 200);
 pub fn routes() -> Router<Shared> {
     Router::new()
         .route("/api/v1/groups", get(list).post(create))
-        .route("/api/v1/groups/{id}", get(get_one).put(update).delete(delete))
+        .route(
+            "/api/v1/groups/{id}",
+            get(get_one).put(update).delete(delete),
+        )
         .route("/api/v1/groups/{id}/users", get(members))
-        .route("/api/v1/groups/{id}/users/{uid}", put(add_member).delete(remove_member))
+        .route(
+            "/api/v1/groups/{id}/users/{uid}",
+            put(add_member).delete(remove_member),
+        )
         .route("/api/v1/groups/{id}/apps", get(apps_of))
 }
 
@@ -41,8 +47,14 @@ impl Filterable for Group {
             "lastUpdated" => Attr::Ts(self.last_updated),
             "lastMembershipUpdated" => Attr::Ts(self.last_membership_updated),
             "created" => Attr::Ts(self.created),
-            "source.id" => self.source.as_ref().map_or(Attr::Missing, |s| Attr::Str(s.as_str())),
-            _ => match name.strip_prefix("profile.").and_then(|k| self.profile.get(k)) {
+            "source.id" => self
+                .source
+                .as_ref()
+                .map_or(Attr::Missing, |s| Attr::Str(s.as_str())),
+            _ => match name
+                .strip_prefix("profile.")
+                .and_then(|k| self.profile.get(k))
+            {
                 Some(Value::String(s)) => Attr::Str(s),
                 _ => Attr::Missing,
             },
@@ -70,11 +82,17 @@ fn links_with_stats(org: &Org, origin: &str, g: &Group) -> String {
         "hasAdminPrivlege": org.group_has_admin_privilege(&g.id),
         "_links": {"self": {"href": format!("{origin}/api/v1/groups/{}/stats", g.id)}},
     });
-    format!("{},\"_embedded\":{{\"stats\":{}}}", group_links(origin, g), stats)
+    format!(
+        "{},\"_embedded\":{{\"stats\":{}}}",
+        group_links(origin, g),
+        stats
+    )
 }
 
 fn wants_stats(query: &ListQuery) -> bool {
-    query.value("expand").is_some_and(|e| e.split(',').any(|x| x == "stats"))
+    query
+        .value("expand")
+        .is_some_and(|e| e.split(',').any(|x| x == "stats"))
 }
 
 async fn list(State(s): State<Shared>, headers: HeaderMap, uri: Uri) -> Result<Response> {
@@ -83,13 +101,22 @@ async fn list(State(s): State<Shared>, headers: HeaderMap, uri: Uri) -> Result<R
     let stats = wants_stats(&query);
     let org = s.org.read();
     let links_for = |g: &Group| {
-        if stats { links_with_stats(&org, &origin, g) } else { group_links(&origin, g) }
+        if stats {
+            links_with_stats(&org, &origin, g)
+        } else {
+            group_links(&origin, g)
+        }
     };
     if let Some(q) = query.value("q") {
         let limit = query.limit(GROUPS_Q_LIMIT.0, GROUPS_Q_LIMIT.1)?;
         let q = q.to_lowercase();
         let mut w = ArrayWriter::with_capacity(limit * 400);
-        for g in org.groups.values().filter(|g| g.name().to_lowercase().starts_with(&q)).take(limit) {
+        for g in org
+            .groups
+            .values()
+            .filter(|g| g.name().to_lowercase().starts_with(&q))
+            .take(limit)
+        {
             w.push(&g.json(), Some(&links_for(g)));
         }
         let links = Links::for_page(&origin, uri.path(), &query, limit, None);
@@ -107,14 +134,18 @@ async fn list(State(s): State<Shared>, headers: HeaderMap, uri: Uri) -> Result<R
         None => org.groups.range(..),
     };
     let (page, more) = take_page(
-        range.map(|(_, g)| g).filter(|g| expr.as_ref().is_none_or(|e| filter::eval(e, *g))),
+        range
+            .map(|(_, g)| g)
+            .filter(|g| expr.as_ref().is_none_or(|e| filter::eval(e, *g))),
         limit,
     );
     let mut w = ArrayWriter::with_capacity(page.len() * 500 + 2);
     for g in &page {
         w.push(&g.json(), Some(&links_for(g)));
     }
-    let next = more.then(|| page.last().map(|g| g.id.to_string())).flatten();
+    let next = more
+        .then(|| page.last().map(|g| g.id.to_string()))
+        .flatten();
     let links = Links::for_page(&origin, uri.path(), &query, limit, next);
     Ok(json_response(w.finish(), Some(&links)))
 }
@@ -130,20 +161,34 @@ async fn get_one(
     let org = s.org.read();
     let gid = org.group_id(&id)?;
     let g = &org.groups[&gid];
-    let links = if wants_stats(&query) { links_with_stats(&org, &origin, g) } else { group_links(&origin, g) };
+    let links = if wants_stats(&query) {
+        links_with_stats(&org, &origin, g)
+    } else {
+        group_links(&origin, g)
+    };
     Ok(object_response(StatusCode::OK, &g.json(), Some(&links)))
 }
 
 fn respond_group(s: &Shared, origin: &str, id: &Id) -> Result<Response> {
     let org = s.org.read();
-    let g = org.groups.get(id).ok_or_else(|| OktaError::not_found(id.as_str(), "UserGroup"))?;
-    Ok(object_response(StatusCode::OK, &g.json(), Some(&group_links(origin, g))))
+    let g = org
+        .groups
+        .get(id)
+        .ok_or_else(|| OktaError::not_found(id.as_str(), "UserGroup"))?;
+    Ok(object_response(
+        StatusCode::OK,
+        &g.json(),
+        Some(&group_links(origin, g)),
+    ))
 }
 
 fn profile_of(body: &Bytes) -> Result<serde_json::Map<String, Value>> {
     match json_object(body)?.get("profile") {
         Some(Value::Object(p)) => Ok(p.clone()),
-        _ => Err(OktaError::validation("UserGroup", "profile: The field cannot be left blank")),
+        _ => Err(OktaError::validation(
+            "UserGroup",
+            "profile: The field cannot be left blank",
+        )),
     }
 }
 
@@ -219,7 +264,9 @@ async fn members(
     for u in &page {
         w.push(&u.json(), Some(&super::users::user_links(&origin, &u.id)));
     }
-    let next = more.then(|| page.last().map(|u| u.id.to_string())).flatten();
+    let next = more
+        .then(|| page.last().map(|u| u.id.to_string()))
+        .flatten();
     let links = Links::for_page(&origin, uri.path(), &query, limit, next);
     Ok(json_response(w.finish(), Some(&links)))
 }
@@ -272,7 +319,9 @@ async fn apps_of(
     for a in &page {
         w.push(&a.json(), Some(&super::apps::app_links(&origin, &a.id)));
     }
-    let next = more.then(|| page.last().map(|a| a.id.to_string())).flatten();
+    let next = more
+        .then(|| page.last().map(|a| a.id.to_string()))
+        .flatten();
     let links = Links::for_page(&origin, uri.path(), &query, limit, next);
     Ok(json_response(w.finish(), Some(&links)))
 }

@@ -15,7 +15,9 @@ use std::ops::Bound;
 pub const IDPS_LIMIT: (usize, usize) = (20, 200);
 
 pub fn routes() -> Router<Shared> {
-    Router::new().route("/api/v1/idps", get(list)).route("/api/v1/idps/{id}", get(get_one))
+    Router::new()
+        .route("/api/v1/idps", get(list))
+        .route("/api/v1/idps/{id}", get(get_one))
 }
 
 fn idp_links(origin: &str, id: &Id) -> String {
@@ -36,7 +38,8 @@ async fn list(State(s): State<Shared>, headers: HeaderMap, uri: Uri) -> Result<R
     };
     let (page, more) = take_page(
         range.map(|(_, i)| i).filter(|i| {
-            q.as_ref().is_none_or(|q| i.name.to_lowercase().starts_with(q))
+            q.as_ref()
+                .is_none_or(|q| i.name.to_lowercase().starts_with(q))
                 && kind.is_none_or(|k| i.kind.eq_ignore_ascii_case(k))
         }),
         limit,
@@ -45,7 +48,9 @@ async fn list(State(s): State<Shared>, headers: HeaderMap, uri: Uri) -> Result<R
     for i in &page {
         w.push(&i.json(), Some(&idp_links(&origin, &i.id)));
     }
-    let next = more.then(|| page.last().map(|i| i.id.to_string())).flatten();
+    let next = more
+        .then(|| page.last().map(|i| i.id.to_string()))
+        .flatten();
     let links = Links::for_page(&origin, uri.path(), &query, limit, next);
     Ok(json_response(w.finish(), Some(&links)))
 }
@@ -61,5 +66,9 @@ async fn get_one(
     let idp = Id::parse(&id)
         .and_then(|i| org.idps.get(&i))
         .ok_or_else(|| OktaError::not_found(&id, "IdentityProvider"))?;
-    Ok(object_response(StatusCode::OK, &idp.json(), Some(&idp_links(&origin, &idp.id))))
+    Ok(object_response(
+        StatusCode::OK,
+        &idp.json(),
+        Some(&idp_links(&origin, &idp.id)),
+    ))
 }

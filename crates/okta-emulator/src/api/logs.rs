@@ -4,9 +4,9 @@
 //! `next` link, even on an empty page; a bounded request (`until` given, or descending) reads a
 //! time range and its last page has no `next`. Cursors are `{published ms}_{seq}`.
 
+use super::Shared;
 use super::filter::{self, Attr, Filterable};
 use super::pagination::{ArrayWriter, Links, ListQuery, json_response, link_url};
-use super::Shared;
 use crate::error::{OktaError, Result};
 use crate::model::{LogEntry, parse_ts};
 use axum::Router;
@@ -30,7 +30,10 @@ impl Filterable for LogEntry {
             "eventType" => Attr::Str(self.event_type),
             "actor.id" => Attr::Str(&self.actor_id),
             "published" => Attr::Ts(self.published),
-            "target.id" => self.target_ids.first().map_or(Attr::Missing, |t| Attr::Str(t)),
+            "target.id" => self
+                .target_ids
+                .first()
+                .map_or(Attr::Missing, |t| Attr::Str(t)),
             _ => Attr::Missing,
         }
     }
@@ -44,7 +47,11 @@ impl Filterable for LogEntry {
 }
 
 fn param_error(what: &str) -> OktaError {
-    OktaError::new(StatusCode::BAD_REQUEST, "E0000053", format!("Invalid parameter: {what}"))
+    OktaError::new(
+        StatusCode::BAD_REQUEST,
+        "E0000053",
+        format!("Invalid parameter: {what}"),
+    )
 }
 
 fn parse_time(query: &ListQuery, key: &str) -> Result<Option<i64>> {
@@ -64,7 +71,10 @@ fn parse_cursor(raw: &str) -> Result<u64> {
 }
 
 fn cursor(entries: &[LogEntry], seq: u64) -> String {
-    let ms = seq.checked_sub(1).and_then(|i| entries.get(i as usize)).map_or(0, |e| e.published);
+    let ms = seq
+        .checked_sub(1)
+        .and_then(|i| entries.get(i as usize))
+        .map_or(0, |e| e.published);
     format!("{ms}_{seq}")
 }
 
@@ -79,7 +89,11 @@ async fn list(State(s): State<Shared>, headers: HeaderMap, uri: Uri) -> Result<R
         None => false,
         Some(o) if o.eq_ignore_ascii_case("ASCENDING") => false,
         Some(o) if o.eq_ignore_ascii_case("DESCENDING") => true,
-        Some(o) => return Err(param_error(&format!("sortOrder must be ASCENDING or DESCENDING, got '{o}'"))),
+        Some(o) => {
+            return Err(param_error(&format!(
+                "sortOrder must be ASCENDING or DESCENDING, got '{o}'"
+            )));
+        }
     };
     let polling = until.is_none() && !descending;
     if polling && since.is_some() && after.is_some() {
@@ -89,8 +103,10 @@ async fn list(State(s): State<Shared>, headers: HeaderMap, uri: Uri) -> Result<R
         .value("filter")
         .map(|f| filter::parse_with(f, &filter::LOG_FILTER, OktaError::invalid_log_param))
         .transpose()?;
-    let keywords: Vec<String> =
-        query.value("q").map(|q| q.split_whitespace().map(str::to_lowercase).collect()).unwrap_or_default();
+    let keywords: Vec<String> = query
+        .value("q")
+        .map(|q| q.split_whitespace().map(str::to_lowercase).collect())
+        .unwrap_or_default();
     let now = s.now();
     let org = s.org.read();
     let log = &org.log;
@@ -103,7 +119,15 @@ async fn list(State(s): State<Shared>, headers: HeaderMap, uri: Uri) -> Result<R
     };
     let mut w = ArrayWriter::with_capacity(limit.min(log.len()) * 1500 + 2);
     let mut count = 0usize;
-    let self_url = link_url(&origin, uri.path(), &query, &[], &[], query.value("after"), limit);
+    let self_url = link_url(
+        &origin,
+        uri.path(),
+        &query,
+        &[],
+        &[],
+        query.value("after"),
+        limit,
+    );
     let next_url;
     if polling {
         let lower = since.unwrap_or(now - DEFAULT_WINDOW_MS);
@@ -125,7 +149,15 @@ async fn list(State(s): State<Shared>, headers: HeaderMap, uri: Uri) -> Result<R
             last_seq = last_seq.max(log.len() as u64);
         }
         let c = cursor(log, last_seq);
-        next_url = Some(link_url(&origin, uri.path(), &query, &["since", "until"], &[], Some(&c), limit));
+        next_url = Some(link_url(
+            &origin,
+            uri.path(),
+            &query,
+            &["since", "until"],
+            &[],
+            Some(&c),
+            limit,
+        ));
     } else {
         let upper = until.unwrap_or(now);
         let lower = since.unwrap_or(upper - DEFAULT_WINDOW_MS);
@@ -160,7 +192,15 @@ async fn list(State(s): State<Shared>, headers: HeaderMap, uri: Uri) -> Result<R
         next_url = match (more, last) {
             (true, Some(seq)) => {
                 let c = cursor(log, seq);
-                Some(link_url(&origin, uri.path(), &query, &[], &[], Some(&c), limit))
+                Some(link_url(
+                    &origin,
+                    uri.path(),
+                    &query,
+                    &[],
+                    &[],
+                    Some(&c),
+                    limit,
+                ))
             }
             _ => None,
         };

@@ -42,7 +42,12 @@ pub type Caller = Option<Extension<Principal>>;
 
 impl AppState {
     pub fn new(org: Org, clock: Arc<dyn Clock>, scheme: &'static str) -> Self {
-        AppState { org: RwLock::new(org), clock, scheme, fallback_origin: RwLock::new(String::new()) }
+        AppState {
+            org: RwLock::new(org),
+            clock,
+            scheme,
+            fallback_origin: RwLock::new(String::new()),
+        }
     }
 
     pub fn now(&self) -> Ts {
@@ -84,7 +89,8 @@ pub fn object_response(status: StatusCode, object: &[u8], links: Option<&str>) -
         None => w.extend_from_slice(object),
     }
     let mut resp = (status, Bytes::from(w)).into_response();
-    resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     resp
 }
 

@@ -11,7 +11,11 @@ use bytes::Bytes;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 /// Characters left as they are in link query values (RFC 3986 unreserved).
-const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 /// The query string of a list request, in the order the client sent it.
 #[derive(Debug, Clone, Default)]
@@ -30,7 +34,10 @@ impl ListQuery {
     }
 
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.pairs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     /// The non-empty value of `key`.
@@ -58,14 +65,24 @@ impl ListQuery {
     /// An `after` cursor holding an id (`0`-prefixed for users, as Okta's are); 400 E0000029
     /// when it is not one.
     pub fn after_id(&self) -> Result<Option<Id>> {
-        let Some(raw) = self.value("after") else { return Ok(None) };
-        let candidate = if raw.len() == 21 { raw.strip_prefix('0').unwrap_or(raw) } else { raw };
-        Id::parse(candidate).map(Some).ok_or_else(OktaError::invalid_paging)
+        let Some(raw) = self.value("after") else {
+            return Ok(None);
+        };
+        let candidate = if raw.len() == 21 {
+            raw.strip_prefix('0').unwrap_or(raw)
+        } else {
+            raw
+        };
+        Id::parse(candidate)
+            .map(Some)
+            .ok_or_else(OktaError::invalid_paging)
     }
 
     /// Query pairs for links: everything but `after` and `limit`.
     fn link_pairs(&self, drop: &[&str]) -> impl Iterator<Item = &(String, String)> {
-        self.pairs.iter().filter(move |(k, _)| k != "after" && k != "limit" && !drop.contains(&k.as_str()))
+        self.pairs
+            .iter()
+            .filter(move |(k, _)| k != "after" && k != "limit" && !drop.contains(&k.as_str()))
     }
 }
 
@@ -210,7 +227,9 @@ mod tests {
 
     #[test]
     fn links_keep_params_and_put_after_then_limit_last() {
-        let uri: Uri = "/api/v1/users?filter=status%20eq%20%22ACTIVE%22&after=000uabc&limit=500".parse().unwrap();
+        let uri: Uri = "/api/v1/users?filter=status%20eq%20%22ACTIVE%22&after=000uabc&limit=500"
+            .parse()
+            .unwrap();
         let q = ListQuery::parse(&uri).unwrap();
         let l = Links::for_page("http://h:1", "/api/v1/users", &q, 200, Some("0next".into()));
         assert_eq!(

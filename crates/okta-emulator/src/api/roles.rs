@@ -20,9 +20,18 @@ pub const ASSIGNEES_LIMIT: (usize, usize) = (100, 100);
 pub fn routes() -> Router<Shared> {
     Router::new()
         .route("/api/v1/users/{id}/roles", get(user_roles).post(grant_user))
-        .route("/api/v1/users/{id}/roles/{rid}", get(user_role).delete(revoke_user))
-        .route("/api/v1/groups/{id}/roles", get(group_roles).post(grant_group))
-        .route("/api/v1/groups/{id}/roles/{rid}", get(group_role).delete(revoke_group))
+        .route(
+            "/api/v1/users/{id}/roles/{rid}",
+            get(user_role).delete(revoke_user),
+        )
+        .route(
+            "/api/v1/groups/{id}/roles",
+            get(group_roles).post(grant_group),
+        )
+        .route(
+            "/api/v1/groups/{id}/roles/{rid}",
+            get(group_role).delete(revoke_group),
+        )
         .route("/api/v1/iam/assignees/users", get(assignees))
 }
 
@@ -60,7 +69,10 @@ async fn user_roles(
     let origin = s.origin(&headers, &uri);
     let org = s.org.read();
     let uid = org.user_id(&id)?;
-    Ok(value_response(StatusCode::OK, &Value::Array(roles_of_user(&org, &origin, &uid))))
+    Ok(value_response(
+        StatusCode::OK,
+        &Value::Array(roles_of_user(&org, &origin, &uid)),
+    ))
 }
 
 async fn group_roles(
@@ -80,7 +92,14 @@ async fn group_roles(
     Ok(value_response(StatusCode::OK, &Value::Array(roles)))
 }
 
-fn one_role(s: &Shared, origin: &str, kind: AssigneeType, id: &str, rid: &str, status: StatusCode) -> Result<Response> {
+fn one_role(
+    s: &Shared,
+    origin: &str,
+    kind: AssigneeType,
+    id: &str,
+    rid: &str,
+    status: StatusCode,
+) -> Result<Response> {
     let org = s.org.read();
     let assignee = match kind {
         AssigneeType::User => org.user_id(id)?,
@@ -91,7 +110,11 @@ fn one_role(s: &Shared, origin: &str, kind: AssigneeType, id: &str, rid: &str, s
         .filter(|r| r.assignee == assignee)
         .ok_or_else(|| OktaError::not_found(rid, "RoleAssignment"))?;
     let v = role_json(origin, role, kind.as_str());
-    Ok(object_response(status, &serde_json::to_vec(&v).unwrap_or_default(), None))
+    Ok(object_response(
+        status,
+        &serde_json::to_vec(&v).unwrap_or_default(),
+        None,
+    ))
 }
 
 async fn user_role(
@@ -138,9 +161,19 @@ async fn grant(
     };
     let assignee = {
         let org = s.org.read();
-        org.roles.get(&rid).map(|r| r.assignee.to_string()).unwrap_or(id)
+        org.roles
+            .get(&rid)
+            .map(|r| r.assignee.to_string())
+            .unwrap_or(id)
     };
-    one_role(&s, &origin, kind, &assignee, rid.as_str(), StatusCode::CREATED)
+    one_role(
+        &s,
+        &origin,
+        kind,
+        &assignee,
+        rid.as_str(),
+        StatusCode::CREATED,
+    )
 }
 
 async fn grant_user(
@@ -220,8 +253,19 @@ async fn assignees(State(s): State<Shared>, headers: HeaderMap, uri: Uri) -> Res
         .collect();
     let mut links = serde_json::Map::new();
     if more && let Some(last) = page.last() {
-        let next = link_url(&origin, uri.path(), &query, &[], &[], Some(last.as_str()), limit);
+        let next = link_url(
+            &origin,
+            uri.path(),
+            &query,
+            &[],
+            &[],
+            Some(last.as_str()),
+            limit,
+        );
         links.insert("next".into(), json!({"href": next}));
     }
-    Ok(value_response(StatusCode::OK, &json!({"value": value, "_links": links})))
+    Ok(value_response(
+        StatusCode::OK,
+        &json!({"value": value, "_links": links}),
+    ))
 }

@@ -23,7 +23,13 @@ pub const USERS_Q_LIMIT: (usize, usize) = (10, 200);
 pub fn routes() -> Router<Shared> {
     Router::new()
         .route("/api/v1/users", get(list).post(create))
-        .route("/api/v1/users/{id}", get(get_one).post(update_partial).put(update_full).delete(delete))
+        .route(
+            "/api/v1/users/{id}",
+            get(get_one)
+                .post(update_partial)
+                .put(update_full)
+                .delete(delete),
+        )
         .route("/api/v1/users/{id}/groups", get(groups_of))
         .route("/api/v1/users/{id}/lifecycle/{op}", post(lifecycle))
 }
@@ -38,7 +44,10 @@ impl Filterable for User {
             "activated" => self.activated.map_or(Attr::Missing, Attr::Ts),
             "statusChanged" => self.status_changed.map_or(Attr::Missing, Attr::Ts),
             "type.id" => Attr::Str(self.type_id.as_str()),
-            _ => match name.strip_prefix("profile.").and_then(|k| self.profile.get(k)) {
+            _ => match name
+                .strip_prefix("profile.")
+                .and_then(|k| self.profile.get(k))
+            {
                 Some(Value::String(s)) => Attr::Str(s),
                 Some(Value::Bool(b)) => Attr::Bool(*b),
                 _ => Attr::Missing,
@@ -93,7 +102,9 @@ async fn list(State(s): State<Shared>, headers: HeaderMap, uri: Uri) -> Result<R
     let (page, more) = match &expr {
         Some(e) => {
             // An `id eq` or `profile.login eq` filter names at most one user: no scan.
-            if let Some(one) = filter::find_eq(e, "id").and_then(Id::parse).and_then(|id| org.users.get(&id))
+            if let Some(one) = filter::find_eq(e, "id")
+                .and_then(Id::parse)
+                .and_then(|id| org.users.get(&id))
             {
                 let hit = filter::eval(e, one) && after.is_none_or(|a| one.id > a);
                 (if hit { vec![one] } else { vec![] }, false)
@@ -102,7 +113,9 @@ async fn list(State(s): State<Shared>, headers: HeaderMap, uri: Uri) -> Result<R
             }
         }
         None => take_page(
-            range.map(|(_, u)| u).filter(|u| u.status != UserStatus::Deprovisioned),
+            range
+                .map(|(_, u)| u)
+                .filter(|u| u.status != UserStatus::Deprovisioned),
             limit,
         ),
     };
@@ -117,7 +130,9 @@ async fn list(State(s): State<Shared>, headers: HeaderMap, uri: Uri) -> Result<R
         link.push_str(r#""}}"#);
         w.push(&u.json(), Some(&link));
     }
-    let next = more.then(|| page.last().map(|u| format!("0{}", u.id))).flatten();
+    let next = more
+        .then(|| page.last().map(|u| format!("0{}", u.id)))
+        .flatten();
     drop(org);
     let links = Links::for_page(&origin, uri.path(), &query, limit, next);
     Ok(json_response(w.finish(), Some(&links)))
@@ -131,14 +146,27 @@ async fn get_one(
 ) -> Result<Response> {
     let origin = s.origin(&headers, &uri);
     let org = s.org.read();
-    let user = org.find_user(&id).ok_or_else(|| OktaError::not_found(&id, "User"))?;
-    Ok(object_response(StatusCode::OK, &user.json(), Some(&user_links(&origin, &user.id))))
+    let user = org
+        .find_user(&id)
+        .ok_or_else(|| OktaError::not_found(&id, "User"))?;
+    Ok(object_response(
+        StatusCode::OK,
+        &user.json(),
+        Some(&user_links(&origin, &user.id)),
+    ))
 }
 
 fn respond_user(s: &Shared, origin: &str, id: &Id, status: StatusCode) -> Result<Response> {
     let org = s.org.read();
-    let user = org.users.get(id).ok_or_else(|| OktaError::not_found(id.as_str(), "User"))?;
-    Ok(object_response(status, &user.json(), Some(&user_links(origin, id))))
+    let user = org
+        .users
+        .get(id)
+        .ok_or_else(|| OktaError::not_found(id.as_str(), "User"))?;
+    Ok(object_response(
+        status,
+        &user.json(),
+        Some(&user_links(origin, id)),
+    ))
 }
 
 async fn create(
@@ -153,7 +181,12 @@ async fn create(
     let body = json_object(&body)?;
     let profile = match body.get("profile") {
         Some(Value::Object(p)) => p.clone(),
-        _ => return Err(OktaError::validation("User", "profile: The field cannot be left blank")),
+        _ => {
+            return Err(OktaError::validation(
+                "User",
+                "profile: The field cannot be left blank",
+            ));
+        }
     };
     let has_password = body
         .get("credentials")
@@ -161,7 +194,9 @@ async fn create(
         .and_then(|p| p.get("value"))
         .and_then(Value::as_str)
         .is_some_and(|v| !v.is_empty());
-    let activate = !query.get("activate").is_some_and(|v| v.eq_ignore_ascii_case("false"));
+    let activate = !query
+        .get("activate")
+        .is_some_and(|v| v.eq_ignore_ascii_case("false"));
     let group_ids: Vec<Id> = match body.get("groupIds") {
         Some(Value::Array(ids)) => ids
             .iter()
@@ -182,13 +217,26 @@ async fn create(
     respond_user(&s, &origin, &id, StatusCode::OK)
 }
 
-async fn update(s: Shared, caller: Caller, headers: HeaderMap, uri: Uri, id: String, body: Bytes, replace: bool) -> Result<Response> {
+async fn update(
+    s: Shared,
+    caller: Caller,
+    headers: HeaderMap,
+    uri: Uri,
+    id: String,
+    body: Bytes,
+    replace: bool,
+) -> Result<Response> {
     let origin = s.origin(&headers, &uri);
     let body = json_object(&body)?;
     let profile = match body.get("profile") {
         Some(Value::Object(p)) => p.clone(),
         None if !replace => serde_json::Map::new(),
-        _ => return Err(OktaError::validation("User", "profile: The field cannot be left blank")),
+        _ => {
+            return Err(OktaError::validation(
+                "User",
+                "profile: The field cannot be left blank",
+            ));
+        }
     };
     let now = s.now();
     let uid = {
@@ -236,9 +284,16 @@ async fn lifecycle(
         "suspend" => org.suspend_user(&c, &id)?,
         "unsuspend" => org.unsuspend_user(&c, &id)?,
         "unlock" => org.unlock_user(&c, &id)?,
-        other => return Err(OktaError::no_route(&format!("/api/v1/users/{id}/lifecycle/{other}"))),
+        other => {
+            return Err(OktaError::no_route(&format!(
+                "/api/v1/users/{id}/lifecycle/{other}"
+            )));
+        }
     };
-    Ok(super::value_response(StatusCode::OK, &serde_json::json!({})))
+    Ok(super::value_response(
+        StatusCode::OK,
+        &serde_json::json!({}),
+    ))
 }
 
 async fn delete(

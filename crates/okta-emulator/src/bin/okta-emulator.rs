@@ -14,7 +14,11 @@ use std::time::{Duration, Instant};
 const BENCH_CLIENTS: usize = 8;
 
 #[derive(Parser, Debug)]
-#[command(name = "okta-emulator", version, about = "A faithful Okta Management API emulator")]
+#[command(
+    name = "okta-emulator",
+    version,
+    about = "A faithful Okta Management API emulator"
+)]
 #[command(args_conflicts_with_subcommands = true)]
 struct Cli {
     #[command(subcommand)]
@@ -116,12 +120,19 @@ impl ServeArgs {
                 let text = std::fs::read_to_string(path)
                     .with_context(|| format!("reading --oauth-config {}", path.display()))?;
                 let file: OAuthFile = toml::from_str(&text).with_context(|| {
-                    format!("parsing --oauth-config {} (expected [[client]] tables)", path.display())
+                    format!(
+                        "parsing --oauth-config {} (expected [[client]] tables)",
+                        path.display()
+                    )
                 })?;
                 file.client
             }
         };
-        let tokens = if self.tokens.is_empty() { vec![DEFAULT_TOKEN.to_string()] } else { self.tokens.clone() };
+        let tokens = if self.tokens.is_empty() {
+            vec![DEFAULT_TOKEN.to_string()]
+        } else {
+            self.tokens.clone()
+        };
         Ok(EmulatorConfig {
             host: self.host.clone(),
             port: self.port,
@@ -155,14 +166,22 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Keygen { out, alg }) => okta_emulator::gate::keygen::run(&out, &alg),
-        Some(Command::Bench { size, seed, seconds, clients }) => runtime()?.block_on(bench(size, seed, seconds, clients)),
+        Some(Command::Bench {
+            size,
+            seed,
+            seconds,
+            clients,
+        }) => runtime()?.block_on(bench(size, seed, seconds, clients)),
         Some(Command::Serve(args)) => runtime()?.block_on(serve(args)),
         None => runtime()?.block_on(serve(cli.serve)),
     }
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -173,7 +192,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         writeln!(out, "okta-emulator listening on {}", emulator.base_url())?;
         out.flush()?;
     }
-    tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for Ctrl-C")?;
     emulator.shutdown().await;
     Ok(())
 }
@@ -188,14 +209,26 @@ fn rss_kib() -> Option<u64> {
 async fn bench(size: OrgSize, seed: u64, seconds: u64, clients: usize) -> anyhow::Result<()> {
     let rss_before = rss_kib().unwrap_or(0);
     let started = Instant::now();
-    let config = EmulatorConfig { seed, size, ..EmulatorConfig::default() };
+    let config = EmulatorConfig {
+        seed,
+        size,
+        ..EmulatorConfig::default()
+    };
     let org = okta_emulator::server::build_org(&config).await?;
     let generate_s = started.elapsed().as_secs_f64();
     let rss_after = rss_kib().unwrap_or(0);
-    let (users, groups, memberships) =
-        (org.users.len(), org.groups.len(), org.members.values().map(|m| m.len()).sum::<usize>());
-    println!("generate {size:?} (seed {seed}): {generate_s:.2} s; {users} users, {groups} groups, {memberships} memberships");
-    println!("memory held by the org: {:.1} MiB (RSS delta)", (rss_after.saturating_sub(rss_before)) as f64 / 1024.0);
+    let (users, groups, memberships) = (
+        org.users.len(),
+        org.groups.len(),
+        org.members.values().map(|m| m.len()).sum::<usize>(),
+    );
+    println!(
+        "generate {size:?} (seed {seed}): {generate_s:.2} s; {users} users, {groups} groups, {memberships} memberships"
+    );
+    println!(
+        "memory held by the org: {:.1} MiB (RSS delta)",
+        (rss_after.saturating_sub(rss_before)) as f64 / 1024.0
+    );
     let emulator = okta_emulator::server::start_with_org(config, org).await?;
     let base = emulator.base_url();
     let token = emulator.token().to_string();
@@ -207,13 +240,18 @@ async fn bench(size: OrgSize, seed: u64, seconds: u64, clients: usize) -> anyhow
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let mut tasks = Vec::new();
     for _ in 0..clients {
-        let (pages, bytes, base, token) = (pages.clone(), bytes.clone(), base.clone(), token.clone());
+        let (pages, bytes, base, token) =
+            (pages.clone(), bytes.clone(), base.clone(), token.clone());
         tasks.push(tokio::spawn(async move {
             let http = reqwest::Client::builder().build()?;
             let first = format!("{base}/api/v1/users?limit=200");
             let mut url = first.clone();
             while Instant::now() < deadline {
-                let resp = http.get(&url).header("Authorization", format!("SSWS {token}")).send().await?;
+                let resp = http
+                    .get(&url)
+                    .header("Authorization", format!("SSWS {token}"))
+                    .send()
+                    .await?;
                 if !resp.status().is_success() {
                     bail!("GET {url}: {}", resp.status());
                 }
@@ -223,7 +261,11 @@ async fn bench(size: OrgSize, seed: u64, seconds: u64, clients: usize) -> anyhow
                     .iter()
                     .filter_map(|v| v.to_str().ok())
                     .find(|v| v.contains("rel=\"next\""))
-                    .and_then(|v| v.split_once('<').and_then(|(_, r)| r.split_once('>')).map(|(u, _)| u.to_string()));
+                    .and_then(|v| {
+                        v.split_once('<')
+                            .and_then(|(_, r)| r.split_once('>'))
+                            .map(|(u, _)| u.to_string())
+                    });
                 let body = resp.bytes().await?;
                 bytes.fetch_add(body.len() as u64, Ordering::Relaxed);
                 pages.fetch_add(1, Ordering::Relaxed);

@@ -74,7 +74,9 @@ pub fn format_ts(ms: Ts) -> String {
 
 /// Parses an RFC 3339 timestamp (what filters and `since`/`until` carry).
 pub fn parse_ts(s: &str) -> Option<Ts> {
-    DateTime::parse_from_rfc3339(s).ok().map(|d| d.timestamp_millis())
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|d| d.timestamp_millis())
 }
 
 #[cfg(test)]
@@ -85,7 +87,10 @@ mod tests {
     fn timestamps_round_trip_in_okta_format() {
         let ms = parse_ts("2022-04-04T15:56:05.123Z").unwrap();
         assert_eq!(format_ts(ms), "2022-04-04T15:56:05.123Z");
-        assert_eq!(format_ts(parse_ts("2022-04-04T15:56:05Z").unwrap()), "2022-04-04T15:56:05.000Z");
+        assert_eq!(
+            format_ts(parse_ts("2022-04-04T15:56:05Z").unwrap()),
+            "2022-04-04T15:56:05.000Z"
+        );
     }
 
     #[test]

@@ -68,7 +68,10 @@ impl Target {
     }
 
     pub fn app_user(u: &User) -> Self {
-        Target { kind: "AppUser", ..Target::user(u) }
+        Target {
+            kind: "AppUser",
+            ..Target::user(u)
+        }
     }
 
     pub fn group(g: &Group) -> Self {
@@ -124,7 +127,10 @@ impl Ctx {
 
     /// The same context for another request path (one API call may write several events).
     pub fn at(&self, request_uri: impl Into<String>) -> Self {
-        Ctx { request_uri: request_uri.into(), ..self.clone() }
+        Ctx {
+            request_uri: request_uri.into(),
+            ..self.clone()
+        }
     }
 }
 
@@ -143,30 +149,87 @@ pub struct LogEntry {
 /// (eventType, legacyEventType, displayMessage)
 pub fn describe(event_type: &str) -> (Option<&'static str>, &'static str) {
     match event_type {
-        "user.lifecycle.create" => (Some("core.user.config.user_creation.success"), "Create okta user"),
-        "user.lifecycle.activate" => (Some("core.user.config.user_activated"), "Activate Okta user"),
-        "user.lifecycle.deactivate" => (Some("core.user.config.user_deactivated"), "Deactivate Okta user"),
+        "user.lifecycle.create" => (
+            Some("core.user.config.user_creation.success"),
+            "Create okta user",
+        ),
+        "user.lifecycle.activate" => (
+            Some("core.user.config.user_activated"),
+            "Activate Okta user",
+        ),
+        "user.lifecycle.deactivate" => (
+            Some("core.user.config.user_deactivated"),
+            "Deactivate Okta user",
+        ),
         "user.lifecycle.suspend" => (Some("core.user.config.user_suspended"), "Suspend Okta user"),
-        "user.lifecycle.unsuspend" => (Some("core.user.config.user_unsuspended"), "Unsuspend Okta user"),
-        "user.lifecycle.reactivate" => (Some("core.user.config.user_reactivated"), "Reactivate Okta user"),
-        "user.lifecycle.delete.initiated" => (Some("core.user.config.user_deleted"), "Delete Okta user initiated"),
+        "user.lifecycle.unsuspend" => (
+            Some("core.user.config.user_unsuspended"),
+            "Unsuspend Okta user",
+        ),
+        "user.lifecycle.reactivate" => (
+            Some("core.user.config.user_reactivated"),
+            "Reactivate Okta user",
+        ),
+        "user.lifecycle.delete.initiated" => (
+            Some("core.user.config.user_deleted"),
+            "Delete Okta user initiated",
+        ),
         "user.lifecycle.delete.completed" => (None, "Delete Okta user completed"),
-        "user.account.update_profile" => (Some("core.user.config.profile_update.success"), "Update user profile for Okta"),
-        "user.account.unlock" => (Some("core.user.config.user_unlocked"), "Unlock user account"),
+        "user.account.update_profile" => (
+            Some("core.user.config.profile_update.success"),
+            "Update user profile for Okta",
+        ),
+        "user.account.unlock" => (
+            Some("core.user.config.user_unlocked"),
+            "Unlock user account",
+        ),
         "user.session.start" => (Some("core.user_auth.login_success"), "User login to Okta"),
         "group.lifecycle.create" => (Some("core.user_group.created"), "Create okta group"),
         "group.lifecycle.delete" => (Some("core.user_group.deleted"), "Delete okta group"),
-        "group.profile.update" => (Some("core.user_group.profile_updated"), "Update group profile"),
-        "group.user_membership.add" => (Some("core.user_group_member.user_add"), "Add user to group membership"),
-        "group.user_membership.remove" => (Some("core.user_group_member.user_remove"), "Remove user from group membership"),
-        "application.user_membership.add" => (Some("app.generic.provision.assign_user_to_app"), "Add user to application membership"),
-        "application.user_membership.remove" => (Some("app.generic.unprovision.user_removed"), "Remove user from application membership"),
-        "group.application_assignment.add" => (Some("app.generic.config.app_group_member_add"), "Add assigned application to group"),
-        "group.application_assignment.remove" => (Some("app.generic.config.app_group_member_remove"), "Remove assigned application from group"),
-        "user.account.privilege.grant" => (Some("core.user.admin_privilege.granted"), "Grant user privilege"),
-        "user.account.privilege.revoke" => (Some("core.user.admin_privilege.revoked"), "User privilege revoke"),
-        "group.privilege.grant" => (Some("core.user_group.admin_privilege.granted"), "Grant group privilege"),
-        "group.privilege.revoke" => (Some("core.user_group.admin_privilege.revoked"), "Revoke group privilege"),
+        "group.profile.update" => (
+            Some("core.user_group.profile_updated"),
+            "Update group profile",
+        ),
+        "group.user_membership.add" => (
+            Some("core.user_group_member.user_add"),
+            "Add user to group membership",
+        ),
+        "group.user_membership.remove" => (
+            Some("core.user_group_member.user_remove"),
+            "Remove user from group membership",
+        ),
+        "application.user_membership.add" => (
+            Some("app.generic.provision.assign_user_to_app"),
+            "Add user to application membership",
+        ),
+        "application.user_membership.remove" => (
+            Some("app.generic.unprovision.user_removed"),
+            "Remove user from application membership",
+        ),
+        "group.application_assignment.add" => (
+            Some("app.generic.config.app_group_member_add"),
+            "Add assigned application to group",
+        ),
+        "group.application_assignment.remove" => (
+            Some("app.generic.config.app_group_member_remove"),
+            "Remove assigned application from group",
+        ),
+        "user.account.privilege.grant" => (
+            Some("core.user.admin_privilege.granted"),
+            "Grant user privilege",
+        ),
+        "user.account.privilege.revoke" => (
+            Some("core.user.admin_privilege.revoked"),
+            "User privilege revoke",
+        ),
+        "group.privilege.grant" => (
+            Some("core.user_group.admin_privilege.granted"),
+            "Grant group privilege",
+        ),
+        "group.privilege.revoke" => (
+            Some("core.user_group.admin_privilege.revoked"),
+            "Revoke group privilege",
+        ),
         _ => (None, "Okta event"),
     }
 }

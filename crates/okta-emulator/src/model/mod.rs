@@ -16,11 +16,11 @@ mod ops;
 
 pub use ids::{Id, Ts, format_ts, parse_ts};
 pub use log::{Actor, Ctx, LogEntry, Target};
-pub use ops::UserDeletion;
 pub use objects::{
     App, AppGroupEntry, AppUserEntry, Factor, Group, GroupType, Idp, RoleAssignment, RoleType,
     User, UserStatus, splice_links,
 };
+pub use ops::UserDeletion;
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -110,7 +110,10 @@ impl Org {
         };
         let mut profile = serde_json::Map::new();
         profile.insert("name".into(), "Everyone".into());
-        profile.insert("description".into(), "All users in your organization".into());
+        profile.insert(
+            "description".into(),
+            "All users in your organization".into(),
+        );
         org.groups.insert(
             everyone,
             Group::new(everyone, GroupType::BuiltIn, created, profile, None),
@@ -150,7 +153,9 @@ impl Org {
 
     /// Whether a group holds an admin role.
     pub fn group_has_admin_privilege(&self, group: &Id) -> bool {
-        self.roles_by_assignee.get(group).is_some_and(|r| !r.is_empty())
+        self.roles_by_assignee
+            .get(group)
+            .is_some_and(|r| !r.is_empty())
     }
 
     pub fn role_ids_of(&self, assignee: &Id) -> impl Iterator<Item = &Id> {

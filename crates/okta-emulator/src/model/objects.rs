@@ -71,7 +71,9 @@ impl UserStatus {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|st| st.as_str().eq_ignore_ascii_case(s))
+        Self::ALL
+            .into_iter()
+            .find(|st| st.as_str().eq_ignore_ascii_case(s))
     }
 }
 
@@ -93,12 +95,23 @@ pub struct User {
 
 impl User {
     pub fn login(&self) -> &str {
-        self.profile.get("login").and_then(Value::as_str).unwrap_or("")
+        self.profile
+            .get("login")
+            .and_then(Value::as_str)
+            .unwrap_or("")
     }
 
     pub fn display_name(&self) -> String {
-        let first = self.profile.get("firstName").and_then(Value::as_str).unwrap_or("");
-        let last = self.profile.get("lastName").and_then(Value::as_str).unwrap_or("");
+        let first = self
+            .profile
+            .get("firstName")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let last = self
+            .profile
+            .get("lastName")
+            .and_then(Value::as_str)
+            .unwrap_or("");
         format!("{first} {last}").trim().to_string()
     }
 
@@ -150,9 +163,13 @@ impl GroupType {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [GroupType::OktaGroup, GroupType::AppGroup, GroupType::BuiltIn]
-            .into_iter()
-            .find(|t| t.as_str().eq_ignore_ascii_case(s))
+        [
+            GroupType::OktaGroup,
+            GroupType::AppGroup,
+            GroupType::BuiltIn,
+        ]
+        .into_iter()
+        .find(|t| t.as_str().eq_ignore_ascii_case(s))
     }
 }
 
@@ -190,7 +207,10 @@ impl Group {
     }
 
     pub fn name(&self) -> &str {
-        self.profile.get("name").and_then(Value::as_str).unwrap_or("")
+        self.profile
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
     }
 
     pub fn to_value(&self) -> Value {
@@ -343,18 +363,31 @@ impl RoleType {
         ("READ_ONLY_ADMIN", "Read-only Administrator"),
         ("REPORT_ADMIN", "Report Administrator"),
         ("GROUP_MEMBERSHIP_ADMIN", "Group Membership Administrator"),
-        ("API_ACCESS_MANAGEMENT_ADMIN", "API Access Management Administrator"),
+        (
+            "API_ACCESS_MANAGEMENT_ADMIN",
+            "API Access Management Administrator",
+        ),
         ("WORKFLOWS_ADMIN", "Workflows Administrator"),
-        ("ACCESS_CERTIFICATIONS_ADMIN", "Access Certifications Administrator"),
+        (
+            "ACCESS_CERTIFICATIONS_ADMIN",
+            "Access Certifications Administrator",
+        ),
         ("ACCESS_REQUESTS_ADMIN", "Access Requests Administrator"),
     ];
 
     pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.iter().find(|(t, _)| *t == s).map(|(t, _)| RoleType(t))
+        Self::ALL
+            .iter()
+            .find(|(t, _)| *t == s)
+            .map(|(t, _)| RoleType(t))
     }
 
     pub fn label(self) -> &'static str {
-        Self::ALL.iter().find(|(t, _)| *t == self.0).map(|(_, l)| *l).unwrap_or(self.0)
+        Self::ALL
+            .iter()
+            .find(|(t, _)| *t == self.0)
+            .map(|(_, l)| *l)
+            .unwrap_or(self.0)
     }
 }
 
@@ -444,10 +477,16 @@ impl Factor {
     pub fn to_value(&self, user: &User) -> Value {
         let login = user.login();
         let profile = match self.factor_type {
-            "sms" | "call" => json!({"phoneNumber": user.profile.get("mobilePhone").cloned().unwrap_or(Value::Null)}),
+            "sms" | "call" => {
+                json!({"phoneNumber": user.profile.get("mobilePhone").cloned().unwrap_or(Value::Null)})
+            }
             "email" => json!({"email": user.profile.get("email").cloned().unwrap_or(Value::Null)}),
-            "push" => json!({"credentialId": login, "deviceType": "SmartPhone_IPhone", "name": "iPhone", "platform": "IOS", "version": "17.4"}),
-            "webauthn" => json!({"credentialId": format!("webauthn-{}", self.id), "authenticatorName": "Touch ID"}),
+            "push" => {
+                json!({"credentialId": login, "deviceType": "SmartPhone_IPhone", "name": "iPhone", "platform": "IOS", "version": "17.4"})
+            }
+            "webauthn" => {
+                json!({"credentialId": format!("webauthn-{}", self.id), "authenticatorName": "Touch ID"})
+            }
             _ => json!({"credentialId": login}),
         };
         json!({

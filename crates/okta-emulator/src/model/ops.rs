@@ -37,7 +37,10 @@ const REQUIRED_PROFILE: [&str; 4] = ["login", "email", "firstName", "lastName"];
 
 fn validate_profile(profile: &Map<String, Value>) -> Result<()> {
     for field in REQUIRED_PROFILE {
-        let blank = profile.get(field).and_then(Value::as_str).is_none_or(|s| s.trim().is_empty());
+        let blank = profile
+            .get(field)
+            .and_then(Value::as_str)
+            .is_none_or(|s| s.trim().is_empty());
         if blank {
             return Err(OktaError::validation(
                 "User",
@@ -49,35 +52,51 @@ fn validate_profile(profile: &Map<String, Value>) -> Result<()> {
 }
 
 fn lifecycle_error(summary: &str) -> OktaError {
-    OktaError::new(StatusCode::BAD_REQUEST, "E0000001", format!("Api validation failed: {summary}"))
-        .with_cause(summary.to_string())
+    OktaError::new(
+        StatusCode::BAD_REQUEST,
+        "E0000001",
+        format!("Api validation failed: {summary}"),
+    )
+    .with_cause(summary.to_string())
 }
 
 impl Org {
     fn user_mut(&mut self, id: &str) -> Result<&mut User> {
-        let key = self.find_user(id).map(|u| u.id).ok_or_else(|| user_not_found(id))?;
+        let key = self
+            .find_user(id)
+            .map(|u| u.id)
+            .ok_or_else(|| user_not_found(id))?;
         self.users.get_mut(&key).ok_or_else(|| user_not_found(id))
     }
 
     pub fn user_id(&self, id_or_login: &str) -> Result<Id> {
-        self.find_user(id_or_login).map(|u| u.id).ok_or_else(|| user_not_found(id_or_login))
+        self.find_user(id_or_login)
+            .map(|u| u.id)
+            .ok_or_else(|| user_not_found(id_or_login))
     }
 
     pub fn group_id(&self, id: &str) -> Result<Id> {
-        Id::parse(id).filter(|g| self.groups.contains_key(g)).ok_or_else(|| group_not_found(id))
+        Id::parse(id)
+            .filter(|g| self.groups.contains_key(g))
+            .ok_or_else(|| group_not_found(id))
     }
 
     pub fn app_id(&self, id: &str) -> Result<Id> {
-        Id::parse(id).filter(|a| self.apps.contains_key(a)).ok_or_else(|| app_not_found(id))
+        Id::parse(id)
+            .filter(|a| self.apps.contains_key(a))
+            .ok_or_else(|| app_not_found(id))
     }
 
     fn user_target(&self, id: &Id) -> Target {
-        self.users.get(id).map(Target::user).unwrap_or_else(|| Target {
-            id: id.to_string(),
-            kind: "User",
-            alternate_id: String::new(),
-            display_name: String::new(),
-        })
+        self.users
+            .get(id)
+            .map(Target::user)
+            .unwrap_or_else(|| Target {
+                id: id.to_string(),
+                kind: "User",
+                alternate_id: String::new(),
+                display_name: String::new(),
+            })
     }
 
     fn emit_user(&mut self, ctx: &Ctx, event: &'static str, id: &Id) {
@@ -98,7 +117,11 @@ impl Org {
         group_ids: &[Id],
     ) -> Result<Id> {
         validate_profile(&profile)?;
-        let login = profile.get("login").and_then(Value::as_str).unwrap_or("").to_lowercase();
+        let login = profile
+            .get("login")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_lowercase();
         if self.logins.contains_key(&login) {
             return Err(OktaError::validation(
                 "login",
@@ -106,7 +129,10 @@ impl Org {
             ));
         }
         for g in group_ids {
-            let group = self.groups.get(g).ok_or_else(|| group_not_found(g.as_str()))?;
+            let group = self
+                .groups
+                .get(g)
+                .ok_or_else(|| group_not_found(g.as_str()))?;
             if group.kind != GroupType::OktaGroup {
                 return Err(OktaError::forbidden());
             }
@@ -150,12 +176,20 @@ impl Org {
     ) -> Result<Id> {
         let uid = self.user_id(id)?;
         let old_login = self.users[&uid].login().to_lowercase();
-        let mut profile = if replace { Map::new() } else { self.users[&uid].profile.clone() };
+        let mut profile = if replace {
+            Map::new()
+        } else {
+            self.users[&uid].profile.clone()
+        };
         for (k, v) in changes {
             profile.insert(k, v);
         }
         validate_profile(&profile)?;
-        let new_login = profile.get("login").and_then(Value::as_str).unwrap_or("").to_lowercase();
+        let new_login = profile
+            .get("login")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_lowercase();
         if new_login != old_login && self.logins.contains_key(&new_login) {
             return Err(OktaError::validation(
                 "login",
@@ -206,7 +240,11 @@ impl Org {
                 )));
             }
         }
-        let next = if user.has_password { UserStatus::Active } else { UserStatus::Provisioned };
+        let next = if user.has_password {
+            UserStatus::Active
+        } else {
+            UserStatus::Provisioned
+        };
         self.set_status(ctx, &uid, next);
         self.emit_user(ctx, "user.lifecycle.activate", &uid);
         Ok(uid)
@@ -238,7 +276,9 @@ impl Org {
     pub fn unsuspend_user(&mut self, ctx: &Ctx, id: &str) -> Result<Id> {
         let uid = self.user_id(id)?;
         if self.users[&uid].status != UserStatus::Suspended {
-            return Err(lifecycle_error("Cannot unsuspend a user that is not suspended"));
+            return Err(lifecycle_error(
+                "Cannot unsuspend a user that is not suspended",
+            ));
         }
         self.set_status(ctx, &uid, UserStatus::Active);
         self.emit_user(ctx, "user.lifecycle.unsuspend", &uid);
@@ -249,7 +289,9 @@ impl Org {
     pub fn unlock_user(&mut self, ctx: &Ctx, id: &str) -> Result<Id> {
         let uid = self.user_id(id)?;
         if self.users[&uid].status != UserStatus::LockedOut {
-            return Err(lifecycle_error("Cannot unlock a user that is not locked out"));
+            return Err(lifecycle_error(
+                "Cannot unlock a user that is not locked out",
+            ));
         }
         self.set_status(ctx, &uid, UserStatus::Active);
         self.emit_user(ctx, "user.account.unlock", &uid);
@@ -302,10 +344,16 @@ impl Org {
     pub fn create_group(&mut self, ctx: &Ctx, profile: Map<String, Value>) -> Result<Id> {
         let name = profile.get("name").and_then(Value::as_str).unwrap_or("");
         if name.trim().is_empty() {
-            return Err(OktaError::validation("UserGroup", "name: The field cannot be left blank"));
+            return Err(OktaError::validation(
+                "UserGroup",
+                "name: The field cannot be left blank",
+            ));
         }
         let id = Id::random(b"00g", &mut self.rng);
-        self.groups.insert(id, Group::new(id, GroupType::OktaGroup, ctx.now, profile, None));
+        self.groups.insert(
+            id,
+            Group::new(id, GroupType::OktaGroup, ctx.now, profile, None),
+        );
         self.members.insert(id, BTreeSet::new());
         let t = Target::group(&self.groups[&id]);
         self.emit(ctx, "group.lifecycle.create", vec![t], None);
@@ -317,9 +365,15 @@ impl Org {
         let gid = self.group_id(id)?;
         let name = profile.get("name").and_then(Value::as_str).unwrap_or("");
         if name.trim().is_empty() {
-            return Err(OktaError::validation("UserGroup", "name: The field cannot be left blank"));
+            return Err(OktaError::validation(
+                "UserGroup",
+                "name: The field cannot be left blank",
+            ));
         }
-        let group = self.groups.get_mut(&gid).ok_or_else(|| group_not_found(id))?;
+        let group = self
+            .groups
+            .get_mut(&gid)
+            .ok_or_else(|| group_not_found(id))?;
         if group.kind != GroupType::OktaGroup {
             return Err(OktaError::forbidden()
                 .with_cause("Only OKTA_GROUP profiles can be changed through the API"));
@@ -339,7 +393,13 @@ impl Org {
         if self.groups[&gid].kind == GroupType::BuiltIn {
             return Err(OktaError::forbidden().with_cause("The Everyone group cannot be deleted"));
         }
-        let apps: Vec<Id> = self.group_apps.get(&gid).into_iter().flatten().copied().collect();
+        let apps: Vec<Id> = self
+            .group_apps
+            .get(&gid)
+            .into_iter()
+            .flatten()
+            .copied()
+            .collect();
         for app in apps {
             self.unassign_group_from_app(ctx, app.as_str(), id)?;
         }
@@ -353,7 +413,12 @@ impl Org {
         }
         self.group_apps.remove(&gid);
         if let Some(group) = self.groups.remove(&gid) {
-            self.emit(ctx, "group.lifecycle.delete", vec![Target::group(&group)], None);
+            self.emit(
+                ctx,
+                "group.lifecycle.delete",
+                vec![Target::group(&group)],
+                None,
+            );
         }
         Ok(())
     }
@@ -399,7 +464,13 @@ impl Org {
             let targets = vec![self.user_target(&uid), Target::group(&self.groups[&gid])];
             self.emit(&c, "group.user_membership.add", targets, None);
         }
-        let apps: Vec<Id> = self.group_apps.get(&gid).into_iter().flatten().copied().collect();
+        let apps: Vec<Id> = self
+            .group_apps
+            .get(&gid)
+            .into_iter()
+            .flatten()
+            .copied()
+            .collect();
         for app in apps {
             self.app_user_gain(ctx, app, uid, true);
         }
@@ -422,7 +493,13 @@ impl Org {
             let targets = vec![self.user_target(&uid), Target::group(&self.groups[&gid])];
             self.emit(&c, "group.user_membership.remove", targets, None);
         }
-        let apps: Vec<Id> = self.group_apps.get(&gid).into_iter().flatten().copied().collect();
+        let apps: Vec<Id> = self
+            .group_apps
+            .get(&gid)
+            .into_iter()
+            .flatten()
+            .copied()
+            .collect();
         for app in apps {
             self.app_user_lose(ctx, app, uid, true);
         }
@@ -432,7 +509,9 @@ impl Org {
     // ---- app assignments -----------------------------------------------------------------
 
     fn app_user_event(&mut self, ctx: &Ctx, event: &'static str, app: Id, uid: Id) {
-        let (Some(a), Some(u)) = (self.apps.get(&app), self.users.get(&uid)) else { return };
+        let (Some(a), Some(u)) = (self.apps.get(&app), self.users.get(&uid)) else {
+            return;
+        };
         let targets = vec![Target::app_user(u), Target::app(a), Target::user(u)];
         let c = ctx.at(format!("/api/v1/apps/{app}/users/{uid}"));
         self.emit(&c, event, targets, None);
@@ -440,7 +519,11 @@ impl Org {
 
     /// The user gains the app directly or through one more group.
     fn app_user_gain(&mut self, ctx: &Ctx, app: Id, uid: Id, via_group: bool) {
-        let user_name = self.users.get(&uid).map(|u| u.login().to_string()).unwrap_or_default();
+        let user_name = self
+            .users
+            .get(&uid)
+            .map(|u| u.login().to_string())
+            .unwrap_or_default();
         let users = self.app_users.entry(app).or_default();
         let mut added = false;
         let entry = users.entry(uid).or_insert_with(|| {
@@ -471,8 +554,12 @@ impl Org {
 
     /// The user loses a direct assignment or one group's; removed when nothing is left.
     fn app_user_lose(&mut self, ctx: &Ctx, app: Id, uid: Id, via_group: bool) {
-        let Some(users) = self.app_users.get_mut(&app) else { return };
-        let Some(entry) = users.get_mut(&uid) else { return };
+        let Some(users) = self.app_users.get_mut(&app) else {
+            return;
+        };
+        let Some(entry) = users.get_mut(&uid) else {
+            return;
+        };
         let old_scope = entry.scope();
         if via_group {
             entry.group_refs = entry.group_refs.saturating_sub(1);
@@ -492,7 +579,11 @@ impl Org {
     pub fn assign_user_to_app(&mut self, ctx: &Ctx, app: &str, user: &str) -> Result<(Id, Id)> {
         let aid = self.app_id(app)?;
         let uid = self.user_id(user)?;
-        let already = self.app_users.get(&aid).and_then(|u| u.get(&uid)).is_some_and(|e| e.direct);
+        let already = self
+            .app_users
+            .get(&aid)
+            .and_then(|u| u.get(&uid))
+            .is_some_and(|e| e.direct);
         if !already {
             self.app_user_gain(ctx, aid, uid, false);
         }
@@ -534,12 +625,28 @@ impl Org {
             return Ok((aid, gid));
         }
         let priority = priority.unwrap_or(groups.len() as u32);
-        groups.insert(gid, AppGroupEntry { priority, last_updated: ctx.now, json: OnceLock::new() });
+        groups.insert(
+            gid,
+            AppGroupEntry {
+                priority,
+                last_updated: ctx.now,
+                json: OnceLock::new(),
+            },
+        );
         self.group_apps.entry(gid).or_default().insert(aid);
-        let targets = vec![Target::app(&self.apps[&aid]), Target::group(&self.groups[&gid])];
+        let targets = vec![
+            Target::app(&self.apps[&aid]),
+            Target::group(&self.groups[&gid]),
+        ];
         let c = ctx.at(format!("/api/v1/apps/{aid}/groups/{gid}"));
         self.emit(&c, "group.application_assignment.add", targets, None);
-        let members: Vec<Id> = self.members.get(&gid).into_iter().flatten().copied().collect();
+        let members: Vec<Id> = self
+            .members
+            .get(&gid)
+            .into_iter()
+            .flatten()
+            .copied()
+            .collect();
         for uid in members {
             self.app_user_gain(ctx, aid, uid, true);
         }
@@ -557,10 +664,19 @@ impl Org {
         if let Some(apps) = self.group_apps.get_mut(&gid) {
             apps.remove(&aid);
         }
-        let targets = vec![Target::app(&self.apps[&aid]), Target::group(&self.groups[&gid])];
+        let targets = vec![
+            Target::app(&self.apps[&aid]),
+            Target::group(&self.groups[&gid]),
+        ];
         let c = ctx.at(format!("/api/v1/apps/{aid}/groups/{gid}"));
         self.emit(&c, "group.application_assignment.remove", targets, None);
-        let members: Vec<Id> = self.members.get(&gid).into_iter().flatten().copied().collect();
+        let members: Vec<Id> = self
+            .members
+            .get(&gid)
+            .into_iter()
+            .flatten()
+            .copied()
+            .collect();
         for uid in members {
             self.app_user_lose(ctx, aid, uid, true);
         }
@@ -584,7 +700,10 @@ impl Org {
         let role_type = RoleType::parse(role).ok_or_else(|| {
             OktaError::validation("type", format!("type: Invalid role type {role}"))
         })?;
-        if self.role_ids_of(&assignee_id).any(|r| self.roles[r].role_type == role_type) {
+        if self
+            .role_ids_of(&assignee_id)
+            .any(|r| self.roles[r].role_type == role_type)
+        {
             return Err(OktaError::new(
                 StatusCode::CONFLICT,
                 "E0000090",
@@ -603,7 +722,10 @@ impl Org {
                 last_updated: ctx.now,
             },
         );
-        self.roles_by_assignee.entry(assignee_id).or_default().insert(id);
+        self.roles_by_assignee
+            .entry(assignee_id)
+            .or_default()
+            .insert(id);
         self.role_event(ctx, true, assignee_type, assignee_id, role_type);
         Ok(id)
     }
@@ -621,7 +743,11 @@ impl Org {
             AssigneeType::Group => self.group_id(assignee)?,
         };
         let rid = Id::parse(role_id)
-            .filter(|r| self.roles.get(r).is_some_and(|ra| ra.assignee == assignee_id))
+            .filter(|r| {
+                self.roles
+                    .get(r)
+                    .is_some_and(|ra| ra.assignee == assignee_id)
+            })
             .ok_or_else(|| OktaError::not_found(role_id, "RoleAssignment"))?;
         let Some(role) = self.roles.remove(&rid) else {
             return Err(OktaError::not_found(role_id, "RoleAssignment"));
@@ -646,17 +772,34 @@ impl Org {
     ) {
         let (event, target, path) = match (assignee_type, grant) {
             (AssigneeType::User, g) => (
-                if g { "user.account.privilege.grant" } else { "user.account.privilege.revoke" },
+                if g {
+                    "user.account.privilege.grant"
+                } else {
+                    "user.account.privilege.revoke"
+                },
                 self.user_target(&assignee),
                 format!("/api/v1/users/{assignee}/roles"),
             ),
             (AssigneeType::Group, g) => (
-                if g { "group.privilege.grant" } else { "group.privilege.revoke" },
+                if g {
+                    "group.privilege.grant"
+                } else {
+                    "group.privilege.revoke"
+                },
                 Target::group(&self.groups[&assignee]),
                 format!("/api/v1/groups/{assignee}/roles"),
             ),
         };
-        let key = if grant { "privilegeGranted" } else { "privilegeRevoked" };
-        self.emit(&ctx.at(path), event, vec![target], Some((key, role.label().to_string())));
+        let key = if grant {
+            "privilegeGranted"
+        } else {
+            "privilegeRevoked"
+        };
+        self.emit(
+            &ctx.at(path),
+            event,
+            vec![target],
+            Some((key, role.label().to_string())),
+        );
     }
 }

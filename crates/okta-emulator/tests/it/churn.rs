@@ -1,9 +1,9 @@
 //! Every churn operation writes Okta's events and moves Okta's timestamps.
 
 use crate::common::Emu;
+use okta_emulator::OrgSize;
 use okta_emulator::churn::{OPS, apply};
 use okta_emulator::model::{Ctx, Id};
-use okta_emulator::OrgSize;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use reqwest::Method;
@@ -17,7 +17,10 @@ fn expected(kind: &str) -> &'static [&'static str] {
         "user.deactivate" => &["user.lifecycle.deactivate"],
         "user.suspend" => &["user.lifecycle.suspend"],
         "user.unsuspend" => &["user.lifecycle.unsuspend"],
-        "user.delete" => &["user.lifecycle.delete.initiated", "user.lifecycle.delete.completed"],
+        "user.delete" => &[
+            "user.lifecycle.delete.initiated",
+            "user.lifecycle.delete.completed",
+        ],
         "group.create" => &["group.lifecycle.create"],
         "group.update" => &["group.profile.update"],
         "group.delete" => &["group.lifecycle.delete"],
@@ -47,25 +50,42 @@ async fn every_churn_operation_writes_its_event_and_timestamps() {
         // Some ops need a precondition the random pick may miss: retry a few times.
         let applied = (0..20).any(|_| apply(&mut org, &ctx, kind, &mut rng));
         assert!(applied, "{kind} found something to act on");
-        let events: Vec<Value> = org.log[before..].iter().map(|x| serde_json::from_slice(&x.json).unwrap()).collect();
-        let types: Vec<&str> = events.iter().map(|x| x["eventType"].as_str().unwrap()).collect();
+        let events: Vec<Value> = org.log[before..]
+            .iter()
+            .map(|x| serde_json::from_slice(&x.json).unwrap())
+            .collect();
+        let types: Vec<&str> = events
+            .iter()
+            .map(|x| x["eventType"].as_str().unwrap())
+            .collect();
         let want = expected(kind);
         if (*kind == "app.user.unassign" || *kind == "app.user.assign") && types.is_empty() {
             // A user also assigned through a group keeps the app; only the scope changes
             // (USER <-> GROUP), which writes no membership event.
             continue;
         }
-        assert!(types.iter().any(|t| want.contains(t)), "{kind}: wrote {types:?}, wanted one of {want:?}");
+        assert!(
+            types.iter().any(|t| want.contains(t)),
+            "{kind}: wrote {types:?}, wanted one of {want:?}"
+        );
         for ev in &events {
             assert_eq!(ev["published"], now_text.as_str(), "{kind}");
             assert_eq!(ev["outcome"]["result"], "SUCCESS");
             assert_eq!(ev["actor"]["type"], "User");
             assert!(ev["uuid"].as_str().unwrap().len() == 36);
         }
-        let main = events.iter().find(|x| want.contains(&x["eventType"].as_str().unwrap())).unwrap();
+        let main = events
+            .iter()
+            .find(|x| want.contains(&x["eventType"].as_str().unwrap()))
+            .unwrap();
         let target = |i: usize| Id::parse(main["target"][i]["id"].as_str().unwrap()).unwrap();
         match *kind {
-            "user.create" | "user.update_profile" | "user.activate" | "user.deactivate" | "user.suspend" | "user.unsuspend" => {
+            "user.create"
+            | "user.update_profile"
+            | "user.activate"
+            | "user.deactivate"
+            | "user.suspend"
+            | "user.unsuspend" => {
                 let u = &org.users[&target(0)];
                 assert_eq!(u.last_updated, now, "{kind} moves lastUpdated");
                 if *kind != "user.update_profile" && *kind != "user.create" {
@@ -91,7 +111,9 @@ async fn every_churn_operation_writes_its_event_and_timestamps() {
                 let entry = &org.app_users[&target(1)][&target(0)];
                 assert_eq!((entry.created, entry.direct), (now, true));
             }
-            "app.group.assign" => assert_eq!(org.app_groups[&target(0)][&target(1)].last_updated, now),
+            "app.group.assign" => {
+                assert_eq!(org.app_groups[&target(0)][&target(1)].last_updated, now)
+            }
             "app.group.unassign" => assert!(!org.app_groups[&target(0)].contains_key(&target(1))),
             _ => {}
         }
@@ -103,15 +125,41 @@ async fn churn_over_http_reports_what_it_did_and_is_reproducible() {
     let a = Emu::start(OrgSize::Small, 52).await;
     let b = Emu::start(OrgSize::Small, 52).await;
     let before = a.log_len();
-    let ra = a.call(Method::POST, "/__emulator/churn", Some(json!({"seed": 5, "ops": 300}))).await;
-    let rb = b.call(Method::POST, "/__emulator/churn", Some(json!({"seed": 5, "ops": 300}))).await;
+    let ra = a
+        .call(
+            Method::POST,
+            "/__emulator/churn",
+            Some(json!({"seed": 5, "ops": 300})),
+        )
+        .await;
+    let rb = b
+        .call(
+            Method::POST,
+            "/__emulator/churn",
+            Some(json!({"seed": 5, "ops": 300})),
+        )
+        .await;
     assert_eq!(ra.status, 200, "{}", ra.body);
     assert_eq!(ra.body, rb.body, "same seed, same churn");
-    let applied: u64 = ra.body["applied"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
+    let applied: u64 = ra.body["applied"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
     assert_eq!(applied + ra.body["skipped"].as_u64().unwrap(), 300);
-    assert!(ra.body["applied"].as_object().unwrap().len() >= 10, "many kinds: {}", ra.body);
-    assert_eq!(a.log_len() - before, ra.body["events"].as_u64().unwrap() as usize);
+    assert!(
+        ra.body["applied"].as_object().unwrap().len() >= 10,
+        "many kinds: {}",
+        ra.body
+    );
+    assert_eq!(
+        a.log_len() - before,
+        ra.body["events"].as_u64().unwrap() as usize
+    );
     assert_eq!(a.emu.export_bytes(), b.emu.export_bytes());
-    let bad = a.call(Method::POST, "/__emulator/churn", Some(json!({"ops": 3}))).await;
+    let bad = a
+        .call(Method::POST, "/__emulator/churn", Some(json!({"ops": 3})))
+        .await;
     assert_eq!(bad.status, 400);
 }

@@ -25,15 +25,25 @@ pub struct Resp {
 impl Resp {
     /// The `Link` header lines in order.
     pub fn links(&self) -> Vec<String> {
-        self.headers.get_all("link").iter().map(|v| v.to_str().unwrap().to_string()).collect()
+        self.headers
+            .get_all("link")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_string())
+            .collect()
     }
 
     pub fn next(&self) -> Option<String> {
-        self.links().iter().find(|l| l.ends_with("rel=\"next\"")).map(|l| url_of(l))
+        self.links()
+            .iter()
+            .find(|l| l.ends_with("rel=\"next\""))
+            .map(|l| url_of(l))
     }
 
     pub fn self_link(&self) -> Option<String> {
-        self.links().iter().find(|l| l.ends_with("rel=\"self\"")).map(|l| url_of(l))
+        self.links()
+            .iter()
+            .find(|l| l.ends_with("rel=\"self\""))
+            .map(|l| url_of(l))
     }
 
     pub fn error_code(&self) -> &str {
@@ -46,28 +56,48 @@ impl Resp {
 }
 
 fn url_of(link: &str) -> String {
-    link.trim_start_matches('<').split('>').next().unwrap().to_string()
+    link.trim_start_matches('<')
+        .split('>')
+        .next()
+        .unwrap()
+        .to_string()
 }
 
 /// The clock tests start at: one day after the generator's anchor.
 pub fn start_time() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(ANCHOR_RFC3339).unwrap().with_timezone(&Utc) + Duration::days(1)
+    DateTime::parse_from_rfc3339(ANCHOR_RFC3339)
+        .unwrap()
+        .with_timezone(&Utc)
+        + Duration::days(1)
 }
 
 impl Emu {
     pub async fn start(size: OrgSize, seed: u64) -> Emu {
-        Self::start_with(EmulatorConfig { size, seed, ..EmulatorConfig::default() }).await
+        Self::start_with(EmulatorConfig {
+            size,
+            seed,
+            ..EmulatorConfig::default()
+        })
+        .await
     }
 
     pub async fn start_with(mut config: EmulatorConfig) -> Emu {
         let clock = ManualClock::new(start_time());
         config.clock = Arc::new(clock.clone());
         let emu = okta_emulator::start(config).await.expect("emulator starts");
-        Emu { emu, clock, http: reqwest::Client::new() }
+        Emu {
+            emu,
+            clock,
+            http: reqwest::Client::new(),
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
-        if path.starts_with("http") { path.to_string() } else { format!("{}{path}", self.emu.base_url()) }
+        if path.starts_with("http") {
+            path.to_string()
+        } else {
+            format!("{}{path}", self.emu.base_url())
+        }
     }
 
     pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Resp {
@@ -85,8 +115,16 @@ impl Emu {
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let bytes = resp.bytes().await.expect("body");
-        let body = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).expect("JSON body") };
-        Resp { status, headers, body }
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).expect("JSON body")
+        };
+        Resp {
+            status,
+            headers,
+            body,
+        }
     }
 
     pub async fn get(&self, path: &str) -> Resp {
@@ -152,5 +190,8 @@ pub fn bare(v: &Value) -> Value {
 }
 
 pub fn event_types(events: &[Value]) -> Vec<String> {
-    events.iter().map(|e| e["eventType"].as_str().unwrap().to_string()).collect()
+    events
+        .iter()
+        .map(|e| e["eventType"].as_str().unwrap().to_string())
+        .collect()
 }

@@ -27,29 +27,77 @@ async fn export_lists_are_sorted_and_objects_match_the_api() {
     let export = r.body;
     assert_eq!(export, e.export());
     let keys: Vec<&String> = export.as_object().unwrap().keys().collect();
-    assert_eq!(keys, ["app_groups", "app_users", "apps", "group_members", "groups", "idps", "role_assignments", "users"]);
+    assert_eq!(
+        keys,
+        [
+            "app_groups",
+            "app_users",
+            "apps",
+            "group_members",
+            "groups",
+            "idps",
+            "role_assignments",
+            "users"
+        ]
+    );
     let s = |v: &Value, k: &str| v[k].as_str().unwrap().to_string();
     for k in ["users", "groups", "apps", "idps"] {
-        assert!(sorted_by(export[k].as_array().unwrap(), |v| s(v, "id")), "{k}");
+        assert!(
+            sorted_by(export[k].as_array().unwrap(), |v| s(v, "id")),
+            "{k}"
+        );
     }
-    assert!(sorted_by(export["group_members"].as_array().unwrap(), |v| format!("{} {}", s(v, "group_id"), s(v, "user_id"))));
-    assert!(sorted_by(export["app_users"].as_array().unwrap(), |v| format!("{} {}", s(v, "app_id"), s(v, "user_id"))));
-    assert!(sorted_by(export["app_groups"].as_array().unwrap(), |v| format!("{} {}", s(v, "app_id"), s(v, "group_id"))));
-    assert!(sorted_by(export["role_assignments"].as_array().unwrap(), |v| format!(
-        "{} {} {} {}",
-        s(v, "assignee_type"),
-        s(v, "assignee_id"),
-        s(v, "role_type"),
-        s(v, "id")
-    )));
+    assert!(sorted_by(
+        export["group_members"].as_array().unwrap(),
+        |v| format!("{} {}", s(v, "group_id"), s(v, "user_id"))
+    ));
+    assert!(sorted_by(
+        export["app_users"].as_array().unwrap(),
+        |v| format!("{} {}", s(v, "app_id"), s(v, "user_id"))
+    ));
+    assert!(sorted_by(
+        export["app_groups"].as_array().unwrap(),
+        |v| format!("{} {}", s(v, "app_id"), s(v, "group_id"))
+    ));
+    assert!(sorted_by(
+        export["role_assignments"].as_array().unwrap(),
+        |v| format!(
+            "{} {} {} {}",
+            s(v, "assignee_type"),
+            s(v, "assignee_id"),
+            s(v, "role_type"),
+            s(v, "id")
+        )
+    ));
     // Group-derived app users exist alongside direct ones.
-    let scopes: Vec<&str> = export["app_users"].as_array().unwrap().iter().map(|a| a["scope"].as_str().unwrap()).collect();
+    let scopes: Vec<&str> = export["app_users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["scope"].as_str().unwrap())
+        .collect();
     assert!(scopes.contains(&"GROUP") && scopes.contains(&"USER"));
-    assert!(export["role_assignments"].as_array().unwrap().iter().any(|r| r["assignee_type"] == "GROUP"));
+    assert!(
+        export["role_assignments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["assignee_type"] == "GROUP")
+    );
 
-    let groups: Vec<Value> = e.walk("/api/v1/groups?limit=50").await.iter().map(bare).collect();
+    let groups: Vec<Value> = e
+        .walk("/api/v1/groups?limit=50")
+        .await
+        .iter()
+        .map(bare)
+        .collect();
     assert_eq!(&groups, export["groups"].as_array().unwrap());
-    let apps: Vec<Value> = e.walk("/api/v1/apps?limit=7").await.iter().map(bare).collect();
+    let apps: Vec<Value> = e
+        .walk("/api/v1/apps?limit=7")
+        .await
+        .iter()
+        .map(bare)
+        .collect();
     assert_eq!(&apps, export["apps"].as_array().unwrap());
     let idps: Vec<Value> = e.walk("/api/v1/idps").await.iter().map(bare).collect();
     assert_eq!(&idps, export["idps"].as_array().unwrap());
@@ -57,7 +105,10 @@ async fn export_lists_are_sorted_and_objects_match_the_api() {
     let mut pairs = Vec::new();
     for g in export["groups"].as_array().unwrap() {
         let gid = g["id"].as_str().unwrap();
-        for u in e.walk(&format!("/api/v1/groups/{gid}/users?limit=200")).await {
+        for u in e
+            .walk(&format!("/api/v1/groups/{gid}/users?limit=200"))
+            .await
+        {
             pairs.push((gid.to_string(), u["id"].as_str().unwrap().to_string()));
         }
     }
@@ -70,6 +121,6 @@ async fn export_lists_are_sorted_and_objects_match_the_api() {
     assert_eq!(pairs, want);
     // Non-ASCII names and custom attributes survive.
     let text = serde_json::to_string(&export["users"]).unwrap();
-    assert!(text.chars().any(|c| !c.is_ascii()));
+    assert!(!text.is_ascii());
     assert!(text.contains("costCenter"));
 }

@@ -13,9 +13,15 @@ async fn users_walk_follows_self_then_next_links_with_the_effective_limit() {
     assert!(links[0].ends_with("rel=\"self\""), "{links:?}");
     assert!(links[1].ends_with("rel=\"next\""), "{links:?}");
     let base = e.emu.base_url();
-    assert_eq!(first.self_link().unwrap(), format!("{base}/api/v1/users?limit=7"));
+    assert_eq!(
+        first.self_link().unwrap(),
+        format!("{base}/api/v1/users?limit=7")
+    );
     let next = first.next().unwrap();
-    assert!(next.starts_with(&format!("{base}/api/v1/users?after=")), "{next}");
+    assert!(
+        next.starts_with(&format!("{base}/api/v1/users?after=")),
+        "{next}"
+    );
     assert!(next.ends_with("&limit=7"), "{next}");
     assert_eq!(first.array().len(), 7);
     // Collections carry only the self link.
@@ -24,8 +30,12 @@ async fn users_walk_follows_self_then_next_links_with_the_effective_limit() {
 
     let all = e.walk("/api/v1/users?limit=7").await;
     let export = e.export();
-    let visible: Vec<&serde_json::Value> =
-        export["users"].as_array().unwrap().iter().filter(|u| u["status"] != "DEPROVISIONED").collect();
+    let visible: Vec<&serde_json::Value> = export["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| u["status"] != "DEPROVISIONED")
+        .collect();
     assert_eq!(all.len(), visible.len());
     let mut ids: Vec<&str> = all.iter().map(|u| u["id"].as_str().unwrap()).collect();
     let n = ids.len();
@@ -50,20 +60,35 @@ async fn default_and_maximum_limits_show_in_the_self_link() {
         (format!("/api/v1/apps/{app}/users"), 50),
         (format!("/api/v1/apps/{app}/groups"), 20),
         (format!("/api/v1/groups/{group}/users"), 1000),
-        ("/api/v1/logs?since=2026-10-01T00:00:00.000Z&until=2026-11-02T00:00:00.000Z".to_string(), 100),
-        ("/api/v1/logs?limit=5000&since=2026-10-01T00:00:00.000Z&until=2026-11-02T00:00:00.000Z".to_string(), 1000),
+        (
+            "/api/v1/logs?since=2026-10-01T00:00:00.000Z&until=2026-11-02T00:00:00.000Z"
+                .to_string(),
+            100,
+        ),
+        (
+            "/api/v1/logs?limit=5000&since=2026-10-01T00:00:00.000Z&until=2026-11-02T00:00:00.000Z"
+                .to_string(),
+            1000,
+        ),
     ] {
         let r = e.get(&path).await;
         assert_eq!(r.status, 200, "{path}");
         let self_link = r.self_link().unwrap();
-        assert!(self_link.ends_with(&format!("limit={limit}")), "{path}: {self_link}");
+        assert!(
+            self_link.ends_with(&format!("limit={limit}")),
+            "{path}: {self_link}"
+        );
     }
 }
 
 #[tokio::test]
 async fn a_bad_cursor_is_400_e0000029() {
     let e = Emu::start(OrgSize::Tiny, 1).await;
-    for path in ["/api/v1/users?after=not-a-cursor", "/api/v1/groups?after=%24%24", "/api/v1/logs?after=xyz"] {
+    for path in [
+        "/api/v1/users?after=not-a-cursor",
+        "/api/v1/groups?after=%24%24",
+        "/api/v1/logs?after=xyz",
+    ] {
         let r = e.get(path).await;
         assert_eq!(r.status, 400, "{path}");
         assert_eq!(r.error_code(), "E0000029");
@@ -81,24 +106,48 @@ async fn links_use_the_origin_the_client_called() {
     let r = e
         .http
         .get(e.url("/api/v1/groups?limit=2"))
-        .header("Authorization", format!("SSWS {}", okta_emulator::config::DEFAULT_TOKEN))
+        .header(
+            "Authorization",
+            format!("SSWS {}", okta_emulator::config::DEFAULT_TOKEN),
+        )
         .header("Host", "okta.example.test:8443")
         .send()
         .await
         .unwrap();
-    let links: Vec<String> = r.headers().get_all("link").iter().map(|v| v.to_str().unwrap().to_string()).collect();
-    assert!(links.iter().all(|l| l.starts_with("<http://okta.example.test:8443/api/v1/groups?")), "{links:?}");
+    let links: Vec<String> = r
+        .headers()
+        .get_all("link")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect();
+    assert!(
+        links
+            .iter()
+            .all(|l| l.starts_with("<http://okta.example.test:8443/api/v1/groups?")),
+        "{links:?}"
+    );
 }
 
 #[tokio::test]
 async fn last_page_has_no_next_and_groups_members_page_by_user_id() {
     let e = Emu::start(OrgSize::Tiny, 2).await;
     let export = e.export();
-    let everyone = export["groups"].as_array().unwrap().iter().find(|g| g["type"] == "BUILT_IN").unwrap();
+    let everyone = export["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["type"] == "BUILT_IN")
+        .unwrap();
     let gid = everyone["id"].as_str().unwrap();
     let members = e.walk(&format!("/api/v1/groups/{gid}/users?limit=4")).await;
-    assert_eq!(members.len(), export["users"].as_array().unwrap().len(), "Everyone holds every user");
-    let r = e.get(&format!("/api/v1/groups/{gid}/users?limit=1000")).await;
+    assert_eq!(
+        members.len(),
+        export["users"].as_array().unwrap().len(),
+        "Everyone holds every user"
+    );
+    let r = e
+        .get(&format!("/api/v1/groups/{gid}/users?limit=1000"))
+        .await;
     assert!(r.next().is_none());
     let unknown = e.get("/api/v1/nothing/here").await;
     assert_eq!(unknown.status, 404);
