@@ -54,17 +54,24 @@ public_key_pem_file = "$work/keys/public_key.pem"
 scopes = ["okta.users.read"]
 require_dpop = true
 TOML
-"$bin" --port 0 --seed "$seed" --size "$size" --token "$token" --oauth-config "$work/oauth.toml" >"$work/emulator.log" 2>&1 &
-emu=$!
-trap 'kill $emu 2>/dev/null || true; rm -rf "$work"' EXIT
-url=
-for _ in $(seq 1 600); do
-  url=$(grep -o 'listening on http://127.0.0.1:[0-9]*' "$work/emulator.log" | head -n1 | sed 's/listening on //') || true
-  [ -n "$url" ] && break
-  kill -0 $emu 2>/dev/null || { cat "$work/emulator.log"; echo "emulator exited"; exit 1; }
-  sleep 0.1
-done
-[ -n "$url" ] || { echo "emulator did not start"; exit 1; }
+pids=()
+trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"' EXIT
+# start_emulator NAME ARGS...: starts the binary and sets $url from its `listening on` line.
+start_emulator() {
+  local name=$1; shift
+  "$bin" --port 0 --seed "$seed" --size "$size" --token "$token" "$@" >"$work/$name.log" 2>&1 &
+  local pid=$!
+  pids+=("$pid")
+  url=
+  for _ in $(seq 1 600); do
+    url=$(grep -o 'listening on http://127.0.0.1:[0-9]*' "$work/$name.log" | head -n1 | sed 's/listening on //') || true
+    [ -n "$url" ] && return 0
+    kill -0 "$pid" 2>/dev/null || { cat "$work/$name.log"; echo "emulator $name exited"; exit 1; }
+    sleep 0.1
+  done
+  echo "emulator $name did not start"; exit 1
+}
+start_emulator main --oauth-config "$work/oauth.toml"
 echo "emulator at $url ($size, seed $seed)"
 
 curl -fsS -H "Authorization: SSWS $token" "$url/__emulator/export" -o "$work/export.json"
@@ -120,5 +127,24 @@ for client in bearer dpop; do
   fi
 done
 curl -fsS -H "Authorization: SSWS $token" "$url/__emulator/stats" | python3 -c 'import json,sys; s=json.load(sys.stdin); print("emulator stats:", json.dumps(s["status"]), {k: v["requests"] for k, v in s["buckets"].items() if v["requests"]})'
+
+# The SDKs' own 429 handling: a tight users bucket (4 per window for the org, so 2 per token)
+# and 2-second windows. Both SDKs wait `X-Rate-Limit-Reset - Date + 1 s` and retry; they must
+# still list everyone, and the emulator must have throttled them.
+printf '[buckets]\nusers = 4\n' >"$work/limits.toml"
+start_emulator limited --rate-limits "$work/limits.toml" --time-scale 30
+echo "== rate-limited emulator at $url: users bucket 2 per token per 2 s"
+for sdk in python node; do
+  if [ $sdk = python ]; then
+    OKTA_TESTING_TESTINGDISABLEHTTPSCHECK=true "$work_root/venv/bin/python" "$here/py_list.py" "$url" "$token" >"$work/limited-$sdk.json" || { echo "python SDK rate-limited run failed"; status=1; continue; }
+  else
+    SDK_NODE_MODULES="$PWD/$node_dir/node_modules" node "$here/node_list.mjs" "$url" "$token" >"$work/limited-$sdk.json" || { echo "node SDK rate-limited run failed"; status=1; continue; }
+  fi
+  python3 "$here/compare.py" "$sdk-rate-limited" "$work/export.json" "$work/limited-$sdk.json" || status=1
+done
+throttled=$(curl -fsS -H "Authorization: SSWS $token" "$url/__emulator/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["buckets"]["users"]["throttled"])')
+echo "  429s the SDKs absorbed: $throttled"
+[ "$throttled" -gt 0 ] || { echo "  expected the tight bucket to throttle the SDKs"; status=1; }
+
 [ $status = 0 ] && echo "sdk-compat: OK" || echo "sdk-compat: FAILED"
 exit $status
