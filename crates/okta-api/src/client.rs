@@ -278,7 +278,7 @@ impl OktaClient {
 
     async fn get_json<T: DeserializeOwned>(&self, url: Url) -> Result<T> {
         let target = format!("GET {}", url.path());
-        let value: Value = self.execute(Method::GET, url, |r| parse_json(r)).await?;
+        let value: Value = self.execute(Method::GET, url, parse_json).await?;
         serde_json::from_value(value).map_err(|e| Error::InvalidResponse {
             target,
             retries: 0,

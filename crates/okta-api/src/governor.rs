@@ -299,10 +299,10 @@ impl Governor {
             if b.in_flight > 0 {
                 return Decision::Wait(MAX_WAIT_STEP);
             }
-            if let Some(not_before) = b.probe_not_before {
-                if now < not_before {
-                    return Decision::Wait(not_before - now);
-                }
+            if let Some(not_before) = b.probe_not_before
+                && now < not_before
+            {
+                return Decision::Wait(not_before - now);
             }
             b.in_flight += 1;
             return Decision::Go;
@@ -337,10 +337,10 @@ impl Governor {
                 _ => return Decision::Wait(to_reset + RESET_GRACE),
             }
         }
-        if let Some(next) = b.next_start {
-            if next > now {
-                return Decision::Wait(next - now);
-            }
+        if let Some(next) = b.next_start
+            && next > now
+        {
+            return Decision::Wait(next - now);
         }
         // spread the budget over the rest of the window
         let spacing = to_early_end.div_f64(budget as f64);
@@ -680,7 +680,7 @@ mod tests {
         // while the probe is out, nobody else goes
         assert!(matches!(gov.decide("users"), Decision::Wait(_)));
         let now = Utc::now();
-        let reset = now.timestamp() + 2;
+        let reset = now.timestamp() + 3;
         first.finish(&headers(10, 2, reset, now), 200, now, now);
         // two left: both allowed, spaced
         let a = gov.admit("users", &metrics).await;

@@ -53,12 +53,12 @@ impl OrgUrl {
             ));
         }
         let host_str = url.host_str().unwrap_or_default().to_ascii_lowercase();
-        if let Host::Domain(domain) = &host {
-            if let Some(fixed) = admin_console_fix(&domain.to_ascii_lowercase()) {
-                return Err(refuse(format!(
-                    "{host_str} is the Admin Console, not the API; use https://{fixed}"
-                )));
-            }
+        if let Host::Domain(domain) = &host
+            && let Some(fixed) = admin_console_fix(&domain.to_ascii_lowercase())
+        {
+            return Err(refuse(format!(
+                "{host_str} is the Admin Console, not the API; use https://{fixed}"
+            )));
         }
         match url.scheme() {
             "https" => {}

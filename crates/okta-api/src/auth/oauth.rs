@@ -401,11 +401,11 @@ impl AuthProvider for OAuthAuth {
             .iter()
             .find(|(k, _)| k == "error")
             .map(|(_, v)| v.as_str());
-        if error == Some("use_dpop_nonce") {
-            if let Some(nonce) = header_str(headers, "dpop-nonce") {
-                self.dpop.lock().resource_nonce = Some(nonce.to_string());
-                return true;
-            }
+        if error == Some("use_dpop_nonce")
+            && let Some(nonce) = header_str(headers, "dpop-nonce")
+        {
+            self.dpop.lock().resource_nonce = Some(nonce.to_string());
+            return true;
         }
         // the token was revoked or expired early: drop it so the next attempt fetches one
         let mut cached = self.cached.write();
