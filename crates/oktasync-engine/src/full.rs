@@ -207,6 +207,9 @@ async fn read_org(ctx: Arc<Ctx>, tx: mpsc::Sender<Batch>) -> Result<(), EngineEr
             let users = ctx.factor_users();
             ctx.progress
                 .started(Resource::Factors, Some(users.len() as u64));
+            if users.is_empty() {
+                ctx.progress.finished(Resource::Factors);
+            }
             let jobs = users
                 .into_iter()
                 .map(|user_id| Job::Factors { user_id })
