@@ -35,6 +35,12 @@ pub const IDPS_PAGE_LIMIT: u32 = 200;
 pub const LOGS_PAGE_LIMIT: u32 = 1000;
 pub const ROLE_ASSIGNEES_PAGE_LIMIT: u32 = 100;
 
+/// A `filter` for [`OktaClient::list_users`] naming every user status: without a filter Okta
+/// leaves DEPROVISIONED users out of the list.
+pub const ALL_USER_STATUSES_FILTER: &str = "status eq \"STAGED\" or status eq \"PROVISIONED\" or \
+     status eq \"ACTIVE\" or status eq \"RECOVERY\" or status eq \"PASSWORD_EXPIRED\" or \
+     status eq \"LOCKED_OUT\" or status eq \"SUSPENDED\" or status eq \"DEPROVISIONED\"";
+
 /// A 401 may be answered by fetching a new token or adding a DPoP nonce; at most this many
 /// such extra attempts per request.
 const MAX_AUTH_RETRIES: u32 = 2;

@@ -29,7 +29,8 @@ pub struct MetricsSnapshot {
     pub concurrency_429: u64,
     /// Response body bytes received.
     pub bytes: u64,
-    /// Seconds requests spent waiting for rate-limit budget (pacing and 429 resets).
+    /// Seconds requests spent waiting for rate-limit budget (pacing and 429 resets), summed
+    /// over requests: concurrent requests waiting together each count.
     pub rate_limit_wait: f64,
     /// OAuth access tokens fetched.
     pub tokens_fetched: u64,

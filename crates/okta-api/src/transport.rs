@@ -200,3 +200,28 @@ impl Transport {
         tokio::time::sleep(delay).await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ca_bundle_is_added_or_explained() {
+        let org = OrgUrl::parse("acme.okta.com").unwrap();
+        let missing = ClientConfig {
+            ca_bundle: Some("/nonexistent/ca.pem".into()),
+            ..ClientConfig::default()
+        };
+        let err = Transport::new(org.clone(), missing).unwrap_err();
+        assert!(matches!(err, Error::CaBundle { .. }), "{err}");
+        assert!(err.to_string().contains("/nonexistent/ca.pem"));
+        let system = std::path::Path::new("/etc/ssl/certs/ca-certificates.crt");
+        if system.exists() {
+            let config = ClientConfig {
+                ca_bundle: Some(system.into()),
+                ..ClientConfig::default()
+            };
+            Transport::new(org, config).expect("a PEM bundle is accepted");
+        }
+    }
+}

@@ -87,9 +87,13 @@ mod tests {
                 .lines()
                 .filter(|l| !l.trim().is_empty())
             {
-                let Ok(value) = serde_json::from_str::<serde_json::Value>(line) else {
+                let Ok(mut value) = serde_json::from_str::<serde_json::Value>(line) else {
                     continue;
                 };
+                // rule-test fixtures wrap the event
+                if let Some(event) = value.get("event").filter(|e| e.is_object()) {
+                    value = event.clone();
+                }
                 if value.get("uuid").is_none() {
                     continue;
                 }

@@ -362,6 +362,15 @@ async fn a_next_link_to_another_origin_is_refused() {
         stream.next().await.is_none(),
         "the stream ends after the error"
     );
+    // a log checkpoint pointing elsewhere is refused the same way
+    let foreign_checkpoint = url::Url::parse(&format!("{evil}/api/v1/logs?after=1")).unwrap();
+    let err = client
+        .poll_logs(LogStart::Next(foreign_checkpoint))
+        .next()
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert!(matches!(err, Error::ForeignNextLink { .. }), "{err}");
     assert_eq!(
         hits.load(std::sync::atomic::Ordering::SeqCst),
         0,

@@ -16,7 +16,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 /// Every user status, so a filtered list includes DEPROVISIONED users.
-pub const ALL_STATUSES_FILTER: &str = "status eq \"STAGED\" or status eq \"PROVISIONED\" or status eq \"ACTIVE\" or status eq \"RECOVERY\" or status eq \"PASSWORD_EXPIRED\" or status eq \"LOCKED_OUT\" or status eq \"SUSPENDED\" or status eq \"DEPROVISIONED\"";
+pub const ALL_STATUSES_FILTER: &str = okta_api::ALL_USER_STATUSES_FILTER;
 
 /// Every read scope the client's endpoints need.
 pub const READ_SCOPES: &[&str] = &[
