@@ -9,5 +9,6 @@ mod gate;
 mod groups;
 mod logs;
 mod oauth;
+mod openapi;
 mod pagination;
 mod users;
