@@ -206,6 +206,16 @@ fn rss_kib() -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// CPU seconds (user + system) this process has used, from `/proc/self/stat` (100 ticks/s).
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let after_name = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
+
 async fn bench(size: OrgSize, seed: u64, seconds: u64, clients: usize) -> anyhow::Result<()> {
     let rss_before = rss_kib().unwrap_or(0);
     let started = Instant::now();
@@ -275,16 +285,27 @@ async fn bench(size: OrgSize, seed: u64, seconds: u64, clients: usize) -> anyhow
         }));
     }
     let t0 = Instant::now();
+    let cpu0 = cpu_seconds().unwrap_or(0.0);
     for t in tasks {
         t.await??;
     }
     let elapsed = t0.elapsed().as_secs_f64();
     let n = pages.load(Ordering::Relaxed);
+    let cpu = cpu_seconds().unwrap_or(0.0) - cpu0;
     println!(
         "served {n} pages of GET /api/v1/users?limit=200 in {elapsed:.2} s with {clients} clients: {:.0} pages/s ({:.1} MiB/s)",
         n as f64 / elapsed,
         bytes.load(Ordering::Relaxed) as f64 / elapsed / 1_048_576.0
     );
+    // The machine may be shared: CPU time per page (server and clients together) says what
+    // two idle cores would do.
+    if n > 0 && cpu > 0.0 {
+        let per_page_ms = cpu * 1000.0 / n as f64;
+        println!(
+            "cpu {cpu:.2} s for {n} pages (server + clients): {per_page_ms:.3} ms per page, about {:.0} pages/s on 2 idle cores",
+            2000.0 / per_page_ms
+        );
+    }
     emulator.shutdown().await;
     Ok(())
 }
