@@ -187,7 +187,16 @@ pub(crate) fn request_host(headers: &HeaderMap) -> Option<String> {
 }
 
 /// The gate middleware; wrap every route with it (see the module docs).
-pub async fn middleware(State(gate): State<Arc<Gate>>, req: Request, next: Next) -> Response {
+pub async fn middleware(State(gate): State<Arc<Gate>>, mut req: Request, next: Next) -> Response {
+    // HTTP/2 carries the host in `:authority`; origins, `aud` and `htu` read `Host`.
+    if !req.headers().contains_key(header::HOST)
+        && let Some(authority) = req
+            .uri()
+            .authority()
+            .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+    {
+        req.headers_mut().insert(header::HOST, authority);
+    }
     let route = routes::classify(req.method(), req.uri().path());
     let mut resp = match route.kind {
         RouteKind::Control => control(&gate, req, next).await,
