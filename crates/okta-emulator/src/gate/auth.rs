@@ -155,6 +155,35 @@ pub fn authenticate(gate: &Gate, req: &RequestFacts<'_>) -> Result<Authenticated
     }
 }
 
+/// The rate-limit key of the caller a request names, without checking a DPoP proof (and so
+/// without spending its `jti`); `None` when the credential is not valid.
+pub fn principal_key_hint(gate: &Gate, headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, rest) = split_scheme(value);
+    let principal = match scheme.to_ascii_lowercase().as_str() {
+        "ssws" => Principal::ApiToken {
+            token_index: gate.tokens.iter().position(|t| {
+                aws_lc_rs::constant_time::verify_slices_are_equal(
+                    t.as_bytes(),
+                    rest.trim().as_bytes(),
+                )
+                .is_ok()
+            })?,
+        },
+        "bearer" | "dpop" => {
+            let claims = gate
+                .issuer
+                .verify(rest.trim(), gate.clock.now().timestamp())?;
+            Principal::OAuthClient {
+                client_id: claims.client_id,
+                scopes: Vec::new(),
+            }
+        }
+        _ => return None,
+    };
+    Some(principal.key())
+}
+
 fn known_client(
     gate: &Gate,
     client_id: String,

@@ -280,17 +280,17 @@ async fn api(
         tokio::time::sleep(delay).await;
     }
     let fault = gate.faults.draw();
-    let auth = match route.kind {
-        RouteKind::Token => None,
-        _ => Some(authenticate_request(gate, &req)),
-    };
-    let principal_key = match &auth {
-        Some(Ok(who)) => who.principal.key(),
-        _ => ANONYMOUS.to_string(),
+    // Who is calling, as far as the credential says (a DPoP proof is not checked here, so its
+    // jti is not spent): answers before authentication still report the caller's bucket, and a
+    // request refused for a fault, the concurrency limit or the rate limit leaves the proof
+    // usable; the SDKs resend the same request, proof included, after a 429 or 5xx.
+    let principal_key = match route.kind {
+        RouteKind::Token => Some(ANONYMOUS.to_string()),
+        _ => auth::principal_key_hint(gate, req.headers()),
     };
     let peek = |gate: &Gate| {
-        gate.limiter
-            .peek(route.bucket, &principal_key, gate.clock.now())
+        let key = principal_key.as_deref().unwrap_or(ANONYMOUS);
+        gate.limiter.peek(route.bucket, key, gate.clock.now())
     };
 
     let mut truncate = false;
@@ -310,36 +310,38 @@ async fn api(
         gate.limiter.count_concurrency_throttle(route.bucket);
         let mut resp = OktaError::rate_limited().into_response();
         let reset = gate.clock.now().timestamp() + CONCURRENCY_RESET_ESTIMATE_S;
-        set_rate_headers(
-            resp.headers_mut(),
-            &Decision {
-                allowed: false,
-                limit: 0,
-                remaining: 0,
-                reset_epoch: reset,
-            },
-        );
+        let zero = Decision {
+            allowed: false,
+            limit: 0,
+            remaining: 0,
+            reset_epoch: reset,
+        };
+        set_rate_headers(resp.headers_mut(), &zero);
         return (resp, Outcome::Normal);
     }
 
-    let who = match auth {
-        Some(Err(failure)) => {
-            let mut resp = unauthorized(failure);
-            set_rate_headers(resp.headers_mut(), &peek(gate));
-            return (resp, Outcome::Normal);
-        }
-        Some(Ok(who)) => Some(who),
-        None => None,
+    // Requests without a valid credential are answered 401 and counted against nobody.
+    let decision = match &principal_key {
+        Some(key) => gate.limiter.check(route.bucket, key, gate.clock.now()),
+        None => peek(gate),
     };
-
-    let decision = gate
-        .limiter
-        .check(route.bucket, &principal_key, gate.clock.now());
     if !decision.allowed {
         let mut resp = OktaError::rate_limited().into_response();
         set_rate_headers(resp.headers_mut(), &decision);
         return (resp, Outcome::Normal);
     }
+
+    let who = match route.kind {
+        RouteKind::Token => None,
+        _ => match authenticate_request(gate, &req) {
+            Ok(who) => Some(who),
+            Err(failure) => {
+                let mut resp = unauthorized(failure);
+                set_rate_headers(resp.headers_mut(), &decision);
+                return (resp, Outcome::Normal);
+            }
+        },
+    };
 
     if let (Some(who), Some(scope)) = (&who, route.scope)
         && let crate::principal::Principal::OAuthClient { scopes, .. } = &who.principal

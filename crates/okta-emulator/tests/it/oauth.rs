@@ -650,6 +650,30 @@ async fn dpop_nonce_dance_and_resource_proofs() {
             "{what}"
         );
     }
+    // A fault answered before authentication does not spend the proof: the SDKs resend the
+    // same request (and proof) after a 5xx or 429.
+    let faults_only_503 = json!({"fault_rate": 1.0,
+        "kinds": {"500": 0, "502": 0, "504": 0, "drop": 0, "truncate": 0, "slow": 0}});
+    f.server.gate.set_faults(faults_only_503).unwrap();
+    let proof = f.proof("dpop-client", "GET", &users_url, None, Some(&token));
+    let resp = dpop_get("/api/v1/users", Some(proof.clone()), "DPoP")
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 503);
+    assert_okta_headers(&resp);
+    f.server
+        .gate
+        .set_faults(json!({"fault_rate": 0.0}))
+        .unwrap();
+    let resp = dpop_get("/api/v1/users", Some(proof.clone()), "DPoP")
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let resp = dpop_get("/api/v1/users", Some(proof), "DPoP")
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401, "spent once it was authenticated");
+
     // insufficient scope on a DPoP token: the DPoP challenge
     let groups_url = format!("{}/api/v1/groups", f.server.base);
     let resp = dpop_get(
