@@ -47,7 +47,7 @@ impl fmt::Display for ApiErrorDetails {
 }
 
 /// Everything that can go wrong talking to Okta.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum Error {
     #[error("invalid Okta org URL {input:?}: {reason}")]
     InvalidOrgUrl { input: String, reason: String },

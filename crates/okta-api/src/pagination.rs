@@ -133,6 +133,7 @@ where
         if let Err(e) = st.check_link(&url) {
             return Some((Err(e), st));
         }
+        let target = format!("GET {}", url.path());
         let result = st.client.fetch_page(url, st.shape).await;
         let (values, next) = match result {
             Ok(page) => page,
@@ -146,7 +147,7 @@ where
             Ok(items) => items,
             Err(e) => {
                 let err = Error::InvalidResponse {
-                    target: "a list page".into(),
+                    target,
                     retries: 0,
                     cause: format!("an item does not have the expected shape ({e})"),
                 };

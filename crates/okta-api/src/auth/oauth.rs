@@ -63,6 +63,8 @@ pub(crate) struct OAuthAuth {
     /// Held while fetching, so concurrent requests wait for one fetch instead of each
     /// starting their own.
     refresh: tokio::sync::Mutex<()>,
+    /// The last failed fetch, shared with the requests that waited for it.
+    last_failure: Mutex<Option<(tokio::time::Instant, Error)>>,
     dpop: Mutex<DpopState>,
     generation: AtomicU64,
 }
@@ -118,6 +120,7 @@ impl OAuthAuth {
             token_url: org.join(TOKEN_PATH)?,
             cached: RwLock::new(None),
             refresh: tokio::sync::Mutex::new(()),
+            last_failure: Mutex::new(None),
             dpop: Mutex::new(DpopState {
                 enabled: false,
                 key: PrivateKey::generate_ec_p256()?,
@@ -141,13 +144,29 @@ impl OAuthAuth {
         if let Some(t) = self.usable(clock.now()) {
             return Ok(t);
         }
+        let waiting_since = tokio::time::Instant::now();
         let _single_flight = self.refresh.lock().await;
         if let Some(t) = self.usable(clock.now()) {
             return Ok(t);
         }
-        let token = self.fetch(transport).await?;
-        *self.cached.write() = Some(token.clone());
-        Ok(token)
+        // a fetch that failed while this request waited fails it too, instead of every
+        // waiting request repeating a doomed token request
+        if let Some((failed_at, error)) = &*self.last_failure.lock()
+            && *failed_at >= waiting_since
+        {
+            return Err(error.clone());
+        }
+        match self.fetch(transport).await {
+            Ok(token) => {
+                *self.cached.write() = Some(token.clone());
+                *self.last_failure.lock() = None;
+                Ok(token)
+            }
+            Err(error) => {
+                *self.last_failure.lock() = Some((tokio::time::Instant::now(), error.clone()));
+                Err(error)
+            }
+        }
     }
 
     fn assertion(&self, now: DateTime<Utc>) -> Result<SecretString> {

@@ -103,6 +103,19 @@ async fn oauth_token_errors_say_what_to_check() {
         "{wrong_key}"
     );
 
+    // many requests at once with a bad key: one token request, one error for all
+    let bad = client_with("0oaservice", &other, &["okta.users.read"]);
+    let (before, _) = crate::bucket_stats(&emu, "token");
+    let calls = (0..20).map(|i| {
+        let c = bad.clone();
+        async move { c.get_user(&format!("00u{i}")).await }
+    });
+    for result in futures::future::join_all(calls).await {
+        assert!(matches!(result, Err(Error::OAuth { .. })));
+    }
+    let (after, _) = crate::bucket_stats(&emu, "token");
+    assert_eq!(after - before, 1, "waiting requests share the failed fetch");
+
     let unknown_scope =
         collect(client_with("0oaservice", &registered, &["okta.groups.read"]).list_users(None))
             .await
