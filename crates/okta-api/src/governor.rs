@@ -514,6 +514,8 @@ struct ConcurrencyState {
     /// Bumped on every decrease; a 429 from a request started before the last decrease does
     /// not decrease again (one cut per round of requests).
     epoch: u64,
+    /// The cap at which the last concurrency 429 came; growth near it is slow.
+    ceiling: f64,
 }
 
 /// Multiplicative decrease factor on a concurrency 429.
@@ -524,6 +526,11 @@ const CONCURRENCY_DECREASE: f64 = 0.5;
 /// hitting it again at once.
 const CONCURRENCY_INCREASE: f64 = 0.25;
 
+/// Within one slot of the cap where the last concurrency 429 came, growth is this many times
+/// slower: the org's limit is probably there, so it is approached carefully, yet still found
+/// again when other integrations go quiet.
+const CONCURRENCY_NEAR_CEILING_SLOWDOWN: f64 = 8.0;
+
 impl Concurrency {
     fn new(max: usize) -> Self {
         Self {
@@ -531,6 +538,7 @@ impl Concurrency {
                 limit: max as f64,
                 in_flight: 0,
                 epoch: 0,
+                ceiling: f64::INFINITY,
             }),
             changed: Notify::new(),
             max,
@@ -569,12 +577,17 @@ struct ConcurrencyPermit<'a> {
 impl ConcurrencyPermit<'_> {
     fn succeeded(&self) {
         let mut s = self.owner.state.lock();
-        s.limit = (s.limit + CONCURRENCY_INCREASE / s.limit.max(1.0)).min(self.owner.max as f64);
+        let mut step = CONCURRENCY_INCREASE / s.limit.max(1.0);
+        if s.limit + 1.0 > s.ceiling {
+            step /= CONCURRENCY_NEAR_CEILING_SLOWDOWN;
+        }
+        s.limit = (s.limit + step).min(self.owner.max as f64);
     }
 
     fn concurrency_limited(&self) {
         let mut s = self.owner.state.lock();
         if s.epoch == self.epoch {
+            s.ceiling = s.limit.floor().max(1.0);
             s.limit = (s.limit * CONCURRENCY_DECREASE).max(1.0);
             s.epoch += 1;
             tracing::debug!(
@@ -711,9 +724,17 @@ mod tests {
         p2.concurrency_limited(); // same round: only one cut
         assert_eq!(c.limit(), 4);
         drop((p1, p2));
-        for _ in 0..200 {
+        for _ in 0..100 {
             c.acquire().await.succeeded();
         }
-        assert_eq!(c.limit(), 8);
+        assert_eq!(c.limit(), 7, "back near the cap that failed");
+        for _ in 0..100 {
+            c.acquire().await.succeeded();
+        }
+        assert_eq!(c.limit(), 7, "slowly near it");
+        for _ in 0..400 {
+            c.acquire().await.succeeded();
+        }
+        assert_eq!(c.limit(), 8, "and back to the maximum in the end");
     }
 }
