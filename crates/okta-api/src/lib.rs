@@ -8,6 +8,25 @@
 //! - Underneath: one governor paces every request by the rate-limit headers (per bucket, see
 //!   [`buckets`]) and adapts concurrency; one request loop retries what is worth retrying.
 //! - [`Error`]: one error type whose messages say what to do; never a secret in it.
+//!
+//! ```no_run
+//! use futures::TryStreamExt;
+//! use okta_api::{ClientConfig, Credentials, OktaClient, OrgUrl, SecretString};
+//!
+//! # async fn example() -> okta_api::Result<()> {
+//! let org = OrgUrl::parse("acme.okta.com")?;
+//! let token = SecretString::from(std::env::var("OKTA_API_TOKEN").unwrap_or_default());
+//! let client = OktaClient::new(org, Credentials::ApiToken(token), ClientConfig::default())?;
+//! let mut pages = client.list_users(Some(okta_api::ALL_USER_STATUSES_FILTER));
+//! while let Some(page) = pages.try_next().await? {
+//!     for user in page.items {
+//!         println!("{} {:?}", user.id, user.profile.login);
+//!     }
+//! }
+//! println!("{}", serde_json::to_string(&client.metrics()).unwrap_or_default());
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod auth;
 pub mod buckets;
