@@ -126,7 +126,15 @@ for client in bearer dpop; do
     echo "node SDK OAuth ($client) run failed"; status=1
   fi
 done
-curl -fsS -H "Authorization: SSWS $token" "$url/__emulator/stats" | python3 -c 'import json,sys; s=json.load(sys.stdin); print("emulator stats:", json.dumps(s["status"]), {k: v["requests"] for k, v in s["buckets"].items() if v["requests"]})'
+curl -fsS -H "Authorization: SSWS $token" "$url/__emulator/stats" >"$work/stats.json"
+python3 - "$work/stats.json" <<'PY' || status=1
+import json, sys
+s = json.load(open(sys.argv[1]))
+print("emulator stats:", json.dumps(s["status"]), {k: v["requests"] for k, v in s["buckets"].items() if v["requests"]})
+# Each SDK's DPoP client must have gone through `use_dpop_nonce` (a 400) once; nothing else fails.
+if s["status"].get("400") != 2 or set(s["status"]) - {"200", "400"}:
+    sys.exit("expected only 200s and exactly two 400 use_dpop_nonce answers (one per SDK)")
+PY
 
 # The SDKs' own 429 handling: a tight users bucket (4 per window for the org, so 2 per token)
 # and 2-second windows. Both SDKs wait `X-Rate-Limit-Reset - Date + 1 s` and retry; they must
