@@ -11,7 +11,8 @@ const MEMBER_PAGE: u32 = 10;
 /// Streams read at once.
 const PARALLEL_STREAMS: usize = 16;
 
-#[tokio::test]
+// the emulator serves from the same runtime: give it and the client two worker threads
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn workforce_limits_paced_without_429s_and_close_to_the_limit() {
     let time_scale = 20.0;
     let emu = emulator(EmulatorConfig {
