@@ -348,6 +348,48 @@ fn normalize_indexes(text: &str) -> String {
     out
 }
 
+async fn validate_error_response(
+    spec: &Spec,
+    path: &str,
+    resp: reqwest::Response,
+    expected_status: u16,
+    failures: &mut Vec<String>,
+) {
+    let status = resp.status().as_u16();
+    let body: Value = resp.json().await.unwrap_or(Value::Null);
+    if status != expected_status {
+        failures.push(format!(
+            "GET {path}: status {status} (wanted {expected_status})"
+        ));
+        return;
+    }
+    let schema = spec
+        .response_schema("GET", path, status)
+        .expect("an error schema");
+    let mut errors = Vec::new();
+    spec.validate(schema, &body, "$", false, &mut errors);
+    for required in [
+        "errorCode",
+        "errorSummary",
+        "errorLink",
+        "errorId",
+        "errorCauses",
+    ] {
+        if body.get(required).is_none() {
+            errors.push(format!("$: Okta error bodies carry {required:?}"));
+        }
+    }
+    eprintln!(
+        "validated GET {path} ({status} error): {} problems",
+        errors.len()
+    );
+    failures.extend(
+        errors
+            .into_iter()
+            .map(|e| format!("GET {path} ({status}): {e}")),
+    );
+}
+
 fn short_kind(body: &Value) -> String {
     match body {
         Value::Array(a) => format!("{} items", a.len()),
@@ -501,6 +543,32 @@ async fn responses_validate_against_okta_openapi_spec() {
         )
         .await;
     }
+    // the gate's own errors: 401 without a credential, 429 once the share is used
+    let resp = emu
+        .http
+        .get(emu.url("/api/v1/groups"))
+        .send()
+        .await
+        .unwrap();
+    validate_error_response(&spec, "/api/v1/groups", resp, 401, &mut failures).await;
+    let dir = tempfile::tempdir().unwrap();
+    let limits = dir.path().join("limits.toml");
+    std::fs::write(&limits, "[buckets]\ngroups = 2\n").unwrap();
+    let limited = Emu::start_with(okta_emulator::EmulatorConfig {
+        rate_limits: okta_emulator::RateLimitMode::File(limits),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(limited.get("/api/v1/groups").await.status, 200);
+    let resp = limited
+        .http
+        .get(limited.url("/api/v1/groups"))
+        .header("Authorization", format!("SSWS {}", limited.emu.token()))
+        .send()
+        .await
+        .unwrap();
+    validate_error_response(&spec, "/api/v1/groups", resp, 429, &mut failures).await;
+
     let idp = export["idps"][0]["id"].as_str().unwrap().to_string();
     check(
         &spec,
