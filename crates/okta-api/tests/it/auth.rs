@@ -291,3 +291,31 @@ async fn ssws_token_works_with_the_emulator() {
     assert!(!users.is_empty());
     assert_eq!(client.metrics().tokens_fetched, 0);
 }
+
+#[tokio::test]
+async fn a_token_the_server_no_longer_accepts_is_replaced_once() {
+    // the emulator's clock jumps past the token's expiry while this machine's does not: the
+    // cached token looks valid here, Okta answers 401, the client fetches a new one and retries
+    let keys = Keys::generate("RS256");
+    let server_clock = okta_emulator::ManualClock::new(chrono::Utc::now());
+    let emu = emulator(EmulatorConfig {
+        oauth_clients: vec![keys.client_config("0oaservice", READ_SCOPES, false)],
+        clock: Arc::new(server_clock.clone()),
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let client = oauth_client(
+        &emu,
+        "0oaservice",
+        PrivateKey::from_pem(&keys.private_pem()).unwrap(),
+        fast_config(),
+    );
+    collect(client.list_idps()).await.unwrap();
+    server_clock.advance(chrono::TimeDelta::minutes(61));
+    collect(client.list_idps())
+        .await
+        .expect("recovers with a new token");
+    assert_eq!(client.metrics().tokens_fetched, 2);
+    let status = &emu.gate().stats()["status"];
+    assert_eq!(status["401"], 1, "one rejected attempt: {status}");
+}
