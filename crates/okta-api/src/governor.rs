@@ -373,9 +373,15 @@ impl Governor {
         b.in_flight = b.in_flight.saturating_sub(1);
         if let Some(l) = limits.filter(|l| !l.is_concurrency_limit()) {
             let reset = DateTime::from_timestamp(l.reset, 0).unwrap_or(server_now);
-            let from_ended_window =
-                b.window.is_none() && b.previous.is_some_and(|p| l.reset <= p.reset_epoch);
-            if reset <= server_now || from_ended_window {
+            let sent_at = sent + offset;
+            let ended = b.window.is_none().then_some(b.previous).flatten();
+            let from_ended_window = ended.is_some_and(|p| l.reset <= p.reset_epoch);
+            // an answer to a request sent before the window ended says nothing new
+            let late_answer = (from_ended_window && ended.is_some_and(|p| sent_at < p.ends))
+                || (reset <= server_now && sent_at < reset);
+            if late_answer {
+                // nothing to learn
+            } else if reset <= server_now || from_ended_window {
                 // a window that should be over already: the server has not rolled yet
                 b.stale_probes = b.stale_probes.saturating_add(1);
                 b.window_length = WindowLength::default();
@@ -386,7 +392,7 @@ impl Governor {
             } else {
                 b.stale_probes = 0;
                 b.probe_not_before = None;
-                let (sent, received) = (sent + offset, received + offset);
+                let (sent, received) = (sent_at, received + offset);
                 match &mut b.window {
                     Some(w) if w.reset_epoch == l.reset => {
                         w.remaining = w.remaining.min(l.remaining);
