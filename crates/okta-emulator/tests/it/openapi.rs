@@ -51,6 +51,11 @@ impl Spec {
 
     /// The template in `paths` that a concrete path matches (most literal segments wins).
     fn template_for(&self, path: &str) -> String {
+        self.find_template(path)
+            .unwrap_or_else(|| panic!("no spec path matches {path}"))
+    }
+
+    fn find_template(&self, path: &str) -> Option<String> {
         let segments: Vec<&str> = path.split('/').collect();
         let mut best: Option<(usize, &str)> = None;
         for template in self.doc["paths"].as_object().unwrap().keys() {
@@ -71,9 +76,7 @@ impl Spec {
                 best = Some((literal, template));
             }
         }
-        best.unwrap_or_else(|| panic!("no spec path matches {path}"))
-            .1
-            .to_string()
+        best.map(|(_, t)| t.to_string())
     }
 
     /// The JSON schema of `method path`'s `status` response.
@@ -708,4 +711,73 @@ fn validator_accepts_okta_log_samples_and_rejects_broken_objects() {
             "{broken} should fail with {needle:?}: {errors:?}"
         );
     }
+}
+
+/// The gate's route table asks for the scope the spec's `security` names for each operation.
+#[test]
+fn gate_scopes_match_the_spec() {
+    use okta_emulator::gate::routes::classify;
+    let Some(spec) = Spec::load() else { return };
+    let operations = [
+        ("GET", "/api/v1/users"),
+        ("POST", "/api/v1/users"),
+        ("GET", "/api/v1/users/00u1"),
+        ("POST", "/api/v1/users/00u1"),
+        ("PUT", "/api/v1/users/00u1"),
+        ("DELETE", "/api/v1/users/00u1"),
+        ("POST", "/api/v1/users/00u1/lifecycle/activate"),
+        ("POST", "/api/v1/users/00u1/lifecycle/deactivate"),
+        ("POST", "/api/v1/users/00u1/lifecycle/suspend"),
+        ("POST", "/api/v1/users/00u1/lifecycle/unsuspend"),
+        ("GET", "/api/v1/users/00u1/roles"),
+        ("POST", "/api/v1/users/00u1/roles"),
+        ("DELETE", "/api/v1/users/00u1/roles/ra1"),
+        ("GET", "/api/v1/users/00u1/factors"),
+        ("GET", "/api/v1/groups"),
+        ("POST", "/api/v1/groups"),
+        ("GET", "/api/v1/groups/00g1"),
+        ("PUT", "/api/v1/groups/00g1"),
+        ("DELETE", "/api/v1/groups/00g1"),
+        ("GET", "/api/v1/groups/00g1/users"),
+        ("PUT", "/api/v1/groups/00g1/users/00u1"),
+        ("DELETE", "/api/v1/groups/00g1/users/00u1"),
+        ("GET", "/api/v1/groups/00g1/roles"),
+        ("POST", "/api/v1/groups/00g1/roles"),
+        ("DELETE", "/api/v1/groups/00g1/roles/ra1"),
+        ("GET", "/api/v1/groups/00g1/apps"),
+        ("GET", "/api/v1/apps"),
+        ("GET", "/api/v1/apps/0oa1"),
+        ("GET", "/api/v1/apps/0oa1/users"),
+        ("POST", "/api/v1/apps/0oa1/users"),
+        ("GET", "/api/v1/apps/0oa1/users/00u1"),
+        ("DELETE", "/api/v1/apps/0oa1/users/00u1"),
+        ("GET", "/api/v1/apps/0oa1/groups"),
+        ("PUT", "/api/v1/apps/0oa1/groups/00g1"),
+        ("DELETE", "/api/v1/apps/0oa1/groups/00g1"),
+        ("GET", "/api/v1/iam/assignees/users"),
+        ("GET", "/api/v1/idps"),
+        ("GET", "/api/v1/idps/0oa1"),
+        ("GET", "/api/v1/logs"),
+    ];
+    let mut problems = Vec::new();
+    for (method, path) in operations {
+        let template = spec.template_for(path);
+        let op = &spec.doc["paths"][&template][method.to_ascii_lowercase()];
+        assert!(op.is_object(), "the spec has no {method} {template}");
+        let spec_scopes: Vec<&str> = op["security"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|s| s.get("oauth2")?.as_array())
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        let ours = classify(&method.parse().unwrap(), path).scope;
+        if ours.is_none_or(|s| !spec_scopes.contains(&s)) {
+            problems.push(format!(
+                "{method} {template}: gate asks {ours:?}, spec says {spec_scopes:?}"
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
