@@ -458,6 +458,33 @@ async fn scopes_are_enforced_per_route_with_okta_challenge() {
     assert_eq!(resp.json::<Value>().await.unwrap()["errorCode"], "E0000011");
 }
 
+/// HTTP/2 has no `Host` header (`:authority` instead): `aud` and the challenges still work.
+#[tokio::test]
+async fn oauth_works_over_http2() {
+    let mut f = Fixture::start(false).await;
+    f.server.http = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    let token = f
+        .access_token("0oa-es256", "es256", "ES256", "okta.users.read")
+        .await;
+    let resp = f.bearer_get("/api/v1/users", &token).await;
+    assert_eq!(resp.version(), reqwest::Version::HTTP_2);
+    assert_eq!(resp.status(), 200);
+    assert_okta_headers(&resp);
+    let resp = f.bearer_get("/api/v1/groups", &token).await;
+    assert_eq!(resp.status(), 403);
+    let host = f.server.base.trim_start_matches("http://");
+    assert!(
+        header(&resp, "www-authenticate").contains(&format!(
+            "authorization_uri=\"http://{host}/oauth2/v1/authorize\""
+        )),
+        "{}",
+        header(&resp, "www-authenticate")
+    );
+}
+
 #[tokio::test]
 async fn access_tokens_last_one_hour_by_the_injected_clock() {
     let f = Fixture::start(false).await;
