@@ -142,9 +142,23 @@ async fn users(
         None => m.range(..),
     });
     let (page, more) = take_page(iter, limit);
+    let expand_user = query.value("expand") == Some("user");
     let mut w = ArrayWriter::with_capacity(page.len() * 500 + 2);
     for (uid, entry) in &page {
-        w.push(&entry.json(uid), Some(&app_user_links(&origin, &aid, uid)));
+        let mut links = app_user_links(&origin, &aid, uid);
+        if expand_user && let Some(user) = org.users.get(uid) {
+            // `_embedded.user` follows `_links` (spliced as one tail).
+            let mut embedded = Vec::with_capacity(1024);
+            crate::model::splice_links(
+                &mut embedded,
+                &user.json(),
+                &super::users::user_links(&origin, uid),
+            );
+            links.push_str(",\"_embedded\":{\"user\":");
+            links.push_str(&String::from_utf8_lossy(&embedded));
+            links.push('}');
+        }
+        w.push(&entry.json(uid), Some(&links));
     }
     let next = more
         .then(|| page.last().map(|(u, _)| u.to_string()))

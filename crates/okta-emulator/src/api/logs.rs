@@ -19,6 +19,8 @@ use axum::routing::get;
 pub const LOGS_LIMIT: (usize, usize) = (100, 1_000);
 /// When `since` is absent it is this long before `until` (or now).
 const DEFAULT_WINDOW_MS: i64 = 7 * 86_400_000;
+/// A `since` further back than this is refused (Okta: 400 E0000053).
+const MAX_SINCE_AGE_MS: i64 = 180 * 86_400_000;
 
 pub fn routes() -> Router<Shared> {
     Router::new().route("/api/v1/logs", get(list))
@@ -108,6 +110,11 @@ async fn list(State(s): State<Shared>, headers: HeaderMap, uri: Uri) -> Result<R
         .map(|q| q.split_whitespace().map(str::to_lowercase).collect())
         .unwrap_or_default();
     let now = s.now();
+    if since.is_some_and(|t| t < now - MAX_SINCE_AGE_MS) {
+        return Err(param_error(
+            "The since parameter is over 180 days prior to the current day.",
+        ));
+    }
     let org = s.org.read();
     let log = &org.log;
     let matches = |e: &LogEntry| {

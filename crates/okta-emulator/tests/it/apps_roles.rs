@@ -73,6 +73,16 @@ async fn a_group_assignment_makes_its_members_app_users_with_scope_group() {
         .find(|u| u["id"] == a.as_str())
         .expect("member is an app user");
     assert_eq!(au["scope"], "GROUP");
+    let expanded = e
+        .get(&format!("/api/v1/apps/{app}/users?expand=user&limit=500"))
+        .await;
+    let row = expanded
+        .array()
+        .iter()
+        .find(|u| u["id"] == a.as_str())
+        .unwrap();
+    assert_eq!(row["_embedded"]["user"]["id"], a.as_str());
+    assert!(row["_links"]["user"]["href"].is_string());
 
     // A later member gains the app too; a direct assignment makes the scope USER.
     e.call(
