@@ -140,7 +140,11 @@ pub struct UserDetail {
 }
 
 /// The user with this id, or else this login (case-insensitive).
-pub async fn user(store: &SqliteStore, org: OrgId, id_or_login: &str) -> Result<Option<UserDetail>> {
+pub async fn user(
+    store: &SqliteStore,
+    org: OrgId,
+    id_or_login: &str,
+) -> Result<Option<UserDetail>> {
     let pool = store.pool();
     let sql = format!(
         "SELECT {USER_COLUMNS}, u.raw FROM users u WHERE u.org_id = ?1 AND u.id = ?2 \
@@ -259,7 +263,11 @@ pub struct GroupDetail {
 }
 
 /// The group with this id, or else this exact name (then case-insensitive).
-pub async fn group(store: &SqliteStore, org: OrgId, id_or_name: &str) -> Result<Option<GroupDetail>> {
+pub async fn group(
+    store: &SqliteStore,
+    org: OrgId,
+    id_or_name: &str,
+) -> Result<Option<GroupDetail>> {
     let pool = store.pool();
     let sql = format!(
         "SELECT * FROM ( \

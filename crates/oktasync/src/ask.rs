@@ -82,26 +82,44 @@ pub async fn user(store: &SqliteStore, org: OrgId, id_or_login: &str, json: bool
     text.push_str(&format!("\nGroups ({})\n", detail.groups.len()));
     let mut t = Table::new(&["id", "name", "type"]);
     for g in &detail.groups {
-        t.row(vec![g.group_id.clone(), opt(g.group_name.as_ref()), opt(g.group_type.as_ref())]);
+        t.row(vec![
+            g.group_id.clone(),
+            opt(g.group_name.as_ref()),
+            opt(g.group_type.as_ref()),
+        ]);
     }
     text.push_str(&indent(&t.render()));
     text.push_str(&format!("\nApps ({} ways in)\n", detail.apps.len()));
     let mut t = Table::new(&["app", "label", "via", "group"]);
     for a in &detail.apps {
-        t.row(vec![a.app_id.clone(), opt(a.app_label.as_ref()), a.via.clone(), opt(a.via_group_name.as_ref())]);
+        t.row(vec![
+            a.app_id.clone(),
+            opt(a.app_label.as_ref()),
+            a.via.clone(),
+            opt(a.via_group_name.as_ref()),
+        ]);
     }
     text.push_str(&indent(&t.render()));
     text.push_str(&format!("\nAdmin roles ({})\n", detail.admin_roles.len()));
     let mut t = Table::new(&["role", "via", "group"]);
     for r in &detail.admin_roles {
-        t.row(vec![opt(r.role_type.as_ref()), r.via.clone(), opt(r.via_group_name.as_ref())]);
+        t.row(vec![
+            opt(r.role_type.as_ref()),
+            r.via.clone(),
+            opt(r.via_group_name.as_ref()),
+        ]);
     }
     text.push_str(&indent(&t.render()));
     if !detail.factors.is_empty() {
         text.push_str(&format!("\nFactors ({})\n", detail.factors.len()));
         let mut t = Table::new(&["id", "type", "provider", "status"]);
         for f in &detail.factors {
-            t.row(vec![f.id.clone(), opt(f.factor_type.as_ref()), opt(f.provider.as_ref()), opt(f.status.as_ref())]);
+            t.row(vec![
+                f.id.clone(),
+                opt(f.factor_type.as_ref()),
+                opt(f.provider.as_ref()),
+                opt(f.status.as_ref()),
+            ]);
         }
         text.push_str(&indent(&t.render()));
     }
@@ -154,15 +172,26 @@ pub async fn group(store: &SqliteStore, org: OrgId, id_or_name: &str, json: bool
         text.push_str(&format!("\nAssigned to apps ({})\n", detail.apps.len()));
         let mut t = Table::new(&["app", "label", "priority"]);
         for a in &detail.apps {
-            t.row(vec![a.app_id.clone(), opt(a.app_label.as_ref()), opt(a.priority)]);
+            t.row(vec![
+                a.app_id.clone(),
+                opt(a.app_label.as_ref()),
+                opt(a.priority),
+            ]);
         }
         text.push_str(&indent(&t.render()));
     }
     if !detail.roles.is_empty() {
-        text.push_str(&format!("\nAdmin roles its members hold ({})\n", detail.roles.len()));
+        text.push_str(&format!(
+            "\nAdmin roles its members hold ({})\n",
+            detail.roles.len()
+        ));
         let mut t = Table::new(&["role", "label", "status"]);
         for r in &detail.roles {
-            t.row(vec![opt(r.role_type.as_ref()), opt(r.role_label.as_ref()), opt(r.status.as_ref())]);
+            t.row(vec![
+                opt(r.role_type.as_ref()),
+                opt(r.role_label.as_ref()),
+                opt(r.status.as_ref()),
+            ]);
         }
         text.push_str(&indent(&t.render()));
     }
@@ -176,7 +205,9 @@ pub async fn apps(store: &SqliteStore, org: OrgId, json: bool) -> Result<()> {
     if json {
         return print_json(&rows);
     }
-    let mut t = Table::new(&["id", "label", "name", "status", "sign-on", "users", "groups"]);
+    let mut t = Table::new(&[
+        "id", "label", "name", "status", "sign-on", "users", "groups",
+    ]);
     for a in &rows {
         t.row(vec![
             a.id.clone(),
@@ -210,16 +241,32 @@ pub async fn app(store: &SqliteStore, org: OrgId, id_or_label: &str, json: bool)
         opt(a.sign_on_mode.as_ref()),
         a.users,
     );
-    text.push_str(&format!("\nAssigned groups ({})\n", detail.assigned_groups.len()));
+    text.push_str(&format!(
+        "\nAssigned groups ({})\n",
+        detail.assigned_groups.len()
+    ));
     let mut t = Table::new(&["group", "name", "priority", "members"]);
     for g in &detail.assigned_groups {
-        t.row(vec![g.group_id.clone(), opt(g.group_name.as_ref()), opt(g.priority), g.members.to_string()]);
+        t.row(vec![
+            g.group_id.clone(),
+            opt(g.group_name.as_ref()),
+            opt(g.priority),
+            g.members.to_string(),
+        ]);
     }
     text.push_str(&indent(&t.render()));
-    text.push_str(&format!("\nWho has access, and through what ({} ways in)\n", detail.access.len()));
+    text.push_str(&format!(
+        "\nWho has access, and through what ({} ways in)\n",
+        detail.access.len()
+    ));
     let mut t = Table::new(&["user", "login", "via", "group"]);
     for x in &detail.access {
-        t.row(vec![x.user_id.clone(), opt(x.login.as_ref()), x.via.clone(), opt(x.via_group_name.as_ref())]);
+        t.row(vec![
+            x.user_id.clone(),
+            opt(x.login.as_ref()),
+            x.via.clone(),
+            opt(x.via_group_name.as_ref()),
+        ]);
     }
     text.push_str(&indent(&t.render()));
     write_stdout(&text)
@@ -282,7 +329,9 @@ pub async fn status(store: &SqliteStore, org: OrgId, limit: u32, json: bool) -> 
         text.push_str(&format!("  {table:<18} {n}\n"));
     }
     text.push_str(&format!("\nRecent runs ({})\n", runs.len()));
-    let mut t = Table::new(&["run", "kind", "started", "ended", "outcome", "calls", "429s", "changes", "error"]);
+    let mut t = Table::new(&[
+        "run", "kind", "started", "ended", "outcome", "calls", "429s", "changes", "error",
+    ]);
     for r in &runs {
         let changes: u64 = r
             .changes
@@ -345,7 +394,8 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 fn sink(out: Option<&Path>) -> Result<Box<dyn Write>> {
     Ok(match out {
         Some(path) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+            std::fs::File::create(path)
+                .with_context(|| format!("cannot create {}", path.display()))?,
         )),
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     })
@@ -378,7 +428,12 @@ pub async fn export(store: &SqliteStore, org: OrgId, args: &ExportArgs) -> Resul
             };
             let mut w = sink(args.out.as_deref())?;
             let mut names: Vec<String> = NDJSON_ORDER.iter().map(|s| s.to_string()).collect();
-            names.extend(lists.keys().filter(|k| !NDJSON_ORDER.contains(&k.as_str())).cloned());
+            names.extend(
+                lists
+                    .keys()
+                    .filter(|k| !NDJSON_ORDER.contains(&k.as_str()))
+                    .cloned(),
+            );
             let written = (|| -> Result<()> {
                 for list in names {
                     let Some(Value::Array(items)) = lists.remove(&list) else {
@@ -414,7 +469,8 @@ pub async fn export(store: &SqliteStore, org: OrgId, args: &ExportArgs) -> Resul
         }
         ExportFormat::Csv => {
             let dir = args.out.clone().unwrap_or_else(|| "oktasync-export".into());
-            std::fs::create_dir_all(&dir).with_context(|| format!("cannot create directory {}", dir.display()))?;
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("cannot create directory {}", dir.display()))?;
             for table in StoreTable::ALL {
                 let (columns, rows) = query::table_rows(store, org, table).await?;
                 let path = dir.join(format!("{}.csv", table.as_str()));
@@ -432,7 +488,10 @@ pub async fn export(store: &SqliteStore, org: OrgId, args: &ExportArgs) -> Resul
 }
 
 /// One RFC 4180 line: fields with a comma, quote or line break are quoted, quotes doubled.
-fn write_csv_row<'a>(w: &mut dyn Write, cells: impl Iterator<Item = Option<&'a str>>) -> Result<()> {
+fn write_csv_row<'a>(
+    w: &mut dyn Write,
+    cells: impl Iterator<Item = Option<&'a str>>,
+) -> Result<()> {
     let mut line = String::new();
     for (i, cell) in cells.enumerate() {
         if i > 0 {
@@ -459,7 +518,14 @@ mod tests {
     #[test]
     fn csv_quotes_what_needs_quoting() {
         let mut out = Vec::new();
-        write_csv_row(&mut out, [Some("a"), None, Some("b,c"), Some("say \"hi\"")].into_iter()).unwrap();
-        assert_eq!(String::from_utf8(out).unwrap(), "a,,\"b,c\",\"say \"\"hi\"\"\"\r\n");
+        write_csv_row(
+            &mut out,
+            [Some("a"), None, Some("b,c"), Some("say \"hi\"")].into_iter(),
+        )
+        .unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "a,,\"b,c\",\"say \"\"hi\"\"\"\r\n"
+        );
     }
 }

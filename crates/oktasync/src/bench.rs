@@ -89,14 +89,20 @@ fn size_name(size: BenchSize) -> &'static str {
 /// The `okta-emulator` binary built alongside this one.
 fn emulator_binary() -> Result<std::path::PathBuf> {
     let exe = std::env::current_exe().context("cannot locate the oktasync executable")?;
-    let dir = exe.parent().context("the oktasync executable has no directory")?;
+    let dir = exe
+        .parent()
+        .context("the oktasync executable has no directory")?;
     // Test binaries live in target/<profile>/deps; the emulator sits one level up.
     for candidate in [dir.join("okta-emulator"), dir.join("../okta-emulator")] {
         if candidate.is_file() {
             return Ok(candidate);
         }
     }
-    let profile = if cfg!(debug_assertions) { "" } else { " --release" };
+    let profile = if cfg!(debug_assertions) {
+        ""
+    } else {
+        " --release"
+    };
     bail!(
         "the okta-emulator binary is not next to oktasync ({}); build it with \
          `cargo build{profile} -p okta-emulator`, or pass --emulator-url URL --token T",
@@ -127,7 +133,11 @@ async fn spawn_emulator(args: &BenchArgs) -> Result<(Child, String)> {
     let wait = async {
         while let Some(line) = lines.next_line().await? {
             if let Some(rest) = line.split("listening on ").nth(1) {
-                let url = rest.split_whitespace().next().unwrap_or_default().to_owned();
+                let url = rest
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned();
                 return Ok::<_, anyhow::Error>(Some(url));
             }
         }
@@ -157,7 +167,7 @@ async fn fetch_stats(url: &str, token: &str) -> Result<EmulatorStats> {
     if !response.status().is_success() {
         bail!("the emulator's stats answered HTTP {}", response.status());
     }
-    Ok(response.json().await.context("unexpected emulator stats")?)
+    response.json().await.context("unexpected emulator stats")
 }
 
 /// Per bucket ceil(calls / limit) windows; the slowest bucket bounds the run.
@@ -179,7 +189,11 @@ fn rate_limit_report(stats: &EmulatorStats, wall_s: f64) -> RateLimitReport {
             }
         })
         .collect();
-    buckets.sort_by(|a, b| b.floor_s.total_cmp(&a.floor_s).then(a.bucket.cmp(&b.bucket)));
+    buckets.sort_by(|a, b| {
+        b.floor_s
+            .total_cmp(&a.floor_s)
+            .then(a.bucket.cmp(&b.bucket))
+    });
     let allowed_s = buckets.first().map(|b| b.floor_s).unwrap_or(0.0);
     RateLimitReport {
         allowed_s,
@@ -277,7 +291,10 @@ fn describe(r: &Report) -> String {
         ),
         ("HTTP 429s", b.http_429.to_string()),
         ("retries", r.summary.retries.to_string()),
-        ("rate-limit wait seconds", format!("{:.2}", r.summary.rate_limit_wait_s)),
+        (
+            "rate-limit wait seconds",
+            format!("{:.2}", r.summary.rate_limit_wait_s),
+        ),
     ];
     for (k, v) in rows {
         text.push_str(&format!("  {k:<32} {v}\n"));
@@ -294,7 +311,13 @@ fn describe(r: &Report) -> String {
         for bk in &rl.buckets {
             text.push_str(&format!(
                 "  {:<30} {:>6} {:>13} {:>9.2} {:>8} {:>8.2} {:>5}\n",
-                bk.bucket, bk.calls, bk.limit_per_window, bk.window_s, bk.windows, bk.floor_s, bk.http_429
+                bk.bucket,
+                bk.calls,
+                bk.limit_per_window,
+                bk.window_s,
+                bk.windows,
+                bk.floor_s,
+                bk.http_429
             ));
         }
     }

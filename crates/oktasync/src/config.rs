@@ -23,18 +23,42 @@ pub const DEFAULT_DB: &str = "./oktasync.db";
 /// Every key the file and environment layers accept, with what it means (also the reference
 /// `oktasync init` and the README are checked against).
 pub const KEYS: &[(&str, &str)] = &[
-    ("org_url", "the org's URL, e.g. https://acme.okta.com (not the -admin console URL)"),
+    (
+        "org_url",
+        "the org's URL, e.g. https://acme.okta.com (not the -admin console URL)",
+    ),
     ("db", "path of the SQLite mirror (default ./oktasync.db)"),
-    ("api_token", "an Okta API token (SSWS); prefer api_token_file or the environment"),
+    (
+        "api_token",
+        "an Okta API token (SSWS); prefer api_token_file or the environment",
+    ),
     ("api_token_file", "a file holding the API token"),
     ("oauth_client_id", "client id of an OAuth 2.0 service app"),
-    ("oauth_private_key", "the service app's private key, PEM or JWK JSON"),
-    ("oauth_private_key_file", "a file holding that private key (PEM or JWK JSON)"),
-    ("oauth_scopes", "scopes to request (default: those the resources need)"),
-    ("oauth_key_id", "the key id (kid) registered for the key, if any"),
+    (
+        "oauth_private_key",
+        "the service app's private key, PEM or JWK JSON",
+    ),
+    (
+        "oauth_private_key_file",
+        "a file holding that private key (PEM or JWK JSON)",
+    ),
+    (
+        "oauth_scopes",
+        "scopes to request (default: those the resources need)",
+    ),
+    (
+        "oauth_key_id",
+        "the key id (kid) registered for the key, if any",
+    ),
     ("resources", "resources to sync (default: all)"),
-    ("factors", "whose MFA factors to sync: all, admins (default) or none"),
-    ("max_concurrency", "most requests in flight at once (default: the client's)"),
+    (
+        "factors",
+        "whose MFA factors to sync: all, admins (default) or none",
+    ),
+    (
+        "max_concurrency",
+        "most requests in flight at once (default: the client's)",
+    ),
 ];
 
 /// Environment variables with the prefix that are not settings (read by clap or the logger).
@@ -230,7 +254,10 @@ fn known_key(key: &str) -> bool {
         || NON_SETTING_ENV.contains(&key)
 }
 
-fn load_source(source: impl Source + Send + Sync + Clone + 'static, what: &str) -> Result<(Layer, Vec<String>)> {
+fn load_source(
+    source: impl Source + Send + Sync + Clone + 'static,
+    what: &str,
+) -> Result<(Layer, Vec<String>)> {
     let keys = source
         .collect()
         .with_context(|| format!("cannot read {what}"))?;
@@ -309,7 +336,11 @@ impl Settings {
         let mut layers: Vec<(&'static str, Layer)> = Vec::new();
         let mut config_file = None;
         if let Some((layer, unknown)) = file_layer(&path, explicit)? {
-            unknown_keys.extend(unknown.into_iter().map(|k| format!("{k} (in {})", path.display())));
+            unknown_keys.extend(
+                unknown
+                    .into_iter()
+                    .map(|k| format!("{k} (in {})", path.display())),
+            );
             layers.push(("file", layer));
             config_file = Some(path);
         }
@@ -429,7 +460,10 @@ impl Settings {
                     .unwrap_or(Path::new(DEFAULT_CONFIG_FILE))
                     .display()
             ),
-            Some(&"env") => format!("{ENV_PREFIX}_{} in the environment", key.to_ascii_uppercase()),
+            Some(&"env") => format!(
+                "{ENV_PREFIX}_{} in the environment",
+                key.to_ascii_uppercase()
+            ),
             Some(&"flag") => format!("--{} on the command line", key.replace('_', "-")),
             _ => key.to_owned(),
         }

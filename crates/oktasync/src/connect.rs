@@ -61,7 +61,10 @@ pub async fn mirror_org(store: &SqliteStore, org_url: Option<&str>) -> Result<Or
     if let Some(url) = org_url {
         let canonical = OrgUrl::parse(url)?.origin();
         return store.find_org(&canonical).await?.with_context(|| {
-            format!("the mirror {} has no org {canonical}; run `oktasync sync` for it", store.path().display())
+            format!(
+                "the mirror {} has no org {canonical}; run `oktasync sync` for it",
+                store.path().display()
+            )
         });
     }
     let orgs = store.orgs().await?;
@@ -75,7 +78,10 @@ pub async fn mirror_org(store: &SqliteStore, org_url: Option<&str>) -> Result<Or
         many => bail!(
             "the mirror holds {} orgs; pick one with --org-url ({})",
             many.len(),
-            many.iter().map(|(_, u)| u.as_str()).collect::<Vec<_>>().join(", ")
+            many.iter()
+                .map(|(_, u)| u.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     }
 }

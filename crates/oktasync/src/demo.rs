@@ -22,7 +22,10 @@ async fn clear_previous_demo(db: &Path) -> Result<()> {
     let store = SqliteStore::open(db).await?;
     let orgs = store.orgs().await?;
     store.close().await;
-    if let Some((_, url)) = orgs.iter().find(|(_, u)| !u.starts_with("http://127.0.0.1:")) {
+    if let Some((_, url)) = orgs
+        .iter()
+        .find(|(_, u)| !u.starts_with("http://127.0.0.1:"))
+    {
         bail!(
             "{} holds a mirror of {url}, not a demo; pass another --db for the demo",
             db.display()
@@ -33,8 +36,9 @@ async fn clear_previous_demo(db: &Path) -> Result<()> {
         path.push(suffix);
         let path = PathBuf::from(path);
         if path.exists() {
-            std::fs::remove_file(&path)
-                .with_context(|| format!("cannot remove the previous demo mirror {}", path.display()))?;
+            std::fs::remove_file(&path).with_context(|| {
+                format!("cannot remove the previous demo mirror {}", path.display())
+            })?;
         }
     }
     Ok(())
@@ -51,7 +55,11 @@ pub async fn demo(db: Option<PathBuf>, seed: u64, json: bool) -> Result<ExitCode
     })
     .await
     .context("the emulator did not start")?;
-    eprintln!("Emulator listening on {}; syncing it into {}", emulator.base_url(), db.display());
+    eprintln!(
+        "Emulator listening on {}; syncing it into {}",
+        emulator.base_url(),
+        db.display()
+    );
     let client = OktaClient::new(
         OrgUrl::parse(&emulator.base_url())?,
         Credentials::ApiToken(SecretString::from(emulator.token().to_owned())),
@@ -88,7 +96,9 @@ async fn next_steps(db: &Path) -> Result<String> {
     store.close().await;
     let d = db.display();
     let quote = |s: &str| {
-        if s.chars().all(|c| c.is_ascii_alphanumeric() || "@._-".contains(c)) {
+        if s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "@._-".contains(c))
+        {
             s.to_owned()
         } else {
             format!("'{}'", s.replace('\'', "'\\''"))
@@ -96,7 +106,9 @@ async fn next_steps(db: &Path) -> Result<String> {
     };
     let mut text = String::from("\nTry next:\n");
     text.push_str(&format!("  oktasync users --db {d} --search smith\n"));
-    text.push_str(&format!("  oktasync users --db {d} --status DEPROVISIONED\n"));
+    text.push_str(&format!(
+        "  oktasync users --db {d} --status DEPROVISIONED\n"
+    ));
     if let Some(login) = admins.iter().find_map(|a| a.login.clone()) {
         text.push_str(&format!("  oktasync user {} --db {d}\n", quote(&login)));
     }
@@ -108,12 +120,20 @@ async fn next_steps(db: &Path) -> Result<String> {
     {
         text.push_str(&format!("  oktasync group {} --db {d}\n", quote(&g)));
     }
-    if let Some(label) = apps.iter().max_by_key(|a| a.users).and_then(|a| a.label.clone()) {
+    if let Some(label) = apps
+        .iter()
+        .max_by_key(|a| a.users)
+        .and_then(|a| a.label.clone())
+    {
         text.push_str(&format!("  oktasync app {} --db {d}\n", quote(&label)));
     }
     text.push_str(&format!("  oktasync admins --db {d}\n"));
     text.push_str(&format!("  oktasync status --db {d}\n"));
-    text.push_str(&format!("  oktasync export --db {d} --format ndjson | head\n"));
-    text.push_str(&format!("  sqlite3 {d} 'SELECT login, via, via_group_name, role_type FROM admins'\n"));
+    text.push_str(&format!(
+        "  oktasync export --db {d} --format ndjson | head\n"
+    ));
+    text.push_str(&format!(
+        "  sqlite3 {d} 'SELECT login, via, via_group_name, role_type FROM admins'\n"
+    ));
     Ok(text)
 }

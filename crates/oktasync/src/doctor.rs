@@ -75,7 +75,11 @@ fn scope_probe(scope: &str) -> &'static str {
 async fn probe(client: &OktaClient, scope: &str) -> std::result::Result<(), ApiError> {
     let path = scope_probe(scope);
     let first = if scope == "okta.roles.read" {
-        client.list_role_assignees().next().await.map(|p| p.map(|_| ()))
+        client
+            .list_role_assignees()
+            .next()
+            .await
+            .map(|p| p.map(|_| ()))
     } else {
         client
             .paginate::<serde_json::Value>(path)
@@ -158,10 +162,21 @@ pub async fn run_checks(settings: &Settings) -> Vec<Check> {
             let url = org.as_url();
             let host = url.host_str().unwrap_or_default().to_owned();
             let port = url.port_or_known_default().unwrap_or(443);
-            let host_for_connect = host.trim_start_matches('[').trim_end_matches(']').to_owned();
-            match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect((host_for_connect.as_str(), port))).await {
+            let host_for_connect = host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_owned();
+            match tokio::time::timeout(
+                CONNECT_TIMEOUT,
+                TcpStream::connect((host_for_connect.as_str(), port)),
+            )
+            .await
+            {
                 Ok(Ok(_)) => {
-                    checks.push(Check::ok("org reachable", format!("{host}:{port} accepts connections")));
+                    checks.push(Check::ok(
+                        "org reachable",
+                        format!("{host}:{port} accepts connections"),
+                    ));
                     true
                 }
                 Ok(Err(e)) => {
@@ -175,7 +190,10 @@ pub async fn run_checks(settings: &Settings) -> Vec<Check> {
                 Err(_) => {
                     checks.push(Check::fail(
                         "org reachable",
-                        format!("no answer from {host}:{port} within {}s", CONNECT_TIMEOUT.as_secs()),
+                        format!(
+                            "no answer from {host}:{port} within {}s",
+                            CONNECT_TIMEOUT.as_secs()
+                        ),
                         "check the org URL, and the network, proxy and firewall",
                     ));
                     false
@@ -205,7 +223,11 @@ pub async fn run_checks(settings: &Settings) -> Vec<Check> {
                 crate::config::Auth::OAuth(_) => "OAuth service app",
             };
             match connect::credentials(auth).and_then(|c| {
-                Ok(OktaClient::new(org.clone(), c, connect::client_config(settings))?)
+                Ok(OktaClient::new(
+                    org.clone(),
+                    c,
+                    connect::client_config(settings),
+                )?)
             }) {
                 Err(e) => {
                     checks.push(Check::fail(
@@ -256,7 +278,11 @@ pub async fn run_checks(settings: &Settings) -> Vec<Check> {
                         ));
                     }
                     Err(e) if is_credential_error(&e) => {
-                        checks.push(Check::fail("credentials", e.to_string(), credential_fix(&e)));
+                        checks.push(Check::fail(
+                            "credentials",
+                            e.to_string(),
+                            credential_fix(&e),
+                        ));
                         break;
                     }
                     Err(e) => {
@@ -295,39 +321,62 @@ async fn check_database(db: &Path) -> Vec<Check> {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => std::path::PathBuf::from("."),
         };
-        let writable = dir.is_dir()
-            && tempfile_probe(&dir).is_ok();
+        let writable = dir.is_dir() && tempfile_probe(&dir).is_ok();
         return vec![if writable {
             Check::ok(
                 "database",
-                format!("{} does not exist yet; `oktasync sync` will create it", db.display()),
+                format!(
+                    "{} does not exist yet; `oktasync sync` will create it",
+                    db.display()
+                ),
             )
         } else {
             Check::fail(
                 "database",
-                format!("{} does not exist and {} is not a writable directory", db.display(), dir.display()),
+                format!(
+                    "{} does not exist and {} is not a writable directory",
+                    db.display(),
+                    dir.display()
+                ),
                 "create the directory or pass another --db path",
             )
         }];
     }
     let store = match SqliteStore::open(db).await {
         Ok(s) => s,
-        Err(e) => return vec![Check::fail("database", e.to_string(), "fix the path or permissions, or pass another --db path")],
+        Err(e) => {
+            return vec![Check::fail(
+                "database",
+                e.to_string(),
+                "fix the path or permissions, or pass another --db path",
+            )];
+        }
     };
     let mut checks = Vec::new();
     match query::schema_versions(&store).await {
-        Ok((applied, known)) if applied == known => {
-            checks.push(Check::ok("database", format!("{} opens; schema version {applied} (current)", db.display())))
-        }
+        Ok((applied, known)) if applied == known => checks.push(Check::ok(
+            "database",
+            format!("{} opens; schema version {applied} (current)", db.display()),
+        )),
         Ok((applied, known)) => checks.push(Check::fail(
             "database",
-            format!("{} has schema version {applied}, this build expects {known}", db.display()),
+            format!(
+                "{} has schema version {applied}, this build expects {known}",
+                db.display()
+            ),
             "use the oktasync version that wrote this file, or sync into a new --db",
         )),
-        Err(e) => checks.push(Check::fail("database", e.to_string(), "the file may be damaged; sync into a new --db")),
+        Err(e) => checks.push(Check::fail(
+            "database",
+            e.to_string(),
+            "the file may be damaged; sync into a new --db",
+        )),
     }
     match query::probe_write(&store).await {
-        Ok(()) => checks.push(Check::ok("database writable", "the write lock can be taken")),
+        Ok(()) => checks.push(Check::ok(
+            "database writable",
+            "the write lock can be taken",
+        )),
         Err(e) => checks.push(Check::fail(
             "database writable",
             e.to_string(),

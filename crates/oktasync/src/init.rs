@@ -57,8 +57,8 @@ pub fn write_template(path: &Path, force: bool) -> Result<()> {
             path.display()
         );
     }
-    let mut file = std::fs::File::create(path)
-        .with_context(|| format!("cannot create {}", path.display()))?;
+    let mut file =
+        std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
     file.write_all(TEMPLATE.as_bytes())
         .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())

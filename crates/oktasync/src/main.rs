@@ -90,7 +90,11 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             let settings = load_settings(&cli, Layer::default())?;
             let checks = doctor::run_checks(&settings).await;
             let ok = doctor::report(&checks, cli.json)?;
-            Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+            Ok(if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
         Command::Users(_)
         | Command::User { .. }

@@ -66,7 +66,13 @@ impl Table {
             out.push_str(text.trim_end());
             out.push('\n');
         };
-        line(&self.headers.iter().map(|h| h.to_uppercase()).collect::<Vec<_>>());
+        line(
+            &self
+                .headers
+                .iter()
+                .map(|h| h.to_uppercase())
+                .collect::<Vec<_>>(),
+        );
         for row in &rows {
             line(row);
         }
@@ -81,7 +87,10 @@ impl Table {
 /// Writes to stdout, treating a closed pipe (`oktasync users | head`) as success.
 pub fn write_stdout(text: &str) -> Result<()> {
     let mut stdout = io::stdout().lock();
-    match stdout.write_all(text.as_bytes()).and_then(|_| stdout.flush()) {
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|_| stdout.flush())
+    {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
         other => Ok(other?),
     }

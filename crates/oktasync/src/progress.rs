@@ -58,8 +58,10 @@ impl Progress for Bars {
             None => {
                 let bar = ProgressBar::new_spinner();
                 bar.set_style(
-                    ProgressStyle::with_template("{prefix:>12} {spinner} {human_pos} {per_sec} {elapsed}")
-                        .expect("valid template"),
+                    ProgressStyle::with_template(
+                        "{prefix:>12} {spinner} {human_pos} {per_sec} {elapsed}",
+                    )
+                    .expect("valid template"),
                 );
                 bar
             }
@@ -75,13 +77,23 @@ impl Progress for Bars {
     }
 
     fn advanced(&self, resource: Resource, n: u64) {
-        if let Some(bar) = self.bars.lock().unwrap_or_else(|e| e.into_inner()).get(&resource) {
+        if let Some(bar) = self
+            .bars
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&resource)
+        {
             bar.inc(n);
         }
     }
 
     fn finished(&self, resource: Resource) {
-        if let Some(bar) = self.bars.lock().unwrap_or_else(|e| e.into_inner()).get(&resource) {
+        if let Some(bar) = self
+            .bars
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&resource)
+        {
             if bar.length().is_some() {
                 bar.set_length(bar.position());
             }

@@ -5,7 +5,9 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 
 fn list<'a>(export: &'a Value, key: &str) -> &'a Vec<Value> {
-    export[key].as_array().unwrap_or_else(|| panic!("export has no {key}"))
+    export[key]
+        .as_array()
+        .unwrap_or_else(|| panic!("export has no {key}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -13,12 +15,25 @@ async fn sync_summary_is_one_json_object_with_the_counts() {
     let s = Synced::tiny(11).await;
     let export = s.emu.export();
     let sum = &s.summary;
-    for key in ["api_calls", "http_429", "retries", "duration_s", "calls_by_bucket", "fewest_calls"] {
+    for key in [
+        "api_calls",
+        "http_429",
+        "retries",
+        "duration_s",
+        "calls_by_bucket",
+        "fewest_calls",
+    ] {
         assert!(sum.get(key).is_some(), "summary lacks {key}: {sum}");
     }
     assert_eq!(sum["outcome"], "succeeded");
-    assert_eq!(sum["users"].as_u64().unwrap() as usize, list(&export, "users").len());
-    assert_eq!(sum["groups"].as_u64().unwrap() as usize, list(&export, "groups").len());
+    assert_eq!(
+        sum["users"].as_u64().unwrap() as usize,
+        list(&export, "users").len()
+    );
+    assert_eq!(
+        sum["groups"].as_u64().unwrap() as usize,
+        list(&export, "groups").len()
+    );
     assert_eq!(
         sum["memberships"].as_u64().unwrap() as usize,
         list(&export, "group_members").len()
@@ -32,11 +47,17 @@ async fn export_json_equals_the_emulator_export_byte_for_byte() {
     let s = Synced::tiny(12).await;
     let out = s.ask(&["export", "--format", "json"]).await;
     out.expect_ok();
-    assert_eq!(out.json(), s.emu.export(), "mirror export differs from the emulator's");
+    assert_eq!(
+        out.json(),
+        s.emu.export(),
+        "mirror export differs from the emulator's"
+    );
     assert_eq!(out.stdout.as_bytes(), s.emu.export_bytes().as_slice());
 
     // --out writes the same bytes to a file.
-    s.ask(&["export", "--format", "json", "--out", "x.json"]).await.expect_ok();
+    s.ask(&["export", "--format", "json", "--out", "x.json"])
+        .await
+        .expect_ok();
     let written = std::fs::read(s.dir.path().join("x.json")).unwrap();
     assert_eq!(written, s.emu.export_bytes());
 }
@@ -66,12 +87,17 @@ async fn ndjson_and_csv_hold_every_row() {
     assert_eq!(&first, &list(&export, "users")[0]);
     assert!(lines.iter().any(|l| l["kind"] == "group_member"));
 
-    s.ask(&["export", "--format", "csv", "--out", "csv"]).await.expect_ok();
+    s.ask(&["export", "--format", "csv", "--out", "csv"])
+        .await
+        .expect_ok();
     let users_csv = std::fs::read_to_string(s.dir.path().join("csv/users.csv")).unwrap();
     assert!(users_csv.starts_with("id,status,login,email"));
     assert_eq!(users_csv.lines().count(), list(&export, "users").len() + 1);
     let members = std::fs::read_to_string(s.dir.path().join("csv/group_members.csv")).unwrap();
-    assert_eq!(members.lines().count(), list(&export, "group_members").len() + 1);
+    assert_eq!(
+        members.lines().count(),
+        list(&export, "group_members").len() + 1
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -91,27 +117,55 @@ async fn every_query_command_answers_from_the_mirror() {
     assert!(table.stdout.starts_with("ID"), "{}", table.stdout);
     assert_eq!(table.stdout.lines().count(), users.len() + 1);
 
-    let deprovisioned = users.iter().filter(|u| u["status"] == "DEPROVISIONED").count();
-    let got = s.ask(&["users", "--status", "deprovisioned", "--json"]).await.expect_ok().json();
+    let deprovisioned = users
+        .iter()
+        .filter(|u| u["status"] == "DEPROVISIONED")
+        .count();
+    let got = s
+        .ask(&["users", "--status", "deprovisioned", "--json"])
+        .await
+        .expect_ok()
+        .json();
     assert_eq!(got.as_array().unwrap().len(), deprovisioned);
 
     let dept = users
         .iter()
         .find_map(|u| u["profile"]["department"].as_str())
         .expect("a user with a department");
-    let in_dept = users.iter().filter(|u| u["profile"]["department"] == dept).count();
-    let got = s.ask(&["users", "--department", dept, "--json"]).await.expect_ok().json();
+    let in_dept = users
+        .iter()
+        .filter(|u| u["profile"]["department"] == dept)
+        .count();
+    let got = s
+        .ask(&["users", "--department", dept, "--json"])
+        .await
+        .expect_ok()
+        .json();
     assert_eq!(got.as_array().unwrap().len(), in_dept);
 
     let login = users[0]["profile"]["login"].as_str().unwrap();
-    let got = s.ask(&["users", "--search", &login[..login.find('@').unwrap()], "--json"]).await.expect_ok().json();
+    let got = s
+        .ask(&[
+            "users",
+            "--search",
+            &login[..login.find('@').unwrap()],
+            "--json",
+        ])
+        .await
+        .expect_ok()
+        .json();
     assert!(got.as_array().unwrap().iter().any(|u| u["login"] == login));
 
     // The biggest group by name, as a --group filter and as `group NAME`.
     let (gid, gname) = groups
         .iter()
         .filter(|g| g["type"] == "OKTA_GROUP")
-        .map(|g| (g["id"].as_str().unwrap(), g["profile"]["name"].as_str().unwrap()))
+        .map(|g| {
+            (
+                g["id"].as_str().unwrap(),
+                g["profile"]["name"].as_str().unwrap(),
+            )
+        })
         .max_by_key(|(id, _)| members.iter().filter(|m| m["group_id"] == *id).count())
         .expect("an OKTA_GROUP");
     let member_ids: BTreeSet<&str> = members
@@ -119,19 +173,38 @@ async fn every_query_command_answers_from_the_mirror() {
         .filter(|m| m["group_id"] == gid)
         .map(|m| m["user_id"].as_str().unwrap())
         .collect();
-    let got = s.ask(&["users", "--group", gname, "--json"]).await.expect_ok().json();
-    let got_ids: BTreeSet<&str> = got.as_array().unwrap().iter().map(|u| u["id"].as_str().unwrap()).collect();
+    let got = s
+        .ask(&["users", "--group", gname, "--json"])
+        .await
+        .expect_ok()
+        .json();
+    let got_ids: BTreeSet<&str> = got
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["id"].as_str().unwrap())
+        .collect();
     assert_eq!(got_ids, member_ids);
     let detail = s.ask(&["group", gname, "--json"]).await.expect_ok().json();
     assert_eq!(detail["id"], gid);
-    assert_eq!(detail["members"].as_u64().unwrap() as usize, member_ids.len());
-    assert_eq!(detail["member_users"].as_array().unwrap().len(), member_ids.len());
+    assert_eq!(
+        detail["members"].as_u64().unwrap() as usize,
+        member_ids.len()
+    );
+    assert_eq!(
+        detail["member_users"].as_array().unwrap().len(),
+        member_ids.len()
+    );
     s.ask(&["group", gid]).await.expect_ok();
 
     // user by id and by login: groups as in the export.
     let uid = users[0]["id"].as_str().unwrap();
     let by_id = s.ask(&["user", uid, "--json"]).await.expect_ok().json();
-    let by_login = s.ask(&["user", &login.to_uppercase(), "--json"]).await.expect_ok().json();
+    let by_login = s
+        .ask(&["user", &login.to_uppercase(), "--json"])
+        .await
+        .expect_ok()
+        .json();
     assert_eq!(by_id, by_login);
     let expected_groups: BTreeSet<&str> = members
         .iter()
@@ -149,7 +222,11 @@ async fn every_query_command_answers_from_the_mirror() {
     let text = s.ask(&["user", login]).await;
     text.expect_ok();
     for heading in ["Profile", "Groups", "Apps", "Admin roles"] {
-        assert!(text.stdout.contains(heading), "{heading} missing: {}", text.stdout);
+        assert!(
+            text.stdout.contains(heading),
+            "{heading} missing: {}",
+            text.stdout
+        );
     }
 
     // groups, apps: every one listed.
@@ -163,7 +240,11 @@ async fn every_query_command_answers_from_the_mirror() {
     // app: who has access, and through what; by label, any case.
     let app = &apps[0];
     let label = app["label"].as_str().unwrap();
-    let detail = s.ask(&["app", &label.to_lowercase(), "--json"]).await.expect_ok().json();
+    let detail = s
+        .ask(&["app", &label.to_lowercase(), "--json"])
+        .await
+        .expect_ok()
+        .json();
     assert_eq!(detail["id"], app["id"]);
     let app_groups: BTreeSet<&str> = list(&export, "app_groups")
         .iter()
@@ -185,21 +266,33 @@ async fn every_query_command_answers_from_the_mirror() {
     for a in access.iter().filter(|a| a["via"] == "GROUP") {
         assert!(app_groups.contains(a["via_group_id"].as_str().unwrap()));
     }
-    s.ask(&["app", app["id"].as_str().unwrap()]).await.expect_ok();
+    s.ask(&["app", app["id"].as_str().unwrap()])
+        .await
+        .expect_ok();
 
     // admins: every direct user role assignment appears as DIRECT.
     let admins = s.ask(&["admins", "--json"]).await.expect_ok().json();
     let direct_roles: BTreeSet<(&str, &str)> = list(&export, "role_assignments")
         .iter()
         .filter(|r| r["assignee_type"] == "USER")
-        .map(|r| (r["assignee_id"].as_str().unwrap(), r["role_type"].as_str().unwrap()))
+        .map(|r| {
+            (
+                r["assignee_id"].as_str().unwrap(),
+                r["role_type"].as_str().unwrap(),
+            )
+        })
         .collect();
     let got_direct: BTreeSet<(&str, &str)> = admins
         .as_array()
         .unwrap()
         .iter()
         .filter(|a| a["via"] == "DIRECT")
-        .map(|a| (a["user_id"].as_str().unwrap(), a["role_type"].as_str().unwrap()))
+        .map(|a| {
+            (
+                a["user_id"].as_str().unwrap(),
+                a["role_type"].as_str().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(got_direct, direct_roles);
     s.ask(&["admins"]).await.expect_ok();
@@ -218,7 +311,11 @@ async fn unknown_names_and_missing_mirrors_say_what_to_do() {
     let s = Synced::tiny(15).await;
     let out = s.ask(&["user", "nobody@nowhere.example"]).await;
     out.expect_failure();
-    assert!(out.stderr.contains("oktasync users --search"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("oktasync users --search"),
+        "{}",
+        out.stderr
+    );
     let out = s.ask(&["group", "No Such Group"]).await;
     out.expect_failure();
     assert!(out.stderr.contains("oktasync groups"), "{}", out.stderr);
@@ -226,25 +323,57 @@ async fn unknown_names_and_missing_mirrors_say_what_to_do() {
     let out = oktasync(s.dir.path(), &["users", "--db", "missing.db"], &[]).await;
     out.expect_failure();
     assert!(out.stderr.contains("oktasync sync"), "{}", out.stderr);
-    assert!(!s.dir.path().join("missing.db").exists(), "a query must not create a mirror");
+    assert!(
+        !s.dir.path().join("missing.db").exists(),
+        "a query must not create a mirror"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_sync_exits_non_zero_and_keeps_the_previous_mirror() {
     let s = Synced::tiny(16).await;
-    let before = s.ask(&["export", "--format", "json"]).await.expect_ok().stdout.clone();
+    let before = s
+        .ask(&["export", "--format", "json"])
+        .await
+        .expect_ok()
+        .stdout
+        .clone();
     let out = oktasync(
         s.dir.path(),
-        &["sync", "--org-url", &s.emu.base_url(), "--db", "m.db", "--json"],
+        &[
+            "sync",
+            "--org-url",
+            &s.emu.base_url(),
+            "--db",
+            "m.db",
+            "--json",
+        ],
         &[("OKTASYNC_API_TOKEN", "00-not-a-valid-token")],
     )
     .await;
     out.expect_failure();
-    assert!(out.stderr.contains("kept its previous state"), "{}", out.stderr);
-    assert!(out.stderr.contains("Security > API > Tokens"), "{}", out.stderr);
-    assert!(!out.stderr.contains("00-not-a-valid-token"), "the token leaked: {}", out.stderr);
+    assert!(
+        out.stderr.contains("kept its previous state"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("Security > API > Tokens"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr.contains("00-not-a-valid-token"),
+        "the token leaked: {}",
+        out.stderr
+    );
     assert_eq!(out.json()["outcome"], "failed");
-    let after = s.ask(&["export", "--format", "json"]).await.expect_ok().stdout.clone();
+    let after = s
+        .ask(&["export", "--format", "json"])
+        .await
+        .expect_ok()
+        .stdout
+        .clone();
     assert_eq!(before, after);
     let runs = s.ask(&["status", "--json"]).await.expect_ok().json();
     assert_eq!(runs[0]["outcome"], "failed");
@@ -256,8 +385,16 @@ async fn sync_resources_and_factors_flags_pick_what_is_read() {
     let out = oktasync(
         s.dir.path(),
         &[
-            "sync", "--org-url", &s.emu.base_url(), "--db", "m.db", "--json",
-            "--resources", "users,groups", "--factors", "none",
+            "sync",
+            "--org-url",
+            &s.emu.base_url(),
+            "--db",
+            "m.db",
+            "--json",
+            "--resources",
+            "users,groups",
+            "--factors",
+            "none",
         ],
         &[("OKTASYNC_API_TOKEN_FILE", s.token_file.to_str().unwrap())],
     )
@@ -274,16 +411,38 @@ async fn bench_against_a_running_emulator_reports_the_figures() {
     let s = Synced::tiny(18).await;
     let out = oktasync(
         s.dir.path(),
-        &["bench", "--size", "tiny", "--emulator-url", &s.emu.base_url(), "--token", s.emu.token(), "--json"],
+        &[
+            "bench",
+            "--size",
+            "tiny",
+            "--emulator-url",
+            &s.emu.base_url(),
+            "--token",
+            s.emu.token(),
+            "--json",
+        ],
         &[],
     )
     .await;
     out.expect_ok();
     let r = out.json();
     let export = s.emu.export();
-    assert_eq!(r["users"].as_u64().unwrap() as usize, list(&export, "users").len());
-    assert_eq!(r["memberships"].as_u64().unwrap() as usize, list(&export, "group_members").len());
-    for key in ["api_calls", "fewest_calls", "wall_s", "rows_per_s", "peak_memory_mb", "http_429"] {
+    assert_eq!(
+        r["users"].as_u64().unwrap() as usize,
+        list(&export, "users").len()
+    );
+    assert_eq!(
+        r["memberships"].as_u64().unwrap() as usize,
+        list(&export, "group_members").len()
+    );
+    for key in [
+        "api_calls",
+        "fewest_calls",
+        "wall_s",
+        "rows_per_s",
+        "peak_memory_mb",
+        "http_429",
+    ] {
         assert!(r.get(key).is_some(), "bench report lacks {key}: {r}");
     }
     assert!(r["rate_limited"]["allowed_s"].is_number(), "{r}");
@@ -295,11 +454,22 @@ async fn demo_syncs_an_emulated_org_and_suggests_commands() {
     let out = oktasync(dir.path(), &["demo"], &[]).await;
     out.expect_ok();
     assert!(out.stdout.contains("Try next"), "{}", out.stdout);
-    assert!(out.stdout.contains("--db oktasync-demo.db"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("--db oktasync-demo.db"),
+        "{}",
+        out.stdout
+    );
     assert!(dir.path().join("oktasync-demo.db").exists());
-    let users = oktasync(dir.path(), &["users", "--db", "oktasync-demo.db", "--json"], &[]).await;
+    let users = oktasync(
+        dir.path(),
+        &["users", "--db", "oktasync-demo.db", "--json"],
+        &[],
+    )
+    .await;
     assert_eq!(users.expect_ok().json().as_array().unwrap().len(), 1000);
     // A second demo replaces the first demo's mirror (the old emulator port is gone).
     oktasync(dir.path(), &["demo"], &[]).await.expect_ok();
-    oktasync(dir.path(), &["admins", "--db", "oktasync-demo.db"], &[]).await.expect_ok();
+    oktasync(dir.path(), &["admins", "--db", "oktasync-demo.db"], &[])
+        .await
+        .expect_ok();
 }

@@ -30,14 +30,24 @@ async fn flags_beat_env_beat_the_file_beat_defaults() {
     assert!(detail(&file_only, "database").contains("from-file.db"));
     assert!(detail(&file_only, "config").contains("oktasync.toml"));
 
-    let env = [("OKTASYNC_ORG_URL", "http://127.0.0.1:2"), ("OKTASYNC_DB", "from-env.db")];
+    let env = [
+        ("OKTASYNC_ORG_URL", "http://127.0.0.1:2"),
+        ("OKTASYNC_DB", "from-env.db"),
+    ];
     let with_env = oktasync(dir.path(), &["doctor", "--json"], &env).await;
     assert_eq!(detail(&with_env, "org URL"), "http://127.0.0.1:2");
     assert!(detail(&with_env, "database").contains("from-env.db"));
 
     let with_flag = oktasync(
         dir.path(),
-        &["doctor", "--json", "--org-url", "http://127.0.0.1:3", "--db", "from-flag.db"],
+        &[
+            "doctor",
+            "--json",
+            "--org-url",
+            "http://127.0.0.1:3",
+            "--db",
+            "from-flag.db",
+        ],
         &env,
     )
     .await;
@@ -48,7 +58,10 @@ async fn flags_beat_env_beat_the_file_beat_defaults() {
     let empty = tempfile::tempdir().unwrap();
     let defaults = oktasync(empty.path(), &["doctor", "--json"], &[]).await;
     assert!(detail(&defaults, "database").contains("./oktasync.db"));
-    assert!(!empty.path().join("oktasync.db").exists(), "doctor must not create the mirror");
+    assert!(
+        !empty.path().join("oktasync.db").exists(),
+        "doctor must not create the mirror"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -56,12 +69,24 @@ async fn an_explicit_config_file_must_exist_and_typos_are_reported() {
     let dir = tempfile::tempdir().unwrap();
     let out = oktasync(dir.path(), &["doctor", "--config", "nope.toml"], &[]).await;
     out.expect_failure();
-    assert!(out.stderr.contains("oktasync init --config nope.toml"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("oktasync init --config nope.toml"),
+        "{}",
+        out.stderr
+    );
 
-    std::fs::write(dir.path().join("o.toml"), "org_ulr = \"https://acme.okta.com\"\n").unwrap();
+    std::fs::write(
+        dir.path().join("o.toml"),
+        "org_ulr = \"https://acme.okta.com\"\n",
+    )
+    .unwrap();
     let out = oktasync(dir.path(), &["doctor", "--config", "o.toml", "--json"], &[]).await;
     out.expect_failure();
-    assert!(out.stderr.contains("unknown setting org_ulr"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("unknown setting org_ulr"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -77,9 +102,13 @@ async fn init_writes_a_commented_file_that_parses_and_refuses_to_overwrite() {
     let again = oktasync(dir.path(), &["init"], &[]).await;
     again.expect_failure();
     assert!(again.stderr.contains("--force"), "{}", again.stderr);
-    oktasync(dir.path(), &["init", "--force"], &[]).await.expect_ok();
+    oktasync(dir.path(), &["init", "--force"], &[])
+        .await
+        .expect_ok();
 
-    oktasync(dir.path(), &["init", "--config", "other.toml"], &[]).await.expect_ok();
+    oktasync(dir.path(), &["init", "--config", "other.toml"], &[])
+        .await
+        .expect_ok();
     assert!(dir.path().join("other.toml").exists());
 
     // The binary reads the written file without complaint (the org URL is overridden so
@@ -87,7 +116,10 @@ async fn init_writes_a_commented_file_that_parses_and_refuses_to_overwrite() {
     let out = oktasync(
         dir.path(),
         &["doctor", "--json", "--db", "x.db"],
-        &[("OKTASYNC_API_TOKEN", "t"), ("OKTASYNC_ORG_URL", "http://127.0.0.1:1")],
+        &[
+            ("OKTASYNC_API_TOKEN", "t"),
+            ("OKTASYNC_ORG_URL", "http://127.0.0.1:1"),
+        ],
     )
     .await;
     assert!(detail(&out, "config").contains("oktasync.toml"));

@@ -23,7 +23,10 @@ fn failed_with(out: &Out, name: &str, needles: &[&str]) {
     assert_eq!(c["ok"], false, "{name} should fail: {report:#}");
     let text = format!("{} {}", c["detail"], c["fix"]);
     for needle in needles {
-        assert!(text.contains(needle), "{needle:?} missing from {name}: {text}");
+        assert!(
+            text.contains(needle),
+            "{needle:?} missing from {name}: {text}"
+        );
     }
 }
 
@@ -40,8 +43,18 @@ async fn a_healthy_setup_passes_every_check() {
     out.expect_ok();
     let report = out.json();
     assert_eq!(report["ok"], true);
-    for scope in ["okta.users.read", "okta.groups.read", "okta.apps.read", "okta.roles.read", "okta.idps.read"] {
-        assert_eq!(check(&report, &format!("scope {scope}"))["ok"], true, "{report:#}");
+    for scope in [
+        "okta.users.read",
+        "okta.groups.read",
+        "okta.apps.read",
+        "okta.roles.read",
+        "okta.idps.read",
+    ] {
+        assert_eq!(
+            check(&report, &format!("scope {scope}"))["ok"],
+            true,
+            "{report:#}"
+        );
     }
     assert_eq!(check(&report, "credentials")["ok"], true);
     // The table form too.
@@ -65,7 +78,11 @@ async fn a_bad_token_is_named_with_its_fix() {
         &[("OKTASYNC_API_TOKEN", "00-wrong-token-value")],
     )
     .await;
-    failed_with(&out, "credentials", &["Security > API > Tokens", "OKTASYNC_API_TOKEN"]);
+    failed_with(
+        &out,
+        "credentials",
+        &["Security > API > Tokens", "OKTASYNC_API_TOKEN"],
+    );
     assert!(!out.stdout.contains("00-wrong-token-value"));
     assert!(!out.stderr.contains("00-wrong-token-value"));
 }
@@ -75,7 +92,12 @@ async fn the_admin_console_url_is_refused_with_the_right_one() {
     let dir = tempfile::tempdir().unwrap();
     let out = oktasync(
         dir.path(),
-        &["doctor", "--org-url", "https://acme-admin.okta.com", "--json"],
+        &[
+            "doctor",
+            "--org-url",
+            "https://acme-admin.okta.com",
+            "--json",
+        ],
         &[("OKTASYNC_API_TOKEN", "x")],
     )
     .await;
@@ -91,8 +113,17 @@ async fn an_unreachable_host_is_reported() {
         &[("OKTASYNC_API_TOKEN", "x")],
     )
     .await;
-    failed_with(&out, "org reachable", &["cannot connect to 127.0.0.1:1", "network"]);
-    let text = oktasync(dir.path(), &["doctor", "--org-url", "http://127.0.0.1:1"], &[("OKTASYNC_API_TOKEN", "x")]).await;
+    failed_with(
+        &out,
+        "org reachable",
+        &["cannot connect to 127.0.0.1:1", "network"],
+    );
+    let text = oktasync(
+        dir.path(),
+        &["doctor", "--org-url", "http://127.0.0.1:1"],
+        &[("OKTASYNC_API_TOKEN", "x")],
+    )
+    .await;
     text.expect_failure();
     assert!(text.stdout.contains("FAIL"), "{}", text.stdout);
 }
@@ -100,11 +131,21 @@ async fn an_unreachable_host_is_reported() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_credentials_names_every_way_to_give_them() {
     let dir = tempfile::tempdir().unwrap();
-    let out = oktasync(dir.path(), &["doctor", "--org-url", "http://127.0.0.1:1", "--json"], &[]).await;
+    let out = oktasync(
+        dir.path(),
+        &["doctor", "--org-url", "http://127.0.0.1:1", "--json"],
+        &[],
+    )
+    .await;
     failed_with(
         &out,
         "credentials",
-        &["OKTASYNC_API_TOKEN_FILE", "api_token_file", "oauth_client_id", "keyring is not supported"],
+        &[
+            "OKTASYNC_API_TOKEN_FILE",
+            "api_token_file",
+            "oauth_client_id",
+            "keyring is not supported",
+        ],
     );
 }
 
@@ -113,7 +154,8 @@ async fn a_missing_oauth_scope_is_named_with_how_to_grant_it() {
     let keys = tempfile::tempdir().unwrap();
     okta_emulator::gate::keygen::run(keys.path(), "RS256").expect("keygen");
     let public_jwk: Value = serde_json::from_str(
-        &std::fs::read_to_string(keys.path().join(okta_emulator::gate::keygen::PUBLIC_JWK)).unwrap(),
+        &std::fs::read_to_string(keys.path().join(okta_emulator::gate::keygen::PUBLIC_JWK))
+            .unwrap(),
     )
     .unwrap();
     let granted = ["okta.users.read", "okta.groups.read"];
@@ -138,15 +180,26 @@ async fn a_missing_oauth_scope_is_named_with_how_to_grant_it() {
         &["doctor", "--org-url", &emu.base_url(), "--json"],
         &[
             ("OKTASYNC_OAUTH_CLIENT_ID", "0oadoctor"),
-            ("OKTASYNC_OAUTH_PRIVATE_KEY_FILE", key_file.to_str().unwrap()),
+            (
+                "OKTASYNC_OAUTH_PRIVATE_KEY_FILE",
+                key_file.to_str().unwrap(),
+            ),
             ("OKTASYNC_OAUTH_SCOPES", &granted.join(",")),
         ],
     )
     .await;
     let report = out.json();
     assert_eq!(check(&report, "credentials")["ok"], true, "{report:#}");
-    assert_eq!(check(&report, "scope okta.users.read")["ok"], true, "{report:#}");
-    failed_with(&out, "scope okta.apps.read", &["okta.apps.read", "Okta API Scopes", "Grant"]);
+    assert_eq!(
+        check(&report, "scope okta.users.read")["ok"],
+        true,
+        "{report:#}"
+    );
+    failed_with(
+        &out,
+        "scope okta.apps.read",
+        &["okta.apps.read", "Okta API Scopes", "Grant"],
+    );
     failed_with(&out, "scope okta.roles.read", &["okta.roles.read"]);
 
     // The same app with only the resources it may read passes.
@@ -155,7 +208,10 @@ async fn a_missing_oauth_scope_is_named_with_how_to_grant_it() {
         &["doctor", "--org-url", &emu.base_url(), "--json"],
         &[
             ("OKTASYNC_OAUTH_CLIENT_ID", "0oadoctor"),
-            ("OKTASYNC_OAUTH_PRIVATE_KEY_FILE", key_file.to_str().unwrap()),
+            (
+                "OKTASYNC_OAUTH_PRIVATE_KEY_FILE",
+                key_file.to_str().unwrap(),
+            ),
             ("OKTASYNC_RESOURCES", "users,groups,memberships"),
         ],
     )

@@ -91,7 +91,14 @@ impl Synced {
         let db = dir.path().join("m.db");
         let out = oktasync(
             dir.path(),
-            &["sync", "--org-url", &emu.base_url(), "--db", "m.db", "--json"],
+            &[
+                "sync",
+                "--org-url",
+                &emu.base_url(),
+                "--db",
+                "m.db",
+                "--json",
+            ],
             &[("OKTASYNC_API_TOKEN_FILE", token_file.to_str().unwrap())],
         )
         .await;
