@@ -28,4 +28,4 @@ pub mod server;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{EmulatorConfig, OrgSize, RateLimitMode};
 pub use error::OktaError;
-pub use server::{RunningEmulator, StartError, start};
+pub use server::{RunningEmulator, StartError, start, start_tls};

@@ -12,9 +12,12 @@ use axum::Router;
 use axum::http::Uri;
 use axum::response::{IntoResponse, Response};
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use tokio_rustls::rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+use tower::ServiceExt;
 
 /// Why an emulator could not start.
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +31,13 @@ pub enum StartError {
     Gate(#[from] GateError),
     #[error("generating the org failed: {0}")]
     Generate(String),
+    #[error("TLS setup failed: {0}")]
+    Tls(String),
+    #[error("cannot write the certificate to {path}: {source}")]
+    WriteCert {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 /// A running emulator. Dropping it leaves the server running until the runtime ends; call
@@ -147,8 +157,45 @@ pub async fn start_with_org(
     config: EmulatorConfig,
     org: Org,
 ) -> Result<RunningEmulator, StartError> {
+    serve(config, org, None).await
+}
+
+/// Like [`start`], over HTTPS with a fresh self-signed certificate (for `127.0.0.1` and
+/// `localhost`) written as PEM to `cert_file`, so that clients can trust it.
+pub async fn start_tls(
+    config: EmulatorConfig,
+    cert_file: &Path,
+) -> Result<RunningEmulator, StartError> {
+    let certified =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".into(), "localhost".into()])
+            .map_err(|e| StartError::Tls(e.to_string()))?;
+    std::fs::write(cert_file, certified.cert.pem()).map_err(|source| StartError::WriteCert {
+        path: cert_file.display().to_string(),
+        source,
+    })?;
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
+        certified.signing_key.serialize_der(),
+    ));
+    let provider = Arc::new(tokio_rustls::rustls::crypto::aws_lc_rs::default_provider());
+    let mut tls = tokio_rustls::rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| StartError::Tls(e.to_string()))?
+        .with_no_client_auth()
+        .with_single_cert(vec![certified.cert.der().clone()], key)
+        .map_err(|e| StartError::Tls(e.to_string()))?;
+    tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let org = build_org(&config).await?;
+    serve(config, org, Some(Arc::new(tls))).await
+}
+
+async fn serve(
+    config: EmulatorConfig,
+    org: Org,
+    tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+) -> Result<RunningEmulator, StartError> {
     let gate = Gate::new(&config)?;
-    let state: Shared = Arc::new(AppState::new(org, config.clock.clone(), "http"));
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let state: Shared = Arc::new(AppState::new(org, config.clock.clone(), scheme));
     let addr_text = format!("{}:{}", config.host, config.port);
     let listener = tokio::net::TcpListener::bind(&addr_text)
         .await
@@ -160,10 +207,22 @@ pub async fn start_with_org(
         addr: addr_text,
         source,
     })?;
-    let base_url = format!("http://{addr}");
+    let base_url = format!("{scheme}://{addr}");
     *state.fallback_origin.write() = base_url.clone();
     let router = app(state.clone(), gate.clone());
     let (tx, rx) = oneshot::channel::<()>();
+    if let Some(tls) = tls {
+        let task = tokio::spawn(serve_tls(listener, router, tls, rx));
+        return Ok(RunningEmulator {
+            addr,
+            base_url,
+            token: config.tokens.first().cloned().unwrap_or_default(),
+            state,
+            gate,
+            shutdown: Some(tx),
+            task: Some(task),
+        });
+    }
     let task = tokio::spawn(async move {
         use axum::serve::ListenerExt;
         let listener = listener.tap_io(|tcp| {
@@ -187,4 +246,47 @@ pub async fn start_with_org(
         shutdown: Some(tx),
         task: Some(task),
     })
+}
+
+/// Accepts TLS connections until `stop` fires; each connection is served by hyper with the
+/// same router as plain HTTP.
+async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    tls: Arc<tokio_rustls::rustls::ServerConfig>,
+    mut stop: oneshot::Receiver<()>,
+) {
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+    loop {
+        let (tcp, _) = tokio::select! {
+            _ = &mut stop => return,
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    continue;
+                }
+            },
+        };
+        let _ = tcp.set_nodelay(true);
+        let (acceptor, router) = (acceptor.clone(), router.clone());
+        tokio::spawn(async move {
+            let Ok(stream) = acceptor.accept(tcp).await else {
+                return;
+            };
+            let service =
+                hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                    let router = router.clone();
+                    async move { router.oneshot(req.map(axum::body::Body::new)).await }
+                });
+            let builder =
+                hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+            if let Err(e) = builder
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                .await
+            {
+                tracing::debug!(error = %e, "TLS connection ended");
+            }
+        });
+    }
 }

@@ -99,6 +99,9 @@ struct ServeArgs {
     fault_rate: f64,
     #[arg(long, default_value_t = 1)]
     fault_seed: u64,
+    /// Serve HTTPS with a fresh self-signed certificate, written as PEM to this file.
+    #[arg(long, value_name = "CERTFILE")]
+    tls: Option<PathBuf>,
 }
 
 #[derive(serde::Deserialize)]
@@ -186,7 +189,10 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let config = args.to_config()?;
-    let emulator = okta_emulator::start(config).await?;
+    let emulator = match &args.tls {
+        Some(cert) => okta_emulator::start_tls(config, cert).await?,
+        None => okta_emulator::start(config).await?,
+    };
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "okta-emulator listening on {}", emulator.base_url())?;

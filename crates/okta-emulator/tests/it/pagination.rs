@@ -153,3 +153,39 @@ async fn last_page_has_no_next_and_groups_members_page_by_user_id() {
     assert_eq!(unknown.status, 404);
     assert_eq!(unknown.error_code(), "E0000007");
 }
+
+#[tokio::test]
+async fn tls_serves_the_api_with_a_certificate_clients_can_trust() {
+    let dir = tempfile::tempdir().unwrap();
+    let cert_path = dir.path().join("emulator.pem");
+    let emu = okta_emulator::start_tls(okta_emulator::EmulatorConfig::default(), &cert_path)
+        .await
+        .unwrap();
+    assert!(emu.base_url().starts_with("https://127.0.0.1:"));
+    let pem = std::fs::read(&cert_path).unwrap();
+    let http = reqwest::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(&pem).unwrap()])
+        .build()
+        .unwrap();
+    let r = http
+        .get(format!("{}/api/v1/users?limit=3", emu.base_url()))
+        .header(
+            "Authorization",
+            format!("SSWS {}", okta_emulator::config::DEFAULT_TOKEN),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let next = r
+        .headers()
+        .get_all("link")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect::<Vec<_>>();
+    assert!(
+        next.iter().all(|l| l.starts_with("<https://127.0.0.1:")),
+        "{next:?}"
+    );
+    emu.shutdown().await;
+}
