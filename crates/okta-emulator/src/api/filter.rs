@@ -367,6 +367,9 @@ fn known(attr: &str, rules: &Rules) -> bool {
 }
 
 fn text_cmp(have: &str, op: Op, want: &str) -> bool {
+    if op == Op::Eq && have.is_ascii() && want.is_ascii() {
+        return have.eq_ignore_ascii_case(want);
+    }
     let h = have.to_lowercase();
     let w = want.to_lowercase();
     match op {

@@ -102,10 +102,11 @@ async fn list(State(s): State<Shared>, headers: HeaderMap, uri: Uri) -> Result<R
     let (page, more) = match &expr {
         Some(e) => {
             // An `id eq` or `profile.login eq` filter names at most one user: no scan.
-            if let Some(one) = filter::find_eq(e, "id")
-                .and_then(Id::parse)
-                .and_then(|id| org.users.get(&id))
-            {
+            let named = filter::find_eq(e, "id").and_then(Id::parse).or_else(|| {
+                filter::find_eq(e, "profile.login")
+                    .and_then(|l| org.logins.get(&l.to_lowercase()).copied())
+            });
+            if let Some(one) = named.and_then(|id| org.users.get(&id)) {
                 let hit = filter::eval(e, one) && after.is_none_or(|a| one.id > a);
                 (if hit { vec![one] } else { vec![] }, false)
             } else {
