@@ -284,11 +284,15 @@ fn issue_token(gate: &Gate, headers: &HeaderMap, body: &[u8]) -> Result<Response
         aud == format!("http://{host}/oauth2/v1/token")
             || aud == format!("https://{host}/oauth2/v1/token")
     };
-    let aud_matches = match jws.claims.get("aud") {
-        Some(serde_json::Value::String(a)) => aud_ok(a),
-        Some(serde_json::Value::Array(all)) => all.iter().filter_map(|a| a.as_str()).any(aud_ok),
-        _ => false,
+    // The audience the client used also tells the scheme it called (http, or https with --tls).
+    let matched_aud: Option<&str> = match jws.claims.get("aud") {
+        Some(serde_json::Value::String(a)) => Some(a.as_str()).filter(|a| aud_ok(a)),
+        Some(serde_json::Value::Array(all)) => {
+            all.iter().filter_map(|a| a.as_str()).find(|a| aud_ok(a))
+        }
+        _ => None,
     };
+    let aud_matches = matched_aud.is_some();
     if !aud_matches {
         return Err(OAuthError::invalid_client(
             "The audience claim for client_assertion must be the endpoint invoked for the request.",
@@ -394,7 +398,9 @@ fn issue_token(gate: &Gate, headers: &HeaderMap, body: &[u8]) -> Result<Response
         ));
     }
 
-    let origin = format!("http://{host}");
+    let origin = matched_aud
+        .and_then(|a| a.strip_suffix("/oauth2/v1/token"))
+        .map_or_else(|| format!("http://{host}"), str::to_string);
     let access_token = gate
         .issuer
         .issue(&origin, &client_id, &requested, jkt.as_deref(), now)

@@ -603,6 +603,22 @@ async fn dpop_nonce_dance_and_resource_proofs() {
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["token_type"], "DPoP");
     let token = body["access_token"].as_str().unwrap().to_string();
+    // The token is a JWT bound to the proof key (cnf.jkt = its RFC 7638 thumbprint, which
+    // keygen uses as the kid), issued by the origin the client called.
+    let payload: Value = serde_json::from_slice(
+        &URL_SAFE_NO_PAD
+            .decode(token.split('.').nth(1).unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(payload["cnf"]["jkt"], json!(f.keys["dpop-client"].kid));
+    assert_eq!(payload["iss"], json!(f.server.base));
+    assert_eq!(payload["cid"], "0oa-dpop");
+    assert_eq!(payload["scp"], json!(["okta.users.read"]));
+    assert_eq!(
+        payload["exp"].as_i64().unwrap() - payload["iat"].as_i64().unwrap(),
+        3600
+    );
     // a replayed proof is refused
     let (status, error, _) = oauth_error(
         f.token_request(
