@@ -3,6 +3,7 @@
 
 use super::Gate;
 use super::dpop::{self, ProofExpectation};
+use super::oauth::AccessClaims;
 use crate::error::OktaError;
 use crate::principal::Principal;
 use http::HeaderMap;
@@ -19,6 +20,8 @@ pub enum Scheme {
 pub struct Authenticated {
     pub principal: Principal,
     pub scheme: Scheme,
+    /// For OAuth callers: the origin their token names (`http://…` or `https://…`).
+    pub origin: Option<String>,
 }
 
 /// A 401 with, for OAuth callers, the challenge to send.
@@ -84,6 +87,7 @@ pub fn authenticate(gate: &Gate, req: &RequestFacts<'_>) -> Result<Authenticated
                 .map(|token_index| Authenticated {
                     principal: Principal::ApiToken { token_index },
                     scheme: Scheme::Ssws,
+                    origin: None,
                 })
                 .ok_or_else(AuthFailure::invalid_token)
         }
@@ -103,7 +107,7 @@ pub fn authenticate(gate: &Gate, req: &RequestFacts<'_>) -> Result<Authenticated
                 // A DPoP-bound token is not a bearer token.
                 return Err(invalid());
             }
-            known_client(gate, claims.client_id, claims.scopes, Scheme::Bearer).ok_or_else(invalid)
+            known_client(gate, claims, Scheme::Bearer).ok_or_else(invalid)
         }
         "dpop" => {
             let now = gate.clock.now().timestamp();
@@ -148,7 +152,7 @@ pub fn authenticate(gate: &Gate, req: &RequestFacts<'_>) -> Result<Authenticated
                     "The DPoP proof key does not match the key the access token is bound to.",
                 ));
             }
-            known_client(gate, claims.client_id, claims.scopes, Scheme::Dpop)
+            known_client(gate, claims, Scheme::Dpop)
                 .ok_or_else(|| fail("The access token's client no longer exists."))
         }
         _ => Err(AuthFailure::invalid_token()),
@@ -184,17 +188,16 @@ pub fn principal_key_hint(gate: &Gate, headers: &HeaderMap) -> Option<String> {
     Some(principal.key())
 }
 
-fn known_client(
-    gate: &Gate,
-    client_id: String,
-    scopes: Vec<String>,
-    scheme: Scheme,
-) -> Option<Authenticated> {
+fn known_client(gate: &Gate, claims: AccessClaims, scheme: Scheme) -> Option<Authenticated> {
     gate.clients
-        .contains_key(&client_id)
+        .contains_key(&claims.client_id)
         .then_some(Authenticated {
-            principal: Principal::OAuthClient { client_id, scopes },
+            principal: Principal::OAuthClient {
+                client_id: claims.client_id,
+                scopes: claims.scopes,
+            },
             scheme,
+            origin: Some(claims.issuer),
         })
 }
 
@@ -210,13 +213,18 @@ fn split_scheme(value: &str) -> (&str, &str) {
 }
 
 /// The 403 challenge for a token without the route's scope (okta-api.md §3.4).
-pub fn insufficient_scope_challenge(scheme: Scheme, host: &str, path: &str, scope: &str) -> String {
+pub fn insufficient_scope_challenge(
+    scheme: Scheme,
+    origin: &str,
+    path: &str,
+    scope: &str,
+) -> String {
     let lead = match scheme {
         Scheme::Dpop => format!("DPoP {}, ", dpop::algs_param()),
         _ => "Bearer ".to_string(),
     };
     format!(
-        "{lead}authorization_uri=\"http://{host}/oauth2/v1/authorize\", realm=\"IdentityServer\", scope=\"{scope}\", \
+        "{lead}authorization_uri=\"{origin}/oauth2/v1/authorize\", realm=\"IdentityServer\", scope=\"{scope}\", \
          error=\"insufficient_scope\", error_description=\"The access token provided does not contain the required scopes.\", \
          resource=\"{path}\""
     )

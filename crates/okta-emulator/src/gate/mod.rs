@@ -347,9 +347,12 @@ async fn api(
         && let crate::principal::Principal::OAuthClient { scopes, .. } = &who.principal
         && !routes::scopes_cover(scopes, scope)
     {
-        let host = request_host(req.headers()).unwrap_or_default();
+        let origin = match &who.origin {
+            Some(origin) => origin.clone(),
+            None => format!("http://{}", request_host(req.headers()).unwrap_or_default()),
+        };
         let challenge =
-            auth::insufficient_scope_challenge(who.scheme, &host, req.uri().path(), scope);
+            auth::insufficient_scope_challenge(who.scheme, &origin, req.uri().path(), scope);
         let mut resp = StatusCode::FORBIDDEN.into_response();
         if let Ok(v) = HeaderValue::from_str(&challenge) {
             resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);

@@ -59,6 +59,8 @@ pub struct AccessClaims {
     pub scopes: Vec<String>,
     /// Thumbprint of the DPoP key the token is bound to.
     pub jkt: Option<String>,
+    /// The origin that issued it (`iss`), scheme included.
+    pub issuer: String,
 }
 
 /// Signs and checks the emulator's access tokens.
@@ -143,6 +145,7 @@ impl TokenIssuer {
             client_id: jws.claim_str("cid")?.to_string(),
             scopes,
             jkt,
+            issuer: jws.claim_str("iss")?.to_string(),
         })
     }
 }
