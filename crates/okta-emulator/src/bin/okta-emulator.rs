@@ -225,6 +225,7 @@ fn cpu_seconds() -> Option<f64> {
 async fn bench(size: OrgSize, seed: u64, seconds: u64, clients: usize) -> anyhow::Result<()> {
     let rss_before = rss_kib().unwrap_or(0);
     let started = Instant::now();
+    let gen_cpu0 = cpu_seconds().unwrap_or(0.0);
     let config = EmulatorConfig {
         seed,
         size,
@@ -232,6 +233,7 @@ async fn bench(size: OrgSize, seed: u64, seconds: u64, clients: usize) -> anyhow
     };
     let org = okta_emulator::server::build_org(&config).await?;
     let generate_s = started.elapsed().as_secs_f64();
+    let generate_cpu = cpu_seconds().unwrap_or(0.0) - gen_cpu0;
     let rss_after = rss_kib().unwrap_or(0);
     let (users, groups, memberships) = (
         org.users.len(),
@@ -239,7 +241,7 @@ async fn bench(size: OrgSize, seed: u64, seconds: u64, clients: usize) -> anyhow
         org.members.values().map(|m| m.len()).sum::<usize>(),
     );
     println!(
-        "generate {size:?} (seed {seed}): {generate_s:.2} s; {users} users, {groups} groups, {memberships} memberships"
+        "generate {size:?} (seed {seed}): {generate_s:.2} s ({generate_cpu:.2} s CPU); {users} users, {groups} groups, {memberships} memberships"
     );
     println!(
         "memory held by the org: {:.1} MiB (RSS delta)",
