@@ -11,12 +11,17 @@
 
 use okta_api::{ClientConfig, Credentials, OktaClient, OrgUrl, SecretString};
 use oktasync_engine::bench::{BenchReport, peak_memory_bytes};
-use oktasync_engine::{NoProgress, SyncOptions, full_sync};
+use oktasync_engine::{SyncOptions, TracingProgress, full_sync};
 use oktasync_store::SqliteStore;
 use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // RUST_LOG=info shows the phases of the run (read, commit) with their durations.
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [url, token, db] = args.as_slice() else {
         eprintln!("usage: bench ORG_URL API_TOKEN DB_PATH");
@@ -32,7 +37,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         &client,
         &store,
         &SyncOptions::default(),
-        Arc::new(NoProgress),
+        Arc::new(TracingProgress),
     )
     .await?;
     let report = BenchReport::new(&summary, peak_memory_bytes());

@@ -100,6 +100,8 @@ pub async fn full_sync(
     let fetch = read_org(ctx.clone(), tx);
     let write = write_batches(session, rx);
     let (fetched, (session, written)) = tokio::join!(fetch, write);
+    let read_s = started.elapsed().as_secs_f64();
+    tracing::info!(run_id, read_s, "Read the org.");
     let failure = match (fetched, written) {
         (_, Err(store_error)) => Some(EngineError::Store(store_error)),
         (Err(fetch_error), Ok(())) => Some(fetch_error),
@@ -122,6 +124,7 @@ pub async fn full_sync(
     summary.ended_at = oktasync_timestamp(run_stats.ended_at);
     summary.duration_s = started.elapsed().as_secs_f64();
 
+    let commit_started = tokio::time::Instant::now();
     let result = match failure {
         None => session
             .commit(&opts.tables(), run_stats)
@@ -144,6 +147,7 @@ pub async fn full_sync(
                 run_id,
                 api_calls = summary.api_calls,
                 duration_s = summary.duration_s,
+                commit_s = commit_started.elapsed().as_secs_f64(),
                 "Full sync committed."
             );
             Ok(summary)
@@ -189,11 +193,17 @@ async fn write_batches(
     mut session: Box<dyn FullSyncSession>,
     mut rx: mpsc::Receiver<Batch>,
 ) -> (Box<dyn FullSyncSession>, Result<(), StoreError>) {
+    let mut staging = Duration::ZERO;
+    let mut batches = 0u64;
     while let Some(batch) = rx.recv().await {
+        let began = tokio::time::Instant::now();
         if let Err(e) = session.stage(&batch).await {
             return (session, Err(e));
         }
+        staging += began.elapsed();
+        batches += 1;
     }
+    tracing::info!(batches, staging_s = staging.as_secs_f64(), "Staged every page.");
     (session, Ok(()))
 }
 

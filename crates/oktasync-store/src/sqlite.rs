@@ -28,6 +28,13 @@ pub const POOL_CONNECTIONS: u32 = 4;
 /// Upper bound on values bound in one statement (SQLite allows 32766).
 const MAX_BIND_VALUES: usize = 30_000;
 
+/// Page cache of the staging connection for the mirror (KiB): index maintenance while
+/// applying a large run stays in memory.
+const STAGING_MAIN_CACHE_KIB: u32 = 64 * 1024;
+
+/// Page cache of the staging connection for the TEMP database (KiB).
+const STAGING_TEMP_CACHE_KIB: u32 = 32 * 1024;
+
 /// Rows per multi-row staging insert, at most (fewer for wide tables).
 const MAX_ROWS_PER_INSERT: usize = 500;
 
@@ -138,11 +145,26 @@ impl SqliteStore {
         sqlx::query("PRAGMA temp_store = FILE")
             .execute(&mut conn)
             .await?;
+        // Bigger page caches for this connection only: staging inserts keys in random order
+        // and the apply step maintains indexes of millions of rows.
+        sqlx::query(AssertSqlSafe(format!(
+            "PRAGMA main.cache_size = -{STAGING_MAIN_CACHE_KIB}"
+        )))
+        .execute(&mut conn)
+        .await?;
+        sqlx::query(AssertSqlSafe(format!(
+            "PRAGMA temp.cache_size = -{STAGING_TEMP_CACHE_KIB}"
+        )))
+        .execute(&mut conn)
+        .await?;
         for table in Table::ALL {
             sqlx::query(AssertSqlSafe(create_stage_sql(schema::spec(table))))
                 .execute(&mut conn)
                 .await?;
         }
+        // Staging runs in one transaction on the TEMP database only (no lock on the mirror),
+        // so that pages are not committed one by one.
+        sqlx::query("BEGIN").execute(&mut conn).await?;
         Ok(SqliteFullSyncSession {
             conn,
             pool: self.pool.clone(),
@@ -324,9 +346,12 @@ impl SqliteFullSyncSession {
     }
 
     async fn apply(&mut self, tables: &[Table], stats: &RunStats) -> Result<Changes> {
+        // End the staging transaction (TEMP only), then take the mirror's write lock.
+        sqlx::query("COMMIT").execute(&mut self.conn).await?;
         let mut tx = self.conn.begin_with("BEGIN IMMEDIATE").await?;
         let mut changes = Changes::new();
         for &table in tables {
+            let began = std::time::Instant::now();
             let sql = apply_sql(schema::spec(table));
             let removed = sqlx::query(AssertSqlSafe(sql.delete_gone))
                 .bind(self.org.0)
@@ -346,6 +371,14 @@ impl SqliteFullSyncSession {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
+            tracing::debug!(
+                table = table.as_str(),
+                added,
+                updated,
+                removed,
+                seconds = began.elapsed().as_secs_f64(),
+                "Applied the staged rows."
+            );
             changes.insert(
                 table.as_str().to_owned(),
                 ChangeCounts {
