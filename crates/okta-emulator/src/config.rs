@@ -57,7 +57,7 @@ pub struct OAuthClientConfig {
     pub require_dpop: bool,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct EmulatorConfig {
     pub host: String,
     /// 0 picks a free port.
@@ -112,3 +112,44 @@ impl Default for EmulatorConfig {
 
 /// The token a default emulator accepts: for demos and local runs only.
 pub const DEFAULT_TOKEN: &str = "00emulator-demo-token";
+
+/// Tokens are secrets: `Debug` shows how many there are, never their text.
+impl std::fmt::Debug for EmulatorConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmulatorConfig")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("seed", &self.seed)
+            .field("size", &self.size)
+            .field("users", &self.users)
+            .field("groups", &self.groups)
+            .field("apps", &self.apps)
+            .field("tokens", &format_args!("[{} redacted]", self.tokens.len()))
+            .field("oauth_clients", &self.oauth_clients)
+            .field("rate_limits", &self.rate_limits)
+            .field("principal_share", &self.principal_share)
+            .field("concurrency_limit", &self.concurrency_limit)
+            .field("time_scale", &self.time_scale)
+            .field("latency_ms", &self.latency_ms)
+            .field("fault_rate", &self.fault_rate)
+            .field("fault_seed", &self.fault_seed)
+            .field("clock", &self.clock)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_tokens() {
+        let config = EmulatorConfig {
+            tokens: vec!["s3cret-token-value".into()],
+            ..Default::default()
+        };
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("s3cret-token-value"), "{shown}");
+        assert!(shown.contains("[1 redacted]"), "{shown}");
+    }
+}
