@@ -124,3 +124,40 @@ async fn export_lists_are_sorted_and_objects_match_the_api() {
     assert!(!text.is_ascii());
     assert!(text.contains("costCenter"));
 }
+
+#[tokio::test]
+async fn control_endpoints_need_the_token_and_delegate_stats_and_faults_to_the_gate() {
+    let e = Emu::start(OrgSize::Tiny, 62).await;
+    let anonymous = e
+        .http
+        .get(e.url("/__emulator/export"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+    e.get("/api/v1/users").await;
+    let stats = e.get("/__emulator/stats").await;
+    assert_eq!(stats.status, 200);
+    assert!(stats.body["buckets"].is_object(), "{}", stats.body);
+    assert!(
+        stats.body["status"]["200"].as_u64().unwrap() >= 1,
+        "{}",
+        stats.body
+    );
+    let r = e
+        .call(
+            reqwest::Method::PUT,
+            "/__emulator/faults",
+            Some(serde_json::json!({"fault_rate": 0.0})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let bad = e
+        .call(
+            reqwest::Method::PUT,
+            "/__emulator/faults",
+            Some(serde_json::json!({"fault_rate": 7})),
+        )
+        .await;
+    assert_eq!(bad.status, 400, "{}", bad.body);
+}
