@@ -182,9 +182,10 @@ async fn churn_handler(State(s): State<ControlState>, body: Bytes) -> Result<Res
             format!("ops: at most {MAX_CHURN_OPS} per request"),
         ));
     }
-    let now = s.app.now();
     let summary = {
         let mut org = s.app.org.write();
+        // The time is read under the lock so that events stay in time order.
+        let now = s.app.now();
         churn::churn(&mut org, seed, ops as usize, now)
     };
     Ok(value_response(

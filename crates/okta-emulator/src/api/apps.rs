@@ -208,10 +208,9 @@ async fn assign_user(
         .and_then(Value::as_str)
         .ok_or_else(|| OktaError::validation("AppUser", "id: The field cannot be left blank"))?
         .to_string();
-    let now = s.now();
     let (aid, uid) = {
         let mut org = s.org.write();
-        let c = ctx(&org, &caller, now, &uri);
+        let c = ctx(&org, &caller, s.now(), &uri);
         org.assign_user_to_app(&c, &id, &user)?
     };
     respond_app_user(&s, &origin, aid.as_str(), uid.as_str())
@@ -223,9 +222,8 @@ async fn unassign_user(
     Path((id, uid)): Path<(String, String)>,
     uri: Uri,
 ) -> Result<Response> {
-    let now = s.now();
     let mut org = s.org.write();
-    let c = ctx(&org, &caller, now, &uri);
+    let c = ctx(&org, &caller, s.now(), &uri);
     org.unassign_user_from_app(&c, &id, &uid)?;
     Ok(no_content())
 }
@@ -299,10 +297,9 @@ async fn assign_group(
         .get("priority")
         .and_then(Value::as_u64)
         .map(|p| p as u32);
-    let now = s.now();
     {
         let mut org = s.org.write();
-        let c = ctx(&org, &caller, now, &uri);
+        let c = ctx(&org, &caller, s.now(), &uri);
         org.assign_group_to_app(&c, &id, &gid, priority)?;
     }
     respond_app_group(&s, &origin, &id, &gid)
@@ -314,9 +311,8 @@ async fn unassign_group(
     Path((id, gid)): Path<(String, String)>,
     uri: Uri,
 ) -> Result<Response> {
-    let now = s.now();
     let mut org = s.org.write();
-    let c = ctx(&org, &caller, now, &uri);
+    let c = ctx(&org, &caller, s.now(), &uri);
     org.unassign_group_from_app(&c, &id, &gid)?;
     Ok(no_content())
 }

@@ -201,10 +201,9 @@ async fn create(
 ) -> Result<Response> {
     let origin = s.origin(&headers, &uri);
     let profile = profile_of(&body)?;
-    let now = s.now();
     let id = {
         let mut org = s.org.write();
-        let c = ctx(&org, &caller, now, &uri);
+        let c = ctx(&org, &caller, s.now(), &uri);
         org.create_group(&c, profile)?
     };
     respond_group(&s, &origin, &id)
@@ -220,10 +219,9 @@ async fn update(
 ) -> Result<Response> {
     let origin = s.origin(&headers, &uri);
     let profile = profile_of(&body)?;
-    let now = s.now();
     let gid = {
         let mut org = s.org.write();
-        let c = ctx(&org, &caller, now, &uri);
+        let c = ctx(&org, &caller, s.now(), &uri);
         org.update_group(&c, &id, profile)?
     };
     respond_group(&s, &origin, &gid)
@@ -235,9 +233,8 @@ async fn delete(
     Path(id): Path<String>,
     uri: Uri,
 ) -> Result<Response> {
-    let now = s.now();
     let mut org = s.org.write();
-    let c = ctx(&org, &caller, now, &uri);
+    let c = ctx(&org, &caller, s.now(), &uri);
     org.delete_group(&c, &id)?;
     Ok(no_content())
 }
@@ -277,9 +274,8 @@ async fn add_member(
     Path((gid, uid)): Path<(String, String)>,
     uri: Uri,
 ) -> Result<Response> {
-    let now = s.now();
     let mut org = s.org.write();
-    let c = ctx(&org, &caller, now, &uri);
+    let c = ctx(&org, &caller, s.now(), &uri);
     org.add_member(&c, &gid, &uid)?;
     Ok(no_content())
 }
@@ -290,9 +286,8 @@ async fn remove_member(
     Path((gid, uid)): Path<(String, String)>,
     uri: Uri,
 ) -> Result<Response> {
-    let now = s.now();
     let mut org = s.org.write();
-    let c = ctx(&org, &caller, now, &uri);
+    let c = ctx(&org, &caller, s.now(), &uri);
     org.remove_member(&c, &gid, &uid)?;
     Ok(no_content())
 }

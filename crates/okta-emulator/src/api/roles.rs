@@ -153,10 +153,9 @@ async fn grant(
         .and_then(Value::as_str)
         .ok_or_else(|| OktaError::validation("type", "type: The field cannot be left blank"))?
         .to_string();
-    let now = s.now();
     let rid = {
         let mut org = s.org.write();
-        let c = ctx(&org, &caller, now, &uri);
+        let c = ctx(&org, &caller, s.now(), &uri);
         org.grant_role(&c, kind, &id, &role)?
     };
     let assignee = {
@@ -204,9 +203,8 @@ async fn revoke_user(
     Path((id, rid)): Path<(String, String)>,
     uri: Uri,
 ) -> Result<Response> {
-    let now = s.now();
     let mut org = s.org.write();
-    let c = ctx(&org, &caller, now, &uri);
+    let c = ctx(&org, &caller, s.now(), &uri);
     org.revoke_role(&c, AssigneeType::User, &id, &rid)?;
     Ok(no_content())
 }
@@ -217,9 +215,8 @@ async fn revoke_group(
     Path((id, rid)): Path<(String, String)>,
     uri: Uri,
 ) -> Result<Response> {
-    let now = s.now();
     let mut org = s.org.write();
-    let c = ctx(&org, &caller, now, &uri);
+    let c = ctx(&org, &caller, s.now(), &uri);
     org.revoke_role(&c, AssigneeType::Group, &id, &rid)?;
     Ok(no_content())
 }

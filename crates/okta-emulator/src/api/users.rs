@@ -209,10 +209,9 @@ async fn create(
             .collect::<Result<_>>()?,
         _ => Vec::new(),
     };
-    let now = s.now();
     let id = {
         let mut org = s.org.write();
-        let c = ctx(&org, &caller, now, &uri);
+        let c = ctx(&org, &caller, s.now(), &uri);
         org.create_user(&c, profile, has_password, activate, &group_ids)?
     };
     respond_user(&s, &origin, &id, StatusCode::OK)
@@ -239,10 +238,9 @@ async fn update(
             ));
         }
     };
-    let now = s.now();
     let uid = {
         let mut org = s.org.write();
-        let c = ctx(&org, &caller, now, &uri);
+        let c = ctx(&org, &caller, s.now(), &uri);
         org.update_user_profile(&c, &id, profile, replace)?
     };
     respond_user(&s, &origin, &uid, StatusCode::OK)
@@ -276,9 +274,8 @@ async fn lifecycle(
     Path((id, op)): Path<(String, String)>,
     uri: Uri,
 ) -> Result<Response> {
-    let now = s.now();
     let mut org = s.org.write();
-    let c = ctx(&org, &caller, now, &uri);
+    let c = ctx(&org, &caller, s.now(), &uri);
     match op.as_str() {
         "activate" | "reactivate" => org.activate_user(&c, &id)?,
         "deactivate" => org.deactivate_user(&c, &id)?,
@@ -303,9 +300,8 @@ async fn delete(
     Path(id): Path<String>,
     uri: Uri,
 ) -> Result<Response> {
-    let now = s.now();
     let mut org = s.org.write();
-    let c = ctx(&org, &caller, now, &uri);
+    let c = ctx(&org, &caller, s.now(), &uri);
     match org.delete_user(&c, &id)? {
         UserDeletion::Deactivated | UserDeletion::Deleted => Ok(no_content()),
     }
