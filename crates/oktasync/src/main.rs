@@ -48,7 +48,8 @@ fn init_logging() {
         .ok()
         .and_then(|v| EnvFilter::try_new(v).ok())
         .or_else(|| EnvFilter::try_from_default_env().ok())
-        .unwrap_or_else(|| EnvFilter::new("warn"));
+        // sqlx reports statements over 1 s at warn; a large sync has several by design.
+        .unwrap_or_else(|| EnvFilter::new("warn,sqlx::query=error"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
