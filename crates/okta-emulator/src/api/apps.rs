@@ -33,7 +33,11 @@ const APP_FILTER: Rules = Rules {
 pub fn routes() -> Router<Shared> {
     Router::new()
         .route("/api/v1/apps", get(list))
-        .route("/api/v1/apps/{id}", get(get_one))
+        .route("/api/v1/apps/{id}", get(get_one).delete(delete_app))
+        .route(
+            "/api/v1/apps/{id}/lifecycle/{op}",
+            axum::routing::post(lifecycle),
+        )
         .route("/api/v1/apps/{id}/users", get(users).post(assign_user))
         .route(
             "/api/v1/apps/{id}/users/{uid}",
@@ -314,5 +318,40 @@ async fn unassign_group(
     let mut org = s.org.write();
     let c = ctx(&org, &caller, s.now(), &uri);
     org.unassign_group_from_app(&c, &id, &gid)?;
+    Ok(no_content())
+}
+
+async fn lifecycle(
+    State(s): State<Shared>,
+    caller: Caller,
+    Path((id, op)): Path<(String, String)>,
+    uri: Uri,
+) -> Result<Response> {
+    let mut org = s.org.write();
+    let c = ctx(&org, &caller, s.now(), &uri);
+    match op.as_str() {
+        "activate" => org.set_app_active(&c, &id, true)?,
+        "deactivate" => org.set_app_active(&c, &id, false)?,
+        other => {
+            return Err(OktaError::no_route(&format!(
+                "/api/v1/apps/{id}/lifecycle/{other}"
+            )));
+        }
+    };
+    Ok(super::value_response(
+        StatusCode::OK,
+        &serde_json::json!({}),
+    ))
+}
+
+async fn delete_app(
+    State(s): State<Shared>,
+    caller: Caller,
+    Path(id): Path<String>,
+    uri: Uri,
+) -> Result<Response> {
+    let mut org = s.org.write();
+    let c = ctx(&org, &caller, s.now(), &uri);
+    org.delete_app(&c, &id)?;
     Ok(no_content())
 }

@@ -214,6 +214,17 @@ pub fn describe(event_type: &str) -> (Option<&'static str>, &'static str) {
             Some("app.generic.config.app_group_member_remove"),
             "Remove assigned application from group",
         ),
+        "application.lifecycle.activate" => (
+            Some("app.generic.config.app_activated"),
+            "Activate application",
+        ),
+        "application.lifecycle.deactivate" => (
+            Some("app.generic.config.app_deactivated"),
+            "Deactivate application",
+        ),
+        "application.lifecycle.delete" => {
+            (Some("app.generic.config.app_deleted"), "Delete application")
+        }
         "user.account.privilege.grant" => (
             Some("core.user.admin_privilege.granted"),
             "Grant user privilege",

@@ -683,6 +683,55 @@ impl Org {
         Ok(())
     }
 
+    // ---- app lifecycle ---------------------------------------------------------------------
+
+    fn app_lifecycle_event(&mut self, ctx: &Ctx, event: &'static str, app: Id) {
+        if let Some(a) = self.apps.get(&app) {
+            let t = Target::app(a);
+            self.emit(ctx, event, vec![t], None);
+        }
+    }
+
+    /// `POST /api/v1/apps/{id}/lifecycle/activate|deactivate`.
+    pub fn set_app_active(&mut self, ctx: &Ctx, app: &str, active: bool) -> Result<Id> {
+        let aid = self.app_id(app)?;
+        let Some(a) = self.apps.get_mut(&aid) else {
+            return Err(app_not_found(app));
+        };
+        if a.active != active {
+            a.active = active;
+            a.last_updated = ctx.now;
+            a.json = OnceLock::new();
+            let event = if active {
+                "application.lifecycle.activate"
+            } else {
+                "application.lifecycle.deactivate"
+            };
+            self.app_lifecycle_event(ctx, event, aid);
+        }
+        Ok(aid)
+    }
+
+    /// `DELETE /api/v1/apps/{id}`: only an INACTIVE app; removes its user and group
+    /// assignments.
+    pub fn delete_app(&mut self, ctx: &Ctx, app: &str) -> Result<()> {
+        let aid = self.app_id(app)?;
+        if self.apps[&aid].active {
+            return Err(lifecycle_error(
+                "Cannot delete an active application; deactivate it first",
+            ));
+        }
+        for gid in self.app_groups.remove(&aid).unwrap_or_default().into_keys() {
+            if let Some(apps) = self.group_apps.get_mut(&gid) {
+                apps.remove(&aid);
+            }
+        }
+        self.app_users.remove(&aid);
+        self.app_lifecycle_event(ctx, "application.lifecycle.delete", aid);
+        self.apps.remove(&aid);
+        Ok(())
+    }
+
     // ---- roles ---------------------------------------------------------------------------
 
     /// `POST /api/v1/{users|groups}/{id}/roles` with a standard role type.

@@ -282,3 +282,62 @@ async fn idps_and_factors_are_served() {
     assert_eq!(r.array().len(), factors);
     assert!(r.array()[0]["factorType"].is_string());
 }
+
+#[tokio::test]
+async fn apps_deactivate_then_delete_with_their_assignments() {
+    let e = Emu::start(OrgSize::Tiny, 34).await;
+    let export = e.export();
+    // The first apps hold Everyone: pick one with user and group assignments.
+    let app = export["app_groups"][0]["app_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let active = e
+        .call(Method::DELETE, &format!("/api/v1/apps/{app}"), None)
+        .await;
+    if e.get(&format!("/api/v1/apps/{app}")).await.body["status"] == "ACTIVE" {
+        assert_eq!((active.status, active.error_code()), (400, "E0000001"));
+    }
+    e.tick();
+    let r = e
+        .call(
+            Method::POST,
+            &format!("/api/v1/apps/{app}/lifecycle/deactivate"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let a = e.get(&format!("/api/v1/apps/{app}")).await.body;
+    assert_eq!(a["status"], "INACTIVE");
+    assert_eq!(
+        e.call(Method::DELETE, &format!("/api/v1/apps/{app}"), None)
+            .await
+            .status,
+        204
+    );
+    assert_eq!(e.get(&format!("/api/v1/apps/{app}")).await.status, 404);
+    assert_eq!(
+        e.last_events(1)[0]["eventType"],
+        "application.lifecycle.delete"
+    );
+    let export = e.export();
+    assert!(
+        export["app_users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["app_id"] != app.as_str())
+    );
+    assert!(
+        export["app_groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["app_id"] != app.as_str())
+    );
+    for g in export["groups"].as_array().unwrap() {
+        let gid = g["id"].as_str().unwrap();
+        let apps = e.walk(&format!("/api/v1/groups/{gid}/apps")).await;
+        assert!(apps.iter().all(|x| x["id"] != app.as_str()));
+    }
+}
