@@ -12,6 +12,21 @@
 //! - [`api`]: one module per Okta resource (HTTP handlers), plus pagination and filters.
 //! - [`gate`]: what every request passes first: faults, concurrency, auth, scopes, rate limits.
 //! - [`control`]: the `/__emulator/` endpoints.
+//!
+//! In-process use (tests, `oktasync demo`):
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), okta_emulator::StartError> {
+//! use okta_emulator::{EmulatorConfig, OrgSize};
+//! let emu = okta_emulator::start(EmulatorConfig { size: OrgSize::Small, seed: 7, ..Default::default() }).await?;
+//! let _url = emu.base_url(); // http://127.0.0.1:PORT
+//! let _token = emu.token(); // the first configured SSWS token
+//! let _org = emu.export(); // {users, groups, apps, idps, group_members, app_users, app_groups, role_assignments}
+//! emu.churn(1, 100); // 100 random mutations, with their System Log events
+//! emu.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod api;
 pub mod churn;
