@@ -104,7 +104,14 @@ async fn next_steps(db: &Path) -> Result<String> {
             format!("'{}'", s.replace('\'', "'\\''"))
         }
     };
-    let mut text = String::from("\nTry next:\n");
+    let mut text = String::from("\nTry next");
+    // After `cargo run`, say where the binary is: it is not on the PATH.
+    if let (Ok(exe), Ok(cwd)) = (std::env::current_exe(), std::env::current_dir())
+        && let Ok(relative) = exe.strip_prefix(&cwd)
+    {
+        text.push_str(&format!(" (oktasync is ./{})", relative.display()));
+    }
+    text.push_str(":\n");
     text.push_str(&format!("  oktasync users --db {d} --search smith\n"));
     text.push_str(&format!(
         "  oktasync users --db {d} --status DEPROVISIONED\n"

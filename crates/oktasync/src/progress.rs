@@ -48,7 +48,7 @@ impl Progress for Bars {
                 let bar = ProgressBar::new(total);
                 bar.set_style(
                     ProgressStyle::with_template(
-                        "{prefix:>12} [{bar:30}] {human_pos}/{human_len} {per_sec} {elapsed}",
+                        "{prefix:>12} [{bar:30}] {human_pos}/{human_len} {elapsed}",
                     )
                     .expect("valid template")
                     .progress_chars("=> "),
@@ -58,10 +58,8 @@ impl Progress for Bars {
             None => {
                 let bar = ProgressBar::new_spinner();
                 bar.set_style(
-                    ProgressStyle::with_template(
-                        "{prefix:>12} {spinner} {human_pos} {per_sec} {elapsed}",
-                    )
-                    .expect("valid template"),
+                    ProgressStyle::with_template("{prefix:>12} {spinner} {human_pos} {elapsed}")
+                        .expect("valid template"),
                 );
                 bar
             }
