@@ -218,3 +218,68 @@ async fn a_missing_oauth_scope_is_named_with_how_to_grant_it() {
     .await;
     ok.expect_ok();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oauth_service_app_with_a_jwk_key_passes_doctor_and_syncs() {
+    let keys = tempfile::tempdir().unwrap();
+    okta_emulator::gate::keygen::run(keys.path(), "ES256").expect("keygen");
+    let public_jwk: Value = serde_json::from_str(
+        &std::fs::read_to_string(keys.path().join(okta_emulator::gate::keygen::PUBLIC_JWK))
+            .unwrap(),
+    )
+    .unwrap();
+    let all_scopes = [
+        "okta.users.read",
+        "okta.groups.read",
+        "okta.apps.read",
+        "okta.roles.read",
+        "okta.idps.read",
+    ];
+    let emu = okta_emulator::start(EmulatorConfig {
+        seed: 24,
+        size: OrgSize::Tiny,
+        oauth_clients: vec![OAuthClientConfig {
+            client_id: "0oajwk".into(),
+            public_jwk: Some(public_jwk),
+            public_key_pem_file: None,
+            scopes: all_scopes.iter().map(|s| s.to_string()).collect(),
+            require_dpop: false,
+        }],
+        ..EmulatorConfig::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = keys.path().join(okta_emulator::gate::keygen::PRIVATE_JWK);
+    // The client id and key come from the config file this time.
+    std::fs::write(
+        dir.path().join("oktasync.toml"),
+        format!(
+            "org_url = \"{}\"\noauth_client_id = \"0oajwk\"\noauth_private_key_file = \"{}\"\n",
+            emu.base_url(),
+            key_file.display()
+        ),
+    )
+    .unwrap();
+    let out = oktasync(dir.path(), &["doctor", "--json"], &[]).await;
+    out.expect_ok();
+    assert_eq!(
+        check(&out.json(), "credentials")["detail"],
+        "OAuth service app accepted"
+    );
+
+    oktasync(dir.path(), &["sync", "--json"], &[])
+        .await
+        .expect_ok();
+    let export = oktasync(dir.path(), &["export", "--format", "json"], &[]).await;
+    assert_eq!(export.expect_ok().json(), emu.export());
+    let private_key = std::fs::read_to_string(&key_file).unwrap();
+    let d = serde_json::from_str::<Value>(&private_key).unwrap()["d"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        !out.stdout.contains(&d) && !out.stderr.contains(&d),
+        "the key leaked"
+    );
+}
