@@ -275,7 +275,9 @@ const APP_CATALOG: &[(&str, &str, &str)] = &[
     ("Salesforce.com", "salesforce", "SAML_2_0"),
     ("Slack", "slack", "SAML_2_0"),
     ("Google Workspace", "google", "SAML_2_0"),
-    ("Microsoft Office 365", "office365", "WS_FEDERATION"),
+    // The spec's WsFederationApplication allows only the template name (OIN WS-Fed apps such
+    // as Office 365 use other names the discriminated schema rejects).
+    ("SharePoint Portal", "template_wsfed", "WS_FEDERATION"),
     ("Zoom", "zoomus", "SAML_2_0"),
     ("GitHub Enterprise Cloud", "githubcloud", "SAML_2_0"),
     ("Atlassian Cloud", "atlassian", "SAML_2_0"),
@@ -819,11 +821,45 @@ fn app_shape(
         .replace(|c: char| !c.is_ascii_alphanumeric(), "");
     let user_name_template = json!({"template": "${source.login}", "type": "BUILT_IN"});
     match mode {
-        "SAML_2_0" | "SAML_1_1" | "WS_FEDERATION" => (
-            json!({"userNameTemplate": user_name_template, "signing": {"kid": format!("{:040x}", rng.random::<u128>())}}),
-            json!({"app": {}, "notifications": {"vpn": {"network": {"connection": "DISABLED"}}}, "signOn": {"defaultRelayState": "", "ssoAcsUrl": format!("https://{slug}.example.net/sso/saml")}}),
-            vec!["PUSH_NEW_USERS", "PUSH_USER_DEACTIVATION"],
-        ),
+        "SAML_2_0" | "SAML_1_1" | "WS_FEDERATION" => {
+            let credentials = json!({"userNameTemplate": user_name_template, "signing": {"kid": format!("{:040x}", rng.random::<u128>())}});
+            let notifications = json!({"vpn": {"network": {"connection": "DISABLED"}}});
+            let settings = match mode {
+                // SamlApplicationSettingsSignOn requires these five booleans; the values are
+                // the ones Okta reports for a typical OIN SAML 2.0 app.
+                "SAML_2_0" => json!({"app": {}, "notifications": notifications, "signOn": {
+                    "defaultRelayState": "",
+                    "ssoAcsUrl": format!("https://{slug}.example.net/sso/saml"),
+                    "allowMultipleAcsEndpoints": false,
+                    "assertionSigned": true,
+                    "honorForceAuthn": true,
+                    "requestCompressed": false,
+                    "responseSigned": true,
+                }}),
+                // Saml11ApplicationSettingsSignOn has only the override fields.
+                "SAML_1_1" => json!({"app": {}, "notifications": notifications, "signOn": {
+                    "defaultRelayState": "",
+                    "ssoAcsUrlOverride": format!("https://{slug}.example.net/sso/saml"),
+                }}),
+                // WsFederationApplicationSettingsApplication's required fields.
+                _ => json!({"app": {
+                    "audienceRestriction": format!("urn:federation:{slug}"),
+                    "groupValueFormat": "windowsDomainQualifiedName",
+                    "wReplyURL": format!("https://{slug}.example.net/_trust/"),
+                    "wReplyOverride": false,
+                    "nameIDFormat": "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified",
+                    "authnContextClassRef": "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport",
+                    "siteURL": format!("https://{slug}.example.net/"),
+                    "usernameAttribute": "username",
+                    "realm": format!("urn:federation:{slug}"),
+                }, "notifications": notifications}),
+            };
+            (
+                credentials,
+                settings,
+                vec!["PUSH_NEW_USERS", "PUSH_USER_DEACTIVATION"],
+            )
+        }
         "OPENID_CONNECT" => (
             json!({"userNameTemplate": user_name_template, "oauthClient": {"autoKeyRotation": true, "client_id": format!("0oa{:017x}", rng.random::<u64>()), "token_endpoint_auth_method": "client_secret_basic"}}),
             json!({"app": {}, "oauthClient": {"redirect_uris": [format!("https://{slug}.example.net/callback")], "response_types": ["code"], "grant_types": ["authorization_code", "refresh_token"], "application_type": "web"}}),
@@ -832,6 +868,28 @@ fn app_shape(
         "BOOKMARK" => (
             json!({"userNameTemplate": user_name_template}),
             json!({"app": {"requestIntegration": false, "url": format!("https://{slug}.example.net/")}}),
+            vec![],
+        ),
+        // SecurePasswordStoreApplicationSettingsApplication requires the url and the two
+        // form field names.
+        "SECURE_PASSWORD_STORE" => (
+            json!({"scheme": "EDIT_USERNAME_AND_PASSWORD", "userNameTemplate": user_name_template, "revealPassword": false}),
+            json!({"app": {
+                "url": format!("https://{slug}.example.net/login"),
+                "usernameField": "username",
+                "passwordField": "password",
+            }}),
+            vec![],
+        ),
+        // SwaApplicationSettingsApplication requires the three CSS selectors and the url.
+        "BROWSER_PLUGIN" => (
+            json!({"scheme": "EDIT_USERNAME_AND_PASSWORD", "userNameTemplate": user_name_template, "revealPassword": false}),
+            json!({"app": {
+                "url": format!("https://{slug}.example.net/login"),
+                "usernameField": "#username",
+                "passwordField": "#password",
+                "buttonField": "button[type=submit]",
+            }}),
             vec![],
         ),
         _ => (
@@ -860,7 +918,9 @@ fn idp_protocol(kind: &str) -> Value {
                 "token": {"url": "https://idp.example.com/oauth2/v1/token", "binding": "HTTP-POST"},
             },
             "scopes": ["openid", "profile", "email"],
-            "credentials": {"client": {"client_id": "your-client-id", "token_endpoint_auth_method": "client_secret_post"}},
+            // OAuthCredentialsClient allows token_endpoint_auth_method only as private_key_jwt,
+            // which needs key material the emulator does not model: leave it out.
+            "credentials": {"client": {"client_id": "your-client-id"}},
         }),
     }
 }

@@ -165,14 +165,13 @@ async fn grant(
             .map(|r| r.assignee.to_string())
             .unwrap_or(id)
     };
-    one_role(
-        &s,
-        &origin,
-        kind,
-        &assignee,
-        rid.as_str(),
-        StatusCode::CREATED,
-    )
+    // The spec documents the created assignment as 201 for users but 200 for groups
+    // (assignRoleToUser / assignRoleToGroup; the group's 201 has no content).
+    let status = match kind {
+        AssigneeType::User => StatusCode::CREATED,
+        AssigneeType::Group => StatusCode::OK,
+    };
+    one_role(&s, &origin, kind, &assignee, rid.as_str(), status)
 }
 
 async fn grant_user(
