@@ -17,7 +17,9 @@ mod progress;
 mod summary;
 
 pub use error::EngineError;
-pub use full::{CONCURRENT_LISTINGS, STORE_QUEUE_BATCHES, USER_STATUS_FILTER, full_sync};
+pub use full::{
+    BATCHES_PER_WRITE, CONCURRENT_LISTINGS, STORE_QUEUE_BATCHES, USER_STATUS_FILTER, full_sync,
+};
 pub use okta_api::{Clock, SystemClock};
 pub use options::{FactorScope, Resource, SyncOptions};
 pub use progress::{NoProgress, Progress, TracingProgress};

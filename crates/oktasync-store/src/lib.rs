@@ -77,6 +77,14 @@ pub trait FullSyncSession: Send {
     /// Stages a batch. Objects staged twice (same key) keep the first copy.
     async fn stage(&mut self, batch: &Batch) -> Result<()>;
 
+    /// Stages several batches; backends may write them in fewer round trips.
+    async fn stage_all(&mut self, batches: &[Batch]) -> Result<()> {
+        for batch in batches {
+            self.stage(batch).await?;
+        }
+        Ok(())
+    }
+
     /// Replaces the mirror's rows of `tables` with what was staged for them, and records the
     /// run as `succeeded`, in one transaction. Tables not listed are left untouched. On error
     /// nothing is applied, the run is recorded as `failed`, and the error is returned.

@@ -25,18 +25,12 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
 /// Pooled connections for reads and small writes (run records). Staging uses its own.
 pub const POOL_CONNECTIONS: u32 = 4;
 
-/// Upper bound on values bound in one statement (SQLite allows 32766).
-const MAX_BIND_VALUES: usize = 30_000;
-
 /// Page cache of the staging connection for the mirror (KiB): index maintenance while
 /// applying a large run stays in memory.
 const STAGING_MAIN_CACHE_KIB: u32 = 64 * 1024;
 
 /// Page cache of the staging connection for the TEMP database (KiB).
 const STAGING_TEMP_CACHE_KIB: u32 = 32 * 1024;
-
-/// Rows per multi-row staging insert, at most (fewer for wide tables).
-const MAX_ROWS_PER_INSERT: usize = 500;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -254,15 +248,39 @@ fn create_stage_sql(spec: &TableSpec) -> String {
     )
 }
 
-fn insert_stage_sql(spec: &TableSpec, rows: usize) -> String {
+/// Stages a whole batch with one statement and one bound value: the rows as a JSON array of
+/// arrays, unpacked by `json_each` (`->>` gives back each string exactly, numbers as numbers,
+/// null as NULL). One cached statement per table instead of thousands of bound values.
+fn insert_stage_sql(spec: &TableSpec) -> String {
     let columns: Vec<&str> = spec.column_names().collect();
-    let placeholders = format!("({})", vec!["?"; columns.len()].join(", "));
+    let values: Vec<String> = (0..columns.len())
+        .map(|i| format!("value ->> {i}"))
+        .collect();
+    // `WHERE true` keeps SQLite from reading ON CONFLICT as part of the SELECT.
     format!(
-        "INSERT INTO temp.stage_{} ({}) VALUES {} ON CONFLICT DO NOTHING",
+        "INSERT INTO temp.stage_{} ({}) SELECT {} FROM json_each(?1) WHERE true ON CONFLICT DO NOTHING",
         spec.name,
         columns.join(", "),
-        vec![placeholders; rows].join(", ")
+        values.join(", ")
     )
+}
+
+fn rows_json(rows: Vec<Vec<Cell>>) -> Result<String> {
+    let rows: Vec<Value> = rows
+        .into_iter()
+        .map(|row| {
+            Value::Array(
+                row.into_iter()
+                    .map(|cell| match cell {
+                        Cell::Text(Some(s)) => Value::String(s),
+                        Cell::Integer(Some(n)) => Value::from(n),
+                        Cell::Text(None) | Cell::Integer(None) => Value::Null,
+                    })
+                    .collect(),
+            )
+        })
+        .collect();
+    Ok(serde_json::to_string(&rows)?)
 }
 
 /// `s.k1 = t.k1 AND s.k2 = t.k2`
@@ -327,21 +345,11 @@ pub struct SqliteFullSyncSession {
 }
 
 impl SqliteFullSyncSession {
-    async fn insert_rows(&mut self, spec: &TableSpec, rows: &[Vec<Cell>]) -> Result<()> {
-        let rows_per_insert = (MAX_BIND_VALUES / spec.columns.len()).min(MAX_ROWS_PER_INSERT);
-        for chunk in rows.chunks(rows_per_insert) {
-            let sql = insert_stage_sql(spec, chunk.len());
-            let mut query = sqlx::query(AssertSqlSafe(sql));
-            for row in chunk {
-                for cell in row {
-                    query = match cell {
-                        Cell::Text(v) => query.bind(v.clone()),
-                        Cell::Integer(v) => query.bind(*v),
-                    };
-                }
-            }
-            query.execute(&mut self.conn).await?;
-        }
+    async fn insert_rows(&mut self, spec: &TableSpec, rows: Vec<Vec<Cell>>) -> Result<()> {
+        sqlx::query(AssertSqlSafe(insert_stage_sql(spec)))
+            .bind(rows_json(rows)?)
+            .execute(&mut self.conn)
+            .await?;
         Ok(())
     }
 
@@ -452,7 +460,20 @@ impl FullSyncSession for SqliteFullSyncSession {
             return Ok(());
         }
         let (table, rows) = schema::rows(batch)?;
-        self.insert_rows(schema::spec(table), &rows).await
+        self.insert_rows(schema::spec(table), rows).await
+    }
+
+    async fn stage_all(&mut self, batches: &[Batch]) -> Result<()> {
+        // One statement per table for the lot.
+        let mut by_table: BTreeMap<Table, Vec<Vec<Cell>>> = BTreeMap::new();
+        for batch in batches.iter().filter(|b| !b.is_empty()) {
+            let (table, rows) = schema::rows(batch)?;
+            by_table.entry(table).or_default().extend(rows);
+        }
+        for (table, rows) in by_table {
+            self.insert_rows(schema::spec(table), rows).await?;
+        }
+        Ok(())
     }
 
     async fn commit(mut self: Box<Self>, tables: &[Table], stats: RunStats) -> Result<Changes> {
@@ -587,8 +608,15 @@ mod tests {
                 .ends_with("WHERE users.org_id = ?1 AND users.id = s.id AND users.raw <> s.raw")
         );
         assert_eq!(
-            insert_stage_sql(&schema::GROUP_MEMBERS, 2),
-            "INSERT INTO temp.stage_group_members (group_id, user_id) VALUES (?, ?), (?, ?) ON CONFLICT DO NOTHING"
+            insert_stage_sql(&schema::GROUP_MEMBERS),
+            "INSERT INTO temp.stage_group_members (group_id, user_id) SELECT value ->> 0, value ->> 1 FROM json_each(?1) WHERE true ON CONFLICT DO NOTHING"
         );
+        let json = rows_json(vec![vec![
+            Cell::Text(Some("a\"b".into())),
+            Cell::Integer(Some(3)),
+            Cell::Text(None),
+        ]])
+        .unwrap();
+        assert_eq!(json, r#"[["a\"b",3,null]]"#);
     }
 }
