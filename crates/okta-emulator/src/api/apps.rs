@@ -2,7 +2,7 @@
 //! unassign).
 
 use super::filter::{self, Attr, Filterable, Rules};
-use super::pagination::{ArrayWriter, Links, ListQuery, json_response, take_page};
+use super::pagination::{ArrayWriter, Links, ListQuery, after_cursor, json_response, take_page};
 use super::{Caller, Shared, ctx, json_object, no_content, object_response, self_link};
 use crate::error::{OktaError, Result};
 use crate::model::{App, Id};
@@ -13,7 +13,6 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 use axum::routing::get;
 use serde_json::Value;
-use std::ops::Bound;
 
 /// `GET /api/v1/apps` default and maximum page size.
 pub const APPS_LIMIT: (usize, usize) = (20, 200);
@@ -88,10 +87,7 @@ async fn list(State(s): State<Shared>, headers: HeaderMap, uri: Uri) -> Result<R
         .transpose()?;
     let q = query.value("q").map(str::to_lowercase);
     let org = s.org.read();
-    let range = match after {
-        Some(a) => org.apps.range((Bound::Excluded(a), Bound::Unbounded)),
-        None => org.apps.range(..),
-    };
+    let range = org.apps.range(after_cursor(after));
     let (page, more) = take_page(
         range.map(|(_, a)| a).filter(|a| {
             expr.as_ref().is_none_or(|e| filter::eval(e, *a))
@@ -141,10 +137,7 @@ async fn users(
     let org = s.org.read();
     let aid = org.app_id(&id)?;
     let map = org.app_users.get(&aid);
-    let iter = map.into_iter().flat_map(|m| match after {
-        Some(a) => m.range((Bound::Excluded(a), Bound::Unbounded)),
-        None => m.range(..),
-    });
+    let iter = map.into_iter().flat_map(|m| m.range(after_cursor(after)));
     let (page, more) = take_page(iter, limit);
     let expand_user = query.value("expand") == Some("user");
     let mut w = ArrayWriter::with_capacity(page.len() * 500 + 2);
@@ -245,10 +238,7 @@ async fn groups(
     let org = s.org.read();
     let aid = org.app_id(&id)?;
     let map = org.app_groups.get(&aid);
-    let iter = map.into_iter().flat_map(|m| match after {
-        Some(a) => m.range((Bound::Excluded(a), Bound::Unbounded)),
-        None => m.range(..),
-    });
+    let iter = map.into_iter().flat_map(|m| m.range(after_cursor(after)));
     let (page, more) = take_page(iter, limit);
     let mut w = ArrayWriter::with_capacity(page.len() * 300 + 2);
     for (gid, entry) in &page {

@@ -2,7 +2,7 @@
 //! members (list, add, remove) and the group's apps.
 
 use super::filter::{self, Attr, Filterable};
-use super::pagination::{ArrayWriter, Links, ListQuery, json_response, take_page};
+use super::pagination::{ArrayWriter, Links, ListQuery, after_cursor, json_response, take_page};
 use super::{Caller, Shared, ctx, json_object, no_content, object_response};
 use crate::error::{OktaError, Result};
 use crate::model::{Group, Id, Org};
@@ -13,7 +13,6 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 use axum::routing::{get, put};
 use serde_json::Value;
-use std::ops::Bound;
 
 /// `GET /api/v1/groups` default and maximum page size (Okta's self link shows 10000).
 pub const GROUPS_LIMIT: (usize, usize) = (10_000, 10_000);
@@ -129,10 +128,7 @@ async fn list(State(s): State<Shared>, headers: HeaderMap, uri: Uri) -> Result<R
         (None, Some(sr)) => Some(filter::parse(sr, &filter::GROUP_SEARCH)?),
         (None, None) => None,
     };
-    let range = match after {
-        Some(a) => org.groups.range((Bound::Excluded(a), Bound::Unbounded)),
-        None => org.groups.range(..),
-    };
+    let range = org.groups.range(after_cursor(after));
     let (page, more) = take_page(
         range
             .map(|(_, g)| g)
@@ -252,10 +248,7 @@ async fn members(
     let org = s.org.read();
     let gid = org.group_id(&id)?;
     let set = org.members.get(&gid);
-    let iter = set.into_iter().flat_map(|m| match after {
-        Some(a) => m.range((Bound::Excluded(a), Bound::Unbounded)),
-        None => m.range(..),
-    });
+    let iter = set.into_iter().flat_map(|m| m.range(after_cursor(after)));
     let (page, more) = take_page(iter.filter_map(|u| org.users.get(u)), limit);
     let mut w = ArrayWriter::with_capacity(page.len() * 900 + 2);
     for u in &page {
@@ -305,10 +298,7 @@ async fn apps_of(
     let org = s.org.read();
     let gid = org.group_id(&id)?;
     let set = org.group_apps.get(&gid);
-    let iter = set.into_iter().flat_map(|m| match after {
-        Some(a) => m.range((Bound::Excluded(a), Bound::Unbounded)),
-        None => m.range(..),
-    });
+    let iter = set.into_iter().flat_map(|m| m.range(after_cursor(after)));
     let (page, more) = take_page(iter.filter_map(|a| org.apps.get(a)), limit);
     let mut w = ArrayWriter::with_capacity(page.len() * 1500 + 2);
     for a in &page {

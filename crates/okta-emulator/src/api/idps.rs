@@ -1,6 +1,6 @@
 //! `/api/v1/idps`: identity providers (list with `q`, `type`, cursor; get).
 
-use super::pagination::{ArrayWriter, Links, ListQuery, json_response, take_page};
+use super::pagination::{ArrayWriter, Links, ListQuery, after_cursor, json_response, take_page};
 use super::{Shared, object_response, self_link};
 use crate::error::{OktaError, Result};
 use crate::model::Id;
@@ -9,7 +9,6 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 use axum::routing::get;
-use std::ops::Bound;
 
 /// `GET /api/v1/idps` default and maximum page size.
 pub const IDPS_LIMIT: (usize, usize) = (20, 200);
@@ -32,10 +31,7 @@ async fn list(State(s): State<Shared>, headers: HeaderMap, uri: Uri) -> Result<R
     let q = query.value("q").map(str::to_lowercase);
     let kind = query.value("type");
     let org = s.org.read();
-    let range = match after {
-        Some(a) => org.idps.range((Bound::Excluded(a), Bound::Unbounded)),
-        None => org.idps.range(..),
-    };
+    let range = org.idps.range(after_cursor(after));
     let (page, more) = take_page(
         range.map(|(_, i)| i).filter(|i| {
             q.as_ref()

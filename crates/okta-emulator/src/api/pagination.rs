@@ -9,6 +9,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use std::ops::Bound;
 
 /// Characters left as they are in link query values (RFC 3986 unreserved).
 const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
@@ -205,6 +206,15 @@ pub fn json_response(body: Vec<u8>, links: Option<&Links>) -> Response {
         l.apply(headers);
     }
     resp
+}
+
+/// The key range left to list after a cursor: everything after `after`, or everything.
+/// For `BTreeMap::range` and `BTreeSet::range` over ids.
+pub fn after_cursor(after: Option<Id>) -> (Bound<Id>, Bound<Id>) {
+    (
+        after.map_or(Bound::Unbounded, Bound::Excluded),
+        Bound::Unbounded,
+    )
 }
 
 /// Takes up to `limit` items from an ordered iterator, and says whether another one follows.

@@ -1,7 +1,7 @@
 //! Admin role assignments: `/api/v1/users/{id}/roles`, `/api/v1/groups/{id}/roles` and
 //! `/api/v1/iam/assignees/users` (whose next link is in the body).
 
-use super::pagination::{ListQuery, link_url};
+use super::pagination::{ListQuery, after_cursor, link_url};
 use super::{Caller, Shared, ctx, json_object, no_content, object_response, value_response};
 use crate::error::{OktaError, Result};
 use crate::model::{AssigneeType, Id, Org, RoleAssignment};
@@ -12,7 +12,6 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 use axum::routing::get;
 use serde_json::{Value, json};
-use std::ops::Bound;
 
 /// `GET /api/v1/iam/assignees/users` default and maximum page size.
 pub const ASSIGNEES_LIMIT: (usize, usize) = (100, 100);
@@ -229,10 +228,7 @@ async fn assignees(State(s): State<Shared>, headers: HeaderMap, uri: Uri) -> Res
     let after = query.after_id()?;
     let org = s.org.read();
     let users = org.users_with_roles();
-    let range = match after {
-        Some(a) => users.range((Bound::Excluded(a), Bound::Unbounded)),
-        None => users.range(..),
-    };
+    let range = users.range(after_cursor(after));
     let (page, more) = super::pagination::take_page(range, limit);
     let value: Vec<Value> = page
         .iter()

@@ -2,7 +2,7 @@
 //! lifecycle, delete, and the user's groups.
 
 use super::filter::{self, Attr, Filterable};
-use super::pagination::{ArrayWriter, Links, ListQuery, json_response, take_page};
+use super::pagination::{ArrayWriter, Links, ListQuery, after_cursor, json_response, take_page};
 use super::{Caller, Shared, ctx, json_object, no_content, object_response, self_link};
 use crate::error::{OktaError, Result};
 use crate::model::{Id, User, UserDeletion, UserStatus};
@@ -13,7 +13,6 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 use axum::routing::{get, post};
 use serde_json::Value;
-use std::ops::Bound;
 
 /// Page size of `GET /api/v1/users` when the request names none, and its maximum.
 pub const USERS_LIMIT: (usize, usize) = (200, 200);
@@ -95,10 +94,7 @@ async fn list(State(s): State<Shared>, headers: HeaderMap, uri: Uri) -> Result<R
         (None, Some(sr)) => Some(filter::parse(sr, &filter::USER_SEARCH)?),
         (None, None) => None,
     };
-    let range = match after {
-        Some(a) => org.users.range((Bound::Excluded(a), Bound::Unbounded)),
-        None => org.users.range(..),
-    };
+    let range = org.users.range(after_cursor(after));
     let (page, more) = match &expr {
         Some(e) => {
             // An `id eq` or `profile.login eq` filter names at most one user: no scan.
