@@ -34,6 +34,7 @@ use oktasync_store::{
 };
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::ops::Bound;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -381,19 +382,14 @@ impl PendingJobs {
 
     /// The next job of the first resource after the last one served that has any.
     fn pop(&mut self) -> Option<Job> {
-        let next = match self.last {
-            Some(last) => self
-                .queues
-                .range((std::ops::Bound::Excluded(last), std::ops::Bound::Unbounded))
-                .chain(self.queues.range(..=last))
-                .find(|(_, queue)| !queue.is_empty())
-                .map(|(resource, _)| *resource),
-            None => self
-                .queues
-                .iter()
-                .find(|(_, queue)| !queue.is_empty())
-                .map(|(resource, _)| *resource),
-        }?;
+        let after_last = self.last.map_or(Bound::Unbounded, Bound::Excluded);
+        // From just after the last one served to the end, then from the start again.
+        let next = self
+            .queues
+            .range((after_last, Bound::Unbounded))
+            .chain(self.queues.range(..))
+            .find(|(_, queue)| !queue.is_empty())
+            .map(|(resource, _)| *resource)?;
         self.last = Some(next);
         self.queues.get_mut(&next)?.pop_front()
     }
