@@ -263,38 +263,53 @@ impl Org {
 
     /// `lifecycle/suspend`: ACTIVE → SUSPENDED only.
     pub fn suspend_user(&mut self, ctx: &Ctx, id: &str) -> Result<Id> {
-        let uid = self.user_id(id)?;
-        if self.users[&uid].status != UserStatus::Active {
-            return Err(lifecycle_error("Cannot suspend a user that is not active"));
-        }
-        self.set_status(ctx, &uid, UserStatus::Suspended);
-        self.emit_user(ctx, "user.lifecycle.suspend", &uid);
-        Ok(uid)
+        self.move_status(
+            ctx,
+            id,
+            (UserStatus::Active, UserStatus::Suspended),
+            "user.lifecycle.suspend",
+            "Cannot suspend a user that is not active",
+        )
     }
 
     /// `lifecycle/unsuspend`: SUSPENDED → ACTIVE only.
     pub fn unsuspend_user(&mut self, ctx: &Ctx, id: &str) -> Result<Id> {
-        let uid = self.user_id(id)?;
-        if self.users[&uid].status != UserStatus::Suspended {
-            return Err(lifecycle_error(
-                "Cannot unsuspend a user that is not suspended",
-            ));
-        }
-        self.set_status(ctx, &uid, UserStatus::Active);
-        self.emit_user(ctx, "user.lifecycle.unsuspend", &uid);
-        Ok(uid)
+        self.move_status(
+            ctx,
+            id,
+            (UserStatus::Suspended, UserStatus::Active),
+            "user.lifecycle.unsuspend",
+            "Cannot unsuspend a user that is not suspended",
+        )
     }
 
     /// `lifecycle/unlock`: LOCKED_OUT → ACTIVE only.
     pub fn unlock_user(&mut self, ctx: &Ctx, id: &str) -> Result<Id> {
+        self.move_status(
+            ctx,
+            id,
+            (UserStatus::LockedOut, UserStatus::Active),
+            "user.account.unlock",
+            "Cannot unlock a user that is not locked out",
+        )
+    }
+
+    /// A transition allowed from exactly one status: refused otherwise, else the status
+    /// moves and `event` is written.
+    fn move_status(
+        &mut self,
+        ctx: &Ctx,
+        id: &str,
+        (from, to): (UserStatus, UserStatus),
+        event: &'static str,
+        refusal: &str,
+    ) -> Result<Id> {
         let uid = self.user_id(id)?;
-        if self.users[&uid].status != UserStatus::LockedOut {
-            return Err(lifecycle_error(
-                "Cannot unlock a user that is not locked out",
-            ));
+        if self.users[&uid].status != from {
+            return Err(lifecycle_error(refusal));
         }
-        self.set_status(ctx, &uid, UserStatus::Active);
-        self.emit_user(ctx, "user.account.unlock", &uid);
+        self.set_status(ctx, &uid, to);
+        self.emit_user(ctx, event, &uid);
         Ok(uid)
     }
 
