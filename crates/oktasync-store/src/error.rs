@@ -26,6 +26,8 @@ pub enum StoreError {
     MissingId { kind: &'static str },
     #[error("cannot encode or decode the JSON stored in the mirror: {0}")]
     Json(#[from] serde_json::Error),
+    #[error("internal error: {0}; please report it")]
+    BadScope(String),
     #[error("no org {0} in this mirror; run `oktasync sync` for it first")]
     UnknownOrg(String),
 }

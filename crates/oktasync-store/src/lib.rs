@@ -12,19 +12,25 @@
 //!
 //! The schema is documented for people using `sqlite3` in `SCHEMA.md`.
 
+mod changelog;
+mod delta;
 mod error;
 mod export;
+pub mod history;
 pub mod query;
 mod schema;
 mod sqlite;
 mod types;
 
+pub use delta::{
+    Cause, ChangeQuery, ChangeRecord, ChangeSource, Delta, DeltaEntry, DeltaOp, Scope, Watermarks,
+};
 pub use error::{Result, StoreError};
 pub use schema::canonical_raw;
 pub use sqlite::{SqliteFullSyncSession, SqliteStore, StoreOptions};
 pub use types::{
     AssigneeType, Batch, ChangeCounts, Changes, OrgId, RunId, RunStart, RunStats, SyncRunRecord,
-    Table, outcome,
+    Table, outcome, run_kind,
 };
 
 use async_trait::async_trait;
@@ -64,8 +70,42 @@ pub trait Store: Send + Sync {
     /// The most recent runs of one org, newest first.
     async fn recent_runs(&self, org: OrgId, limit: u32) -> Result<Vec<SyncRunRecord>>;
 
-    /// A named checkpoint of one org (reserved for incremental sync).
+    /// A named checkpoint of one org (e.g. the System Log `next` link).
     async fn checkpoint(&self, org: OrgId, name: &str) -> Result<Option<String>>;
+
+    /// Writes checkpoints without a run (watch: an empty poll still moves the `next` link).
+    async fn set_checkpoints(
+        &self,
+        org: OrgId,
+        checkpoints: &BTreeMap<String, String>,
+    ) -> Result<()>;
+
+    /// Records an incremental run as `running` (full syncs use `begin_full_sync`). A
+    /// `running` row left by a process that no longer exists is marked `interrupted` first.
+    async fn begin_run(&self, org: OrgId, start: RunStart) -> Result<RunId>;
+
+    /// Applies a delta in order, its checkpoints, its change-log rows and the run's end
+    /// (`succeeded`) in one transaction. On error nothing is applied and the run is recorded
+    /// as `failed`.
+    async fn apply_delta(
+        &self,
+        org: OrgId,
+        run: RunId,
+        delta: Delta,
+        stats: RunStats,
+    ) -> Result<Changes>;
+
+    /// Records a run begun with `begin_run` as `failed`.
+    async fn fail_run(&self, run: RunId, error: &str, stats: RunStats) -> Result<()>;
+
+    /// The key columns (in key order) of the mirror's rows within a scope.
+    async fn keys(&self, org: OrgId, scope: &Scope) -> Result<Vec<Vec<String>>>;
+
+    /// The newest Okta timestamps the mirror holds, for `lastUpdated` filters.
+    async fn watermarks(&self, org: OrgId) -> Result<Watermarks>;
+
+    /// The change log, oldest first (the newest `limit` when a limit is given).
+    async fn changes(&self, org: OrgId, query: &ChangeQuery) -> Result<Vec<ChangeRecord>>;
 }
 
 /// One run's staging area. Dropping it without `commit` or `fail` discards the staged data
@@ -76,6 +116,10 @@ pub trait FullSyncSession: Send {
 
     /// Stages a batch. Objects staged twice (same key) keep the first copy.
     async fn stage(&mut self, batch: &Batch) -> Result<()>;
+
+    /// Sets a checkpoint to write in the commit's transaction (e.g. the System Log `next`
+    /// link read before the run's listings began).
+    fn set_checkpoint(&mut self, name: &str, value: String);
 
     /// Stages several batches; backends may write them in fewer round trips.
     async fn stage_all(&mut self, batches: &[Batch]) -> Result<()> {

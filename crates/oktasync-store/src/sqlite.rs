@@ -1,7 +1,10 @@
 //! The SQLite backend.
 
+use crate::changelog::{self, DeltaWriter, RunContext};
+use crate::delta::{ChangeQuery, ChangeRecord, ChangeSource, Delta, Scope, Watermarks};
 use crate::error::{Result, StoreError};
 use crate::schema::{self, Cell, ColumnType, TableSpec};
+use crate::types::run_kind;
 use crate::types::{
     Batch, ChangeCounts, Changes, OrgId, RunId, RunStart, RunStats, SyncRunRecord, Table, outcome,
 };
@@ -119,20 +122,7 @@ impl SqliteStore {
         org: OrgId,
         start: RunStart,
     ) -> Result<SqliteFullSyncSession> {
-        self.mark_interrupted_runs(org).await?;
-        let resources = serde_json::to_string(&start.resources)?;
-        let run_id: i64 = sqlx::query_scalar(
-            "INSERT INTO sync_runs (org_id, kind, resources, started_at, outcome, pid)
-             VALUES (?, ?, ?, ?, ?, ?) RETURNING run_id",
-        )
-        .bind(org.0)
-        .bind(&start.kind)
-        .bind(resources)
-        .bind(timestamp(start.started_at))
-        .bind(outcome::RUNNING)
-        .bind(i64::from(std::process::id()))
-        .fetch_one(&self.pool)
-        .await?;
+        let RunId(run_id) = self.insert_running_run(org, &start).await?;
 
         let mut conn = SqliteConnection::connect_with(&self.connect_options).await?;
         // Staged rows go to a temporary file, not memory: a large org stages millions.
@@ -159,12 +149,72 @@ impl SqliteStore {
         // Staging runs in one transaction on the TEMP database only (no lock on the mirror),
         // so that pages are not committed one by one.
         sqlx::query("BEGIN").execute(&mut conn).await?;
+        let source = if start.kind == run_kind::RECONCILE {
+            ChangeSource::Reconcile
+        } else {
+            ChangeSource::Full
+        };
         Ok(SqliteFullSyncSession {
             conn,
             pool: self.pool.clone(),
             org,
             run_id: RunId(run_id),
+            source,
+            checkpoints: BTreeMap::new(),
         })
+    }
+
+    /// Records a run as `running` (after marking runs of dead processes `interrupted`).
+    async fn insert_running_run(&self, org: OrgId, start: &RunStart) -> Result<RunId> {
+        self.mark_interrupted_runs(org).await?;
+        let resources = serde_json::to_string(&start.resources)?;
+        let run_id: i64 = sqlx::query_scalar(
+            "INSERT INTO sync_runs (org_id, kind, resources, started_at, outcome, pid)
+             VALUES (?, ?, ?, ?, ?, ?) RETURNING run_id",
+        )
+        .bind(org.0)
+        .bind(&start.kind)
+        .bind(resources)
+        .bind(timestamp(start.started_at))
+        .bind(outcome::RUNNING)
+        .bind(i64::from(std::process::id()))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(RunId(run_id))
+    }
+
+    async fn apply_delta_tx(
+        &self,
+        org: OrgId,
+        run: RunId,
+        delta: &Delta,
+        stats: &RunStats,
+    ) -> Result<Changes> {
+        let mut conn = self.pool.acquire().await?;
+        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+        let mut writer = DeltaWriter {
+            conn: &mut tx,
+            run: RunContext {
+                org,
+                run,
+                source: ChangeSource::Delta,
+            },
+            changes: Changes::new(),
+        };
+        writer.apply(delta).await?;
+        let changes = writer.changes;
+        write_checkpoints(&mut tx, org, Some(run), &delta.checkpoints, stats.ended_at).await?;
+        record_end(
+            &mut *tx,
+            run,
+            outcome::SUCCEEDED,
+            None,
+            stats,
+            Some(&changes),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(changes)
     }
 
     /// Marks `running` rows whose process is gone as `interrupted`. Only where `/proc` tells
@@ -342,6 +392,8 @@ pub struct SqliteFullSyncSession {
     pool: SqlitePool,
     org: OrgId,
     run_id: RunId,
+    source: ChangeSource,
+    checkpoints: BTreeMap<String, String>,
 }
 
 impl SqliteFullSyncSession {
@@ -358,8 +410,15 @@ impl SqliteFullSyncSession {
         sqlx::query("COMMIT").execute(&mut self.conn).await?;
         let mut tx = self.conn.begin_with("BEGIN IMMEDIATE").await?;
         let mut changes = Changes::new();
+        let run = RunContext {
+            org: self.org,
+            run: self.run_id,
+            source: self.source,
+        };
         for &table in tables {
             let began = std::time::Instant::now();
+            changelog::record_full_sync_changes(&mut tx, run, schema::spec(table), stats.ended_at)
+                .await?;
             let sql = apply_sql(schema::spec(table));
             let removed = sqlx::query(AssertSqlSafe(sql.delete_gone))
                 .bind(self.org.0)
@@ -396,6 +455,14 @@ impl SqliteFullSyncSession {
                 },
             );
         }
+        write_checkpoints(
+            &mut tx,
+            self.org,
+            Some(self.run_id),
+            &self.checkpoints,
+            stats.ended_at,
+        )
+        .await?;
         record_end(
             &mut *tx,
             self.run_id,
@@ -445,6 +512,30 @@ where
     Ok(())
 }
 
+async fn write_checkpoints(
+    conn: &mut SqliteConnection,
+    org: OrgId,
+    run: Option<RunId>,
+    checkpoints: &BTreeMap<String, String>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    for (name, value) in checkpoints {
+        sqlx::query(
+            "INSERT INTO checkpoints (org_id, name, value, run_id, updated_at) VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT (org_id, name) DO UPDATE SET value = excluded.value,
+                run_id = excluded.run_id, updated_at = excluded.updated_at",
+        )
+        .bind(org.0)
+        .bind(name)
+        .bind(value)
+        .bind(run.map(|r| r.0))
+        .bind(timestamp(now))
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
 fn saturating_i64(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
@@ -453,6 +544,10 @@ fn saturating_i64(n: u64) -> i64 {
 impl FullSyncSession for SqliteFullSyncSession {
     fn run_id(&self) -> RunId {
         self.run_id
+    }
+
+    fn set_checkpoint(&mut self, name: &str, value: String) {
+        self.checkpoints.insert(name.to_owned(), value);
     }
 
     async fn stage(&mut self, batch: &Batch) -> Result<()> {
@@ -585,6 +680,95 @@ impl Store for SqliteStore {
             .fetch_optional(&self.pool)
             .await?;
         Ok(row.map(|r| r.get::<String, _>(0)))
+    }
+
+    async fn set_checkpoints(
+        &self,
+        org: OrgId,
+        checkpoints: &BTreeMap<String, String>,
+    ) -> Result<()> {
+        let mut conn = self.pool.acquire().await?;
+        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+        write_checkpoints(&mut tx, org, None, checkpoints, Utc::now()).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn begin_run(&self, org: OrgId, start: RunStart) -> Result<RunId> {
+        self.insert_running_run(org, &start).await
+    }
+
+    async fn apply_delta(
+        &self,
+        org: OrgId,
+        run: RunId,
+        delta: Delta,
+        stats: RunStats,
+    ) -> Result<Changes> {
+        match self.apply_delta_tx(org, run, &delta, &stats).await {
+            Ok(changes) => Ok(changes),
+            Err(e) => {
+                let message = format!("applying the run to the mirror failed: {e}");
+                record_end(
+                    &self.pool,
+                    run,
+                    outcome::FAILED,
+                    Some(&message),
+                    &stats,
+                    None,
+                )
+                .await?;
+                Err(e)
+            }
+        }
+    }
+
+    async fn fail_run(&self, run: RunId, error: &str, stats: RunStats) -> Result<()> {
+        record_end(&self.pool, run, outcome::FAILED, Some(error), &stats, None).await
+    }
+
+    async fn keys(&self, org: OrgId, scope: &Scope) -> Result<Vec<Vec<String>>> {
+        let mut conn = self.pool.acquire().await?;
+        let spec = schema::spec(scope.table);
+        let rows = changelog::scope_rows(&mut conn, org, scope).await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                row[..spec.key_len]
+                    .iter()
+                    .map(|c| match c {
+                        Cell::Text(s) => s.clone().unwrap_or_default(),
+                        Cell::Integer(n) => n.map(|n| n.to_string()).unwrap_or_default(),
+                    })
+                    .collect()
+            })
+            .collect())
+    }
+
+    async fn watermarks(&self, org: OrgId) -> Result<Watermarks> {
+        let (users_last_updated,): (Option<String>,) =
+            sqlx::query_as("SELECT MAX(last_updated) FROM users WHERE org_id = ?")
+                .bind(org.0)
+                .fetch_one(&self.pool)
+                .await?;
+        let (groups_last_updated, groups_last_membership_updated): (
+            Option<String>,
+            Option<String>,
+        ) = sqlx::query_as(
+            "SELECT MAX(last_updated), MAX(last_membership_updated) FROM groups WHERE org_id = ?",
+        )
+        .bind(org.0)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(Watermarks {
+            users_last_updated,
+            groups_last_updated,
+            groups_last_membership_updated,
+        })
+    }
+
+    async fn changes(&self, org: OrgId, query: &ChangeQuery) -> Result<Vec<ChangeRecord>> {
+        crate::history::changes(&self.pool, org, query).await
     }
 }
 

@@ -152,7 +152,7 @@ pub type Changes = BTreeMap<String, ChangeCounts>;
 #[derive(Debug, Clone)]
 pub struct RunStart {
     pub started_at: DateTime<Utc>,
-    /// `full` for now; `incremental` and `reconcile` come with incremental sync.
+    /// One of [`run_kind`]'s values.
     pub kind: String,
     /// The resources the run reads (names as the CLI spells them).
     pub resources: Vec<String>,
@@ -197,6 +197,16 @@ pub struct SyncRunRecord {
     pub http_429: Option<i64>,
     pub retries: Option<i64>,
     pub rate_limit_wait_s: Option<f64>,
+}
+
+/// Values of `sync_runs.kind`.
+pub mod run_kind {
+    /// A full sync (the first of an org is the baseline; later ones log changes as `full`).
+    pub const FULL: &str = "full";
+    /// A run driven by the System Log.
+    pub const INCREMENTAL: &str = "incremental";
+    /// A full sync checking an incrementally kept mirror; what it changes is drift.
+    pub const RECONCILE: &str = "reconcile";
 }
 
 /// Outcome values of `sync_runs.outcome`.

@@ -1,0 +1,637 @@
+//! Applying a [`Delta`] to the SQLite mirror, and writing the change log (`changes`) for
+//! deltas and for full syncs.
+//!
+//! Deltas are small (what changed since the last run), so each operation reads the rows it
+//! touches, compares them with what it writes, and records one change per row that actually
+//! changed. Full syncs are large, so their adds and removes are recorded with one set-based
+//! statement per table before the table is applied; only updates (rows whose raw JSON
+//! differs) go through Rust to name the fields that changed.
+
+use crate::delta::{Cause, ChangeSource, Delta, DeltaOp, Scope};
+use crate::error::{Result, StoreError};
+use crate::schema::{self, Cell, ColumnType, TableSpec};
+use crate::sqlite::timestamp;
+use crate::types::{ChangeCounts, Changes, OrgId, RunId, Table};
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+use sqlx::sqlite::{SqliteConnection, SqliteRow};
+use sqlx::{AssertSqlSafe, Row};
+
+pub(crate) const OP_ADD: &str = "add";
+pub(crate) const OP_UPDATE: &str = "update";
+pub(crate) const OP_REMOVE: &str = "remove";
+
+/// The dotted paths whose values differ between two JSON objects, with the old and new value
+/// of each (absent = null). Objects are compared key by key at every depth; anything else
+/// (arrays included) as a whole.
+pub(crate) fn json_diff(
+    old: &Value,
+    new: &Value,
+) -> (Vec<String>, Map<String, Value>, Map<String, Value>) {
+    let mut fields = Vec::new();
+    let mut olds = Map::new();
+    let mut news = Map::new();
+    diff_into("", old, new, &mut fields, &mut olds, &mut news);
+    (fields, olds, news)
+}
+
+fn diff_into(
+    path: &str,
+    old: &Value,
+    new: &Value,
+    fields: &mut Vec<String>,
+    olds: &mut Map<String, Value>,
+    news: &mut Map<String, Value>,
+) {
+    match (old, new) {
+        (Value::Object(a), Value::Object(b)) => {
+            let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            for k in keys {
+                let child = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                diff_into(
+                    &child,
+                    a.get(k).unwrap_or(&Value::Null),
+                    b.get(k).unwrap_or(&Value::Null),
+                    fields,
+                    olds,
+                    news,
+                );
+            }
+        }
+        (a, b) if a != b => {
+            fields.push(path.to_owned());
+            olds.insert(path.to_owned(), a.clone());
+            news.insert(path.to_owned(), b.clone());
+        }
+        _ => {}
+    }
+}
+
+/// Which user, group and app a row of `spec` concerns, from its key cells.
+fn concerned_ids(spec: &TableSpec, row: &[Cell]) -> [Option<String>; 3] {
+    let text = |name: &str| -> Option<String> {
+        let i = spec.column_names().position(|c| c == name)?;
+        match &row[i] {
+            Cell::Text(s) => s.clone(),
+            Cell::Integer(n) => n.map(|n| n.to_string()),
+        }
+    };
+    match spec.name {
+        "users" => [text("id"), None, None],
+        "groups" => [None, text("id"), None],
+        "group_members" => [text("user_id"), text("group_id"), None],
+        "apps" => [None, None, text("id")],
+        "app_users" => [text("user_id"), None, text("app_id")],
+        "app_groups" => [None, text("group_id"), text("app_id")],
+        "role_assignments" => match text("assignee_type").as_deref() {
+            Some("USER") => [text("assignee_id"), None, None],
+            _ => [None, text("assignee_id"), None],
+        },
+        "factors" => [text("user_id"), None, None],
+        _ => [None, None, None],
+    }
+}
+
+/// The same as [`concerned_ids`], as SQL expressions over a row aliased `alias`.
+pub(crate) fn concerned_id_sql(spec: &TableSpec, alias: &str) -> [String; 3] {
+    let col = |c: &str| format!("{alias}.{c}");
+    let null = || "NULL".to_owned();
+    match spec.name {
+        "users" => [col("id"), null(), null()],
+        "groups" => [null(), col("id"), null()],
+        "group_members" => [col("user_id"), col("group_id"), null()],
+        "apps" => [null(), null(), col("id")],
+        "app_users" => [col("user_id"), null(), col("app_id")],
+        "app_groups" => [null(), col("group_id"), col("app_id")],
+        "role_assignments" => [
+            format!("CASE WHEN {alias}.assignee_type = 'USER' THEN {alias}.assignee_id END"),
+            format!("CASE WHEN {alias}.assignee_type = 'GROUP' THEN {alias}.assignee_id END"),
+            null(),
+        ],
+        "factors" => [col("user_id"), null(), null()],
+        _ => [null(), null(), null()],
+    }
+}
+
+/// The row's columns other than `raw`, as a JSON object (what an add or remove records).
+fn columns_json(spec: &TableSpec, row: &[Cell]) -> Value {
+    let mut map = Map::new();
+    for ((name, _), cell) in spec.columns.iter().zip(row) {
+        if *name == "raw" {
+            continue;
+        }
+        let v = match cell {
+            Cell::Text(s) => s.clone().map_or(Value::Null, Value::String),
+            Cell::Integer(n) => n.map_or(Value::Null, Value::from),
+        };
+        map.insert((*name).to_owned(), v);
+    }
+    Value::Object(map)
+}
+
+pub(crate) fn columns_json_sql(spec: &TableSpec, alias: &str) -> String {
+    let pairs: Vec<String> = spec
+        .column_names()
+        .filter(|c| *c != "raw")
+        .map(|c| format!("'{c}', {alias}.{c}"))
+        .collect();
+    format!("json_object({})", pairs.join(", "))
+}
+
+fn key_text(spec: &TableSpec, row: &[Cell]) -> String {
+    row[..spec.key_len]
+        .iter()
+        .map(|c| match c {
+            Cell::Text(s) => s.clone().unwrap_or_default(),
+            Cell::Integer(n) => n.map(|n| n.to_string()).unwrap_or_default(),
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+fn key_text_sql(spec: &TableSpec, alias: &str) -> String {
+    spec.key()
+        .map(|k| format!("{alias}.{k}"))
+        .collect::<Vec<_>>()
+        .join(" || '/' || ")
+}
+
+/// What one run is: the org, the run, and the source its change rows carry.
+#[derive(Clone, Copy)]
+pub(crate) struct RunContext {
+    pub org: OrgId,
+    pub run: RunId,
+    pub source: ChangeSource,
+}
+
+struct ChangeRow<'a> {
+    spec: &'a TableSpec,
+    row: &'a [Cell],
+    op: &'static str,
+    fields: Vec<String>,
+    old: Option<Value>,
+    new: Option<Value>,
+}
+
+async fn insert_change(
+    conn: &mut SqliteConnection,
+    run: RunContext,
+    cause: &Cause,
+    change: ChangeRow<'_>,
+) -> Result<()> {
+    let [user_id, group_id, app_id] = concerned_ids(change.spec, change.row);
+    sqlx::query(
+        "INSERT INTO changes (org_id, run_id, at, source, entity, entity_id, op, user_id,
+            group_id, app_id, changed_fields, old, new, event_uuid)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(run.org.0)
+    .bind(run.run.0)
+    .bind(timestamp(cause.at))
+    .bind(run.source.as_str())
+    .bind(change.spec.name)
+    .bind(key_text(change.spec, change.row))
+    .bind(change.op)
+    .bind(user_id)
+    .bind(group_id)
+    .bind(app_id)
+    .bind(serde_json::to_string(&change.fields)?)
+    .bind(change.old.map(|v| v.to_string()))
+    .bind(change.new.map(|v| v.to_string()))
+    .bind(cause.event_uuid.as_deref())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+fn read_row(spec: &TableSpec, row: &SqliteRow) -> Result<Vec<Cell>> {
+    spec.columns
+        .iter()
+        .enumerate()
+        .map(|(i, (_, t))| {
+            Ok(match t {
+                ColumnType::Text => Cell::Text(row.try_get::<Option<String>, _>(i)?),
+                ColumnType::Integer => Cell::Integer(row.try_get::<Option<i64>, _>(i)?),
+            })
+        })
+        .collect()
+}
+
+fn bind_cell<'q>(
+    query: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
+    cell: &Cell,
+) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments> {
+    match cell {
+        Cell::Text(s) => query.bind(s.clone()),
+        Cell::Integer(n) => query.bind(*n),
+    }
+}
+
+fn check_scope(spec: &TableSpec, scope: &Scope) -> Result<()> {
+    for (column, _) in &scope.filters {
+        if !spec.column_names().any(|c| c == *column) || *column == "raw" {
+            return Err(StoreError::BadScope(format!(
+                "table {} has no column {column} to select rows by",
+                spec.name
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// `org_id = ?1 AND c1 = ?2 AND ...` for a scope.
+fn scope_where(scope: &Scope) -> String {
+    let mut clauses = vec!["org_id = ?1".to_owned()];
+    for (i, (column, _)) in scope.filters.iter().enumerate() {
+        clauses.push(format!("{column} = ?{}", i + 2));
+    }
+    clauses.join(" AND ")
+}
+
+/// The rows of a scope, every column, in key order.
+pub(crate) async fn scope_rows(
+    conn: &mut SqliteConnection,
+    org: OrgId,
+    scope: &Scope,
+) -> Result<Vec<Vec<Cell>>> {
+    let spec = schema::spec(scope.table);
+    check_scope(spec, scope)?;
+    let columns: Vec<&str> = spec.column_names().collect();
+    let order: Vec<&str> = spec.key().collect();
+    let sql = format!(
+        "SELECT {} FROM {} WHERE {} ORDER BY {}",
+        columns.join(", "),
+        spec.name,
+        scope_where(scope),
+        order.join(", ")
+    );
+    let mut query = sqlx::query(AssertSqlSafe(sql)).bind(org.0);
+    for (_, value) in &scope.filters {
+        query = query.bind(value.clone());
+    }
+    let rows = query.fetch_all(&mut *conn).await?;
+    rows.iter().map(|r| read_row(spec, r)).collect()
+}
+
+fn key_scope(spec: &TableSpec, table: Table, row: &[Cell]) -> Scope {
+    let filters = spec
+        .key()
+        .zip(row)
+        .map(|(k, c)| {
+            let v = match c {
+                Cell::Text(s) => s.clone().unwrap_or_default(),
+                Cell::Integer(n) => n.map(|n| n.to_string()).unwrap_or_default(),
+            };
+            (k, v)
+        })
+        .collect();
+    Scope::new(table, filters)
+}
+
+async fn delete_row(
+    conn: &mut SqliteConnection,
+    org: OrgId,
+    spec: &TableSpec,
+    row: &[Cell],
+) -> Result<()> {
+    let keys: Vec<String> = spec
+        .key()
+        .enumerate()
+        .map(|(i, k)| format!("{k} = ?{}", i + 2))
+        .collect();
+    let sql = format!(
+        "DELETE FROM {} WHERE org_id = ?1 AND {}",
+        spec.name,
+        keys.join(" AND ")
+    );
+    let mut query = sqlx::query(AssertSqlSafe(sql)).bind(org.0);
+    for cell in &row[..spec.key_len] {
+        query = bind_cell(query, cell);
+    }
+    query.execute(&mut *conn).await?;
+    Ok(())
+}
+
+async fn insert_row(
+    conn: &mut SqliteConnection,
+    org: OrgId,
+    spec: &TableSpec,
+    row: &[Cell],
+) -> Result<()> {
+    let columns: Vec<&str> = spec.column_names().collect();
+    let params: Vec<String> = (0..columns.len()).map(|i| format!("?{}", i + 2)).collect();
+    let sql = format!(
+        "INSERT INTO {} (org_id, {}) VALUES (?1, {})",
+        spec.name,
+        columns.join(", "),
+        params.join(", ")
+    );
+    let mut query = sqlx::query(AssertSqlSafe(sql)).bind(org.0);
+    for cell in row {
+        query = bind_cell(query, cell);
+    }
+    query.execute(&mut *conn).await?;
+    Ok(())
+}
+
+async fn update_row(
+    conn: &mut SqliteConnection,
+    org: OrgId,
+    spec: &TableSpec,
+    row: &[Cell],
+) -> Result<()> {
+    let names: Vec<&str> = spec.column_names().collect();
+    let sets: Vec<String> = names[spec.key_len..]
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("{c} = ?{}", i + 2))
+        .collect();
+    let first_key = 2 + names.len() - spec.key_len;
+    let keys: Vec<String> = spec
+        .key()
+        .enumerate()
+        .map(|(i, k)| format!("{k} = ?{}", first_key + i))
+        .collect();
+    let sql = format!(
+        "UPDATE {} SET {} WHERE org_id = ?1 AND {}",
+        spec.name,
+        sets.join(", "),
+        keys.join(" AND ")
+    );
+    let mut query = sqlx::query(AssertSqlSafe(sql)).bind(org.0);
+    for cell in &row[spec.key_len..] {
+        query = bind_cell(query, cell);
+    }
+    for cell in &row[..spec.key_len] {
+        query = bind_cell(query, cell);
+    }
+    query.execute(&mut *conn).await?;
+    Ok(())
+}
+
+fn raw_of(spec: &TableSpec, row: &[Cell]) -> Option<String> {
+    if !spec.has_raw {
+        return None;
+    }
+    match row.last() {
+        Some(Cell::Text(s)) => s.clone(),
+        _ => None,
+    }
+}
+
+/// Applies deltas to one transaction's connection, counting and logging what changed.
+pub(crate) struct DeltaWriter<'c> {
+    pub conn: &'c mut SqliteConnection,
+    pub run: RunContext,
+    pub changes: Changes,
+}
+
+impl DeltaWriter<'_> {
+    fn count(&mut self, spec: &TableSpec) -> &mut ChangeCounts {
+        self.changes.entry(spec.name.to_owned()).or_default()
+    }
+
+    async fn upsert_row(
+        &mut self,
+        spec: &TableSpec,
+        table: Table,
+        row: &[Cell],
+        cause: &Cause,
+    ) -> Result<()> {
+        let existing = scope_rows(self.conn, self.run.org, &key_scope(spec, table, row)).await?;
+        match existing.first() {
+            None => {
+                insert_row(self.conn, self.run.org, spec, row).await?;
+                self.count(spec).added += 1;
+                let change = ChangeRow {
+                    spec,
+                    row,
+                    op: OP_ADD,
+                    fields: Vec::new(),
+                    old: None,
+                    new: Some(columns_json(spec, row)),
+                };
+                insert_change(self.conn, self.run, cause, change).await
+            }
+            Some(old) => {
+                let (Some(old_raw), Some(new_raw)) = (raw_of(spec, old), raw_of(spec, row)) else {
+                    return Ok(());
+                };
+                if old_raw == new_raw {
+                    return Ok(());
+                }
+                update_row(self.conn, self.run.org, spec, row).await?;
+                self.count(spec).updated += 1;
+                let (fields, olds, news) = json_diff(
+                    &serde_json::from_str(&old_raw)?,
+                    &serde_json::from_str(&new_raw)?,
+                );
+                let change = ChangeRow {
+                    spec,
+                    row,
+                    op: OP_UPDATE,
+                    fields,
+                    old: Some(Value::Object(olds)),
+                    new: Some(Value::Object(news)),
+                };
+                insert_change(self.conn, self.run, cause, change).await
+            }
+        }
+    }
+
+    async fn remove_rows(
+        &mut self,
+        spec: &TableSpec,
+        rows: &[Vec<Cell>],
+        cause: &Cause,
+    ) -> Result<()> {
+        for row in rows {
+            delete_row(self.conn, self.run.org, spec, row).await?;
+            self.count(spec).removed += 1;
+            let change = ChangeRow {
+                spec,
+                row,
+                op: OP_REMOVE,
+                fields: Vec::new(),
+                old: Some(columns_json(spec, row)),
+                new: None,
+            };
+            insert_change(self.conn, self.run, cause, change).await?;
+        }
+        Ok(())
+    }
+
+    pub async fn apply(&mut self, delta: &Delta) -> Result<()> {
+        for entry in &delta.entries {
+            let cause = &entry.cause;
+            match &entry.op {
+                DeltaOp::Upsert(batch) => {
+                    let (table, rows) = schema::rows(batch)?;
+                    let spec = schema::spec(table);
+                    for row in &rows {
+                        self.upsert_row(spec, table, row, cause).await?;
+                    }
+                }
+                DeltaOp::Replace { scope, batch } => {
+                    let (table, rows) = schema::rows(batch)?;
+                    if table != scope.table {
+                        return Err(StoreError::BadScope(format!(
+                            "a replace of {} rows was given {} rows",
+                            scope.table.as_str(),
+                            table.as_str()
+                        )));
+                    }
+                    let spec = schema::spec(table);
+                    let keep: std::collections::HashSet<String> =
+                        rows.iter().map(|r| key_text(spec, r)).collect();
+                    let gone: Vec<Vec<Cell>> = scope_rows(self.conn, self.run.org, scope)
+                        .await?
+                        .into_iter()
+                        .filter(|r| !keep.contains(&key_text(spec, r)))
+                        .collect();
+                    self.remove_rows(spec, &gone, cause).await?;
+                    for row in &rows {
+                        self.upsert_row(spec, table, row, cause).await?;
+                    }
+                }
+                DeltaOp::Remove(scope) => {
+                    let spec = schema::spec(scope.table);
+                    let rows = scope_rows(self.conn, self.run.org, scope).await?;
+                    self.remove_rows(spec, &rows, cause).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Records, before a full sync applies `spec`'s staged rows, a change row for each row it
+/// will add, update or remove. Nothing is recorded for a table that holds no rows of the org
+/// yet: its first full sync is the baseline.
+pub(crate) async fn record_full_sync_changes(
+    conn: &mut SqliteConnection,
+    run: RunContext,
+    spec: &TableSpec,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    let t = spec.name;
+    let has_rows: bool = sqlx::query_scalar(AssertSqlSafe(format!(
+        "SELECT EXISTS (SELECT 1 FROM {t} WHERE org_id = ?1)"
+    )))
+    .bind(run.org.0)
+    .fetch_one(&mut *conn)
+    .await?;
+    if !has_rows {
+        return Ok(());
+    }
+    let key_match = |a: &str, b: &str| {
+        spec.key()
+            .map(|k| format!("{a}.{k} = {b}.{k}"))
+            .collect::<Vec<_>>()
+            .join(" AND ")
+    };
+    let cause = Cause::read_at(at);
+    let at = timestamp(at);
+    // Removes (mirror rows not staged), then adds (staged rows not in the mirror).
+    for (op, from, other, json_column) in [
+        (
+            OP_REMOVE,
+            format!("{t} m"),
+            format!("temp.stage_{t} s"),
+            "old",
+        ),
+        (OP_ADD, format!("temp.stage_{t} m"), format!("{t} s"), "new"),
+    ] {
+        let alias = "m";
+        let [user_id, group_id, app_id] = concerned_id_sql(spec, alias);
+        let org_condition = if op == OP_REMOVE {
+            "m.org_id = ?1".to_owned()
+        } else {
+            "true".to_owned()
+        };
+        let other_org = if op == OP_REMOVE {
+            String::new()
+        } else {
+            " AND s.org_id = ?1".to_owned()
+        };
+        let sql = format!(
+            "INSERT INTO changes (org_id, run_id, at, source, entity, entity_id, op, user_id,
+                group_id, app_id, changed_fields, {json_column})
+             SELECT ?1, ?2, ?3, ?4, '{t}', {key}, '{op}', {user_id}, {group_id}, {app_id}, '[]',
+                {columns}
+             FROM {from} WHERE {org_condition} AND NOT EXISTS
+                (SELECT 1 FROM {other} WHERE {matching}{other_org})",
+            key = key_text_sql(spec, alias),
+            columns = columns_json_sql(spec, alias),
+            matching = key_match("s", "m"),
+        );
+        sqlx::query(AssertSqlSafe(sql))
+            .bind(run.org.0)
+            .bind(run.run.0)
+            .bind(&at)
+            .bind(run.source.as_str())
+            .execute(&mut *conn)
+            .await?;
+    }
+    if !spec.has_raw {
+        return Ok(());
+    }
+    // Updates: name the fields that changed.
+    let key_columns: Vec<String> = spec.key().map(|k| format!("m.{k}")).collect();
+    let sql = format!(
+        "SELECT {}, m.raw, s.raw FROM {t} m JOIN temp.stage_{t} s ON {} WHERE m.org_id = ?1 AND m.raw <> s.raw",
+        key_columns.join(", "),
+        key_match("s", "m"),
+    );
+    let rows = sqlx::query(AssertSqlSafe(sql))
+        .bind(run.org.0)
+        .fetch_all(&mut *conn)
+        .await?;
+    for r in rows {
+        let mut key_cells: Vec<Cell> = (0..spec.key_len)
+            .map(|i| r.try_get::<Option<String>, _>(i).map(Cell::Text))
+            .collect::<Result<_, _>>()?;
+        let old_raw: String = r.try_get(spec.key_len)?;
+        let new_raw: String = r.try_get(spec.key_len + 1)?;
+        let (fields, olds, news) = json_diff(
+            &serde_json::from_str(&old_raw)?,
+            &serde_json::from_str(&new_raw)?,
+        );
+        // concerned_ids reads key columns only; pad the row to the spec's width.
+        key_cells.resize(spec.columns.len(), Cell::Text(None));
+        let change = ChangeRow {
+            spec,
+            row: &key_cells,
+            op: OP_UPDATE,
+            fields,
+            old: Some(Value::Object(olds)),
+            new: Some(Value::Object(news)),
+        };
+        insert_change(conn, run, &cause, change).await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn diff_names_nested_paths_and_missing_keys() {
+        let (fields, old, new) = json_diff(
+            &json!({"status": "ACTIVE", "profile": {"a": 1, "b": 2}, "x": [1]}),
+            &json!({"status": "SUSPENDED", "profile": {"a": 1, "c": 3}, "x": [1]}),
+        );
+        assert_eq!(fields, vec!["profile.b", "profile.c", "status"]);
+        assert_eq!(old["profile.b"], json!(2));
+        assert_eq!(new["profile.b"], Value::Null);
+        assert_eq!(new["status"], json!("SUSPENDED"));
+    }
+}
