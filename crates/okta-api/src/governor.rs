@@ -1,9 +1,16 @@
 //! The governor: every request asks it for permission first. It keeps, per rate-limit bucket,
 //! the limit, remaining count and reset time Okta reported (`X-Rate-Limit-*`), converts the
-//! reset into local time using the server's `Date` header, leaves a reserve for other
-//! integrations, and spreads what remains evenly over the time left in the window, so the
-//! normal case never sees a 429. Separately it caps requests in flight and adapts that cap to
-//! the org's concurrency limit (additive increase, multiplicative decrease on concurrency 429s).
+//! reset into local time using the server's `Date` header, and lets requests go as long as
+//! the window has budget, so the normal case never sees a 429. Separately it caps requests in
+//! flight and adapts that cap to the org's concurrency limit (additive increase,
+//! multiplicative decrease on concurrency 429s).
+//!
+//! Okta's windows are fixed (a count per minute that resets at once, not a sliding rate), so
+//! what a window allows goes out as fast as the request slots allow: spreading it over the
+//! window would only make the last window of a listing last as long as a full one. A reserve
+//! (a share of the limit) is held back for the org's other integrations for most of the
+//! window and spent in its last part ([`RESERVE_RELEASE_FRACTION`]), when the window is about
+//! to reset for everyone anyway.
 //!
 //! A bucket whose window is unknown (first use, or its reset has passed) lets one request
 //! through as a probe and holds the rest until the probe's headers arrive.
@@ -16,11 +23,11 @@ use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, Semaphore};
 use tokio::time::Instant;
 
-/// After a bucket's reset time, wait this long before probing the new window: Okta's reset is
-/// whole epoch seconds and the `Date` header has one-second resolution.
+/// After the latest time a bucket's window can end, wait this long before probing the next
+/// window (timer and scheduling slack).
 const RESET_GRACE: Duration = Duration::from_millis(30);
 
 /// If a probe comes back still reporting a window that should have ended, probe again after
@@ -28,11 +35,19 @@ const RESET_GRACE: Duration = Duration::from_millis(30);
 const STALE_PROBE_DELAY: Duration = Duration::from_millis(25);
 const STALE_PROBE_MAX_DELAY: Duration = Duration::from_secs(1);
 
-/// Probes sent (from the reserve) across the interval in which a window may end, when its
-/// budget is spent before the earliest possible end. Each narrows the interval for the
-/// following windows, so after a few windows the end is known to a few milliseconds and the
-/// probes cost nothing.
-const PROBES_PER_UNCERTAIN_END: u32 = 8;
+/// The reserve is held back until this share of the window is left before its earliest
+/// possible end, then spent: other integrations lose at most the window's last part, and the
+/// client uses its whole share (the reserve of a small bucket, e.g. 3 of the apps bucket's 50,
+/// is otherwise a whole extra window every 17 windows). Requests sent then either still count
+/// in the ending window, which has room for them, or open the next one.
+const RESERVE_RELEASE_FRACTION: f64 = 0.1;
+
+/// Share of the reserve kept past the window's earliest end as probes: spread across the
+/// interval in which the end lies, they find the next window soon after it opens, where
+/// waiting for the latest possible end would lose the interval (up to a second of each window
+/// until the length is known). A probe that lands after the end costs the ending window one
+/// request of its share, so a small bucket keeps few (apps, 3 in reserve: 1).
+const PROBE_SHARE_OF_RESERVE: f64 = 0.5;
 
 /// Longest a waiting request sleeps before looking at the state again, in case a wake-up was
 /// missed (a probe that never answers is bounded by the request timeout anyway).
@@ -77,16 +92,36 @@ struct Window {
     remaining: u64,
     /// `X-Rate-Limit-Reset` as sent (whole epoch seconds, identifies the window).
     reset_epoch: i64,
-    /// The latest server time the window can end: the reset, or earlier when the window's
-    /// length is known more precisely than whole seconds (see [`WindowLength`]). The window
-    /// counts as over only after this.
+    // The times below are on the local clock: the window's end is found from differences
+    // of local times (when it opened, how long windows last), which need no estimate of the
+    // server's clock; only the rounded reset does, through the bounds of that estimate.
+    /// The latest time the window can end: the reset, or earlier when the window's length is
+    /// known more precisely than whole seconds (see [`WindowLength`]). The window counts as
+    /// over only after this.
     ends: DateTime<Utc>,
     /// The earliest time it can end (the reset is rounded up, so at least a second before it,
-    /// or later when known more precisely). Pacing spreads the budget up to this point; what
-    /// is left after it may go at once.
+    /// or later when known more precisely). Budget held back as probes waits for this.
     ends_early: DateTime<Utc>,
-    /// Server-time bounds of when the window opened, if the client saw it open.
+    /// Bounds of when the window opened, if the client saw it open.
     opened: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    /// When the first request the client saw in this window was sent: the window was open
+    /// by then (when `opened` is unknown, the window lasts at least from here to `ends`).
+    first_sent: DateTime<Utc>,
+}
+
+impl Window {
+    /// When the reserve may be spent: the window's last [`RESERVE_RELEASE_FRACTION`] before
+    /// its earliest end, measured on the window's known (or least) length.
+    fn reserve_release(&self, length: &WindowLength) -> DateTime<Utc> {
+        let start = self.opened.map_or(self.first_sent, |(from, _)| from);
+        let seen = (self.ends_early - start).max(TimeDelta::zero());
+        let length = length.low.map_or(seen, |low| low.max(seen));
+        let tail = length
+            .to_std()
+            .unwrap_or_default()
+            .mul_f64(RESERVE_RELEASE_FRACTION);
+        self.ends_early - TimeDelta::from_std(tail).unwrap_or_default()
+    }
 }
 
 /// Bounds on a bucket's window length. Okta's reset is whole seconds, so it alone leaves up
@@ -126,16 +161,16 @@ impl WindowLength {
     }
 
     /// The earliest and latest end of a window that opened between `opened.0` and `opened.1`
-    /// and reports `reset` (its end rounded up to a whole second).
+    /// and whose reset (its end rounded up to a whole second) says it ends between
+    /// `by_reset.0` and `by_reset.1`.
     fn ends(
         &self,
         opened: (DateTime<Utc>, DateTime<Utc>),
-        reset: DateTime<Utc>,
+        by_reset: (DateTime<Utc>, DateTime<Utc>),
     ) -> (DateTime<Utc>, DateTime<Utc>) {
-        let second_before = reset - TimeDelta::seconds(1);
-        let early = self.low.map_or(second_before, |l| opened.0 + l);
-        let late = self.high.map_or(reset, |h| opened.1 + h);
-        let clamp = |t: DateTime<Utc>| t.min(reset).max(second_before);
+        let early = self.low.map_or(by_reset.0, |l| opened.0 + l);
+        let late = self.high.map_or(by_reset.1, |h| opened.1 + h);
+        let clamp = |t: DateTime<Utc>| t.min(by_reset.1).max(by_reset.0);
         let (early, late) = (clamp(early), clamp(late));
         (early.min(late), late)
     }
@@ -145,11 +180,10 @@ impl WindowLength {
 struct Bucket {
     window: Option<Window>,
     in_flight: u64,
-    /// Pacing: the earliest time the next request may start.
-    next_start: Option<Instant>,
     /// The last window that ended, to recognise late answers from it.
     previous: Option<Window>,
-    window_length: WindowLength,
+    /// In a window's uncertain end: no probe before this.
+    next_probe: Option<Instant>,
     /// After stale probes: no new probe before this.
     probe_not_before: Option<Instant>,
     stale_probes: u32,
@@ -168,6 +202,22 @@ impl Skew {
             (Some(low), Some(high)) => low + (high - low) / 2,
             _ => TimeDelta::zero(),
         }
+    }
+
+    /// The bounds on (server clock − local clock); both the estimate while there are none.
+    fn bounds(&self) -> (TimeDelta, TimeDelta) {
+        match (self.low, self.high) {
+            (Some(low), Some(high)) => (low, high),
+            _ => (self.offset(), self.offset()),
+        }
+    }
+
+    /// The local times between which a window that reports `reset` ends: Okta rounds the end
+    /// up to a whole second, so it is in the second before the reset (server time).
+    fn reset_ends(&self, reset_epoch: i64) -> (DateTime<Utc>, DateTime<Utc>) {
+        let reset = DateTime::from_timestamp(reset_epoch, 0).unwrap_or_default();
+        let (low, high) = self.bounds();
+        (reset - TimeDelta::seconds(1) - high, reset - low)
     }
 
     /// The server stamped `date` (whole seconds, truncated) somewhere between `sent` and
@@ -209,6 +259,9 @@ pub(crate) struct Governor {
 struct State {
     buckets: HashMap<&'static str, Bucket>,
     skew: Skew,
+    /// Okta's windows are all a minute long, whatever the bucket: what one bucket's windows
+    /// tell about the length serves every bucket.
+    window_length: WindowLength,
 }
 
 impl Governor {
@@ -282,15 +335,27 @@ impl Governor {
 
     fn decide(&self, bucket: &'static str) -> Decision {
         let mut state = self.state.lock();
-        let server_now = self.clock.now() + state.skew.offset();
+        // window times are local (see `Window`)
+        let local_now = self.clock.now();
         let now = Instant::now();
         let reserve_fraction = self.reserve_fraction;
-        let b = state.buckets.entry(bucket).or_default();
+        let State {
+            buckets,
+            window_length,
+            skew,
+        } = &mut *state;
+        let b = buckets.entry(bucket).or_default();
+        if let Some(w) = b.window.as_mut()
+            && let Some(opened) = w.opened
+        {
+            // the length may have been narrowed since, by this bucket or another
+            (w.ends_early, w.ends) = window_length.ends(opened, skew.reset_ends(w.reset_epoch));
+        }
         if let Some(w) = b.window {
             let grace = TimeDelta::from_std(RESET_GRACE).unwrap_or_default();
-            if server_now >= w.ends + grace {
+            if local_now >= w.ends + grace {
                 b.window = None;
-                b.next_start = None;
+                b.next_probe = None;
                 b.previous = Some(w);
             }
         }
@@ -308,43 +373,43 @@ impl Governor {
             return Decision::Go;
         };
         let reserve = (w.limit as f64 * reserve_fraction).ceil() as u64;
-        let to_reset = (w.ends - server_now).to_std().unwrap_or_default();
-        let to_early_end = (w.ends_early - server_now).to_std().unwrap_or_default();
-        let budget = w
-            .remaining
-            .saturating_sub(reserve)
-            .saturating_sub(b.in_flight);
-        if budget == 0 {
-            if server_now < w.ends_early {
-                return Decision::Wait(to_early_end);
-            }
-            // Between the earliest and latest possible end: probe from the reserve, one at a
-            // time, to find the end (each probe narrows the window length for later windows)
-            let probe_spacing = (w.ends - w.ends_early)
-                .to_std()
-                .unwrap_or_default()
-                .div_f64(f64::from(PROBES_PER_UNCERTAIN_END));
-            let may_probe = b.in_flight == 0 && w.remaining > 0;
-            match b.next_start {
-                Some(next) if next > now => {
-                    return Decision::Wait((next - now).min(to_reset + RESET_GRACE));
-                }
-                _ if may_probe => {
-                    b.next_start = Some(now + probe_spacing);
-                    b.in_flight += 1;
-                    return Decision::Go;
-                }
-                _ => return Decision::Wait(to_reset + RESET_GRACE),
-            }
+        let probes = (reserve as f64 * PROBE_SHARE_OF_RESERVE).floor() as u64;
+        // what the window still allows, less what is on its way
+        let free = w.remaining.saturating_sub(b.in_flight);
+        let to_reset = (w.ends - local_now).to_std().unwrap_or_default() + RESET_GRACE;
+        if free == 0 {
+            return Decision::Wait(to_reset);
         }
-        if let Some(next) = b.next_start
+        if local_now < w.ends_early {
+            let release = w.reserve_release(window_length);
+            let (held, until) = if local_now < release {
+                (reserve, release)
+            } else {
+                (probes, w.ends_early)
+            };
+            if free > held {
+                b.in_flight += 1;
+                return Decision::Go;
+            }
+            // what is held goes later: the reserve in the window's last part, the probes
+            // across its uncertain end
+            return Decision::Wait((until - local_now).to_std().unwrap_or_default());
+        }
+        // The window may have ended. Whatever is left goes: a request still counted in this
+        // window has room in it, one that arrives after the end opens the next window. Only
+        // the last few are spread across the interval in which the end lies, so that one of
+        // them finds the new window soon after it opens (and each tells more about the length).
+        if free > probes {
+            b.in_flight += 1;
+            return Decision::Go;
+        }
+        if let Some(next) = b.next_probe
             && next > now
         {
-            return Decision::Wait(next - now);
+            return Decision::Wait((next - now).min(to_reset));
         }
-        // spread the budget over the rest of the window
-        let spacing = to_early_end.div_f64(budget as f64);
-        b.next_start = Some(now + spacing);
+        let interval = (w.ends - local_now).to_std().unwrap_or_default();
+        b.next_probe = Some(now + interval.div_f64(free as f64));
         b.in_flight += 1;
         Decision::Go
     }
@@ -369,7 +434,16 @@ impl Governor {
         }
         let offset = state.skew.offset();
         let server_now = self.clock.now() + offset;
-        let b = state.buckets.entry(bucket).or_default();
+        // The reset is server time; comparing it with local times goes through the bounds of
+        // the server clock estimate (not the estimate between them, so that a fact learned
+        // early with a rough estimate stays true later).
+        let (skew_low, skew_high) = state.skew.bounds();
+        let State {
+            buckets,
+            window_length,
+            skew,
+        } = &mut *state;
+        let b = buckets.entry(bucket).or_default();
         b.in_flight = b.in_flight.saturating_sub(1);
         if let Some(l) = limits.filter(|l| !l.is_concurrency_limit()) {
             let reset = DateTime::from_timestamp(l.reset, 0).unwrap_or(server_now);
@@ -377,14 +451,14 @@ impl Governor {
             let ended = b.window.is_none().then_some(b.previous).flatten();
             let from_ended_window = ended.is_some_and(|p| l.reset <= p.reset_epoch);
             // an answer to a request sent before the window ended says nothing new
-            let late_answer = (from_ended_window && ended.is_some_and(|p| sent_at < p.ends))
+            let late_answer = (from_ended_window && ended.is_some_and(|p| sent < p.ends))
                 || (reset <= server_now && sent_at < reset);
             if late_answer {
                 // nothing to learn
             } else if reset <= server_now || from_ended_window {
                 // a window that should be over already: the server has not rolled yet
                 b.stale_probes = b.stale_probes.saturating_add(1);
-                b.window_length = WindowLength::default();
+                *window_length = WindowLength::default();
                 let delay = STALE_PROBE_DELAY
                     .saturating_mul(1 << b.stale_probes.min(8))
                     .min(STALE_PROBE_MAX_DELAY);
@@ -392,14 +466,13 @@ impl Governor {
             } else {
                 b.stale_probes = 0;
                 b.probe_not_before = None;
-                let (sent, received) = (sent_at, received + offset);
                 match &mut b.window {
                     Some(w) if w.reset_epoch == l.reset => {
                         w.remaining = w.remaining.min(l.remaining);
                         w.limit = l.limit;
                         // still open when this request arrived
                         if let Some((_, opened_by)) = w.opened {
-                            b.window_length.at_least(sent - opened_by);
+                            window_length.at_least(sent - opened_by);
                         }
                     }
                     Some(w) if w.reset_epoch > l.reset => {} // a late answer from an older window
@@ -411,15 +484,17 @@ impl Governor {
                             .filter(|p| p.reset_epoch < l.reset)
                             .and_then(|p| p.opened)
                         {
-                            b.window_length.at_most(received - opened_from);
+                            window_length.at_most(received - opened_from);
                         }
+                        b.next_probe = None;
                         b.window = Some(Window {
                             limit: l.limit,
                             remaining: l.remaining,
                             reset_epoch: l.reset,
-                            ends: reset,
-                            ends_early: reset - TimeDelta::seconds(1),
+                            ends: skew.reset_ends(l.reset).1,
+                            ends_early: skew.reset_ends(l.reset).0,
                             opened: None,
+                            first_sent: sent,
                         });
                     }
                 }
@@ -427,12 +502,15 @@ impl Governor {
                     // this request opened the window if it is the window's only one so far
                     if l.remaining + 1 == l.limit && w.opened.is_none() {
                         w.opened = Some((sent, received));
-                        b.window_length
-                            .at_least(reset - TimeDelta::seconds(1) - received);
-                        b.window_length.at_most(reset - sent);
+                        // it opened between `sent` and `received` and ends in the second
+                        // before the reset
+                        window_length
+                            .at_least(reset - TimeDelta::seconds(1) - (received + skew_high));
+                        window_length.at_most(reset - (sent + skew_low));
                     }
                     if let Some(opened) = w.opened {
-                        (w.ends_early, w.ends) = b.window_length.ends(opened, reset);
+                        (w.ends_early, w.ends) =
+                            window_length.ends(opened, skew.reset_ends(l.reset));
                     }
                 }
             }
@@ -454,9 +532,8 @@ impl Governor {
     /// Time until `bucket`'s window resets, if known (used to jitter 429 retries).
     pub(crate) fn time_to_reset(&self, bucket: &'static str) -> Option<Duration> {
         let state = self.state.lock();
-        let server_now = self.clock.now() + state.skew.offset();
         let w = state.buckets.get(bucket)?.window?;
-        (w.ends - server_now).to_std().ok()
+        (w.ends - self.clock.now()).to_std().ok()
     }
 }
 
@@ -505,23 +582,29 @@ impl Drop for BucketSlot<'_> {
     }
 }
 
-/// The adaptive cap on requests in flight (AIMD).
+/// The adaptive cap on requests in flight (AIMD). Slots are handed out first come, first
+/// served: requests admitted by their buckets queue here in the order they were admitted, so
+/// a bucket's few time-critical requests (its reserve at the window's end, a probe of the next
+/// window) never wait behind a stream of later requests of another bucket's burst.
 #[derive(Debug)]
 struct Concurrency {
     state: Mutex<ConcurrencyState>,
-    changed: Notify,
+    /// One permit per free slot under the current cap (tokio's semaphore is fair).
+    slots: Semaphore,
     max: usize,
 }
 
 #[derive(Debug)]
 struct ConcurrencyState {
     limit: f64,
-    in_flight: usize,
     /// Bumped on every decrease; a 429 from a request started before the last decrease does
     /// not decrease again (one cut per round of requests).
     epoch: u64,
     /// The cap at which the last concurrency 429 came; growth near it is slow.
     ceiling: f64,
+    /// Slots to take out of use as their requests finish (the cap was lowered while they
+    /// were in flight).
+    owed: usize,
 }
 
 /// Multiplicative decrease factor on a concurrency 429.
@@ -537,40 +620,54 @@ const CONCURRENCY_INCREASE: f64 = 0.25;
 /// again when other integrations go quiet.
 const CONCURRENCY_NEAR_CEILING_SLOWDOWN: f64 = 8.0;
 
+/// Whole slots under a (fractional) cap.
+fn whole_slots(limit: f64) -> usize {
+    limit.floor().max(1.0) as usize
+}
+
 impl Concurrency {
     fn new(max: usize) -> Self {
         Self {
             state: Mutex::new(ConcurrencyState {
                 limit: max as f64,
-                in_flight: 0,
                 epoch: 0,
                 ceiling: f64::INFINITY,
+                owed: 0,
             }),
-            changed: Notify::new(),
+            slots: Semaphore::new(whole_slots(max as f64)),
             max,
         }
     }
 
     fn limit(&self) -> usize {
-        self.state.lock().limit.floor().max(1.0) as usize
+        whole_slots(self.state.lock().limit)
+    }
+
+    /// Moves the cap, adding or withdrawing slots when its whole part changes.
+    fn set_limit(&self, s: &mut ConcurrencyState, limit: f64) {
+        let (before, after) = (whole_slots(s.limit), whole_slots(limit));
+        s.limit = limit;
+        if after > before {
+            let more = after - before;
+            let repaid = more.min(s.owed);
+            s.owed -= repaid;
+            self.slots.add_permits(more - repaid);
+        } else if after < before {
+            let fewer = before - after;
+            let free_taken = self.slots.forget_permits(fewer);
+            s.owed += fewer - free_taken;
+        }
     }
 
     async fn acquire(&self) -> ConcurrencyPermit<'_> {
-        loop {
-            let notified = self.changed.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            {
-                let mut s = self.state.lock();
-                if s.in_flight < s.limit.floor().max(1.0) as usize {
-                    s.in_flight += 1;
-                    return ConcurrencyPermit {
-                        owner: self,
-                        epoch: s.epoch,
-                    };
-                }
-            }
-            notified.await;
+        // the semaphore is never closed
+        if let Ok(permit) = self.slots.acquire().await {
+            // given back by `ConcurrencyPermit::drop`, unless the cap was lowered meanwhile
+            permit.forget();
+        }
+        ConcurrencyPermit {
+            owner: self,
+            epoch: self.state.lock().epoch,
         }
     }
 }
@@ -587,14 +684,16 @@ impl ConcurrencyPermit<'_> {
         if s.limit + 1.0 > s.ceiling {
             step /= CONCURRENCY_NEAR_CEILING_SLOWDOWN;
         }
-        s.limit = (s.limit + step).min(self.owner.max as f64);
+        let limit = (s.limit + step).min(self.owner.max as f64);
+        self.owner.set_limit(&mut s, limit);
     }
 
     fn concurrency_limited(&self) {
         let mut s = self.owner.state.lock();
         if s.epoch == self.epoch {
             s.ceiling = s.limit.floor().max(1.0);
-            s.limit = (s.limit * CONCURRENCY_DECREASE).max(1.0);
+            let limit = (s.limit * CONCURRENCY_DECREASE).max(1.0);
+            self.owner.set_limit(&mut s, limit);
             s.epoch += 1;
             tracing::debug!(
                 limit = s.limit,
@@ -606,8 +705,12 @@ impl ConcurrencyPermit<'_> {
 
 impl Drop for ConcurrencyPermit<'_> {
     fn drop(&mut self) {
-        self.owner.state.lock().in_flight -= 1;
-        self.owner.changed.notify_waiters();
+        let mut s = self.owner.state.lock();
+        if s.owed > 0 {
+            s.owed -= 1;
+        } else {
+            self.owner.slots.add_permits(1);
+        }
     }
 }
 
@@ -673,7 +776,7 @@ mod tests {
                 wl.at_least(t - rtt - opened.1);
                 t += TimeDelta::milliseconds(100);
             }
-            last = wl.ends(opened, reset);
+            last = wl.ends(opened, (reset - TimeDelta::seconds(1), reset));
             assert!(
                 last.1 >= end - rtt * 2,
                 "late estimate not before the true end"
@@ -692,7 +795,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn probe_then_paces_and_waits_for_reset() {
+    async fn probe_then_bursts_and_waits_for_reset() {
         let gov = Governor::new(Arc::new(SystemClock), 0.0, 8);
         let metrics = Metrics::default();
         let first = gov.admit("users", &metrics).await;
@@ -701,10 +804,11 @@ mod tests {
         let now = Utc::now();
         let reset = now.timestamp() + 3;
         first.finish(&headers(10, 2, reset, now), 200, now, now);
-        // two left: both allowed, spaced
+        // two left: both go at once (a fixed window is not spread), a third waits
         let a = gov.admit("users", &metrics).await;
+        let b = gov.admit("users", &metrics).await;
         assert!(matches!(gov.decide("users"), Decision::Wait(_)));
-        drop(a);
+        drop((a, b));
         // exhausted: must wait for the reset
         let mut st = gov.state.lock();
         st.buckets
@@ -719,6 +823,48 @@ mod tests {
             Decision::Wait(d) => assert!(d > Duration::from_millis(500), "{d:?}"),
             Decision::Go => panic!("went with no budget"),
         }
+    }
+
+    #[tokio::test]
+    async fn the_reserve_waits_for_the_last_part_of_the_window() {
+        let gov = Governor::new(Arc::new(SystemClock), 0.1, 8);
+        let metrics = Metrics::default();
+        let first = gov.admit("users", &metrics).await;
+        let now = Utc::now();
+        first.finish(&headers(10, 3, now.timestamp() + 5, now), 200, now, now);
+        // window times are local; with `opened` unknown, the window lasts from its first
+        // request on and its ends stay as set here
+        let set_window = |opened_ago_ms: i64, early_end_in_ms: i64| {
+            let local_now = Utc::now();
+            let mut st = gov.state.lock();
+            let w = st
+                .buckets
+                .get_mut("users")
+                .unwrap()
+                .window
+                .as_mut()
+                .unwrap();
+            w.opened = None;
+            w.first_sent = local_now - TimeDelta::milliseconds(opened_ago_ms);
+            w.ends_early = local_now + TimeDelta::milliseconds(early_end_in_ms);
+            w.ends = w.ends_early + TimeDelta::milliseconds(100);
+        };
+        // a 3 s window with 2 s to run: the reserve (1 of 10) is held
+        set_window(1_000, 2_000);
+        let a = gov.admit("users", &metrics).await;
+        let b = gov.admit("users", &metrics).await;
+        match gov.decide("users") {
+            Decision::Wait(d) => assert!(d > Duration::from_millis(1_000), "{d:?}"),
+            Decision::Go => panic!("spent the reserve early"),
+        }
+        // its last tenth: the reserve goes too, then nothing is left until the reset
+        set_window(2_900, 100);
+        let c = gov.admit("users", &metrics).await;
+        match gov.decide("users") {
+            Decision::Wait(d) => assert!(d >= Duration::from_millis(100), "{d:?}"),
+            Decision::Go => panic!("went past the limit"),
+        }
+        drop((a, b, c));
     }
 
     #[tokio::test]

@@ -7,6 +7,7 @@ mod governor;
 mod lists;
 mod resilience;
 mod secrets;
+mod shared_buckets;
 
 use futures::TryStreamExt;
 use okta_api::{ClientConfig, Credentials, OktaClient, OrgUrl, Page, PageStream, SecretString};
