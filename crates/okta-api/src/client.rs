@@ -231,6 +231,33 @@ impl OktaClient {
         none_if_not_found(self.get_json(self.api_url(&["apps", app_id], &[])?).await)
     }
 
+    /// One user's assignment to an app (`GET /api/v1/apps/{appId}/users/{userId}`); `None`
+    /// if the user is not assigned (or the app or user is gone).
+    pub async fn get_app_user(&self, app_id: &str, user_id: &str) -> Result<Option<AppUser>> {
+        none_if_not_found(
+            self.get_json(self.api_url(&["apps", app_id, "users", user_id], &[])?)
+                .await,
+        )
+    }
+
+    /// One group's assignment to an app (`GET /api/v1/apps/{appId}/groups/{groupId}`); `None`
+    /// if the group is not assigned (or the app or group is gone).
+    pub async fn get_app_group(
+        &self,
+        app_id: &str,
+        group_id: &str,
+    ) -> Result<Option<ApplicationGroupAssignment>> {
+        none_if_not_found(
+            self.get_json(self.api_url(&["apps", app_id, "groups", group_id], &[])?)
+                .await,
+        )
+    }
+
+    /// An identity provider by id; `None` if there is none.
+    pub async fn get_idp(&self, idp_id: &str) -> Result<Option<IdentityProvider>> {
+        none_if_not_found(self.get_json(self.api_url(&["idps", idp_id], &[])?).await)
+    }
+
     /// Adds a user to an OKTA_GROUP group. Idempotent: adding a member again succeeds.
     pub async fn add_group_member(&self, group_id: &str, user_id: &str) -> Result<()> {
         let url = self.api_url(&["groups", group_id, "users", user_id], &[])?;

@@ -20,6 +20,12 @@ pub enum EngineError {
     #[error("the mirror stopped accepting data")]
     StoreClosed,
 
+    /// An incremental sync cannot run (no checkpoint, a checkpoint older than Okta keeps
+    /// logs, or a System Log the credentials cannot read); a full sync can.
+    /// [`crate::sync`] falls back to one on its own.
+    #[error("an incremental sync is not possible: {reason}; run a full sync")]
+    IncrementalUnavailable { reason: String },
+
     /// A bug: something that should not happen did.
     #[error("internal error: {0}; please report it")]
     Internal(String),

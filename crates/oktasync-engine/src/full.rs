@@ -76,6 +76,34 @@ pub async fn full_sync(
     opts: &SyncOptions,
     progress: Arc<dyn Progress>,
 ) -> Result<RunSummary, EngineError> {
+    run_full(client, store, opts, FullKind::Full, progress).await
+}
+
+/// What a full sync is recorded as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FullKind {
+    /// A first sync, or one that replaces an incremental run that could not run.
+    Full,
+    /// A full sync compared with an existing mirror: what it changes is drift.
+    Reconcile,
+}
+
+impl FullKind {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            FullKind::Full => "full",
+            FullKind::Reconcile => "reconcile",
+        }
+    }
+}
+
+pub(crate) async fn run_full(
+    client: &OktaClient,
+    store: &dyn Store,
+    opts: &SyncOptions,
+    kind: FullKind,
+    progress: Arc<dyn Progress>,
+) -> Result<RunSummary, EngineError> {
     let started_at = opts.clock.now();
     let started = tokio::time::Instant::now();
     let metrics_before = client.metrics();
@@ -85,18 +113,37 @@ pub async fn full_sync(
         .into_iter()
         .filter(|r| opts.wants(*r))
         .collect();
-    let session = store
+    let mut session = store
         .begin_full_sync(
             org,
             RunStart {
                 started_at,
-                kind: "full".into(),
+                kind: kind.as_str().into(),
                 resources: resources.iter().map(|r| r.as_str().to_owned()).collect(),
             },
         )
         .await?;
     let run_id = session.run_id().0;
-    tracing::info!(run_id, org = %org_url, "Full sync started.");
+    tracing::info!(run_id, org = %org_url, kind = kind.as_str(), "Full sync started.");
+
+    // Where the next incremental run starts reading the System Log: a little before the
+    // listings begin, so that nothing changed while they run is missed.
+    let log_calls = match crate::incremental::position_log(client, opts).await {
+        Ok((next, calls)) => {
+            for (name, value) in crate::incremental::log_checkpoints(&next, opts) {
+                session.set_checkpoint(&name, value);
+            }
+            calls
+        }
+        Err(e) => {
+            let message = format!(
+                "the System Log cannot be read ({e}); the next sync will be a full sync again"
+            );
+            tracing::warn!(run_id, "{message}");
+            progress.note(&message);
+            0
+        }
+    };
 
     let ctx = Arc::new(Ctx {
         client: client.clone(),
@@ -106,6 +153,7 @@ pub async fn full_sync(
         fewest_calls: AtomicU64::new(0),
         shared: Mutex::new(Shared::default()),
     });
+    ctx.plan(log_calls);
     let (tx, rx) = mpsc::channel(STORE_QUEUE_BATCHES);
     let fetch = read_org(ctx.clone(), tx);
     let write = write_batches(session, rx);
@@ -119,6 +167,7 @@ pub async fn full_sync(
     };
 
     let mut summary = ctx.summary(run_id, &org_url, &metrics_before);
+    summary.kind = kind.as_str().into();
     summary.started_at = oktasync_timestamp(started_at);
     let stats = |ctx: &Ctx, summary: &RunSummary| RunStats {
         ended_at: ctx.opts.clock.now(),
@@ -153,8 +202,12 @@ pub async fn full_sync(
         Ok(changes) => {
             summary.outcome = outcome::SUCCEEDED.into();
             summary.changes = changes;
+            if kind == FullKind::Reconcile {
+                summary.drift = Some(summary.rows_changed());
+            }
             tracing::info!(
                 run_id,
+                drift = summary.drift,
                 api_calls = summary.api_calls,
                 duration_s = summary.duration_s,
                 commit_s = commit_started.elapsed().as_secs_f64(),
@@ -175,7 +228,7 @@ pub async fn full_sync(
     }
 }
 
-fn oktasync_timestamp(t: chrono::DateTime<chrono::Utc>) -> String {
+pub(crate) fn oktasync_timestamp(t: chrono::DateTime<chrono::Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
@@ -434,18 +487,20 @@ fn index(resource: Resource) -> usize {
 }
 
 /// Calls to read `items` objects at `limit` per page (an empty list still takes one call).
-fn pages_needed(items: u64, limit: u32) -> u64 {
+pub(crate) fn pages_needed(items: u64, limit: u32) -> u64 {
     items.div_ceil(u64::from(limit)).max(1)
 }
 
-fn okta(what: impl Into<String>) -> impl FnOnce(okta_api::Error) -> EngineError {
+pub(crate) fn okta(what: impl Into<String>) -> impl FnOnce(okta_api::Error) -> EngineError {
     let what = what.into();
     move |cause| EngineError::Okta { what, cause }
 }
 
 /// A child listing of an object deleted since its parent was listed reads as empty: the
 /// mirror then matches Okta's state at listing time, and the next run sees the deletion.
-fn empty_if_gone<T>(result: Result<Vec<T>, okta_api::Error>) -> Result<Vec<T>, okta_api::Error> {
+pub(crate) fn empty_if_gone<T>(
+    result: Result<Vec<T>, okta_api::Error>,
+) -> Result<Vec<T>, okta_api::Error> {
     match result {
         Err(okta_api::Error::NotFound(_)) => Ok(Vec::new()),
         other => other,

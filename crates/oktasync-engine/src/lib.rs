@@ -6,21 +6,30 @@
 //! *staging* puts a page into the run's private area in the store, and *commit* swaps the
 //! mirror to the staged state in one transaction.
 //!
-//! Entry points: [`full_sync`] (see [`full`] for the plan it follows) and the benchmark
-//! helpers in [`bench`].
+//! Entry points: [`sync`] (incremental when the mirror has a System Log checkpoint, else
+//! full; see [`incremental`]), [`full_sync`] (see [`full`] for the plan it follows),
+//! [`watch`](watch()) (tails the log), and the benchmark helpers in [`bench`].
 
 pub mod bench;
 mod error;
+pub mod events;
 pub mod full;
+pub mod incremental;
 mod options;
 mod progress;
 mod summary;
+pub mod watch;
 
 pub use error::EngineError;
 pub use full::{
     BATCHES_PER_WRITE, CONCURRENT_LISTINGS, STORE_QUEUE_BATCHES, USER_STATUS_FILTER, full_sync,
 };
+pub use incremental::{
+    CONCURRENT_REREADS, LOG_START_LOOKBACK, LOGS_CHECKPOINT, MAX_EVENTS_PER_RUN, SyncMode,
+    WATERMARK_OVERLAP, incremental_sync, sync,
+};
 pub use okta_api::{Clock, SystemClock};
 pub use options::{FactorScope, Resource, SyncOptions};
 pub use progress::{NoProgress, Progress, TracingProgress};
 pub use summary::RunSummary;
+pub use watch::{WatchOptions, watch};

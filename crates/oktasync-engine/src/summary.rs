@@ -9,6 +9,9 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct RunSummary {
     pub run_id: i64,
+    /// `full` (a full sync), `incremental` (System Log deltas) or `reconcile` (a full sync
+    /// compared with an existing mirror: what it changes is drift).
+    pub kind: String,
     /// `succeeded` or `failed`.
     pub outcome: String,
     pub org_url: String,
@@ -36,6 +39,12 @@ pub struct RunSummary {
     pub factors: Option<u64>,
     /// Rows added, updated and removed per mirror table (empty when the run failed).
     pub changes: Changes,
+    /// System Log events read (incremental runs; `null` otherwise).
+    pub events: Option<u64>,
+    /// Rows a reconcile had to change (`null` for other kinds): 0 when the mirror was exact.
+    pub drift: Option<u64>,
+    /// Why an incremental sync fell back to this full sync (`null` when it did not).
+    pub fallback: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }

@@ -2,6 +2,7 @@
 //! SQLite files in temporary directories.
 
 mod failure;
+mod incremental;
 mod killed;
 mod mirror;
 mod reader;

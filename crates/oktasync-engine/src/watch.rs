@@ -1,0 +1,149 @@
+//! `oktasync watch`: tail the System Log and apply changes as they come.
+//!
+//! Each poll reads the log from the checkpoint. An empty page only moves the checkpoint (no
+//! run is recorded, no cross-check calls are made) and the next poll waits twice as long, up
+//! to `max_interval`, so that an idle org costs few calls of the small logs bucket. Events
+//! are applied as an incremental run, and the next poll comes after `interval`. Errors are
+//! logged and retried with the same back-off, except those that waiting cannot fix (bad
+//! credentials or configuration). Every `reconcile_every`, a full sync checks the mirror.
+//! The checkpoint lives in the store, so a restarted watch resumes where it stopped.
+
+use crate::error::EngineError;
+use crate::incremental::{Step, SyncMode, sync, watch_step};
+use crate::options::SyncOptions;
+use crate::progress::Progress;
+use okta_api::OktaClient;
+use oktasync_store::Store;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// How watch paces itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WatchOptions {
+    /// The wait after a poll that found events (and the first wait after an idle one).
+    pub interval: Duration,
+    /// The longest wait between polls while the log stays empty or Okta cannot be reached.
+    pub max_interval: Duration,
+    /// Run a full sync (a reconcile, reporting drift) this often.
+    pub reconcile_every: Option<Duration>,
+}
+
+impl Default for WatchOptions {
+    fn default() -> Self {
+        Self {
+            interval: Duration::from_secs(5),
+            max_interval: Duration::from_secs(60),
+            reconcile_every: None,
+        }
+    }
+}
+
+/// Tails the log of the org behind `client` into `store` until `shutdown` resolves. A
+/// run in progress when it does is abandoned: the mirror keeps its previous state, and the
+/// run is marked interrupted by the next one. Returns an error only for what retrying
+/// cannot fix (credentials, configuration).
+pub async fn watch(
+    client: &OktaClient,
+    store: &dyn Store,
+    opts: &SyncOptions,
+    watch: WatchOptions,
+    progress: Arc<dyn Progress>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), EngineError> {
+    tokio::pin!(shutdown);
+    let interval = watch.interval.max(Duration::from_millis(10));
+    let max_interval = watch.max_interval.max(interval);
+    let mut next_reconcile = watch.reconcile_every.map(|every| Instant::now() + every);
+    let mut delay = Duration::ZERO;
+    tracing::info!(
+        interval_s = interval.as_secs_f64(),
+        max_interval_s = max_interval.as_secs_f64(),
+        "Watching the System Log."
+    );
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            () = tokio::time::sleep(delay) => {}
+        }
+        let reconcile = next_reconcile.is_some_and(|at| Instant::now() >= at);
+        let step = async {
+            if reconcile {
+                progress.note("reconciling: a full sync to check the mirror");
+                sync(client, store, opts, SyncMode::Full, progress.clone())
+                    .await
+                    .map(|s| Step::Ran(Box::new(s), false))
+            } else {
+                watch_step(client, store, opts, progress.clone()).await
+            }
+        };
+        let result = tokio::select! {
+            () = &mut shutdown => {
+                tracing::info!("Stopping: the run in progress is abandoned; the mirror keeps its previous state.");
+                break;
+            }
+            result = step => result,
+        };
+        let backoff = (delay * 2).clamp(interval, max_interval);
+        match result {
+            Ok(Step::Idle) => {
+                tracing::debug!("No new System Log events.");
+                delay = backoff;
+            }
+            Ok(Step::Ran(summary, more)) => {
+                if reconcile {
+                    next_reconcile = watch.reconcile_every.map(|every| Instant::now() + every);
+                    let message = format!(
+                        "reconcile done: {} rows changed (drift)",
+                        summary.drift.unwrap_or(0)
+                    );
+                    tracing::info!(run_id = summary.run_id, "{message}");
+                    progress.note(&message);
+                } else {
+                    progress.note(&format!(
+                        "{} run {}: {} events, {} rows changed, {} API calls",
+                        summary.kind,
+                        summary.run_id,
+                        summary.events.unwrap_or(0),
+                        summary.rows_changed(),
+                        summary.api_calls
+                    ));
+                }
+                // More events waiting: read them at once.
+                delay = if more { Duration::ZERO } else { interval };
+            }
+            Err(e) if permanent(&e) => {
+                tracing::error!(error = %e, "Watch stopped: retrying cannot fix this.");
+                return Err(e);
+            }
+            Err(e) => {
+                let message = format!("{e}; retrying in {:.0} s", backoff.as_secs_f64().max(1.0));
+                tracing::warn!("{message}");
+                progress.note(&message);
+                delay = backoff;
+            }
+        }
+    }
+    tracing::info!("Watch stopped.");
+    Ok(())
+}
+
+/// Errors that waiting does not fix.
+fn permanent(e: &EngineError) -> bool {
+    use okta_api::Error as E;
+    match e {
+        EngineError::RunFailed { cause, .. } => permanent(cause),
+        EngineError::Okta { cause, .. } => matches!(
+            cause,
+            E::InvalidToken(_)
+                | E::InvalidConfig(_)
+                | E::InvalidOrgUrl { .. }
+                | E::InvalidPrivateKey { .. }
+                | E::MissingScope { .. }
+                | E::ForeignNextLink { .. }
+        ),
+        EngineError::Internal(_) => true,
+        _ => false,
+    }
+}

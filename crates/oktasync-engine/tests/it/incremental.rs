@@ -1,0 +1,409 @@
+//! Incremental sync against random churn: after every round the mirror equals the emulator's
+//! export, with far fewer calls than a full sync; a following full sync finds no drift.
+//! Fallbacks to a full sync, and watch.
+
+use crate::support::{Mirror, assert_exact, client, emulator};
+use okta_api::{ClientConfig, Credentials, OAuthCredentials, OktaClient, OrgUrl, PrivateKey};
+use okta_emulator::config::OAuthClientConfig;
+use okta_emulator::{EmulatorConfig, OrgSize, RunningEmulator};
+use oktasync_engine::{
+    LOGS_CHECKPOINT, NoProgress, RunSummary, SyncMode, SyncOptions, WatchOptions, sync, watch,
+};
+use oktasync_store::{Scope, SqliteStore, Store};
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// `POST /__emulator/churn`: `ops` random mutations with their System Log events.
+async fn churn(emu: &RunningEmulator, seed: u64, ops: u64) -> Value {
+    let response = reqwest::Client::new()
+        .post(format!("{}/__emulator/churn", emu.base_url()))
+        .header("authorization", format!("SSWS {}", emu.token()))
+        .json(&json!({"seed": seed, "ops": ops}))
+        .send()
+        .await
+        .expect("churn request");
+    assert!(response.status().is_success(), "{}", response.status());
+    response.json().await.expect("churn summary")
+}
+
+/// `GET /__emulator/export`.
+async fn source(emu: &RunningEmulator) -> Value {
+    let response = reqwest::Client::new()
+        .get(format!("{}/__emulator/export", emu.base_url()))
+        .header("authorization", format!("SSWS {}", emu.token()))
+        .send()
+        .await
+        .expect("export request");
+    assert!(response.status().is_success(), "{}", response.status());
+    response.json().await.expect("export")
+}
+
+async fn run(client: &OktaClient, store: &SqliteStore, mode: SyncMode) -> RunSummary {
+    sync(
+        client,
+        store,
+        &SyncOptions::default(),
+        mode,
+        Arc::new(NoProgress),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{mode:?} sync failed: {e}"))
+}
+
+/// A seeded org, a full sync, then one incremental sync per churn round (seed, ops); the
+/// mirror must be exact after each, and a final `--full` must find no drift.
+async fn churn_rounds(org_seed: u64, size: OrgSize, rounds: &[(u64, u64)]) {
+    let emu = emulator(org_seed, size).await;
+    let client = client(&emu);
+    let mirror = Mirror::new().await;
+    let full = run(&client, &mirror.store, SyncMode::Auto).await;
+    assert_eq!(full.kind, "full");
+    assert_eq!(full.fallback, None);
+    assert_exact(&mirror.export(&client).await, &source(&emu).await);
+    let org = mirror.org(&client).await;
+    assert!(
+        mirror
+            .store
+            .checkpoint(org, LOGS_CHECKPOINT)
+            .await
+            .unwrap()
+            .is_some(),
+        "a full sync leaves a System Log checkpoint"
+    );
+
+    let mut before = source(&emu).await;
+    for (round, &(seed, ops)) in rounds.iter().enumerate() {
+        let churned = churn(&emu, seed, ops).await;
+        let expected = source(&emu).await;
+        // Each user who became an admin costs one factor listing (factor scope `admins`),
+        // however few events: a role granted to a big group makes many admins at once.
+        let new_admins = admin_ids(&expected).difference(&admin_ids(&before)).count() as u64;
+        before = expected.clone();
+        let inc = run(&client, &mirror.store, SyncMode::Auto).await;
+        assert_eq!(inc.kind, "incremental", "round {round}: {inc:?}");
+        assert_eq!(inc.fallback, None);
+        assert_eq!(inc.outcome, "succeeded");
+        assert!(inc.events.unwrap() > 0, "round {round}: no events read");
+        let mirrored = mirror.export(&client).await;
+        assert!(
+            mirrored == expected,
+            "round {round} (org seed {org_seed}, churn {churned}): mirror differs from source: {}",
+            crate::support::first_difference(&mirrored, &expected)
+        );
+        // A tiny org costs a few calls to read in full; elsewhere churn costs a fraction.
+        assert!(
+            size == OrgSize::Tiny || (inc.api_calls - new_admins) * 2 < full.api_calls,
+            "round {round}: incremental took {} calls ({new_admins} new admins), full {} ({:?})",
+            inc.api_calls,
+            full.api_calls,
+            inc.calls_by_bucket
+        );
+    }
+
+    let reconcile = run(&client, &mirror.store, SyncMode::Full).await;
+    assert_eq!(reconcile.kind, "reconcile");
+    assert_eq!(
+        reconcile.drift,
+        Some(0),
+        "drift after incremental rounds: {:?}",
+        reconcile.changes
+    );
+    assert_exact(&mirror.export(&client).await, &source(&emu).await);
+    emu.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn churn_rounds_small_org_a() {
+    churn_rounds(
+        3,
+        OrgSize::Small,
+        &[
+            (1, 40),
+            (2, 80),
+            (3, 10),
+            (4, 120),
+            (5, 60),
+            (6, 1),
+            (7, 90),
+        ],
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn churn_rounds_small_org_b() {
+    churn_rounds(
+        17,
+        OrgSize::Small,
+        &[
+            (101, 150),
+            (102, 30),
+            (103, 70),
+            (104, 5),
+            (105, 110),
+            (106, 45),
+            (107, 200),
+        ],
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn churn_rounds_tiny_org() {
+    // A tiny org: churn deletes and re-creates a large share of it.
+    churn_rounds(
+        29,
+        OrgSize::Tiny,
+        &[
+            (201, 20),
+            (202, 35),
+            (203, 8),
+            (204, 50),
+            (205, 25),
+            (206, 40),
+            (207, 15),
+        ],
+    )
+    .await;
+}
+
+/// The figures of the issue: incremental sync vs full sync on `medium` after churn of 1%
+/// of users (ops = users / 100).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn medium_org_one_percent_churn() {
+    let emu = emulator(42, OrgSize::Medium).await;
+    let client = client(&emu);
+    let mirror = Mirror::new().await;
+    let full = run(&client, &mirror.store, SyncMode::Auto).await;
+    let users = full.users.unwrap();
+    let churned = churn(&emu, 4242, users / 100).await;
+    let expected = source(&emu).await;
+    let inc = run(&client, &mirror.store, SyncMode::Auto).await;
+    assert_eq!(inc.kind, "incremental");
+    assert_exact(&mirror.export(&client).await, &expected);
+    let reconcile = run(&client, &mirror.store, SyncMode::Full).await;
+    assert_eq!(reconcile.drift, Some(0), "{:?}", reconcile.changes);
+    let figures = json!({
+        "users": users,
+        "churn": churned,
+        "full": {"api_calls": full.api_calls, "duration_s": full.duration_s},
+        "incremental": {
+            "api_calls": inc.api_calls,
+            "calls_by_bucket": inc.calls_by_bucket,
+            "events": inc.events,
+            "duration_s": inc.duration_s,
+            "rows_changed": inc.rows_changed(),
+        },
+        "calls_ratio": inc.api_calls as f64 / full.api_calls as f64,
+        "reconcile": {"drift": reconcile.drift, "duration_s": reconcile.duration_s},
+    });
+    println!("medium 1% churn: {figures}");
+    assert!(
+        inc.api_calls * 20 < full.api_calls,
+        "incremental calls are not under 5% of a full sync's: {figures}"
+    );
+    emu.shutdown().await;
+}
+
+/// Users holding a role directly or through a group, from an export.
+fn admin_ids(export: &Value) -> BTreeSet<String> {
+    let mut admins = BTreeSet::new();
+    for r in export["role_assignments"].as_array().unwrap() {
+        let assignee = r["assignee_id"].as_str().unwrap();
+        if r["assignee_type"] == "USER" {
+            admins.insert(assignee.to_owned());
+        } else {
+            for m in export["group_members"].as_array().unwrap() {
+                if m["group_id"] == assignee {
+                    admins.insert(m["user_id"].as_str().unwrap().to_owned());
+                }
+            }
+        }
+    }
+    admins
+}
+
+/// An OAuth service app granted every read scope but `okta.logs.read`.
+fn no_logs_app(dir: &std::path::Path) -> (OAuthClientConfig, PrivateKey, Vec<String>) {
+    okta_emulator::gate::keygen::run(dir, "ES256").expect("keygen");
+    let read = |name: &str| std::fs::read_to_string(dir.join(name)).expect("key file");
+    let scopes: Vec<String> = [
+        "okta.users.read",
+        "okta.groups.read",
+        "okta.apps.read",
+        "okta.roles.read",
+        "okta.idps.read",
+    ]
+    .map(String::from)
+    .to_vec();
+    let config = OAuthClientConfig {
+        client_id: "0oanologs".into(),
+        public_jwk: Some(
+            serde_json::from_str(&read(okta_emulator::gate::keygen::PUBLIC_JWK)).expect("jwk"),
+        ),
+        public_key_pem_file: None,
+        scopes: scopes.clone(),
+        require_dpop: false,
+    };
+    let key = PrivateKey::from_pem(&read(okta_emulator::gate::keygen::PRIVATE_PEM)).expect("key");
+    (config, key, scopes)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreadable_log_or_an_old_checkpoint_falls_back_to_a_full_sync() {
+    let keys = tempfile::tempdir().unwrap();
+    let (app, key, scopes) = no_logs_app(keys.path());
+    let emu = okta_emulator::start(EmulatorConfig {
+        seed: 5,
+        size: OrgSize::Tiny,
+        oauth_clients: vec![app],
+        ..Default::default()
+    })
+    .await
+    .expect("emulator starts");
+    let ssws = client(&emu);
+    let mirror = Mirror::new().await;
+    run(&ssws, &mirror.store, SyncMode::Auto).await;
+    let org = mirror.org(&ssws).await;
+
+    // The checkpoint is there, but this app may not read the log.
+    churn(&emu, 9, 30).await;
+    let oauth = OktaClient::new(
+        OrgUrl::parse(&emu.base_url()).unwrap(),
+        Credentials::OAuth(OAuthCredentials {
+            client_id: "0oanologs".into(),
+            private_key: key,
+            scopes,
+            key_id: None,
+        }),
+        ClientConfig::default(),
+    )
+    .unwrap();
+    let fell_back = run(&oauth, &mirror.store, SyncMode::Auto).await;
+    assert_eq!(fell_back.kind, "full");
+    let reason = fell_back.fallback.clone().expect("a fallback reason");
+    assert!(reason.contains("okta.logs.read"), "{reason}");
+    assert_exact(&mirror.export(&ssws).await, &source(&emu).await);
+    let runs = mirror.store.recent_runs(org, 3).await.unwrap();
+    assert_eq!(runs[0].kind, "full");
+    assert_eq!(runs[0].outcome, "succeeded");
+    assert_eq!(runs[1].kind, "incremental");
+    assert_eq!(runs[1].outcome, "failed");
+
+    // A checkpoint older than Okta keeps logs is not followed either.
+    let mut old = BTreeMap::new();
+    old.insert(
+        LOGS_CHECKPOINT.to_owned(),
+        mirror
+            .store
+            .checkpoint(org, LOGS_CHECKPOINT)
+            .await
+            .unwrap()
+            .expect("checkpoint kept"),
+    );
+    old.insert(
+        "logs.next_at".to_owned(),
+        (chrono::Utc::now() - chrono::Duration::days(100)).to_rfc3339(),
+    );
+    mirror.store.set_checkpoints(org, &old).await.unwrap();
+    churn(&emu, 10, 30).await;
+    let fell_back = run(&ssws, &mirror.store, SyncMode::Auto).await;
+    assert_eq!(fell_back.kind, "full");
+    let reason = fell_back.fallback.expect("a fallback reason");
+    assert!(reason.contains("100 days old"), "{reason}");
+    assert_exact(&mirror.export(&ssws).await, &source(&emu).await);
+
+    // The full sync moved the checkpoint: the next sync is incremental again.
+    churn(&emu, 11, 30).await;
+    let inc = run(&ssws, &mirror.store, SyncMode::Auto).await;
+    assert_eq!(inc.kind, "incremental");
+    assert_exact(&mirror.export(&ssws).await, &source(&emu).await);
+    emu.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_applies_a_membership_change_within_the_interval_plus_two_seconds() {
+    let emu = emulator(8, OrgSize::Tiny).await;
+    let client = client(&emu);
+    let mirror = Mirror::new().await;
+    run(&client, &mirror.store, SyncMode::Auto).await;
+    let org = mirror.org(&client).await;
+    let export = source(&emu).await;
+    // An OKTA_GROUP and a user who is not in it.
+    let group = export["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["type"] == "OKTA_GROUP")
+        .expect("an OKTA_GROUP")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let members: Vec<&str> = export["group_members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["group_id"] == group.as_str())
+        .map(|m| m["user_id"].as_str().unwrap())
+        .collect();
+    let user = export["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["id"].as_str().unwrap())
+        .find(|u| !members.contains(u))
+        .expect("a user outside the group")
+        .to_owned();
+
+    let options = WatchOptions {
+        interval: Duration::from_secs(1),
+        max_interval: Duration::from_secs(2),
+        reconcile_every: None,
+    };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let opts = SyncOptions::default();
+    let watcher = watch(
+        &client,
+        &mirror.store,
+        &opts,
+        options,
+        Arc::new(NoProgress),
+        async {
+            let _ = stopped.await;
+        },
+    );
+    let driver = async {
+        // Let watch go idle and back off to its longest wait.
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        let runs_before = mirror.store.recent_runs(org, 100).await.unwrap().len();
+        client.add_group_member(&group, &user).await.unwrap();
+        let added = tokio::time::Instant::now();
+        let limit = options.interval + Duration::from_secs(2);
+        loop {
+            let keys = mirror
+                .store
+                .keys(org, &Scope::membership(group.as_str(), user.as_str()))
+                .await
+                .unwrap();
+            if !keys.is_empty() {
+                break;
+            }
+            assert!(
+                added.elapsed() < limit,
+                "the membership did not reach the mirror within {limit:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        println!("membership mirrored after {:?}", added.elapsed());
+        let runs_after = mirror.store.recent_runs(org, 100).await.unwrap().len();
+        // Idle polls record no runs: only the one that applied the change.
+        assert_eq!(runs_after, runs_before + 1);
+        let _ = stop.send(());
+    };
+    let (watched, ()) = tokio::join!(watcher, driver);
+    watched.expect("watch stops cleanly");
+    assert_exact(&mirror.export(&client).await, &source(&emu).await);
+    emu.shutdown().await;
+}
