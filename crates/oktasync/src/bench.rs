@@ -7,7 +7,7 @@ use crate::sync;
 use anyhow::{Context, Result, bail};
 use okta_api::{ClientConfig, Credentials, OktaClient, OrgUrl, SecretString};
 use oktasync_engine::bench::{BenchReport, peak_memory_bytes};
-use oktasync_engine::{RunSummary, SyncOptions};
+use oktasync_engine::{RunSummary, SyncMode, SyncOptions};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::process::{ExitCode, Stdio};
@@ -75,6 +75,91 @@ pub struct Report {
     pub summary: RunSummary,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rate_limited: Option<RateLimitReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub incremental: Option<IncrementalReport>,
+}
+
+/// `--churn-users-pct`: an incremental sync after churn, and the reconcile that checks it.
+#[derive(Debug, Serialize)]
+pub struct IncrementalReport {
+    pub churn_ops: u64,
+    /// System Log events the churn wrote.
+    pub churn_events: u64,
+    pub incremental_kind: String,
+    pub incremental_events: Option<u64>,
+    pub incremental_api_calls: u64,
+    pub full_api_calls: u64,
+    /// incremental_api_calls / full_api_calls
+    pub calls_fraction: f64,
+    pub incremental_wall_s: f64,
+    pub rows_changed: u64,
+    /// Rows the following `sync --full` had to change (0 for an exact incremental sync).
+    pub drift: u64,
+    pub reconcile_wall_s: f64,
+}
+
+#[derive(Debug, Deserialize)]
+struct ChurnReply {
+    #[serde(default)]
+    events: u64,
+}
+
+async fn churn(url: &str, token: &str, seed: u64, ops: u64) -> Result<ChurnReply> {
+    let response = reqwest::Client::new()
+        .post(format!("{}/__emulator/churn", url.trim_end_matches('/')))
+        .header("Authorization", format!("SSWS {token}"))
+        .json(&serde_json::json!({"seed": seed, "ops": ops}))
+        .send()
+        .await
+        .context("cannot ask the emulator to churn")?;
+    if !response.status().is_success() {
+        bail!("the emulator's churn answered HTTP {}", response.status());
+    }
+    response
+        .json()
+        .await
+        .context("unexpected emulator churn reply")
+}
+
+async fn incremental_round(
+    args: &BenchArgs,
+    pct: f64,
+    client: &OktaClient,
+    db: &std::path::Path,
+    opts: &SyncOptions,
+    (url, token): (&str, &str),
+    full: &RunSummary,
+) -> Result<IncrementalReport> {
+    let users = full.users.unwrap_or(0);
+    let churn_ops = ((users as f64) * pct / 100.0).round().max(1.0) as u64;
+    let reply = churn(url, token, args.seed.wrapping_add(1000), churn_ops).await?;
+    eprintln!(
+        "Churned {churn_ops} operations ({} events); syncing incrementally...",
+        reply.events
+    );
+    let inc = match sync::run(client, db, opts, SyncMode::Auto).await? {
+        Ok(s) => s,
+        Err((_, message)) => bail!("the incremental sync failed: {message}"),
+    };
+    eprintln!("Reconciling with a full sync...");
+    let rec = match sync::run(client, db, opts, SyncMode::Full).await? {
+        Ok(s) => s,
+        Err((_, message)) => bail!("the reconcile failed: {message}"),
+    };
+    let total = |s: &RunSummary| s.changes.values().map(|c| c.total()).sum::<u64>();
+    Ok(IncrementalReport {
+        churn_ops,
+        churn_events: reply.events,
+        incremental_kind: inc.kind.clone(),
+        incremental_events: inc.events,
+        incremental_api_calls: inc.api_calls,
+        full_api_calls: full.api_calls,
+        calls_fraction: inc.api_calls as f64 / full.api_calls.max(1) as f64,
+        incremental_wall_s: inc.duration_s,
+        rows_changed: total(&inc),
+        drift: rec.drift.unwrap_or_else(|| total(&rec)),
+        reconcile_wall_s: rec.duration_s,
+    })
 }
 
 fn size_name(size: BenchSize) -> &'static str {
@@ -231,12 +316,18 @@ pub async fn bench(args: &BenchArgs, json: bool) -> Result<ExitCode> {
         ..SyncOptions::default()
     };
     eprintln!("Syncing {url} into {}", db.display());
-    let summary = match sync::run(&client, &db, &opts).await? {
+    let summary = match sync::run(&client, &db, &opts, SyncMode::Auto).await? {
         Ok(summary) => summary,
         Err((_, message)) => bail!("the benchmark sync failed: {message}"),
     };
     let peak = peak_memory_bytes();
     let stats = fetch_stats(&url, &token).await;
+    let incremental = match args.churn_users_pct {
+        Some(pct) => {
+            Some(incremental_round(args, pct, &client, &db, &opts, (&url, &token), &summary).await?)
+        }
+        None => None,
+    };
     if let Some(mut child) = child {
         let _ = child.kill().await;
     }
@@ -259,6 +350,7 @@ pub async fn bench(args: &BenchArgs, json: bool) -> Result<ExitCode> {
         bench,
         summary,
         rate_limited,
+        incremental,
     };
     if json {
         print_json(&report)?;
@@ -320,6 +412,26 @@ fn describe(r: &Report) -> String {
                 bk.http_429
             ));
         }
+    }
+    if let Some(i) = &r.incremental {
+        text.push_str(&format!(
+            "\nAfter churn of {} operations ({} events):\n  \
+             incremental run ({})             {} events, {} API calls = {:.2}% of the full sync's {}\n  \
+             incremental wall seconds        {:.2}\n  \
+             rows changed                    {}\n  \
+             drift found by sync --full      {} (reconcile {:.2} s)\n",
+            i.churn_ops,
+            i.churn_events,
+            i.incremental_kind,
+            i.incremental_events.unwrap_or(0),
+            i.incremental_api_calls,
+            i.calls_fraction * 100.0,
+            i.full_api_calls,
+            i.incremental_wall_s,
+            i.rows_changed,
+            i.drift,
+            i.reconcile_wall_s
+        ));
     }
     text
 }

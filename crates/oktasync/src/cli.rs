@@ -36,8 +36,13 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
-    /// Mirror the org into the database (a full sync)
+    /// Bring the mirror up to date: incremental from the System Log when the mirror has a
+    /// checkpoint, else a full sync (`--full` forces one and reports drift)
     Sync(SyncArgs),
+    /// Tail the System Log and keep the mirror fresh until interrupted
+    Watch(WatchArgs),
+    /// List changes to the mirror (the change log)
+    Changes(ChangesArgs),
     /// Check the org URL, credentials, scopes and database, each with a fix
     Doctor,
     /// List users in the mirror
@@ -47,6 +52,10 @@ pub enum Command {
         /// Okta user id or login
         #[arg(value_name = "ID|LOGIN")]
         id_or_login: String,
+        /// Groups, app access and admin roles as of this time (RFC 3339, a date, or a
+        /// duration ago such as 2h)
+        #[arg(long, value_name = "T")]
+        at: Option<String>,
     },
     /// List groups in the mirror
     Groups,
@@ -55,6 +64,10 @@ pub enum Command {
         /// Okta group id or name
         #[arg(value_name = "ID|NAME")]
         id_or_name: String,
+        /// Members, app assignments and admin roles as of this time (RFC 3339, a date, or a
+        /// duration ago such as 2h)
+        #[arg(long, value_name = "T")]
+        at: Option<String>,
     },
     /// List apps in the mirror
     Apps,
@@ -93,6 +106,38 @@ pub struct SyncArgs {
     /// Whose MFA factors to read [default: admins]
     #[arg(long, value_enum)]
     pub factors: Option<FactorsMode>,
+    /// A full sync even when the mirror could be updated incrementally; on an existing
+    /// mirror it reports the rows it had to change (drift)
+    #[arg(long)]
+    pub full: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct WatchArgs {
+    #[command(flatten)]
+    pub sync: SyncArgs,
+    /// How often to poll the System Log (backs off up to 12x while nothing happens)
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    pub interval: std::time::Duration,
+    /// Run a full reconcile this often (e.g. 24h)
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub reconcile_every: Option<std::time::Duration>,
+}
+
+#[derive(Args, Debug)]
+pub struct ChangesArgs {
+    /// Only changes at or after this time (RFC 3339, a date, or a duration ago such as 2h)
+    #[arg(long, value_name = "T")]
+    pub since: Option<String>,
+    /// Only changes concerning this user (id or login)
+    #[arg(long, value_name = "U")]
+    pub user: Option<String>,
+    /// Only changes concerning this group (id or name)
+    #[arg(long, value_name = "G")]
+    pub group: Option<String>,
+    /// At most this many (the newest)
+    #[arg(long, default_value_t = 1000)]
+    pub limit: u32,
 }
 
 #[derive(Args, Debug)]
@@ -167,4 +212,9 @@ pub struct BenchArgs {
     /// Whose factors to sync
     #[arg(long, value_enum, default_value = "admins")]
     pub factors: FactorsMode,
+    /// After the full sync, churn this percentage of the org's users (emulator
+    /// `POST /__emulator/churn`, one operation per user), sync incrementally, then run
+    /// `sync --full` and report the incremental run's calls, time and the drift found
+    #[arg(long, value_name = "PCT")]
+    pub churn_users_pct: Option<f64>,
 }

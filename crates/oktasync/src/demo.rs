@@ -65,7 +65,13 @@ pub async fn demo(db: Option<PathBuf>, seed: u64, json: bool) -> Result<ExitCode
         Credentials::ApiToken(SecretString::from(emulator.token().to_owned())),
         ClientConfig::default(),
     )?;
-    let outcome = sync::run(&client, &db, &SyncOptions::default()).await;
+    let outcome = sync::run(
+        &client,
+        &db,
+        &SyncOptions::default(),
+        oktasync_engine::SyncMode::Auto,
+    )
+    .await;
     emulator.shutdown().await;
     let summary = match outcome? {
         Ok(summary) => summary,

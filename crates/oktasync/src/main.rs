@@ -10,6 +10,7 @@ mod config;
 mod connect;
 mod demo;
 mod doctor;
+mod history;
 mod init;
 mod output;
 mod progress;
@@ -73,6 +74,15 @@ fn load_settings(cli: &Cli, extra: Layer) -> Result<Settings> {
     Ok(settings)
 }
 
+/// The config layer of `sync` and `watch` flags.
+fn sync_flags(args: &cli::SyncArgs) -> Layer {
+    Layer {
+        resources: args.resources.clone(),
+        factors: args.factors.map(|f| format!("{f:?}").to_ascii_lowercase()),
+        ..Layer::default()
+    }
+}
+
 async fn run(cli: Cli) -> Result<ExitCode> {
     match &cli.command {
         Command::Init { force } => {
@@ -98,6 +108,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             })
         }
         Command::Users(_)
+        | Command::Changes(_)
         | Command::User { .. }
         | Command::Groups
         | Command::Group { .. }
@@ -112,9 +123,24 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             let json = cli.json;
             match &cli.command {
                 Command::Users(args) => ask::users(&store, org, args, json).await?,
-                Command::User { id_or_login } => ask::user(&store, org, id_or_login, json).await?,
+                Command::User {
+                    id_or_login,
+                    at: None,
+                } => ask::user(&store, org, id_or_login, json).await?,
+                Command::User {
+                    id_or_login,
+                    at: Some(at),
+                } => history::user_at(&store, org, id_or_login, at, json).await?,
+                Command::Changes(args) => history::changes(&store, org, args, json).await?,
                 Command::Groups => ask::groups(&store, org, json).await?,
-                Command::Group { id_or_name } => ask::group(&store, org, id_or_name, json).await?,
+                Command::Group {
+                    id_or_name,
+                    at: None,
+                } => ask::group(&store, org, id_or_name, json).await?,
+                Command::Group {
+                    id_or_name,
+                    at: Some(at),
+                } => history::group_at(&store, org, id_or_name, at, json).await?,
                 Command::Apps => ask::apps(&store, org, json).await?,
                 Command::App { id_or_label } => ask::app(&store, org, id_or_label, json).await?,
                 Command::Admins => ask::admins(&store, org, json).await?,
@@ -126,13 +152,12 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Sync(args) => {
-            let flags = Layer {
-                resources: args.resources.clone(),
-                factors: args.factors.map(|f| format!("{f:?}").to_ascii_lowercase()),
-                ..Layer::default()
-            };
-            let settings = load_settings(&cli, flags)?;
-            sync::sync(&settings, cli.json).await
+            let settings = load_settings(&cli, sync_flags(args))?;
+            sync::sync(&settings, args.full, cli.json).await
+        }
+        Command::Watch(args) => {
+            let settings = load_settings(&cli, sync_flags(&args.sync))?;
+            sync::watch(&settings, args, cli.json).await
         }
         Command::Demo { seed } => demo::demo(cli.db.clone(), *seed, cli.json).await,
         Command::Bench(args) => bench::bench(args, cli.json).await,

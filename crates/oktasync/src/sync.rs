@@ -1,12 +1,13 @@
 //! `oktasync sync`: build the client and the store, run the engine, report the run.
 
+use crate::cli::WatchArgs;
 use crate::config::Settings;
 use crate::connect;
 use crate::output::write_stdout;
 use crate::progress;
 use anyhow::Result;
 use okta_api::OktaClient;
-use oktasync_engine::{EngineError, RunSummary, SyncOptions, full_sync};
+use oktasync_engine::{EngineError, RunSummary, SyncMode, SyncOptions, WatchOptions};
 use oktasync_store::SqliteStore;
 use std::path::Path;
 use std::process::ExitCode;
@@ -20,16 +21,20 @@ pub fn sync_options(settings: &Settings) -> SyncOptions {
     }
 }
 
-/// Runs one full sync with progress on stderr. `Ok(Err(summary))` is a run that started and
+/// How often watch polls at most, as a multiple of its interval, while the log stays quiet.
+const WATCH_MAX_BACKOFF: u32 = 12;
+
+/// Runs one sync with progress on stderr. `Ok(Err(summary))` is a run that started and
 /// failed (recorded as failed; the mirror kept its previous state).
 pub async fn run(
     client: &OktaClient,
     db: &Path,
     opts: &SyncOptions,
+    mode: SyncMode,
 ) -> Result<std::result::Result<RunSummary, (RunSummary, String)>> {
     let store = SqliteStore::open(db).await?;
     let progress = progress::for_stderr();
-    let result = full_sync(client, &store, opts, progress.clone()).await;
+    let result = oktasync_engine::sync(client, &store, opts, mode, progress.clone()).await;
     drop(progress);
     store.close().await;
     match result {
@@ -41,10 +46,11 @@ pub async fn run(
     }
 }
 
-pub async fn sync(settings: &Settings, json: bool) -> Result<ExitCode> {
+pub async fn sync(settings: &Settings, full: bool, json: bool) -> Result<ExitCode> {
     let client = connect::client(settings)?;
     let opts = sync_options(settings);
-    match run(&client, &settings.db, &opts).await? {
+    let mode = if full { SyncMode::Full } else { SyncMode::Auto };
+    match run(&client, &settings.db, &opts, mode).await? {
         Ok(summary) => {
             if json {
                 print_summary_json(&summary)?;
@@ -68,6 +74,35 @@ pub async fn sync(settings: &Settings, json: bool) -> Result<ExitCode> {
     }
 }
 
+/// `oktasync watch`: incremental runs until Ctrl-C; each applied run is reported (a line of
+/// text, or one JSON object per line with `--json`) through the engine's progress.
+pub async fn watch(settings: &Settings, args: &WatchArgs, json: bool) -> Result<ExitCode> {
+    let client = connect::client(settings)?;
+    let opts = sync_options(settings);
+    let store = SqliteStore::open(&settings.db).await?;
+    let watch = WatchOptions {
+        interval: args.interval,
+        max_interval: args.interval * WATCH_MAX_BACKOFF,
+        reconcile_every: args.reconcile_every,
+    };
+    let _ = json;
+    eprintln!(
+        "watching {} into {} (poll every {:?}; Ctrl-C stops)",
+        client.org().origin(),
+        settings.db.display(),
+        args.interval
+    );
+    let progress = progress::for_stderr();
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let result = oktasync_engine::watch(&client, &store, &opts, watch, progress, shutdown).await;
+    store.close().await;
+    result?;
+    eprintln!("watch stopped; the checkpoint is saved, so the next run continues from here");
+    Ok(ExitCode::SUCCESS)
+}
+
 /// The summary as one JSON object on one line.
 pub fn print_summary_json(summary: &RunSummary) -> Result<()> {
     let mut text = serde_json::to_string(summary)?;
@@ -77,13 +112,25 @@ pub fn print_summary_json(summary: &RunSummary) -> Result<()> {
 
 /// A short human report of a run.
 pub fn describe(s: &RunSummary, db: &Path) -> String {
+    let how = match s.kind.as_str() {
+        "incremental" => format!(
+            "Updated the mirror of {} from {} System Log events",
+            s.org_url,
+            s.events.unwrap_or(0)
+        ),
+        "reconcile" => format!("Reconciled the mirror of {} with a full read", s.org_url),
+        _ => format!("Mirrored {}", s.org_url),
+    };
     let mut text = format!(
-        "Mirrored {} into {} in {:.1}s (run {}).\n\n",
-        s.org_url,
+        "{how} into {} in {:.1}s (run {}).\n",
         db.display(),
         s.duration_s,
         s.run_id
     );
+    if let Some(reason) = &s.fallback {
+        text.push_str(&format!("  (a full sync, because {reason})\n"));
+    }
+    text.push('\n');
     let counts = [
         ("users", s.users),
         ("groups", s.groups),
@@ -118,5 +165,15 @@ pub fn describe(s: &RunSummary, db: &Path) -> String {
             changed.join(", ")
         }
     ));
+    if let Some(drift) = s.drift {
+        text.push_str(&format!(
+            "  drift: {drift} rows differed from Okta{}\n",
+            if drift == 0 {
+                " (none: the mirror was exact)"
+            } else {
+                ""
+            }
+        ));
+    }
     text
 }

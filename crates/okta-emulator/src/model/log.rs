@@ -206,6 +206,10 @@ pub fn describe(event_type: &str) -> (Option<&'static str>, &'static str) {
             Some("app.generic.unprovision.user_removed"),
             "Remove user from application membership",
         ),
+        "application.user_membership.update" => (
+            Some("app.generic.provision.update_user_in_app"),
+            "Update user's assignment to app",
+        ),
         "group.application_assignment.add" => (
             Some("app.generic.config.app_group_member_add"),
             "Add assigned application to group",

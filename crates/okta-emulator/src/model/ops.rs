@@ -558,12 +558,17 @@ impl Org {
         } else {
             entry.direct = true;
         }
-        if added || entry.scope() != old_scope {
+        let rescoped = !added && entry.scope() != old_scope;
+        if added || rescoped {
             entry.last_updated = ctx.now;
             entry.json = OnceLock::new();
         }
         if added {
             self.app_user_event(ctx, "application.user_membership.add", app, uid);
+        } else if rescoped {
+            // The assignment changed from through-a-group to direct: its scope and
+            // lastUpdated moved, which a log reader must be able to see.
+            self.app_user_event(ctx, "application.user_membership.update", app, uid);
         }
     }
 
@@ -587,6 +592,7 @@ impl Org {
         } else if entry.scope() != old_scope {
             entry.last_updated = ctx.now;
             entry.json = OnceLock::new();
+            self.app_user_event(ctx, "application.user_membership.update", app, uid);
         }
     }
 

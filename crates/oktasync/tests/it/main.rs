@@ -4,6 +4,7 @@
 mod commands;
 mod config;
 mod doctor;
+mod fresh;
 
 use okta_emulator::{EmulatorConfig, OrgSize, RunningEmulator};
 use std::path::{Path, PathBuf};
