@@ -51,6 +51,11 @@ use tokio::task::JoinSet;
 /// the limits allow, 64 slots 1.97x (the rest is the governor's pacing of the groups bucket).
 pub const CONCURRENT_LISTINGS: usize = 64;
 
+/// Listing slots one resource may hold at once. Listings waiting on a small bucket's budget
+/// (app users: 100 a minute) would otherwise end up holding most slots while another
+/// bucket's listings (memberships) wait for one.
+pub const LISTINGS_PER_RESOURCE: usize = 24;
+
 /// Pages waiting for the store writer. When the store falls behind, listings wait here
 /// instead of piling pages up in memory.
 pub const STORE_QUEUE_BATCHES: usize = 32;
@@ -365,11 +370,15 @@ async fn run_jobs(
         pending.push(job);
     }
     let mut running: JoinSet<(Job, Result<Vec<Job>, EngineError>)> = JoinSet::new();
+    let mut running_by: BTreeMap<Resource, usize> = BTreeMap::new();
     loop {
         while running.len() < CONCURRENT_LISTINGS {
-            let Some(job) = pending.pop() else {
+            let Some(job) =
+                pending.pop(|r| running_by.get(&r).copied().unwrap_or(0) < LISTINGS_PER_RESOURCE)
+            else {
                 break;
             };
+            *running_by.entry(job.resource()).or_default() += 1;
             let (ctx, tx) = (ctx.clone(), tx.clone());
             running.spawn(async move {
                 let result = run_job(&ctx, &tx, &job).await;
@@ -397,6 +406,9 @@ async fn run_jobs(
                 return Err(e);
             }
         };
+        if let Some(n) = running_by.get_mut(&job.resource()) {
+            *n -= 1;
+        }
         for followup in followups {
             track(&mut open, &followup);
             pending.push(followup);
@@ -433,15 +445,16 @@ impl PendingJobs {
             .push_back(job);
     }
 
-    /// The next job of the first resource after the last one served that has any.
-    fn pop(&mut self) -> Option<Job> {
+    /// The next job of the first resource after the last one served that has any and that
+    /// `may_start` allows.
+    fn pop(&mut self, may_start: impl Fn(Resource) -> bool) -> Option<Job> {
         let after_last = self.last.map_or(Bound::Unbounded, Bound::Excluded);
         // From just after the last one served to the end, then from the start again.
         let next = self
             .queues
             .range((after_last, Bound::Unbounded))
             .chain(self.queues.range(..))
-            .find(|(_, queue)| !queue.is_empty())
+            .find(|(resource, queue)| !queue.is_empty() && may_start(**resource))
             .map(|(resource, _)| *resource)?;
         self.last = Some(next);
         self.queues.get_mut(&next)?.pop_front()
@@ -1069,7 +1082,7 @@ mod pending_jobs_tests {
         pending.push(Job::AppGroups {
             app_id: "a0".into(),
         });
-        let order: Vec<Resource> = std::iter::from_fn(|| pending.pop())
+        let order: Vec<Resource> = std::iter::from_fn(|| pending.pop(|_| true))
             .map(|job| job.resource())
             .collect();
         assert_eq!(
