@@ -147,10 +147,7 @@ pub(crate) fn columns_json_sql(spec: &TableSpec, alias: &str) -> String {
 fn key_text(spec: &TableSpec, row: &[Cell]) -> String {
     row[..spec.key_len]
         .iter()
-        .map(|c| match c {
-            Cell::Text(s) => s.clone().unwrap_or_default(),
-            Cell::Integer(n) => n.map(|n| n.to_string()).unwrap_or_default(),
-        })
+        .map(Cell::key_text)
         .collect::<Vec<_>>()
         .join("/")
 }
@@ -283,13 +280,7 @@ fn key_scope(spec: &TableSpec, table: Table, row: &[Cell]) -> Scope {
     let filters = spec
         .key()
         .zip(row)
-        .map(|(k, c)| {
-            let v = match c {
-                Cell::Text(s) => s.clone().unwrap_or_default(),
-                Cell::Integer(n) => n.map(|n| n.to_string()).unwrap_or_default(),
-            };
-            (k, v)
-        })
+        .map(|(k, c)| (k, c.key_text()))
         .collect();
     Scope::new(table, filters)
 }

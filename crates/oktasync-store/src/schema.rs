@@ -206,6 +206,16 @@ pub(crate) enum Cell {
     Integer(Option<i64>),
 }
 
+impl Cell {
+    /// The value as text, as keys are written in the change log (NULL as empty).
+    pub(crate) fn key_text(&self) -> String {
+        match self {
+            Cell::Text(s) => s.clone().unwrap_or_default(),
+            Cell::Integer(n) => n.map(|n| n.to_string()).unwrap_or_default(),
+        }
+    }
+}
+
 /// The text at a JSON pointer; numbers and booleans are written out, null and absent are None.
 fn text_at(object: &Value, pointer: &str) -> Cell {
     Cell::Text(match object.pointer(pointer) {

@@ -733,15 +733,7 @@ impl Store for SqliteStore {
         let rows = changelog::scope_rows(&mut conn, org, scope).await?;
         Ok(rows
             .into_iter()
-            .map(|row| {
-                row[..spec.key_len]
-                    .iter()
-                    .map(|c| match c {
-                        Cell::Text(s) => s.clone().unwrap_or_default(),
-                        Cell::Integer(n) => n.map(|n| n.to_string()).unwrap_or_default(),
-                    })
-                    .collect()
-            })
+            .map(|row| row[..spec.key_len].iter().map(Cell::key_text).collect())
             .collect())
     }
 
