@@ -7,6 +7,7 @@ use crate::auth::{AuthProvider, Credentials, OAuthAuth, SswsAuth};
 use crate::buckets::bucket_for;
 use crate::config::ClientConfig;
 use crate::error::{ApiErrorDetails, Error, Result};
+use crate::governor::{Governor, RequestKind};
 use crate::metrics::MetricsSnapshot;
 use crate::models::{
     AppUser, Application, ApplicationGroupAssignment, Group, IdentityProvider, LogEvent,
@@ -261,16 +262,22 @@ impl OktaClient {
     /// Adds a user to an OKTA_GROUP group. Idempotent: adding a member again succeeds.
     pub async fn add_group_member(&self, group_id: &str, user_id: &str) -> Result<()> {
         let url = self.api_url(&["groups", group_id, "users", user_id], &[])?;
-        self.execute(Method::PUT, url, |_| Ok(())).await
+        self.execute(Method::PUT, url, RequestKind::Start, |_| Ok(()))
+            .await
     }
 
     /// Removes a user from an OKTA_GROUP group.
     pub async fn remove_group_member(&self, group_id: &str, user_id: &str) -> Result<()> {
         let url = self.api_url(&["groups", group_id, "users", user_id], &[])?;
-        self.execute(Method::DELETE, url, |_| Ok(())).await
+        self.execute(Method::DELETE, url, RequestKind::Start, |_| Ok(()))
+            .await
     }
 
     // ---- plumbing ----------------------------------------------------------------------
+
+    pub(crate) fn governor(&self) -> &Governor {
+        &self.inner.transport.governor
+    }
 
     fn list<T: DeserializeOwned + Send + 'static>(
         &self,
@@ -311,7 +318,9 @@ impl OktaClient {
 
     async fn get_json<T: DeserializeOwned>(&self, url: Url) -> Result<T> {
         let target = format!("GET {}", url.path());
-        let value: Value = self.execute(Method::GET, url, parse_json).await?;
+        let value: Value = self
+            .execute(Method::GET, url, RequestKind::Start, parse_json)
+            .await?;
         serde_json::from_value(value).map_err(|e| Error::InvalidResponse {
             target,
             retries: 0,
@@ -323,9 +332,10 @@ impl OktaClient {
         &self,
         url: Url,
         shape: PageShape,
+        kind: RequestKind,
     ) -> Result<(Vec<Value>, Option<Url>)> {
         let base = self.org().as_url().clone();
-        self.execute(Method::GET, url, |r| {
+        self.execute(Method::GET, url, kind, |r| {
             split_page(parse_json(r)?, &r.headers, shape, &base)
         })
         .await
@@ -337,6 +347,7 @@ impl OktaClient {
         &self,
         method: Method,
         url: Url,
+        kind: RequestKind,
         decode: impl Fn(&HttpResponse) -> Result<T, String>,
     ) -> Result<T> {
         let transport = &self.inner.transport;
@@ -370,7 +381,7 @@ impl OktaClient {
                     headers.insert("x-okta-retry-for", id);
                 }
             }
-            let attempt = transport.attempt(bucket, request, retries > 0).await;
+            let attempt = transport.attempt(bucket, request, kind, retries > 0).await;
             let (reason, last) = match attempt {
                 Ok(response) => {
                     last_request_id = header(&response, "x-okta-request-id");

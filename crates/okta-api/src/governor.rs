@@ -14,6 +14,13 @@
 //!
 //! A bucket whose window is unknown (first use, or its reset has passed) lets one request
 //! through as a probe and holds the rest until the probe's headers arrive.
+//!
+//! A listing's pages can only be read one after another, so a listing that has many pages left
+//! when the rest of the work is done makes the run wait for its round trips. While listings
+//! are under way on a bucket ([`Governor::open_listing`]), requests that start something new
+//! leave part of the window's budget ([`LISTING_HOLD_PER_OPEN_LISTING`]) to the next pages of those listings:
+//! long listings advance many pages per window instead of one, and what is left for a run's
+//! last window is many short listings that go at once.
 
 use crate::clock::Clock;
 use crate::metrics::Metrics;
@@ -48,6 +55,20 @@ const RESERVE_RELEASE_FRACTION: f64 = 0.1;
 /// until the length is known). A probe that lands after the end costs the ending window one
 /// request of its share, so a small bucket keeps few (apps, 3 in reserve: 1).
 const PROBE_SHARE_OF_RESERVE: f64 = 0.5;
+
+/// How much of a window's budget requests that start something new leave to the next pages of
+/// listings under way on the bucket: [`LISTING_HOLD_PER_OPEN_LISTING`] per open listing, at
+/// most [`LISTING_HOLD_MAX_SHARE`] of the limit. The hold ends with the listings, and in the
+/// window's last part with the reserve, so no budget is left unused while anything waits.
+const LISTING_HOLD_PER_OPEN_LISTING: u64 = 8;
+const LISTING_HOLD_MAX_SHARE: f64 = 0.5;
+
+/// Whether a request continues a listing under way (its next page) or starts something new.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RequestKind {
+    Start,
+    NextPage,
+}
 
 /// Longest a waiting request sleeps before looking at the state again, in case a wake-up was
 /// missed (a probe that never answers is bounded by the request timeout anyway).
@@ -180,6 +201,8 @@ impl WindowLength {
 struct Bucket {
     window: Option<Window>,
     in_flight: u64,
+    /// Listings with a next page still to read.
+    open_listings: u64,
     /// The last window that ended, to recognise late answers from it.
     previous: Option<Window>,
     /// In a window's uncertain end: no probe before this.
@@ -298,6 +321,7 @@ impl Governor {
     pub(crate) async fn admit<'a>(
         &'a self,
         bucket: &'static str,
+        kind: RequestKind,
         metrics: &Metrics,
     ) -> Admission<'a> {
         let started = Instant::now();
@@ -305,7 +329,7 @@ impl Governor {
             let notified = self.changed.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            let decision = self.decide(bucket);
+            let decision = self.decide(bucket, kind);
             match decision {
                 Decision::Go => break,
                 Decision::Wait(d) => {
@@ -333,7 +357,25 @@ impl Governor {
         }
     }
 
-    fn decide(&self, bucket: &'static str) -> Decision {
+    /// Counts a listing with more pages to read on `bucket`, until [`Governor::close_listing`].
+    pub(crate) fn open_listing(&self, bucket: &'static str) {
+        self.state
+            .lock()
+            .buckets
+            .entry(bucket)
+            .or_default()
+            .open_listings += 1;
+    }
+
+    /// Ends what [`Governor::open_listing`] started.
+    pub(crate) fn close_listing(&self, bucket: &'static str) {
+        if let Some(b) = self.state.lock().buckets.get_mut(bucket) {
+            b.open_listings = b.open_listings.saturating_sub(1);
+        }
+        self.changed.notify_waiters();
+    }
+
+    fn decide(&self, bucket: &'static str, kind: RequestKind) -> Decision {
         let mut state = self.state.lock();
         // window times are local (see `Window`)
         let local_now = self.clock.now();
@@ -383,7 +425,12 @@ impl Governor {
         if local_now < w.ends_early {
             let release = w.reserve_release(window_length);
             let (held, until) = if local_now < release {
-                (reserve, release)
+                let listing_hold = match kind {
+                    RequestKind::NextPage => 0,
+                    RequestKind::Start => (b.open_listings * LISTING_HOLD_PER_OPEN_LISTING)
+                        .min((w.limit as f64 * LISTING_HOLD_MAX_SHARE).ceil() as u64),
+                };
+                (reserve + listing_hold, release)
             } else {
                 (probes, w.ends_early)
             };
@@ -391,8 +438,8 @@ impl Governor {
                 b.in_flight += 1;
                 return Decision::Go;
             }
-            // what is held goes later: the reserve in the window's last part, the probes
-            // across its uncertain end
+            // what is held goes later: the reserve (and what listings under way did not use)
+            // in the window's last part, the probes across its uncertain end
             return Decision::Wait((until - local_now).to_std().unwrap_or_default());
         }
         // The window may have ended. Whatever is left goes: a request still counted in this
@@ -798,16 +845,22 @@ mod tests {
     async fn probe_then_bursts_and_waits_for_reset() {
         let gov = Governor::new(Arc::new(SystemClock), 0.0, 8);
         let metrics = Metrics::default();
-        let first = gov.admit("users", &metrics).await;
+        let first = gov.admit("users", RequestKind::Start, &metrics).await;
         // while the probe is out, nobody else goes
-        assert!(matches!(gov.decide("users"), Decision::Wait(_)));
+        assert!(matches!(
+            gov.decide("users", RequestKind::Start),
+            Decision::Wait(_)
+        ));
         let now = Utc::now();
         let reset = now.timestamp() + 3;
         first.finish(&headers(10, 2, reset, now), 200, now, now);
         // two left: both go at once (a fixed window is not spread), a third waits
-        let a = gov.admit("users", &metrics).await;
-        let b = gov.admit("users", &metrics).await;
-        assert!(matches!(gov.decide("users"), Decision::Wait(_)));
+        let a = gov.admit("users", RequestKind::Start, &metrics).await;
+        let b = gov.admit("users", RequestKind::Start, &metrics).await;
+        assert!(matches!(
+            gov.decide("users", RequestKind::Start),
+            Decision::Wait(_)
+        ));
         drop((a, b));
         // exhausted: must wait for the reset
         let mut st = gov.state.lock();
@@ -819,7 +872,7 @@ mod tests {
             .unwrap()
             .remaining = 0;
         drop(st);
-        match gov.decide("users") {
+        match gov.decide("users", RequestKind::Start) {
             Decision::Wait(d) => assert!(d > Duration::from_millis(500), "{d:?}"),
             Decision::Go => panic!("went with no budget"),
         }
@@ -829,7 +882,7 @@ mod tests {
     async fn the_reserve_waits_for_the_last_part_of_the_window() {
         let gov = Governor::new(Arc::new(SystemClock), 0.1, 8);
         let metrics = Metrics::default();
-        let first = gov.admit("users", &metrics).await;
+        let first = gov.admit("users", RequestKind::Start, &metrics).await;
         let now = Utc::now();
         first.finish(&headers(10, 3, now.timestamp() + 5, now), 200, now, now);
         // window times are local; with `opened` unknown, the window lasts from its first
@@ -851,20 +904,58 @@ mod tests {
         };
         // a 3 s window with 2 s to run: the reserve (1 of 10) is held
         set_window(1_000, 2_000);
-        let a = gov.admit("users", &metrics).await;
-        let b = gov.admit("users", &metrics).await;
-        match gov.decide("users") {
+        let a = gov.admit("users", RequestKind::Start, &metrics).await;
+        let b = gov.admit("users", RequestKind::Start, &metrics).await;
+        match gov.decide("users", RequestKind::Start) {
             Decision::Wait(d) => assert!(d > Duration::from_millis(1_000), "{d:?}"),
             Decision::Go => panic!("spent the reserve early"),
         }
         // its last tenth: the reserve goes too, then nothing is left until the reset
         set_window(2_900, 100);
-        let c = gov.admit("users", &metrics).await;
-        match gov.decide("users") {
+        let c = gov.admit("users", RequestKind::Start, &metrics).await;
+        match gov.decide("users", RequestKind::Start) {
             Decision::Wait(d) => assert!(d >= Duration::from_millis(100), "{d:?}"),
             Decision::Go => panic!("went past the limit"),
         }
         drop((a, b, c));
+    }
+
+    #[tokio::test]
+    async fn listings_under_way_keep_budget_from_new_starts() {
+        let gov = Governor::new(Arc::new(SystemClock), 0.0, 64);
+        let metrics = Metrics::default();
+        let first = gov.admit("apps", RequestKind::Start, &metrics).await;
+        let now = Utc::now();
+        // a long window with 20 of 50 left, and one listing with pages to read
+        first.finish(&headers(50, 20, now.timestamp() + 30, now), 200, now, now);
+        gov.open_listing("apps");
+        // starts take what is above the listing's hold (8), next pages take the rest
+        let mut admitted = Vec::new();
+        for _ in 0..12 {
+            admitted.push(gov.admit("apps", RequestKind::Start, &metrics).await);
+        }
+        assert!(
+            matches!(gov.decide("apps", RequestKind::Start), Decision::Wait(_)),
+            "a start took the listing's share"
+        );
+        for _ in 0..8 {
+            admitted.push(gov.admit("apps", RequestKind::NextPage, &metrics).await);
+        }
+        assert!(matches!(
+            gov.decide("apps", RequestKind::NextPage),
+            Decision::Wait(_)
+        ));
+        // once the listing is over, what it held goes to starts
+        drop(admitted.split_off(12));
+        assert!(matches!(
+            gov.decide("apps", RequestKind::Start),
+            Decision::Wait(_)
+        ));
+        gov.close_listing("apps");
+        assert!(matches!(
+            gov.decide("apps", RequestKind::Start),
+            Decision::Go
+        ));
     }
 
     #[tokio::test]

@@ -3,8 +3,10 @@
 //! A next link to another origin is refused (credentials never leave the org), and a link
 //! seen before ends the stream with an error instead of looping.
 
+use crate::buckets::bucket_for;
 use crate::client::OktaClient;
 use crate::error::{Error, Result};
+use crate::governor::RequestKind;
 use futures::stream::{self, BoxStream, StreamExt};
 use http::HeaderMap;
 use serde::de::DeserializeOwned;
@@ -92,9 +94,35 @@ fn split_links(text: &str) -> Vec<&str> {
     parts
 }
 
+/// A listing with pages still to read: the governor counts it while this lives, and keeps
+/// part of the bucket's budget for its next pages (see `governor`).
+struct OpenListing {
+    client: OktaClient,
+    bucket: &'static str,
+}
+
+impl OpenListing {
+    fn new(client: &OktaClient, url: &Url) -> Self {
+        let bucket = bucket_for(&http::Method::GET, url.path());
+        client.governor().open_listing(bucket);
+        Self {
+            client: client.clone(),
+            bucket,
+        }
+    }
+}
+
+impl Drop for OpenListing {
+    fn drop(&mut self) {
+        self.client.governor().close_listing(self.bucket);
+    }
+}
+
 struct StreamState<T> {
     client: OktaClient,
     next: Option<Url>,
+    /// Set from the first next link until the last page (or an error).
+    open: Option<OpenListing>,
     seen: HashSet<String>,
     shape: PageShape,
     end: EndRule,
@@ -118,6 +146,7 @@ where
     let state = StreamState::<T> {
         client,
         next,
+        open: None,
         seen: HashSet::new(),
         shape,
         end,
@@ -127,17 +156,27 @@ where
     stream::unfold(state, |mut st| async move {
         if let Some(e) = st.failed.take() {
             st.next = None;
+            st.open = None;
             return Some((Err(e), st));
         }
         let url = st.next.take()?;
         if let Err(e) = st.check_link(&url) {
+            st.open = None;
             return Some((Err(e), st));
         }
         let target = format!("GET {}", url.path());
-        let result = st.client.fetch_page(url, st.shape).await;
+        let kind = if st.open.is_some() {
+            RequestKind::NextPage
+        } else {
+            RequestKind::Start
+        };
+        let result = st.client.fetch_page(url, st.shape, kind).await;
         let (values, next) = match result {
             Ok(page) => page,
-            Err(e) => return Some((Err(e), st)),
+            Err(e) => {
+                st.open = None;
+                return Some((Err(e), st));
+            }
         };
         let items = match values
             .into_iter()
@@ -151,6 +190,7 @@ where
                     retries: 0,
                     cause: format!("an item does not have the expected shape ({e})"),
                 };
+                st.open = None;
                 return Some((Err(err), st));
             }
         };
@@ -158,7 +198,12 @@ where
             EndRule::NoNext => next.is_none(),
             EndRule::EmptyPage => items.is_empty() || next.is_none(),
         };
-        if !finished {
+        if finished {
+            st.open = None;
+        } else {
+            if st.open.is_none() {
+                st.open = next.as_ref().map(|url| OpenListing::new(&st.client, url));
+            }
             st.next = next.clone();
         }
         Some((Ok(Page { items, next }), st))

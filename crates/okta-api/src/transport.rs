@@ -4,7 +4,7 @@
 use crate::OrgUrl;
 use crate::config::ClientConfig;
 use crate::error::{Error, Result};
-use crate::governor::Governor;
+use crate::governor::{Governor, RequestKind};
 use crate::metrics::Metrics;
 use crate::retry::{Backoff, RetryReason};
 use bytes::Bytes;
@@ -116,11 +116,12 @@ impl Transport {
         &self,
         bucket: &'static str,
         request: reqwest::Request,
+        kind: RequestKind,
         is_retry: bool,
     ) -> Result<HttpResponse, AttemptError> {
         let method = request.method().clone();
         let path = request.url().path().to_string();
-        let admission = self.governor.admit(bucket, &self.metrics).await;
+        let admission = self.governor.admit(bucket, kind, &self.metrics).await;
         self.metrics.request(bucket, is_retry);
         let sent = self.governor.local_now();
         tracing::trace!(%method, url = %request.url(), bucket, is_retry, "sending");

@@ -11,8 +11,14 @@
 //! - roles: `GET /iam/assignees/users`, then `/users/{id}/roles` (only assignments made to
 //!   the user directly are kept under the user; group grants are kept under the group);
 //! - idps: `GET /idps`; factors: `/users/{id}/factors` per user in scope (admins by default:
-//!   role holders directly or through a group), read last because the scope depends on roles
-//!   and memberships.
+//!   role holders directly or through a group), each read as soon as its user is known to be
+//!   in scope (from roles and memberships), so that they are not left for the end.
+//!
+//! Listings that may be long start first, because their pages can only be read one after
+//! another: member listings largest group first, app user listings before app group listings
+//! (one page per app, nearly always). The client's governor then keeps part of each window's
+//! budget for the next pages of listings under way, so what is left for a run's last window
+//! is short listings that go at once.
 //!
 //! Listings run as jobs, at most [`CONCURRENT_LISTINGS`] at once; the client's governor
 //! paces the requests. A job that completes may add jobs (groups → member listings). Pages
@@ -33,7 +39,7 @@ use oktasync_store::{
     AssigneeType, Batch, FullSyncSession, RunStart, RunStats, Store, StoreError, outcome,
 };
 use serde::Deserialize;
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
 use std::ops::Bound;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -282,27 +288,10 @@ async fn write_batches(
     (session, Ok(()))
 }
 
-/// The org, read: phase one lists everything but factors; phase two reads factors, whose
-/// scope depends on what phase one found.
+/// The org, read: every listing, and the ones they make necessary.
 async fn read_org(ctx: Arc<Ctx>, tx: mpsc::Sender<Batch>) -> Result<(), EngineError> {
     let notes = rate_limit_notes(ctx.client.clone(), ctx.progress.clone());
-    let work = async {
-        run_jobs(&ctx, &tx, ctx.initial_jobs()).await?;
-        if ctx.opts.wants(Resource::Factors) {
-            let users = ctx.factor_users();
-            ctx.progress
-                .started(Resource::Factors, Some(users.len() as u64));
-            if users.is_empty() {
-                ctx.progress.finished(Resource::Factors);
-            }
-            let jobs = users
-                .into_iter()
-                .map(|user_id| Job::Factors { user_id })
-                .collect();
-            run_jobs(&ctx, &tx, jobs).await?;
-        }
-        Ok(())
-    };
+    let work = run_jobs(&ctx, &tx, ctx.initial_jobs());
     tokio::select! {
         result = work => result,
         () = notes => Ok(()),
@@ -317,12 +306,27 @@ enum Job {
     Apps,
     Idps,
     RoleAssignees,
-    GroupMembers { group_id: String, admin: bool },
-    GroupRoles { group_id: String },
-    AppUsers { app_id: String },
-    AppGroups { app_id: String },
-    UserRoles { user_id: String },
-    Factors { user_id: String },
+    GroupMembers {
+        group_id: String,
+        admin: bool,
+        /// The group's `usersCount`, if its stats said.
+        expected: Option<u64>,
+    },
+    GroupRoles {
+        group_id: String,
+    },
+    AppUsers {
+        app_id: String,
+    },
+    AppGroups {
+        app_id: String,
+    },
+    UserRoles {
+        user_id: String,
+    },
+    Factors {
+        user_id: String,
+    },
 }
 
 impl Job {
@@ -341,12 +345,24 @@ impl Job {
         }
     }
 
-    /// Resources whose jobs this job may add.
+    /// Resources whose jobs this job may add (factors: as users turn out to be in scope).
     fn spawns(&self) -> &'static [Resource] {
         match self {
-            Job::Groups => &[Resource::Memberships, Resource::Roles],
+            Job::Groups => &[Resource::Memberships, Resource::Roles, Resource::Factors],
             Job::Apps => &[Resource::AppUsers, Resource::AppGroups],
+            Job::Users | Job::RoleAssignees | Job::GroupMembers { .. } | Job::GroupRoles { .. } => {
+                &[Resource::Factors]
+            }
             _ => &[],
+        }
+    }
+
+    /// Another resource whose pending jobs go before this job's, because they may be long
+    /// listings and this one is a single page nearly always.
+    fn starts_after(&self) -> Option<Resource> {
+        match self {
+            Job::AppGroups { .. } => Some(Resource::AppUsers),
+            _ => None,
         }
     }
 }
@@ -409,7 +425,11 @@ async fn run_jobs(
         if let Some(n) = running_by.get_mut(&job.resource()) {
             *n -= 1;
         }
-        for followup in followups {
+        let factor_jobs = ctx
+            .take_factor_users()
+            .into_iter()
+            .map(|user_id| Job::Factors { user_id });
+        for followup in followups.into_iter().chain(factor_jobs) {
             track(&mut open, &followup);
             pending.push(followup);
         }
@@ -445,16 +465,21 @@ impl PendingJobs {
             .push_back(job);
     }
 
-    /// The next job of the first resource after the last one served that has any and that
-    /// `may_start` allows.
+    /// The next job of the first resource after the last one served that has any, that
+    /// `may_start` allows, and whose jobs do not start after another resource's pending ones.
     fn pop(&mut self, may_start: impl Fn(Resource) -> bool) -> Option<Job> {
         let after_last = self.last.map_or(Bound::Unbounded, Bound::Excluded);
+        let has_pending = |r: Resource| self.queues.get(&r).is_some_and(|queue| !queue.is_empty());
         // From just after the last one served to the end, then from the start again.
         let next = self
             .queues
             .range((after_last, Bound::Unbounded))
             .chain(self.queues.range(..))
-            .find(|(resource, queue)| !queue.is_empty() && may_start(**resource))
+            .find(|(resource, queue)| {
+                queue.front().is_some_and(|job| {
+                    may_start(**resource) && !job.starts_after().is_some_and(has_pending)
+                })
+            })
             .map(|(resource, _)| *resource)?;
         self.last = Some(next);
         self.queues.get_mut(&next)?.pop_front()
@@ -476,14 +501,46 @@ struct Ctx {
 /// What later jobs need to know from earlier ones (for the factor scope).
 #[derive(Default)]
 struct Shared {
-    /// Users with a role assigned directly (from `/iam/assignees/users`).
-    role_assignees: BTreeSet<String>,
     /// Groups whose stats say they hold an admin role, or whose role listing was not empty.
     admin_groups: BTreeSet<String>,
-    /// Members of groups that may hold an admin role (only kept for factor scope `admins`).
+    /// Members of groups that may hold an admin role but are not known to yet (only kept
+    /// for factor scope `admins`).
     admin_candidate_members: BTreeMap<String, Vec<String>>,
-    /// Every user id (only kept for factor scope `all`).
-    user_ids: Vec<String>,
+    /// Users known to be in the factor scope whose factor listing is not added yet.
+    factor_users_found: Vec<String>,
+    /// Every user ever put in `factor_users_found`.
+    factor_users_seen: HashSet<String>,
+}
+
+impl Shared {
+    /// Users in the factor scope: their factors are read (once each).
+    fn factor_users(&mut self, users: impl IntoIterator<Item = String>) {
+        for user_id in users {
+            if self.factor_users_seen.insert(user_id.clone()) {
+                self.factor_users_found.push(user_id);
+            }
+        }
+    }
+
+    /// `group_id` holds an admin role: its members are in the `admins` factor scope.
+    fn admin_group(&mut self, group_id: &str) {
+        self.admin_groups.insert(group_id.to_owned());
+        if let Some(members) = self.admin_candidate_members.remove(group_id) {
+            self.factor_users(members);
+        }
+    }
+
+    /// Members of a group that may hold an admin role.
+    fn admin_candidates(&mut self, group_id: &str, members: &[String]) {
+        if self.admin_groups.contains(group_id) {
+            self.factor_users(members.iter().cloned());
+        } else {
+            self.admin_candidate_members
+                .entry(group_id.to_owned())
+                .or_default()
+                .extend(members.iter().cloned());
+        }
+    }
 }
 
 /// A minimal member, so that a 1,000-member page is not parsed into full user models.
@@ -608,6 +665,7 @@ impl Ctx {
             Resource::Apps,
             Resource::Roles,
             Resource::Idps,
+            Resource::Factors,
         ] {
             if self.wants(r) {
                 self.progress.started(r, None);
@@ -616,22 +674,12 @@ impl Ctx {
         jobs
     }
 
-    /// The users whose factors are read.
-    fn factor_users(&self) -> Vec<String> {
-        let shared = self.shared();
-        match self.opts.factors {
-            FactorScope::All => shared.user_ids.clone(),
-            FactorScope::None => Vec::new(),
-            FactorScope::Admins => {
-                let mut admins = shared.role_assignees.clone();
-                for (group_id, members) in &shared.admin_candidate_members {
-                    if shared.admin_groups.contains(group_id) {
-                        admins.extend(members.iter().cloned());
-                    }
-                }
-                admins.into_iter().collect()
-            }
+    /// Users found in the factor scope since the last call.
+    fn take_factor_users(&self) -> Vec<String> {
+        if self.factor_scope().is_none() {
+            return Vec::new();
         }
+        std::mem::take(&mut self.shared().factor_users_found)
     }
 
     fn counts_map(&self) -> BTreeMap<String, u64> {
@@ -701,8 +749,7 @@ async fn run_job(ctx: &Ctx, tx: &mpsc::Sender<Batch>, job: &Job) -> Result<Vec<J
                     ctx.read(Resource::Users, users.len() as u64);
                     if keep_ids {
                         ctx.shared()
-                            .user_ids
-                            .extend(users.iter().map(|u| u.id.clone()));
+                            .factor_users(users.iter().map(|u| u.id.clone()));
                     }
                     if stage {
                         send(tx, Batch::Users(users.into_iter().map(|u| u.raw).collect())).await?;
@@ -736,7 +783,7 @@ async fn run_job(ctx: &Ctx, tx: &mpsc::Sender<Batch>, job: &Job) -> Result<Vec<J
                             let users_count = stats.and_then(|s| s.users_count);
                             let admin_flag = stats.and_then(|s| s.has_admin_privlege);
                             if admin_flag == Some(true) {
-                                ctx.shared().admin_groups.insert(g.id.clone());
+                                ctx.shared().admin_group(&g.id);
                             }
                             // Unknown stats: list, rather than miss members or roles.
                             let may_have_members = users_count != Some(0);
@@ -750,6 +797,7 @@ async fn run_job(ctx: &Ctx, tx: &mpsc::Sender<Batch>, job: &Job) -> Result<Vec<J
                                 jobs.push(Job::GroupMembers {
                                     group_id: g.id.clone(),
                                     admin,
+                                    expected: users_count.and_then(|c| u64::try_from(c).ok()),
                                 });
                             }
                             if may_be_admin && roles_wanted {
@@ -775,15 +823,26 @@ async fn run_job(ctx: &Ctx, tx: &mpsc::Sender<Batch>, job: &Job) -> Result<Vec<J
             )
             .await?;
             ctx.plan(pages_needed(n, GROUPS_PAGE_LIMIT));
+            let mut followups = followups.into_inner().unwrap_or_else(|p| p.into_inner());
+            // The largest groups' member listings first: they are the longest (one page
+            // per thousand members); a group without stats counts as large.
+            followups.sort_by_key(|job| match job {
+                Job::GroupMembers { expected, .. } => {
+                    std::cmp::Reverse(expected.unwrap_or(u64::MAX))
+                }
+                _ => std::cmp::Reverse(0),
+            });
             if members_wanted {
                 ctx.progress.started(
                     Resource::Memberships,
                     Some(expected_members.load(Ordering::Relaxed)),
                 );
             }
-            Ok(followups.into_inner().unwrap_or_else(|p| p.into_inner()))
+            Ok(followups)
         }
-        Job::GroupMembers { group_id, admin } => {
+        Job::GroupMembers {
+            group_id, admin, ..
+        } => {
             let stage = ctx.wants(Resource::Memberships);
             let pages = member_pages(client, group_id);
             let n = each_page(
@@ -794,11 +853,7 @@ async fn run_job(ctx: &Ctx, tx: &mpsc::Sender<Batch>, job: &Job) -> Result<Vec<J
                     let user_ids: Vec<String> = members.into_iter().map(|m| m.id).collect();
                     ctx.read(Resource::Memberships, user_ids.len() as u64);
                     if *admin {
-                        ctx.shared()
-                            .admin_candidate_members
-                            .entry(group_id.clone())
-                            .or_default()
-                            .extend(user_ids.iter().cloned());
+                        ctx.shared().admin_candidates(group_id, &user_ids);
                     }
                     if stage {
                         send(
@@ -823,7 +878,7 @@ async fn run_job(ctx: &Ctx, tx: &mpsc::Sender<Batch>, job: &Job) -> Result<Vec<J
             ctx.plan(1);
             ctx.read(Resource::Roles, roles.len() as u64);
             if !roles.is_empty() {
-                ctx.shared().admin_groups.insert(group_id.clone());
+                ctx.shared().admin_group(group_id);
                 send(
                     tx,
                     Batch::RoleAssignments {
@@ -838,6 +893,7 @@ async fn run_job(ctx: &Ctx, tx: &mpsc::Sender<Batch>, job: &Job) -> Result<Vec<J
         }
         Job::RoleAssignees => {
             let roles_wanted = ctx.wants(Resource::Roles);
+            let admin_factors = ctx.factor_scope() == Some(FactorScope::Admins);
             let followups = Mutex::new(Vec::new());
             let n = each_page(
                 client.list_role_assignees(),
@@ -846,15 +902,15 @@ async fn run_job(ctx: &Ctx, tx: &mpsc::Sender<Batch>, job: &Job) -> Result<Vec<J
                 |assignees| {
                     let followups = &followups;
                     async move {
-                        let mut shared = ctx.shared();
                         let mut jobs = followups.lock().unwrap_or_else(|p| p.into_inner());
-                        for a in assignees {
-                            if roles_wanted {
-                                jobs.push(Job::UserRoles {
-                                    user_id: a.id.clone(),
-                                });
-                            }
-                            shared.role_assignees.insert(a.id);
+                        if roles_wanted {
+                            jobs.extend(assignees.iter().map(|a| Job::UserRoles {
+                                user_id: a.id.clone(),
+                            }));
+                        }
+                        if admin_factors {
+                            ctx.shared()
+                                .factor_users(assignees.into_iter().map(|a| a.id));
                         }
                         Ok(())
                     }
@@ -1074,6 +1130,7 @@ mod pending_jobs_tests {
             pending.push(Job::GroupMembers {
                 group_id: format!("g{n}"),
                 admin: false,
+                expected: None,
             });
         }
         pending.push(Job::AppUsers {
@@ -1093,6 +1150,33 @@ mod pending_jobs_tests {
                 Resource::AppGroups,
                 Resource::Memberships,
                 Resource::Memberships,
+            ]
+        );
+    }
+
+    #[test]
+    fn app_group_listings_wait_for_app_user_listings() {
+        let mut pending = PendingJobs::default();
+        for n in 0..2 {
+            pending.push(Job::AppGroups {
+                app_id: format!("a{n}"),
+            });
+            pending.push(Job::AppUsers {
+                app_id: format!("a{n}"),
+            });
+        }
+        pending.push(Job::Idps);
+        let order: Vec<Resource> = std::iter::from_fn(|| pending.pop(|_| true))
+            .map(|job| job.resource())
+            .collect();
+        assert_eq!(
+            order,
+            [
+                Resource::AppUsers,
+                Resource::Idps,
+                Resource::AppUsers,
+                Resource::AppGroups,
+                Resource::AppGroups,
             ]
         );
     }

@@ -6,6 +6,7 @@
 
 use super::{AuthHeaders, AuthProvider, OAuthCredentials, PrivateKey, dpop, jwt, sensitive_header};
 use crate::error::{Error, Result};
+use crate::governor::RequestKind;
 use crate::retry::{self, AttemptOutcome, Verdict};
 use crate::transport::{HttpResponse, Transport};
 use chrono::{DateTime, TimeDelta, Utc};
@@ -225,7 +226,9 @@ impl OAuthAuth {
                 Error::InvalidConfig(format!("cannot build the token request: {e}"))
             })?;
             let is_retry = retries + protocol_rounds > 0;
-            let outcome = transport.attempt("token", request, is_retry).await;
+            let outcome = transport
+                .attempt("token", request, RequestKind::Start, is_retry)
+                .await;
             let response = match outcome {
                 Ok(r) => r,
                 Err(e) => {
