@@ -324,7 +324,8 @@ impl Governor {
         kind: RequestKind,
         metrics: &Metrics,
     ) -> Admission<'a> {
-        let started = Instant::now();
+        // counted as waiting from the first time it has to
+        let mut waiting = None;
         loop {
             let notified = self.changed.notified();
             tokio::pin!(notified);
@@ -333,6 +334,7 @@ impl Governor {
             match decision {
                 Decision::Go => break,
                 Decision::Wait(d) => {
+                    waiting.get_or_insert_with(|| metrics.waiting());
                     let step = d.min(MAX_WAIT_STEP);
                     tokio::select! {
                         _ = tokio::time::sleep(step) => {}
@@ -341,10 +343,7 @@ impl Governor {
                 }
             }
         }
-        let waited = started.elapsed();
-        if waited > Duration::from_millis(1) {
-            metrics.rate_limit_wait(waited);
-        }
+        drop(waiting);
         let bucket_slot = BucketSlot {
             governor: self,
             bucket,

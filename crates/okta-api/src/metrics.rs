@@ -3,7 +3,7 @@
 use parking_lot::Mutex;
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::time::Duration;
+use tokio::time::Instant;
 
 /// Counters for one rate-limit bucket.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -29,9 +29,11 @@ pub struct MetricsSnapshot {
     pub concurrency_429: u64,
     /// Response body bytes received.
     pub bytes: u64,
-    /// Seconds requests spent waiting for rate-limit budget (pacing and 429 resets), summed
-    /// over requests: concurrent requests waiting together each count.
+    /// Seconds during which at least one request was waiting for rate-limit budget (pacing
+    /// and 429 resets): wall time, so requests waiting together count once.
     pub rate_limit_wait: f64,
+    /// Requests waiting for rate-limit budget right now.
+    pub requests_waiting: u64,
     /// OAuth access tokens fetched.
     pub tokens_fetched: u64,
     /// Per bucket name.
@@ -40,7 +42,44 @@ pub struct MetricsSnapshot {
 
 #[derive(Debug, Default)]
 pub(crate) struct Metrics {
-    inner: Mutex<MetricsSnapshot>,
+    inner: Mutex<Counters>,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    m: MetricsSnapshot,
+    /// Since when requests have been waiting (while `m.requests_waiting > 0`).
+    waiting_since: Option<Instant>,
+}
+
+impl std::ops::Deref for Counters {
+    type Target = MetricsSnapshot;
+    fn deref(&self) -> &MetricsSnapshot {
+        &self.m
+    }
+}
+
+impl std::ops::DerefMut for Counters {
+    fn deref_mut(&mut self) -> &mut MetricsSnapshot {
+        &mut self.m
+    }
+}
+
+/// One request waiting for rate-limit budget, from creation to drop.
+pub(crate) struct RateLimitWait<'a> {
+    metrics: &'a Metrics,
+}
+
+impl Drop for RateLimitWait<'_> {
+    fn drop(&mut self) {
+        let mut c = self.metrics.inner.lock();
+        c.m.requests_waiting = c.m.requests_waiting.saturating_sub(1);
+        if c.m.requests_waiting == 0
+            && let Some(since) = c.waiting_since.take()
+        {
+            c.m.rate_limit_wait += since.elapsed().as_secs_f64();
+        }
+    }
 }
 
 impl Metrics {
@@ -64,8 +103,14 @@ impl Metrics {
         self.inner.lock().bytes += n as u64;
     }
 
-    pub(crate) fn rate_limit_wait(&self, waited: Duration) {
-        self.inner.lock().rate_limit_wait += waited.as_secs_f64();
+    /// Counts a request as waiting for rate-limit budget until the returned guard drops.
+    pub(crate) fn waiting(&self) -> RateLimitWait<'_> {
+        let mut c = self.inner.lock();
+        c.m.requests_waiting += 1;
+        if c.waiting_since.is_none() {
+            c.waiting_since = Some(Instant::now());
+        }
+        RateLimitWait { metrics: self }
     }
 
     pub(crate) fn token_fetched(&self) {
@@ -73,6 +118,11 @@ impl Metrics {
     }
 
     pub(crate) fn snapshot(&self) -> MetricsSnapshot {
-        self.inner.lock().clone()
+        let c = self.inner.lock();
+        let mut m = c.m.clone();
+        if let Some(since) = c.waiting_since {
+            m.rate_limit_wait += since.elapsed().as_secs_f64();
+        }
+        m
     }
 }

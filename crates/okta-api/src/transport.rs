@@ -195,9 +195,7 @@ impl Transport {
             delay_ms = delay.as_millis() as u64,
             "backing off"
         );
-        if reason == RetryReason::RateLimited {
-            self.metrics.rate_limit_wait(delay);
-        }
+        let _waiting = (reason == RetryReason::RateLimited).then(|| self.metrics.waiting());
         tokio::time::sleep(delay).await;
     }
 }

@@ -28,16 +28,14 @@
 use crate::error::EngineError;
 use crate::options::{FactorScope, Resource, SyncOptions};
 use crate::progress::Progress;
-use crate::summary::RunSummary;
+use crate::summary::{ResourceCounts, RunSummary};
 use futures::StreamExt;
 use okta_api::{
     APP_GROUPS_PAGE_LIMIT, APP_USERS_PAGE_LIMIT, APPS_PAGE_LIMIT, GROUP_USERS_PAGE_LIMIT,
-    GROUPS_PAGE_LIMIT, IDPS_PAGE_LIMIT, MetricsSnapshot, OktaClient, PageStream,
-    ROLE_ASSIGNEES_PAGE_LIMIT, USERS_PAGE_LIMIT,
+    GROUPS_PAGE_LIMIT, IDPS_PAGE_LIMIT, OktaClient, PageStream, ROLE_ASSIGNEES_PAGE_LIMIT,
+    USERS_PAGE_LIMIT,
 };
-use oktasync_store::{
-    AssigneeType, Batch, FullSyncSession, RunStart, RunStats, Store, StoreError, outcome,
-};
+use oktasync_store::{AssigneeType, Batch, FullSyncSession, RunStart, Store, StoreError, outcome};
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
 use std::ops::Bound;
@@ -177,20 +175,18 @@ pub(crate) async fn run_full(
         (Ok(()), Ok(())) => None,
     };
 
-    let mut summary = ctx.summary(run_id, &org_url, &metrics_before);
+    let mut summary = RunSummary::measured(
+        run_id,
+        org_url.clone(),
+        &metrics_before,
+        &client.metrics(),
+        ctx.fewest_calls.load(Ordering::Relaxed),
+        &ctx.counts,
+        opts,
+    );
     summary.kind = kind.as_str().into();
     summary.started_at = oktasync_timestamp(started_at);
-    let stats = |ctx: &Ctx, summary: &RunSummary| RunStats {
-        ended_at: ctx.opts.clock.now(),
-        counts: ctx.counts_map(),
-        api_calls: summary.api_calls,
-        fewest_calls: summary.fewest_calls,
-        calls_by_bucket: summary.calls_by_bucket.clone(),
-        http_429: summary.http_429,
-        retries: summary.retries,
-        rate_limit_wait_s: summary.rate_limit_wait_s,
-    };
-    let run_stats = stats(&ctx, &summary);
+    let run_stats = summary.run_stats(opts.clock.now(), ctx.counts.by_key(opts));
     summary.ended_at = oktasync_timestamp(run_stats.ended_at);
     summary.duration_s = started.elapsed().as_secs_f64();
 
@@ -250,14 +246,15 @@ async fn rate_limit_notes(client: OktaClient, progress: Arc<dyn Progress>) {
     let mut last = base;
     loop {
         tokio::time::sleep(RATE_LIMIT_NOTE_INTERVAL).await;
-        let now = client.metrics().rate_limit_wait;
-        if now - last > 0.1 {
+        let m = client.metrics();
+        if m.rate_limit_wait - last > 0.1 {
             progress.note(&format!(
-                "waiting on Okta rate limits ({:.0} s so far in this run)",
-                now - base
+                "waiting on Okta rate limits: {} requests held now, {:.0} s of this run so far",
+                m.requests_waiting,
+                m.rate_limit_wait - base
             ));
         }
-        last = now;
+        last = m.rate_limit_wait;
     }
 }
 
@@ -491,8 +488,8 @@ struct Ctx {
     client: OktaClient,
     opts: SyncOptions,
     progress: Arc<dyn Progress>,
-    /// Objects read per resource, indexed by position in [`Resource::ALL`].
-    counts: [AtomicU64; 9],
+    /// Objects read per resource.
+    counts: ResourceCounts,
     /// Calls the plan needs, summed as listings finish.
     fewest_calls: AtomicU64,
     shared: Mutex<Shared>,
@@ -547,13 +544,6 @@ impl Shared {
 #[derive(Deserialize)]
 struct MemberId {
     id: String,
-}
-
-fn index(resource: Resource) -> usize {
-    Resource::ALL
-        .iter()
-        .position(|r| *r == resource)
-        .unwrap_or_default()
 }
 
 /// Calls to read `items` objects at `limit` per page (an empty list still takes one call).
@@ -623,7 +613,7 @@ impl Ctx {
     }
 
     fn read(&self, r: Resource, n: u64) {
-        self.counts[index(r)].fetch_add(n, Ordering::Relaxed);
+        self.counts.add(r, n);
         if self.wants(r) && n > 0 {
             self.progress.advanced(r, n);
         }
@@ -680,57 +670,6 @@ impl Ctx {
             return Vec::new();
         }
         std::mem::take(&mut self.shared().factor_users_found)
-    }
-
-    fn counts_map(&self) -> BTreeMap<String, u64> {
-        Resource::ALL
-            .into_iter()
-            .filter(|r| self.wants(*r))
-            .map(|r| {
-                (
-                    r.count_key().to_owned(),
-                    self.counts[index(r)].load(Ordering::Relaxed),
-                )
-            })
-            .collect()
-    }
-
-    fn summary(&self, run_id: i64, org_url: &str, before: &MetricsSnapshot) -> RunSummary {
-        let after = self.client.metrics();
-        let count = |r: Resource| {
-            self.wants(r)
-                .then(|| self.counts[index(r)].load(Ordering::Relaxed))
-        };
-        let calls_by_bucket = after
-            .buckets
-            .iter()
-            .map(|(name, b)| {
-                let earlier = before.buckets.get(name).map_or(0, |e| e.requests);
-                (name.clone(), b.requests - earlier)
-            })
-            .filter(|(_, n)| *n > 0)
-            .collect();
-        RunSummary {
-            run_id,
-            outcome: outcome::RUNNING.into(),
-            org_url: org_url.to_owned(),
-            api_calls: after.requests - before.requests,
-            http_429: after.http_429 - before.http_429,
-            retries: after.retries - before.retries,
-            rate_limit_wait_s: (after.rate_limit_wait - before.rate_limit_wait).max(0.0),
-            calls_by_bucket,
-            fewest_calls: self.fewest_calls.load(Ordering::Relaxed),
-            users: count(Resource::Users),
-            groups: count(Resource::Groups),
-            memberships: count(Resource::Memberships),
-            apps: count(Resource::Apps),
-            app_users: count(Resource::AppUsers),
-            app_groups: count(Resource::AppGroups),
-            role_assignments: count(Resource::Roles),
-            idps: count(Resource::Idps),
-            factors: count(Resource::Factors),
-            ..Default::default()
-        }
     }
 }
 

@@ -22,7 +22,7 @@ use crate::events::{EventKind, classify};
 use crate::full::{FullKind, okta, oktasync_timestamp, pages_needed, run_full};
 use crate::options::{FactorScope, Resource, SyncOptions};
 use crate::progress::Progress;
-use crate::summary::RunSummary;
+use crate::summary::{ResourceCounts, RunSummary};
 use chrono::{DateTime, SecondsFormat, Utc};
 use futures::{StreamExt, TryStreamExt};
 use okta_api::{
@@ -309,8 +309,8 @@ pub(crate) struct Run<'a> {
     metrics_before: MetricsSnapshot,
     /// Calls the run's plan made (retries not counted).
     calls: AtomicU64,
-    /// Objects read per resource, indexed by position in [`Resource::ALL`].
-    counts: [AtomicU64; 9],
+    /// Objects read per resource.
+    counts: ResourceCounts,
 }
 
 impl<'a> Run<'a> {
@@ -430,8 +430,7 @@ impl<'a> Run<'a> {
     }
 
     fn read(&self, r: Resource, n: u64) {
-        let i = Resource::ALL.iter().position(|x| *x == r).unwrap_or(0);
-        self.counts[i].fetch_add(n, Ordering::Relaxed);
+        self.counts.add(r, n);
     }
 
     fn call(&self) {
@@ -1240,72 +1239,26 @@ impl<'a> Run<'a> {
     }
 
     fn summary(&self, events: u64) -> RunSummary {
-        let after = self.client.metrics();
-        let before = &self.metrics_before;
-        let calls_by_bucket = after
-            .buckets
-            .iter()
-            .map(|(name, b)| {
-                let earlier = before.buckets.get(name).map_or(0, |e| e.requests);
-                (name.clone(), b.requests - earlier)
-            })
-            .filter(|(_, n)| *n > 0)
-            .collect();
-        let count = |r: Resource| {
-            let i = Resource::ALL.iter().position(|x| *x == r).unwrap_or(0);
-            self.wants(r)
-                .then(|| self.counts[i].load(Ordering::Relaxed))
-        };
-        RunSummary {
-            run_id: self.run.0,
-            kind: "incremental".into(),
-            outcome: outcome::RUNNING.into(),
-            org_url: self.client.org().origin(),
-            started_at: oktasync_timestamp(self.started_at),
-            api_calls: after.requests - before.requests,
-            http_429: after.http_429 - before.http_429,
-            retries: after.retries - before.retries,
-            rate_limit_wait_s: (after.rate_limit_wait - before.rate_limit_wait).max(0.0),
-            calls_by_bucket,
-            fewest_calls: self.calls.load(Ordering::Relaxed),
-            users: count(Resource::Users),
-            groups: count(Resource::Groups),
-            memberships: count(Resource::Memberships),
-            apps: count(Resource::Apps),
-            app_users: count(Resource::AppUsers),
-            app_groups: count(Resource::AppGroups),
-            role_assignments: count(Resource::Roles),
-            idps: count(Resource::Idps),
-            factors: count(Resource::Factors),
-            events: Some(events),
-            duration_s: self.started.elapsed().as_secs_f64(),
-            ..Default::default()
-        }
+        let mut summary = RunSummary::measured(
+            self.run.0,
+            self.client.org().origin(),
+            &self.metrics_before,
+            &self.client.metrics(),
+            self.calls.load(Ordering::Relaxed),
+            &self.counts,
+            self.opts,
+        );
+        summary.kind = "incremental".into();
+        summary.started_at = oktasync_timestamp(self.started_at);
+        summary.events = Some(events);
+        summary.duration_s = self.started.elapsed().as_secs_f64();
+        summary
     }
 
     fn stats(&self, summary: &RunSummary, events: u64) -> RunStats {
-        let mut counts: BTreeMap<String, u64> = Resource::ALL
-            .into_iter()
-            .filter(|r| self.wants(*r))
-            .map(|r| {
-                let i = Resource::ALL.iter().position(|x| *x == r).unwrap_or(0);
-                (
-                    r.count_key().to_owned(),
-                    self.counts[i].load(Ordering::Relaxed),
-                )
-            })
-            .collect();
+        let mut counts = self.counts.by_key(self.opts);
         counts.insert("events".into(), events);
-        RunStats {
-            ended_at: self.opts.clock.now(),
-            counts,
-            api_calls: summary.api_calls,
-            fewest_calls: summary.fewest_calls,
-            calls_by_bucket: summary.calls_by_bucket.clone(),
-            http_429: summary.http_429,
-            retries: summary.retries,
-            rate_limit_wait_s: summary.rate_limit_wait_s,
-        }
+        summary.run_stats(self.opts.clock.now(), counts)
     }
 }
 

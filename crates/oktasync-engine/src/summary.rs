@@ -1,8 +1,12 @@
 //! What a run did, as the CLI prints it (`oktasync sync --json`).
 
-use oktasync_store::Changes;
+use crate::options::{Resource, SyncOptions};
+use chrono::{DateTime, Utc};
+use okta_api::MetricsSnapshot;
+use oktasync_store::{Changes, RunStats};
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The summary of one run. Serialized as one flat JSON object; a count is `null` for a
 /// resource the run did not read.
@@ -22,7 +26,7 @@ pub struct RunSummary {
     pub http_429: u64,
     pub retries: u64,
     pub duration_s: f64,
-    /// Seconds requests waited for rate-limit budget.
+    /// Seconds of the run during which requests waited for rate-limit budget (wall time).
     pub rate_limit_wait_s: f64,
     /// Requests per rate-limit bucket.
     pub calls_by_bucket: BTreeMap<String, u64>,
@@ -71,5 +75,97 @@ impl RunSummary {
     /// Rows added, updated or removed across tables (a reconcile's drift).
     pub fn rows_changed(&self) -> u64 {
         self.changes.values().map(|c| c.total()).sum()
+    }
+}
+
+/// Objects read per resource during a run, added to by its concurrent listings.
+#[derive(Debug, Default)]
+pub(crate) struct ResourceCounts([AtomicU64; Resource::ALL.len()]);
+
+impl ResourceCounts {
+    fn cell(&self, r: Resource) -> &AtomicU64 {
+        let i = Resource::ALL.iter().position(|x| *x == r).unwrap_or(0);
+        &self.0[i]
+    }
+
+    pub(crate) fn add(&self, r: Resource, n: u64) {
+        self.cell(r).fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// The count of `r`, if the run reads it.
+    pub(crate) fn get(&self, r: Resource, opts: &SyncOptions) -> Option<u64> {
+        opts.wants(r).then(|| self.cell(r).load(Ordering::Relaxed))
+    }
+
+    /// Counts by their run-record key, for the resources the run reads.
+    pub(crate) fn by_key(&self, opts: &SyncOptions) -> BTreeMap<String, u64> {
+        Resource::ALL
+            .into_iter()
+            .filter_map(|r| Some((r.count_key().to_owned(), self.get(r, opts)?)))
+            .collect()
+    }
+}
+
+impl RunSummary {
+    /// A run's summary so far: what it cost (the client's metrics between `before` and
+    /// `after`) and what it read. The caller sets kind, times and outcome.
+    pub(crate) fn measured(
+        run_id: i64,
+        org_url: String,
+        before: &MetricsSnapshot,
+        after: &MetricsSnapshot,
+        fewest_calls: u64,
+        counts: &ResourceCounts,
+        opts: &SyncOptions,
+    ) -> Self {
+        let calls_by_bucket = after
+            .buckets
+            .iter()
+            .map(|(name, b)| {
+                let earlier = before.buckets.get(name).map_or(0, |e| e.requests);
+                (name.clone(), b.requests - earlier)
+            })
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        let count = |r: Resource| counts.get(r, opts);
+        RunSummary {
+            run_id,
+            outcome: oktasync_store::outcome::RUNNING.into(),
+            org_url,
+            api_calls: after.requests - before.requests,
+            http_429: after.http_429 - before.http_429,
+            retries: after.retries - before.retries,
+            rate_limit_wait_s: (after.rate_limit_wait - before.rate_limit_wait).max(0.0),
+            calls_by_bucket,
+            fewest_calls,
+            users: count(Resource::Users),
+            groups: count(Resource::Groups),
+            memberships: count(Resource::Memberships),
+            apps: count(Resource::Apps),
+            app_users: count(Resource::AppUsers),
+            app_groups: count(Resource::AppGroups),
+            role_assignments: count(Resource::Roles),
+            idps: count(Resource::Idps),
+            factors: count(Resource::Factors),
+            ..Default::default()
+        }
+    }
+
+    /// What the run record keeps of this summary.
+    pub(crate) fn run_stats(
+        &self,
+        ended_at: DateTime<Utc>,
+        counts: BTreeMap<String, u64>,
+    ) -> RunStats {
+        RunStats {
+            ended_at,
+            counts,
+            api_calls: self.api_calls,
+            fewest_calls: self.fewest_calls,
+            calls_by_bucket: self.calls_by_bucket.clone(),
+            http_429: self.http_429,
+            retries: self.retries,
+            rate_limit_wait_s: self.rate_limit_wait_s,
+        }
     }
 }

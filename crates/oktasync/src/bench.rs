@@ -384,7 +384,7 @@ fn describe(r: &Report) -> String {
         ("HTTP 429s", b.http_429.to_string()),
         ("retries", r.summary.retries.to_string()),
         (
-            "rate-limit wait seconds",
+            "rate-limit wait seconds (wall)",
             format!("{:.2}", r.summary.rate_limit_wait_s),
         ),
     ];
