@@ -863,16 +863,7 @@ async fn run_job(ctx: &Ctx, tx: &mpsc::Sender<Batch>, job: &Job) -> Result<Vec<J
             let roles = empty_if_gone(client.list_user_roles(user_id).await)
                 .map_err(okta(format!("the admin roles of user {user_id}")))?;
             ctx.plan(1);
-            // Roles a user holds through a group are mirrored under the group.
-            let direct: Vec<_> = roles
-                .into_iter()
-                .filter(|r| {
-                    r.assignment_type
-                        .as_deref()
-                        .is_none_or(|t| t.eq_ignore_ascii_case("USER"))
-                })
-                .map(|r| r.raw)
-                .collect();
+            let direct = direct_role_assignments(roles);
             ctx.read(Resource::Roles, direct.len() as u64);
             if !direct.is_empty() {
                 send(
@@ -1007,6 +998,22 @@ async fn run_job(ctx: &Ctx, tx: &mpsc::Sender<Batch>, job: &Job) -> Result<Vec<J
             Ok(Vec::new())
         }
     }
+}
+
+/// The raw assignments among a user's roles that were made to the user directly: roles a
+/// user holds through a group are mirrored under the group.
+pub(crate) fn direct_role_assignments(
+    roles: Vec<okta_api::RoleAssignment>,
+) -> Vec<serde_json::Value> {
+    roles
+        .into_iter()
+        .filter(|r| {
+            r.assignment_type
+                .as_deref()
+                .is_none_or(|t| t.eq_ignore_ascii_case("USER"))
+        })
+        .map(|r| r.raw)
+        .collect()
 }
 
 /// Member pages of one group, parsed as ids only. Okta ids are alphanumeric; anything else

@@ -19,7 +19,9 @@
 
 use crate::error::EngineError;
 use crate::events::{EventKind, classify};
-use crate::full::{FullKind, okta, oktasync_timestamp, pages_needed, run_full};
+use crate::full::{
+    FullKind, direct_role_assignments, okta, oktasync_timestamp, pages_needed, run_full,
+};
 use crate::options::{FactorScope, Resource, SyncOptions};
 use crate::progress::Progress;
 use crate::summary::{ResourceCounts, RunSummary};
@@ -1153,16 +1155,7 @@ impl<'a> Run<'a> {
                 ))),
                 ReadOut::UserRoles(user, roles) => {
                     if self.wants(Resource::Roles) {
-                        let direct: Vec<Value> = roles
-                            .unwrap_or_default()
-                            .into_iter()
-                            .filter(|r| {
-                                r.assignment_type
-                                    .as_deref()
-                                    .is_none_or(|t| t.eq_ignore_ascii_case("USER"))
-                            })
-                            .map(|r| r.raw)
-                            .collect();
+                        let direct = direct_role_assignments(roles.unwrap_or_default());
                         self.read(Resource::Roles, direct.len() as u64);
                         roles_ops.push(DeltaOp::Replace {
                             scope: roles_scope(AssigneeType::User, &user),

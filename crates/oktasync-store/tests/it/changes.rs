@@ -84,12 +84,7 @@ fn members(group: &str, users: &[&str]) -> Batch {
 
 #[tokio::test]
 async fn deltas_are_logged_idempotent_and_undoable() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path().join("m.db")).await.unwrap();
-    let org = store
-        .ensure_org("https://acme.okta.com", t(0))
-        .await
-        .unwrap();
+    let (_dir, store, org) = crate::new_mirror(t(0)).await;
     full(
         &store,
         org,
@@ -288,12 +283,7 @@ async fn deltas_are_logged_idempotent_and_undoable() {
 
 #[tokio::test]
 async fn a_failing_delta_applies_nothing_and_records_the_failure() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path().join("m.db")).await.unwrap();
-    let org = store
-        .ensure_org("https://acme.okta.com", t(0))
-        .await
-        .unwrap();
+    let (_dir, store, org) = crate::new_mirror(t(0)).await;
     full(
         &store,
         org,

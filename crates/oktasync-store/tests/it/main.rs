@@ -2,3 +2,19 @@
 
 mod changes;
 mod runs;
+
+use chrono::{DateTime, Utc};
+use oktasync_store::{OrgId, SqliteStore, Store};
+use tempfile::TempDir;
+
+/// A new mirror file in a temporary directory (removed when the directory drops), with one
+/// org first seen at `seen`.
+async fn new_mirror(seen: DateTime<Utc>) -> (TempDir, SqliteStore, OrgId) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path().join("m.db")).await.unwrap();
+    let org = store
+        .ensure_org("https://acme.okta.com", seen)
+        .await
+        .unwrap();
+    (dir, store, org)
+}

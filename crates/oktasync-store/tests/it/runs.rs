@@ -73,12 +73,7 @@ async fn file_is_owner_only_and_wal() {
 
 #[tokio::test]
 async fn second_run_applies_only_the_difference() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path().join("m.db")).await.unwrap();
-    let org = store
-        .ensure_org("https://acme.okta.com", Utc::now())
-        .await
-        .unwrap();
+    let (_dir, store, org) = crate::new_mirror(Utc::now()).await;
     let first = sync(&store, org, vec![
         Batch::Users(vec![user("u1", "ACTIVE"), user("u2", "ACTIVE"), user("u3", "STAGED")]),
         Batch::Groups(vec![json!({"id": "g1", "type": "OKTA_GROUP", "profile": {"name": "Eng"}, "_embedded": {"stats": {"usersCount": 2}}})]),
@@ -175,12 +170,7 @@ async fn second_run_applies_only_the_difference() {
 
 #[tokio::test]
 async fn failed_and_abandoned_runs_leave_the_mirror_alone() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path().join("m.db")).await.unwrap();
-    let org = store
-        .ensure_org("https://acme.okta.com", Utc::now())
-        .await
-        .unwrap();
+    let (_dir, store, org) = crate::new_mirror(Utc::now()).await;
     sync(&store, org, vec![Batch::Users(vec![user("u1", "ACTIVE")])]).await;
     let before = store.export_json(org).await.unwrap();
 
