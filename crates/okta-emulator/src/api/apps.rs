@@ -3,7 +3,7 @@
 
 use super::filter::{self, Attr, Filterable, Rules};
 use super::pagination::{ArrayWriter, Links, ListQuery, after_cursor, json_response, take_page};
-use super::{Caller, Shared, ctx, json_object, no_content, object_response, self_link};
+use super::{Caller, Shared, json_object, no_content, object_response, self_link};
 use crate::error::{OktaError, Result};
 use crate::model::{App, Id};
 use axum::Router;
@@ -206,8 +206,7 @@ async fn assign_user(
         .ok_or_else(|| OktaError::validation("AppUser", "id: The field cannot be left blank"))?
         .to_string();
     let (aid, uid) = {
-        let mut org = s.org.write();
-        let c = ctx(&org, &caller, s.now(), &uri);
+        let (mut org, c) = s.begin_write(&caller, &uri);
         org.assign_user_to_app(&c, &id, &user)?
     };
     respond_app_user(&s, &origin, aid.as_str(), uid.as_str())
@@ -219,8 +218,7 @@ async fn unassign_user(
     Path((id, uid)): Path<(String, String)>,
     uri: Uri,
 ) -> Result<Response> {
-    let mut org = s.org.write();
-    let c = ctx(&org, &caller, s.now(), &uri);
+    let (mut org, c) = s.begin_write(&caller, &uri);
     org.unassign_user_from_app(&c, &id, &uid)?;
     Ok(no_content())
 }
@@ -292,8 +290,7 @@ async fn assign_group(
         .and_then(Value::as_u64)
         .map(|p| p as u32);
     {
-        let mut org = s.org.write();
-        let c = ctx(&org, &caller, s.now(), &uri);
+        let (mut org, c) = s.begin_write(&caller, &uri);
         org.assign_group_to_app(&c, &id, &gid, priority)?;
     }
     respond_app_group(&s, &origin, &id, &gid)
@@ -305,8 +302,7 @@ async fn unassign_group(
     Path((id, gid)): Path<(String, String)>,
     uri: Uri,
 ) -> Result<Response> {
-    let mut org = s.org.write();
-    let c = ctx(&org, &caller, s.now(), &uri);
+    let (mut org, c) = s.begin_write(&caller, &uri);
     org.unassign_group_from_app(&c, &id, &gid)?;
     Ok(no_content())
 }
@@ -317,8 +313,7 @@ async fn lifecycle(
     Path((id, op)): Path<(String, String)>,
     uri: Uri,
 ) -> Result<Response> {
-    let mut org = s.org.write();
-    let c = ctx(&org, &caller, s.now(), &uri);
+    let (mut org, c) = s.begin_write(&caller, &uri);
     match op.as_str() {
         "activate" => org.set_app_active(&c, &id, true)?,
         "deactivate" => org.set_app_active(&c, &id, false)?,
@@ -340,8 +335,7 @@ async fn delete_app(
     Path(id): Path<String>,
     uri: Uri,
 ) -> Result<Response> {
-    let mut org = s.org.write();
-    let c = ctx(&org, &caller, s.now(), &uri);
+    let (mut org, c) = s.begin_write(&caller, &uri);
     org.delete_app(&c, &id)?;
     Ok(no_content())
 }

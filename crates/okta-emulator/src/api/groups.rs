@@ -3,7 +3,7 @@
 
 use super::filter::{self, Attr, Filterable};
 use super::pagination::{ArrayWriter, Links, ListQuery, after_cursor, json_response, take_page};
-use super::{Caller, Shared, ctx, json_object, no_content, object_response};
+use super::{Caller, Shared, json_object, no_content, object_response};
 use crate::error::{OktaError, Result};
 use crate::model::{Group, Id, Org};
 use axum::Router;
@@ -198,8 +198,7 @@ async fn create(
     let origin = s.origin(&headers, &uri);
     let profile = profile_of(&body)?;
     let id = {
-        let mut org = s.org.write();
-        let c = ctx(&org, &caller, s.now(), &uri);
+        let (mut org, c) = s.begin_write(&caller, &uri);
         org.create_group(&c, profile)?
     };
     respond_group(&s, &origin, &id)
@@ -216,8 +215,7 @@ async fn update(
     let origin = s.origin(&headers, &uri);
     let profile = profile_of(&body)?;
     let gid = {
-        let mut org = s.org.write();
-        let c = ctx(&org, &caller, s.now(), &uri);
+        let (mut org, c) = s.begin_write(&caller, &uri);
         org.update_group(&c, &id, profile)?
     };
     respond_group(&s, &origin, &gid)
@@ -229,8 +227,7 @@ async fn delete(
     Path(id): Path<String>,
     uri: Uri,
 ) -> Result<Response> {
-    let mut org = s.org.write();
-    let c = ctx(&org, &caller, s.now(), &uri);
+    let (mut org, c) = s.begin_write(&caller, &uri);
     org.delete_group(&c, &id)?;
     Ok(no_content())
 }
@@ -267,8 +264,7 @@ async fn add_member(
     Path((gid, uid)): Path<(String, String)>,
     uri: Uri,
 ) -> Result<Response> {
-    let mut org = s.org.write();
-    let c = ctx(&org, &caller, s.now(), &uri);
+    let (mut org, c) = s.begin_write(&caller, &uri);
     org.add_member(&c, &gid, &uid)?;
     Ok(no_content())
 }
@@ -279,8 +275,7 @@ async fn remove_member(
     Path((gid, uid)): Path<(String, String)>,
     uri: Uri,
 ) -> Result<Response> {
-    let mut org = s.org.write();
-    let c = ctx(&org, &caller, s.now(), &uri);
+    let (mut org, c) = s.begin_write(&caller, &uri);
     org.remove_member(&c, &gid, &uid)?;
     Ok(no_content())
 }

@@ -20,7 +20,7 @@ use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use parking_lot::RwLock;
+use parking_lot::{RwLock, RwLockWriteGuard};
 use serde_json::{Map, Value};
 use std::sync::Arc;
 
@@ -52,6 +52,14 @@ impl AppState {
 
     pub fn now(&self) -> Ts {
         self.clock.now().timestamp_millis()
+    }
+
+    /// The org locked for one write request, with that request's System Log context.
+    /// The context is taken under the lock so event times follow the order of writes.
+    pub fn begin_write(&self, caller: &Caller, uri: &Uri) -> (RwLockWriteGuard<'_, Org>, Ctx) {
+        let org = self.org.write();
+        let c = ctx(&org, caller, self.now(), uri);
+        (org, c)
     }
 
     pub fn origin(&self, headers: &HeaderMap, uri: &Uri) -> String {

@@ -2,7 +2,7 @@
 //! `/api/v1/iam/assignees/users` (whose next link is in the body).
 
 use super::pagination::{ListQuery, after_cursor, link_url};
-use super::{Caller, Shared, ctx, json_object, no_content, object_response, value_response};
+use super::{Caller, Shared, json_object, no_content, object_response, value_response};
 use crate::error::{OktaError, Result};
 use crate::model::{AssigneeType, Id, Org, RoleAssignment};
 use axum::Router;
@@ -153,8 +153,7 @@ async fn grant(
         .ok_or_else(|| OktaError::validation("type", "type: The field cannot be left blank"))?
         .to_string();
     let rid = {
-        let mut org = s.org.write();
-        let c = ctx(&org, &caller, s.now(), &uri);
+        let (mut org, c) = s.begin_write(&caller, &uri);
         org.grant_role(&c, kind, &id, &role)?
     };
     let assignee = {
@@ -201,8 +200,7 @@ async fn revoke_user(
     Path((id, rid)): Path<(String, String)>,
     uri: Uri,
 ) -> Result<Response> {
-    let mut org = s.org.write();
-    let c = ctx(&org, &caller, s.now(), &uri);
+    let (mut org, c) = s.begin_write(&caller, &uri);
     org.revoke_role(&c, AssigneeType::User, &id, &rid)?;
     Ok(no_content())
 }
@@ -213,8 +211,7 @@ async fn revoke_group(
     Path((id, rid)): Path<(String, String)>,
     uri: Uri,
 ) -> Result<Response> {
-    let mut org = s.org.write();
-    let c = ctx(&org, &caller, s.now(), &uri);
+    let (mut org, c) = s.begin_write(&caller, &uri);
     org.revoke_role(&c, AssigneeType::Group, &id, &rid)?;
     Ok(no_content())
 }

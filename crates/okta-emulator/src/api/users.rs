@@ -3,7 +3,7 @@
 
 use super::filter::{self, Attr, Filterable};
 use super::pagination::{ArrayWriter, Links, ListQuery, after_cursor, json_response, take_page};
-use super::{Caller, Shared, ctx, json_object, no_content, object_response, self_link};
+use super::{Caller, Shared, json_object, no_content, object_response, self_link};
 use crate::error::{OktaError, Result};
 use crate::model::{Id, User, UserDeletion, UserStatus};
 use axum::Router;
@@ -206,8 +206,7 @@ async fn create(
         _ => Vec::new(),
     };
     let id = {
-        let mut org = s.org.write();
-        let c = ctx(&org, &caller, s.now(), &uri);
+        let (mut org, c) = s.begin_write(&caller, &uri);
         org.create_user(&c, profile, has_password, activate, &group_ids)?
     };
     respond_user(&s, &origin, &id, StatusCode::OK)
@@ -235,8 +234,7 @@ async fn update(
         }
     };
     let uid = {
-        let mut org = s.org.write();
-        let c = ctx(&org, &caller, s.now(), &uri);
+        let (mut org, c) = s.begin_write(&caller, &uri);
         org.update_user_profile(&c, &id, profile, replace)?
     };
     respond_user(&s, &origin, &uid, StatusCode::OK)
@@ -270,8 +268,7 @@ async fn lifecycle(
     Path((id, op)): Path<(String, String)>,
     uri: Uri,
 ) -> Result<Response> {
-    let mut org = s.org.write();
-    let c = ctx(&org, &caller, s.now(), &uri);
+    let (mut org, c) = s.begin_write(&caller, &uri);
     match op.as_str() {
         "activate" | "reactivate" => org.activate_user(&c, &id)?,
         "deactivate" => org.deactivate_user(&c, &id)?,
@@ -296,8 +293,7 @@ async fn delete(
     Path(id): Path<String>,
     uri: Uri,
 ) -> Result<Response> {
-    let mut org = s.org.write();
-    let c = ctx(&org, &caller, s.now(), &uri);
+    let (mut org, c) = s.begin_write(&caller, &uri);
     match org.delete_user(&c, &id)? {
         UserDeletion::Deactivated | UserDeletion::Deleted => Ok(no_content()),
     }
