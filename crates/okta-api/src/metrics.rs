@@ -52,19 +52,6 @@ struct Counters {
     waiting_since: Option<Instant>,
 }
 
-impl std::ops::Deref for Counters {
-    type Target = MetricsSnapshot;
-    fn deref(&self) -> &MetricsSnapshot {
-        &self.m
-    }
-}
-
-impl std::ops::DerefMut for Counters {
-    fn deref_mut(&mut self) -> &mut MetricsSnapshot {
-        &mut self.m
-    }
-}
-
 /// One request waiting for rate-limit budget, from creation to drop.
 pub(crate) struct RateLimitWait<'a> {
     metrics: &'a Metrics,
@@ -84,7 +71,7 @@ impl Drop for RateLimitWait<'_> {
 
 impl Metrics {
     pub(crate) fn request(&self, bucket: &str, is_retry: bool) {
-        let mut m = self.inner.lock();
+        let m = &mut self.inner.lock().m;
         m.requests += 1;
         m.retries += u64::from(is_retry);
         let b = m.buckets.entry(bucket.to_string()).or_default();
@@ -93,14 +80,14 @@ impl Metrics {
     }
 
     pub(crate) fn http_429(&self, bucket: &str, concurrency: bool) {
-        let mut m = self.inner.lock();
+        let m = &mut self.inner.lock().m;
         m.http_429 += 1;
         m.concurrency_429 += u64::from(concurrency);
         m.buckets.entry(bucket.to_string()).or_default().http_429 += 1;
     }
 
     pub(crate) fn bytes(&self, n: usize) {
-        self.inner.lock().bytes += n as u64;
+        self.inner.lock().m.bytes += n as u64;
     }
 
     /// Counts a request as waiting for rate-limit budget until the returned guard drops.
@@ -114,7 +101,7 @@ impl Metrics {
     }
 
     pub(crate) fn token_fetched(&self) {
-        self.inner.lock().tokens_fetched += 1;
+        self.inner.lock().m.tokens_fetched += 1;
     }
 
     pub(crate) fn snapshot(&self) -> MetricsSnapshot {
