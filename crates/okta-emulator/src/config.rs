@@ -1,6 +1,7 @@
 //! How an emulator is set up: org size and seed, credentials, rate limits, faults.
 
 use crate::clock::{Clock, SystemClock};
+use chrono::{DateTime, Utc};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -84,6 +85,10 @@ pub struct EmulatorConfig {
     pub fault_rate: f64,
     pub fault_seed: u64,
     pub clock: Arc<dyn Clock>,
+    /// The generated org's "now": its timestamps and log history end here. `None` anchors it
+    /// to `clock` at start, so the org is always current; set it for byte-identical exports
+    /// across runs.
+    pub anchor: Option<DateTime<Utc>>,
 }
 
 impl Default for EmulatorConfig {
@@ -106,6 +111,7 @@ impl Default for EmulatorConfig {
             fault_rate: 0.0,
             fault_seed: 1,
             clock: Arc::new(SystemClock),
+            anchor: None,
         }
     }
 }
@@ -134,6 +140,7 @@ impl std::fmt::Debug for EmulatorConfig {
             .field("fault_rate", &self.fault_rate)
             .field("fault_seed", &self.fault_seed)
             .field("clock", &self.clock)
+            .field("anchor", &self.anchor)
             .finish()
     }
 }

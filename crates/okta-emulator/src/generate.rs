@@ -1,13 +1,16 @@
 //! Seeded synthetic orgs: the same seed and counts give the same org, byte for byte.
 //!
-//! Every timestamp derives from [`ANCHOR`], never from the wall clock. Generation is single
-//! threaded with one `ChaCha8Rng`, so the order of every draw is fixed.
+//! Every timestamp derives from [`GenParams::anchor`], the org's "now", never from the wall
+//! clock: a server anchors its org to its clock at start, so the org's history always ends
+//! just before the present, and the same seed and anchor give the same bytes. Generation is
+//! single threaded with one `ChaCha8Rng`, so the order of every draw is fixed.
 
 use crate::config::OrgSize;
 use crate::model::{
     Actor, App, AssigneeType, Ctx, Factor, Group, GroupType, Id, Idp, Org, RoleAssignment,
-    RoleType, Target, Ts, User, UserStatus, parse_ts,
+    RoleType, Target, Ts, User, UserStatus,
 };
+use chrono::{DateTime, Utc};
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -15,25 +18,21 @@ use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 
-/// The fixed "now" of every generated org: 2026-11-01T00:00:00.000Z.
-pub const ANCHOR_RFC3339: &str = "2026-11-01T00:00:00.000Z";
-
 /// Average number of (non-Everyone) groups per user.
 const GROUPS_PER_USER: f64 = 10.0;
 
 const DAY_MS: i64 = 86_400_000;
 
-pub fn anchor() -> Ts {
-    parse_ts(ANCHOR_RFC3339).unwrap_or(0)
-}
-
-/// How big an org to generate.
+/// How big an org to generate, and when.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GenParams {
     pub seed: u64,
     pub users: usize,
     pub groups: usize,
     pub apps: usize,
+    /// The org's "now" (ms since the epoch, a whole second): every generated timestamp and
+    /// the month of System Log history lie before it.
+    pub anchor: Ts,
 }
 
 impl GenParams {
@@ -43,6 +42,7 @@ impl GenParams {
         users: Option<usize>,
         groups: Option<usize>,
         apps: Option<usize>,
+        anchor: DateTime<Utc>,
     ) -> Self {
         let (u, g, a) = size.counts();
         GenParams {
@@ -50,6 +50,7 @@ impl GenParams {
             users: users.unwrap_or(u).max(1),
             groups: groups.unwrap_or(g).max(1),
             apps: apps.unwrap_or(a),
+            anchor: whole_second(anchor.timestamp_millis()),
         }
     }
 }
@@ -310,6 +311,11 @@ fn pick_status(rng: &mut ChaCha8Rng) -> UserStatus {
     }
 }
 
+/// Okta's timestamps are whole seconds.
+fn whole_second(ms: Ts) -> Ts {
+    ms.div_euclid(1000) * 1000
+}
+
 fn ms_between(rng: &mut ChaCha8Rng, from: Ts, to: Ts) -> Ts {
     if to <= from {
         from
@@ -320,7 +326,7 @@ fn ms_between(rng: &mut ChaCha8Rng, from: Ts, to: Ts) -> Ts {
 
 /// Builds the whole org. Deterministic in `params`.
 pub fn generate(params: GenParams) -> Org {
-    let anchor = anchor();
+    let anchor = whole_second(params.anchor);
     let mut rng = ChaCha8Rng::seed_from_u64(params.seed);
     let org_created = anchor - 5 * 365 * DAY_MS;
     let mut org = Org::empty(params.seed, org_created);

@@ -40,7 +40,7 @@ pub mod model;
 pub mod principal;
 pub mod server;
 
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use clock::{Clock, ManualClock, OffsetClock, SystemClock};
 pub use config::{EmulatorConfig, OrgSize, RateLimitMode};
 pub use error::OktaError;
 pub use server::{RunningEmulator, StartError, start, start_tls};

@@ -140,6 +140,7 @@ pub async fn build_org(config: &EmulatorConfig) -> Result<Org, StartError> {
         config.users,
         config.groups,
         config.apps,
+        config.anchor.unwrap_or_else(|| config.clock.now()),
     );
     tokio::task::spawn_blocking(move || generate(params))
         .await

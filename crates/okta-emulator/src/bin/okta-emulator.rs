@@ -99,6 +99,11 @@ struct ServeArgs {
     fault_rate: f64,
     #[arg(long, default_value_t = 1)]
     fault_seed: u64,
+    /// The generated org's "now" (RFC 3339, e.g. 2026-11-01T00:00:00Z): its timestamps and
+    /// month of System Log history end here. Default: the time the emulator starts. Give the
+    /// same --seed and --anchor for byte-identical exports across runs.
+    #[arg(long, value_name = "TIME", value_parser = parse_anchor)]
+    anchor: Option<chrono::DateTime<chrono::Utc>>,
     /// Serve HTTPS with a fresh self-signed certificate, written as PEM to this file.
     #[arg(long, value_name = "CERTFILE")]
     tls: Option<PathBuf>,
@@ -153,9 +158,16 @@ impl ServeArgs {
             latency_ms: self.latency_ms,
             fault_rate: self.fault_rate,
             fault_seed: self.fault_seed,
+            anchor: self.anchor,
             ..EmulatorConfig::default()
         })
     }
+}
+
+fn parse_anchor(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(|e| format!("{e}: give an RFC 3339 time such as 2026-11-01T00:00:00Z"))
 }
 
 fn main() -> anyhow::Result<()> {

@@ -2,7 +2,6 @@
 
 use chrono::{DateTime, Duration, Utc};
 use okta_emulator::config::DEFAULT_TOKEN;
-use okta_emulator::generate::ANCHOR_RFC3339;
 use okta_emulator::{EmulatorConfig, ManualClock, OrgSize, RunningEmulator};
 use reqwest::Method;
 use reqwest::header::HeaderMap;
@@ -63,12 +62,19 @@ fn url_of(link: &str) -> String {
         .to_string()
 }
 
-/// The clock tests start at: one day after the generator's anchor.
-pub fn start_time() -> DateTime<Utc> {
+/// The fixed "now" these tests generate their orgs at, so that the literal times in them
+/// (log windows, filter cut-offs) stay meaningful whatever the date.
+pub const ANCHOR_RFC3339: &str = "2026-11-01T00:00:00.000Z";
+
+pub fn anchor() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(ANCHOR_RFC3339)
         .unwrap()
         .with_timezone(&Utc)
-        + Duration::days(1)
+}
+
+/// The clock tests start at: one day after the generator's anchor.
+pub fn start_time() -> DateTime<Utc> {
+    anchor() + Duration::days(1)
 }
 
 impl Emu {
@@ -84,6 +90,7 @@ impl Emu {
     pub async fn start_with(mut config: EmulatorConfig) -> Emu {
         let clock = ManualClock::new(start_time());
         config.clock = Arc::new(clock.clone());
+        config.anchor.get_or_insert_with(anchor);
         let emu = okta_emulator::start(config).await.expect("emulator starts");
         Emu {
             emu,

@@ -1,18 +1,70 @@
 //! The canonical export: deterministic, sorted, and equal to what the API serves.
 
-use crate::common::{Emu, bare};
+use crate::common::{Emu, anchor, bare};
 use okta_emulator::generate::{GenParams, generate};
 use okta_emulator::{OrgSize, control};
 use serde_json::Value;
 
 #[test]
 fn the_same_seed_gives_the_same_export_byte_for_byte() {
-    let p = GenParams::new(77, OrgSize::Small, None, None, None);
+    let p = GenParams::new(77, OrgSize::Small, None, None, None, anchor());
     let a = control::export_bytes(&generate(p));
     let b = control::export_bytes(&generate(p));
     assert_eq!(a, b);
     let c = control::export_bytes(&generate(GenParams { seed: 78, ..p }));
     assert_ne!(a, c);
+}
+
+/// Every RFC 3339 string in `value`, moved by `by`.
+fn shift_times(value: &mut Value, by: chrono::Duration) -> usize {
+    match value {
+        Value::String(s) => match chrono::DateTime::parse_from_rfc3339(s) {
+            Ok(t) => {
+                *s = (t.with_timezone(&chrono::Utc) + by)
+                    .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+                    .to_string();
+                1
+            }
+            Err(_) => match chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+                Ok(d) => {
+                    *s = (d + by).format("%Y-%m-%d").to_string();
+                    1
+                }
+                Err(_) => 0,
+            },
+        },
+        Value::Array(items) => items.iter_mut().map(|v| shift_times(v, by)).sum(),
+        Value::Object(map) => map.values_mut().map(|v| shift_times(v, by)).sum(),
+        _ => 0,
+    }
+}
+
+#[test]
+fn an_org_anchored_later_is_the_same_org_moved_in_time() {
+    let p = GenParams::new(77, OrgSize::Tiny, None, None, None, anchor());
+    let later = GenParams::new(
+        77,
+        OrgSize::Tiny,
+        None,
+        None,
+        None,
+        anchor() + chrono::Duration::days(400) + chrono::Duration::milliseconds(234),
+    );
+    let now = control::export(&generate(p));
+    let mut moved_back = control::export(&generate(later));
+    // The anchor is taken to the whole second, as Okta's timestamps are: the 234 ms go.
+    let shifted = shift_times(&mut moved_back, -chrono::Duration::days(400));
+    assert!(shifted > 100, "only {shifted} timestamps in the export");
+    let (a, b) = (
+        serde_json::to_string_pretty(&moved_back).unwrap(),
+        serde_json::to_string_pretty(&now).unwrap(),
+    );
+    let first = a.lines().zip(b.lines()).position(|(x, y)| x != y);
+    assert!(
+        first.is_none() && a.len() == b.len(),
+        "first difference at line {first:?}: {:?}",
+        first.map(|i| (a.lines().nth(i), b.lines().nth(i)))
+    );
 }
 
 fn sorted_by<F: Fn(&Value) -> String>(list: &[Value], key: F) -> bool {

@@ -1,6 +1,7 @@
 //! Integration tests of the sync engine: the emulator over real HTTP on 127.0.0.1, real
 //! SQLite files in temporary directories.
 
+mod calendar;
 mod failure;
 mod incremental;
 mod killed;
