@@ -233,7 +233,7 @@ fn bind_cell<'q>(
 fn check_scope(spec: &TableSpec, scope: &Scope) -> Result<()> {
     for (column, _) in &scope.filters {
         if !spec.column_names().any(|c| c == *column) || *column == "raw" {
-            return Err(StoreError::BadScope(format!(
+            return Err(StoreError::Internal(format!(
                 "table {} has no column {column} to select rows by",
                 spec.name
             )));
@@ -472,7 +472,7 @@ impl DeltaWriter<'_> {
                 DeltaOp::Replace { scope, batch } => {
                     let (table, rows) = schema::rows(batch)?;
                     if table != scope.table {
-                        return Err(StoreError::BadScope(format!(
+                        return Err(StoreError::Internal(format!(
                             "a replace of {} rows was given {} rows",
                             scope.table.as_str(),
                             table.as_str()

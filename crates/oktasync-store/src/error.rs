@@ -1,6 +1,6 @@
 //! The store's error type.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Everything that can go wrong reading or writing the mirror.
 #[derive(Debug, thiserror::Error)]
@@ -16,20 +16,137 @@ pub enum StoreError {
         "cannot open the mirror database {path}: {source}; check the path and its permissions, or pass another --db path"
     )]
     Open { path: PathBuf, source: sqlx::Error },
+    #[error("cannot read {path}: {source}; check the path and its permissions")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error(
-        "cannot bring the mirror database schema up to date: {0}; the file may come from a newer oktasync, or be damaged (run `sqlite3 FILE 'PRAGMA integrity_check'`)"
+        "no mirror at {path}: run `oktasync sync --db {path}` to create one (or `oktasync demo` to try oktasync on an emulated org), or pass --db with the right path",
+        path = .path.display()
+    )]
+    NoMirror { path: PathBuf },
+    #[error(
+        "{path} is not an oktasync mirror: it is {what}. Nothing in it was changed. Pass --db with the path of a mirror, or a new file name for `oktasync sync` to create one",
+        path = .path.display()
+    )]
+    NotAMirror { path: PathBuf, what: String },
+    #[error(
+        "the mirror {path} was written by an older oktasync; read commands never write, so run `oktasync sync --db {path}` once to bring it up to date",
+        path = .path.display()
+    )]
+    OlderMirror { path: PathBuf },
+    #[error(
+        "the mirror {path} was written by a newer oktasync (it has schema version {version}, which this one does not know); use that version, or upgrade this one",
+        path = .path.display()
+    )]
+    NewerMirror { path: PathBuf, version: i64 },
+    #[error(
+        "the mirror {path} is damaged ({detail}); its contents cannot be trusted. Keep it aside and rebuild it with a full sync:\n{way_out}",
+        path = .path.display(),
+        way_out = damaged_way_out(.path)
+    )]
+    Damaged { path: PathBuf, detail: String },
+    #[error(
+        "cannot bring the mirror database schema up to date: {0}; the file may come from a newer oktasync, or be damaged (`oktasync doctor` checks it)"
     )]
     Migrate(#[from] sqlx::migrate::MigrateError),
-    #[error("mirror database error: {0}")]
+    #[error("mirror database error: {}{}", .0, damaged_hint(.0))]
     Database(#[from] sqlx::Error),
     #[error("an Okta {kind} object has no string `id`; the mirror keeps only objects with an id")]
     MissingId { kind: &'static str },
     #[error("cannot encode or decode the JSON stored in the mirror: {0}")]
     Json(#[from] serde_json::Error),
     #[error("internal error: {0}; please report it")]
-    BadScope(String),
+    Internal(String),
     #[error("no org {0} in this mirror; run `oktasync sync` for it first")]
     UnknownOrg(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+impl StoreError {
+    pub(crate) fn open(path: &Path, source: sqlx::Error) -> Self {
+        if is_damage(&source) {
+            StoreError::Damaged {
+                path: path.to_path_buf(),
+                detail: source.to_string(),
+            }
+        } else {
+            StoreError::Open {
+                path: path.to_path_buf(),
+                source,
+            }
+        }
+    }
+}
+
+impl StoreError {
+    /// This error, or `Damaged` when it is SQLite saying that the file at `path` is damaged.
+    pub(crate) fn at(self, path: &Path) -> Self {
+        let source = match &self {
+            StoreError::Database(e)
+            | StoreError::Open { source: e, .. }
+            | StoreError::Migrate(sqlx::migrate::MigrateError::Execute(e))
+            | StoreError::Migrate(sqlx::migrate::MigrateError::ExecuteMigration(e, _)) => e,
+            _ => return self,
+        };
+        if is_damage(source) {
+            StoreError::Damaged {
+                path: path.to_path_buf(),
+                detail: source.to_string(),
+            }
+        } else {
+            self
+        }
+    }
+}
+
+/// SQLITE_CORRUPT (11) and SQLITE_NOTADB (26), with their extended codes.
+fn is_damage(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .and_then(|d| d.code())
+        .and_then(|c| c.parse::<i64>().ok())
+        .is_some_and(|code| matches!(code & 0xff, 11 | 26))
+}
+
+fn damaged_hint(e: &sqlx::Error) -> &'static str {
+    if is_damage(e) {
+        "; the mirror file is damaged: `oktasync doctor` says how to rebuild it"
+    } else {
+        ""
+    }
+}
+
+/// The exact commands that keep a damaged mirror (with its WAL files) aside and rebuild it.
+fn damaged_way_out(path: &Path) -> String {
+    let p = shell_quote(&path.display().to_string());
+    let aside = shell_quote(&format!("{}.damaged", path.display()));
+    let mut lines = vec![format!("  mv {p} {aside}")];
+    for suffix in ["-wal", "-shm"] {
+        let mut sidecar = path.as_os_str().to_owned();
+        sidecar.push(suffix);
+        if Path::new(&sidecar).exists() {
+            lines.push(format!(
+                "  mv {} {}",
+                shell_quote(&format!("{}{suffix}", path.display())),
+                shell_quote(&format!("{}.damaged{suffix}", path.display()))
+            ));
+        }
+    }
+    lines.push(format!("  oktasync sync --db {p}"));
+    lines.join("\n")
+}
+
+/// `text` as one shell word.
+fn shell_quote(text: &str) -> String {
+    if !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+:@%,=".contains(c))
+    {
+        text.to_owned()
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
+}

@@ -27,7 +27,7 @@ pub use delta::{
 };
 pub use error::{Result, StoreError};
 pub use schema::canonical_raw;
-pub use sqlite::{SqliteFullSyncSession, SqliteStore, StoreOptions};
+pub use sqlite::{APPLICATION_ID, FileState, SqliteFullSyncSession, SqliteStore, StoreOptions};
 pub use types::{
     AssigneeType, Batch, ChangeCounts, Changes, OrgId, RunId, RunStart, RunStats, SyncRunRecord,
     Table, outcome, run_kind,

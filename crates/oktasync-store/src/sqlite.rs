@@ -1,5 +1,9 @@
 //! The SQLite backend.
 
+mod file;
+
+pub use file::{APPLICATION_ID, FileState};
+
 use crate::changelog::{self, DeltaWriter, RunContext};
 use crate::delta::{ChangeQuery, ChangeRecord, ChangeSource, Delta, Scope, Watermarks};
 use crate::error::{Result, StoreError};
@@ -13,8 +17,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::Value;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-    SqliteSynchronous,
+    SqliteConnectOptions, SqliteConnection, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::{AssertSqlSafe, Connection, Row};
 use std::collections::BTreeMap;
@@ -62,36 +65,108 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
-    /// Opens (creating it owner-read/write only if missing) the mirror at `path` and brings
-    /// its schema up to date.
+    /// Opens the mirror at `path` for writing: creates it (owner-read/write only) if missing,
+    /// brings its schema up to date. A file that is not an oktasync mirror is refused
+    /// unchanged. Safe when several processes open the same new file at once.
     pub async fn open(path: impl AsRef<Path>) -> Result<Self> {
         Self::open_with(path, StoreOptions::default()).await
     }
 
     pub async fn open_with(path: impl AsRef<Path>, options: StoreOptions) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
-        create_owner_only(&path)?;
+        match file::inspect(&path, &MIGRATOR).await? {
+            FileState::Missing => create_owner_only(&path)?,
+            FileState::Empty | FileState::Older | FileState::Mirror => {}
+            refused => return Err(file::refuse(&path, refused)),
+        }
         let connect_options = SqliteConnectOptions::new()
             .filename(&path)
             .create_if_missing(false)
-            .journal_mode(SqliteJournalMode::Wal)
             // WAL + NORMAL: a commit may be lost on power failure, never corrupted.
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(options.busy_timeout)
             .foreign_keys(false);
+        ensure_wal(&connect_options, options.busy_timeout)
+            .await
+            .map_err(|source| StoreError::open(&path, source))?;
         let pool = SqlitePoolOptions::new()
             .max_connections(options.pool_connections)
             .connect_with(connect_options.clone())
             .await
-            .map_err(|source| StoreError::Open {
-                path: path.clone(),
-                source,
-            })?;
-        MIGRATOR.run(&pool).await?;
+            .map_err(|source| StoreError::open(&path, source))?;
+        migrate(&pool).await.map_err(|e| e.at(&path))?;
         Ok(Self {
             pool,
             connect_options,
             path,
+        })
+    }
+
+    /// Opens an existing mirror for reading only: nothing is created, migrated or written,
+    /// and a file that is not a mirror of this schema is refused, unchanged.
+    pub async fn open_read_only(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        match file::inspect(&path, &MIGRATOR).await? {
+            FileState::Mirror => {}
+            refused => return Err(file::refuse(&path, refused)),
+        }
+        let connect_options = SqliteConnectOptions::new()
+            .filename(&path)
+            .read_only(true)
+            .create_if_missing(false)
+            .busy_timeout(BUSY_TIMEOUT);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(POOL_CONNECTIONS)
+            .connect_with(connect_options.clone())
+            .await
+            .map_err(|source| StoreError::open(&path, source))?;
+        Ok(Self {
+            pool,
+            connect_options,
+            path,
+        })
+    }
+
+    /// What is at `path`, found out without writing to it.
+    pub async fn inspect(path: impl AsRef<Path>) -> Result<FileState> {
+        file::inspect(path.as_ref(), &MIGRATOR).await
+    }
+
+    /// A fact about this mirror file (`mirror_meta`), e.g. `created_by`.
+    pub async fn meta(&self, key: &str) -> Result<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT value FROM mirror_meta WHERE key = ?")
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    pub async fn set_meta(&self, key: &str, value: &str) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO mirror_meta (key, value) VALUES (?, ?)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(key)
+        .bind(value)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// SQLite's `PRAGMA quick_check` (every page read, indexes not cross-checked): an error
+    /// that says how to rebuild the mirror when the file is damaged.
+    pub async fn check_not_damaged(&self) -> Result<()> {
+        let problems: Vec<String> = sqlx::query_scalar("PRAGMA quick_check")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|source| StoreError::open(&self.path, source))?;
+        if problems == ["ok"] {
+            return Ok(());
+        }
+        Err(StoreError::Damaged {
+            path: self.path.clone(),
+            detail: problems.into_iter().take(3).collect::<Vec<_>>().join("; "),
         })
     }
 
@@ -245,6 +320,48 @@ impl SqliteStore {
         }
         Ok(())
     }
+}
+
+/// Puts the file in WAL mode (a property of the file, kept once set). Switching needs an
+/// exclusive lock that SQLite's busy timeout does not wait for, so when another process holds
+/// the file (two syncs creating it at once) this retries until `timeout`.
+async fn ensure_wal(
+    options: &SqliteConnectOptions,
+    timeout: Duration,
+) -> std::result::Result<(), sqlx::Error> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut pause = Duration::from_millis(5);
+    loop {
+        let mut conn = SqliteConnection::connect_with(options).await?;
+        let mode = sqlx::query_scalar::<_, String>("PRAGMA journal_mode = WAL")
+            .fetch_one(&mut conn)
+            .await;
+        let _ = conn.close().await;
+        match mode {
+            Ok(mode) if mode.eq_ignore_ascii_case("wal") => return Ok(()),
+            Ok(_) | Err(_) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_millis(200));
+            }
+            Ok(mode) => {
+                return Err(sqlx::Error::Protocol(format!(
+                    "the file stays in journal mode {mode}; another program holds it"
+                )));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Brings the schema up to date inside one `BEGIN IMMEDIATE` transaction, so that processes
+/// opening a new file at the same moment take turns: the second finds the schema in place
+/// instead of failing on "table already exists". (Each migration runs in a savepoint.)
+async fn migrate(pool: &SqlitePool) -> Result<()> {
+    let mut conn = pool.acquire().await?;
+    let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+    MIGRATOR.run(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Creates the database file with mode 0600 before SQLite opens it (SQLite would use the

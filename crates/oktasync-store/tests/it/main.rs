@@ -1,6 +1,7 @@
 //! Integration tests of the SQLite store against real files in temporary directories.
 
 mod changes;
+mod files;
 mod runs;
 
 use chrono::{DateTime, Utc};

@@ -50,6 +50,14 @@ async fn sync(
         .unwrap()
 }
 
+/// A full sync of `users` users into `org`, so that the file has pages to read.
+pub async fn fill(store: &SqliteStore, org: oktasync_store::OrgId, users: usize) {
+    let batch = (0..users)
+        .map(|i| user(&format!("00u{i:06}"), "ACTIVE"))
+        .collect();
+    sync(store, org, vec![Batch::Users(batch)]).await;
+}
+
 #[tokio::test]
 async fn file_is_owner_only_and_wal() {
     let dir = tempfile::tempdir().unwrap();
