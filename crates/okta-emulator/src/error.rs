@@ -148,6 +148,36 @@ impl OktaError {
         .with_cause(cause)
     }
 
+    /// E0000032 403: unlocking a user who is not LOCKED_OUT.
+    pub fn unlock_forbidden() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "E0000032",
+            "Unlock is not allowed for this user.",
+        )
+        .with_cause("The user is not locked out.")
+    }
+
+    /// E0000038 403: a lifecycle operation the user's status does not allow (e.g.
+    /// reactivating a user who is not PROVISIONED). Okta sends no causes.
+    pub fn user_status_forbidden() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "E0000038",
+            "This operation is not allowed in the user's current status.",
+        )
+    }
+
+    /// E0000056 403: deleting an app that is still ACTIVE.
+    pub fn app_delete_forbidden() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "E0000056",
+            "Delete application forbidden.",
+        )
+        .with_cause("The application must be deactivated before deletion.")
+    }
+
     /// E0000047 429.
     pub fn rate_limited() -> Self {
         Self::new(

@@ -8,7 +8,7 @@
 use crate::config::OrgSize;
 use crate::model::{
     Actor, App, AssigneeType, Ctx, Factor, Group, GroupType, Id, Idp, Org, RoleAssignment,
-    RoleType, Target, Ts, User, UserStatus,
+    RoleType, Target, Ts, User, UserStatus, whole_second,
 };
 use chrono::{DateTime, Utc};
 use rand::seq::IndexedRandom;
@@ -311,16 +311,14 @@ fn pick_status(rng: &mut ChaCha8Rng) -> UserStatus {
     }
 }
 
-/// Okta's timestamps are whole seconds.
-fn whole_second(ms: Ts) -> Ts {
-    ms.div_euclid(1000) * 1000
-}
-
-fn ms_between(rng: &mut ChaCha8Rng, from: Ts, to: Ts) -> Ts {
-    if to <= from {
-        from
+/// A time in `[from, to)` on a whole second (Okta's object timestamps have no milliseconds);
+/// `from` when the range holds no whole second after it.
+fn time_between(rng: &mut ChaCha8Rng, from: Ts, to: Ts) -> Ts {
+    let (from_s, to_s) = (from.div_euclid(1000), to.div_euclid(1000));
+    if to_s <= from_s {
+        whole_second(from)
     } else {
-        rng.random_range(from..to)
+        rng.random_range(from_s..to_s) * 1000
     }
 }
 
@@ -355,17 +353,16 @@ pub fn generate(params: GenParams) -> Org {
         } else {
             format!("{first_ascii}.{last_ascii}{i}@{domain}")
         };
-        let created = ms_between(&mut rng, org_created + DAY_MS, anchor - 2 * DAY_MS);
-        let last_updated = ms_between(&mut rng, created, anchor);
+        let created = time_between(&mut rng, org_created + DAY_MS, anchor - 2 * DAY_MS);
+        let last_updated = time_between(&mut rng, created, anchor);
         let has_password =
             !matches!(status, UserStatus::Staged | UserStatus::Provisioned) || rng.random_bool(0.3);
-        let activated =
-            (status != UserStatus::Staged).then(|| created + rng.random_range(0..DAY_MS));
-        let status_changed = activated.map(|a| ms_between(&mut rng, a, last_updated.max(a + 1)));
+        let activated = (status != UserStatus::Staged)
+            .then(|| created + rng.random_range(0..DAY_MS / 1000) * 1000);
+        let status_changed = activated.map(|a| time_between(&mut rng, a, last_updated));
         let last_login = (status == UserStatus::Active && rng.random_bool(0.9))
-            .then(|| ms_between(&mut rng, created, anchor));
-        let password_changed =
-            has_password.then(|| ms_between(&mut rng, created, last_updated.max(created + 1)));
+            .then(|| time_between(&mut rng, created, anchor));
+        let password_changed = has_password.then(|| time_between(&mut rng, created, last_updated));
         let mut profile = Map::new();
         profile.insert("firstName".into(), first.into());
         profile.insert("lastName".into(), last.into());
@@ -448,8 +445,8 @@ pub fn generate(params: GenParams) -> Org {
             format!("{label} {}", i / APP_CATALOG.len() + 1)
         };
         let id = Id::random(b"0oa", &mut rng);
-        let created = ms_between(&mut rng, org_created, anchor - 30 * DAY_MS);
-        let last_updated = ms_between(&mut rng, created, anchor);
+        let created = time_between(&mut rng, org_created, anchor - 30 * DAY_MS);
+        let last_updated = time_between(&mut rng, created, anchor);
         let (credentials, settings, features) = app_shape(mode, name, &label, &mut rng);
         let app = App {
             id,
@@ -493,9 +490,9 @@ pub fn generate(params: GenParams) -> Org {
         let app_group = !app_ids.is_empty() && rng.random_bool(0.15);
         let word = GROUP_WORDS.choose(&mut rng).unwrap_or(&"Team");
         let kind = GROUP_KINDS.choose(&mut rng).unwrap_or(&"Team");
-        let created = ms_between(&mut rng, org_created, anchor - DAY_MS);
-        let last_updated = ms_between(&mut rng, created, anchor);
-        let last_membership_updated = ms_between(&mut rng, created, anchor);
+        let created = time_between(&mut rng, org_created, anchor - DAY_MS);
+        let last_updated = time_between(&mut rng, created, anchor);
+        let last_membership_updated = time_between(&mut rng, created, anchor);
         let mut profile = Map::new();
         let (gtype, source) = if app_group {
             let name = format!("{word}-{kind}-{gi}")
@@ -595,7 +592,8 @@ pub fn generate(params: GenParams) -> Org {
     }
 
     // ---- admin roles ----
-    let role_time = |rng: &mut ChaCha8Rng| ms_between(rng, anchor - 400 * DAY_MS, anchor - DAY_MS);
+    let role_time =
+        |rng: &mut ChaCha8Rng| time_between(rng, anchor - 400 * DAY_MS, anchor - DAY_MS);
     if let Some(admin) = org.super_admin {
         let t = role_time(&mut rng);
         add_role(
@@ -642,7 +640,7 @@ pub fn generate(params: GenParams) -> Org {
     let idp_count = if n < 100 { 2 } else { idp_specs.len() };
     for (kind, name) in idp_specs.iter().take(idp_count) {
         let id = Id::random(b"0oa", &mut rng);
-        let created = ms_between(&mut rng, org_created, anchor - 10 * DAY_MS);
+        let created = time_between(&mut rng, org_created, anchor - 10 * DAY_MS);
         org.idps.insert(
             id,
             Idp {
@@ -651,7 +649,7 @@ pub fn generate(params: GenParams) -> Org {
                 name: name.to_string(),
                 active: true,
                 created,
-                last_updated: ms_between(&mut rng, created, anchor),
+                last_updated: time_between(&mut rng, created, anchor),
                 protocol: idp_protocol(kind),
                 json: OnceLock::new(),
             },
@@ -695,7 +693,7 @@ pub fn generate(params: GenParams) -> Org {
                 "webauthn" => b"fwf",
                 _ => b"uft",
             };
-            let fc = ms_between(&mut rng, created, anchor);
+            let fc = time_between(&mut rng, created, anchor);
             factors.push(Factor {
                 id: Id::random(prefix, &mut rng),
                 factor_type,
@@ -816,7 +814,26 @@ fn assign_user_quiet(org: &mut Org, app: Id, uid: Id, ctx: &Ctx) {
         .direct = true;
 }
 
+/// The app's `credentials`, `settings` and `features` for its sign-on mode. Okta sends
+/// `credentials.signing` and `settings.notifications.vpn` on every app, whatever its mode.
 fn app_shape(
+    mode: &str,
+    name: &str,
+    label: &str,
+    rng: &mut ChaCha8Rng,
+) -> (Value, Value, Vec<&'static str>) {
+    let (mut credentials, mut settings, features) = mode_shape(mode, name, label, rng);
+    if let Value::Object(c) = &mut credentials {
+        c.entry("signing").or_insert_with(|| json!({}));
+    }
+    if let Value::Object(s) = &mut settings {
+        s.entry("notifications")
+            .or_insert_with(|| json!({"vpn": {"network": {"connection": "DISABLED"}}}));
+    }
+    (credentials, settings, features)
+}
+
+fn mode_shape(
     mode: &str,
     name: &str,
     label: &str,

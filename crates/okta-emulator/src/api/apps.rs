@@ -3,7 +3,7 @@
 
 use super::filter::{self, Attr, Filterable, Rules};
 use super::pagination::{ArrayWriter, Links, ListQuery, after_cursor, json_response, take_page};
-use super::{Caller, Shared, json_object, no_content, object_response, self_link};
+use super::{Caller, Shared, json_object, no_content, object_response};
 use crate::error::{OktaError, Result};
 use crate::model::{App, Id};
 use axum::Router;
@@ -60,8 +60,15 @@ impl Filterable for App {
     }
 }
 
-pub fn app_links(origin: &str, id: &Id) -> String {
-    self_link(origin, &format!("/api/v1/apps/{id}"))
+/// An app's `_links` as Okta sends them, in lists too: `appLinks` (one per
+/// `visibility.appLinks` entry), `groups`, `logo`, `users`, `self`, and the lifecycle
+/// operation its status allows (`deactivate` when ACTIVE, `activate` when INACTIVE).
+pub fn app_links(origin: &str, a: &App) -> String {
+    let (id, name) = (a.id, &a.name);
+    let lifecycle = if a.active { "deactivate" } else { "activate" };
+    format!(
+        r#"{{"appLinks":[{{"name":"{name}","href":"{origin}/home/{name}/{id}/{name}","type":"text/html"}}],"groups":{{"href":"{origin}/api/v1/apps/{id}/groups"}},"logo":[{{"name":"medium","href":"{origin}/assets/img/logos/apps/{name}-medium.png","type":"image/png"}}],"users":{{"href":"{origin}/api/v1/apps/{id}/users"}},"{lifecycle}":{{"href":"{origin}/api/v1/apps/{id}/lifecycle/{lifecycle}"}},"self":{{"href":"{origin}/api/v1/apps/{id}"}}}}"#
+    )
 }
 
 fn app_user_links(origin: &str, app: &Id, user: &Id) -> String {
@@ -76,11 +83,30 @@ fn app_group_links(origin: &str, app: &Id, group: &Id) -> String {
     )
 }
 
+/// The user of `GET /api/v1/apps?expand=user/{userId}`, the only expansion Okta supports
+/// there; 400 E0000001 for any other value.
+fn expanded_user(query: &ListQuery) -> Result<Option<Id>> {
+    let Some(expand) = query.value("expand") else {
+        return Ok(None);
+    };
+    expand
+        .strip_prefix("user/")
+        .and_then(Id::parse)
+        .map(Some)
+        .ok_or_else(|| {
+            OktaError::validation(
+                "expand",
+                format!("expand: '{expand}' is not supported; use user/{{userId}}"),
+            )
+        })
+}
+
 async fn list(State(s): State<Shared>, headers: HeaderMap, uri: Uri) -> Result<Response> {
     let query = ListQuery::parse(&uri)?;
     let origin = s.origin(&headers, &uri);
     let limit = query.limit(APPS_LIMIT.0, APPS_LIMIT.1)?;
     let after = query.after_id()?;
+    let expand_user = expanded_user(&query)?;
     let expr = query
         .value("filter")
         .map(|f| filter::parse(f, &APP_FILTER))
@@ -99,7 +125,22 @@ async fn list(State(s): State<Shared>, headers: HeaderMap, uri: Uri) -> Result<R
     );
     let mut w = ArrayWriter::with_capacity(page.len() * 1500 + 2);
     for a in &page {
-        w.push(&a.json(), Some(&app_links(&origin, &a.id)));
+        let mut links = app_links(&origin, a);
+        // The user's assignment to the app, where there is one, follows `_links`.
+        if let Some(uid) = &expand_user
+            && let Some(entry) = org.app_users.get(&a.id).and_then(|m| m.get(uid))
+        {
+            let mut embedded = Vec::with_capacity(512);
+            crate::model::splice_links(
+                &mut embedded,
+                &entry.json(uid),
+                &app_user_links(&origin, &a.id, uid),
+            );
+            links.push_str(",\"_embedded\":{\"user\":");
+            links.push_str(&String::from_utf8_lossy(&embedded));
+            links.push('}');
+        }
+        w.push(&a.json(), Some(&links));
     }
     let next = more
         .then(|| page.last().map(|a| a.id.to_string()))
@@ -120,7 +161,7 @@ async fn get_one(
     Ok(object_response(
         StatusCode::OK,
         &org.apps[&aid].json(),
-        Some(&app_links(&origin, &aid)),
+        Some(&app_links(&origin, &org.apps[&aid])),
     ))
 }
 

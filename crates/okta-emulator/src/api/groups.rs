@@ -61,15 +61,24 @@ impl Filterable for Group {
     }
 }
 
-/// A group's `_links`: `self`, plus `source` for an APP_GROUP.
+/// A group's `_links` as Okta sends them, in lists too: `logo` (medium and large), `users`,
+/// `apps`, `self`, and `source` (the app it is imported from) for an APP_GROUP.
 pub fn group_links(origin: &str, g: &Group) -> String {
-    match &g.source {
-        Some(app) => format!(
-            r#"{{"self":{{"href":"{origin}/api/v1/groups/{}"}},"source":{{"href":"{origin}/api/v1/apps/{app}"}}}}"#,
-            g.id
-        ),
-        None => format!(r#"{{"self":{{"href":"{origin}/api/v1/groups/{}"}}}}"#, g.id),
-    }
+    let id = g.id;
+    let logo = |size: &str| {
+        format!(
+            r#"{{"name":"{size}","href":"{origin}/assets/img/logos/groups/okta-{size}.png","type":"image/png"}}"#
+        )
+    };
+    let source = match &g.source {
+        Some(app) => format!(r#","source":{{"href":"{origin}/api/v1/apps/{app}"}}"#),
+        None => String::new(),
+    };
+    format!(
+        r#"{{"logo":[{},{}],"users":{{"href":"{origin}/api/v1/groups/{id}/users"}},"apps":{{"href":"{origin}/api/v1/groups/{id}/apps"}},"self":{{"href":"{origin}/api/v1/groups/{id}"}}{source}}}"#,
+        logo("medium"),
+        logo("large"),
+    )
 }
 
 /// `_links` followed by `_embedded.stats` (for `expand=stats`).
@@ -297,7 +306,7 @@ async fn apps_of(
     let (page, more) = take_page(iter.filter_map(|a| org.apps.get(a)), limit);
     let mut w = ArrayWriter::with_capacity(page.len() * 1500 + 2);
     for a in &page {
-        w.push(&a.json(), Some(&super::apps::app_links(&origin, &a.id)));
+        w.push(&a.json(), Some(&super::apps::app_links(&origin, a)));
     }
     let next = more
         .then(|| page.last().map(|a| a.id.to_string()))

@@ -163,13 +163,16 @@ async fn grant(
             .map(|r| r.assignee.to_string())
             .unwrap_or(id)
     };
-    // The spec documents the created assignment as 201 for users but 200 for groups
-    // (assignRoleToUser / assignRoleToGroup; the group's 201 has no content).
-    let status = match kind {
-        AssigneeType::User => StatusCode::CREATED,
-        AssigneeType::Group => StatusCode::OK,
-    };
-    one_role(&s, &origin, kind, &assignee, rid.as_str(), status)
+    // Okta answers 201 with the new assignment for users and groups alike (the spec's
+    // assignRoleToGroup lists the 201 without a body, but the body is the assignment).
+    one_role(
+        &s,
+        &origin,
+        kind,
+        &assignee,
+        rid.as_str(),
+        StatusCode::CREATED,
+    )
 }
 
 async fn grant_user(

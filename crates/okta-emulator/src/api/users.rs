@@ -12,12 +12,16 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 use axum::routing::{get, post};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// Page size of `GET /api/v1/users` when the request names none, and its maximum.
 pub const USERS_LIMIT: (usize, usize) = (200, 200);
 /// With `q`, Okta returns 10 users by default and does not paginate.
 pub const USERS_Q_LIMIT: (usize, usize) = (10, 200);
+/// `GET /api/v1/users/{id}/groups`: Okta documents no page size here, so the emulator pages
+/// it as `/api/v1/groups` (default and maximum 10000): a client that sends no `limit` still
+/// gets every group of a user in one page.
+pub const USER_GROUPS_LIMIT: (usize, usize) = (10_000, 10_000);
 
 pub fn routes() -> Router<Shared> {
     Router::new()
@@ -55,8 +59,91 @@ impl Filterable for User {
     }
 }
 
+/// A user's `_links` in a collection: `self` only, as Okta sends them.
 pub fn user_links(origin: &str, id: &Id) -> String {
     self_link(origin, &format!("/api/v1/users/{id}"))
+}
+
+/// The lifecycle and credential operations a user's status allows, as `(rel, path under
+/// /api/v1/users/{id}/)`: the links Okta puts on a single user (spec `User._links`, and the
+/// ACTIVE and PASSWORD_EXPIRED examples there).
+fn operations(status: UserStatus) -> &'static [(&'static str, &'static str)] {
+    const RESET_PASSWORD: (&str, &str) = ("resetPassword", "lifecycle/reset_password");
+    const RESET_FACTORS: (&str, &str) = ("resetFactors", "lifecycle/reset_factors");
+    const EXPIRE_PASSWORD: (&str, &str) = ("expirePassword", "lifecycle/expire_password");
+    const FORGOT_PASSWORD: (&str, &str) = ("forgotPassword", "credentials/forgot_password");
+    const CHANGE_PASSWORD: (&str, &str) = ("changePassword", "credentials/change_password");
+    const CHANGE_RECOVERY: (&str, &str) = (
+        "changeRecoveryQuestion",
+        "credentials/change_recovery_question",
+    );
+    const DEACTIVATE: (&str, &str) = ("deactivate", "lifecycle/deactivate");
+    match status {
+        UserStatus::Staged => &[("activate", "lifecycle/activate"), DEACTIVATE],
+        UserStatus::Provisioned => &[("reactivate", "lifecycle/reactivate"), DEACTIVATE],
+        UserStatus::Active => &[
+            ("suspend", "lifecycle/suspend"),
+            RESET_PASSWORD,
+            RESET_FACTORS,
+            EXPIRE_PASSWORD,
+            FORGOT_PASSWORD,
+            CHANGE_RECOVERY,
+            CHANGE_PASSWORD,
+            DEACTIVATE,
+        ],
+        UserStatus::PasswordExpired => &[
+            RESET_PASSWORD,
+            RESET_FACTORS,
+            EXPIRE_PASSWORD,
+            FORGOT_PASSWORD,
+            CHANGE_RECOVERY,
+            CHANGE_PASSWORD,
+            DEACTIVATE,
+        ],
+        UserStatus::Recovery => &[
+            ("reactivate", "lifecycle/reactivate"),
+            RESET_PASSWORD,
+            RESET_FACTORS,
+            DEACTIVATE,
+        ],
+        UserStatus::LockedOut => &[
+            ("unlock", "lifecycle/unlock"),
+            RESET_PASSWORD,
+            RESET_FACTORS,
+            EXPIRE_PASSWORD,
+            DEACTIVATE,
+        ],
+        UserStatus::Suspended => &[("unsuspend", "lifecycle/unsuspend"), DEACTIVATE],
+        UserStatus::Deprovisioned => &[("activate", "lifecycle/activate")],
+    }
+}
+
+/// A user's `_links` in a single-user response: `self`, its profile `schema` and `type`,
+/// and the operations its status allows (each with `method`, as Okta writes them).
+pub fn user_detail_links(origin: &str, user: &User) -> String {
+    let id = user.id;
+    let mut links = serde_json::Map::new();
+    for (rel, path) in operations(user.status) {
+        links.insert(
+            (*rel).into(),
+            json!({"href": format!("{origin}/api/v1/users/{id}/{path}"), "method": "POST"}),
+        );
+    }
+    // The profile schema's id mirrors the user type's (`oty…` → `osc…`), as in Okta orgs.
+    let schema = format!("osc{}", &user.type_id.as_str()[3..]);
+    links.insert(
+        "schema".into(),
+        json!({"href": format!("{origin}/api/v1/meta/schemas/user/{schema}")}),
+    );
+    links.insert(
+        "type".into(),
+        json!({"href": format!("{origin}/api/v1/meta/types/user/{}", user.type_id)}),
+    );
+    links.insert(
+        "self".into(),
+        json!({"href": format!("{origin}/api/v1/users/{id}")}),
+    );
+    Value::Object(links).to_string()
 }
 
 fn q_matches(user: &User, q: &str) -> bool {
@@ -149,7 +236,7 @@ async fn get_one(
     Ok(object_response(
         StatusCode::OK,
         &user.json(),
-        Some(&user_links(&origin, &user.id)),
+        Some(&user_detail_links(&origin, user)),
     ))
 }
 
@@ -162,7 +249,7 @@ fn respond_user(s: &Shared, origin: &str, id: &Id, status: StatusCode) -> Result
     Ok(object_response(
         status,
         &user.json(),
-        Some(&user_links(origin, id)),
+        Some(&user_detail_links(origin, user)),
     ))
 }
 
@@ -270,7 +357,8 @@ async fn lifecycle(
 ) -> Result<Response> {
     let (mut org, c) = s.begin_write(&caller, &uri);
     match op.as_str() {
-        "activate" | "reactivate" => org.activate_user(&c, &id)?,
+        "activate" => org.activate_user(&c, &id)?,
+        "reactivate" => org.reactivate_user(&c, &id)?,
         "deactivate" => org.deactivate_user(&c, &id)?,
         "suspend" => org.suspend_user(&c, &id)?,
         "unsuspend" => org.unsuspend_user(&c, &id)?,
@@ -299,19 +387,30 @@ async fn delete(
     }
 }
 
-/// `GET /api/v1/users/{id}/groups`: every group of the user, not paginated.
+/// `GET /api/v1/users/{id}/groups`: the user's groups in id order, with cursor pages and
+/// `Link` headers like the other lists.
 async fn groups_of(
     State(s): State<Shared>,
     Path(id): Path<String>,
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response> {
+    let query = ListQuery::parse(&uri)?;
     let origin = s.origin(&headers, &uri);
+    let limit = query.limit(USER_GROUPS_LIMIT.0, USER_GROUPS_LIMIT.1)?;
+    let after = query.after_id()?;
     let org = s.org.read();
     let uid = org.user_id(&id)?;
-    let mut w = ArrayWriter::with_capacity(4096);
-    for g in org.groups_of(&uid).filter_map(|g| org.groups.get(g)) {
+    let set = org.user_groups.get(&uid);
+    let iter = set.into_iter().flat_map(|g| g.range(after_cursor(after)));
+    let (page, more) = take_page(iter.filter_map(|g| org.groups.get(g)), limit);
+    let mut w = ArrayWriter::with_capacity(page.len() * 500 + 2);
+    for g in &page {
         w.push(&g.json(), Some(&super::groups::group_links(&origin, g)));
     }
-    Ok(json_response(w.finish(), None))
+    let next = more
+        .then(|| page.last().map(|g| g.id.to_string()))
+        .flatten();
+    let links = Links::for_page(&origin, uri.path(), &query, limit, next);
+    Ok(json_response(w.finish(), Some(&links)))
 }

@@ -64,6 +64,12 @@ impl serde::Serialize for Id {
 /// Milliseconds since the Unix epoch.
 pub type Ts = i64;
 
+/// `ms` down to its whole second: Okta's object timestamps (`created`, `lastUpdated`, …)
+/// always end in `.000Z`; only System Log `published` times carry milliseconds.
+pub fn whole_second(ms: Ts) -> Ts {
+    ms.div_euclid(1000) * 1000
+}
+
 /// Okta's timestamp format, `YYYY-MM-DDTHH:mm:ss.SSSZ`.
 pub fn format_ts(ms: Ts) -> String {
     DateTime::<Utc>::from_timestamp_millis(ms)

@@ -1,7 +1,7 @@
 //! System Log events, shaped as Okta writes them.
 
 use super::Org;
-use super::ids::{Id, Ts, format_ts};
+use super::ids::{Id, Ts, format_ts, whole_second};
 use super::objects::{App, Group, User};
 use bytes::Bytes;
 use rand::Rng;
@@ -107,7 +107,11 @@ impl Target {
 #[derive(Debug, Clone)]
 pub struct Ctx {
     pub actor: Actor,
+    /// When the change happens, to the whole second: the time every object timestamp it
+    /// moves (`created`, `lastUpdated`, …) takes, as Okta's have no milliseconds.
     pub now: Ts,
+    /// The System Log `published` time of its events, with milliseconds as Okta writes them.
+    pub published: Ts,
     /// The request path, e.g. `/api/v1/groups/00g…/users/00u…`.
     pub request_uri: String,
     pub ip: String,
@@ -118,7 +122,8 @@ impl Ctx {
     pub fn new(actor: Actor, now: Ts, request_uri: impl Into<String>) -> Self {
         Ctx {
             actor,
-            now,
+            now: whole_second(now),
+            published: now,
             request_uri: request_uri.into(),
             ip: "127.0.0.1".into(),
             user_agent: "okta-emulator".into(),
@@ -266,7 +271,7 @@ impl Org {
         targets: Vec<Target>,
         debug_extra: Option<(&str, String)>,
     ) -> u64 {
-        self.emit_at(ctx, ctx.now, event_type, targets, debug_extra)
+        self.emit_at(ctx, ctx.published, event_type, targets, debug_extra)
     }
 
     /// Appends an event published at `published` (history generation uses past times).

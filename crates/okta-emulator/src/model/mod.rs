@@ -14,7 +14,7 @@ mod log;
 mod objects;
 mod ops;
 
-pub use ids::{Id, Ts, format_ts, parse_ts};
+pub use ids::{Id, Ts, format_ts, parse_ts, whole_second};
 pub use log::{Actor, Ctx, LogEntry, Target};
 pub use objects::{
     App, AppGroupEntry, AppUserEntry, Factor, Group, GroupType, Idp, RoleAssignment, RoleType,

@@ -358,7 +358,7 @@ impl RoleType {
         ("SUPER_ADMIN", "Super Administrator"),
         ("ORG_ADMIN", "Organization Administrator"),
         ("APP_ADMIN", "Application Administrator"),
-        ("USER_ADMIN", "Group Administrator"),
+        ("USER_ADMIN", "User Administrator"),
         ("HELP_DESK_ADMIN", "Help Desk Administrator"),
         ("READ_ONLY_ADMIN", "Read-only Administrator"),
         ("REPORT_ADMIN", "Report Administrator"),

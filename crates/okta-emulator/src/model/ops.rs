@@ -51,6 +51,17 @@ fn validate_profile(profile: &Map<String, Value>) -> Result<()> {
     Ok(())
 }
 
+/// Base profile attributes Okta always sends, `null` when unset: a user created (or a
+/// profile replaced) without them still has them.
+const NULLABLE_BASE_ATTRIBUTES: [&str; 2] = ["mobilePhone", "secondEmail"];
+
+fn with_base_attributes(mut profile: Map<String, Value>) -> Map<String, Value> {
+    for field in NULLABLE_BASE_ATTRIBUTES {
+        profile.entry(field).or_insert(Value::Null);
+    }
+    profile
+}
+
 fn lifecycle_error(summary: &str) -> OktaError {
     OktaError::new(
         StatusCode::BAD_REQUEST,
@@ -116,6 +127,7 @@ impl Org {
         activate: bool,
         group_ids: &[Id],
     ) -> Result<Id> {
+        let profile = with_base_attributes(profile);
         validate_profile(&profile)?;
         let login = profile
             .get("login")
@@ -184,6 +196,11 @@ impl Org {
         for (k, v) in changes {
             profile.insert(k, v);
         }
+        let profile = if replace {
+            with_base_attributes(profile)
+        } else {
+            profile
+        };
         validate_profile(&profile)?;
         let new_login = profile
             .get("login")
@@ -261,6 +278,19 @@ impl Org {
         Ok(uid)
     }
 
+    /// `lifecycle/reactivate`: restarts the activation of a PROVISIONED or RECOVERY user
+    /// (a new activation email); the status stays, 403 E0000038 otherwise.
+    pub fn reactivate_user(&mut self, ctx: &Ctx, id: &str) -> Result<Id> {
+        let uid = self.user_id(id)?;
+        match self.users[&uid].status {
+            UserStatus::Provisioned | UserStatus::Recovery => {
+                self.emit_user(ctx, "user.lifecycle.reactivate", &uid);
+                Ok(uid)
+            }
+            _ => Err(OktaError::user_status_forbidden()),
+        }
+    }
+
     /// `lifecycle/suspend`: ACTIVE → SUSPENDED only.
     pub fn suspend_user(&mut self, ctx: &Ctx, id: &str) -> Result<Id> {
         self.move_status(
@@ -268,7 +298,7 @@ impl Org {
             id,
             (UserStatus::Active, UserStatus::Suspended),
             "user.lifecycle.suspend",
-            "Cannot suspend a user that is not active",
+            lifecycle_error("Cannot suspend a user that is not active"),
         )
     }
 
@@ -279,34 +309,34 @@ impl Org {
             id,
             (UserStatus::Suspended, UserStatus::Active),
             "user.lifecycle.unsuspend",
-            "Cannot unsuspend a user that is not suspended",
+            lifecycle_error("Cannot unsuspend a user that is not suspended"),
         )
     }
 
-    /// `lifecycle/unlock`: LOCKED_OUT → ACTIVE only.
+    /// `lifecycle/unlock`: LOCKED_OUT → ACTIVE only (403 E0000032 otherwise).
     pub fn unlock_user(&mut self, ctx: &Ctx, id: &str) -> Result<Id> {
         self.move_status(
             ctx,
             id,
             (UserStatus::LockedOut, UserStatus::Active),
             "user.account.unlock",
-            "Cannot unlock a user that is not locked out",
+            OktaError::unlock_forbidden(),
         )
     }
 
-    /// A transition allowed from exactly one status: refused otherwise, else the status
-    /// moves and `event` is written.
+    /// A transition allowed from exactly one status: refused with `refusal` otherwise, else
+    /// the status moves and `event` is written.
     fn move_status(
         &mut self,
         ctx: &Ctx,
         id: &str,
         (from, to): (UserStatus, UserStatus),
         event: &'static str,
-        refusal: &str,
+        refusal: OktaError,
     ) -> Result<Id> {
         let uid = self.user_id(id)?;
         if self.users[&uid].status != from {
-            return Err(lifecycle_error(refusal));
+            return Err(refusal);
         }
         self.set_status(ctx, &uid, to);
         self.emit_user(ctx, event, &uid);
@@ -738,9 +768,7 @@ impl Org {
     pub fn delete_app(&mut self, ctx: &Ctx, app: &str) -> Result<()> {
         let aid = self.app_id(app)?;
         if self.apps[&aid].active {
-            return Err(lifecycle_error(
-                "Cannot delete an active application; deactivate it first",
-            ));
+            return Err(OktaError::app_delete_forbidden());
         }
         for gid in self.app_groups.remove(&aid).unwrap_or_default().into_keys() {
             if let Some(apps) = self.group_apps.get_mut(&gid) {

@@ -292,12 +292,25 @@ async fn apps_deactivate_then_delete_with_their_assignments() {
         .as_str()
         .unwrap()
         .to_string();
+    // An ACTIVE app cannot be deleted: 403 E0000056, and it stays.
+    let r = e
+        .call(
+            Method::POST,
+            &format!("/api/v1/apps/{app}/lifecycle/activate"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200);
     let active = e
         .call(Method::DELETE, &format!("/api/v1/apps/{app}"), None)
         .await;
-    if e.get(&format!("/api/v1/apps/{app}")).await.body["status"] == "ACTIVE" {
-        assert_eq!((active.status, active.error_code()), (400, "E0000001"));
-    }
+    assert_eq!((active.status, active.error_code()), (403, "E0000056"));
+    assert_eq!(active.body["errorSummary"], "Delete application forbidden.");
+    assert_eq!(
+        active.body["errorCauses"][0]["errorSummary"],
+        "The application must be deactivated before deletion."
+    );
+    assert_eq!(e.get(&format!("/api/v1/apps/{app}")).await.status, 200);
     e.tick();
     let r = e
         .call(

@@ -186,9 +186,10 @@ async fn create_update_delete_and_stats() {
         )
         .await;
     assert_eq!(
-        grant.status, 200,
-        "the spec documents 200 for group role grants"
+        grant.status, 201,
+        "Okta answers a group role grant with 201"
     );
+    assert_eq!(grant.body["assignmentType"], "GROUP");
     let g = e
         .get(&format!("/api/v1/groups/{gid}?expand=stats"))
         .await

@@ -4,6 +4,7 @@ mod apps_roles;
 mod churn;
 mod common;
 mod export;
+mod fidelity;
 mod filters;
 mod gate;
 mod groups;
