@@ -16,7 +16,7 @@ pub use group::{Group, GroupProfile, GroupStats};
 pub use idp::IdentityProvider;
 pub use log::{LogActor, LogEvent, LogOutcome, LogTarget};
 pub use role::{RoleAssignee, RoleAssignment};
-pub use user::{User, UserProfile};
+pub use user::{USER_STATUSES, User, UserProfile};
 
 /// Declares a model: the public struct (typed fields plus `raw`), a private wire struct that
 /// serde derives for, and `Deserialize` (through the raw value) and `Serialize` (as `raw`).

@@ -4,6 +4,18 @@ use super::{lenient, okta_model};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
+/// Every status an Okta user can have.
+pub const USER_STATUSES: [&str; 8] = [
+    "STAGED",
+    "PROVISIONED",
+    "ACTIVE",
+    "RECOVERY",
+    "PASSWORD_EXPIRED",
+    "LOCKED_OUT",
+    "SUSPENDED",
+    "DEPROVISIONED",
+];
+
 okta_model! {
     /// An Okta user.
     pub struct User {
