@@ -1,7 +1,9 @@
 //! Random realistic mutations through the same [`Org`] methods the API calls, so they write
 //! the same events and move the same timestamps (`POST /__emulator/churn`).
 
-use crate::model::{AssigneeType, Ctx, GroupType, Id, Org, Ts, UserStatus};
+use crate::model::{
+    AssigneeType, Ctx, FACTOR_KINDS, GroupType, IDP_KINDS, Id, Org, Ts, UserStatus,
+};
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -34,6 +36,18 @@ pub const OPS: &[(&str, u32)] = &[
     ("app.group.unassign", 1),
     ("role.grant", 2),
     ("role.revoke", 1),
+    ("factor.enroll", 3),
+    ("factor.unenroll", 1),
+    ("factor.reset", 1),
+    ("idp.create", 1),
+    ("idp.update", 1),
+    ("idp.deactivate", 1),
+    ("idp.activate", 1),
+    ("idp.delete", 1),
+    ("app.update", 1),
+    ("app.deactivate", 1),
+    ("app.activate", 1),
+    ("app.delete", 1),
 ];
 
 /// What a churn run did.
@@ -374,8 +388,120 @@ pub fn apply(org: &mut Org, base: &Ctx, kind: &str, rng: &mut ChaCha8Rng) -> boo
             org.revoke_role(base, kind, assignee.as_str(), r.as_str())
                 .is_ok()
         }
+        "factor.enroll" => {
+            let Some(u) = user_with(org, rng, |s| s == UserStatus::Active) else {
+                return false;
+            };
+            let enrolled: Vec<_> = org
+                .factors
+                .get(&u)
+                .into_iter()
+                .flatten()
+                .map(|f| f.kind)
+                .collect();
+            let Some(kind) = FACTOR_KINDS
+                .iter()
+                .filter(|k| !enrolled.contains(k))
+                .collect::<Vec<_>>()
+                .choose(rng)
+                .map(|k| **k)
+            else {
+                return false;
+            };
+            let c = base.at(format!("/api/v1/users/{u}/factors"));
+            org.enroll_factor(&c, u.as_str(), kind).is_ok()
+        }
+        "factor.unenroll" => {
+            let Some(u) = user_with_factors(org, rng) else {
+                return false;
+            };
+            let Some(f) = org
+                .factors
+                .get(&u)
+                .and_then(|fs| fs.choose(rng))
+                .map(|f| f.id)
+            else {
+                return false;
+            };
+            let c = base.at(format!("/api/v1/users/{u}/factors/{f}"));
+            org.unenroll_factor(&c, u.as_str(), f.as_str()).is_ok()
+        }
+        "factor.reset" => {
+            let Some(u) = user_with_factors(org, rng) else {
+                return false;
+            };
+            let c = base.at(format!("/api/v1/users/{u}/lifecycle/reset_factors"));
+            org.reset_factors(&c, u.as_str()).is_ok()
+        }
+        "idp.create" => {
+            let kind = IDP_KINDS.choose(rng).copied().unwrap_or("OIDC");
+            let name = format!("Partner IdP {}", rng.random_range(0..1_000_000u32));
+            org.create_idp(&base.at("/api/v1/idps"), kind, &name)
+                .is_ok()
+        }
+        "idp.update" => {
+            let Some(i) = nth_key(&org.idps, rng, |_| true) else {
+                return false;
+            };
+            let name = format!("Renamed IdP {}", rng.random_range(0..1_000_000u32));
+            org.rename_idp(&base.at(format!("/api/v1/idps/{i}")), i.as_str(), &name)
+                .is_ok()
+        }
+        "idp.deactivate" | "idp.activate" => {
+            let activate = kind == "idp.activate";
+            let Some(i) = nth_key(&org.idps, rng, |i| i.active != activate) else {
+                return false;
+            };
+            let c = base.at(format!(
+                "/api/v1/idps/{i}/lifecycle/{}",
+                if activate { "activate" } else { "deactivate" }
+            ));
+            org.set_idp_active(&c, i.as_str(), activate).is_ok()
+        }
+        "idp.delete" => {
+            let Some(i) = nth_key(&org.idps, rng, |_| true) else {
+                return false;
+            };
+            org.delete_idp(&base.at(format!("/api/v1/idps/{i}")), i.as_str())
+                .is_ok()
+        }
+        "app.update" => {
+            let Some(a) = nth_key(&org.apps, rng, |_| true) else {
+                return false;
+            };
+            let label = format!("{} ({})", org.apps[&a].name, rng.random_range(0..10_000u32));
+            org.relabel_app(&base.at(format!("/api/v1/apps/{a}")), a.as_str(), &label)
+                .is_ok()
+        }
+        "app.deactivate" | "app.activate" => {
+            let activate = kind == "app.activate";
+            let Some(a) = nth_key(&org.apps, rng, |a| a.active != activate) else {
+                return false;
+            };
+            let c = base.at(format!(
+                "/api/v1/apps/{a}/lifecycle/{}",
+                if activate { "activate" } else { "deactivate" }
+            ));
+            org.set_app_active(&c, a.as_str(), activate).is_ok()
+        }
+        "app.delete" => {
+            // Okta deletes only an INACTIVE app: churn deletes one deactivated before.
+            let Some(a) = nth_key(&org.apps, rng, |a| !a.active) else {
+                return false;
+            };
+            org.delete_app(&base.at(format!("/api/v1/apps/{a}")), a.as_str())
+                .is_ok()
+        }
         _ => false,
     }
+}
+
+/// A user with enrolled factors, other than the super admin.
+fn user_with_factors(org: &Org, rng: &mut ChaCha8Rng) -> Option<Id> {
+    let admin = org.super_admin;
+    nth_key(&org.users, rng, |u| {
+        Some(u.id) != admin && org.factors.get(&u.id).is_some_and(|f| !f.is_empty())
+    })
 }
 
 /// The summary as the control endpoint answers it.

@@ -4,6 +4,8 @@
 //! The export is the org as one canonical JSON object: Okta objects exactly as the list
 //! endpoints serve them minus `_links` and `_embedded`, every list sorted, every object's keys
 //! sorted, so that a mirror producing the same form from API responses matches it byte for byte.
+//! Lists: `app_groups`, `app_users`, `apps`, `factors` (`{factor, user_id}`, every user's),
+//! `group_members`, `groups`, `idps`, `role_assignments`, `users`.
 
 use crate::api::{Shared, json_object, value_response};
 use crate::churn;
@@ -104,6 +106,20 @@ pub fn export_bytes(org: &Org) -> Vec<u8> {
     }
     out.extend_from_slice(b"],");
     write_objects(&mut out, "apps", org.apps.values().map(|a| a.to_value()));
+    // Factors name no user of their own: each is paired with its user, ordered by user id
+    // then factor id (the mirror's key).
+    out.push(b',');
+    write_objects(
+        &mut out,
+        "factors",
+        org.users.keys().flat_map(|uid| {
+            let mut factors: Vec<_> = org.factors.get(uid).into_iter().flatten().collect();
+            factors.sort_by_key(|f| f.id);
+            factors
+                .into_iter()
+                .map(move |f| serde_json::json!({"factor": f.to_value(), "user_id": uid}))
+        }),
+    );
     out.extend_from_slice(b",\"group_members\":[");
     first = true;
     for group in org.groups.keys() {

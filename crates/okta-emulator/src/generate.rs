@@ -7,8 +7,8 @@
 
 use crate::config::OrgSize;
 use crate::model::{
-    Actor, App, AssigneeType, Ctx, Factor, Group, GroupType, Id, Idp, Org, RoleAssignment,
-    RoleType, Target, Ts, User, UserStatus, whole_second,
+    Actor, App, AssigneeType, Ctx, FACTOR_KINDS, Factor, Group, GroupType, Id, Idp, Org,
+    RoleAssignment, RoleType, Target, Ts, User, UserStatus, idp_protocol, whole_second,
 };
 use chrono::{DateTime, Utc};
 use rand::seq::IndexedRandom;
@@ -657,14 +657,6 @@ pub fn generate(params: GenParams) -> Org {
     }
 
     // ---- factors ----
-    let factor_kinds: &[(&str, &str, &str)] = &[
-        ("push", "OKTA", "OKTA"),
-        ("token:software:totp", "GOOGLE", "GOOGLE"),
-        ("token:software:totp", "OKTA", "OKTA"),
-        ("sms", "OKTA", "OKTA"),
-        ("email", "OKTA", "OKTA"),
-        ("webauthn", "FIDO", "FIDO"),
-    ];
     for uid in &user_ids {
         let Some(user) = org.users.get(uid) else {
             continue;
@@ -678,31 +670,18 @@ pub fn generate(params: GenParams) -> Org {
         let created = user.activated.unwrap_or(user.created);
         let count = rng.random_range(0..=3usize);
         let mut factors = Vec::with_capacity(count);
-        let mut used = [false; 6];
+        let mut used = [false; FACTOR_KINDS.len()];
         for _ in 0..count {
-            let k = rng.random_range(0..factor_kinds.len());
+            let k = rng.random_range(0..FACTOR_KINDS.len());
             if used[k] {
                 continue;
             }
             used[k] = true;
-            let (factor_type, provider, vendor) = factor_kinds[k];
-            let prefix: &[u8; 3] = match factor_type {
-                "push" => b"opf",
-                "sms" => b"mbl",
-                "email" => b"emf",
-                "webauthn" => b"fwf",
-                _ => b"uft",
-            };
+            let kind = FACTOR_KINDS[k];
             let fc = time_between(&mut rng, created, anchor);
-            factors.push(Factor {
-                id: Id::random(prefix, &mut rng),
-                factor_type,
-                provider,
-                vendor_name: vendor,
-                active: rng.random_bool(0.95),
-                created: fc,
-                last_updated: fc,
-            });
+            let id = Id::random(kind.prefix, &mut rng);
+            let active = rng.random_bool(0.95);
+            factors.push(Factor::enroll(id, kind, user, active, fc));
         }
         if !factors.is_empty() {
             org.factors.insert(*uid, factors);
@@ -920,31 +899,6 @@ fn mode_shape(
             json!({"app": {"url": format!("https://{slug}.example.net/login"), "authURL": format!("https://{name}.example.net/auth")}}),
             vec![],
         ),
-    }
-}
-
-fn idp_protocol(kind: &str) -> Value {
-    match kind {
-        "SAML2" => json!({
-            "type": "SAML2",
-            "endpoints": {
-                "sso": {"url": "https://adfs.corp.example.com/adfs/ls/", "binding": "HTTP-POST", "destination": "https://adfs.corp.example.com/adfs/ls/"},
-                "acs": {"binding": "HTTP-POST", "type": "INSTANCE"},
-            },
-            "algorithms": {"request": {"signature": {"algorithm": "SHA-256", "scope": "REQUEST"}}, "response": {"signature": {"algorithm": "SHA-256", "scope": "ANY"}}},
-            "credentials": {"trust": {"issuer": "http://adfs.corp.example.com/adfs/services/trust", "audience": "https://www.okta.com/saml2/service-provider/spexample", "kid": "your-key-id"}},
-        }),
-        _ => json!({
-            "type": "OIDC",
-            "endpoints": {
-                "authorization": {"url": "https://idp.example.com/oauth2/v1/authorize", "binding": "HTTP-REDIRECT"},
-                "token": {"url": "https://idp.example.com/oauth2/v1/token", "binding": "HTTP-POST"},
-            },
-            "scopes": ["openid", "profile", "email"],
-            // OAuthCredentialsClient allows token_endpoint_auth_method only as private_key_jwt,
-            // which needs key material the emulator does not model: leave it out.
-            "credentials": {"client": {"client_id": "your-client-id"}},
-        }),
     }
 }
 

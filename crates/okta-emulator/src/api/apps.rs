@@ -32,7 +32,10 @@ const APP_FILTER: Rules = Rules {
 pub fn routes() -> Router<Shared> {
     Router::new()
         .route("/api/v1/apps", get(list))
-        .route("/api/v1/apps/{id}", get(get_one).delete(delete_app))
+        .route(
+            "/api/v1/apps/{id}",
+            get(get_one).put(relabel).delete(delete_app),
+        )
         .route(
             "/api/v1/apps/{id}/lifecycle/{op}",
             axum::routing::post(lifecycle),
@@ -162,6 +165,35 @@ async fn get_one(
         StatusCode::OK,
         &org.apps[&aid].json(),
         Some(&app_links(&origin, &org.apps[&aid])),
+    ))
+}
+
+/// `PUT /api/v1/apps/{id}`: the emulator applies the `label`; the rest of the app stays
+/// (Okta ignores system-assigned properties in the body the same way).
+async fn relabel(
+    State(s): State<Shared>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Bytes,
+) -> Result<Response> {
+    let origin = s.origin(&headers, &uri);
+    let body = json_object(&body)?;
+    let label = body.get("label").and_then(Value::as_str).unwrap_or("");
+    let aid = {
+        let (mut org, c) = s.begin_write(&caller, &uri);
+        org.relabel_app(&c, &id, label)?
+    };
+    let org = s.org.read();
+    let app = org
+        .apps
+        .get(&aid)
+        .ok_or_else(|| OktaError::not_found(&id, "AppInstance"))?;
+    Ok(object_response(
+        StatusCode::OK,
+        &app.json(),
+        Some(&app_links(&origin, app)),
     ))
 }
 

@@ -119,11 +119,15 @@ fn operations(status: UserStatus) -> &'static [(&'static str, &'static str)] {
 }
 
 /// A user's `_links` in a single-user response: `self`, its profile `schema` and `type`,
-/// and the operations its status allows (each with `method`, as Okta writes them).
-pub fn user_detail_links(origin: &str, user: &User) -> String {
+/// and the operations its status allows (each with `method`, as Okta writes them);
+/// `resetFactors` only while the user has factors to reset.
+pub fn user_detail_links(origin: &str, user: &User, has_factors: bool) -> String {
     let id = user.id;
     let mut links = serde_json::Map::new();
     for (rel, path) in operations(user.status) {
+        if *rel == "resetFactors" && !has_factors {
+            continue;
+        }
         links.insert(
             (*rel).into(),
             json!({"href": format!("{origin}/api/v1/users/{id}/{path}"), "method": "POST"}),
@@ -236,7 +240,11 @@ async fn get_one(
     Ok(object_response(
         StatusCode::OK,
         &user.json(),
-        Some(&user_detail_links(&origin, user)),
+        Some(&user_detail_links(
+            &origin,
+            user,
+            org.factors.contains_key(&user.id),
+        )),
     ))
 }
 
@@ -249,7 +257,11 @@ fn respond_user(s: &Shared, origin: &str, id: &Id, status: StatusCode) -> Result
     Ok(object_response(
         status,
         &user.json(),
-        Some(&user_detail_links(origin, user)),
+        Some(&user_detail_links(
+            origin,
+            user,
+            org.factors.contains_key(id),
+        )),
     ))
 }
 
@@ -363,6 +375,7 @@ async fn lifecycle(
         "suspend" => org.suspend_user(&c, &id)?,
         "unsuspend" => org.unsuspend_user(&c, &id)?,
         "unlock" => org.unlock_user(&c, &id)?,
+        "reset_factors" => org.reset_factors(&c, &id)?,
         other => {
             return Err(OktaError::no_route(&format!(
                 "/api/v1/users/{id}/lifecycle/{other}"

@@ -2,7 +2,7 @@
 
 use super::Org;
 use super::ids::{Id, Ts, format_ts, whole_second};
-use super::objects::{App, Group, User};
+use super::objects::{App, Group, Idp, User};
 use bytes::Bytes;
 use rand::Rng;
 use serde_json::{Value, json};
@@ -89,6 +89,15 @@ impl Target {
             kind: "AppInstance",
             alternate_id: a.label.clone(),
             display_name: a.label.clone(),
+        }
+    }
+
+    pub fn idp(i: &Idp) -> Self {
+        Target {
+            id: i.id.to_string(),
+            kind: "IdentityProvider",
+            alternate_id: i.name.clone(),
+            display_name: i.name.clone(),
         }
     }
 
@@ -234,6 +243,25 @@ pub fn describe(event_type: &str) -> (Option<&'static str>, &'static str) {
         "application.lifecycle.delete" => {
             (Some("app.generic.config.app_deleted"), "Delete application")
         }
+        "application.lifecycle.update" => {
+            (Some("app.generic.config.app_updated"), "Update application")
+        }
+        "user.mfa.factor.activate" => (
+            Some("core.user.factor.activate"),
+            "Activate factor for user",
+        ),
+        "user.mfa.factor.deactivate" => {
+            (Some("core.user.factor.deactivate"), "Reset factor for user")
+        }
+        "user.mfa.factor.reset_all" => (
+            Some("core.user.factor.reset_all"),
+            "Reset all factors for user",
+        ),
+        "system.idp.lifecycle.create" => (None, "Create IdP"),
+        "system.idp.lifecycle.update" => (None, "Update IdP"),
+        "system.idp.lifecycle.activate" => (None, "Activate IdP"),
+        "system.idp.lifecycle.deactivate" => (None, "Deactivate IdP"),
+        "system.idp.lifecycle.delete" => (None, "Delete IdP"),
         "user.account.privilege.grant" => (
             Some("core.user.admin_privilege.granted"),
             "Grant user privilege",

@@ -9,16 +9,19 @@
 //! cache, and pages are written by splicing `_links` for the request's origin onto the cached
 //! bytes.
 
+mod factors;
+mod idps;
 mod ids;
 mod log;
 mod objects;
 mod ops;
 
+pub use idps::{IDP_KINDS, idp_protocol};
 pub use ids::{Id, Ts, format_ts, parse_ts, whole_second};
 pub use log::{Actor, Ctx, LogEntry, Target};
 pub use objects::{
-    App, AppGroupEntry, AppUserEntry, Factor, Group, GroupType, Idp, RoleAssignment, RoleType,
-    User, UserStatus, splice_links,
+    App, AppGroupEntry, AppUserEntry, FACTOR_KINDS, Factor, FactorKind, Group, GroupType, Idp,
+    RoleAssignment, RoleType, User, UserStatus, splice_links,
 };
 pub use ops::UserDeletion;
 

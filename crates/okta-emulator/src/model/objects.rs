@@ -462,21 +462,73 @@ impl Idp {
     }
 }
 
-#[derive(Debug, Clone)]
-pub struct Factor {
-    pub id: Id,
+/// One kind of factor the emulator enrolls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FactorKind {
     pub factor_type: &'static str,
     pub provider: &'static str,
     pub vendor_name: &'static str,
+    /// The id prefix Okta gives factors of this kind.
+    pub prefix: &'static [u8; 3],
+}
+
+/// The factors users enroll (Okta Verify push, TOTP apps, SMS, email, WebAuthn).
+pub const FACTOR_KINDS: [FactorKind; 6] = [
+    FactorKind {
+        factor_type: "push",
+        provider: "OKTA",
+        vendor_name: "OKTA",
+        prefix: b"opf",
+    },
+    FactorKind {
+        factor_type: "token:software:totp",
+        provider: "GOOGLE",
+        vendor_name: "GOOGLE",
+        prefix: b"uft",
+    },
+    FactorKind {
+        factor_type: "token:software:totp",
+        provider: "OKTA",
+        vendor_name: "OKTA",
+        prefix: b"ost",
+    },
+    FactorKind {
+        factor_type: "sms",
+        provider: "OKTA",
+        vendor_name: "OKTA",
+        prefix: b"mbl",
+    },
+    FactorKind {
+        factor_type: "email",
+        provider: "OKTA",
+        vendor_name: "OKTA",
+        prefix: b"emf",
+    },
+    FactorKind {
+        factor_type: "webauthn",
+        provider: "FIDO",
+        vendor_name: "FIDO",
+        prefix: b"fwf",
+    },
+];
+
+#[derive(Debug, Clone)]
+pub struct Factor {
+    pub id: Id,
+    pub kind: FactorKind,
     pub active: bool,
     pub created: Ts,
     pub last_updated: Ts,
+    /// Fixed at enrollment (the phone number or email it was set up with): a later profile
+    /// change does not change an enrolled factor.
+    pub profile: Value,
 }
 
 impl Factor {
-    pub fn to_value(&self, user: &User) -> Value {
+    /// A factor of `kind` that `user` enrolls at `at`.
+    pub fn enroll(id: Id, kind: FactorKind, user: &User, active: bool, at: Ts) -> Factor {
         let login = user.login();
-        let profile = match self.factor_type {
+        let profile = match kind.factor_type {
             "sms" | "call" => {
                 json!({"phoneNumber": user.profile.get("mobilePhone").cloned().unwrap_or(Value::Null)})
             }
@@ -485,19 +537,30 @@ impl Factor {
                 json!({"credentialId": login, "deviceType": "SmartPhone_IPhone", "name": "iPhone", "platform": "IOS", "version": "17.4"})
             }
             "webauthn" => {
-                json!({"credentialId": format!("webauthn-{}", self.id), "authenticatorName": "Touch ID"})
+                json!({"credentialId": format!("webauthn-{id}"), "authenticatorName": "Touch ID"})
             }
             _ => json!({"credentialId": login}),
         };
+        Factor {
+            id,
+            kind,
+            active,
+            created: at,
+            last_updated: at,
+            profile,
+        }
+    }
+
+    pub fn to_value(&self) -> Value {
         json!({
             "id": self.id,
-            "factorType": self.factor_type,
-            "provider": self.provider,
-            "vendorName": self.vendor_name,
+            "factorType": self.kind.factor_type,
+            "provider": self.kind.provider,
+            "vendorName": self.kind.vendor_name,
             "status": if self.active { "ACTIVE" } else { "PENDING_ACTIVATION" },
             "created": ts(self.created),
             "lastUpdated": ts(self.last_updated),
-            "profile": profile,
+            "profile": self.profile,
         })
     }
 }

@@ -110,7 +110,7 @@ impl Org {
             })
     }
 
-    fn emit_user(&mut self, ctx: &Ctx, event: &'static str, id: &Id) {
+    pub(super) fn emit_user(&mut self, ctx: &Ctx, event: &'static str, id: &Id) {
         let t = self.user_target(id);
         self.emit(ctx, event, vec![t], None);
     }
@@ -760,6 +760,26 @@ impl Org {
             };
             self.app_lifecycle_event(ctx, event, aid);
         }
+        Ok(aid)
+    }
+
+    /// `PUT /api/v1/apps/{id}`: the emulator's apps change only their label; moves
+    /// `lastUpdated` and writes `application.lifecycle.update`.
+    pub fn relabel_app(&mut self, ctx: &Ctx, app: &str, label: &str) -> Result<Id> {
+        let aid = self.app_id(app)?;
+        if label.trim().is_empty() {
+            return Err(OktaError::validation(
+                "AppInstance",
+                "label: The field cannot be left blank",
+            ));
+        }
+        let Some(a) = self.apps.get_mut(&aid) else {
+            return Err(app_not_found(app));
+        };
+        a.label = label.to_string();
+        a.last_updated = ctx.now;
+        a.json = OnceLock::new();
+        self.app_lifecycle_event(ctx, "application.lifecycle.update", aid);
         Ok(aid)
     }
 

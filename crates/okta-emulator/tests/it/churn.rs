@@ -32,6 +32,18 @@ fn expected(kind: &str) -> &'static [&'static str] {
         "app.group.unassign" => &["group.application_assignment.remove"],
         "role.grant" => &["user.account.privilege.grant", "group.privilege.grant"],
         "role.revoke" => &["user.account.privilege.revoke", "group.privilege.revoke"],
+        "factor.enroll" => &["user.mfa.factor.activate"],
+        "factor.unenroll" => &["user.mfa.factor.deactivate"],
+        "factor.reset" => &["user.mfa.factor.reset_all"],
+        "idp.create" => &["system.idp.lifecycle.create"],
+        "idp.update" => &["system.idp.lifecycle.update"],
+        "idp.deactivate" => &["system.idp.lifecycle.deactivate"],
+        "idp.activate" => &["system.idp.lifecycle.activate"],
+        "idp.delete" => &["system.idp.lifecycle.delete"],
+        "app.update" => &["application.lifecycle.update"],
+        "app.deactivate" => &["application.lifecycle.deactivate"],
+        "app.activate" => &["application.lifecycle.activate"],
+        "app.delete" => &["application.lifecycle.delete"],
         other => panic!("no expectation for churn op {other}"),
     }
 }
@@ -117,6 +129,38 @@ async fn every_churn_operation_writes_its_event_and_timestamps() {
                 assert_eq!(org.app_groups[&target(0)][&target(1)].last_updated, now)
             }
             "app.group.unassign" => assert!(!org.app_groups[&target(0)].contains_key(&target(1))),
+            "factor.enroll" => {
+                let factors = &org.factors[&target(0)];
+                assert!(factors.iter().any(|f| f.created == now && f.active));
+            }
+            "factor.unenroll" | "factor.reset" => {
+                assert_eq!(main["target"][0]["type"], "User");
+                let left = org.factors.get(&target(0)).map_or(0, Vec::len);
+                if *kind == "factor.reset" {
+                    assert_eq!(left, 0);
+                }
+            }
+            "idp.create" | "idp.update" | "idp.deactivate" | "idp.activate" => {
+                assert_eq!(main["target"][0]["type"], "IdentityProvider");
+                let idp = &org.idps[&target(0)];
+                assert_eq!(idp.last_updated, now, "{kind} moves lastUpdated");
+                if *kind != "idp.update" {
+                    assert_eq!(idp.active, *kind != "idp.deactivate");
+                }
+            }
+            "idp.delete" => assert!(!org.idps.contains_key(&target(0))),
+            "app.update" | "app.deactivate" | "app.activate" => {
+                let app = &org.apps[&target(0)];
+                assert_eq!(app.last_updated, now, "{kind} moves lastUpdated");
+                if *kind != "app.update" {
+                    assert_eq!(app.active, *kind == "app.activate");
+                }
+            }
+            "app.delete" => {
+                assert!(!org.apps.contains_key(&target(0)));
+                assert!(!org.app_users.contains_key(&target(0)));
+                assert!(!org.app_groups.contains_key(&target(0)));
+            }
             _ => {}
         }
     }

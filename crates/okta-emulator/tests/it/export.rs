@@ -85,6 +85,7 @@ async fn export_lists_are_sorted_and_objects_match_the_api() {
             "app_groups",
             "app_users",
             "apps",
+            "factors",
             "group_members",
             "groups",
             "idps",
@@ -106,6 +107,14 @@ async fn export_lists_are_sorted_and_objects_match_the_api() {
     assert!(sorted_by(
         export["app_users"].as_array().unwrap(),
         |v| format!("{} {}", s(v, "app_id"), s(v, "user_id"))
+    ));
+    assert!(sorted_by(
+        export["factors"].as_array().unwrap(),
+        |v| format!(
+            "{} {}",
+            s(v, "user_id"),
+            v["factor"]["id"].as_str().unwrap()
+        )
     ));
     assert!(sorted_by(
         export["app_groups"].as_array().unwrap(),
@@ -171,6 +180,27 @@ async fn export_lists_are_sorted_and_objects_match_the_api() {
         .map(|m| (s(m, "group_id"), s(m, "user_id")))
         .collect();
     assert_eq!(pairs, want);
+    // Factors through the API equal the export's, user by user.
+    let factors = export["factors"].as_array().unwrap();
+    let holders: std::collections::BTreeSet<String> =
+        factors.iter().map(|f| s(f, "user_id")).collect();
+    assert!(holders.len() > 50, "{} users with factors", holders.len());
+    let mut listed = Vec::new();
+    for uid in &holders {
+        let mut page: Vec<Value> = e
+            .get(&format!("/api/v1/users/{uid}/factors"))
+            .await
+            .array()
+            .iter()
+            .map(bare)
+            .collect();
+        page.sort_by_key(|f| s(f, "id"));
+        listed.extend(
+            page.into_iter()
+                .map(|f| serde_json::json!({"factor": f, "user_id": uid})),
+        );
+    }
+    assert_eq!(&listed, factors);
     // Non-ASCII names and custom attributes survive.
     let text = serde_json::to_string(&export["users"]).unwrap();
     assert!(!text.is_ascii());

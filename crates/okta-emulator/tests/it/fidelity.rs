@@ -476,3 +476,230 @@ async fn apps_expand_takes_only_a_user() {
     assert_eq!(embedded["_embedded"]["user"]["id"], uid);
     assert_eq!(embedded["_embedded"]["user"]["scope"], assignment["scope"]);
 }
+
+#[tokio::test]
+async fn factors_enroll_unenroll_and_reset_with_their_events() {
+    let e = Emu::start(OrgSize::Small, 89).await;
+    let export = e.export();
+    // An ACTIVE user without factors.
+    let holders: BTreeSet<&str> = export["factors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["user_id"].as_str().unwrap())
+        .collect();
+    let uid = export["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .skip(1)
+        .find(|u| u["status"] == "ACTIVE" && !holders.contains(u["id"].as_str().unwrap()))
+        .expect("an ACTIVE user without factors")["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let user = e.get(&format!("/api/v1/users/{uid}")).await.body;
+    assert!(
+        user["_links"].get("resetFactors").is_none(),
+        "nothing to reset yet"
+    );
+    e.tick();
+    let push = e
+        .call(
+            Method::POST,
+            &format!("/api/v1/users/{uid}/factors"),
+            Some(json!({"factorType": "push", "provider": "OKTA"})),
+        )
+        .await;
+    assert_eq!(push.status, 200, "{}", push.body);
+    assert_eq!(push.body["status"], "ACTIVE");
+    assert_eq!(push.body["created"], e.now_text());
+    assert_eq!(e.last_events(1)[0]["eventType"], "user.mfa.factor.activate");
+    assert_eq!(e.last_events(1)[0]["target"][0]["id"], uid.as_str());
+    let again = e
+        .call(
+            Method::POST,
+            &format!("/api/v1/users/{uid}/factors"),
+            Some(json!({"factorType": "push", "provider": "OKTA"})),
+        )
+        .await;
+    assert_eq!((again.status, again.error_code()), (400, "E0000001"));
+    let totp = e
+        .call(
+            Method::POST,
+            &format!("/api/v1/users/{uid}/factors"),
+            Some(json!({"factorType": "token:software:totp", "provider": "OKTA"})),
+        )
+        .await;
+    assert_eq!(totp.status, 200, "{}", totp.body);
+    let sms = e
+        .call(
+            Method::POST,
+            &format!("/api/v1/users/{uid}/factors"),
+            Some(json!({"factorType": "sms", "provider": "OKTA"})),
+        )
+        .await;
+    assert_eq!(sms.status, 200, "{}", sms.body);
+    let listed = e.get(&format!("/api/v1/users/{uid}/factors")).await;
+    assert_eq!(listed.array().len(), 3);
+    let user = e.get(&format!("/api/v1/users/{uid}")).await.body;
+    assert!(user["_links"]["resetFactors"].is_object());
+
+    // Unenrolling Okta Verify push takes Okta Verify's TOTP along.
+    let push_id = push.body["id"].as_str().unwrap();
+    let r = e
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/users/{uid}/factors/{push_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 204);
+    assert_eq!(
+        e.last_events(1)[0]["eventType"],
+        "user.mfa.factor.deactivate"
+    );
+    let left: Vec<Value> = e
+        .get(&format!("/api/v1/users/{uid}/factors"))
+        .await
+        .body
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0]["id"], sms.body["id"]);
+    let gone = e
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/users/{uid}/factors/{push_id}"),
+            None,
+        )
+        .await;
+    assert_eq!((gone.status, gone.error_code()), (404, "E0000007"));
+
+    let reset = href(&user["_links"], "resetFactors");
+    assert_eq!(e.call(Method::POST, &reset, None).await.status, 200);
+    assert_eq!(
+        e.last_events(1)[0]["eventType"],
+        "user.mfa.factor.reset_all"
+    );
+    assert!(
+        e.get(&format!("/api/v1/users/{uid}/factors"))
+            .await
+            .array()
+            .is_empty()
+    );
+    assert!(
+        e.export()["factors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["user_id"] != uid.as_str())
+    );
+    // A deactivated user's factors cannot change.
+    let gone_user = user_with_status(&export, "DEPROVISIONED");
+    let r = e
+        .call(
+            Method::POST,
+            &format!("/api/v1/users/{gone_user}/factors"),
+            Some(json!({"factorType": "email", "provider": "OKTA"})),
+        )
+        .await;
+    assert_eq!((r.status, r.error_code()), (403, "E0000038"));
+}
+
+#[tokio::test]
+async fn idps_are_created_renamed_deactivated_activated_and_deleted_with_events() {
+    let e = Emu::start(OrgSize::Tiny, 90).await;
+    let bad = e
+        .call(
+            Method::POST,
+            "/api/v1/idps",
+            Some(json!({"type": "CARRIER_PIGEON", "name": "Coo"})),
+        )
+        .await;
+    assert_eq!((bad.status, bad.error_code()), (400, "E0000001"));
+    e.tick();
+    let created = e
+        .call(
+            Method::POST,
+            "/api/v1/idps",
+            Some(json!({"type": "SAML2", "name": "Acme ADFS"})),
+        )
+        .await;
+    assert_eq!(created.status, 200, "{}", created.body);
+    assert_eq!(created.body["status"], "ACTIVE");
+    assert_eq!(created.body["protocol"]["type"], "SAML2");
+    let id = created.body["id"].as_str().unwrap().to_string();
+    let event = &e.last_events(1)[0];
+    assert_eq!(event["eventType"], "system.idp.lifecycle.create");
+    assert_eq!(event["target"][0]["type"], "IdentityProvider");
+    assert_eq!(event["target"][0]["id"], id.as_str());
+
+    e.tick();
+    let renamed = e
+        .call(
+            Method::PUT,
+            &format!("/api/v1/idps/{id}"),
+            Some(json!({"name": "Acme AD FS"})),
+        )
+        .await;
+    assert_eq!(renamed.body["name"], "Acme AD FS");
+    assert_eq!(renamed.body["lastUpdated"], e.now_text());
+    assert_eq!(
+        e.last_events(1)[0]["eventType"],
+        "system.idp.lifecycle.update"
+    );
+    for (op, status) in [("deactivate", "INACTIVE"), ("activate", "ACTIVE")] {
+        let r = e
+            .call(
+                Method::POST,
+                &format!("/api/v1/idps/{id}/lifecycle/{op}"),
+                None,
+            )
+            .await;
+        assert_eq!(r.body["status"], status, "{}", r.body);
+        assert_eq!(
+            e.last_events(1)[0]["eventType"],
+            format!("system.idp.lifecycle.{op}").as_str()
+        );
+    }
+    let r = e
+        .call(Method::DELETE, &format!("/api/v1/idps/{id}"), None)
+        .await;
+    assert_eq!(r.status, 204);
+    assert_eq!(
+        e.last_events(1)[0]["eventType"],
+        "system.idp.lifecycle.delete"
+    );
+    assert_eq!(e.get(&format!("/api/v1/idps/{id}")).await.status, 404);
+}
+
+#[tokio::test]
+async fn an_app_is_relabelled_with_an_update_event() {
+    let e = Emu::start(OrgSize::Tiny, 91).await;
+    let app = e.export()["apps"][0]["id"].as_str().unwrap().to_string();
+    e.tick();
+    let r = e
+        .call(
+            Method::PUT,
+            &format!("/api/v1/apps/{app}"),
+            Some(json!({"label": "Renamed App"})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["label"], "Renamed App");
+    assert_eq!(r.body["lastUpdated"], e.now_text());
+    assert_eq!(
+        e.last_events(1)[0]["eventType"],
+        "application.lifecycle.update"
+    );
+    let blank = e
+        .call(
+            Method::PUT,
+            &format!("/api/v1/apps/{app}"),
+            Some(json!({"label": " "})),
+        )
+        .await;
+    assert_eq!((blank.status, blank.error_code()), (400, "E0000001"));
+}
