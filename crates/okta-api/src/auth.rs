@@ -1,6 +1,7 @@
 //! Authentication: one [`AuthProvider`] trait with two implementations, SSWS API tokens and
-//! OAuth 2.0 service apps (`private_key_jwt`, optionally DPoP-bound). Credentials live in
-//! secret types; header values are marked sensitive so no HTTP layer prints them.
+//! OAuth 2.0 client credentials (the client authenticated by `private_key_jwt` or by a client
+//! secret; tokens DPoP-bound when the server asks). Credentials live in secret types; header
+//! values are marked sensitive so no HTTP layer prints them.
 
 mod dpop;
 mod jwt;
@@ -19,13 +20,41 @@ use secrecy::SecretString;
 use std::fmt;
 use url::Url;
 
-/// How the client proves who it is.
+/// How the client proves who it is. `Debug` never shows a secret.
 #[derive(Debug, Clone)]
 pub enum Credentials {
-    /// An SSWS API token (Admin Console > Security > API > Tokens).
+    /// An SSWS API token (Admin Console > Security > API > Tokens). A token pasted with its
+    /// `SSWS ` scheme in front, or with spaces or a newline around it, is accepted.
     ApiToken(SecretString),
     /// An OAuth 2.0 service app using `private_key_jwt`.
     OAuth(OAuthCredentials),
+    /// An OAuth 2.0 client with a client secret: how Okta Integration Network "API service
+    /// integrations" connect.
+    OAuthSecret(OAuthSecretCredentials),
+}
+
+/// An OAuth 2.0 client authenticated by its client secret (`client_secret_basic` or
+/// `client_secret_post` at `/oauth2/v1/token`, client credentials grant). `Debug` never shows
+/// the secret, and no error or log line carries it.
+#[derive(Debug, Clone)]
+pub struct OAuthSecretCredentials {
+    pub client_id: String,
+    /// Spaces and a newline around it (a pasted or file-read secret) are ignored.
+    pub client_secret: SecretString,
+    /// Okta scopes to request, e.g. `okta.users.read`.
+    pub scopes: Vec<String>,
+    /// How the secret is sent; Okta accepts both, the Admin Console's default is Basic.
+    pub method: ClientSecretMethod,
+}
+
+/// Where the client secret travels in the token request.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum ClientSecretMethod {
+    /// `client_secret_basic`: `Authorization: Basic base64(client_id:client_secret)`.
+    #[default]
+    Basic,
+    /// `client_secret_post`: `client_id` and `client_secret` in the form body.
+    Post,
 }
 
 /// An OAuth 2.0 service app's credentials. `Debug` never shows the key.

@@ -13,9 +13,9 @@ use crate::models::{
     AppUser, Application, ApplicationGroupAssignment, Group, IdentityProvider, LogEvent,
     RoleAssignee, RoleAssignment, User, UserFactor,
 };
-use crate::pagination::{EndRule, PageShape, PageStream, page_stream, split_page};
+use crate::pagination::{EndRule, ListingSpec, PageShape, PageStream, page_stream, split_page};
 use crate::retry::{self, AttemptOutcome, RetryReason, Verdict};
-use crate::transport::{AttemptError, HttpResponse, Transport};
+use crate::transport::{AttemptError, HttpResponse, Reachability, Transport, redirect_error};
 use chrono::{DateTime, SecondsFormat, Utc};
 use http::{HeaderValue, Method};
 use serde::de::DeserializeOwned;
@@ -80,7 +80,8 @@ impl OktaClient {
     pub fn new(org: OrgUrl, creds: Credentials, config: ClientConfig) -> Result<Self> {
         let auth: Box<dyn AuthProvider> = match &creds {
             Credentials::ApiToken(token) => Box::new(SswsAuth::new(token)?),
-            Credentials::OAuth(oauth) => Box::new(OAuthAuth::new(oauth, &org)?),
+            Credentials::OAuth(oauth) => Box::new(OAuthAuth::with_private_key(oauth, &org)?),
+            Credentials::OAuthSecret(oauth) => Box::new(OAuthAuth::with_secret(oauth, &org)?),
         };
         let transport = Transport::new(org, config)?;
         Ok(Self {
@@ -102,6 +103,18 @@ impl OktaClient {
         self.inner.transport.governor.concurrency_limit()
     }
 
+    /// One unauthenticated request to the org over this client's HTTP stack (same proxies,
+    /// same trusted roots, no redirects): is the org reachable, and if not, why. Not retried,
+    /// not counted in [`Self::metrics`]. See [`crate::probe_reachability`] for a check without
+    /// credentials.
+    pub async fn probe_reachability(&self) -> Reachability {
+        crate::transport::probe(&self.inner.transport.http, self.org()).await
+    }
+
+    pub(crate) fn max_listing_pages(&self) -> u64 {
+        self.inner.transport.config.max_listing_pages
+    }
+
     // ---- lists -------------------------------------------------------------------------
 
     /// Any list endpoint, following `Link: rel="next"`. `path_and_query` is relative to the
@@ -113,8 +126,27 @@ impl OktaClient {
         page_stream(
             self.clone(),
             self.org().join(path_and_query),
-            PageShape::Array,
-            EndRule::NoNext,
+            ListingSpec::ARRAY,
+        )
+    }
+
+    /// [`Self::paginate`] for a listing expected to hold about `expected_items` items (e.g. a
+    /// group's `usersCount` from `expand=stats`): the stream ends with
+    /// [`Error::RunawayListing`] once it returns more than
+    /// [`crate::pagination::expected_size_bound`]`(expected_items)` (twice the count plus
+    /// one page), instead of reading a misbehaving server for ever.
+    pub fn paginate_expecting<T: DeserializeOwned + Send + 'static>(
+        &self,
+        path_and_query: &str,
+        expected_items: u64,
+    ) -> PageStream<T> {
+        page_stream(
+            self.clone(),
+            self.org().join(path_and_query),
+            ListingSpec {
+                expected_items: Some(expected_items),
+                ..ListingSpec::ARRAY
+            },
         )
     }
 
@@ -147,6 +179,26 @@ impl OktaClient {
         )
     }
 
+    /// [`Self::list_group_users`] for a group whose `usersCount` (from `expand=stats`) is
+    /// `expected_members`; see [`Self::paginate_expecting`].
+    pub fn list_group_users_expecting(
+        &self,
+        group_id: &str,
+        expected_members: u64,
+    ) -> PageStream<User> {
+        page_stream(
+            self.clone(),
+            self.api_url(
+                &["groups", group_id, "users"],
+                &[("limit", GROUP_USERS_PAGE_LIMIT.to_string())],
+            ),
+            ListingSpec {
+                expected_items: Some(expected_members),
+                ..ListingSpec::ARRAY
+            },
+        )
+    }
+
     pub fn list_apps(&self) -> PageStream<Application> {
         self.list(&["apps"], &[("limit", APPS_PAGE_LIMIT.to_string())])
     }
@@ -175,7 +227,11 @@ impl OktaClient {
             &["iam", "assignees", "users"],
             &[("limit", ROLE_ASSIGNEES_PAGE_LIMIT.to_string())],
         );
-        page_stream(self.clone(), url, PageShape::ValueObject, EndRule::NoNext)
+        let spec = ListingSpec {
+            shape: PageShape::ValueObject,
+            ..ListingSpec::ARRAY
+        };
+        page_stream(self.clone(), url, spec)
     }
 
     /// System Log polling (no `until`, ascending): follows `next` until a page comes back
@@ -193,7 +249,11 @@ impl OktaClient {
             ),
             LogStart::Next(url) => Ok(url),
         };
-        page_stream(self.clone(), url, PageShape::Array, EndRule::EmptyPage)
+        let spec = ListingSpec {
+            end: EndRule::EmptyPage,
+            ..ListingSpec::ARRAY
+        };
+        page_stream(self.clone(), url, spec)
     }
 
     // ---- single requests ---------------------------------------------------------------
@@ -287,8 +347,7 @@ impl OktaClient {
         page_stream(
             self.clone(),
             self.api_url(segments, query),
-            PageShape::Array,
-            EndRule::NoNext,
+            ListingSpec::ARRAY,
         )
     }
 
@@ -408,13 +467,10 @@ impl OktaClient {
                     }
                 }
                 Err(error) => {
-                    let reason = retry::retry_reason_for(&error);
-                    match error {
-                        AttemptError::Body(m) => (reason, Failure::Body(m)),
-                        AttemptError::Timeout(m) | AttemptError::Connection(m) => {
-                            (reason, Failure::Transport(m))
-                        }
-                    }
+                    let Some(reason) = retry::retry_reason_for(&error) else {
+                        return Err(error.into_error(format!("{method} {}", url.path()), retries));
+                    };
+                    (reason, Failure::Attempt(error))
                 }
             };
             if retries >= max_retries {
@@ -423,11 +479,7 @@ impl OktaClient {
                     Failure::Response(response) => {
                         error_for(&method, &url, &response, bucket, retries)
                     }
-                    Failure::Transport(cause) => Error::Transport {
-                        target,
-                        retries,
-                        cause,
-                    },
+                    Failure::Attempt(error) => error.into_error(target, retries),
                     Failure::Body(cause) => Error::InvalidResponse {
                         target,
                         retries,
@@ -443,7 +495,9 @@ impl OktaClient {
 
 enum Failure {
     Response(HttpResponse),
-    Transport(String),
+    /// No complete response (timeout, connection, a body cut off).
+    Attempt(AttemptError),
+    /// A complete response whose body could not be decoded.
     Body(String),
 }
 
@@ -515,6 +569,9 @@ fn error_for(
             .map(|(_, v)| v.clone())
     };
     match response.status {
+        300..=399 => redirect_error(method, url, response),
+        // a 401 on any endpoint (the System Log included) is the credentials, never a
+        // permission: Okta answers 403 for those
         401 => Error::InvalidToken(details),
         403 if param("error").as_deref() == Some("insufficient_scope") => Error::MissingScope {
             scope: param("scope").unwrap_or_else(|| "(not named by Okta)".into()),

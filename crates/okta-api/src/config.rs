@@ -35,6 +35,15 @@ pub const DEFAULT_BACKOFF_CAP: Duration = Duration::from_secs(20);
 /// token that expires in flight. Okta's tokens live one hour.
 pub const DEFAULT_TOKEN_REFRESH_MARGIN: Duration = Duration::from_secs(300);
 
+/// Most pages one listing may return before it is stopped as runaway. Okta's largest orgs hold
+/// tens of millions of users (200 a page: a few hundred thousand pages), and the System Log
+/// keeps 90 days of events (1000 a page); a million pages is more than any real listing, and
+/// at Okta's rate limits (a few hundred pages a minute per bucket) would take days to read. So
+/// the cap never ends a real listing; it ends one from a server that never stops (a fresh
+/// cursor on every page), which otherwise runs until killed. Listings whose size is known
+/// get a much tighter bound ([`crate::OktaClient::paginate_expecting`]).
+pub const DEFAULT_MAX_LISTING_PAGES: u64 = 1_000_000;
+
 /// How the client behaves. `ClientConfig::default()` suits a production org.
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
@@ -48,13 +57,16 @@ pub struct ClientConfig {
     pub request_timeout: Duration,
     /// Time limit for opening a connection.
     pub connect_timeout: Duration,
-    /// Extra trusted CA certificates (PEM bundle), added to the system's roots. Certificate
-    /// verification itself cannot be switched off.
-    pub ca_bundle: Option<PathBuf>,
+    /// A PEM file of extra trusted CA certificates (a private CA, or the CA of a TLS-inspecting
+    /// proxy), trusted in addition to the system's roots. Certificate verification itself
+    /// cannot be switched off. The CLI fills it from `ca_file` / `OKTASYNC_CA_FILE`.
+    pub ca_file: Option<PathBuf>,
     /// First backoff ceiling for retries (doubles per retry).
     pub backoff_base: Duration,
     /// Largest backoff ceiling.
     pub backoff_cap: Duration,
+    /// Most pages one listing may return; see [`DEFAULT_MAX_LISTING_PAGES`].
+    pub max_listing_pages: u64,
     /// Replace OAuth access tokens this long before they expire.
     pub token_refresh_margin: Duration,
     /// Sent as `User-Agent`.
@@ -71,9 +83,10 @@ impl Default for ClientConfig {
             max_retries: DEFAULT_MAX_RETRIES,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
-            ca_bundle: None,
+            ca_file: None,
             backoff_base: DEFAULT_BACKOFF_BASE,
             backoff_cap: DEFAULT_BACKOFF_CAP,
+            max_listing_pages: DEFAULT_MAX_LISTING_PAGES,
             token_refresh_margin: DEFAULT_TOKEN_REFRESH_MARGIN,
             user_agent: format!("oktasync-okta-api/{}", env!("CARGO_PKG_VERSION")),
             clock: Arc::new(SystemClock),
@@ -92,6 +105,9 @@ impl ClientConfig {
         }
         if self.request_timeout.is_zero() {
             return bad("request_timeout must be positive");
+        }
+        if self.max_listing_pages == 0 {
+            return bad("max_listing_pages must be at least 1");
         }
         Ok(())
     }

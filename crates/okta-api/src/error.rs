@@ -113,13 +113,36 @@ pub enum Error {
     Api(Box<ApiErrorDetails>),
 
     #[error(
-        "could not reach {target} after {retries} retries: {cause}. Check the network, proxy \
-         and DNS, and for TLS errors the CA bundle (ca_bundle)"
+        "could not reach {target} after {retries} retries: {cause}. Check the org URL, the \
+         network and DNS, and the proxy settings (HTTPS_PROXY, NO_PROXY){tls}",
+        tls = TLS_HINT
     )]
     Transport {
         target: String,
         retries: u32,
         cause: String,
+    },
+
+    #[error(
+        "the TLS certificate of {host} is not trusted: {detail}. If {host} is the right org \
+         host and your network uses a private CA or a TLS-inspecting proxy, save that CA's \
+         certificate as PEM and point ca_file (env OKTASYNC_CA_FILE) at it{ssl_cert_file}. \
+         Certificate checks cannot be switched off",
+        ssl_cert_file = SSL_CERT_FILE_HINT
+    )]
+    Certificate { host: String, detail: String },
+
+    #[error(
+        "{target} was answered with a redirect (HTTP {status}) to {location}: the org URL is \
+         probably wrong. Use the org's own URL (e.g. https://acme.okta.com), not a sign-in \
+         page, the Admin Console or a proxy's portal; redirects are never followed, so \
+         credentials go nowhere else"
+    )]
+    Redirect {
+        target: String,
+        status: u16,
+        /// The `Location` header without its query and fragment, or a note that it had none.
+        location: String,
     },
 
     #[error(
@@ -132,8 +155,12 @@ pub enum Error {
         cause: String,
     },
 
-    #[error("the OAuth token request failed (HTTP {status} {error}{description}). {hint}")]
+    #[error(
+        "the OAuth token request for client {client_id} failed (HTTP {status} \
+         {error}{description}). {hint}"
+    )]
     OAuth {
+        client_id: String,
         status: u16,
         error: String,
         description: String,
@@ -151,20 +178,104 @@ pub enum Error {
     },
 
     #[error(
-        "pagination loop: the server returned the next link {url} twice. Stopping instead of \
-         reading the same pages forever; retry the sync, and report it if it persists"
+        "stopped reading {endpoint}: the server returned the next link {url} a second time. \
+         The server is misbehaving (a listing must come to an end); retry later, and report it \
+         to Okta support if it persists"
     )]
-    RepeatedCursor { url: String },
+    RepeatedCursor { endpoint: String, url: String },
 
-    #[error("could not read the CA bundle {path}: {cause}")]
-    CaBundle { path: String, cause: String },
+    #[error(
+        "stopped reading {endpoint} after {pages} pages: {problem}. The server is misbehaving \
+         (a listing must come to an end); retry later, and report it to Okta support if it \
+         persists"
+    )]
+    RunawayListing {
+        endpoint: String,
+        pages: u64,
+        problem: ListingProblem,
+    },
+
+    #[error(
+        "cannot use the CA file {path} (ca_file, env OKTASYNC_CA_FILE): {cause}. Give a PEM file \
+         holding the CA certificate(s) to trust (-----BEGIN CERTIFICATE-----)"
+    )]
+    CaFile { path: String, cause: String },
+}
+
+/// Where `SSL_CERT_FILE` works: on Linux and other Unix systems (not macOS) the client's
+/// verifier (rustls-platform-verifier) loads the system roots through rustls-native-certs,
+/// which reads `SSL_CERT_FILE` / `SSL_CERT_DIR` instead of the system store. On macOS and
+/// Windows the operating system verifies certificates and ignores `SSL_CERT_FILE`.
+#[cfg(all(unix, not(target_vendor = "apple")))]
+pub(crate) const SSL_CERT_FILE_HINT: &str = " (or set SSL_CERT_FILE to a PEM bundle, which then \
+     replaces the system's roots)";
+#[cfg(not(all(unix, not(target_vendor = "apple"))))]
+pub(crate) const SSL_CERT_FILE_HINT: &str = " (or add the CA to the system's trust store)";
+
+const TLS_HINT: &str = "; for TLS errors, a CA file (ca_file, env OKTASYNC_CA_FILE)";
+
+/// Why a listing was stopped before its end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ListingProblem {
+    /// A page carried the same items (ids, in order) as an earlier page under a new cursor, or
+    /// an empty page followed an empty page.
+    RepeatedPage { page: u64, earlier_page: u64 },
+    /// More items than a listing expected to hold `expected` may return.
+    TooManyItems {
+        items: u64,
+        bound: u64,
+        expected: u64,
+    },
+    /// More pages than any Okta listing has (`ClientConfig::max_listing_pages`).
+    TooManyPages { pages: u64, bound: u64 },
+}
+
+impl fmt::Display for ListingProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ListingProblem::RepeatedPage { page, earlier_page } => write!(
+                f,
+                "page {page} repeats page {earlier_page} (the same ids in the same order) under \
+                 a new cursor"
+            ),
+            ListingProblem::TooManyItems {
+                items,
+                bound,
+                expected,
+            } => write!(
+                f,
+                "it returned {items} items, more than the {bound} allowed for a listing \
+                 expected to hold {expected}"
+            ),
+            ListingProblem::TooManyPages { pages, bound } => write!(
+                f,
+                "it returned {pages} pages and sent a link to more, while no Okta listing has \
+                 more than {bound} (ClientConfig::max_listing_pages)"
+            ),
+        }
+    }
+}
+
+/// What kind of failure an [`Error`] is, for exit codes and for deciding what to do next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorCategory {
+    /// The settings are wrong: org URL, private key, CA file, client tuning, a redirect.
+    Config,
+    /// Okta rejected the credentials (bad, expired or revoked token; OAuth client refused).
+    Credentials,
+    /// The credentials are valid but lack a role or scope for this request.
+    Permission,
+    /// Okta could not be reached, or its certificate is not trusted.
+    Network,
+    /// Okta answered with an error, or with something that is not a valid answer.
+    Okta,
 }
 
 impl Error {
     /// The HTTP status, when the error came from an Okta response.
     pub fn status(&self) -> Option<u16> {
         self.details().map(|d| d.status).or(match self {
-            Error::OAuth { status, .. } => Some(*status),
+            Error::OAuth { status, .. } | Error::Redirect { status, .. } => Some(*status),
             _ => None,
         })
     }
@@ -180,6 +291,31 @@ impl Error {
             | Error::RateLimited { details: d, .. }
             | Error::Server { details: d, .. } => Some(d),
             _ => None,
+        }
+    }
+
+    /// What kind of failure this is. A 401 on any endpoint is [`ErrorCategory::Credentials`];
+    /// only a 403 or a missing scope is [`ErrorCategory::Permission`].
+    pub fn category(&self) -> ErrorCategory {
+        match self {
+            Error::InvalidOrgUrl { .. }
+            | Error::InvalidPrivateKey { .. }
+            | Error::InvalidConfig(_)
+            | Error::CaFile { .. }
+            | Error::Redirect { .. } => ErrorCategory::Config,
+            Error::InvalidToken(_) => ErrorCategory::Credentials,
+            Error::OAuth { status, .. } if *status == 429 || *status >= 500 => ErrorCategory::Okta,
+            Error::OAuth { .. } => ErrorCategory::Credentials,
+            Error::MissingScope { .. } | Error::Forbidden(_) => ErrorCategory::Permission,
+            Error::Transport { .. } | Error::Certificate { .. } => ErrorCategory::Network,
+            Error::NotFound(_)
+            | Error::RateLimited { .. }
+            | Error::Server { .. }
+            | Error::Api(_)
+            | Error::InvalidResponse { .. }
+            | Error::ForeignNextLink { .. }
+            | Error::RepeatedCursor { .. }
+            | Error::RunawayListing { .. } => ErrorCategory::Okta,
         }
     }
 

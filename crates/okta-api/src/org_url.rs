@@ -26,7 +26,7 @@ impl OrgUrl {
     pub fn parse(input: &str) -> Result<Self> {
         let trimmed = input.trim();
         let refuse = |reason: String| Error::InvalidOrgUrl {
-            input: input.to_string(),
+            input: without_userinfo(input),
             reason,
         };
         if trimmed.is_empty() {
@@ -136,6 +136,17 @@ impl std::str::FromStr for OrgUrl {
     }
 }
 
+/// The input as errors may show it: anything before an `@` (a user name and password, which an
+/// Okta org URL never carries) replaced by `***`. Everything up to the last `@` goes, since a
+/// password may itself hold `/`, `?`, `#` or `@`.
+fn without_userinfo(input: &str) -> String {
+    let Some(at) = input.rfind('@') else {
+        return input.to_string();
+    };
+    let start = input.find("://").map_or(0, |i| i + 3).min(at);
+    format!("{}***{}", &input[..start], &input[at..])
+}
+
 /// `acme-admin.okta.com` → `Some("acme.okta.com")`.
 fn admin_console_fix(domain: &str) -> Option<String> {
     let (first, rest) = domain.split_once('.')?;
@@ -228,6 +239,35 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("https://acme.okta.com"), "{err}");
+    }
+
+    #[test]
+    fn user_info_is_refused_and_never_echoed() {
+        for input in [
+            "https://admin:hunter2@acme.okta.com",
+            "admin:hunter2@acme.okta.com",
+            "https://admin:hunter2@acme-admin.okta.com/admin",
+            "https://admin:hun ter2@acme.okta.com",
+            "https://admin:hu/nt?er#2@acme.okta.com",
+            "ftp://admin:hunter2@acme.okta.com",
+        ] {
+            let err = OrgUrl::parse(input).unwrap_err();
+            let (text, debug) = (err.to_string(), format!("{err:?}"));
+            for shown in [&text, &debug] {
+                assert!(
+                    !shown.contains("hunter2")
+                        && !shown.contains("ter2")
+                        && !shown.contains("admin:"),
+                    "{input}: {shown}"
+                );
+            }
+            assert!(text.contains("***@"), "{text}");
+        }
+        let err = OrgUrl::parse("https://admin:hunter2@acme.okta.com")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("user name or password"), "{err}");
+        assert_eq!(without_userinfo("acme.okta.com"), "acme.okta.com");
     }
 
     #[test]

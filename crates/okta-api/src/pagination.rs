@@ -1,17 +1,31 @@
 //! Pages as async streams that follow Okta's `next` links: from the `Link` header (two header
 //! lines, `self` then `next`, or comma-joined), or from the body (`/iam/assignees/users`).
-//! A next link to another origin is refused (credentials never leave the org), and a link
-//! seen before ends the stream with an error instead of looping.
+//! A next link to another origin is refused (credentials never leave the org).
+//!
+//! Every listing must end, whatever the server does. A stream ends with an error, naming the
+//! endpoint, when the server
+//! - sends a next link it sent before ([`Error::RepeatedCursor`]);
+//! - sends the same items again under a fresh cursor: a non-empty page with the same ids in the
+//!   same order as an earlier page, or an empty page right after an empty page
+//!   ([`ListingProblem::RepeatedPage`]);
+//! - sends more than the listing can hold: more items than the caller's expected size allows
+//!   ([`OktaClient::paginate_expecting`]), or more pages than any Okta listing has
+//!   ([`crate::config::DEFAULT_MAX_LISTING_PAGES`]) ([`ListingProblem::TooManyItems`],
+//!   [`ListingProblem::TooManyPages`]).
+//!
+//! Pages and next links are remembered as 64-bit hashes, so a listing's bookkeeping stays a
+//! few bytes per page.
 
 use crate::buckets::bucket_for;
 use crate::client::OktaClient;
-use crate::error::{Error, Result};
+use crate::error::{Error, ListingProblem, Result};
 use crate::governor::RequestKind;
 use futures::stream::{self, BoxStream, StreamExt};
 use http::HeaderMap;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::marker::PhantomData;
 use url::Url;
 
@@ -33,6 +47,20 @@ pub(crate) enum PageShape {
     Array,
     /// `{"value": [...], "_links": {"next": {"href": ...}}}` (also checks `Link`).
     ValueObject,
+}
+
+/// How far past its expected size a listing may run: twice the expected count plus this many
+/// items. The expected size comes from counts read earlier (a group's `usersCount` from
+/// `expand=stats`), and a group may grow while it is read (a group rule can add thousands of
+/// members at once); twice the count plus one page of the largest page size (1000 group
+/// members) leaves room for that and still stops a runaway listing within a few pages.
+pub const EXPECTED_SIZE_SLACK_ITEMS: u64 = 1000;
+
+/// The most items a listing expected to hold `expected` may return.
+pub fn expected_size_bound(expected: u64) -> u64 {
+    expected
+        .saturating_mul(2)
+        .saturating_add(EXPECTED_SIZE_SLACK_ITEMS)
 }
 
 /// When a stream is over.
@@ -118,38 +146,172 @@ impl Drop for OpenListing {
     }
 }
 
+/// What a listing has returned so far, to tell a listing that ends from one that never does.
+#[derive(Debug)]
+struct ListingGuard {
+    /// `GET /path` of the first request, for errors.
+    endpoint: String,
+    /// Hashes of the next links followed.
+    links: HashSet<u64>,
+    /// Hash of each non-empty page's item keys → its page number.
+    pages_seen: HashMap<u64, u64>,
+    previous_was_empty: bool,
+    pages: u64,
+    items: u64,
+    max_pages: u64,
+    expected_items: Option<u64>,
+}
+
+impl ListingGuard {
+    fn new(endpoint: String, max_pages: u64, expected_items: Option<u64>) -> Self {
+        Self {
+            endpoint,
+            links: HashSet::new(),
+            pages_seen: HashMap::new(),
+            previous_was_empty: false,
+            pages: 0,
+            items: 0,
+            max_pages,
+            expected_items,
+        }
+    }
+
+    fn runaway(&self, problem: ListingProblem) -> Error {
+        Error::RunawayListing {
+            endpoint: self.endpoint.clone(),
+            pages: self.pages,
+            problem,
+        }
+    }
+
+    /// Before following `url`.
+    fn follow(&mut self, url: &Url) -> Result<()> {
+        if !self.links.insert(hash_of(url.as_str())) {
+            return Err(Error::RepeatedCursor {
+                endpoint: self.endpoint.clone(),
+                url: url.to_string(),
+            });
+        }
+        if self.pages >= self.max_pages {
+            return Err(self.runaway(ListingProblem::TooManyPages {
+                pages: self.pages,
+                bound: self.max_pages,
+            }));
+        }
+        Ok(())
+    }
+
+    /// After a page arrived, before it is handed out.
+    fn accept(&mut self, items: &[Value]) -> Result<()> {
+        self.pages += 1;
+        self.items += items.len() as u64;
+        if items.is_empty() {
+            if std::mem::replace(&mut self.previous_was_empty, true) {
+                return Err(self.runaway(ListingProblem::RepeatedPage {
+                    page: self.pages,
+                    earlier_page: self.pages - 1,
+                }));
+            }
+        } else {
+            self.previous_was_empty = false;
+            if let Some(earlier) = self.pages_seen.insert(page_key(items), self.pages) {
+                return Err(self.runaway(ListingProblem::RepeatedPage {
+                    page: self.pages,
+                    earlier_page: earlier,
+                }));
+            }
+        }
+        if let Some(expected) = self.expected_items {
+            let bound = expected_size_bound(expected);
+            if self.items > bound {
+                return Err(self.runaway(ListingProblem::TooManyItems {
+                    items: self.items,
+                    bound,
+                    expected,
+                }));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn hash_of(value: impl Hash) -> u64 {
+    let mut h = DefaultHasher::new();
+    value.hash(&mut h);
+    h.finish()
+}
+
+/// A page's identity: the sequence of its items' ids (`id`, or `uuid` for log events; the
+/// whole item where there is neither), hashed.
+fn page_key(items: &[Value]) -> u64 {
+    let mut h = DefaultHasher::new();
+    items.len().hash(&mut h);
+    for item in items {
+        match item
+            .get("id")
+            .or_else(|| item.get("uuid"))
+            .and_then(Value::as_str)
+        {
+            Some(id) => id.hash(&mut h),
+            None => item.to_string().hash(&mut h),
+        }
+    }
+    h.finish()
+}
+
 struct StreamState<T> {
     client: OktaClient,
     next: Option<Url>,
     /// Set from the first next link until the last page (or an error).
     open: Option<OpenListing>,
-    seen: HashSet<String>,
+    guard: ListingGuard,
     shape: PageShape,
     end: EndRule,
     failed: Option<Error>,
     _items: PhantomData<fn() -> T>,
 }
 
+/// How one listing is read.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ListingSpec {
+    pub shape: PageShape,
+    pub end: EndRule,
+    /// The number of items the caller expects (see [`expected_size_bound`]).
+    pub expected_items: Option<u64>,
+}
+
+impl ListingSpec {
+    pub(crate) const ARRAY: Self = Self {
+        shape: PageShape::Array,
+        end: EndRule::NoNext,
+        expected_items: None,
+    };
+}
+
 pub(crate) fn page_stream<T>(
     client: OktaClient,
     first: Result<Url>,
-    shape: PageShape,
-    end: EndRule,
+    spec: ListingSpec,
 ) -> PageStream<T>
 where
     T: DeserializeOwned + Send + 'static,
 {
+    let endpoint = match &first {
+        Ok(url) => format!("GET {}", url.path()),
+        Err(_) => String::new(),
+    };
     let (next, failed) = match first {
         Ok(url) => (Some(url), None),
         Err(e) => (None, Some(e)),
     };
+    let max_pages = client.max_listing_pages();
     let state = StreamState::<T> {
         client,
         next,
         open: None,
-        seen: HashSet::new(),
-        shape,
-        end,
+        guard: ListingGuard::new(endpoint, max_pages, spec.expected_items),
+        shape: spec.shape,
+        end: spec.end,
         failed,
         _items: PhantomData,
     };
@@ -178,6 +340,10 @@ where
                 return Some((Err(e), st));
             }
         };
+        if let Err(e) = st.guard.accept(&values) {
+            st.open = None;
+            return Some((Err(e), st));
+        }
         let items = match values
             .into_iter()
             .map(serde_json::from_value::<T>)
@@ -220,12 +386,7 @@ impl<T> StreamState<T> {
                 org_origin: org.origin(),
             });
         }
-        if !self.seen.insert(url.as_str().to_string()) {
-            return Err(Error::RepeatedCursor {
-                url: url.to_string(),
-            });
-        }
-        Ok(())
+        self.guard.follow(url)
     }
 }
 

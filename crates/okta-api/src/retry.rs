@@ -21,6 +21,8 @@ pub(crate) enum AttemptOutcome<'a> {
     Connection,
     /// The headers arrived but the body was cut off (or failed to decode as JSON).
     TruncatedBody,
+    /// The server's TLS certificate failed verification.
+    UntrustedCertificate,
 }
 
 /// Why an attempt may be retried.
@@ -40,11 +42,13 @@ pub(crate) enum RetryReason {
 /// The classifier's verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Verdict {
-    /// 2xx (or 3xx): done.
+    /// 2xx: done.
     Success,
     /// Worth another attempt.
     Retry(RetryReason),
-    /// A final answer (4xx other than 429): turn it into an error.
+    /// A final answer: a redirect (3xx, never followed: credentials stay with the org), a 4xx
+    /// other than 429, a 5xx other than 500/502/503/504, or an untrusted certificate (the
+    /// same certificate comes back on every attempt).
     Fail,
 }
 
@@ -55,8 +59,9 @@ pub(crate) fn classify(outcome: &AttemptOutcome<'_>) -> Verdict {
         AttemptOutcome::Timeout => Verdict::Retry(RetryReason::Timeout),
         AttemptOutcome::Connection => Verdict::Retry(RetryReason::Connection),
         AttemptOutcome::TruncatedBody => Verdict::Retry(RetryReason::TruncatedBody),
+        AttemptOutcome::UntrustedCertificate => Verdict::Fail,
         AttemptOutcome::Response { status, headers } => match status {
-            200..=399 => Verdict::Success,
+            200..=299 => Verdict::Success,
             429 => match RateLimitHeaders::parse(headers) {
                 Some(l) if l.is_concurrency_limit() => {
                     Verdict::Retry(RetryReason::ConcurrencyLimited)
@@ -75,14 +80,15 @@ pub(crate) fn outcome_of(error: &AttemptError) -> AttemptOutcome<'static> {
         AttemptError::Timeout(_) => AttemptOutcome::Timeout,
         AttemptError::Connection(_) => AttemptOutcome::Connection,
         AttemptError::Body(_) => AttemptOutcome::TruncatedBody,
+        AttemptError::Certificate { .. } => AttemptOutcome::UntrustedCertificate,
     }
 }
 
-/// The retry reason for an incomplete response (always worth retrying).
-pub(crate) fn retry_reason_for(error: &AttemptError) -> RetryReason {
+/// Why an attempt that produced no complete response may be retried; `None` when it may not.
+pub(crate) fn retry_reason_for(error: &AttemptError) -> Option<RetryReason> {
     match classify(&outcome_of(error)) {
-        Verdict::Retry(reason) => reason,
-        Verdict::Success | Verdict::Fail => RetryReason::Connection,
+        Verdict::Retry(reason) => Some(reason),
+        Verdict::Success | Verdict::Fail => None,
     }
 }
 
@@ -148,6 +154,9 @@ mod tests {
         };
         assert_eq!(r(200), Verdict::Success);
         assert_eq!(r(204), Verdict::Success);
+        assert_eq!(r(301), Verdict::Fail, "a redirect is a final answer");
+        assert_eq!(r(302), Verdict::Fail);
+        assert_eq!(r(307), Verdict::Fail);
         assert_eq!(r(401), Verdict::Fail);
         assert_eq!(r(404), Verdict::Fail);
         assert_eq!(r(503), Verdict::Retry(RetryReason::ServerError));
@@ -167,6 +176,11 @@ mod tests {
         assert_eq!(
             classify(&AttemptOutcome::TruncatedBody),
             Verdict::Retry(RetryReason::TruncatedBody)
+        );
+        assert_eq!(
+            classify(&AttemptOutcome::UntrustedCertificate),
+            Verdict::Fail,
+            "the same certificate comes back on every attempt"
         );
     }
 

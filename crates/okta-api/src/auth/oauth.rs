@@ -1,14 +1,20 @@
-//! OAuth 2.0 for an Okta service app: `client_credentials` with a `private_key_jwt` client
-//! assertion at `POST {org}/oauth2/v1/token`. The access token (one hour) is cached and
+//! OAuth 2.0 for an Okta service app: `client_credentials` at `POST {org}/oauth2/v1/token`,
+//! the client authenticated by a `private_key_jwt` client assertion or by its client secret
+//! (`client_secret_basic` or `client_secret_post`). The access token (one hour) is cached and
 //! replaced shortly before it expires; concurrent requests share one fetch. When the server
 //! asks for DPoP (`use_dpop_nonce`, or a DPoP-bound token type), tokens are DPoP-bound and
 //! every request carries a fresh proof.
 
-use super::{AuthHeaders, AuthProvider, OAuthCredentials, PrivateKey, dpop, jwt, sensitive_header};
+use super::{
+    AuthHeaders, AuthProvider, ClientSecretMethod, OAuthCredentials, OAuthSecretCredentials,
+    PrivateKey, dpop, jwt, sensitive_header,
+};
 use crate::error::{Error, Result};
 use crate::governor::RequestKind;
 use crate::retry::{self, AttemptOutcome, Verdict};
-use crate::transport::{HttpResponse, Transport};
+use crate::transport::{HttpResponse, Transport, redirect_error};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, TimeDelta, Utc};
 use http::{HeaderMap, Method};
 use parking_lot::{Mutex, RwLock};
@@ -54,10 +60,39 @@ struct DpopState {
     resource_nonce: Option<String>,
 }
 
+/// How the client authenticates at the token endpoint.
+enum ClientAuth {
+    /// `private_key_jwt`: a client assertion signed with the app's key.
+    KeyAssertion {
+        key: PrivateKey,
+        key_id: Option<String>,
+    },
+    /// `client_secret_basic` or `client_secret_post`.
+    Secret {
+        secret: SecretString,
+        method: ClientSecretMethod,
+    },
+}
+
+impl fmt::Debug for ClientAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ClientAuth::KeyAssertion { key, key_id } => f
+                .debug_struct("PrivateKeyAssertion")
+                .field("key", key)
+                .field("key_id", key_id)
+                .finish(),
+            ClientAuth::Secret { method, .. } => f
+                .debug_struct("ClientSecret")
+                .field("method", method)
+                .finish_non_exhaustive(),
+        }
+    }
+}
+
 pub(crate) struct OAuthAuth {
     client_id: String,
-    key: PrivateKey,
-    key_id: Option<String>,
+    client_auth: ClientAuth,
     scopes: String,
     token_url: Url,
     cached: RwLock<Option<CachedToken>>,
@@ -74,7 +109,7 @@ impl fmt::Debug for OAuthAuth {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("OAuthAuth")
             .field("client_id", &self.client_id)
-            .field("key", &self.key)
+            .field("client_auth", &self.client_auth)
             .field("scopes", &self.scopes)
             .field("token_url", &self.token_url.as_str())
             .finish_non_exhaustive()
@@ -99,11 +134,52 @@ struct OAuthErrorBody {
 }
 
 impl OAuthAuth {
-    pub(crate) fn new(creds: &OAuthCredentials, org: &crate::OrgUrl) -> Result<Self> {
-        if creds.client_id.trim().is_empty() {
+    /// A service app authenticated by `private_key_jwt`.
+    pub(crate) fn with_private_key(creds: &OAuthCredentials, org: &crate::OrgUrl) -> Result<Self> {
+        let client_auth = ClientAuth::KeyAssertion {
+            key: creds.private_key.clone(),
+            key_id: creds
+                .key_id
+                .clone()
+                .or_else(|| creds.private_key.key_id().map(str::to_string)),
+        };
+        Self::new(&creds.client_id, &creds.scopes, client_auth, org)
+    }
+
+    /// A client authenticated by its client secret.
+    pub(crate) fn with_secret(creds: &OAuthSecretCredentials, org: &crate::OrgUrl) -> Result<Self> {
+        let secret = creds.client_secret.expose_secret().trim();
+        if secret.is_empty() {
+            return Err(Error::InvalidConfig(format!(
+                "the OAuth client secret for client {} is empty; copy it from the Admin Console \
+                 (Applications > the app > General > Client Credentials)",
+                creds.client_id.trim()
+            )));
+        }
+        if secret.chars().any(char::is_control) {
+            return Err(Error::InvalidConfig(format!(
+                "the OAuth client secret for client {} contains a control character (a stray \
+                 newline inside it?)",
+                creds.client_id.trim()
+            )));
+        }
+        let client_auth = ClientAuth::Secret {
+            secret: SecretString::from(secret.to_string()),
+            method: creds.method,
+        };
+        Self::new(&creds.client_id, &creds.scopes, client_auth, org)
+    }
+
+    fn new(
+        client_id: &str,
+        scopes: &[String],
+        client_auth: ClientAuth,
+        org: &crate::OrgUrl,
+    ) -> Result<Self> {
+        if client_id.trim().is_empty() {
             return Err(Error::InvalidConfig("the OAuth client_id is empty".into()));
         }
-        if creds.scopes.is_empty() {
+        if scopes.is_empty() {
             return Err(Error::InvalidConfig(
                 "no OAuth scopes requested; request the okta.*.read scopes the sync needs, e.g. \
                  okta.users.read okta.groups.read"
@@ -111,13 +187,9 @@ impl OAuthAuth {
             ));
         }
         Ok(Self {
-            client_id: creds.client_id.trim().to_string(),
-            key: creds.private_key.clone(),
-            key_id: creds
-                .key_id
-                .clone()
-                .or_else(|| creds.private_key.key_id().map(str::to_string)),
-            scopes: creds.scopes.join(" "),
+            client_id: client_id.trim().to_string(),
+            client_auth,
+            scopes: scopes.join(" "),
             token_url: org.join(TOKEN_PATH)?,
             cached: RwLock::new(None),
             refresh: tokio::sync::Mutex::new(()),
@@ -170,9 +242,14 @@ impl OAuthAuth {
         }
     }
 
-    fn assertion(&self, now: DateTime<Utc>) -> Result<SecretString> {
-        let mut header = json!({ "alg": self.key.algorithm(), "typ": "JWT" });
-        if let Some(kid) = &self.key_id {
+    fn assertion(
+        &self,
+        key: &PrivateKey,
+        key_id: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<SecretString> {
+        let mut header = json!({ "alg": key.algorithm(), "typ": "JWT" });
+        if let Some(kid) = key_id {
             header["kid"] = json!(kid);
         }
         let claims = json!({
@@ -183,7 +260,67 @@ impl OAuthAuth {
             "exp": (now + ASSERTION_LIFETIME).timestamp(),
             "jti": uuid::Uuid::new_v4().to_string(),
         });
-        jwt::sign(&self.key, &header, &claims)
+        jwt::sign(key, &header, &claims)
+    }
+
+    /// The token request, its client authentication included.
+    fn token_request(
+        &self,
+        transport: &Transport,
+        now: DateTime<Utc>,
+        proof: Option<&SecretString>,
+    ) -> Result<reqwest::Request> {
+        let mut form: Vec<(&str, &str)> = vec![
+            ("grant_type", "client_credentials"),
+            ("scope", self.scopes.as_str()),
+        ];
+        let mut builder = transport
+            .http
+            .post(self.token_url.clone())
+            .header(http::header::ACCEPT, "application/json");
+        let assertion;
+        match &self.client_auth {
+            ClientAuth::KeyAssertion { key, key_id } => {
+                assertion = self.assertion(key, key_id.as_deref(), now)?;
+                form.push(("client_assertion_type", CLIENT_ASSERTION_TYPE));
+                form.push(("client_assertion", assertion.expose_secret()));
+            }
+            ClientAuth::Secret {
+                secret,
+                method: ClientSecretMethod::Basic,
+            } => {
+                // RFC 6749 §2.3.1: both parts form-urlencoded, then joined and base64-encoded
+                let encode = |v: &str| {
+                    url::form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>()
+                };
+                let pair = SecretString::from(format!(
+                    "{}:{}",
+                    encode(&self.client_id),
+                    encode(secret.expose_secret())
+                ));
+                let basic =
+                    SecretString::from(format!("Basic {}", STANDARD.encode(pair.expose_secret())));
+                builder = builder.header(
+                    http::header::AUTHORIZATION,
+                    sensitive_header(basic.expose_secret())?,
+                );
+            }
+            ClientAuth::Secret {
+                secret,
+                method: ClientSecretMethod::Post,
+            } => {
+                form.push(("client_id", self.client_id.as_str()));
+                form.push(("client_secret", secret.expose_secret()));
+            }
+        }
+        builder = builder.form(&form);
+        if let Some(proof) = proof {
+            builder = builder.header("DPoP", sensitive_header(proof.expose_secret())?);
+        }
+        // the message names no part of the request: the form holds the secret or assertion
+        builder
+            .build()
+            .map_err(|_| Error::InvalidConfig("cannot build the OAuth token request".into()))
     }
 
     async fn fetch(&self, transport: &Transport) -> Result<CachedToken> {
@@ -192,7 +329,6 @@ impl OAuthAuth {
         let mut clock_retry_done = false;
         loop {
             let now = transport.governor.server_now();
-            let assertion = self.assertion(now)?;
             let proof = {
                 let d = self.dpop.lock();
                 if d.enabled {
@@ -208,23 +344,7 @@ impl OAuthAuth {
                     None
                 }
             };
-            let form = [
-                ("grant_type", "client_credentials"),
-                ("scope", self.scopes.as_str()),
-                ("client_assertion_type", CLIENT_ASSERTION_TYPE),
-                ("client_assertion", assertion.expose_secret()),
-            ];
-            let mut builder = transport
-                .http
-                .post(self.token_url.clone())
-                .header(http::header::ACCEPT, "application/json")
-                .form(&form);
-            if let Some(proof) = &proof {
-                builder = builder.header("DPoP", sensitive_header(proof.expose_secret())?);
-            }
-            let request = builder.build().map_err(|e| {
-                Error::InvalidConfig(format!("cannot build the token request: {e}"))
-            })?;
+            let request = self.token_request(transport, now, proof.as_ref())?;
             let is_retry = retries + protocol_rounds > 0;
             let outcome = transport
                 .attempt("token", request, RequestKind::Start, is_retry)
@@ -232,13 +352,12 @@ impl OAuthAuth {
             let response = match outcome {
                 Ok(r) => r,
                 Err(e) => {
-                    let reason = retry::retry_reason_for(&e);
+                    let target = format!("POST {}", self.token_url.path());
+                    let Some(reason) = retry::retry_reason_for(&e) else {
+                        return Err(e.into_error(target, retries));
+                    };
                     if retries >= transport.config.max_retries {
-                        return Err(Error::Transport {
-                            target: format!("POST {}", self.token_url),
-                            retries,
-                            cause: e.to_string(),
-                        });
+                        return Err(e.into_error(target, retries));
                     }
                     transport.backoff_sleep("token", retries, reason).await;
                     retries += 1;
@@ -263,7 +382,7 @@ impl OAuthAuth {
                     }
                     Err(e) => {
                         return Err(Error::InvalidResponse {
-                            target: format!("POST {}", self.token_url),
+                            target: format!("POST {}", self.token_url.path()),
                             retries,
                             cause: format!("the token response is not the expected JSON ({e})"),
                         });
@@ -271,10 +390,13 @@ impl OAuthAuth {
                 },
                 Verdict::Retry(reason) => {
                     if retries >= transport.config.max_retries {
-                        return Err(oauth_error(&response));
+                        return Err(self.oauth_error(&response));
                     }
                     transport.backoff_sleep("token", retries, reason).await;
                     retries += 1;
+                }
+                Verdict::Fail if (300..400).contains(&response.status) => {
+                    return Err(redirect_error(&Method::POST, &self.token_url, &response));
                 }
                 Verdict::Fail => {
                     let body: OAuthErrorBody =
@@ -295,7 +417,8 @@ impl OAuthAuth {
                     drop(d);
                     let corrected = transport.governor.server_now();
                     let clock_was_off = (corrected - now).abs() > CLOCK_RETRY_THRESHOLD;
-                    if error == "invalid_client" && clock_was_off && !clock_retry_done {
+                    let signed = matches!(self.client_auth, ClientAuth::KeyAssertion { .. });
+                    if error == "invalid_client" && signed && clock_was_off && !clock_retry_done {
                         tracing::warn!(
                             skew_seconds = (corrected - now).num_seconds(),
                             "this machine's clock differs from Okta's; retrying the token request with Okta's time"
@@ -304,9 +427,58 @@ impl OAuthAuth {
                         protocol_rounds += 1;
                         continue;
                     }
-                    return Err(oauth_error(&response));
+                    return Err(self.oauth_error(&response));
                 }
             }
+        }
+    }
+
+    /// The error for a refused token request: Okta's `error` and description (never the
+    /// secret, even if a server echoed it), and what to check for this kind of client.
+    fn oauth_error(&self, response: &HttpResponse) -> Error {
+        let body: OAuthErrorBody = serde_json::from_slice(&response.body).unwrap_or_default();
+        let error = body.error.unwrap_or_else(|| "no error code".into());
+        let mut description = body
+            .error_description
+            .map(|d| format!(": {d}"))
+            .unwrap_or_default();
+        if let ClientAuth::Secret { secret, .. } = &self.client_auth {
+            description = description.replace(secret.expose_secret(), "[redacted]");
+        }
+        let secret = matches!(self.client_auth, ClientAuth::Secret { .. });
+        let hint = match error.as_str() {
+            "invalid_client" if secret => {
+                "Check the client id and the client secret (Admin Console > Applications > the \
+                 app > General > Client Credentials; a secret that was rotated or deactivated \
+                 must be replaced), and that the app's client authentication is 'Client secret'"
+            }
+            "invalid_client" => {
+                "Check the client id, that the app's client authentication is 'Public key / \
+                 Private key' and its registered public key (and kid) matches this private key, \
+                 and that this machine's clock is right"
+            }
+            "invalid_scope" => {
+                "Grant the requested scopes to the app (Admin Console > Applications > the app > \
+                 Okta API Scopes) or request fewer scopes"
+            }
+            "unauthorized_client" => {
+                "The app may not use the client_credentials grant: it must be an API Services app"
+            }
+            "invalid_dpop_proof" | "use_dpop_nonce" => {
+                "The DPoP proof was rejected; check this machine's clock and the app's DPoP setting"
+            }
+            _ if response.status == 429 => {
+                "The token endpoint is rate limited; try again in a minute"
+            }
+            _ if response.status >= 500 => "Okta's token endpoint is failing; try again later",
+            _ => "Check the service app's settings in the Admin Console",
+        };
+        Error::OAuth {
+            client_id: self.client_id.clone(),
+            status: response.status,
+            error,
+            description,
+            hint,
         }
     }
 
@@ -347,41 +519,6 @@ impl OAuthAuth {
 
 fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
-}
-
-fn oauth_error(response: &HttpResponse) -> Error {
-    let body: OAuthErrorBody = serde_json::from_slice(&response.body).unwrap_or_default();
-    let error = body.error.unwrap_or_else(|| "no error code".into());
-    let description = body
-        .error_description
-        .map(|d| format!(": {d}"))
-        .unwrap_or_default();
-    let hint = match error.as_str() {
-        "invalid_client" => {
-            "Check the client id, that the app's client authentication is 'Public key / Private \
-             key' and its registered public key (and kid) matches this private key, and that \
-             this machine's clock is right"
-        }
-        "invalid_scope" => {
-            "Grant the requested scopes to the app (Admin Console > Applications > the app > \
-             Okta API Scopes) or request fewer scopes"
-        }
-        "unauthorized_client" => {
-            "The app may not use the client_credentials grant: it must be an API Services app"
-        }
-        "invalid_dpop_proof" | "use_dpop_nonce" => {
-            "The DPoP proof was rejected; check this machine's clock and the app's DPoP setting"
-        }
-        _ if response.status == 429 => "The token endpoint is rate limited; try again in a minute",
-        _ if response.status >= 500 => "Okta's token endpoint is failing; try again later",
-        _ => "Check the service app's settings in the Admin Console",
-    };
-    Error::OAuth {
-        status: response.status,
-        error,
-        description,
-        hint,
-    }
 }
 
 #[async_trait::async_trait]

@@ -8,6 +8,7 @@ use base64::engine::general_purpose::STANDARD;
 use futures::future::join_all;
 use okta_api::{
     ClientConfig, Clock, Credentials, OAuthCredentials, OffsetClock, OktaClient, PrivateKey,
+    SecretString,
 };
 use okta_emulator::EmulatorConfig;
 use parking_lot::Mutex;
@@ -290,6 +291,43 @@ async fn ssws_token_works_with_the_emulator() {
     let users = collect(client.list_users(None)).await.unwrap();
     assert!(!users.is_empty());
     assert_eq!(client.metrics().tokens_fetched, 0);
+}
+
+#[tokio::test]
+async fn a_token_pasted_with_its_ssws_scheme_works() {
+    let emu = emulator(EmulatorConfig::default()).await;
+    for pasted in [
+        format!("SSWS {}", emu.token()),
+        format!("  ssws\t{}\r\n", emu.token()),
+        format!("{}\n", emu.token()),
+    ] {
+        let client = OktaClient::new(
+            org(&emu),
+            Credentials::ApiToken(SecretString::from(pasted.clone())),
+            fast_config(),
+        )
+        .unwrap();
+        let users = collect(client.list_users(None))
+            .await
+            .unwrap_or_else(|e| panic!("{pasted:?}: {e}"));
+        assert!(!users.is_empty());
+    }
+    let status = &emu.gate().stats()["status"];
+    assert_eq!(status["200"], 3, "{status}");
+    assert!(status.get("401").is_none(), "{status}");
+
+    // an OAuth access token pasted where the API token goes is explained, not sent
+    let err = OktaClient::new(
+        org(&emu),
+        Credentials::ApiToken(SecretString::from("Bearer eyJhbGciOi.x.y".to_string())),
+        fast_config(),
+    )
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("OAuth access token") && !text.contains("eyJ"),
+        "{text}"
+    );
 }
 
 #[tokio::test]

@@ -38,6 +38,52 @@ async fn invalid_api_token() {
     );
 }
 
+/// A bad token is the credentials on every endpoint, the System Log included: never a
+/// permission problem that a caller might treat as "the log cannot be read".
+#[tokio::test]
+async fn a_bad_token_is_a_credentials_error_on_every_endpoint() {
+    let emu = emulator(EmulatorConfig::default()).await;
+    let client = OktaClient::new(
+        org(&emu),
+        Credentials::ApiToken(SecretString::from("00wrong-token".to_string())),
+        fast_config(),
+    )
+    .unwrap();
+    let since = chrono::Utc::now() - chrono::TimeDelta::days(1);
+    let errors = [
+        collect(client.poll_logs(okta_api::LogStart::Since(since)))
+            .await
+            .unwrap_err(),
+        collect(client.list_users(None)).await.unwrap_err(),
+        collect(client.list_groups(None, true)).await.unwrap_err(),
+        collect(client.list_role_assignees()).await.unwrap_err(),
+        client.list_user_roles("00u1").await.unwrap_err(),
+    ];
+    for err in &errors {
+        assert!(matches!(err, Error::InvalidToken(_)), "{err:?}");
+        assert_eq!(
+            err.category(),
+            okta_api::ErrorCategory::Credentials,
+            "{err}"
+        );
+        assert_eq!(err.error_code(), Some("E0000011"), "{err}");
+        assert!(
+            err.to_string().contains("Okta rejected the credentials"),
+            "{err}"
+        );
+    }
+    assert!(
+        errors[0].to_string().contains("GET /api/v1/logs"),
+        "{}",
+        errors[0]
+    );
+    assert_eq!(
+        client.metrics().requests,
+        errors.len() as u64,
+        "none retried"
+    );
+}
+
 #[tokio::test]
 async fn missing_oauth_scope_is_named() {
     let keys = Keys::generate("RS256");
@@ -267,5 +313,14 @@ async fn unreachable_org() {
         matches!(err, Error::Transport { retries: 1, .. }),
         "{err:?}"
     );
-    assert!(err.to_string().contains("Check the network"), "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("the network") && text.contains("HTTPS_PROXY") && text.contains("ca_file"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("ca_bundle"),
+        "no setting that does not exist: {text}"
+    );
+    assert_eq!(err.category(), okta_api::ErrorCategory::Network);
 }

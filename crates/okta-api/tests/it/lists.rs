@@ -7,7 +7,9 @@ use crate::{
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
 use futures::StreamExt;
-use okta_api::{Credentials, Error, LogStart, OktaClient, OrgUrl, SecretString, User};
+use okta_api::{
+    Credentials, Error, ListingProblem, LogStart, OktaClient, OrgUrl, SecretString, User,
+};
 use okta_emulator::{EmulatorConfig, OrgSize};
 use std::collections::BTreeSet;
 
@@ -387,15 +389,15 @@ async fn a_repeated_cursor_is_detected() {
         axum::routing::get(move |uri: axum::http::Uri| {
             let b = b.clone();
             async move {
-                // page 1 -> after=a -> after=b -> after=a again
-                let next = match uri.query().unwrap_or_default() {
-                    q if q.contains("after=a") => "after=b",
-                    q if q.contains("after=b") => "after=a",
-                    _ => "after=a",
+                // page 1 -> after=a -> after=b -> after=a again, each page with its own items
+                let (next, id) = match uri.query().unwrap_or_default() {
+                    q if q.contains("after=a") => ("after=b", "00ua"),
+                    q if q.contains("after=b") => ("after=a", "00ub"),
+                    _ => ("after=a", "00u1"),
                 };
                 (
                     link(&format!("{}/api/v1/users?{next}", b.get().unwrap())),
-                    r#"[{"id":"00u1"}]"#,
+                    format!(r#"[{{"id":"{id}"}}]"#),
                 )
                     .into_response()
             }
@@ -408,6 +410,157 @@ async fn a_repeated_cursor_is_detected() {
     assert_eq!(results.len(), 4, "three pages, then the error");
     let err = results.last().unwrap().as_ref().unwrap_err();
     assert!(matches!(err, Error::RepeatedCursor { .. }), "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("GET /api/v1/users") && text.contains("misbehaving"),
+        "{text}"
+    );
+}
+
+/// A local org whose `/api/v1/users` (and group members) never ends: every page links to a
+/// fresh cursor. `items(n)` gives page n's body (n from 1). Returns (base URL, pages served).
+async fn endless_server(
+    items: fn(u64) -> String,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicU64>) {
+    let served = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let base = std::sync::Arc::new(std::sync::OnceLock::<String>::new());
+    let (s, b) = (served.clone(), base.clone());
+    let handler = move |uri: axum::http::Uri| {
+        let (s, b) = (s.clone(), b.clone());
+        async move {
+            let n = s.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+            let next = format!("{}{}?after=cursor{n}", b.get().unwrap(), uri.path());
+            (link(&next), items(n)).into_response()
+        }
+    };
+    let org = local_server(
+        axum::Router::new()
+            .route("/api/v1/users", axum::routing::get(handler.clone()))
+            .route("/api/v1/groups/{id}/users", axum::routing::get(handler)),
+    )
+    .await;
+    base.set(org.clone()).unwrap();
+    (org, served)
+}
+
+fn served(counter: &std::sync::atomic::AtomicU64) -> u64 {
+    counter.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+#[tokio::test]
+async fn the_same_page_under_fresh_cursors_ends_the_listing() {
+    let (org, pages) = endless_server(|_| r#"[{"id":"00u1"},{"id":"00u2"}]"#.into()).await;
+    let client = local_client(&org);
+    let mut stream = client.list_users(None);
+    assert_eq!(stream.next().await.unwrap().unwrap().items.len(), 2);
+    let err = stream.next().await.unwrap().unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::RunawayListing {
+                problem: ListingProblem::RepeatedPage {
+                    page: 2,
+                    earlier_page: 1
+                },
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let text = err.to_string();
+    assert!(
+        text.contains("GET /api/v1/users") && text.contains("misbehaving"),
+        "{text}"
+    );
+    assert!(
+        stream.next().await.is_none(),
+        "the stream ends after the error"
+    );
+    assert_eq!(served(&pages), 2);
+
+    // an empty page after an empty page, each with a fresh cursor, is the same loop
+    let (org, pages) = endless_server(|_| "[]".into()).await;
+    let err = collect(local_client(&org).list_users(None))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::RunawayListing { .. }), "{err:?}");
+    assert_eq!(served(&pages), 2);
+}
+
+/// Fresh ids on every page: 200 users per page, for ever.
+fn fresh_page(n: u64) -> String {
+    let items: Vec<String> = (0..200)
+        .map(|i| format!(r#"{{"id":"00u{n}x{i}"}}"#))
+        .collect();
+    format!("[{}]", items.join(","))
+}
+
+#[tokio::test]
+async fn a_listing_longer_than_expected_is_stopped() {
+    let (org, pages) = endless_server(fresh_page).await;
+    let client = local_client(&org);
+    // a group whose stats said 10 members: bound 2 * 10 + 1000 = 1020, passed on page 6
+    let err = collect(client.list_group_users_expecting("00g1", 10))
+        .await
+        .unwrap_err();
+    match &err {
+        Error::RunawayListing {
+            endpoint,
+            pages: 6,
+            problem:
+                ListingProblem::TooManyItems {
+                    items: 1200,
+                    bound: 1020,
+                    expected: 10,
+                },
+        } => assert_eq!(endpoint, "GET /api/v1/groups/00g1/users"),
+        other => panic!("expected TooManyItems after 6 pages, got {other:?}"),
+    }
+    assert_eq!(served(&pages), 6);
+    assert_eq!(
+        okta_api::pagination::expected_size_bound(10),
+        1020,
+        "the documented bound"
+    );
+
+    // the same through the generic listing
+    let before = served(&pages);
+    let err = collect(client.paginate_expecting::<User>("/api/v1/users?limit=200", 0))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::RunawayListing { .. }), "{err:?}");
+    assert_eq!(served(&pages) - before, 6, "1200 > 2 * 0 + 1000 on page 6");
+}
+
+#[tokio::test]
+async fn without_an_expected_size_the_page_cap_ends_a_listing() {
+    let (org, pages) = endless_server(fresh_page).await;
+    let client = OktaClient::new(
+        OrgUrl::parse(&org).unwrap(),
+        Credentials::ApiToken(SecretString::from("00local-secret-token".to_string())),
+        okta_api::ClientConfig {
+            max_listing_pages: 5,
+            ..fast_config()
+        },
+    )
+    .unwrap();
+    let err = collect(client.list_users(None)).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::RunawayListing {
+                pages: 5,
+                problem: ListingProblem::TooManyPages { pages: 5, bound: 5 },
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(served(&pages), 5, "the sixth page is never requested");
+    assert_eq!(
+        okta_api::ClientConfig::default().max_listing_pages,
+        okta_api::config::DEFAULT_MAX_LISTING_PAGES
+    );
 }
 
 #[tokio::test]

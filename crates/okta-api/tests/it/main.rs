@@ -5,6 +5,7 @@ mod auth;
 mod errors;
 mod governor;
 mod lists;
+mod network;
 mod resilience;
 mod secrets;
 mod shared_buckets;
