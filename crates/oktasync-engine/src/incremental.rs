@@ -564,7 +564,7 @@ impl<'a> Run<'a> {
 
     async fn plan_event(&self, plan: &mut Plan, event: &LogEvent) -> Result<(), EngineError> {
         let at = event.published.unwrap_or_else(|| self.opts.clock.now());
-        let cause = Cause::event(at, event.uuid.clone());
+        let cause = Cause::event(at, event.uuid.clone()).by(actor_of(event));
         let roles_needed = self.wants(Resource::Roles) || self.admin_factors();
         match classify(event) {
             EventKind::MembershipAdded { group, user } => {
@@ -1277,6 +1277,21 @@ fn none_if_gone<T>(
 
 fn id_of(v: &Value) -> Option<String> {
     v.get("id").and_then(Value::as_str).map(str::to_owned)
+}
+
+/// Who acted in an event, for the change log: `alternateId (type)`, e.g.
+/// `admin@example.com (User)` or `0oa1ab2c3 (PublicClientApp)`.
+fn actor_of(event: &LogEvent) -> Option<String> {
+    let actor = event.actor.as_ref()?;
+    let name = actor
+        .alternate_id
+        .as_deref()
+        .or(actor.display_name.as_deref())
+        .or(actor.id.as_deref())?;
+    Some(match actor.actor_type.as_deref() {
+        Some(kind) => format!("{name} ({kind})"),
+        None => name.to_owned(),
+    })
 }
 
 /// A watermark (an Okta timestamp) minus [`WATERMARK_OVERLAP`], as a filter value. An

@@ -2,6 +2,7 @@
 //! elsewhere; the engine only calls this trait.
 
 use crate::options::Resource;
+use crate::summary::RunSummary;
 
 /// Progress of one run, per resource. Calls come from several tasks at once.
 pub trait Progress: Send + Sync {
@@ -14,6 +15,8 @@ pub trait Progress: Send + Sync {
     fn finished(&self, resource: Resource);
     /// Something worth showing, e.g. waiting on a rate limit.
     fn note(&self, message: &str);
+    /// `watch` applied a run (incremental or reconcile); one-shot syncs return theirs.
+    fn run_applied(&self, _summary: &RunSummary) {}
 }
 
 /// Reports nothing.

@@ -28,6 +28,8 @@ pub struct WatchOptions {
     pub max_interval: Duration,
     /// Run a full sync (a reconcile, reporting drift) this often.
     pub reconcile_every: Option<Duration>,
+    /// Start with a full sync (a reconcile on an existing mirror) before tailing the log.
+    pub reconcile_first: bool,
 }
 
 impl Default for WatchOptions {
@@ -36,6 +38,7 @@ impl Default for WatchOptions {
             interval: Duration::from_secs(5),
             max_interval: Duration::from_secs(60),
             reconcile_every: None,
+            reconcile_first: false,
         }
     }
 }
@@ -55,7 +58,11 @@ pub async fn watch(
     tokio::pin!(shutdown);
     let interval = watch.interval.max(Duration::from_millis(10));
     let max_interval = watch.max_interval.max(interval);
-    let mut next_reconcile = watch.reconcile_every.map(|every| Instant::now() + every);
+    let mut next_reconcile = if watch.reconcile_first {
+        Some(Instant::now())
+    } else {
+        watch.reconcile_every.map(|every| Instant::now() + every)
+    };
     let mut delay = Duration::ZERO;
     tracing::info!(
         interval_s = interval.as_secs_f64(),
@@ -92,6 +99,7 @@ pub async fn watch(
                 delay = backoff;
             }
             Ok(Step::Ran(summary, more)) => {
+                progress.run_applied(&summary);
                 if reconcile {
                     next_reconcile = watch.reconcile_every.map(|every| Instant::now() + every);
                     let message = format!(

@@ -185,8 +185,8 @@ async fn insert_change(
     let [user_id, group_id, app_id] = concerned_ids(change.spec, change.row);
     sqlx::query(
         "INSERT INTO changes (org_id, run_id, at, source, entity, entity_id, op, user_id,
-            group_id, app_id, changed_fields, old, new, event_uuid)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            group_id, app_id, changed_fields, old, new, event_uuid, actor)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(run.org.0)
     .bind(run.run.0)
@@ -202,6 +202,7 @@ async fn insert_change(
     .bind(change.old.map(|v| v.to_string()))
     .bind(change.new.map(|v| v.to_string()))
     .bind(cause.event_uuid.as_deref())
+    .bind(cause.actor.as_deref())
     .execute(&mut *conn)
     .await?;
     Ok(())

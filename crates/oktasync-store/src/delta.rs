@@ -43,6 +43,8 @@ pub struct Cause {
     /// The event's `published` time, or when the object was read for re-reads and filters.
     pub at: DateTime<Utc>,
     pub event_uuid: Option<String>,
+    /// Who acted, as the event names them: `alternateId (type)`.
+    pub actor: Option<String>,
 }
 
 impl Cause {
@@ -50,6 +52,7 @@ impl Cause {
         Self {
             at,
             event_uuid: Some(uuid.into()),
+            actor: None,
         }
     }
 
@@ -57,7 +60,13 @@ impl Cause {
         Self {
             at,
             event_uuid: None,
+            actor: None,
         }
+    }
+
+    /// The same cause, naming who acted.
+    pub fn by(self, actor: Option<String>) -> Self {
+        Self { actor, ..self }
     }
 }
 
@@ -165,6 +174,13 @@ pub struct ChangeRecord {
     /// Updates: the changed fields' new values by path. Adds: the row's columns.
     pub new: Value,
     pub event_uuid: Option<String>,
+    /// Who made the change in Okta, where an event says so: `alternateId (type)`.
+    pub actor: Option<String>,
+    /// The login of `user_id`, the name of `group_id`, the label of `app_id`, as the mirror
+    /// has them now (for a row that is gone, as the change recorded them).
+    pub user_login: Option<String>,
+    pub group_name: Option<String>,
+    pub app_label: Option<String>,
 }
 
 /// Server-side high-water marks read from the mirror (Okta's own timestamps, never the local

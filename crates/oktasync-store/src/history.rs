@@ -23,20 +23,33 @@ pub async fn changes(
     query: &ChangeQuery,
 ) -> Result<Vec<ChangeRecord>> {
     let mut sql = String::from(
-        "SELECT change_id, run_id, at, source, entity, entity_id, op, user_id, group_id, app_id,
-                changed_fields, old, new, event_uuid
-         FROM changes WHERE org_id = ?1",
+        "SELECT c.change_id, c.run_id, c.at, c.source, c.entity, c.entity_id, c.op, c.user_id,
+                c.group_id, c.app_id, c.changed_fields, c.old, c.new, c.event_uuid, c.actor,
+                COALESCE(u.login, CASE WHEN c.entity = 'users' THEN
+                  COALESCE(json_extract(c.old, '$.login'), json_extract(c.new, '$.login')) END)
+                  AS user_login,
+                COALESCE(g.name, CASE WHEN c.entity = 'groups' THEN
+                  COALESCE(json_extract(c.old, '$.name'), json_extract(c.new, '$.name')) END)
+                  AS group_name,
+                COALESCE(a.label, CASE WHEN c.entity = 'apps' THEN
+                  COALESCE(json_extract(c.old, '$.label'), json_extract(c.new, '$.label')) END)
+                  AS app_label
+         FROM changes c
+         LEFT JOIN users u ON u.org_id = c.org_id AND u.id = c.user_id
+         LEFT JOIN groups g ON g.org_id = c.org_id AND g.id = c.group_id
+         LEFT JOIN apps a ON a.org_id = c.org_id AND a.id = c.app_id
+         WHERE c.org_id = ?1",
     );
     if query.since.is_some() {
-        sql.push_str(" AND at >= ?2");
+        sql.push_str(" AND c.at >= ?2");
     }
     if query.user_id.is_some() {
-        sql.push_str(" AND user_id = ?3");
+        sql.push_str(" AND c.user_id = ?3");
     }
     if query.group_id.is_some() {
-        sql.push_str(" AND group_id = ?4");
+        sql.push_str(" AND c.group_id = ?4");
     }
-    sql.push_str(" ORDER BY change_id DESC");
+    sql.push_str(" ORDER BY c.change_id DESC");
     if query.limit.is_some() {
         sql.push_str(" LIMIT ?5");
     }
@@ -74,6 +87,10 @@ pub async fn changes(
                 old: json("old")?,
                 new: json("new")?,
                 event_uuid: r.try_get("event_uuid")?,
+                actor: r.try_get("actor")?,
+                user_login: r.try_get("user_login")?,
+                group_name: r.try_get("group_name")?,
+                app_label: r.try_get("app_label")?,
             })
         })
         .collect::<Result<Vec<_>>>()?;

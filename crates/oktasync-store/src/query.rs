@@ -29,57 +29,89 @@ pub struct UserRow {
 const USER_COLUMNS: &str = "u.id, u.status, u.login, u.email, u.first_name, u.last_name, \
      u.department, u.title, u.last_login, u.last_updated";
 
-/// Filters of `oktasync users`; `None` means "any".
+/// Filters of `oktasync users`; empty or `None` means "any".
 #[derive(Debug, Clone, Default)]
 pub struct UserFilter {
-    /// Exact status, case-insensitive (ACTIVE, DEPROVISIONED, ...).
-    pub status: Option<String>,
-    /// Members of the group with this id or name.
-    pub group: Option<String>,
-    /// Exact department.
+    /// Any of these statuses (ACTIVE, DEPROVISIONED, ...), case-insensitive.
+    pub statuses: Vec<String>,
+    /// Members of the group with this id.
+    pub group_id: Option<String>,
+    /// Department, case-insensitive (Unicode: `BJÖRN` matches `Björn`).
     pub department: Option<String>,
-    /// Substring of login, email, first, last or display name (case-insensitive for ASCII).
+    /// Substring of login, email, first, last or display name, case-insensitive (Unicode).
     pub search: Option<String>,
 }
 
-/// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
-fn like_pattern(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('%');
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('%');
-    out
+/// A user row with the name the search also looks at.
+#[derive(sqlx::FromRow)]
+struct SearchableUser {
+    #[sqlx(flatten)]
+    user: UserRow,
+    display_name: Option<String>,
+}
+
+/// Does `haystack` contain `needle` (already lower-cased), ignoring case beyond ASCII?
+/// SQLite's `LIKE` and `LOWER` fold ASCII only, so text filters run here.
+fn contains_folded(haystack: Option<&str>, needle: &str) -> bool {
+    haystack.is_some_and(|h| h.to_lowercase().contains(needle))
 }
 
 /// Users matching `filter`, ordered by login.
 pub async fn users(store: &SqliteStore, org: OrgId, filter: &UserFilter) -> Result<Vec<UserRow>> {
     const SQL: &str = "SELECT u.id, u.status, u.login, u.email, u.first_name, u.last_name, \
-         u.department, u.title, u.last_login, u.last_updated \
+         u.department, u.title, u.last_login, u.last_updated, u.display_name \
          FROM users u \
          WHERE u.org_id = ?1 \
-           AND (?2 IS NULL OR UPPER(u.status) = UPPER(?2)) \
-           AND (?3 IS NULL OR u.department = ?3) \
-           AND (?4 IS NULL OR EXISTS ( \
+           AND (?2 = '[]' OR UPPER(u.status) IN (SELECT UPPER(value) FROM json_each(?2))) \
+           AND (?3 IS NULL OR EXISTS ( \
                 SELECT 1 FROM group_members m \
-                JOIN groups g ON g.org_id = m.org_id AND g.id = m.group_id \
-                WHERE m.org_id = u.org_id AND m.user_id = u.id AND (g.id = ?4 OR g.name = ?4))) \
-           AND (?5 IS NULL OR u.login LIKE ?5 ESCAPE '\\' OR u.email LIKE ?5 ESCAPE '\\' \
-                OR u.first_name LIKE ?5 ESCAPE '\\' OR u.last_name LIKE ?5 ESCAPE '\\' \
-                OR u.display_name LIKE ?5 ESCAPE '\\') \
+                WHERE m.org_id = u.org_id AND m.user_id = u.id AND m.group_id = ?3)) \
          ORDER BY u.login, u.id";
-    Ok(sqlx::query_as::<_, UserRow>(SQL)
+    let rows = sqlx::query_as::<_, SearchableUser>(SQL)
         .bind(org.0)
-        .bind(filter.status.as_deref())
-        .bind(filter.department.as_deref())
-        .bind(filter.group.as_deref())
-        .bind(filter.search.as_deref().map(like_pattern))
+        .bind(serde_json::to_string(&filter.statuses)?)
+        .bind(filter.group_id.as_deref())
         .fetch_all(store.pool())
-        .await?)
+        .await?;
+    let department = filter.department.as_deref().map(str::to_lowercase);
+    let search = filter.search.as_deref().map(str::to_lowercase);
+    Ok(rows
+        .into_iter()
+        .filter(|r| {
+            department.as_deref().is_none_or(|d| {
+                r.user
+                    .department
+                    .as_deref()
+                    .map(str::to_lowercase)
+                    .as_deref()
+                    == Some(d)
+            })
+        })
+        .filter(|r| {
+            search.as_deref().is_none_or(|s| {
+                [
+                    r.user.login.as_deref(),
+                    r.user.email.as_deref(),
+                    r.user.first_name.as_deref(),
+                    r.user.last_name.as_deref(),
+                    r.display_name.as_deref(),
+                ]
+                .into_iter()
+                .any(|field| contains_folded(field, s))
+            })
+        })
+        .map(|r| r.user)
+        .collect())
+}
+
+/// The statuses present in the mirror, for an error that lists them.
+pub async fn user_statuses(store: &SqliteStore, org: OrgId) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT DISTINCT status FROM users WHERE org_id = ?1 AND status IS NOT NULL ORDER BY 1",
+    )
+    .bind(org.0)
+    .fetch_all(store.pool())
+    .await?)
 }
 
 /// A group a user belongs to.
@@ -100,6 +132,8 @@ pub struct AppAccess {
     pub via: String,
     pub via_group_id: Option<String>,
     pub via_group_name: Option<String>,
+    /// The user's Okta status (a SUSPENDED or DEPROVISIONED user keeps assignments).
+    pub user_status: Option<String>,
 }
 
 /// One admin role a user holds: `via` DIRECT, or GROUP through `via_group_*`.
@@ -110,10 +144,13 @@ pub struct AdminRole {
     pub role_type: Option<String>,
     pub role_label: Option<String>,
     pub assignment_id: String,
+    /// The role assignment's status.
     pub status: Option<String>,
     pub via: String,
     pub via_group_id: Option<String>,
     pub via_group_name: Option<String>,
+    /// The user's Okta status (a deactivated admin keeps the role on paper).
+    pub user_status: Option<String>,
 }
 
 /// An MFA factor of a user.
@@ -173,8 +210,8 @@ pub async fn user(
     .fetch_all(pool)
     .await?;
     let apps = sqlx::query_as::<_, AppAccess>(
-        "SELECT app_id, app_label, user_id, login, via, via_group_id, via_group_name \
-         FROM app_access WHERE org_id = ?1 AND user_id = ?2 \
+        "SELECT app_id, app_label, user_id, login, via, via_group_id, via_group_name, \
+         user_status FROM app_access WHERE org_id = ?1 AND user_id = ?2 \
          ORDER BY app_label, app_id, via DESC, via_group_name",
     )
     .bind(org.0)
@@ -183,7 +220,7 @@ pub async fn user(
     .await?;
     let admin_roles = sqlx::query_as::<_, AdminRole>(
         "SELECT user_id, login, role_type, role_label, assignment_id, status, via, via_group_id, \
-         via_group_name FROM admins WHERE org_id = ?1 AND user_id = ?2 \
+         via_group_name, user_status FROM admins WHERE org_id = ?1 AND user_id = ?2 \
          ORDER BY role_type, via DESC, via_group_name",
     )
     .bind(org.0)
@@ -398,8 +435,8 @@ pub async fn app(store: &SqliteStore, org: OrgId, id_or_label: &str) -> Result<O
     .fetch_all(pool)
     .await?;
     let access = sqlx::query_as::<_, AppAccess>(
-        "SELECT app_id, app_label, user_id, login, via, via_group_id, via_group_name \
-         FROM app_access WHERE org_id = ?1 AND app_id = ?2 \
+        "SELECT app_id, app_label, user_id, login, via, via_group_id, via_group_name, \
+         user_status FROM app_access WHERE org_id = ?1 AND app_id = ?2 \
          ORDER BY login, user_id, via DESC, via_group_name",
     )
     .bind(org.0)
@@ -417,12 +454,58 @@ pub async fn app(store: &SqliteStore, org: OrgId, id_or_label: &str) -> Result<O
 pub async fn admins(store: &SqliteStore, org: OrgId) -> Result<Vec<AdminRole>> {
     Ok(sqlx::query_as::<_, AdminRole>(
         "SELECT user_id, login, role_type, role_label, assignment_id, status, via, via_group_id, \
-         via_group_name FROM admins WHERE org_id = ?1 \
+         via_group_name, user_status FROM admins WHERE org_id = ?1 \
          ORDER BY login, user_id, role_type, via DESC, via_group_name",
     )
     .bind(org.0)
     .fetch_all(store.pool())
     .await?)
+}
+
+/// Users by id as the mirror has them now, ordered by login; ids it does not hold are left out.
+pub async fn users_by_id(store: &SqliteStore, org: OrgId, ids: &[String]) -> Result<Vec<UserRow>> {
+    let sql = format!(
+        "SELECT {USER_COLUMNS} FROM users u WHERE u.org_id = ?1 \
+         AND u.id IN (SELECT value FROM json_each(?2)) ORDER BY u.login, u.id"
+    );
+    Ok(sqlx::query_as::<_, UserRow>(AssertSqlSafe(sql))
+        .bind(org.0)
+        .bind(serde_json::to_string(ids)?)
+        .fetch_all(store.pool())
+        .await?)
+}
+
+/// Names and types of the groups with these ids that the mirror holds, by id.
+pub async fn groups_by_id(
+    store: &SqliteStore,
+    org: OrgId,
+    ids: &[String],
+) -> Result<std::collections::HashMap<String, UserGroup>> {
+    let rows = sqlx::query_as::<_, UserGroup>(
+        "SELECT id AS group_id, name AS group_name, type AS group_type FROM groups \
+         WHERE org_id = ?1 AND id IN (SELECT value FROM json_each(?2))",
+    )
+    .bind(org.0)
+    .bind(serde_json::to_string(ids)?)
+    .fetch_all(store.pool())
+    .await?;
+    Ok(rows.into_iter().map(|g| (g.group_id.clone(), g)).collect())
+}
+
+/// Labels of the apps with these ids that the mirror holds, by id.
+pub async fn app_labels(
+    store: &SqliteStore,
+    org: OrgId,
+    ids: &[String],
+) -> Result<std::collections::HashMap<String, Option<String>>> {
+    let rows: Vec<(String, Option<String>)> = sqlx::query_as(
+        "SELECT id, label FROM apps WHERE org_id = ?1 AND id IN (SELECT value FROM json_each(?2))",
+    )
+    .bind(org.0)
+    .bind(serde_json::to_string(ids)?)
+    .fetch_all(store.pool())
+    .await?;
+    Ok(rows.into_iter().collect())
 }
 
 /// The typed columns of one table for one org (everything but `org_id` and `raw`), as text,
@@ -490,32 +573,17 @@ pub async fn table_rows(
     Ok((wanted, out))
 }
 
-/// The newest schema migration applied to the mirror, and the newest this build knows.
-pub async fn schema_versions(store: &SqliteStore) -> Result<(i64, i64)> {
-    let applied: Option<i64> =
-        sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
-            .fetch_one(store.pool())
-            .await?;
-    // The same migrations the store runs on open, embedded again to read their versions.
-    static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
-    let known = MIGRATIONS.iter().map(|m| m.version).max().unwrap_or(0);
-    Ok((applied.unwrap_or(0), known))
-}
-
-/// Takes the write lock and gives it back, to prove the file is writable now.
-pub async fn probe_write(store: &SqliteStore) -> Result<()> {
-    let mut conn = store.pool().acquire().await?;
-    sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
-    sqlx::query("ROLLBACK").execute(&mut *conn).await?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn like_pattern_escapes_wildcards() {
-        assert_eq!(like_pattern("a_b%c\\"), "%a\\_b\\%c\\\\%");
+    fn text_filters_fold_case_beyond_ascii() {
+        assert!(contains_folded(
+            Some("Björn Smith"),
+            &"BJÖRN".to_lowercase()
+        ));
+        assert!(contains_folded(Some("ÉLODIE"), "élo"));
+        assert!(!contains_folded(None, "x"));
     }
 }

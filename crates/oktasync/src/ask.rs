@@ -1,8 +1,8 @@
 //! The commands that ask the mirror: users, user, groups, group, apps, app, admins, status,
-//! export. Tables for people, `--json` for programs.
+//! export. Tables for people, JSON for programs, CSV for spreadsheets.
 
-use crate::cli::{ExportArgs, ExportFormat, UsersArgs};
-use crate::output::{Table, opt, print_json, write_stdout};
+use crate::cli::{ExportArgs, ExportFormat, OutputFormat, UsersArgs};
+use crate::output::{Table, csv_line, opt, print_json, print_list, printable_lines, write_stdout};
 use anyhow::{Context, Result, bail};
 use oktasync_store::query::{self, UserFilter, UserRow};
 use oktasync_store::{OrgId, SqliteStore, Store, SyncRunRecord, Table as StoreTable};
@@ -18,7 +18,7 @@ fn name_of(first: &Option<String>, last: &Option<String>) -> String {
     }
 }
 
-fn user_table(rows: &[UserRow]) -> Table {
+pub fn user_table(rows: &[UserRow]) -> Table {
     let mut t = Table::new(&["id", "login", "name", "status", "department", "title"]);
     for u in rows {
         t.row(vec![
@@ -33,28 +33,75 @@ fn user_table(rows: &[UserRow]) -> Table {
     t
 }
 
-pub async fn users(store: &SqliteStore, org: OrgId, args: &UsersArgs, json: bool) -> Result<()> {
+/// Is this user status ACTIVE (what `--active` keeps)?
+fn is_active(status: Option<&String>) -> bool {
+    status.is_some_and(|s| s == "ACTIVE")
+}
+
+/// The statuses given to `--status`, upper-cased; an unknown one is an error naming them all.
+fn parse_statuses(given: &[String]) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for status in given.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        let upper = status.to_ascii_uppercase();
+        if !okta_api::USER_STATUSES.contains(&upper.as_str()) {
+            bail!(
+                "unknown user status {status:?}; Okta's statuses are {}",
+                okta_api::USER_STATUSES.join(", ")
+            );
+        }
+        out.push(upper);
+    }
+    Ok(out)
+}
+
+/// The id of the group with this id or name; an unknown group is an error.
+async fn group_id(store: &SqliteStore, org: OrgId, id_or_name: &str) -> Result<String> {
+    Ok(query::group(store, org, id_or_name)
+        .await?
+        .with_context(|| {
+            format!(
+                "no group with id or name {id_or_name:?} in the mirror; list them with `oktasync groups`"
+            )
+        })?
+        .group
+        .id)
+}
+
+pub async fn users(
+    store: &SqliteStore,
+    org: OrgId,
+    args: &UsersArgs,
+    format: OutputFormat,
+) -> Result<()> {
+    let group_id = match &args.group {
+        Some(g) => Some(group_id(store, org, g).await?),
+        None => None,
+    };
     let filter = UserFilter {
-        status: args.status.clone(),
-        group: args.group.clone(),
+        statuses: parse_statuses(&args.status)?,
+        group_id,
         department: args.department.clone(),
         search: args.search.clone(),
     };
     let rows = query::users(store, org, &filter).await?;
-    if json {
-        return print_json(&rows);
-    }
-    user_table(&rows).print()?;
-    eprintln!("{} users", rows.len());
-    Ok(())
+    print_list(format, &rows, &user_table(&rows), "users")
 }
 
-pub async fn user(store: &SqliteStore, org: OrgId, id_or_login: &str, json: bool) -> Result<()> {
+pub async fn user(
+    store: &SqliteStore,
+    org: OrgId,
+    id_or_login: &str,
+    format: OutputFormat,
+) -> Result<()> {
     let detail = query::user(store, org, id_or_login)
         .await?
         .with_context(|| format!("no user with id or login {id_or_login:?} in the mirror; try `oktasync users --search TEXT`"))?;
-    if json {
-        return print_json(&detail);
+    match format {
+        OutputFormat::Json => return print_json(&detail),
+        OutputFormat::Csv => {
+            return write_stdout(&user_table(std::slice::from_ref(&detail.user)).to_csv(false));
+        }
+        OutputFormat::Table => {}
     }
     let u = &detail.user;
     let mut text = format!(
@@ -79,37 +126,42 @@ pub async fn user(store: &SqliteStore, org: OrgId, id_or_login: &str, json: bool
             text.push_str(&format!("  {k:<22} {v}\n"));
         }
     }
-    text.push_str(&format!("\nGroups ({})\n", detail.groups.len()));
-    let mut t = Table::new(&["id", "name", "type"]);
-    for g in &detail.groups {
-        t.row(vec![
-            g.group_id.clone(),
-            opt(g.group_name.as_ref()),
-            opt(g.group_type.as_ref()),
-        ]);
-    }
-    text.push_str(&indent(&t.render()));
-    text.push_str(&format!("\nApps ({} ways in)\n", detail.apps.len()));
-    let mut t = Table::new(&["app", "label", "via", "group"]);
-    for a in &detail.apps {
-        t.row(vec![
-            a.app_id.clone(),
-            opt(a.app_label.as_ref()),
-            a.via.clone(),
-            opt(a.via_group_name.as_ref()),
-        ]);
-    }
-    text.push_str(&indent(&t.render()));
-    text.push_str(&format!("\nAdmin roles ({})\n", detail.admin_roles.len()));
-    let mut t = Table::new(&["role", "via", "group"]);
-    for r in &detail.admin_roles {
-        t.row(vec![
-            opt(r.role_type.as_ref()),
-            r.via.clone(),
-            opt(r.via_group_name.as_ref()),
-        ]);
-    }
-    text.push_str(&indent(&t.render()));
+    text.push_str(&user_sections(
+        &detail
+            .groups
+            .iter()
+            .map(|g| {
+                vec![
+                    g.group_id.clone(),
+                    opt(g.group_name.as_ref()),
+                    opt(g.group_type.as_ref()),
+                ]
+            })
+            .collect::<Vec<_>>(),
+        &detail
+            .apps
+            .iter()
+            .map(|a| {
+                vec![
+                    a.app_id.clone(),
+                    opt(a.app_label.as_ref()),
+                    a.via.clone(),
+                    opt(a.via_group_name.as_ref()),
+                ]
+            })
+            .collect::<Vec<_>>(),
+        &detail
+            .admin_roles
+            .iter()
+            .map(|r| {
+                vec![
+                    opt(r.role_type.as_ref()),
+                    r.via.clone(),
+                    opt(r.via_group_name.as_ref()),
+                ]
+            })
+            .collect::<Vec<_>>(),
+    ));
     if !detail.factors.is_empty() {
         text.push_str(&format!("\nFactors ({})\n", detail.factors.len()));
         let mut t = Table::new(&["id", "type", "provider", "status"]);
@@ -123,18 +175,37 @@ pub async fn user(store: &SqliteStore, org: OrgId, id_or_login: &str, json: bool
         }
         text.push_str(&indent(&t.render()));
     }
-    write_stdout(&text)
+    write_stdout(&printable_lines(&text))
 }
 
-fn indent(text: &str) -> String {
+/// The groups, apps and admin roles sections of a user, the same for `user` and `user --at`:
+/// rows of (group id, name, type), (app id, label, via, group), (role, via, group).
+pub fn user_sections(
+    groups: &[Vec<String>],
+    apps: &[Vec<String>],
+    roles: &[Vec<String>],
+) -> String {
+    let mut text = format!("\nGroups ({})\n", groups.len());
+    let mut t = Table::new(&["id", "name", "type"]);
+    groups.iter().for_each(|r| t.row(r.clone()));
+    text.push_str(&indent(&t.render()));
+    text.push_str(&format!("\nApps ({} ways in)\n", apps.len()));
+    let mut t = Table::new(&["app", "label", "via", "group"]);
+    apps.iter().for_each(|r| t.row(r.clone()));
+    text.push_str(&indent(&t.render()));
+    text.push_str(&format!("\nAdmin roles ({})\n", roles.len()));
+    let mut t = Table::new(&["role", "via", "group"]);
+    roles.iter().for_each(|r| t.row(r.clone()));
+    text.push_str(&indent(&t.render()));
+    text
+}
+
+pub fn indent(text: &str) -> String {
     text.lines().map(|l| format!("  {l}\n")).collect()
 }
 
-pub async fn groups(store: &SqliteStore, org: OrgId, json: bool) -> Result<()> {
+pub async fn groups(store: &SqliteStore, org: OrgId, format: OutputFormat) -> Result<()> {
     let rows = query::groups(store, org).await?;
-    if json {
-        return print_json(&rows);
-    }
     let mut t = Table::new(&["id", "name", "type", "members", "description"]);
     for g in &rows {
         t.row(vec![
@@ -145,17 +216,26 @@ pub async fn groups(store: &SqliteStore, org: OrgId, json: bool) -> Result<()> {
             opt(g.description.as_ref()),
         ]);
     }
-    t.print()?;
-    eprintln!("{} groups", rows.len());
-    Ok(())
+    print_list(format, &rows, &t, "groups")
 }
 
-pub async fn group(store: &SqliteStore, org: OrgId, id_or_name: &str, json: bool) -> Result<()> {
-    let detail = query::group(store, org, id_or_name)
+pub async fn group(
+    store: &SqliteStore,
+    org: OrgId,
+    id_or_name: &str,
+    active_only: bool,
+    format: OutputFormat,
+) -> Result<()> {
+    let mut detail = query::group(store, org, id_or_name)
         .await?
         .with_context(|| format!("no group with id or name {id_or_name:?} in the mirror; list them with `oktasync groups`"))?;
-    if json {
-        return print_json(&detail);
+    if active_only {
+        detail.member_users.retain(|u| is_active(u.status.as_ref()));
+    }
+    match format {
+        OutputFormat::Json => return print_json(&detail),
+        OutputFormat::Csv => return write_stdout(&user_table(&detail.member_users).to_csv(false)),
+        OutputFormat::Table => {}
     }
     let g = &detail.group;
     let mut text = format!(
@@ -168,43 +248,62 @@ pub async fn group(store: &SqliteStore, org: OrgId, id_or_name: &str, json: bool
         g.members,
         opt(g.last_membership_updated.as_ref()),
     );
-    if !detail.apps.is_empty() {
-        text.push_str(&format!("\nAssigned to apps ({})\n", detail.apps.len()));
-        let mut t = Table::new(&["app", "label", "priority"]);
-        for a in &detail.apps {
-            t.row(vec![
-                a.app_id.clone(),
-                opt(a.app_label.as_ref()),
-                opt(a.priority),
-            ]);
-        }
-        text.push_str(&indent(&t.render()));
-    }
-    if !detail.roles.is_empty() {
-        text.push_str(&format!(
-            "\nAdmin roles its members hold ({})\n",
-            detail.roles.len()
-        ));
-        let mut t = Table::new(&["role", "label", "status"]);
-        for r in &detail.roles {
-            t.row(vec![
-                opt(r.role_type.as_ref()),
-                opt(r.role_label.as_ref()),
-                opt(r.status.as_ref()),
-            ]);
-        }
-        text.push_str(&indent(&t.render()));
-    }
-    text.push_str(&format!("\nMembers ({})\n", detail.member_users.len()));
-    text.push_str(&indent(&user_table(&detail.member_users).render()));
-    write_stdout(&text)
+    text.push_str(&group_sections(
+        &detail
+            .apps
+            .iter()
+            .map(|a| vec![a.app_id.clone(), opt(a.app_label.as_ref()), opt(a.priority)])
+            .collect::<Vec<_>>(),
+        &detail
+            .roles
+            .iter()
+            .map(|r| {
+                vec![
+                    opt(r.role_type.as_ref()),
+                    opt(r.role_label.as_ref()),
+                    opt(r.status.as_ref()),
+                ]
+            })
+            .collect::<Vec<_>>(),
+        &user_table(&detail.member_users),
+        active_only,
+    ));
+    write_stdout(&printable_lines(&text))
 }
 
-pub async fn apps(store: &SqliteStore, org: OrgId, json: bool) -> Result<()> {
+/// The apps, roles and members sections of a group, the same for `group` and `group --at`.
+pub fn group_sections(
+    apps: &[Vec<String>],
+    roles: &[Vec<String>],
+    members: &Table,
+    active_only: bool,
+) -> String {
+    let mut text = format!("\nAssigned to apps ({})\n", apps.len());
+    let mut t = Table::new(&["app", "label", "priority"]);
+    apps.iter().for_each(|r| t.row(r.clone()));
+    text.push_str(&indent(&t.render()));
+    text.push_str(&format!(
+        "\nAdmin roles its members hold ({})\n",
+        roles.len()
+    ));
+    let mut t = Table::new(&["role", "label", "status"]);
+    roles.iter().for_each(|r| t.row(r.clone()));
+    text.push_str(&indent(&t.render()));
+    text.push_str(&format!(
+        "\n{} ({})\n",
+        if active_only {
+            "Active members"
+        } else {
+            "Members"
+        },
+        members.len()
+    ));
+    text.push_str(&indent(&members.render()));
+    text
+}
+
+pub async fn apps(store: &SqliteStore, org: OrgId, format: OutputFormat) -> Result<()> {
     let rows = query::apps(store, org).await?;
-    if json {
-        return print_json(&rows);
-    }
     let mut t = Table::new(&[
         "id", "label", "name", "status", "sign-on", "users", "groups",
     ]);
@@ -219,17 +318,36 @@ pub async fn apps(store: &SqliteStore, org: OrgId, json: bool) -> Result<()> {
             a.groups.to_string(),
         ]);
     }
-    t.print()?;
-    eprintln!("{} apps", rows.len());
-    Ok(())
+    print_list(format, &rows, &t, "apps")
 }
 
-pub async fn app(store: &SqliteStore, org: OrgId, id_or_label: &str, json: bool) -> Result<()> {
-    let detail = query::app(store, org, id_or_label)
+pub async fn app(
+    store: &SqliteStore,
+    org: OrgId,
+    id_or_label: &str,
+    active_only: bool,
+    format: OutputFormat,
+) -> Result<()> {
+    let mut detail = query::app(store, org, id_or_label)
         .await?
         .with_context(|| format!("no app with id or label {id_or_label:?} in the mirror; list them with `oktasync apps`"))?;
-    if json {
-        return print_json(&detail);
+    if active_only {
+        detail.access.retain(|a| is_active(a.user_status.as_ref()));
+    }
+    let mut access = Table::new(&["user", "login", "status", "via", "group"]);
+    for x in &detail.access {
+        access.row(vec![
+            x.user_id.clone(),
+            opt(x.login.as_ref()),
+            opt(x.user_status.as_ref()),
+            x.via.clone(),
+            opt(x.via_group_name.as_ref()),
+        ]);
+    }
+    match format {
+        OutputFormat::Json => return print_json(&detail),
+        OutputFormat::Csv => return write_stdout(&access.to_csv(false)),
+        OutputFormat::Table => {}
     }
     let a = &detail.app;
     let mut text = format!(
@@ -256,40 +374,40 @@ pub async fn app(store: &SqliteStore, org: OrgId, id_or_label: &str, json: bool)
     }
     text.push_str(&indent(&t.render()));
     text.push_str(&format!(
-        "\nWho has access, and through what ({} ways in)\n",
-        detail.access.len()
+        "\nWho has access, and through what ({} ways in{})\n",
+        detail.access.len(),
+        if active_only {
+            ", ACTIVE users only"
+        } else {
+            ""
+        }
     ));
-    let mut t = Table::new(&["user", "login", "via", "group"]);
-    for x in &detail.access {
-        t.row(vec![
-            x.user_id.clone(),
-            opt(x.login.as_ref()),
-            x.via.clone(),
-            opt(x.via_group_name.as_ref()),
-        ]);
-    }
-    text.push_str(&indent(&t.render()));
-    write_stdout(&text)
+    text.push_str(&indent(&access.render()));
+    write_stdout(&printable_lines(&text))
 }
 
-pub async fn admins(store: &SqliteStore, org: OrgId, json: bool) -> Result<()> {
-    let rows = query::admins(store, org).await?;
-    if json {
-        return print_json(&rows);
+pub async fn admins(
+    store: &SqliteStore,
+    org: OrgId,
+    active_only: bool,
+    format: OutputFormat,
+) -> Result<()> {
+    let mut rows = query::admins(store, org).await?;
+    if active_only {
+        rows.retain(|r| is_active(r.user_status.as_ref()));
     }
-    let mut t = Table::new(&["user", "login", "role", "via", "group"]);
+    let mut t = Table::new(&["user", "login", "status", "role", "via", "group"]);
     for r in &rows {
         t.row(vec![
             r.user_id.clone(),
             opt(r.login.as_ref()),
+            opt(r.user_status.as_ref()),
             opt(r.role_type.as_ref()),
             r.via.clone(),
             opt(r.via_group_name.as_ref()),
         ]);
     }
-    t.print()?;
-    eprintln!("{} role holdings", rows.len());
-    Ok(())
+    print_list(format, &rows, &t, "role holdings")
 }
 
 /// A run record with its JSON columns parsed, for `status --json`.
@@ -318,17 +436,13 @@ fn run_json(r: &SyncRunRecord) -> Value {
     })
 }
 
-pub async fn status(store: &SqliteStore, org: OrgId, limit: u32, json: bool) -> Result<()> {
+pub async fn status(
+    store: &SqliteStore,
+    org: OrgId,
+    limit: u32,
+    format: OutputFormat,
+) -> Result<()> {
     let runs = store.recent_runs(org, limit).await?;
-    if json {
-        return print_json(&runs.iter().map(run_json).collect::<Vec<_>>());
-    }
-    let counts = store.counts(org).await?;
-    let mut text = String::from("Mirror\n");
-    for (table, n) in &counts {
-        text.push_str(&format!("  {table:<18} {n}\n"));
-    }
-    text.push_str(&format!("\nRecent runs ({})\n", runs.len()));
     let mut t = Table::new(&[
         "run", "kind", "started", "ended", "outcome", "calls", "429s", "changes", "error",
     ]);
@@ -351,6 +465,17 @@ pub async fn status(store: &SqliteStore, org: OrgId, limit: u32, json: bool) -> 
             opt(r.error.as_ref()),
         ]);
     }
+    match format {
+        OutputFormat::Json => return print_json(&runs.iter().map(run_json).collect::<Vec<_>>()),
+        OutputFormat::Csv => return write_stdout(&t.to_csv(false)),
+        OutputFormat::Table => {}
+    }
+    let counts = store.counts(org).await?;
+    let mut text = String::from("Mirror\n");
+    for (table, n) in &counts {
+        text.push_str(&format!("  {table:<18} {n}\n"));
+    }
+    text.push_str(&format!("\nRecent runs ({})\n", runs.len()));
     text.push_str(&indent(&t.render()));
     write_stdout(&text)
 }
@@ -390,35 +515,113 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
             .is_some_and(|k| k == std::io::ErrorKind::BrokenPipe)
 }
 
-/// Where output goes: a file, or stdout.
-fn sink(out: Option<&Path>) -> Result<Box<dyn Write>> {
-    Ok(match out {
-        Some(path) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(path)
-                .with_context(|| format!("cannot create {}", path.display()))?,
-        )),
-        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
-    })
+/// An export file being written: created owner-read/write only (like the mirror) as a
+/// temporary file beside its destination, renamed into place only when complete, so a full
+/// disk or an interruption leaves no partial file under the real name.
+struct ExportFile {
+    writer: std::io::BufWriter<tempfile::NamedTempFile>,
+    path: std::path::PathBuf,
 }
 
-fn finish(mut w: Box<dyn Write>) -> Result<()> {
-    match w.flush() {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => Ok(other?),
+impl ExportFile {
+    fn create(path: &Path) -> Result<ExportFile> {
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        // NamedTempFile is created with mode 0600.
+        let file = tempfile::Builder::new()
+            .prefix(".oktasync-export-")
+            .tempfile_in(dir)
+            .with_context(|| {
+                format!(
+                    "cannot create a file in {} for {}",
+                    dir.display(),
+                    path.display()
+                )
+            })?;
+        Ok(ExportFile {
+            writer: std::io::BufWriter::new(file),
+            path: path.to_path_buf(),
+        })
+    }
+
+    fn finish(self) -> Result<()> {
+        let file = self
+            .writer
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .with_context(|| format!("cannot write {}", self.path.display()))?;
+        file.as_file()
+            .sync_all()
+            .with_context(|| format!("cannot write {}", self.path.display()))?;
+        file.persist(&self.path)
+            .map_err(|e| e.error)
+            .with_context(|| {
+                format!(
+                    "cannot move the export into place at {}",
+                    self.path.display()
+                )
+            })?;
+        Ok(())
+    }
+}
+
+/// Where an export goes: a file (see [`ExportFile`]) or stdout.
+enum Sink {
+    File(ExportFile),
+    Stdout(std::io::BufWriter<std::io::StdoutLock<'static>>),
+}
+
+impl Sink {
+    fn open(out: Option<&Path>) -> Result<Sink> {
+        Ok(match out {
+            Some(path) => Sink::File(ExportFile::create(path)?),
+            None => Sink::Stdout(std::io::BufWriter::new(std::io::stdout().lock())),
+        })
+    }
+
+    fn finish(self) -> Result<()> {
+        match self {
+            Sink::File(f) => f.finish(),
+            Sink::Stdout(mut w) => match w.flush() {
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                other => Ok(other?),
+            },
+        }
+    }
+}
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Sink::File(f) => f.writer.write(buf),
+            Sink::Stdout(w) => w.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Sink::File(f) => f.writer.flush(),
+            Sink::Stdout(w) => w.flush(),
+        }
     }
 }
 
 pub async fn export(store: &SqliteStore, org: OrgId, args: &ExportArgs) -> Result<()> {
     match args.format {
+        ExportFormat::Json | ExportFormat::Ndjson if args.csv_raw => {
+            bail!("--csv-raw applies to --format csv only")
+        }
         ExportFormat::Json => {
             // Exactly the store's export object (the emulator's form), compact like the
             // emulator's response body, so the two compare byte for byte.
             let value = store.export_json(org).await?;
-            let mut w = sink(args.out.as_deref())?;
+            let mut w = Sink::open(args.out.as_deref())?;
             match serde_json::to_writer(&mut w, &value) {
                 Err(e) if e.io_error_kind() == Some(std::io::ErrorKind::BrokenPipe) => Ok(()),
                 Err(e) => Err(e.into()),
-                Ok(()) => finish(w),
+                Ok(()) => w.finish(),
             }
         }
         ExportFormat::Ndjson => {
@@ -426,7 +629,7 @@ pub async fn export(store: &SqliteStore, org: OrgId, args: &ExportArgs) -> Resul
             let Value::Object(mut lists) = value else {
                 bail!("the store's export is not a JSON object");
             };
-            let mut w = sink(args.out.as_deref())?;
+            let mut w = Sink::open(args.out.as_deref())?;
             let mut names: Vec<String> = NDJSON_ORDER.iter().map(|s| s.to_string()).collect();
             names.extend(
                 lists
@@ -464,7 +667,7 @@ pub async fn export(store: &SqliteStore, org: OrgId, args: &ExportArgs) -> Resul
             match written {
                 Err(e) if is_broken_pipe(&e) => Ok(()),
                 Err(e) => Err(e),
-                Ok(()) => finish(w),
+                Ok(()) => w.finish(),
             }
         }
         ExportFormat::Csv => {
@@ -474,58 +677,17 @@ pub async fn export(store: &SqliteStore, org: OrgId, args: &ExportArgs) -> Resul
             for table in StoreTable::ALL {
                 let (columns, rows) = query::table_rows(store, org, table).await?;
                 let path = dir.join(format!("{}.csv", table.as_str()));
-                let mut w = sink(Some(&path))?;
-                write_csv_row(&mut w, columns.iter().map(|c| Some(c.as_str())))?;
+                let mut w = Sink::open(Some(&path))?;
+                let header = csv_line(columns.iter().map(|c| Some(c.as_str())), args.csv_raw);
+                w.write_all(header.as_bytes())?;
                 for row in &rows {
-                    write_csv_row(&mut w, row.iter().map(|c| c.as_deref()))?;
+                    let line = csv_line(row.iter().map(|c| c.as_deref()), args.csv_raw);
+                    w.write_all(line.as_bytes())?;
                 }
-                finish(w)?;
+                w.finish()?;
                 eprintln!("wrote {} ({} rows)", path.display(), rows.len());
             }
             Ok(())
         }
-    }
-}
-
-/// One RFC 4180 line: fields with a comma, quote or line break are quoted, quotes doubled.
-fn write_csv_row<'a>(
-    w: &mut dyn Write,
-    cells: impl Iterator<Item = Option<&'a str>>,
-) -> Result<()> {
-    let mut line = String::new();
-    for (i, cell) in cells.enumerate() {
-        if i > 0 {
-            line.push(',');
-        }
-        let cell = cell.unwrap_or("");
-        if cell.contains([',', '"', '\n', '\r']) {
-            line.push('"');
-            line.push_str(&cell.replace('"', "\"\""));
-            line.push('"');
-        } else {
-            line.push_str(cell);
-        }
-    }
-    line.push_str("\r\n");
-    w.write_all(line.as_bytes())?;
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn csv_quotes_what_needs_quoting() {
-        let mut out = Vec::new();
-        write_csv_row(
-            &mut out,
-            [Some("a"), None, Some("b,c"), Some("say \"hi\"")].into_iter(),
-        )
-        .unwrap();
-        assert_eq!(
-            String::from_utf8(out).unwrap(),
-            "a,,\"b,c\",\"say \"\"hi\"\"\"\r\n"
-        );
     }
 }

@@ -1,31 +1,106 @@
 //! The command line: commands and flags are a contract (issue 4), so they live in one place.
+//! Each command takes only the flags that mean something to it: the groups below are
+//! flattened into the commands that use them.
 
 use crate::config::FactorsMode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
+use std::time::Duration;
 
 #[derive(Parser, Debug)]
 #[command(
     name = "oktasync",
     version,
     about = "Mirror an Okta org into a SQLite database you own, and ask it questions",
-    after_help = "Start with `oktasync demo` (no Okta org needed), or `oktasync init` to configure a real org."
+    after_help = "Start with `oktasync demo` (no Okta org needed), or `oktasync init` to configure a real org.\nExit codes: 0 ok, 1 other failure, 2 usage or configuration, 3 credentials or permissions,\n4 network or TLS, 5 Okta answered with an error, 6 the mirror database."
 )]
 pub struct Cli {
-    /// The org's URL, e.g. https://acme.okta.com (overrides OKTASYNC_ORG_URL and org_url)
-    #[arg(long, global = true, value_name = "URL")]
-    pub org_url: Option<String>,
-    /// The mirror database [default: ./oktasync.db]
-    #[arg(long, global = true, value_name = "PATH")]
-    pub db: Option<PathBuf>,
-    /// Config file [default: ./oktasync.toml when it exists]
-    #[arg(long, global = true, value_name = "FILE", env = "OKTASYNC_CONFIG")]
-    pub config: Option<PathBuf>,
-    /// Print JSON for programs instead of tables
-    #[arg(long, global = true)]
-    pub json: bool,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// The config file (`--config`), for every command that reads settings.
+#[derive(Args, Debug, Clone, Default)]
+pub struct ConfigArg {
+    /// Config file [default: ./oktasync.toml when it exists]
+    #[arg(long, value_name = "FILE", env = "OKTASYNC_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+/// Where to reach the org and where its mirror is: `sync`, `watch`, `doctor`.
+#[derive(Args, Debug, Clone, Default)]
+pub struct OrgArgs {
+    /// The org's URL, e.g. https://acme.okta.com (overrides OKTASYNC_ORG_URL and org_url)
+    #[arg(long, value_name = "URL")]
+    pub org_url: Option<String>,
+    /// The mirror database [default: ./oktasync.db]
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    #[command(flatten)]
+    pub config: ConfigArg,
+}
+
+/// Which mirror to read: the commands that ask it questions.
+#[derive(Args, Debug, Clone, Default)]
+pub struct MirrorArgs {
+    /// The mirror database [default: ./oktasync.db]
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// With more than one org in the mirror: the org to read, by URL
+    #[arg(long, value_name = "URL")]
+    pub org_url: Option<String>,
+    #[command(flatten)]
+    pub config: ConfigArg,
+}
+
+impl From<&MirrorArgs> for OrgArgs {
+    fn from(m: &MirrorArgs) -> OrgArgs {
+        OrgArgs {
+            org_url: m.org_url.clone(),
+            db: m.db.clone(),
+            config: m.config.clone(),
+        }
+    }
+}
+
+/// How a list or show command prints.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum OutputFormat {
+    /// Aligned columns for people (counts on stderr)
+    #[default]
+    Table,
+    /// JSON for programs
+    Json,
+    /// CSV (RFC 4180, header row; formula-like cells prefixed with ')
+    Csv,
+}
+
+#[derive(Args, Debug, Clone, Copy, Default)]
+pub struct OutputArgs {
+    /// Output format
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<OutputFormat>,
+    /// Short for --format json
+    #[arg(long, conflicts_with = "format")]
+    pub json: bool,
+}
+
+impl OutputArgs {
+    pub fn format(&self) -> OutputFormat {
+        if self.json {
+            OutputFormat::Json
+        } else {
+            self.format.unwrap_or_default()
+        }
+    }
+}
+
+/// `--json` alone: commands whose output is one report (sync, doctor, demo, bench).
+#[derive(Args, Debug, Clone, Copy, Default)]
+pub struct JsonArg {
+    /// Print JSON for programs instead of text
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -35,18 +110,54 @@ pub enum Command {
         /// Overwrite an existing file
         #[arg(long)]
         force: bool,
+        /// Where to write [default: ./oktasync.toml]
+        #[arg(long, value_name = "FILE", env = "OKTASYNC_CONFIG")]
+        config: Option<PathBuf>,
     },
     /// Bring the mirror up to date: incremental from the System Log when the mirror has a
     /// checkpoint, else a full sync (`--full` forces one and reports drift)
-    Sync(SyncArgs),
+    Sync {
+        #[command(flatten)]
+        org: OrgArgs,
+        #[command(flatten)]
+        sync: SyncArgs,
+        #[command(flatten)]
+        out: JsonArg,
+    },
     /// Tail the System Log and keep the mirror fresh until interrupted
-    Watch(WatchArgs),
+    Watch {
+        #[command(flatten)]
+        org: OrgArgs,
+        #[command(flatten)]
+        watch: WatchArgs,
+        #[command(flatten)]
+        out: JsonArg,
+    },
     /// List changes to the mirror (the change log)
-    Changes(ChangesArgs),
+    Changes {
+        #[command(flatten)]
+        mirror: MirrorArgs,
+        #[command(flatten)]
+        args: ChangesArgs,
+        #[command(flatten)]
+        out: OutputArgs,
+    },
     /// Check the org URL, credentials, scopes and database, each with a fix
-    Doctor,
+    Doctor {
+        #[command(flatten)]
+        org: OrgArgs,
+        #[command(flatten)]
+        out: JsonArg,
+    },
     /// List users in the mirror
-    Users(UsersArgs),
+    Users {
+        #[command(flatten)]
+        mirror: MirrorArgs,
+        #[command(flatten)]
+        args: UsersArgs,
+        #[command(flatten)]
+        out: OutputArgs,
+    },
     /// Show one user: profile, status, groups, apps (direct and via group), admin roles
     User {
         /// Okta user id or login
@@ -56,10 +167,19 @@ pub enum Command {
         /// duration ago such as 2h)
         #[arg(long, value_name = "T")]
         at: Option<String>,
+        #[command(flatten)]
+        mirror: MirrorArgs,
+        #[command(flatten)]
+        out: OutputArgs,
     },
     /// List groups in the mirror
-    Groups,
-    /// Show one group and its members
+    Groups {
+        #[command(flatten)]
+        mirror: MirrorArgs,
+        #[command(flatten)]
+        out: OutputArgs,
+    },
+    /// Show one group and its members (CSV: the members)
     Group {
         /// Okta group id or name
         #[arg(value_name = "ID|NAME")]
@@ -68,36 +188,94 @@ pub enum Command {
         /// duration ago such as 2h)
         #[arg(long, value_name = "T")]
         at: Option<String>,
+        #[command(flatten)]
+        active: ActiveArg,
+        #[command(flatten)]
+        mirror: MirrorArgs,
+        #[command(flatten)]
+        out: OutputArgs,
     },
     /// List apps in the mirror
-    Apps,
-    /// Show who has access to an app, and through what
+    Apps {
+        #[command(flatten)]
+        mirror: MirrorArgs,
+        #[command(flatten)]
+        out: OutputArgs,
+    },
+    /// Show who has access to an app, and through what (CSV: the access rows)
     App {
         /// Okta app id or label
         #[arg(value_name = "ID|LABEL")]
         id_or_label: String,
+        #[command(flatten)]
+        active: ActiveArg,
+        #[command(flatten)]
+        mirror: MirrorArgs,
+        #[command(flatten)]
+        out: OutputArgs,
     },
     /// Who holds which admin role, and how (direct or via a group)
-    Admins,
-    /// Recent sync runs
+    Admins {
+        #[command(flatten)]
+        active: ActiveArg,
+        #[command(flatten)]
+        mirror: MirrorArgs,
+        #[command(flatten)]
+        out: OutputArgs,
+    },
+    /// Rows per table and recent sync runs
     Status {
         /// How many runs to show
         #[arg(long, default_value_t = 10)]
         limit: u32,
+        #[command(flatten)]
+        mirror: MirrorArgs,
+        #[command(flatten)]
+        out: OutputArgs,
     },
     /// Export the mirror
-    Export(ExportArgs),
-    /// Start an emulated org, sync it into ./oktasync-demo.db, and show what to try next
+    Export {
+        #[command(flatten)]
+        args: ExportArgs,
+        #[command(flatten)]
+        mirror: MirrorArgs,
+    },
+    /// Start an emulated org, sync it into ./oktasync-demo.db, change it, sync again, and
+    /// show what to try next
     Demo {
         /// Seed of the emulated org
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// The demo mirror [default: ./oktasync-demo.db]; only a file an earlier demo made
+        /// is replaced
+        #[arg(long, value_name = "PATH")]
+        db: Option<PathBuf>,
+        #[command(flatten)]
+        out: JsonArg,
     },
     /// Sync a seeded emulated org and report speed, calls and memory
-    Bench(BenchArgs),
+    Bench {
+        #[command(flatten)]
+        args: BenchArgs,
+        #[command(flatten)]
+        out: JsonArg,
+    },
+    /// Print a shell completion script: `oktasync completions bash > /etc/bash_completion.d/oktasync`
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
-#[derive(Args, Debug)]
+/// `--active`: only users whose status is ACTIVE.
+#[derive(Args, Debug, Clone, Copy, Default)]
+pub struct ActiveArg {
+    /// Only ACTIVE users (leave out SUSPENDED, DEPROVISIONED, STAGED, ...)
+    #[arg(long)]
+    pub active: bool,
+}
+
+#[derive(Args, Debug, Clone, Default)]
 pub struct SyncArgs {
     /// Resources to sync, comma-separated [default: all]: users, groups, memberships, apps,
     /// app_users, app_groups, roles, idps, factors
@@ -107,24 +285,52 @@ pub struct SyncArgs {
     #[arg(long, value_enum)]
     pub factors: Option<FactorsMode>,
     /// A full sync even when the mirror could be updated incrementally; on an existing
-    /// mirror it reports the rows it had to change (drift)
+    /// mirror it reports the rows it had to change (drift). With watch: start with one
     #[arg(long)]
     pub full: bool,
 }
 
-#[derive(Args, Debug)]
+/// The shortest poll interval `watch` accepts: Okta's System Log is eventually consistent
+/// over seconds, and a faster loop only spends the logs bucket.
+pub const MIN_WATCH_INTERVAL: Duration = Duration::from_secs(1);
+
+/// The shortest reconcile period `watch` accepts: a full read of a large org takes minutes.
+pub const MIN_RECONCILE_EVERY: Duration = Duration::from_secs(60);
+
+#[derive(Args, Debug, Clone)]
 pub struct WatchArgs {
     #[command(flatten)]
     pub sync: SyncArgs,
-    /// How often to poll the System Log (backs off up to 12x while nothing happens)
-    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
-    pub interval: std::time::Duration,
-    /// Run a full reconcile this often (e.g. 24h)
-    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
-    pub reconcile_every: Option<std::time::Duration>,
+    /// How often to poll the System Log (at least 1s; backs off up to 12x while nothing
+    /// happens)
+    #[arg(long, default_value = "5s", value_parser = parse_interval)]
+    pub interval: Duration,
+    /// Run a full reconcile this often (at least 1m, e.g. 24h)
+    #[arg(long, value_name = "DURATION", value_parser = parse_reconcile_every)]
+    pub reconcile_every: Option<Duration>,
 }
 
-#[derive(Args, Debug)]
+fn parse_duration_at_least(text: &str, floor: Duration, what: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(text)
+        .map_err(|e| format!("{e}; give a duration such as 5s, 2m or 24h"))?;
+    if d < floor {
+        return Err(format!(
+            "{what} must be at least {}; got {text}",
+            humantime::format_duration(floor)
+        ));
+    }
+    Ok(d)
+}
+
+fn parse_interval(text: &str) -> Result<Duration, String> {
+    parse_duration_at_least(text, MIN_WATCH_INTERVAL, "the poll interval")
+}
+
+fn parse_reconcile_every(text: &str) -> Result<Duration, String> {
+    parse_duration_at_least(text, MIN_RECONCILE_EVERY, "the reconcile period")
+}
+
+#[derive(Args, Debug, Clone)]
 pub struct ChangesArgs {
     /// Only changes at or after this time (RFC 3339, a date, or a duration ago such as 2h)
     #[arg(long, value_name = "T")]
@@ -140,18 +346,19 @@ pub struct ChangesArgs {
     pub limit: u32,
 }
 
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Clone, Default)]
 pub struct UsersArgs {
-    /// Only users with this status (ACTIVE, DEPROVISIONED, ...)
-    #[arg(long)]
-    pub status: Option<String>,
+    /// Only users with one of these statuses, comma-separated (ACTIVE, STAGED, PROVISIONED,
+    /// RECOVERY, PASSWORD_EXPIRED, LOCKED_OUT, SUSPENDED, DEPROVISIONED)
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub status: Vec<String>,
     /// Only members of this group (id or name)
     #[arg(long)]
     pub group: Option<String>,
-    /// Only users in this department
+    /// Only users in this department (case-insensitive)
     #[arg(long)]
     pub department: Option<String>,
-    /// Text found in login, email, first or last name
+    /// Text found in login, email, first or last name (case-insensitive)
     #[arg(long)]
     pub search: Option<String>,
 }
@@ -166,13 +373,17 @@ pub enum ExportFormat {
     Csv,
 }
 
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Clone)]
 pub struct ExportArgs {
     #[arg(long, value_enum)]
     pub format: ExportFormat,
     /// Output file (json, ndjson) or directory (csv) [default: stdout; csv: ./oktasync-export]
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// CSV: write cells exactly as stored, without the ' that keeps spreadsheets from reading
+    /// cells starting with = + - @ as formulas (for programs, not spreadsheets)
+    #[arg(long)]
+    pub csv_raw: bool,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -217,4 +428,60 @@ pub struct BenchArgs {
     /// `sync --full` and report the incremental run's calls, time and the drift found
     #[arg(long, value_name = "PCT")]
     pub churn_users_pct: Option<f64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn flags_that_mean_nothing_for_a_command_are_refused() {
+        for args in [
+            &["oktasync", "init", "--json"][..],
+            &["oktasync", "demo", "--org-url", "https://acme.okta.com"],
+            &["oktasync", "export", "--format", "json", "--json"],
+            &["oktasync", "bench", "--db", "x.db"],
+            &["oktasync", "completions", "bash", "--db", "x.db"],
+            &["oktasync", "watch", "--limit", "3"],
+        ] {
+            let err = Cli::try_parse_from(args).expect_err(&args.join(" "));
+            assert_eq!(err.kind(), clap::error::ErrorKind::UnknownArgument, "{err}");
+        }
+    }
+
+    #[test]
+    fn watch_refuses_intervals_below_the_floor() {
+        for args in [
+            &["oktasync", "watch", "--interval", "0s"][..],
+            &["oktasync", "watch", "--interval", "500ms"],
+            &["oktasync", "watch", "--reconcile-every", "0s"],
+            &["oktasync", "watch", "--reconcile-every", "30s"],
+        ] {
+            let err = Cli::try_parse_from(args).expect_err(&args.join(" "));
+            assert!(err.to_string().contains("must be at least"), "{err}");
+        }
+        let ok = Cli::try_parse_from(["oktasync", "watch", "--interval", "1s"]);
+        assert!(ok.is_ok(), "{ok:?}");
+    }
+
+    #[test]
+    fn json_is_short_for_format_json_and_they_conflict() {
+        let cli = Cli::try_parse_from(["oktasync", "users", "--json"]).unwrap();
+        let Command::Users { out, .. } = cli.command else {
+            panic!("users");
+        };
+        assert_eq!(out.format(), OutputFormat::Json);
+        let cli = Cli::try_parse_from(["oktasync", "group", "Eng", "--format", "csv"]).unwrap();
+        let Command::Group { out, .. } = cli.command else {
+            panic!("group");
+        };
+        assert_eq!(out.format(), OutputFormat::Csv);
+        assert!(Cli::try_parse_from(["oktasync", "users", "--json", "--format", "csv"]).is_err());
+    }
 }

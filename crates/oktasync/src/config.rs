@@ -77,6 +77,9 @@ pub fn scope_of(resource: Resource) -> &'static str {
     }
 }
 
+/// The scope that reads the System Log, which incremental sync and `watch` follow.
+pub const LOGS_SCOPE: &str = "okta.logs.read";
+
 /// Whose MFA factors a sync reads (one call per user, so admins only by default).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -403,9 +406,11 @@ impl Settings {
         )
     }
 
-    /// The scopes the configured resources need, in a stable order.
+    /// The scopes the configured resources need, in a stable order, with the System Log's:
+    /// incremental sync reads it (without it every sync is a full one).
     pub fn needed_scopes(&self) -> Vec<&'static str> {
         let mut scopes: Vec<&'static str> = self.resources.iter().map(|r| scope_of(*r)).collect();
+        scopes.push(LOGS_SCOPE);
         scopes.sort_unstable();
         scopes.dedup();
         scopes
@@ -609,7 +614,10 @@ mod tests {
         .unwrap();
         match s.auth().unwrap() {
             Auth::OAuth(o) => {
-                assert_eq!(o.scopes, vec!["okta.apps.read", "okta.users.read"]);
+                assert_eq!(
+                    o.scopes,
+                    vec!["okta.apps.read", "okta.logs.read", "okta.users.read"]
+                );
                 let debug = format!("{o:?}");
                 assert!(!debug.contains("BEGIN"), "{debug}");
             }

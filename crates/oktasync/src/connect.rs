@@ -43,17 +43,20 @@ pub fn client(settings: &Settings) -> Result<OktaClient> {
     Ok(OktaClient::new(org, creds, client_config(settings))?)
 }
 
-/// Opens an existing mirror for reading; a missing file is an error that says what to run.
+/// Opens an existing mirror read-only: nothing is created, migrated or written, and a file
+/// that is not a mirror is refused unchanged (the store's errors say what to run).
 pub async fn open_existing(db: &Path) -> Result<SqliteStore> {
-    if !db.exists() {
-        bail!(
-            "no mirror at {}: run `oktasync sync --db {}` first (or `oktasync demo` to try \
-             oktasync on an emulated org), or pass --db with the right path",
-            db.display(),
-            db.display()
-        );
+    Ok(SqliteStore::open_read_only(db).await?)
+}
+
+/// Opens (or creates) the mirror a sync writes, and refuses a damaged one before writing.
+pub async fn open_for_sync(db: &Path) -> Result<SqliteStore> {
+    let store = SqliteStore::open(db).await?;
+    if let Err(e) = store.check_not_damaged().await {
+        store.close().await;
+        return Err(e.into());
     }
-    Ok(SqliteStore::open(db).await?)
+    Ok(store)
 }
 
 /// The org the query commands read: the one `--org-url` names, else the mirror's only org.

@@ -1,33 +1,52 @@
-//! `oktasync demo`: an emulated org in this process, synced into `./oktasync-demo.db`.
+//! `oktasync demo`: an emulated org in this process, synced into `./oktasync-demo.db`, then
+//! changed and synced again incrementally, so that the change log and `--at` have something
+//! to show.
 
 use crate::output::write_stdout;
 use crate::sync;
 use anyhow::{Context, Result, bail};
 use okta_api::{ClientConfig, Credentials, OktaClient, OrgUrl, SecretString};
 use okta_emulator::{EmulatorConfig, OrgSize};
-use oktasync_engine::SyncOptions;
-use oktasync_store::{SqliteStore, Store, query};
+use oktasync_engine::{RunSummary, SyncMode, SyncOptions};
+use oktasync_store::{ChangeQuery, FileState, SqliteStore, Store, query};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 /// Where the demo mirror goes unless `--db` says otherwise.
 pub const DEMO_DB: &str = "oktasync-demo.db";
 
-/// A previous demo's mirror names an emulator on a port that is gone; remove it so the new
-/// demo's mirror holds one org. A file holding anything but loopback orgs is left alone.
+/// The `mirror_meta` entry that marks a mirror the demo made, and so may replace.
+const CREATED_BY: (&str, &str) = ("created_by", "demo");
+
+/// Random changes the demo makes to the org between its two syncs.
+const DEMO_CHURN_OPS: usize = 40;
+
+/// The demo replaces only a mirror an earlier demo made (marked in `mirror_meta`); any other
+/// file at the path, a mirror of a real org or a database of another program, is refused
+/// before anything in it is touched.
 async fn clear_previous_demo(db: &Path) -> Result<()> {
-    if !db.exists() {
-        return Ok(());
-    }
-    let store = SqliteStore::open(db).await?;
-    let orgs = store.orgs().await?;
-    store.close().await;
-    if let Some((_, url)) = orgs
-        .iter()
-        .find(|(_, u)| !u.starts_with("http://127.0.0.1:"))
-    {
+    let state = SqliteStore::inspect(db).await?;
+    let made_by_demo = match &state {
+        FileState::Missing => return Ok(()),
+        FileState::Mirror => {
+            let store = SqliteStore::open_read_only(db).await?;
+            let mark = store.meta(CREATED_BY.0).await?;
+            store.close().await;
+            mark.as_deref() == Some(CREATED_BY.1)
+        }
+        _ => false,
+    };
+    if !made_by_demo {
+        let what = match state {
+            FileState::Foreign(what) => format!("it is {what}"),
+            FileState::Empty => "it is an empty file".into(),
+            _ => "it is an oktasync mirror that `oktasync demo` did not make".into(),
+        };
         bail!(
-            "{} holds a mirror of {url}, not a demo; pass another --db for the demo",
+            "{} was not made by `oktasync demo` ({what}); the demo replaces only its own \
+             mirror, so nothing was changed. Pass another path with --db, or remove the file \
+             yourself if you no longer need it",
             db.display()
         );
     }
@@ -42,6 +61,26 @@ async fn clear_previous_demo(db: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Creates the demo's mirror file with its mark, so a later demo knows it may replace it.
+async fn create_marked(db: &Path) -> Result<()> {
+    let store = SqliteStore::open(db).await?;
+    store.set_meta(CREATED_BY.0, CREATED_BY.1).await?;
+    store.close().await;
+    Ok(())
+}
+
+async fn run_sync(client: &OktaClient, db: &Path, json: bool) -> Result<RunSummary> {
+    match sync::run(client, db, &SyncOptions::default(), SyncMode::Auto).await? {
+        Ok(summary) => Ok(summary),
+        Err((summary, cause)) => {
+            if json {
+                sync::print_summary_json(&summary)?;
+            }
+            bail!("the demo sync failed: {cause}");
+        }
+    }
 }
 
 pub async fn demo(db: Option<PathBuf>, seed: u64, json: bool) -> Result<ExitCode> {
@@ -65,65 +104,161 @@ pub async fn demo(db: Option<PathBuf>, seed: u64, json: bool) -> Result<ExitCode
         Credentials::ApiToken(SecretString::from(emulator.token().to_owned())),
         ClientConfig::default(),
     )?;
-    let outcome = sync::run(
-        &client,
-        &db,
-        &SyncOptions::default(),
-        oktasync_engine::SyncMode::Auto,
-    )
-    .await;
-    emulator.shutdown().await;
-    let summary = match outcome? {
-        Ok(summary) => summary,
-        Err((summary, message)) => {
-            if json {
-                sync::print_summary_json(&summary)?;
-            }
-            bail!("the demo sync failed: {message}");
+    create_marked(&db).await?;
+    let full = run_sync(&client, &db, json).await;
+    let full = match full {
+        Ok(s) => s,
+        Err(e) => {
+            emulator.shutdown().await;
+            return Err(e);
         }
     };
+    // A second apart, so that "before the changes" is a time the history can tell apart.
+    let before_changes = chrono::Utc::now();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let churned = emulator.churn(seed, DEMO_CHURN_OPS);
+    eprintln!(
+        "Changed the emulated org ({} random changes, {} System Log events); syncing again",
+        churned.ops, churned.events
+    );
+    let incremental = run_sync(&client, &db, json).await;
+    emulator.shutdown().await;
+    let incremental = incremental?;
     if json {
-        sync::print_summary_json(&summary)?;
+        sync::print_summary_json(&full)?;
+        sync::print_summary_json(&incremental)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let mut text = sync::describe(&summary, &db);
-    text.push_str(&next_steps(&db).await?);
+    let mut text = sync::describe(&full, &db);
+    text.push('\n');
+    text.push_str(&sync::describe(&incremental, &db));
+    let cmd = command_prefix();
+    text.push_str(&what_changed(&db, &cmd, before_changes).await?);
+    text.push_str(&next_steps(&db, &cmd).await?);
     write_stdout(&text)?;
     Ok(ExitCode::SUCCESS)
 }
 
+/// How to run oktasync as printed: `oktasync` when it is on the PATH, else the path of this
+/// binary (after `cargo run`, `./target/release/oktasync`).
+fn command_prefix() -> String {
+    let exe = std::env::current_exe().ok();
+    let this = exe.as_ref().and_then(|e| e.canonicalize().ok());
+    let on_path = std::env::var_os("PATH").is_some_and(|paths| {
+        std::env::split_paths(&paths)
+            .any(|dir| this.is_some() && dir.join("oktasync").canonicalize().ok() == this)
+    });
+    if on_path {
+        return "oktasync".into();
+    }
+    match (exe, std::env::current_dir()) {
+        (Some(exe), Ok(cwd)) => match exe.strip_prefix(&cwd) {
+            Ok(relative) => format!("./{}", relative.display()),
+            Err(_) => quote(&exe.display().to_string()),
+        },
+        _ => "oktasync".into(),
+    }
+}
+
+fn quote(s: &str) -> String {
+    if s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "@._-/+".contains(c))
+    {
+        s.to_owned()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+/// What the incremental run changed, from the change log, and an `--at` command whose answer
+/// differs from today's.
+async fn what_changed(
+    db: &Path,
+    cmd: &str,
+    before: chrono::DateTime<chrono::Utc>,
+) -> Result<String> {
+    let store = SqliteStore::open_read_only(db).await?;
+    let org = crate::connect::mirror_org(&store, None).await?;
+    let records = store
+        .changes(
+            org,
+            &ChangeQuery {
+                since: Some(before),
+                ..ChangeQuery::default()
+            },
+        )
+        .await?;
+    store.close().await;
+    let d = quote(&db.display().to_string());
+    let mut text = format!(
+        "\nWhat the second sync changed ({} rows; `{cmd} changes --db {d}` lists them all):\n",
+        records.len()
+    );
+    for c in records.iter().take(8) {
+        let who = c
+            .user_login
+            .clone()
+            .or_else(|| c.user_id.clone())
+            .unwrap_or_default();
+        let group = c
+            .group_name
+            .as_ref()
+            .map(|g| format!(" group {g}"))
+            .unwrap_or_default();
+        let fields = if c.changed_fields.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", c.changed_fields.join(", "))
+        };
+        text.push_str(&format!(
+            "  {:<7} {:<14} {who}{group}{fields}\n",
+            c.op, c.entity
+        ));
+    }
+    let at = before.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    if let Some(change) = records
+        .iter()
+        .find(|c| c.entity == "group_members" && c.group_name.is_some())
+    {
+        let group = change.group_name.clone().unwrap_or_default();
+        let verb = if change.op == "add" { "joined" } else { "left" };
+        text.push_str(&format!(
+            "\n{} {verb} {group} in the second sync. The group before the changes, and now:\n  \
+             {cmd} group {} --db {d} --at {at}\n  {cmd} group {} --db {d}\n",
+            change
+                .user_login
+                .clone()
+                .or_else(|| change.user_id.clone())
+                .unwrap_or_default(),
+            quote(&group),
+            quote(&group),
+        ));
+    } else if let Some(user) = records.iter().find_map(|c| c.user_login.clone()) {
+        text.push_str(&format!(
+            "\nA user as of before the changes, and now:\n  {cmd} user {} --db {d} --at {at}\n  {cmd} user {} --db {d}\n",
+            quote(&user),
+            quote(&user)
+        ));
+    }
+    Ok(text)
+}
+
 /// Commands to try next, naming real objects from the mirror.
-async fn next_steps(db: &Path) -> Result<String> {
-    let store = SqliteStore::open(db).await?;
+async fn next_steps(db: &Path, cmd: &str) -> Result<String> {
+    let store = SqliteStore::open_read_only(db).await?;
     let org = crate::connect::mirror_org(&store, None).await?;
     let admins = query::admins(&store, org).await?;
     let groups = query::groups(&store, org).await?;
     let apps = query::apps(&store, org).await?;
     store.close().await;
-    let d = db.display();
-    let quote = |s: &str| {
-        if s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "@._-".contains(c))
-        {
-            s.to_owned()
-        } else {
-            format!("'{}'", s.replace('\'', "'\\''"))
-        }
-    };
-    let mut text = String::from("\nTry next");
-    // After `cargo run`, say where the binary is: it is not on the PATH.
-    if let (Ok(exe), Ok(cwd)) = (std::env::current_exe(), std::env::current_dir())
-        && let Ok(relative) = exe.strip_prefix(&cwd)
-    {
-        text.push_str(&format!(" (oktasync is ./{})", relative.display()));
-    }
-    text.push_str(":\n");
-    text.push_str(&format!("  oktasync users --db {d} --search smith\n"));
+    let d = quote(&db.display().to_string());
+    let mut text = String::from("\nTry next:\n");
+    text.push_str(&format!("  {cmd} users --db {d} --search smith\n"));
     text.push_str(&format!(
-        "  oktasync users --db {d} --status DEPROVISIONED\n"
+        "  {cmd} users --db {d} --status SUSPENDED,DEPROVISIONED\n"
     ));
     if let Some(login) = admins.iter().find_map(|a| a.login.clone()) {
-        text.push_str(&format!("  oktasync user {} --db {d}\n", quote(&login)));
+        text.push_str(&format!("  {cmd} user {} --db {d}\n", quote(&login)));
     }
     if let Some(g) = groups
         .iter()
@@ -131,22 +266,32 @@ async fn next_steps(db: &Path) -> Result<String> {
         .max_by_key(|g| g.members)
         .and_then(|g| g.name.clone())
     {
-        text.push_str(&format!("  oktasync group {} --db {d}\n", quote(&g)));
+        text.push_str(&format!(
+            "  {cmd} group {} --db {d} --format csv\n",
+            quote(&g)
+        ));
     }
     if let Some(label) = apps
         .iter()
         .max_by_key(|a| a.users)
         .and_then(|a| a.label.clone())
     {
-        text.push_str(&format!("  oktasync app {} --db {d}\n", quote(&label)));
+        text.push_str(&format!(
+            "  {cmd} app {} --db {d} --active\n",
+            quote(&label)
+        ));
     }
-    text.push_str(&format!("  oktasync admins --db {d}\n"));
-    text.push_str(&format!("  oktasync status --db {d}\n"));
+    text.push_str(&format!("  {cmd} admins --db {d}\n"));
+    text.push_str(&format!("  {cmd} changes --db {d}\n"));
+    text.push_str(&format!("  {cmd} status --db {d}\n"));
+    text.push_str(&format!("  {cmd} export --db {d} --format ndjson | head\n"));
     text.push_str(&format!(
-        "  oktasync export --db {d} --format ndjson | head\n"
+        "  sqlite3 -readonly {d} 'SELECT login, user_status, via, via_group_name, role_type FROM admins'\n"
     ));
-    text.push_str(&format!(
-        "  sqlite3 {d} 'SELECT login, via, via_group_name, role_type FROM admins'\n"
-    ));
+    if cmd != "oktasync" {
+        text.push_str(
+            "\nTo run it as plain `oktasync`: cargo install --path crates/oktasync --locked\n",
+        );
+    }
     Ok(text)
 }

@@ -1,15 +1,17 @@
 //! `oktasync doctor`: checks the org URL, the credentials, each scope the configured resources
 //! need, and the database, and says how to fix each failure.
 
-use crate::config::{Settings, scope_of};
+use crate::config::{LOGS_SCOPE, Settings, scope_of};
 use crate::connect;
+use crate::exit::Failure;
 use crate::output;
 use anyhow::Result;
 use futures::StreamExt;
 use okta_api::{Error as ApiError, OktaClient, OrgUrl};
-use oktasync_store::{SqliteStore, query};
+use oktasync_store::{SqliteStore, StoreError};
 use serde::Serialize;
 use std::path::Path;
+use std::process::ExitCode;
 use std::time::Duration;
 use tokio::net::TcpStream;
 
@@ -66,6 +68,8 @@ fn scope_probe(scope: &str) -> &'static str {
         "okta.groups.read" => "/api/v1/groups?limit=1",
         "okta.apps.read" => "/api/v1/apps?limit=1",
         "okta.idps.read" => "/api/v1/idps?limit=1",
+        // A bounded window reads without waiting for the log's polling semantics.
+        "okta.logs.read" => "/api/v1/logs?limit=1",
         // The role assignees list has its own shape; the client reads it (first page only).
         "okta.roles.read" => "/api/v1/iam/assignees/users",
         _ => "",
@@ -248,12 +252,16 @@ pub async fn run_checks(settings: &Settings) -> Vec<Check> {
             let mut authenticated = false;
             for scope in &scopes {
                 let label = format!("scope {scope}");
-                let resources: Vec<&str> = settings
-                    .resources
-                    .iter()
-                    .filter(|r| scope_of(**r) == *scope)
-                    .map(|r| r.as_str())
-                    .collect();
+                let resources: Vec<&str> = if *scope == LOGS_SCOPE {
+                    vec!["the System Log (incremental sync, watch)"]
+                } else {
+                    settings
+                        .resources
+                        .iter()
+                        .filter(|r| scope_of(**r) == *scope)
+                        .map(|r| r.as_str())
+                        .collect()
+                };
                 let result = tokio::time::timeout(CALL_TIMEOUT, probe(&client, scope)).await;
                 let result = match result {
                     Ok(r) => r,
@@ -291,6 +299,15 @@ pub async fn run_checks(settings: &Settings) -> Vec<Check> {
                             authenticated = true;
                         }
                         let fix = match &e {
+                            ApiError::MissingScope { scope: missing, .. }
+                                if *scope == LOGS_SCOPE =>
+                            {
+                                format!(
+                                    "grant {missing} to the service app (Admin Console > \
+                                     Applications > the app > Okta API Scopes > Grant), and keep \
+                                     it in oauth_scopes: without it every sync is a full sync"
+                                )
+                            }
                             ApiError::MissingScope { scope: missing, .. } => format!(
                                 "grant {missing} to the service app (Admin Console > \
                                  Applications > the app > Okta API Scopes > Grant), and keep it \
@@ -342,48 +359,70 @@ async fn check_database(db: &Path) -> Vec<Check> {
             )
         }];
     }
-    let store = match SqliteStore::open(db).await {
-        Ok(s) => s,
+    let store = match SqliteStore::open_read_only(db).await {
+        Ok(store) => store,
+        Err(StoreError::OlderMirror { .. }) => {
+            return vec![Check::ok(
+                "database",
+                format!(
+                    "{} is a mirror written by an older oktasync; the next `oktasync sync` brings it up to date",
+                    db.display()
+                ),
+            )];
+        }
+        Err(e @ StoreError::Damaged { .. }) => {
+            return vec![Check::fail(
+                "database",
+                e.to_string(),
+                "run the commands above: the damaged file is kept aside and a full sync rebuilds the mirror",
+            )];
+        }
         Err(e) => {
             return vec![Check::fail(
                 "database",
                 e.to_string(),
-                "fix the path or permissions, or pass another --db path",
+                "pass --db with the path of an oktasync mirror, or a new file name",
             )];
         }
     };
     let mut checks = Vec::new();
-    match query::schema_versions(&store).await {
-        Ok((applied, known)) if applied == known => checks.push(Check::ok(
-            "database",
-            format!("{} opens; schema version {applied} (current)", db.display()),
-        )),
-        Ok((applied, known)) => checks.push(Check::fail(
+    // Every page and index entry read: a damaged mirror answers wrongly without an error.
+    match store.integrity_check().await {
+        Ok(problems) if problems == ["ok"] => checks.push(Check::ok(
             "database",
             format!(
-                "{} has schema version {applied}, this build expects {known}",
+                "{} is a sound oktasync mirror (integrity check ok)",
                 db.display()
             ),
-            "use the oktasync version that wrote this file, or sync into a new --db",
         )),
+        Ok(problems) => {
+            let damaged = StoreError::Damaged {
+                path: db.to_path_buf(),
+                detail: problems.into_iter().take(3).collect::<Vec<_>>().join("; "),
+            };
+            checks.push(Check::fail(
+                "database",
+                damaged.to_string(),
+                "run the commands above: the damaged file is kept aside and a full sync rebuilds the mirror",
+            ));
+        }
         Err(e) => checks.push(Check::fail(
             "database",
             e.to_string(),
-            "the file may be damaged; sync into a new --db",
-        )),
-    }
-    match query::probe_write(&store).await {
-        Ok(()) => checks.push(Check::ok(
-            "database writable",
-            "the write lock can be taken",
-        )),
-        Err(e) => checks.push(Check::fail(
-            "database writable",
-            e.to_string(),
-            "check the file's permissions, and that no other process holds a long write lock",
+            "the file may be damaged: move it aside and run `oktasync sync` to rebuild it",
         )),
     }
     store.close().await;
+    // Opened for writing and closed at once: nothing is written. (After the store is closed:
+    // closing another handle to the file would drop SQLite's locks.)
+    match std::fs::OpenOptions::new().append(true).open(db) {
+        Ok(_) => checks.push(Check::ok("database writable", "sync can write the file")),
+        Err(e) => checks.push(Check::fail(
+            "database writable",
+            format!("cannot open {} for writing: {e}", db.display()),
+            "fix the file's permissions or owner, or pass another --db path",
+        )),
+    }
     checks
 }
 
@@ -394,8 +433,19 @@ fn tempfile_probe(dir: &Path) -> std::io::Result<()> {
     std::fs::remove_file(&probe)
 }
 
-/// Prints the checks; returns whether all passed.
-pub fn report(checks: &[Check], json: bool) -> Result<bool> {
+/// The kind of failure a failed check stands for, for the exit code.
+fn failure_of(check: &Check) -> Failure {
+    match check.check.as_str() {
+        "config" | "org URL" => Failure::Config,
+        "org reachable" => Failure::Network,
+        c if c == "credentials" || c.starts_with("scope ") => Failure::Credentials,
+        c if c.starts_with("database") => Failure::Database,
+        _ => Failure::Other,
+    }
+}
+
+/// Prints the checks; exits 0 when all passed, else with the kind of the first failure.
+pub fn report(checks: &[Check], json: bool) -> Result<ExitCode> {
     let any_failed = checks.iter().any(|c| !c.ok && !c.skipped);
     if json {
         output::print_json(&serde_json::json!({ "ok": !any_failed, "checks": checks }))?;
@@ -422,5 +472,8 @@ pub fn report(checks: &[Check], json: bool) -> Result<bool> {
         });
         output::write_stdout(&text)?;
     }
-    Ok(!any_failed)
+    Ok(match checks.iter().find(|c| !c.ok && !c.skipped) {
+        Some(failed) => failure_of(failed).code(),
+        None => ExitCode::SUCCESS,
+    })
 }

@@ -1,28 +1,37 @@
 //! `oktasync changes` and the `--at T` form of `user` and `group`: the change log and the
-//! mirror as of a past time.
+//! mirror as of a past time, laid out as `user` and `group` lay out the present.
 
-use crate::cli::ChangesArgs;
-use crate::output::{Table, print_json, write_stdout};
+use crate::ask::{group_sections, user_sections};
+use crate::cli::{ChangesArgs, OutputFormat};
+use crate::output::{Table, opt, print_json, print_list, printable_lines, write_stdout};
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, NaiveDate, Utc};
 use oktasync_store::history::{self, Concern};
-use oktasync_store::query;
-use oktasync_store::{ChangeQuery, OrgId, SqliteStore, Store, Table as StoreTable};
+use oktasync_store::query::{self, UserRow};
+use oktasync_store::{ChangeQuery, ChangeRecord, OrgId, SqliteStore, Store, Table as StoreTable};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
 /// A point in time from the command line: RFC 3339 (`2026-11-23T10:00:00Z`), a date
-/// (`2026-11-23`, midnight UTC), or a duration ago (`90m`, `2h`, `7d`).
+/// (`2026-11-23`, midnight UTC), or a duration ago (`90m`, `2h`, `7d`). A duration reaching
+/// before the calendar's start is an error, not an overflow.
 pub fn parse_time(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
     if let Ok(t) = DateTime::parse_from_rfc3339(text) {
         return Ok(t.with_timezone(&Utc));
     }
     if let Ok(d) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        return Ok(d.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc());
+        return Ok(d.and_time(chrono::NaiveTime::MIN).and_utc());
     }
     if let Ok(ago) = humantime::parse_duration(text) {
-        let ago = chrono::TimeDelta::from_std(ago).context("that duration is too long")?;
-        return Ok(now - ago);
+        let too_far = || {
+            format!(
+                "{text} ago is before any time oktasync can represent; give a shorter duration or a date"
+            )
+        };
+        let ago = chrono::TimeDelta::from_std(ago)
+            .ok()
+            .with_context(too_far)?;
+        return now.checked_sub_signed(ago).with_context(too_far);
     }
     bail!(
         "cannot read {text:?} as a time: give RFC 3339 (2026-11-23T10:00:00Z), a date (2026-11-23) or a duration ago (90m, 2h, 7d)"
@@ -45,11 +54,50 @@ async fn warn_before_history(store: &SqliteStore, org: OrgId, at: DateTime<Utc>)
     Ok(())
 }
 
+/// What a change is about, by name: `login`, `group name`, `app label` (ids when unnamed).
+fn subject(c: &ChangeRecord) -> String {
+    let mut parts = Vec::new();
+    if let Some(user) = &c.user_id {
+        parts.push(c.user_login.clone().unwrap_or_else(|| user.clone()));
+    }
+    if let Some(group) = &c.group_id {
+        parts.push(format!(
+            "group {}",
+            c.group_name.clone().unwrap_or_else(|| group.clone())
+        ));
+    }
+    if let Some(app) = &c.app_id {
+        parts.push(format!(
+            "app {}",
+            c.app_label.clone().unwrap_or_else(|| app.clone())
+        ));
+    }
+    if parts.is_empty() {
+        c.entity_id.clone()
+    } else {
+        parts.join(", ")
+    }
+}
+
+/// `field: old -> new` for each changed field of an update; empty for adds and removes.
+fn old_to_new(c: &ChangeRecord) -> String {
+    let text = |v: Option<&Value>| match v {
+        None | Some(Value::Null) => "-".to_owned(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    };
+    c.changed_fields
+        .iter()
+        .map(|f| format!("{f}: {} -> {}", text(c.old.get(f)), text(c.new.get(f))))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 pub async fn changes(
     store: &SqliteStore,
     org: OrgId,
     args: &ChangesArgs,
-    json: bool,
+    format: OutputFormat,
 ) -> Result<()> {
     let now = Utc::now();
     let since = args
@@ -76,28 +124,22 @@ pub async fn changes(
             },
         )
         .await?;
-    if json {
-        return print_json(&records);
-    }
-    let mut t = Table::new(&["at", "source", "entity", "op", "key", "fields"]);
+    let mut t = Table::new(&[
+        "at", "source", "entity", "op", "about", "change", "actor", "key",
+    ]);
     for c in &records {
-        let fields = if c.changed_fields.is_empty() {
-            "-".to_owned()
-        } else {
-            c.changed_fields.join(",")
-        };
         t.row(vec![
             c.at.clone(),
             c.source.clone(),
             c.entity.clone(),
             c.op.clone(),
+            subject(c),
+            old_to_new(c),
+            opt(c.actor.as_ref()),
             c.entity_id.clone(),
-            fields,
         ]);
     }
-    t.print()?;
-    eprintln!("{} changes", records.len());
-    Ok(())
+    print_list(format, &records, &t, "changes")
 }
 
 /// A user id from an id or login: the mirror first, then the change log (a deleted user).
@@ -119,17 +161,20 @@ fn text(v: &Value, key: &str) -> String {
     v.get(key).and_then(Value::as_str).unwrap_or("-").to_owned()
 }
 
-/// Logins (or ids when a user is gone from the mirror) for user ids.
-async fn logins(store: &SqliteStore, org: OrgId, ids: &[String]) -> Result<Vec<(String, String)>> {
-    let mut out = Vec::new();
-    for id in ids {
-        let login = query::user(store, org, id)
-            .await?
-            .and_then(|d| d.user.login)
-            .unwrap_or_else(|| "(deleted)".to_owned());
-        out.push((id.clone(), login));
+/// A member the mirror no longer holds: only the id is known.
+fn gone_user(id: &str) -> UserRow {
+    UserRow {
+        id: id.to_owned(),
+        status: None,
+        login: Some("(deleted)".into()),
+        email: None,
+        first_name: None,
+        last_name: None,
+        department: None,
+        title: None,
+        last_login: None,
+        last_updated: None,
     }
-    Ok(out)
 }
 
 /// `oktasync group G --at T`: members, app assignments and admin roles as of T.
@@ -138,47 +183,84 @@ pub async fn group_at(
     org: OrgId,
     id_or_name: &str,
     at: &str,
-    json: bool,
+    active_only: bool,
+    format: OutputFormat,
 ) -> Result<()> {
     let at = parse_time(at, Utc::now())?;
     warn_before_history(store, org, at).await?;
     let group_id = resolve_group(store, org, id_or_name).await?;
     let pool = store.pool();
     let g = Concern::Group(&group_id);
-    let members: Vec<String> = history::rows_at(pool, org, StoreTable::GroupMembers, g, at)
+    let member_ids: Vec<String> = history::rows_at(pool, org, StoreTable::GroupMembers, g, at)
         .await?
         .iter()
         .map(|r| text(r, "user_id"))
         .collect();
-    let apps = history::rows_at(pool, org, StoreTable::AppGroups, g, at).await?;
-    let roles: Vec<Value> = history::rows_at(pool, org, StoreTable::RoleAssignments, g, at).await?;
-    let members = logins(store, org, &members).await?;
-    if json {
-        return print_json(&json!({
-            "group_id": group_id,
-            "at": ts(at),
-            "members": members.iter().map(|(id, login)| json!({"id": id, "login": login})).collect::<Vec<_>>(),
-            "apps": apps.iter().map(|a| text(a, "app_id")).collect::<Vec<_>>(),
-            "admin_roles": roles.iter().map(|r| json!({"role_type": text(r, "role_type"), "assignment_id": text(r, "id")})).collect::<Vec<_>>(),
-        }));
+    let app_rows = history::rows_at(pool, org, StoreTable::AppGroups, g, at).await?;
+    let roles = history::rows_at(pool, org, StoreTable::RoleAssignments, g, at).await?;
+    // Members as the mirror knows them now (status, names), those since deleted by id.
+    let mut members = query::users_by_id(store, org, &member_ids).await?;
+    let known: BTreeSet<&str> = members.iter().map(|u| u.id.as_str()).collect();
+    let gone: Vec<UserRow> = member_ids
+        .iter()
+        .filter(|id| !known.contains(id.as_str()))
+        .map(|id| gone_user(id))
+        .collect();
+    members.extend(gone);
+    if active_only {
+        members.retain(|u| u.status.as_deref() == Some("ACTIVE"));
+    }
+    let app_ids: Vec<String> = app_rows.iter().map(|a| text(a, "app_id")).collect();
+    let labels = query::app_labels(store, org, &app_ids).await?;
+    let name = query::groups_by_id(store, org, std::slice::from_ref(&group_id))
+        .await?
+        .remove(&group_id);
+    let members_table = crate::ask::user_table(&members);
+    match format {
+        OutputFormat::Json => {
+            return print_json(&json!({
+                "id": group_id,
+                "name": name.as_ref().and_then(|g| g.group_name.clone()),
+                "type": name.as_ref().and_then(|g| g.group_type.clone()),
+                "at": ts(at),
+                "members": members.iter().map(|u| json!({"id": u.id, "login": u.login, "status": u.status})).collect::<Vec<_>>(),
+                "apps": app_rows.iter().map(|a| json!({
+                    "app_id": text(a, "app_id"),
+                    "app_label": labels.get(&text(a, "app_id")).cloned().flatten(),
+                    "priority": a.get("priority"),
+                })).collect::<Vec<_>>(),
+                "admin_roles": roles.iter().map(|r| json!({"role_type": text(r, "role_type"), "assignment_id": text(r, "id")})).collect::<Vec<_>>(),
+            }));
+        }
+        OutputFormat::Csv => return write_stdout(&members_table.to_csv(false)),
+        OutputFormat::Table => {}
     }
     let mut out = format!(
-        "Group {group_id} as of {}\n\nMembers ({}):\n",
+        "{}  {group_id}  (as of {})\n  type         {}\n",
+        name.as_ref()
+            .and_then(|g| g.group_name.clone())
+            .unwrap_or_else(|| "(deleted)".into()),
         ts(at),
-        members.len()
+        opt(name.as_ref().and_then(|g| g.group_type.clone())),
     );
-    for (id, login) in &members {
-        out.push_str(&format!("  {login}  {id}\n"));
-    }
-    out.push_str(&format!("\nAssigned to apps ({}):\n", apps.len()));
-    for a in &apps {
-        out.push_str(&format!("  {}\n", text(a, "app_id")));
-    }
-    out.push_str(&format!("\nAdmin roles ({}):\n", roles.len()));
-    for r in &roles {
-        out.push_str(&format!("  {}\n", text(r, "role_type")));
-    }
-    write_stdout(&out)
+    out.push_str(&group_sections(
+        &app_rows
+            .iter()
+            .map(|a| {
+                let id = text(a, "app_id");
+                let label = opt(labels.get(&id).cloned().flatten());
+                let priority = a.get("priority").map(|p| p.to_string());
+                vec![id, label, opt(priority)]
+            })
+            .collect::<Vec<_>>(),
+        &roles
+            .iter()
+            .map(|r| vec![text(r, "role_type"), text(r, "label"), text(r, "status")])
+            .collect::<Vec<_>>(),
+        &members_table,
+        active_only,
+    ));
+    write_stdout(&printable_lines(&out))
 }
 
 /// `oktasync user U --at T`: groups, app access (direct and via group) and admin roles
@@ -188,29 +270,46 @@ pub async fn user_at(
     org: OrgId,
     id_or_login: &str,
     at: &str,
-    json: bool,
+    format: OutputFormat,
 ) -> Result<()> {
     let at = parse_time(at, Utc::now())?;
     warn_before_history(store, org, at).await?;
     let user_id = resolve_user(store, org, id_or_login).await?;
     let pool = store.pool();
     let u = Concern::User(&user_id);
-    let groups: BTreeSet<String> = history::rows_at(pool, org, StoreTable::GroupMembers, u, at)
+    let group_ids: Vec<String> = history::rows_at(pool, org, StoreTable::GroupMembers, u, at)
         .await?
         .iter()
         .map(|r| text(r, "group_id"))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
         .collect();
-    let app_users = history::rows_at(pool, org, StoreTable::AppUsers, u, at).await?;
-    let mut apps: Vec<Value> = Vec::new();
-    for au in &app_users {
-        apps.push(json!({"app_id": text(au, "app_id"), "via": if text(au, "scope") == "USER" { "DIRECT" } else { "GROUP" }}));
-    }
-    let mut roles: Vec<Value> = history::rows_at(pool, org, StoreTable::RoleAssignments, u, at)
-        .await?
-        .iter()
-        .map(|r| json!({"role_type": text(r, "role_type"), "via": "DIRECT", "via_group_id": null}))
-        .collect();
-    for g in &groups {
+    let groups = query::groups_by_id(store, org, &group_ids).await?;
+    let group_name = |g: &str| -> Option<String> {
+        match groups.get(g) {
+            Some(row) => row.group_name.clone(),
+            None => Some("(deleted)".into()),
+        }
+    };
+    // (app id, via, via group id): direct assignments, then the apps of each group held.
+    let mut ways: Vec<(String, &'static str, Option<String>)> =
+        history::rows_at(pool, org, StoreTable::AppUsers, u, at)
+            .await?
+            .iter()
+            .filter(|au| text(au, "scope") == "USER")
+            .map(|au| (text(au, "app_id"), "DIRECT", None))
+            .collect();
+    // (role type, via, via group id)
+    let mut roles: Vec<(String, &'static str, Option<String>)> =
+        history::rows_at(pool, org, StoreTable::RoleAssignments, u, at)
+            .await?
+            .iter()
+            .map(|r| (text(r, "role_type"), "DIRECT", None))
+            .collect();
+    for g in &group_ids {
+        for a in history::rows_at(pool, org, StoreTable::AppGroups, Concern::Group(g), at).await? {
+            ways.push((text(&a, "app_id"), "GROUP", Some(g.clone())));
+        }
         for r in history::rows_at(
             pool,
             org,
@@ -220,47 +319,115 @@ pub async fn user_at(
         )
         .await?
         {
-            roles.push(
-                json!({"role_type": text(&r, "role_type"), "via": "GROUP", "via_group_id": g}),
+            roles.push((text(&r, "role_type"), "GROUP", Some(g.clone())));
+        }
+    }
+    let app_ids: Vec<String> = ways.iter().map(|w| w.0.clone()).collect();
+    let labels = query::app_labels(store, org, &app_ids).await?;
+    let label = |a: &str| labels.get(a).cloned().flatten();
+    let login = query::users_by_id(store, org, std::slice::from_ref(&user_id))
+        .await?
+        .into_iter()
+        .next()
+        .and_then(|u| u.login);
+    let group_rows: Vec<Vec<String>> = group_ids
+        .iter()
+        .map(|g| {
+            vec![
+                g.clone(),
+                opt(group_name(g)),
+                opt(groups.get(g).and_then(|r| r.group_type.clone())),
+            ]
+        })
+        .collect();
+    match format {
+        OutputFormat::Json => {
+            return print_json(&json!({
+                "id": user_id,
+                "login": login,
+                "at": ts(at),
+                "groups": group_ids.iter().map(|g| json!({
+                    "group_id": g,
+                    "group_name": group_name(g),
+                    "group_type": groups.get(g).and_then(|r| r.group_type.clone()),
+                })).collect::<Vec<_>>(),
+                "apps": ways.iter().map(|(a, via, g)| json!({
+                    "app_id": a,
+                    "app_label": label(a),
+                    "via": via,
+                    "via_group_id": g,
+                    "via_group_name": g.as_deref().and_then(group_name),
+                })).collect::<Vec<_>>(),
+                "admin_roles": roles.iter().map(|(r, via, g)| json!({
+                    "role_type": r,
+                    "via": via,
+                    "via_group_id": g,
+                    "via_group_name": g.as_deref().and_then(group_name),
+                })).collect::<Vec<_>>(),
+            }));
+        }
+        OutputFormat::Csv => {
+            let mut t = Table::new(&["id", "name", "type"]);
+            group_rows.iter().for_each(|r| t.row(r.clone()));
+            return write_stdout(&t.to_csv(false));
+        }
+        OutputFormat::Table => {}
+    }
+    let mut out = format!(
+        "{}  {user_id}  (as of {})\n",
+        login.unwrap_or_else(|| "(deleted)".into()),
+        ts(at)
+    );
+    out.push_str(&user_sections(
+        &group_rows,
+        &ways
+            .iter()
+            .map(|(a, via, g)| {
+                vec![
+                    a.clone(),
+                    opt(label(a)),
+                    via.to_string(),
+                    opt(g.as_deref().and_then(group_name)),
+                ]
+            })
+            .collect::<Vec<_>>(),
+        &roles
+            .iter()
+            .map(|(r, via, g)| {
+                vec![
+                    r.clone(),
+                    via.to_string(),
+                    opt(g.as_deref().and_then(group_name)),
+                ]
+            })
+            .collect::<Vec<_>>(),
+    ));
+    write_stdout(&printable_lines(&out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_parse_and_out_of_range_ones_are_errors_not_panics() {
+        let now = DateTime::parse_from_rfc3339("2026-12-01T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(
+            parse_time("2h", now).unwrap(),
+            now - chrono::TimeDelta::hours(2)
+        );
+        assert_eq!(
+            ts(parse_time("2026-11-23", now).unwrap()),
+            "2026-11-23T00:00:00.000Z"
+        );
+        for text in ["300000y", "99999999999d", "9999999999999999999s"] {
+            let err = parse_time(text, now).expect_err(text).to_string();
+            assert!(
+                err.contains("before any time") || err.contains("cannot read"),
+                "{text}: {err}"
             );
         }
     }
-    if json {
-        return print_json(&json!({
-            "user_id": user_id,
-            "at": ts(at),
-            "groups": groups,
-            "apps": apps,
-            "admin_roles": roles,
-        }));
-    }
-    let mut out = format!(
-        "User {user_id} as of {}\n\nGroups ({}):\n",
-        ts(at),
-        groups.len()
-    );
-    for g in &groups {
-        let name = query::group(store, org, g)
-            .await?
-            .and_then(|d| d.group.name)
-            .unwrap_or_else(|| "(deleted)".to_owned());
-        out.push_str(&format!("  {name}  {g}\n"));
-    }
-    out.push_str(&format!("\nApps ({}):\n", apps.len()));
-    for a in &apps {
-        out.push_str(&format!("  {}  {}\n", text(a, "app_id"), text(a, "via")));
-    }
-    out.push_str(&format!("\nAdmin roles ({}):\n", roles.len()));
-    for r in &roles {
-        out.push_str(&format!(
-            "  {}  {}{}\n",
-            text(r, "role_type"),
-            text(r, "via"),
-            r.get("via_group_id")
-                .and_then(Value::as_str)
-                .map(|g| format!(" {g}"))
-                .unwrap_or_default()
-        ));
-    }
-    write_stdout(&out)
 }

@@ -35,7 +35,9 @@ db = "./oktasync.db"
 #                                                       # env OKTASYNC_OAUTH_PRIVATE_KEY_FILE
 # oauth_key_id = "..."                                  # the key's kid, if the app has several
 # oauth_scopes = ["okta.users.read", "okta.groups.read", "okta.apps.read",
-#                 "okta.roles.read", "okta.idps.read"]  # default: what `resources` need
+#                 "okta.roles.read", "okta.idps.read",
+#                 "okta.logs.read"]  # default: what `resources` need, and okta.logs.read
+#                                    # (the System Log: without it every sync is a full one)
 
 # --- Sync ---------------------------------------------------------------------------------
 # What to mirror (default: all). env OKTASYNC_RESOURCES="users,groups", flag --resources

@@ -10,6 +10,7 @@ mod config;
 mod connect;
 mod demo;
 mod doctor;
+mod exit;
 mod history;
 mod init;
 mod output;
@@ -17,9 +18,10 @@ mod progress;
 mod sync;
 
 use anyhow::Result;
-use clap::Parser;
-use cli::{Cli, Command};
+use clap::{CommandFactory, Parser};
+use cli::{Cli, Command, MirrorArgs, OrgArgs};
 use config::{Layer, Settings, Sources};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -37,12 +39,13 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            exit::code_for(&e)
         }
     }
 }
 
 /// Logs go to stderr; `OKTASYNC_LOG` (or `RUST_LOG`) picks the level, warnings by default.
+/// Colour only on a terminal, so that redirected logs hold no escape codes.
 fn init_logging() {
     use tracing_subscriber::EnvFilter;
     let filter = std::env::var("OKTASYNC_LOG")
@@ -53,21 +56,23 @@ fn init_logging() {
         .unwrap_or_else(|| EnvFilter::new("warn,sqlx::query=error"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .try_init();
 }
 
 /// Settings for this invocation: file, environment, then the flags given.
-fn load_settings(cli: &Cli, extra: Layer) -> Result<Settings> {
+fn load_settings(org: &OrgArgs, extra: Layer) -> Result<Settings> {
     let flags = Layer {
-        org_url: cli.org_url.clone(),
-        db: cli.db.clone(),
+        org_url: org.org_url.clone(),
+        db: org.db.clone(),
         ..extra
     };
     let settings = Settings::load(Sources {
-        config_file: cli.config.clone(),
+        config_file: org.config.config.clone(),
         flags,
-    })?;
+    })
+    .map_err(exit::config)?;
     for key in &settings.unknown_keys {
         eprintln!("warning: unknown setting {key} ignored");
     }
@@ -83,83 +88,138 @@ fn sync_flags(args: &cli::SyncArgs) -> Layer {
     }
 }
 
+/// The mirror a read command asks, opened read-only, and the org in it.
+async fn open_mirror(
+    mirror: &MirrorArgs,
+) -> Result<(oktasync_store::SqliteStore, oktasync_store::OrgId)> {
+    // `--org-url` here picks an org inside the mirror; the configured org URL does too.
+    let settings = load_settings(&OrgArgs::from(mirror), Layer::default())?;
+    let store = connect::open_existing(&settings.db).await?;
+    let org = connect::mirror_org(&store, settings.org_url.as_deref()).await?;
+    Ok((store, org))
+}
+
 async fn run(cli: Cli) -> Result<ExitCode> {
-    match &cli.command {
-        Command::Init { force } => {
-            let path = cli
-                .config
-                .clone()
-                .unwrap_or_else(|| PathBuf::from(config::DEFAULT_CONFIG_FILE));
-            init::write_template(&path, *force)?;
+    match cli.command {
+        Command::Init { force, config } => {
+            let path = config.unwrap_or_else(|| PathBuf::from(config::DEFAULT_CONFIG_FILE));
+            init::write_template(&path, force)?;
             eprintln!(
                 "wrote {}: set org_url, then provide a credential (see the comments in the file)",
                 path.display()
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Doctor => {
-            let settings = load_settings(&cli, Layer::default())?;
+        Command::Doctor { org, out } => {
+            let settings = load_settings(&org, Layer::default())?;
             let checks = doctor::run_checks(&settings).await;
-            let ok = doctor::report(&checks, cli.json)?;
-            Ok(if ok {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            })
+            doctor::report(&checks, out.json)
         }
-        Command::Users(_)
-        | Command::Changes(_)
-        | Command::User { .. }
-        | Command::Groups
-        | Command::Group { .. }
-        | Command::Apps
-        | Command::App { .. }
-        | Command::Admins
-        | Command::Status { .. }
-        | Command::Export(_) => {
-            let settings = load_settings(&cli, Layer::default())?;
-            let store = connect::open_existing(&settings.db).await?;
-            let org = connect::mirror_org(&store, cli.org_url.as_deref()).await?;
-            let json = cli.json;
-            match &cli.command {
-                Command::Users(args) => ask::users(&store, org, args, json).await?,
-                Command::User {
-                    id_or_login,
-                    at: None,
-                } => ask::user(&store, org, id_or_login, json).await?,
-                Command::User {
-                    id_or_login,
-                    at: Some(at),
-                } => history::user_at(&store, org, id_or_login, at, json).await?,
-                Command::Changes(args) => history::changes(&store, org, args, json).await?,
-                Command::Groups => ask::groups(&store, org, json).await?,
-                Command::Group {
-                    id_or_name,
-                    at: None,
-                } => ask::group(&store, org, id_or_name, json).await?,
-                Command::Group {
-                    id_or_name,
-                    at: Some(at),
-                } => history::group_at(&store, org, id_or_name, at, json).await?,
-                Command::Apps => ask::apps(&store, org, json).await?,
-                Command::App { id_or_label } => ask::app(&store, org, id_or_label, json).await?,
-                Command::Admins => ask::admins(&store, org, json).await?,
-                Command::Status { limit } => ask::status(&store, org, *limit, json).await?,
-                Command::Export(args) => ask::export(&store, org, args).await?,
-                _ => unreachable!("matched above"),
+        Command::Sync { org, sync, out } => {
+            let settings = load_settings(&org, sync_flags(&sync))?;
+            sync::sync(&settings, sync.full, out.json).await
+        }
+        Command::Watch { org, watch, out } => {
+            let settings = load_settings(&org, sync_flags(&watch.sync))?;
+            sync::watch(&settings, &watch, out.json).await
+        }
+        Command::Demo { seed, db, out } => demo::demo(db, seed, out.json).await,
+        Command::Bench { args, out } => bench::bench(&args, out.json).await,
+        Command::Completions { shell } => {
+            let mut command = Cli::command();
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut command, "oktasync", &mut script);
+            output::write_stdout(&String::from_utf8_lossy(&script))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Users { mirror, args, out } => {
+            let (store, org) = open_mirror(&mirror).await?;
+            ask::users(&store, org, &args, out.format()).await?;
+            store.close().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::User {
+            id_or_login,
+            at,
+            mirror,
+            out,
+        } => {
+            let (store, org) = open_mirror(&mirror).await?;
+            match at {
+                None => ask::user(&store, org, &id_or_login, out.format()).await?,
+                Some(at) => history::user_at(&store, org, &id_or_login, &at, out.format()).await?,
             }
             store.close().await;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Sync(args) => {
-            let settings = load_settings(&cli, sync_flags(args))?;
-            sync::sync(&settings, args.full, cli.json).await
+        Command::Changes { mirror, args, out } => {
+            let (store, org) = open_mirror(&mirror).await?;
+            history::changes(&store, org, &args, out.format()).await?;
+            store.close().await;
+            Ok(ExitCode::SUCCESS)
         }
-        Command::Watch(args) => {
-            let settings = load_settings(&cli, sync_flags(&args.sync))?;
-            sync::watch(&settings, args, cli.json).await
+        Command::Groups { mirror, out } => {
+            let (store, org) = open_mirror(&mirror).await?;
+            ask::groups(&store, org, out.format()).await?;
+            store.close().await;
+            Ok(ExitCode::SUCCESS)
         }
-        Command::Demo { seed } => demo::demo(cli.db.clone(), *seed, cli.json).await,
-        Command::Bench(args) => bench::bench(args, cli.json).await,
+        Command::Group {
+            id_or_name,
+            at,
+            active,
+            mirror,
+            out,
+        } => {
+            let (store, org) = open_mirror(&mirror).await?;
+            match at {
+                None => ask::group(&store, org, &id_or_name, active.active, out.format()).await?,
+                Some(at) => {
+                    history::group_at(&store, org, &id_or_name, &at, active.active, out.format())
+                        .await?
+                }
+            }
+            store.close().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Apps { mirror, out } => {
+            let (store, org) = open_mirror(&mirror).await?;
+            ask::apps(&store, org, out.format()).await?;
+            store.close().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::App {
+            id_or_label,
+            active,
+            mirror,
+            out,
+        } => {
+            let (store, org) = open_mirror(&mirror).await?;
+            ask::app(&store, org, &id_or_label, active.active, out.format()).await?;
+            store.close().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Admins {
+            active,
+            mirror,
+            out,
+        } => {
+            let (store, org) = open_mirror(&mirror).await?;
+            ask::admins(&store, org, active.active, out.format()).await?;
+            store.close().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Status { limit, mirror, out } => {
+            let (store, org) = open_mirror(&mirror).await?;
+            ask::status(&store, org, limit, out.format()).await?;
+            store.close().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Export { args, mirror } => {
+            let (store, org) = open_mirror(&mirror).await?;
+            ask::export(&store, org, &args).await?;
+            store.close().await;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }

@@ -3,14 +3,17 @@
 use crate::cli::WatchArgs;
 use crate::config::Settings;
 use crate::connect;
+use crate::exit;
 use crate::output::write_stdout;
 use crate::progress;
 use anyhow::Result;
 use okta_api::OktaClient;
-use oktasync_engine::{EngineError, RunSummary, SyncMode, SyncOptions, WatchOptions};
-use oktasync_store::SqliteStore;
+use oktasync_engine::{
+    EngineError, Progress, Resource, RunSummary, SyncMode, SyncOptions, WatchOptions,
+};
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 /// The engine's options from the settings.
 pub fn sync_options(settings: &Settings) -> SyncOptions {
@@ -24,24 +27,22 @@ pub fn sync_options(settings: &Settings) -> SyncOptions {
 /// How often watch polls at most, as a multiple of its interval, while the log stays quiet.
 const WATCH_MAX_BACKOFF: u32 = 12;
 
-/// Runs one sync with progress on stderr. `Ok(Err(summary))` is a run that started and
-/// failed (recorded as failed; the mirror kept its previous state).
+/// Runs one sync with progress on stderr. `Ok(Err((summary, cause)))` is a run that started
+/// and failed (recorded as failed; the mirror kept its previous state).
 pub async fn run(
     client: &OktaClient,
     db: &Path,
     opts: &SyncOptions,
     mode: SyncMode,
-) -> Result<std::result::Result<RunSummary, (RunSummary, String)>> {
-    let store = SqliteStore::open(db).await?;
+) -> Result<std::result::Result<RunSummary, (RunSummary, EngineError)>> {
+    let store = connect::open_for_sync(db).await?;
     let progress = progress::for_stderr();
     let result = oktasync_engine::sync(client, &store, opts, mode, progress.clone()).await;
     drop(progress);
     store.close().await;
     match result {
         Ok(summary) => Ok(Ok(summary)),
-        Err(EngineError::RunFailed { summary, cause, .. }) => {
-            Ok(Err((*summary, cause.to_string())))
-        }
+        Err(EngineError::RunFailed { summary, cause, .. }) => Ok(Err((*summary, *cause))),
         Err(e) => Err(e.into()),
     }
 }
@@ -59,17 +60,17 @@ pub async fn sync(settings: &Settings, full: bool, json: bool) -> Result<ExitCod
             }
             Ok(ExitCode::SUCCESS)
         }
-        Err((summary, message)) => {
+        Err((summary, cause)) => {
             if json {
                 print_summary_json(&summary)?;
             }
             eprintln!(
-                "error: sync run {} failed; the mirror {} kept its previous state.\n  cause: {message}\n  \
+                "error: sync run {} failed; the mirror {} kept its previous state.\n  cause: {cause}\n  \
                  `oktasync doctor` checks the org URL, credentials, scopes and database.",
                 summary.run_id,
                 settings.db.display()
             );
-            Ok(ExitCode::FAILURE)
+            Ok(exit::of_engine(&cause).code())
         }
     }
 }
@@ -79,20 +80,23 @@ pub async fn sync(settings: &Settings, full: bool, json: bool) -> Result<ExitCod
 pub async fn watch(settings: &Settings, args: &WatchArgs, json: bool) -> Result<ExitCode> {
     let client = connect::client(settings)?;
     let opts = sync_options(settings);
-    let store = SqliteStore::open(&settings.db).await?;
+    let store = connect::open_for_sync(&settings.db).await?;
     let watch = WatchOptions {
         interval: args.interval,
         max_interval: args.interval * WATCH_MAX_BACKOFF,
         reconcile_every: args.reconcile_every,
+        reconcile_first: args.sync.full,
     };
-    let _ = json;
     eprintln!(
         "watching {} into {} (poll every {:?}; Ctrl-C stops)",
         client.org().origin(),
         settings.db.display(),
         args.interval
     );
-    let progress = progress::for_stderr();
+    let progress: Arc<dyn Progress> = Arc::new(ReportRuns {
+        inner: progress::for_stderr(),
+        json,
+    });
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
@@ -101,6 +105,35 @@ pub async fn watch(settings: &Settings, args: &WatchArgs, json: bool) -> Result<
     result?;
     eprintln!("watch stopped; the checkpoint is saved, so the next run continues from here");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Progress that also reports each run `watch` applies: one JSON object per line on stdout
+/// with `--json` (the same object `sync --json` prints).
+struct ReportRuns {
+    inner: Arc<dyn Progress>,
+    json: bool,
+}
+
+impl Progress for ReportRuns {
+    fn started(&self, resource: Resource, total: Option<u64>) {
+        self.inner.started(resource, total);
+    }
+    fn advanced(&self, resource: Resource, n: u64) {
+        self.inner.advanced(resource, n);
+    }
+    fn finished(&self, resource: Resource) {
+        self.inner.finished(resource);
+    }
+    fn note(&self, message: &str) {
+        self.inner.note(message);
+    }
+    fn run_applied(&self, summary: &RunSummary) {
+        if self.json
+            && let Err(e) = print_summary_json(summary)
+        {
+            tracing::warn!("cannot print the run summary: {e:#}");
+        }
+    }
 }
 
 /// The summary as one JSON object on one line.

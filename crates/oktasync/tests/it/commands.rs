@@ -449,16 +449,15 @@ async fn bench_against_a_running_emulator_reports_the_figures() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn demo_syncs_an_emulated_org_and_suggests_commands() {
+async fn demo_syncs_changes_and_resyncs_an_emulated_org_and_its_suggestions_run_as_printed() {
     let dir = tempfile::tempdir().unwrap();
     let out = oktasync(dir.path(), &["demo"], &[]).await;
     out.expect_ok();
-    assert!(out.stdout.contains("Try next"), "{}", out.stdout);
-    assert!(
-        out.stdout.contains("--db oktasync-demo.db"),
-        "{}",
-        out.stdout
-    );
+    let text = &out.stdout;
+    assert!(text.contains("Mirrored http://127.0.0.1:"), "{text}");
+    assert!(text.contains("Updated the mirror of"), "{text}");
+    assert!(text.contains("What the second sync changed"), "{text}");
+    assert!(text.contains("--at "), "an --at example: {text}");
     assert!(dir.path().join("oktasync-demo.db").exists());
     let users = oktasync(
         dir.path(),
@@ -466,10 +465,89 @@ async fn demo_syncs_an_emulated_org_and_suggests_commands() {
         &[],
     )
     .await;
-    assert_eq!(users.expect_ok().json().as_array().unwrap().len(), 1000);
+    let n = users.expect_ok().json().as_array().unwrap().len();
+    assert!(
+        (990..=1040).contains(&n),
+        "about 1,000 users after churn: {n}"
+    );
+    // The change log holds what the second (incremental) sync applied.
+    let changes = oktasync(
+        dir.path(),
+        &["changes", "--db", "oktasync-demo.db", "--json"],
+        &[],
+    )
+    .await;
+    let changes = changes.expect_ok().json();
+    assert!(
+        changes
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["source"] == "delta"),
+        "{changes}"
+    );
+
+    // Every suggested command runs as printed (this binary is not on the PATH here, so the
+    // demo prints its path).
+    let exe = env!("CARGO_BIN_EXE_oktasync");
+    let suggested: Vec<Vec<String>> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with(exe) && !l.contains('|'))
+        .map(shell_words)
+        .collect();
+    assert!(suggested.len() >= 8, "{text}");
+    for words in &suggested {
+        let args: Vec<&str> = words[1..].iter().map(String::as_str).collect();
+        let run = oktasync(dir.path(), &args, &[]).await;
+        assert!(run.ok(), "{} failed: {run:#?}", words.join(" "));
+        assert!(
+            !run.stdout.is_empty(),
+            "{} printed nothing",
+            words.join(" ")
+        );
+    }
+
     // A second demo replaces the first demo's mirror (the old emulator port is gone).
     oktasync(dir.path(), &["demo"], &[]).await.expect_ok();
-    oktasync(dir.path(), &["admins", "--db", "oktasync-demo.db"], &[])
-        .await
-        .expect_ok();
+    let admins = oktasync(dir.path(), &["admins", "--db", "oktasync-demo.db"], &[]).await;
+    assert!(
+        admins.expect_ok().stdout.contains("SUPER_ADMIN"),
+        "{admins:?}"
+    );
+}
+
+/// Splits a command line as a POSIX shell would for the quoting the demo uses (`'...'` and
+/// `'\\''`).
+fn shell_words(line: &str) -> Vec<String> {
+    let (mut words, mut word, mut quoted, mut in_word) = (Vec::new(), String::new(), false, false);
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                quoted = !quoted;
+                in_word = true;
+            }
+            '\\' if !quoted => {
+                if let Some(next) = chars.next() {
+                    word.push(next);
+                }
+                in_word = true;
+            }
+            c if c.is_whitespace() && !quoted => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                    in_word = false;
+                }
+            }
+            c => {
+                word.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if in_word {
+        words.push(word);
+    }
+    words
 }

@@ -158,7 +158,8 @@ async fn a_missing_oauth_scope_is_named_with_how_to_grant_it() {
             .unwrap(),
     )
     .unwrap();
-    let granted = ["okta.users.read", "okta.groups.read"];
+    let granted = ["okta.users.read", "okta.groups.read", "okta.logs.read"];
+    let requested = ["okta.users.read", "okta.groups.read"];
     let emu = okta_emulator::start(EmulatorConfig {
         seed: 23,
         size: OrgSize::Tiny,
@@ -184,10 +185,11 @@ async fn a_missing_oauth_scope_is_named_with_how_to_grant_it() {
                 "OKTASYNC_OAUTH_PRIVATE_KEY_FILE",
                 key_file.to_str().unwrap(),
             ),
-            ("OKTASYNC_OAUTH_SCOPES", &granted.join(",")),
+            ("OKTASYNC_OAUTH_SCOPES", &requested.join(",")),
         ],
     )
     .await;
+    assert_eq!(out.code, Some(3), "a permission failure: {out:#?}");
     let report = out.json();
     assert_eq!(check(&report, "credentials")["ok"], true, "{report:#}");
     assert_eq!(
@@ -201,6 +203,12 @@ async fn a_missing_oauth_scope_is_named_with_how_to_grant_it() {
         &["okta.apps.read", "Okta API Scopes", "Grant"],
     );
     failed_with(&out, "scope okta.roles.read", &["okta.roles.read"]);
+    // The System Log is checked too: without it every sync would be a full one.
+    failed_with(
+        &out,
+        "scope okta.logs.read",
+        &["okta.logs.read", "every sync is a full sync"],
+    );
 
     // The same app with only the resources it may read passes.
     let ok = oktasync(
@@ -234,6 +242,7 @@ async fn an_oauth_service_app_with_a_jwk_key_passes_doctor_and_syncs() {
         "okta.apps.read",
         "okta.roles.read",
         "okta.idps.read",
+        "okta.logs.read",
     ];
     let emu = okta_emulator::start(EmulatorConfig {
         seed: 24,
@@ -268,11 +277,16 @@ async fn an_oauth_service_app_with_a_jwk_key_passes_doctor_and_syncs() {
         "OAuth service app accepted"
     );
 
-    oktasync(dir.path(), &["sync", "--json"], &[])
-        .await
-        .expect_ok();
+    let first = oktasync(dir.path(), &["sync", "--json"], &[]).await;
+    assert_eq!(first.expect_ok().json()["kind"], "full");
     let export = oktasync(dir.path(), &["export", "--format", "json"], &[]).await;
     assert_eq!(export.expect_ok().json(), emu.export());
+    // No oauth_scopes set: the default includes okta.logs.read, so the next sync follows the
+    // System Log instead of reading everything again.
+    let second = oktasync(dir.path(), &["sync", "--json"], &[]).await;
+    let second = second.expect_ok().json();
+    assert_eq!(second["kind"], "incremental", "{second}");
+    assert_eq!(second["fallback"], Value::Null, "{second}");
     let private_key = std::fs::read_to_string(&key_file).unwrap();
     let d = serde_json::from_str::<Value>(&private_key).unwrap()["d"]
         .as_str()
