@@ -47,6 +47,10 @@ const PAIR_LISTS: [(&str, &[&str], &str); 4] = [
     ),
 ];
 
+/// Factors name no user of their own, so each is exported with its user:
+/// `{"factor": <raw>, "user_id": …}`, ordered by user then factor id (the table's key).
+const FACTORS_SQL: &str = "SELECT user_id, raw FROM factors WHERE org_id = ? ORDER BY user_id, id";
+
 pub(crate) async fn export_json(conn: &mut SqliteConnection, org: OrgId) -> Result<Value> {
     let mut export = Map::new();
     for (key, sql) in OBJECT_LISTS {
@@ -76,5 +80,17 @@ pub(crate) async fn export_json(conn: &mut SqliteConnection, org: OrgId) -> Resu
         }
         export.insert(key.to_owned(), Value::Array(pairs));
     }
+    let rows: Vec<(String, String)> = sqlx::query_as(FACTORS_SQL)
+        .bind(org.0)
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut factors = Vec::with_capacity(rows.len());
+    for (user_id, raw) in rows {
+        let mut entry = Map::new();
+        entry.insert("factor".to_owned(), serde_json::from_str(&raw)?);
+        entry.insert("user_id".to_owned(), Value::String(user_id));
+        factors.push(Value::Object(entry));
+    }
+    export.insert("factors".to_owned(), Value::Array(factors));
     Ok(Value::Object(export))
 }

@@ -491,6 +491,7 @@ fn kind_of(list: &str) -> &str {
         "app_users" => "app_user",
         "app_groups" => "app_group",
         "role_assignments" => "role_assignment",
+        "factors" => "factor",
         other => other,
     }
 }
@@ -505,6 +506,7 @@ const NDJSON_ORDER: &[&str] = &[
     "app_groups",
     "role_assignments",
     "idps",
+    "factors",
 ];
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {

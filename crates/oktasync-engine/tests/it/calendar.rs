@@ -2,7 +2,7 @@
 //! year ahead of today behave exactly as they do today (the generated org is anchored to the
 //! emulator's clock, the engine reads time only from its own).
 
-use crate::support::{Mirror, assert_exact, client};
+use crate::support::{Mirror, assert_exact, client, truth_options};
 use futures::StreamExt;
 use okta_emulator::{EmulatorConfig, OffsetClock, OrgSize};
 use oktasync_engine::{LOGS_CHECKPOINT, NoProgress, SyncMode, SyncOptions, sync};
@@ -24,7 +24,7 @@ async fn a_year_ahead_full_then_incremental_sync_is_exact() {
     let mirror = Mirror::new().await;
     let opts = SyncOptions {
         clock: Arc::new(okta_api::OffsetClock(ahead)),
-        ..SyncOptions::default()
+        ..truth_options()
     };
     // The generated org's history is the week before the (shifted) present.
     let week_ago = opts.clock.now() - chrono::Duration::days(7);

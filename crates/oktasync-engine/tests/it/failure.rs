@@ -1,8 +1,8 @@
 //! A failed run leaves the previous mirror intact and records why it failed.
 
-use crate::support::{Mirror, assert_exact, client, client_with, emulator, sync};
+use crate::support::{Mirror, assert_exact, client, client_with, emulator, sync, truth_options};
 use okta_emulator::OrgSize;
-use oktasync_engine::{EngineError, NoProgress, SyncOptions, full_sync};
+use oktasync_engine::{EngineError, NoProgress, full_sync};
 use oktasync_store::Store;
 use std::sync::Arc;
 
@@ -23,7 +23,7 @@ async fn a_failed_sync_keeps_the_previous_mirror_and_says_why() {
     let err = full_sync(
         &flaky,
         &mirror.store,
-        &SyncOptions::default(),
+        &truth_options(),
         Arc::new(NoProgress),
     )
     .await
@@ -78,13 +78,7 @@ async fn an_org_that_goes_away_mid_run_fails_the_run_cleanly() {
     let syncing = {
         let client = client.clone();
         tokio::spawn(async move {
-            full_sync(
-                &client,
-                &store,
-                &SyncOptions::default(),
-                Arc::new(NoProgress),
-            )
-            .await
+            full_sync(&client, &store, &truth_options(), Arc::new(NoProgress)).await
         })
     };
     // Stop the server while the run is reading.

@@ -2,16 +2,19 @@
 //! export, with far fewer calls than a full sync; a following full sync finds no drift.
 //! Fallbacks to a full sync, and watch.
 
-use crate::support::{Mirror, assert_exact, client, emulator};
+use crate::support::{
+    Mirror, admin_ids, assert_exact, client, emulator, in_factor_scope, truth_options,
+};
 use okta_api::{ClientConfig, Credentials, OAuthCredentials, OktaClient, OrgUrl, PrivateKey};
 use okta_emulator::config::OAuthClientConfig;
 use okta_emulator::{EmulatorConfig, OrgSize, RunningEmulator};
 use oktasync_engine::{
-    LOGS_CHECKPOINT, NoProgress, RunSummary, SyncMode, SyncOptions, WatchOptions, sync, watch,
+    FactorScope, LOGS_CHECKPOINT, NoProgress, RunSummary, SyncMode, SyncOptions, WatchOptions,
+    sync, watch,
 };
 use oktasync_store::{Scope, SqliteStore, Store};
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -41,27 +44,37 @@ async fn source(emu: &RunningEmulator) -> Value {
 }
 
 async fn run(client: &OktaClient, store: &SqliteStore, mode: SyncMode) -> RunSummary {
-    sync(
-        client,
-        store,
-        &SyncOptions::default(),
-        mode,
-        Arc::new(NoProgress),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("{mode:?} sync failed: {e}"))
+    run_scoped(client, store, mode, FactorScope::All).await
+}
+
+async fn run_scoped(
+    client: &OktaClient,
+    store: &SqliteStore,
+    mode: SyncMode,
+    factors: FactorScope,
+) -> RunSummary {
+    let opts = SyncOptions {
+        factors,
+        ..truth_options()
+    };
+    sync(client, store, &opts, mode, Arc::new(NoProgress))
+        .await
+        .unwrap_or_else(|e| panic!("{mode:?} sync failed: {e}"))
 }
 
 /// A seeded org, a full sync, then one incremental sync per churn round (seed, ops); the
-/// mirror must be exact after each, and a final `--full` must find no drift.
-async fn churn_rounds(org_seed: u64, size: OrgSize, rounds: &[(u64, u64)]) {
+/// mirror must equal the emulator's export (its factors narrowed to `factors`' users) after
+/// each, and a final `--full` must find no drift.
+async fn churn_rounds(org_seed: u64, size: OrgSize, factors: FactorScope, rounds: &[(u64, u64)]) {
     let emu = emulator(org_seed, size).await;
     let client = client(&emu);
     let mirror = Mirror::new().await;
-    let full = run(&client, &mirror.store, SyncMode::Auto).await;
+    let run = |mode| run_scoped(&client, &mirror.store, mode, factors);
+    let expected_now = || async { in_factor_scope(&source(&emu).await, factors) };
+    let full = run(SyncMode::Auto).await;
     assert_eq!(full.kind, "full");
     assert_eq!(full.fallback, None);
-    assert_exact(&mirror.export(&client).await, &source(&emu).await);
+    assert_exact(&mirror.export(&client).await, &expected_now().await);
     let org = mirror.org(&client).await;
     assert!(
         mirror
@@ -74,14 +87,22 @@ async fn churn_rounds(org_seed: u64, size: OrgSize, rounds: &[(u64, u64)]) {
     );
 
     let mut before = source(&emu).await;
+    let mut applied: BTreeMap<String, u64> = BTreeMap::new();
     for (round, &(seed, ops)) in rounds.iter().enumerate() {
         let churned = churn(&emu, seed, ops).await;
-        let expected = source(&emu).await;
+        for (kind, n) in churned["applied"].as_object().unwrap() {
+            *applied.entry(kind.clone()).or_default() += n.as_u64().unwrap();
+        }
+        let whole = source(&emu).await;
         // Each user who became an admin costs one factor listing (factor scope `admins`),
         // however few events: a role granted to a big group makes many admins at once.
-        let new_admins = admin_ids(&expected).difference(&admin_ids(&before)).count() as u64;
-        before = expected.clone();
-        let inc = run(&client, &mirror.store, SyncMode::Auto).await;
+        let new_admins = match factors {
+            FactorScope::Admins => admin_ids(&whole).difference(&admin_ids(&before)).count() as u64,
+            _ => 0,
+        };
+        let expected = in_factor_scope(&whole, factors);
+        before = whole;
+        let inc = run(SyncMode::Auto).await;
         assert_eq!(inc.kind, "incremental", "round {round}: {inc:?}");
         assert_eq!(inc.fallback, None);
         assert_eq!(inc.outcome, "succeeded");
@@ -94,7 +115,7 @@ async fn churn_rounds(org_seed: u64, size: OrgSize, rounds: &[(u64, u64)]) {
         );
         // A tiny org costs a few calls to read in full; elsewhere churn costs a fraction.
         assert!(
-            size == OrgSize::Tiny || (inc.api_calls - new_admins) * 2 < full.api_calls,
+            size == OrgSize::Tiny || inc.api_calls.saturating_sub(new_admins) * 2 < full.api_calls,
             "round {round}: incremental took {} calls ({new_admins} new admins), full {} ({:?})",
             inc.api_calls,
             full.api_calls,
@@ -102,7 +123,16 @@ async fn churn_rounds(org_seed: u64, size: OrgSize, rounds: &[(u64, u64)]) {
         );
     }
 
-    let reconcile = run(&client, &mirror.store, SyncMode::Full).await;
+    // The rounds changed factors, IdPs and app lifecycles, not only users and groups.
+    println!("churn applied over the rounds: {applied:?}");
+    for family in ["factor.", "idp.", "app.deactivate", "app.update"] {
+        assert!(
+            applied.keys().any(|k| k.starts_with(family)),
+            "no {family}* churn in {applied:?}"
+        );
+    }
+
+    let reconcile = run(SyncMode::Full).await;
     assert_eq!(reconcile.kind, "reconcile");
     assert_eq!(
         reconcile.drift,
@@ -110,15 +140,17 @@ async fn churn_rounds(org_seed: u64, size: OrgSize, rounds: &[(u64, u64)]) {
         "drift after incremental rounds: {:?}",
         reconcile.changes
     );
-    assert_exact(&mirror.export(&client).await, &source(&emu).await);
+    assert_exact(&mirror.export(&client).await, &expected_now().await);
     emu.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn churn_rounds_small_org_a() {
+    // The default factor scope: the admins' factors follow roles and memberships.
     churn_rounds(
         3,
         OrgSize::Small,
+        FactorScope::Admins,
         &[
             (1, 40),
             (2, 80),
@@ -137,6 +169,7 @@ async fn churn_rounds_small_org_b() {
     churn_rounds(
         17,
         OrgSize::Small,
+        FactorScope::All,
         &[
             (101, 150),
             (102, 30),
@@ -156,6 +189,7 @@ async fn churn_rounds_tiny_org() {
     churn_rounds(
         29,
         OrgSize::Tiny,
+        FactorScope::All,
         &[
             (201, 20),
             (202, 35),
@@ -176,14 +210,16 @@ async fn medium_org_one_percent_churn() {
     let emu = emulator(42, OrgSize::Medium).await;
     let client = client(&emu);
     let mirror = Mirror::new().await;
-    let full = run(&client, &mirror.store, SyncMode::Auto).await;
+    // The default factor scope (admins), as the figures are for what users run.
+    let run = |mode| run_scoped(&client, &mirror.store, mode, FactorScope::Admins);
+    let full = run(SyncMode::Auto).await;
     let users = full.users.unwrap();
     let churned = churn(&emu, 4242, users / 100).await;
-    let expected = source(&emu).await;
-    let inc = run(&client, &mirror.store, SyncMode::Auto).await;
+    let expected = in_factor_scope(&source(&emu).await, FactorScope::Admins);
+    let inc = run(SyncMode::Auto).await;
     assert_eq!(inc.kind, "incremental");
     assert_exact(&mirror.export(&client).await, &expected);
-    let reconcile = run(&client, &mirror.store, SyncMode::Full).await;
+    let reconcile = run(SyncMode::Full).await;
     assert_eq!(reconcile.drift, Some(0), "{:?}", reconcile.changes);
     let figures = json!({
         "users": users,
@@ -205,24 +241,6 @@ async fn medium_org_one_percent_churn() {
         "incremental calls are not under 5% of a full sync's: {figures}"
     );
     emu.shutdown().await;
-}
-
-/// Users holding a role directly or through a group, from an export.
-fn admin_ids(export: &Value) -> BTreeSet<String> {
-    let mut admins = BTreeSet::new();
-    for r in export["role_assignments"].as_array().unwrap() {
-        let assignee = r["assignee_id"].as_str().unwrap();
-        if r["assignee_type"] == "USER" {
-            admins.insert(assignee.to_owned());
-        } else {
-            for m in export["group_members"].as_array().unwrap() {
-                if m["group_id"] == assignee {
-                    admins.insert(m["user_id"].as_str().unwrap().to_owned());
-                }
-            }
-        }
-    }
-    admins
 }
 
 /// An OAuth service app granted every read scope but `okta.logs.read`.
@@ -361,10 +379,9 @@ async fn watch_applies_a_membership_change_within_the_interval_plus_two_seconds(
         interval: Duration::from_secs(1),
         max_interval: Duration::from_secs(2),
         reconcile_every: None,
-        reconcile_first: false,
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let opts = SyncOptions::default();
+    let opts = truth_options();
     let watcher = watch(
         &client,
         &mirror.store,

@@ -4,10 +4,10 @@
 //! The test binary runs itself as the child (`killed::child_sync`, ignored unless asked for,
 //! and a no-op without its environment variables), so the kill hits a real, separate process.
 
-use crate::support::{Mirror, assert_exact, client, emulator, sync};
+use crate::support::{Mirror, assert_exact, client, emulator, sync, truth_options};
 use okta_api::{ClientConfig, Credentials, OktaClient, OrgUrl, SecretString};
 use okta_emulator::OrgSize;
-use oktasync_engine::{NoProgress, SyncOptions, full_sync};
+use oktasync_engine::{NoProgress, full_sync};
 use oktasync_store::{SqliteStore, Store};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -34,14 +34,9 @@ async fn child_sync() {
     )
     .unwrap();
     let store = SqliteStore::open(db).await.unwrap();
-    full_sync(
-        &client,
-        &store,
-        &SyncOptions::default(),
-        Arc::new(NoProgress),
-    )
-    .await
-    .unwrap();
+    full_sync(&client, &store, &truth_options(), Arc::new(NoProgress))
+        .await
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,17 +1,31 @@
 //! The mirror equals the emulator's export after a full sync, and deletions propagate.
 
-use crate::support::{Mirror, assert_exact, client, emulator, sync};
+use crate::support::{Mirror, admin_ids, assert_exact, client, emulator, in_factor_scope, sync};
 use okta_emulator::OrgSize;
+use oktasync_engine::{FactorScope, NoProgress, SyncOptions, full_sync};
 use oktasync_store::Store;
+use std::sync::Arc;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tiny_org_is_mirrored_exactly_with_the_fewest_calls() {
     let emu = emulator(7, OrgSize::Tiny).await;
     let client = client(&emu);
     let mirror = Mirror::new().await;
-    let summary = sync(&client, &mirror.store).await;
+    // The default options: factors of admins only.
+    let default_sync = || async {
+        full_sync(
+            &client,
+            &mirror.store,
+            &SyncOptions::default(),
+            Arc::new(NoProgress),
+        )
+        .await
+        .expect("sync succeeds")
+    };
+    let summary = default_sync().await;
     let source = emu.export();
-    assert_exact(&mirror.export(&client).await, &source);
+    let in_scope = in_factor_scope(&source, FactorScope::Admins);
+    assert_exact(&mirror.export(&client).await, &in_scope);
 
     let len = |key: &str| source[key].as_array().unwrap().len() as u64;
     assert_eq!(summary.users, Some(len("users")));
@@ -72,26 +86,21 @@ async fn tiny_org_is_mirrored_exactly_with_the_fewest_calls() {
         assert!(json.get(key).is_some(), "summary lacks {key}: {json}");
     }
 
-    // Factors were read for every admin (default scope), direct or through a group.
-    let admins = admin_ids(&source);
-    assert!(!admins.is_empty());
-    let expected_factors: usize = {
-        let org = emu.state().org.read();
-        admins
-            .iter()
-            .map(|id| {
-                org.factors
-                    .get(&okta_emulator::model::Id::parse(id).unwrap())
-                    .map_or(0, Vec::len)
-            })
-            .sum()
-    };
-    assert_eq!(summary.factors, Some(expected_factors as u64));
+    // Factors were read for every admin (default scope), direct or through a group, and
+    // for no one else.
+    assert!(!admin_ids(&source).is_empty());
+    let expected_factors = in_scope["factors"].as_array().unwrap().len();
     assert!(expected_factors > 0);
+    assert_eq!(summary.factors, Some(expected_factors as u64));
 
     // A second run against an unchanged org changes nothing.
-    let again = sync(&client, &mirror.store).await;
+    let again = default_sync().await;
     assert_eq!(again.rows_changed(), 0, "{:?}", again.changes);
+
+    // With every user's factors, the mirror is the whole export.
+    let all = sync(&client, &mirror.store).await;
+    assert_eq!(all.factors, Some(len("factors")));
+    assert_exact(&mirror.export(&client).await, &source);
     emu.shutdown().await;
 }
 
@@ -146,22 +155,4 @@ async fn changes_and_deletions_propagate() {
         "churn deleted nothing"
     );
     emu.shutdown().await;
-}
-
-/// Users holding a role directly or through a group, from an export.
-fn admin_ids(export: &serde_json::Value) -> std::collections::BTreeSet<String> {
-    let mut admins = std::collections::BTreeSet::new();
-    for r in export["role_assignments"].as_array().unwrap() {
-        let assignee = r["assignee_id"].as_str().unwrap().to_owned();
-        if r["assignee_type"] == "USER" {
-            admins.insert(assignee);
-        } else {
-            for m in export["group_members"].as_array().unwrap() {
-                if m["group_id"] == assignee.as_str() {
-                    admins.insert(m["user_id"].as_str().unwrap().to_owned());
-                }
-            }
-        }
-    }
-    admins
 }

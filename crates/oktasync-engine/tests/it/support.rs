@@ -2,8 +2,10 @@
 
 use okta_api::{ClientConfig, Credentials, OktaClient, OrgUrl, SecretString};
 use okta_emulator::{EmulatorConfig, OrgSize, RunningEmulator};
-use oktasync_engine::{NoProgress, RunSummary, SyncOptions, full_sync};
+use oktasync_engine::{FactorScope, NoProgress, RunSummary, SyncOptions, full_sync};
 use oktasync_store::{OrgId, SqliteStore, Store};
+use serde_json::Value;
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -71,10 +73,57 @@ impl Mirror {
     }
 }
 
+/// What the truth tests sync: everything, and every user's factors (`FactorScope::All`), so
+/// that the mirror holds what the emulator's export holds and the two compare by plain
+/// equality, factors included. Tests of the default scope compare with
+/// [`in_factor_scope`] instead.
+pub fn truth_options() -> SyncOptions {
+    SyncOptions {
+        factors: FactorScope::All,
+        ..SyncOptions::default()
+    }
+}
+
 pub async fn sync(client: &OktaClient, store: &SqliteStore) -> RunSummary {
-    full_sync(client, store, &SyncOptions::default(), Arc::new(NoProgress))
+    full_sync(client, store, &truth_options(), Arc::new(NoProgress))
         .await
         .expect("sync succeeds")
+}
+
+/// Users holding a role directly or through a group, from an export.
+pub fn admin_ids(export: &Value) -> BTreeSet<String> {
+    let mut admins = BTreeSet::new();
+    for r in export["role_assignments"].as_array().unwrap() {
+        let assignee = r["assignee_id"].as_str().unwrap();
+        if r["assignee_type"] == "USER" {
+            admins.insert(assignee.to_owned());
+        } else {
+            for m in export["group_members"].as_array().unwrap() {
+                if m["group_id"] == assignee {
+                    admins.insert(m["user_id"].as_str().unwrap().to_owned());
+                }
+            }
+        }
+    }
+    admins
+}
+
+/// The emulator's export as a mirror synced with factor scope `scope` holds it: the factors
+/// of the users in the scope only (`admins`: holders of a role, directly or through a group).
+pub fn in_factor_scope(export: &Value, scope: FactorScope) -> Value {
+    let mut narrowed = export.clone();
+    let keep: Box<dyn Fn(&str) -> bool> = match scope {
+        FactorScope::All => return narrowed,
+        FactorScope::None => Box::new(|_| false),
+        FactorScope::Admins => {
+            let admins = admin_ids(export);
+            Box::new(move |user| admins.contains(user))
+        }
+    };
+    if let Some(factors) = narrowed["factors"].as_array_mut() {
+        factors.retain(|f| f["user_id"].as_str().is_some_and(|u| keep(u)));
+    }
+    narrowed
 }
 
 /// Where two exports first differ, for a readable failure message.
