@@ -7,4 +7,5 @@ mod incremental;
 mod killed;
 mod mirror;
 mod reader;
+mod same_second;
 mod support;
