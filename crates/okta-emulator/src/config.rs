@@ -41,8 +41,11 @@ pub enum RateLimitMode {
     File(PathBuf),
 }
 
-/// One OAuth 2.0 service app the token endpoint accepts.
-#[derive(Debug, Clone, serde::Deserialize)]
+/// One OAuth 2.0 service app the token endpoint accepts, authenticated either by a key pair
+/// (`private_key_jwt`: `public_jwk` or `public_key_pem_file`) or by a client secret
+/// (`client_secret_basic` or `client_secret_post`: `client_secret`, as Okta Integration
+/// Network API service integrations connect). `Debug` never shows the secret.
+#[derive(Clone, serde::Deserialize)]
 pub struct OAuthClientConfig {
     pub client_id: String,
     /// The public key as a JWK object (what the Okta console registers) ...
@@ -56,6 +59,56 @@ pub struct OAuthClientConfig {
     /// "Require DPoP header in token requests".
     #[serde(default)]
     pub require_dpop: bool,
+    /// The client secret of a client that authenticates with one instead of a key pair. The
+    /// token endpoint keeps only its SHA-256 digest and compares in constant time.
+    #[serde(default)]
+    pub client_secret: Option<String>,
+}
+
+impl OAuthClientConfig {
+    /// A client that authenticates with a client secret.
+    pub fn with_secret(client_id: &str, client_secret: &str, scopes: &[&str]) -> Self {
+        Self {
+            client_id: client_id.to_string(),
+            public_jwk: None,
+            public_key_pem_file: None,
+            scopes: scopes.iter().map(|s| s.to_string()).collect(),
+            require_dpop: false,
+            client_secret: Some(client_secret.to_string()),
+        }
+    }
+
+    /// A client that authenticates with `private_key_jwt`, its public key given as a JWK.
+    pub fn with_public_jwk(
+        client_id: &str,
+        public_jwk: serde_json::Value,
+        scopes: &[&str],
+    ) -> Self {
+        Self {
+            client_id: client_id.to_string(),
+            public_jwk: Some(public_jwk),
+            public_key_pem_file: None,
+            scopes: scopes.iter().map(|s| s.to_string()).collect(),
+            require_dpop: false,
+            client_secret: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for OAuthClientConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OAuthClientConfig")
+            .field("client_id", &self.client_id)
+            .field("public_jwk", &self.public_jwk)
+            .field("public_key_pem_file", &self.public_key_pem_file)
+            .field("scopes", &self.scopes)
+            .field("require_dpop", &self.require_dpop)
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| "[redacted]"),
+            )
+            .finish()
+    }
 }
 
 #[derive(Clone)]

@@ -7,10 +7,11 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use futures::future::join_all;
 use okta_api::{
-    ClientConfig, Clock, Credentials, OAuthCredentials, OffsetClock, OktaClient, PrivateKey,
-    SecretString,
+    ClientConfig, ClientSecretMethod, Clock, Credentials, OAuthCredentials, OAuthSecretCredentials,
+    OffsetClock, OktaClient, PrivateKey, SecretString,
 };
 use okta_emulator::EmulatorConfig;
+use okta_emulator::config::OAuthClientConfig;
 use parking_lot::Mutex;
 use std::sync::Arc;
 
@@ -356,4 +357,139 @@ async fn a_token_the_server_no_longer_accepts_is_replaced_once() {
     assert_eq!(client.metrics().tokens_fetched, 2);
     let status = &emu.gate().stats()["status"];
     assert_eq!(status["401"], 1, "one rejected attempt: {status}");
+}
+
+// ---- OAuth with a client secret (Okta Integration Network API service integrations) ----
+
+/// Shaped like an Okta client secret: 64 characters of letters, digits, `-` and `_`.
+const CLIENT_SECRET: &str = "OiN-sEcReT_0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQR";
+const WRONG_SECRET: &str = "wRoNg-SeCrEt_9876543210zyxwvutsrqponmlkjihgfedcbaZYXWVUTSRQPONMLK";
+
+fn secret_client(
+    emu: &okta_emulator::RunningEmulator,
+    client_id: &str,
+    secret: &str,
+    method: ClientSecretMethod,
+) -> OktaClient {
+    let creds = OAuthSecretCredentials {
+        client_id: client_id.into(),
+        client_secret: SecretString::from(secret.to_string()),
+        scopes: READ_SCOPES.iter().map(|s| s.to_string()).collect(),
+        method,
+    };
+    OktaClient::new(org(emu), Credentials::OAuthSecret(creds), fast_config()).expect("client")
+}
+
+async fn secret_emulator() -> okta_emulator::RunningEmulator {
+    let mut dpop = OAuthClientConfig::with_secret("0oasecretdpop", CLIENT_SECRET, READ_SCOPES);
+    dpop.require_dpop = true;
+    emulator(EmulatorConfig {
+        oauth_clients: vec![
+            OAuthClientConfig::with_secret("0oasecret", CLIENT_SECRET, READ_SCOPES),
+            dpop,
+        ],
+        ..EmulatorConfig::default()
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_client_secret_gets_a_token_and_lists() {
+    let emu = secret_emulator().await;
+    let export = emu.export();
+    for method in [ClientSecretMethod::Basic, ClientSecretMethod::Post] {
+        let client = secret_client(&emu, "0oasecret", CLIENT_SECRET, method);
+        let users = collect(client.list_users(Some(crate::ALL_STATUSES_FILTER)))
+            .await
+            .unwrap_or_else(|e| panic!("{method:?}: {e}"));
+        let ids: std::collections::BTreeSet<String> = users.into_iter().map(|u| u.id).collect();
+        assert_eq!(ids, crate::export_ids(&export, "users"), "{method:?}");
+        assert!(
+            !collect(client.list_groups(None, true))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(client.metrics().tokens_fetched, 1, "{method:?}");
+    }
+    // a secret pasted with a newline, DPoP required: the nonce dance, then bound tokens
+    let pasted = format!(" {CLIENT_SECRET}\n");
+    let client = secret_client(&emu, "0oasecretdpop", &pasted, ClientSecretMethod::Basic);
+    assert!(!collect(client.list_users(None)).await.unwrap().is_empty());
+    assert!(!collect(client.list_apps()).await.unwrap().is_empty());
+    assert_eq!(client.metrics().tokens_fetched, 1);
+    let status = &emu.gate().stats()["status"];
+    assert!(
+        status.get("401").is_none(),
+        "nothing was rejected: {status}"
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_client_secret_names_the_client_never_the_secret() {
+    let emu = secret_emulator().await;
+    for method in [ClientSecretMethod::Basic, ClientSecretMethod::Post] {
+        let client = secret_client(&emu, "0oasecret", WRONG_SECRET, method);
+        let err = collect(client.list_users(None)).await.unwrap_err();
+        println!("{err}");
+        match &err {
+            okta_api::Error::OAuth {
+                client_id,
+                status,
+                error,
+                ..
+            } => {
+                assert_eq!(client_id, "0oasecret");
+                assert_eq!((*status, error.as_str()), (401, "invalid_client"));
+            }
+            other => panic!("expected an OAuth error, got {other:?}"),
+        }
+        assert_eq!(err.category(), okta_api::ErrorCategory::Credentials);
+        let (text, debug) = (err.to_string(), format!("{err:?} {client:?}"));
+        assert!(
+            text.contains("client 0oasecret") && text.contains("client secret"),
+            "{text}"
+        );
+        for shown in [&text, &debug] {
+            assert!(
+                !shown.contains(WRONG_SECRET) && !shown.contains(CLIENT_SECRET),
+                "{shown}"
+            );
+        }
+        assert_eq!(
+            client.metrics().requests,
+            1,
+            "a refused secret is not retried"
+        );
+    }
+    let unknown = secret_client(&emu, "0oanobody", CLIENT_SECRET, ClientSecretMethod::Basic);
+    let err = collect(unknown.list_users(None)).await.unwrap_err();
+    assert!(err.to_string().contains("client 0oanobody"), "{err}");
+
+    // Debug of the credentials shows the client, never the secret
+    let creds = Credentials::OAuthSecret(OAuthSecretCredentials {
+        client_id: "0oasecret".into(),
+        client_secret: SecretString::from(CLIENT_SECRET.to_string()),
+        scopes: vec!["okta.users.read".into()],
+        method: ClientSecretMethod::Post,
+    });
+    let debug = format!("{creds:?}");
+    assert!(
+        debug.contains("0oasecret") && !debug.contains(CLIENT_SECRET),
+        "{debug}"
+    );
+
+    // an empty secret is refused before any request, naming the client
+    let err = OktaClient::new(
+        org(&emu),
+        Credentials::OAuthSecret(OAuthSecretCredentials {
+            client_id: "0oasecret".into(),
+            client_secret: SecretString::from(" \n".to_string()),
+            scopes: vec!["okta.users.read".into()],
+            method: ClientSecretMethod::Basic,
+        }),
+        fast_config(),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("0oasecret"), "{err}");
 }

@@ -93,6 +93,7 @@ impl Keys {
             public_key_pem_file: None,
             scopes: scopes.iter().map(|s| s.to_string()).collect(),
             require_dpop,
+            client_secret: None,
         }
     }
 }

@@ -12,6 +12,8 @@ use tracing_subscriber::layer::SubscriberExt;
 
 const API_TOKEN: &str = "00SsWsTokenValue-2b7e151628aed2a6abf7158809cf4f3c";
 const WRONG_TOKEN: &str = "00WrongTokenValue-3243f6a8885a308d313198a2e0370734";
+const CLIENT_SECRET: &str = "ClientSecretValue-7d9a3c1e5b2f4a6c8e0d1b3f5a7c9e2d4f6b8a0c1e3d5f7b";
+const WRONG_SECRET: &str = "WrongSecretValue-0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a6978";
 
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
@@ -82,6 +84,11 @@ async fn capture_in_child() {
         oauth_clients: vec![
             rsa.client_config("0oarsa", READ_SCOPES, false),
             ec.client_config("0oadpop", &["okta.users.read"], true),
+            okta_emulator::config::OAuthClientConfig::with_secret(
+                "0oasecret",
+                CLIENT_SECRET,
+                READ_SCOPES,
+            ),
         ],
         ..EmulatorConfig::default()
     })
@@ -159,6 +166,35 @@ async fn capture_in_child() {
         PrivateKey::from_jwk_json(&rsa.private_jwk().replace("\"d\"", "\"x\"")).unwrap_err(),
     );
 
+    // OAuth with a client secret, in the header and in the body, right and wrong
+    let mut secret_texts = Vec::new();
+    for (secret, method) in [
+        (CLIENT_SECRET, okta_api::ClientSecretMethod::Basic),
+        (CLIENT_SECRET, okta_api::ClientSecretMethod::Post),
+        (WRONG_SECRET, okta_api::ClientSecretMethod::Basic),
+        (WRONG_SECRET, okta_api::ClientSecretMethod::Post),
+    ] {
+        let creds = Credentials::OAuthSecret(okta_api::OAuthSecretCredentials {
+            client_id: "0oasecret".into(),
+            client_secret: SecretString::from(secret.to_string()),
+            scopes: READ_SCOPES.iter().map(|s| s.to_string()).collect(),
+            method,
+        });
+        let client = OktaClient::new(org(&emu), creds.clone(), fast_config()).unwrap();
+        match collect(client.list_users(None)).await {
+            Ok(users) => assert!(secret == CLIENT_SECRET && !users.is_empty()),
+            Err(e) => {
+                assert_eq!(secret, WRONG_SECRET, "{e}");
+                secret_texts.push(e.to_string());
+                secret_texts.push(format!("{e:?}"));
+            }
+        }
+        secret_texts.push(format!("{creds:?}"));
+        secret_texts.push(format!("{client:?}"));
+    }
+    assert_eq!(secret_texts.len(), 12, "both wrong secrets failed");
+    texts.extend(secret_texts);
+
     for debug in [
         format!("{rsa_creds:?}"),
         format!("{dpop_creds:?}"),
@@ -183,7 +219,18 @@ async fn capture_in_child() {
         &log[..log.len().min(2000)]
     );
     let all = format!("{log}\n{}", texts.join("\n"));
-    let mut secrets: Vec<String> = vec![API_TOKEN.into(), WRONG_TOKEN.into()];
+    let mut secrets: Vec<String> = vec![
+        API_TOKEN.into(),
+        WRONG_TOKEN.into(),
+        CLIENT_SECRET.into(),
+        WRONG_SECRET.into(),
+    ];
+    // and the Basic credentials as they travel
+    for secret in [CLIENT_SECRET, WRONG_SECRET] {
+        use base64::Engine;
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!("0oasecret:{secret}"));
+        secrets.push(basic[..basic.len() - 4].to_string());
+    }
     for keys in [&rsa, &ec] {
         // every line of the PEM body, and every private JWK member
         secrets.extend(

@@ -77,7 +77,8 @@ struct ServeArgs {
     #[arg(long = "token")]
     tokens: Vec<String>,
     /// A TOML file of OAuth service apps: `[[client]]` tables with client_id, scopes,
-    /// public_jwk or public_key_pem_file, require_dpop.
+    /// require_dpop, and either public_jwk or public_key_pem_file (private_key_jwt) or
+    /// client_secret (client_secret_basic / client_secret_post).
     #[arg(long)]
     oauth_config: Option<PathBuf>,
     /// off, workforce, or a TOML file of bucket limits.

@@ -16,6 +16,9 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+/// The secret of the fixture's `client_secret` client (shaped like Okta's: 64 characters of
+/// letters, digits, `-` and `_`).
+const CLIENT_SECRET: &str = "sEcReT-0123456789_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTU";
 
 fn pem_der(pem: &str) -> Vec<u8> {
     let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
@@ -122,6 +125,7 @@ impl Fixture {
             public_key_pem_file: None,
             scopes: scopes.iter().map(|s| s.to_string()).collect(),
             require_dpop,
+            client_secret: None,
         };
         let clients = vec![
             OAuthClientConfig {
@@ -130,11 +134,13 @@ impl Fixture {
                 public_key_pem_file: Some(dir.path().join(keygen::PUBLIC_PEM)),
                 scopes: vec!["okta.users.read".into(), "okta.groups.manage".into()],
                 require_dpop: false,
+                client_secret: None,
             },
             jwk_client("0oa-es256", "es256", &["okta.users.read"], false),
             jwk_client("0oa-es384", "es384", &["okta.users.read"], false),
             jwk_client("0oa-es512", "es512", &["okta.users.read"], false),
             jwk_client("0oa-dpop", "dpop-client", &["okta.users.read"], true),
+            OAuthClientConfig::with_secret("0oa-secret", CLIENT_SECRET, &["okta.users.read"]),
         ];
         let start = DateTime::parse_from_rfc3339("2026-05-04T10:00:00Z")
             .unwrap()
@@ -245,6 +251,33 @@ impl Fixture {
             &claims,
         )
     }
+}
+
+/// A token request authenticated by a client secret: `basic` in the Authorization header,
+/// else in the body.
+async fn secret_token_request(
+    fx: &Fixture,
+    client_id: &str,
+    secret: &str,
+    basic: bool,
+) -> reqwest::Response {
+    let url = format!("{}/oauth2/v1/token", fx.server.base);
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("scope", "okta.users.read"),
+    ];
+    let req = if basic {
+        fx.server
+            .http
+            .post(url)
+            .basic_auth(client_id, Some(secret))
+            .form(&form)
+    } else {
+        let mut form = form.to_vec();
+        form.extend([("client_id", client_id), ("client_secret", secret)]);
+        fx.server.http.post(url).form(&form)
+    };
+    req.send().await.unwrap()
 }
 
 async fn oauth_error(resp: reqwest::Response) -> (u16, String, String) {
@@ -737,4 +770,121 @@ async fn dpop_nonce_dance_and_resource_proofs() {
         challenge.contains("scope=\"okta.groups.read\", error=\"insufficient_scope\""),
         "{challenge}"
     );
+}
+
+#[tokio::test]
+async fn client_secrets_in_the_header_or_the_body_give_working_tokens() {
+    let fx = Fixture::start(false).await;
+    for basic in [true, false] {
+        let resp = secret_token_request(&fx, "0oa-secret", CLIENT_SECRET, basic).await;
+        assert_eq!(resp.status(), 200, "basic={basic}");
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["token_type"], "Bearer");
+        assert_eq!(body["scope"], "okta.users.read");
+        let token = body["access_token"].as_str().unwrap();
+        let users = fx.bearer_get("/api/v1/users?limit=2", token).await;
+        assert_eq!(users.status(), 200, "basic={basic}");
+        // scopes still apply
+        let groups = fx.bearer_get("/api/v1/groups", token).await;
+        assert_eq!(groups.status(), 403);
+    }
+}
+
+#[tokio::test]
+async fn wrong_secrets_and_unknown_clients_get_okta_errors() {
+    let fx = Fixture::start(false).await;
+    let wrong = "not-the-secret-0123456789";
+    for basic in [true, false] {
+        let resp = secret_token_request(&fx, "0oa-secret", wrong, basic).await;
+        assert_eq!(header(&resp, "cache-control"), "no-cache, no-store");
+        let (status, error, description) = oauth_error(resp).await;
+        assert_eq!(
+            (status, error.as_str()),
+            (401, "invalid_client"),
+            "basic={basic}"
+        );
+        assert_eq!(
+            description,
+            "The client secret supplied for a confidential client is invalid."
+        );
+        assert!(!description.contains(wrong));
+
+        let (status, error, description) =
+            oauth_error(secret_token_request(&fx, "0oa-nobody", CLIENT_SECRET, basic).await).await;
+        assert_eq!((status, error.as_str()), (401, "invalid_client"));
+        assert_eq!(description, "The client_id provided is invalid.");
+
+        // a key-pair client cannot use a secret, and a secret client cannot sign assertions
+        let (status, error, _) =
+            oauth_error(secret_token_request(&fx, "0oa-es256", CLIENT_SECRET, basic).await).await;
+        assert_eq!((status, error.as_str()), (401, "invalid_client"));
+    }
+    let assertion = fx.assertion("0oa-secret", "es256", "ES256");
+    let (status, error, description) =
+        oauth_error(fx.token_request(&assertion, "okta.users.read", None).await).await;
+    assert_eq!((status, error.as_str()), (401, "invalid_client"));
+    assert!(description.contains("client secret"), "{description}");
+
+    // two authentication methods at once are refused
+    let resp = fx
+        .server
+        .http
+        .post(format!("{}/oauth2/v1/token", fx.server.base))
+        .basic_auth("0oa-secret", Some(CLIENT_SECRET))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("scope", "okta.users.read"),
+            ("client_id", "0oa-secret"),
+            ("client_secret", CLIENT_SECRET),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let (status, error, _) = oauth_error(resp).await;
+    assert_eq!((status, error.as_str()), (400, "invalid_request"));
+}
+
+#[test]
+fn a_client_secret_comes_from_toml_and_never_shows_in_debug() {
+    let config: OAuthClientConfig = toml::from_str(&format!(
+        "client_id = \"0oa-toml\"\nscopes = [\"okta.users.read\"]\nclient_secret = \"{CLIENT_SECRET}\"\n"
+    ))
+    .unwrap();
+    assert_eq!(config.client_secret.as_deref(), Some(CLIENT_SECRET));
+    let emulator_config = EmulatorConfig {
+        oauth_clients: vec![config.clone()],
+        ..Default::default()
+    };
+    let gate = okta_emulator::gate::Gate::new(&emulator_config).unwrap();
+    for debug in [
+        format!("{config:?}"),
+        format!("{emulator_config:?}"),
+        format!("{gate:?}"),
+    ] {
+        assert!(!debug.contains(CLIENT_SECRET), "{debug}");
+    }
+    assert!(format!("{config:?}").contains("[redacted]"));
+
+    // a key and a secret at once, or neither, is a configuration error naming the client
+    let mut both = config.clone();
+    both.public_jwk = Some(json!({"kty": "EC"}));
+    let err = okta_emulator::gate::Gate::new(&EmulatorConfig {
+        oauth_clients: vec![both],
+        ..Default::default()
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("0oa-toml") && err.contains("not both"),
+        "{err}"
+    );
+    let mut neither = config;
+    neither.client_secret = None;
+    let err = okta_emulator::gate::Gate::new(&EmulatorConfig {
+        oauth_clients: vec![neither],
+        ..Default::default()
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("client_secret"), "{err}");
 }

@@ -264,6 +264,7 @@ fn no_logs_app(dir: &std::path::Path) -> (OAuthClientConfig, PrivateKey, Vec<Str
         public_key_pem_file: None,
         scopes: scopes.clone(),
         require_dpop: false,
+        client_secret: None,
     };
     let key = PrivateKey::from_pem(&read(okta_emulator::gate::keygen::PRIVATE_PEM)).expect("key");
     (config, key, scopes)
