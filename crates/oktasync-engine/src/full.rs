@@ -137,21 +137,31 @@ pub(crate) async fn run_full(
 
     // Where the next incremental run starts reading the System Log: a little before the
     // listings begin, so that nothing changed while they run is missed.
-    let log_calls = match crate::incremental::position_log(client, opts).await {
+    let (log_calls, log_failure) = match crate::incremental::position_log(client, opts).await {
         Ok((next, calls)) => {
             for (name, value) in crate::incremental::log_checkpoints(&next, opts) {
                 session.set_checkpoint(&name, value);
             }
-            calls
+            (calls, None)
         }
-        Err(e) => {
+        // Only the log is refused (a scope or role): the mirror can still be read in full.
+        Err(e) if e.category() == okta_api::ErrorCategory::Permission => {
             let message = format!(
                 "the System Log cannot be read ({e}); the next sync will be a full sync again"
             );
             tracing::warn!(run_id, "{message}");
             progress.note(&message);
-            0
+            (0, None)
         }
+        // Bad credentials, an unreachable org, a broken server: every read would fail the
+        // same way, so the run fails now, with that cause.
+        Err(cause) => (
+            0,
+            Some(EngineError::Okta {
+                what: "the System Log".into(),
+                cause,
+            }),
+        ),
     };
 
     let ctx = Arc::new(Ctx {
@@ -163,16 +173,22 @@ pub(crate) async fn run_full(
         shared: Mutex::new(Shared::default()),
     });
     ctx.plan(log_calls);
-    let (tx, rx) = mpsc::channel(STORE_QUEUE_BATCHES);
-    let fetch = read_org(ctx.clone(), tx);
-    let write = write_batches(session, rx);
-    let (fetched, (session, written)) = tokio::join!(fetch, write);
-    let read_s = started.elapsed().as_secs_f64();
-    tracing::info!(run_id, read_s, "Read the org.");
-    let failure = match (fetched, written) {
-        (_, Err(store_error)) => Some(EngineError::Store(store_error)),
-        (Err(fetch_error), Ok(())) => Some(fetch_error),
-        (Ok(()), Ok(())) => None,
+    let (session, failure) = match log_failure {
+        Some(cause) => (session, Some(cause)),
+        None => {
+            let (tx, rx) = mpsc::channel(STORE_QUEUE_BATCHES);
+            let fetch = read_org(ctx.clone(), tx);
+            let write = write_batches(session, rx);
+            let (fetched, (session, written)) = tokio::join!(fetch, write);
+            let read_s = started.elapsed().as_secs_f64();
+            tracing::info!(run_id, read_s, "Read the org.");
+            let failure = match (fetched, written) {
+                (_, Err(store_error)) => Some(EngineError::Store(store_error)),
+                (Err(fetch_error), Ok(())) => Some(fetch_error),
+                (Ok(()), Ok(())) => None,
+            };
+            (session, failure)
+        }
     };
 
     let mut summary = RunSummary::measured(
@@ -225,7 +241,8 @@ pub(crate) async fn run_full(
         Err(cause) => {
             summary.outcome = outcome::FAILED.into();
             summary.error = Some(cause.to_string());
-            tracing::warn!(run_id, error = %cause, "Full sync failed; the mirror kept its previous state.");
+            // The caller reports the failure (RunFailed); info keeps it in logs, not twice on screen.
+            tracing::info!(run_id, error = %cause, "Full sync failed; the mirror kept its previous state.");
             Err(EngineError::RunFailed {
                 run_id,
                 cause: Box::new(cause),

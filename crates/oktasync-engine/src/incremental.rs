@@ -388,7 +388,7 @@ impl<'a> Run<'a> {
                 }
                 summary.outcome = outcome::FAILED.into();
                 summary.error = Some(message);
-                tracing::warn!(run_id, error = %cause, "Incremental sync failed; the mirror kept its previous state.");
+                tracing::info!(run_id, error = %cause, "Incremental sync failed; the mirror kept its previous state.");
                 Err(EngineError::RunFailed {
                     run_id,
                     cause: Box::new(cause),

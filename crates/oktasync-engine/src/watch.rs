@@ -122,7 +122,7 @@ pub async fn watch(
                 delay = if more { Duration::ZERO } else { interval };
             }
             Err(e) if permanent(&e) => {
-                tracing::error!(error = %e, "Watch stopped: retrying cannot fix this.");
+                tracing::info!(error = %e, "Watch stopped: retrying cannot fix this.");
                 return Err(e);
             }
             Err(e) => {

@@ -292,6 +292,23 @@ impl SqliteStore {
         Ok(changes)
     }
 
+    /// Marks this process's `running` runs `interrupted`: for a process stopping on a signal,
+    /// so that `status` does not show a run as running until the next sync.
+    pub async fn mark_own_runs_interrupted(&self) -> Result<u64> {
+        let done = sqlx::query(
+            "UPDATE sync_runs SET outcome = ?, error = ?, ended_at = COALESCE(ended_at, ?)
+             WHERE outcome = ? AND pid = ?",
+        )
+        .bind(outcome::INTERRUPTED)
+        .bind("interrupted (Ctrl-C or a termination signal); the mirror kept its previous state")
+        .bind(timestamp(Utc::now()))
+        .bind(outcome::RUNNING)
+        .bind(i64::from(std::process::id()))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
     /// Marks `running` rows whose process is gone as `interrupted`. Only where `/proc` tells
     /// whether a process exists; elsewhere they stay `running`.
     async fn mark_interrupted_runs(&self, org: OrgId) -> Result<()> {

@@ -74,11 +74,11 @@ pub async fn users(
     format: OutputFormat,
 ) -> Result<()> {
     let group_id = match &args.group {
-        Some(g) => Some(group_id(store, org, g).await?),
+        Some(g) => Some(group_id(store, org, g).await.map_err(crate::exit::config)?),
         None => None,
     };
     let filter = UserFilter {
-        statuses: parse_statuses(&args.status)?,
+        statuses: parse_statuses(&args.status).map_err(crate::exit::config)?,
         group_id,
         department: args.department.clone(),
         search: args.search.clone(),

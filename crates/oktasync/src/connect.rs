@@ -38,8 +38,8 @@ pub fn client_config(settings: &Settings) -> ClientConfig {
 
 /// The client for the configured org and credentials.
 pub fn client(settings: &Settings) -> Result<OktaClient> {
-    let org = OrgUrl::parse(settings.require_org_url()?)?;
-    let creds = credentials(settings.auth()?)?;
+    let org = OrgUrl::parse(settings.require_org_url().map_err(crate::exit::config)?)?;
+    let creds = credentials(settings.auth().map_err(crate::exit::config)?)?;
     Ok(OktaClient::new(org, creds, client_config(settings))?)
 }
 

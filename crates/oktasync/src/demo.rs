@@ -39,16 +39,16 @@ async fn clear_previous_demo(db: &Path) -> Result<()> {
     };
     if !made_by_demo {
         let what = match state {
-            FileState::Foreign(what) => format!("it is {what}"),
-            FileState::Empty => "it is an empty file".into(),
-            _ => "it is an oktasync mirror that `oktasync demo` did not make".into(),
+            FileState::Foreign(what) => format!("is not an oktasync mirror: it is {what}"),
+            FileState::Empty => "is not an oktasync mirror: it is an empty file".into(),
+            _ => "is an oktasync mirror that `oktasync demo` did not make".into(),
         };
-        bail!(
-            "{} was not made by `oktasync demo` ({what}); the demo replaces only its own \
-             mirror, so nothing was changed. Pass another path with --db, or remove the file \
-             yourself if you no longer need it",
+        return Err(crate::exit::database(anyhow::anyhow!(
+            "{} {what}. The demo replaces only a mirror it made itself, so nothing was \
+             changed: pass another path with --db, or remove the file yourself if you no \
+             longer need it",
             db.display()
-        );
+        )));
     }
     for suffix in ["", "-wal", "-shm"] {
         let mut path = db.as_os_str().to_owned();

@@ -20,6 +20,8 @@ pub enum Failure {
     Okta = 5,
     /// The mirror database: missing, not a mirror, damaged, not writable.
     Database = 6,
+    /// Stopped by Ctrl-C or SIGTERM (128 + SIGINT, as shells report it).
+    Interrupted = 130,
 }
 
 impl Failure {
@@ -37,25 +39,48 @@ impl std::fmt::Display for Failure {
             Failure::Network => "network error",
             Failure::Okta => "Okta error",
             Failure::Database => "database error",
+            Failure::Interrupted => "interrupted",
         })
     }
 }
 
-/// A settings error: its message unchanged, its kind [`Failure::Config`].
+/// An error whose kind the code that raised it knows; its message unchanged.
 #[derive(Debug)]
-pub struct ConfigError(pub anyhow::Error);
+pub struct Classified {
+    failure: Failure,
+    error: anyhow::Error,
+}
 
-impl std::fmt::Display for ConfigError {
+impl std::fmt::Display for Classified {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:#}", self.0)
+        write!(f, "{:#}", self.error)
     }
 }
 
-impl std::error::Error for ConfigError {}
+impl std::error::Error for Classified {}
 
-/// Marks `e` as a settings error.
+/// Marks `e` as a usage or settings error.
 pub fn config(e: anyhow::Error) -> anyhow::Error {
-    anyhow::Error::new(ConfigError(e))
+    anyhow::Error::new(Classified {
+        failure: Failure::Config,
+        error: e,
+    })
+}
+
+/// Marks `e` as the report of an interrupted run.
+pub fn interrupted(e: anyhow::Error) -> anyhow::Error {
+    anyhow::Error::new(Classified {
+        failure: Failure::Interrupted,
+        error: e,
+    })
+}
+
+/// Marks `e` as a mirror database error.
+pub fn database(e: anyhow::Error) -> anyhow::Error {
+    anyhow::Error::new(Classified {
+        failure: Failure::Database,
+        error: e,
+    })
 }
 
 pub fn of_api(e: &okta_api::Error) -> Failure {
@@ -81,8 +106,8 @@ pub fn of_engine(e: &EngineError) -> Failure {
 /// The kind of the first error in the chain that has one.
 pub fn classify(e: &anyhow::Error) -> Failure {
     for cause in e.chain() {
-        if cause.downcast_ref::<ConfigError>().is_some() {
-            return Failure::Config;
+        if let Some(marked) = cause.downcast_ref::<Classified>() {
+            return marked.failure;
         }
         if let Some(api) = cause.downcast_ref::<okta_api::Error>() {
             return of_api(api);

@@ -104,7 +104,8 @@ pub async fn changes(
         .since
         .as_deref()
         .map(|s| parse_time(s, now))
-        .transpose()?;
+        .transpose()
+        .map_err(crate::exit::config)?;
     let user_id = match &args.user {
         Some(u) => Some(resolve_user(store, org, u).await?),
         None => None,
@@ -186,7 +187,7 @@ pub async fn group_at(
     active_only: bool,
     format: OutputFormat,
 ) -> Result<()> {
-    let at = parse_time(at, Utc::now())?;
+    let at = parse_time(at, Utc::now()).map_err(crate::exit::config)?;
     warn_before_history(store, org, at).await?;
     let group_id = resolve_group(store, org, id_or_name).await?;
     let pool = store.pool();
@@ -272,7 +273,7 @@ pub async fn user_at(
     at: &str,
     format: OutputFormat,
 ) -> Result<()> {
-    let at = parse_time(at, Utc::now())?;
+    let at = parse_time(at, Utc::now()).map_err(crate::exit::config)?;
     warn_before_history(store, org, at).await?;
     let user_id = resolve_user(store, org, id_or_login).await?;
     let pool = store.pool();

@@ -37,7 +37,20 @@ pub async fn run(
 ) -> Result<std::result::Result<RunSummary, (RunSummary, EngineError)>> {
     let store = connect::open_for_sync(db).await?;
     let progress = progress::for_stderr();
-    let result = oktasync_engine::sync(client, &store, opts, mode, progress.clone()).await;
+    let result = tokio::select! {
+        result = oktasync_engine::sync(client, &store, opts, mode, progress.clone()) => result,
+        () = interrupted() => {
+            // The run's future is dropped: its staging is discarded, the mirror untouched.
+            drop(progress);
+            let marked = store.mark_own_runs_interrupted().await;
+            store.close().await;
+            marked?;
+            return Err(exit::interrupted(anyhow::anyhow!(
+                "interrupted; the mirror {} kept its previous state",
+                db.display()
+            )));
+        }
+    };
     drop(progress);
     store.close().await;
     match result {
@@ -97,11 +110,12 @@ pub async fn watch(settings: &Settings, args: &WatchArgs, json: bool) -> Result<
         inner: progress::for_stderr(),
         json,
     });
-    let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let result = oktasync_engine::watch(&client, &store, &opts, watch, progress, shutdown).await;
+    let result =
+        oktasync_engine::watch(&client, &store, &opts, watch, progress, interrupted()).await;
+    // A run abandoned on the way out is recorded as interrupted, not left `running`.
+    let marked = store.mark_own_runs_interrupted().await;
     store.close().await;
+    marked?;
     result?;
     eprintln!("watch stopped; the checkpoint is saved, so the next run continues from here");
     Ok(ExitCode::SUCCESS)
@@ -134,6 +148,22 @@ impl Progress for ReportRuns {
             tracing::warn!("cannot print the run summary: {e:#}");
         }
     }
+}
+
+/// Resolves on Ctrl-C (SIGINT) or, on Unix, SIGTERM.
+pub async fn interrupted() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 /// The summary as one JSON object on one line.

@@ -169,6 +169,7 @@ async fn a_missing_oauth_scope_is_named_with_how_to_grant_it() {
             public_key_pem_file: None,
             scopes: granted.iter().map(|s| s.to_string()).collect(),
             require_dpop: false,
+            client_secret: None,
         }],
         ..EmulatorConfig::default()
     })
@@ -253,6 +254,7 @@ async fn an_oauth_service_app_with_a_jwk_key_passes_doctor_and_syncs() {
             public_key_pem_file: None,
             scopes: all_scopes.iter().map(|s| s.to_string()).collect(),
             require_dpop: false,
+            client_secret: None,
         }],
         ..EmulatorConfig::default()
     })

@@ -63,7 +63,11 @@ impl Synced {
         oktasync(
             self.dir.path(),
             &all,
-            &[("OKTASYNC_API_TOKEN_FILE", self.token_file.to_str().unwrap())],
+            &[
+                ("OKTASYNC_API_TOKEN_FILE", self.token_file.to_str().unwrap()),
+                // Every factor, as the export compares every factor.
+                ("OKTASYNC_FACTORS", "all"),
+            ],
         )
         .await
     }
@@ -74,6 +78,7 @@ impl Synced {
             .args(args)
             .args(["--org-url", &self.emu.base_url(), "--db", "m.db"])
             .env("OKTASYNC_API_TOKEN_FILE", &self.token_file)
+            .env("OKTASYNC_FACTORS", "all")
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .kill_on_drop(true);
@@ -96,6 +101,16 @@ async fn member_at(s: &Synced, group: &str, user: &str, at: &str) -> bool {
         .unwrap()
         .iter()
         .any(|m| m["id"] == user)
+}
+
+/// Whether `oktasync user U --at T` lists the group.
+async fn in_group_at(s: &Synced, user: &str, group: &str, at: &str) -> bool {
+    let out = s.ask(&["user", user, "--at", at, "--json"]).await;
+    out.expect_ok();
+    let report = out.json();
+    let groups = report["groups"].as_array().expect("groups");
+    assert!(!groups.is_empty(), "the user is in some group: {report}");
+    groups.iter().any(|g| g["group_id"] == group)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -141,14 +156,13 @@ async fn incremental_sync_changes_and_history() {
         "not a member as of {before}"
     );
     assert!(member_at(&s, &group, &user, "0s").await, "a member now");
-    let out = s.ask(&["user", &user, "--at", &before, "--json"]).await;
-    out.expect_ok();
     assert!(
-        !out.json()["groups"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|g| g == group.as_str())
+        !in_group_at(&s, &user, &group, &before).await,
+        "not in the group as of {before}"
+    );
+    assert!(
+        in_group_at(&s, &user, &group, "0s").await,
+        "in the group now"
     );
     s.ask(&["group", &group, "--at", "yesterday-ish"])
         .await
@@ -205,22 +219,58 @@ fn delays(seed: u64, n: usize, max_ms: u64) -> Vec<u64> {
         .collect()
 }
 
+/// The newest run's id and outcome, from `status --json`.
+async fn newest_run(s: &Synced) -> Option<(i64, String)> {
+    let out = s.ask(&["status", "--json", "--limit", "1"]).await;
+    if !out.ok() {
+        return None;
+    }
+    let runs = out.json();
+    let run = runs.as_array()?.first()?;
+    Some((run["run_id"].as_i64()?, run["outcome"].as_str()?.to_owned()))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn processes_killed_at_any_point_never_corrupt_the_mirror() {
-    let s = Synced::tiny(23).await;
+    // Latency stretches each run over many requests, so that every kill lands inside one.
+    let emu = okta_emulator::start(okta_emulator::EmulatorConfig {
+        seed: 23,
+        size: okta_emulator::OrgSize::Tiny,
+        latency_ms: 30,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let s = Synced::with(emu).await;
     let kinds: [&[&str]; 3] = [
         &["sync"],
-        &["watch", "--interval", "100ms"],
+        &["watch", "--interval", "1s"],
         &["sync", "--full"],
     ];
-    for (round, delay_ms) in delays(23, 12, 700).into_iter().enumerate() {
+    for (round, delay_ms) in delays(23, 9, 60).into_iter().enumerate() {
         let args = kinds[round % kinds.len()];
+        let before = newest_run(&s).await.map_or(0, |r| r.0);
         s.emu.churn(500 + round as u64, 40);
         let mut child = s.spawn(args);
+        // Wait for this process's run to be recorded as running, then kill it part-way.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let run_id = loop {
+            assert!(Instant::now() < deadline, "round {round}: no run started");
+            match newest_run(&s).await {
+                Some((id, outcome)) if id > before && outcome == "running" => break id,
+                _ => tokio::time::sleep(Duration::from_millis(5)).await,
+            }
+        };
         tokio::time::sleep(Duration::from_millis(delay_ms)).await;
         let _ = child.start_kill(); // SIGKILL
         let status = child.wait().await.unwrap();
-        println!("round {round}: {args:?} killed after {delay_ms} ms ({status})");
+        println!("round {round}: {args:?} killed {delay_ms} ms into run {run_id} ({status})");
+        // The kill landed mid-run: the run was never finished, so it is still `running`.
+        assert_eq!(
+            newest_run(&s).await,
+            Some((run_id, "running".to_owned())),
+            "round {round}: the run finished before the kill"
+        );
         let store = SqliteStore::open(&s.db).await.unwrap();
         assert_eq!(
             store.integrity_check().await.unwrap(),
@@ -231,11 +281,24 @@ async fn processes_killed_at_any_point_never_corrupt_the_mirror() {
         store.export_json(org).await.unwrap();
         store.close().await;
     }
-    // The next run ends exact, and is incremental (the checkpoint survived every kill).
+    // The next run ends exact, and is incremental (the checkpoint survived every kill); the
+    // runs the kills cut short are recorded as interrupted.
     let out = s.run(&["sync", "--json"]).await;
     out.expect_ok();
     assert_eq!(out.json()["kind"], "incremental", "{}", out.stdout);
     assert_eq!(s.mirror_export().await, s.emu.export());
+    let runs = s
+        .ask(&["status", "--json", "--limit", "20"])
+        .await
+        .expect_ok()
+        .json();
+    let interrupted = runs
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["outcome"] == "interrupted")
+        .count();
+    assert_eq!(interrupted, 9, "{runs}");
     let out = s.run(&["sync", "--full", "--json"]).await;
     out.expect_ok();
     assert_eq!(out.json()["drift"], 0, "{}", out.stdout);

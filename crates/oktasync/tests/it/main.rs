@@ -4,6 +4,7 @@
 mod commands;
 mod config;
 mod doctor;
+mod first_contact;
 mod fresh;
 
 use okta_emulator::{EmulatorConfig, OrgSize, RunningEmulator};
@@ -85,7 +86,11 @@ pub struct Synced {
 
 impl Synced {
     pub async fn tiny(seed: u64) -> Synced {
-        let emu = emulator(seed, OrgSize::Tiny).await;
+        Synced::with(emulator(seed, OrgSize::Tiny).await).await
+    }
+
+    /// `emu` synced into a new mirror.
+    pub async fn with(emu: RunningEmulator) -> Synced {
         let dir = tempfile::tempdir().expect("tempdir");
         let token_file = dir.path().join("token");
         std::fs::write(&token_file, format!("{}\n", emu.token())).unwrap();
@@ -98,6 +103,9 @@ impl Synced {
                 &emu.base_url(),
                 "--db",
                 "m.db",
+                // The export compares every factor; the default reads admins' only.
+                "--factors",
+                "all",
                 "--json",
             ],
             &[("OKTASYNC_API_TOKEN_FILE", token_file.to_str().unwrap())],
