@@ -9,10 +9,10 @@ size=${1:-medium}
 seed=${2:-7}
 profile=${PROFILE:-debug}
 bin=target/$profile
-[ -x "$bin/okta-emulator" ] && [ -x "$bin/oktasync" ] || {
-  echo "building $profile binaries"
-  if [ "$profile" = release ]; then cargo build --release -p okta-emulator -p oktasync; else cargo build -p okta-emulator -p oktasync; fi
-}
+# Always (re)build: a binary left from older code would compare the wrong exports. A no-op
+# when they are fresh.
+echo "building $profile binaries"
+if [ "$profile" = release ]; then cargo build --quiet --release -p okta-emulator -p oktasync; else cargo build --quiet -p okta-emulator -p oktasync; fi
 work=$(mktemp -d)
 token="ci-export-equality-token"
 "$bin/okta-emulator" --port 0 --seed "$seed" --size "$size" --token "$token" >"$work/emulator.log" 2>&1 &
