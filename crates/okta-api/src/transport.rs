@@ -200,7 +200,7 @@ pub(crate) fn http_client(config: &ClientConfig) -> Result<reqwest::Client> {
         match &config.ca_file {
             Some(path) => Error::CaFile {
                 path: path.display().to_string(),
-                cause: format!("the HTTPS client cannot use it ({cause})"),
+                cause: format!("a certificate in it cannot be used ({cause})"),
             },
             None => Error::InvalidConfig(format!(
                 "cannot set up HTTPS: {cause}. If this machine has no trusted root \
@@ -497,6 +497,17 @@ mod tests {
         .unwrap();
         let text = ca_file_error(&key_only).to_string();
         assert!(text.contains("holds no certificate"), "{text}");
+
+        let garbage = dir.path().join("garbage.pem");
+        std::fs::write(
+            &garbage,
+            "-----BEGIN CERTIFICATE-----\nAAAAAAAA\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
+        let err = ca_file_error(&garbage);
+        assert!(matches!(err, Error::CaFile { .. }), "{err}");
+        assert!(err.to_string().contains("garbage.pem"), "{err}");
+        println!("{err}");
     }
 
     #[test]

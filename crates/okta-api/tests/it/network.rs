@@ -71,6 +71,26 @@ async fn an_untrusted_certificate_is_named_after_one_attempt() {
     );
     assert_eq!(answered(&emu), 0, "no request got past the handshake");
 
+    // the OAuth token request meets the same certificate, with the same answer
+    let oauth = OktaClient::new(
+        OrgUrl::parse(&emu.base_url()).unwrap(),
+        Credentials::OAuthSecret(okta_api::OAuthSecretCredentials {
+            client_id: "0oatls".into(),
+            client_secret: SecretString::from("tls-test-secret".to_string()),
+            scopes: vec!["okta.users.read".into()],
+            method: Default::default(),
+        }),
+        fast_config(),
+    )
+    .unwrap();
+    let err = collect(oauth.list_users(None)).await.unwrap_err();
+    assert!(matches!(err, Error::Certificate { .. }), "{err:?}");
+    assert_eq!(
+        oauth.metrics().requests,
+        1,
+        "the token request is not retried"
+    );
+
     // the probe names it the same way, with or without credentials
     match client.probe_reachability().await {
         Reachability::Certificate { host: h, .. } => assert_eq!(h, host),
