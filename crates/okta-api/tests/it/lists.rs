@@ -443,6 +443,14 @@ async fn endless_server(
     (org, served)
 }
 
+/// All items of a listing from an endless server, or a failure if it does not end within a
+/// minute (so that a regression fails instead of hanging).
+async fn collect_bounded<T>(stream: okta_api::PageStream<T>) -> okta_api::Result<Vec<T>> {
+    tokio::time::timeout(std::time::Duration::from_secs(60), collect(stream))
+        .await
+        .expect("the listing ends")
+}
+
 fn served(counter: &std::sync::atomic::AtomicU64) -> u64 {
     counter.load(std::sync::atomic::Ordering::SeqCst)
 }
@@ -480,7 +488,7 @@ async fn the_same_page_under_fresh_cursors_ends_the_listing() {
 
     // an empty page after an empty page, each with a fresh cursor, is the same loop
     let (org, pages) = endless_server(|_| "[]".into()).await;
-    let err = collect(local_client(&org).list_users(None))
+    let err = collect_bounded(local_client(&org).list_users(None))
         .await
         .unwrap_err();
     assert!(matches!(err, Error::RunawayListing { .. }), "{err:?}");
@@ -500,7 +508,7 @@ async fn a_listing_longer_than_expected_is_stopped() {
     let (org, pages) = endless_server(fresh_page).await;
     let client = local_client(&org);
     // a group whose stats said 10 members: bound 2 * 10 + 1000 = 1020, passed on page 6
-    let err = collect(client.list_group_users_expecting("00g1", 10))
+    let err = collect_bounded(client.list_group_users_expecting("00g1", 10))
         .await
         .unwrap_err();
     match &err {
@@ -525,7 +533,7 @@ async fn a_listing_longer_than_expected_is_stopped() {
 
     // the same through the generic listing
     let before = served(&pages);
-    let err = collect(client.paginate_expecting::<User>("/api/v1/users?limit=200", 0))
+    let err = collect_bounded(client.paginate_expecting::<User>("/api/v1/users?limit=200", 0))
         .await
         .unwrap_err();
     assert!(matches!(err, Error::RunawayListing { .. }), "{err:?}");
@@ -544,7 +552,7 @@ async fn without_an_expected_size_the_page_cap_ends_a_listing() {
         },
     )
     .unwrap();
-    let err = collect(client.list_users(None)).await.unwrap_err();
+    let err = collect_bounded(client.list_users(None)).await.unwrap_err();
     assert!(
         matches!(
             err,
