@@ -1,4 +1,4 @@
-//! Authentication: one [`AuthProvider`] trait with two implementations, SSWS API tokens and
+//! Authentication: one `AuthProvider` trait with two implementations, SSWS API tokens and
 //! OAuth 2.0 client credentials (the client authenticated by `private_key_jwt` or by a client
 //! secret; tokens DPoP-bound when the server asks). Credentials live in secret types; header
 //! values are marked sensitive so no HTTP layer prints them.
