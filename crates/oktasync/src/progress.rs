@@ -29,10 +29,13 @@ const REDRAW_HZ: u8 = 8;
 impl Bars {
     fn new() -> Bars {
         let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(REDRAW_HZ));
-        let status = multi.add(ProgressBar::new_spinner());
+        // Every bar is styled only once it belongs to `multi`: a bar still on its own target
+        // draws straight to the terminal when its prefix or message is set, and that line
+        // stays behind, outside the area `multi` redraws.
+        let status = multi.add(ProgressBar::hidden());
         status.set_style(ProgressStyle::with_template("{spinner} {msg}").expect("valid template"));
-        status.enable_steady_tick(Duration::from_millis(120));
         status.set_message("starting");
+        status.enable_steady_tick(Duration::from_millis(120));
         Bars {
             multi,
             bars: Mutex::new(BTreeMap::new()),
@@ -43,9 +46,12 @@ impl Bars {
 
 impl Progress for Bars {
     fn started(&self, resource: Resource, total: Option<u64>) {
-        let bar = match total {
+        let bar = self
+            .multi
+            .insert_before(&self.status, ProgressBar::hidden());
+        match total {
             Some(total) => {
-                let bar = ProgressBar::new(total);
+                bar.set_length(total);
                 bar.set_style(
                     ProgressStyle::with_template(
                         "{prefix:>12} [{bar:30}] {human_pos}/{human_len} {elapsed}",
@@ -53,19 +59,15 @@ impl Progress for Bars {
                     .expect("valid template")
                     .progress_chars("=> "),
                 );
-                bar
             }
             None => {
-                let bar = ProgressBar::new_spinner();
                 bar.set_style(
                     ProgressStyle::with_template("{prefix:>12} {spinner} {human_pos} {elapsed}")
                         .expect("valid template"),
                 );
-                bar
             }
-        };
+        }
         bar.set_prefix(resource.as_str());
-        let bar = self.multi.insert_before(&self.status, bar);
         bar.enable_steady_tick(Duration::from_millis(250));
         self.bars
             .lock()

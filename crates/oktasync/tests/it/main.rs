@@ -6,6 +6,7 @@ mod config;
 mod doctor;
 mod first_contact;
 mod fresh;
+mod terminal;
 
 use okta_emulator::{EmulatorConfig, OrgSize, RunningEmulator};
 use std::path::{Path, PathBuf};
