@@ -797,10 +797,12 @@ async fn run_job(ctx: &Ctx, tx: &mpsc::Sender<Batch>, job: &Job) -> Result<Vec<J
             Ok(followups)
         }
         Job::GroupMembers {
-            group_id, admin, ..
+            group_id,
+            admin,
+            expected,
         } => {
             let stage = ctx.wants(Resource::Memberships);
-            let pages = member_pages(client, group_id);
+            let pages = member_pages(client, group_id, *expected);
             let n = each_page(
                 pages,
                 || format!("the members of group {group_id}"),
@@ -1034,15 +1036,25 @@ pub(crate) fn direct_role_assignments(
 }
 
 /// Member pages of one group, parsed as ids only. Okta ids are alphanumeric; anything else
-/// goes through the typed listing, which encodes the path.
-fn member_pages(client: &OktaClient, group_id: &str) -> PageStream<MemberId> {
+/// goes through the typed listing, which encodes the path. With the group's `usersCount`, a
+/// server that returns far more members than that is stopped instead of read for ever.
+fn member_pages(
+    client: &OktaClient,
+    group_id: &str,
+    expected: Option<u64>,
+) -> PageStream<MemberId> {
     if !group_id.is_empty() && group_id.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        client.paginate(&format!(
-            "/api/v1/groups/{group_id}/users?limit={GROUP_USERS_PAGE_LIMIT}"
-        ))
+        let path = format!("/api/v1/groups/{group_id}/users?limit={GROUP_USERS_PAGE_LIMIT}");
+        match expected {
+            Some(n) => client.paginate_expecting(&path, n),
+            None => client.paginate(&path),
+        }
     } else {
-        client
-            .list_group_users(group_id)
+        let listing = match expected {
+            Some(n) => client.list_group_users_expecting(group_id, n),
+            None => client.list_group_users(group_id),
+        };
+        listing
             .map(|page| {
                 page.map(|p| okta_api::Page {
                     items: p.items.into_iter().map(|u| MemberId { id: u.id }).collect(),

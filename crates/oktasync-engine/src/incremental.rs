@@ -283,9 +283,9 @@ fn unavailable_reason(e: &okta_api::Error) -> Option<String> {
                 "Okta no longer serves the log from the checkpoint ({d}): it is older than Okta keeps logs"
             ))
         }
-        E::ForeignNextLink { .. } | E::RepeatedCursor { .. } => Some(format!(
-            "the System Log checkpoint cannot be followed ({e})"
-        )),
+        E::ForeignNextLink { .. } | E::RepeatedCursor { .. } | E::RunawayListing { .. } => Some(
+            format!("the System Log checkpoint cannot be followed ({e})"),
+        ),
         _ => None,
     }
 }

@@ -380,6 +380,7 @@ async fn watch_applies_a_membership_change_within_the_interval_plus_two_seconds(
         interval: Duration::from_secs(1),
         max_interval: Duration::from_secs(2),
         reconcile_every: None,
+        reconcile_first: false,
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let opts = truth_options();

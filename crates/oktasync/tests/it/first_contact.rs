@@ -647,3 +647,62 @@ async fn ctrl_c_marks_the_run_interrupted_on_the_way_out() {
     assert_eq!(run["outcome"], "interrupted", "{run}");
     assert!(run["ended_at"].is_string(), "{run}");
 }
+
+/// A server that answers every listing with the same page under a fresh cursor, for ever
+/// (the System Log with an empty page, as an idle org's).
+async fn endless_server() -> String {
+    use axum::extract::{OriginalUri, State};
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let origin = format!("http://{}", listener.local_addr().unwrap());
+    let counter = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    async fn answer(
+        State((origin, counter)): State<(String, std::sync::Arc<std::sync::atomic::AtomicU64>)>,
+        OriginalUri(uri): OriginalUri,
+    ) -> axum::response::Response {
+        if uri.path() == "/api/v1/logs" {
+            return ([(header::CONTENT_TYPE, "application/json")], "[]").into_response();
+        }
+        let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let next = format!("<{origin}{}?after=cursor{n}>; rel=\"next\"", uri.path());
+        let page = json!([{"id": "00u1", "status": "ACTIVE", "profile": {"login": "a@example.com"}},
+                          {"id": "00g1", "type": "OKTA_GROUP", "profile": {"name": "g"}}]);
+        (
+            [
+                (header::CONTENT_TYPE, "application/json".to_owned()),
+                (header::LINK, next),
+            ],
+            page.to_string(),
+        )
+            .into_response()
+    }
+    let app = axum::Router::new()
+        .fallback(answer)
+        .with_state((origin.clone(), counter));
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    origin
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_paging_for_ever_is_stopped_with_an_error() {
+    let url = endless_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        oktasync(
+            dir.path(),
+            &["sync", "--org-url", &url, "--db", "m.db"],
+            &[("OKTASYNC_API_TOKEN", "00anything")],
+        ),
+    )
+    .await
+    .expect("the sync ends instead of paging for ever");
+    assert_eq!(out.code, Some(5), "an Okta (server) failure: {out:#?}");
+    assert!(
+        out.stderr.contains("/api/v1/") && out.stderr.contains("misbehav"),
+        "names the endpoint and the problem: {out:#?}"
+    );
+}
