@@ -121,7 +121,7 @@ pub fn in_factor_scope(export: &Value, scope: FactorScope) -> Value {
         }
     };
     if let Some(factors) = narrowed["factors"].as_array_mut() {
-        factors.retain(|f| f["user_id"].as_str().is_some_and(|u| keep(u)));
+        factors.retain(|f| f["user_id"].as_str().is_some_and(&keep));
     }
     narrowed
 }
