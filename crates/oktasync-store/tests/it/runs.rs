@@ -80,6 +80,40 @@ async fn file_is_owner_only_and_wal() {
 }
 
 #[tokio::test]
+async fn factors_are_exported_with_their_user_in_key_order() {
+    let (_dir, store, org) = crate::new_mirror(Utc::now()).await;
+    let factor = |id: &str| {
+        json!({"id": id, "factorType": "sms", "status": "ACTIVE", "profile": {"phoneNumber": "+1"},
+               "_links": {"self": {"href": "x"}}})
+    };
+    let mut session = store.begin_full_sync(org, start()).await.unwrap();
+    for batch in [
+        Batch::Factors {
+            user_id: "u2".into(),
+            factors: vec![factor("mbl2"), factor("emf1")],
+        },
+        Batch::Factors {
+            user_id: "u1".into(),
+            factors: vec![factor("opf9")],
+        },
+    ] {
+        session.stage(&batch).await.unwrap();
+    }
+    session.commit(&[Table::Factors], stats()).await.unwrap();
+    let export = store.export_json(org).await.unwrap();
+    let bare = |id: &str| json!({"id": id, "factorType": "sms", "status": "ACTIVE", "profile": {"phoneNumber": "+1"}});
+    // The emulator's form: `{factor, user_id}`, by user then factor id, without `_links`.
+    assert_eq!(
+        export["factors"],
+        json!([
+            {"factor": bare("opf9"), "user_id": "u1"},
+            {"factor": bare("emf1"), "user_id": "u2"},
+            {"factor": bare("mbl2"), "user_id": "u2"},
+        ])
+    );
+}
+
+#[tokio::test]
 async fn second_run_applies_only_the_difference() {
     let (_dir, store, org) = crate::new_mirror(Utc::now()).await;
     let first = sync(&store, org, vec![
@@ -150,6 +184,7 @@ async fn second_run_applies_only_the_difference() {
             "app_groups",
             "app_users",
             "apps",
+            "factors",
             "group_members",
             "groups",
             "idps",
