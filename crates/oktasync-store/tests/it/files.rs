@@ -164,10 +164,13 @@ async fn an_older_mirror_is_read_only_after_a_sync_migrates_it_and_a_newer_one_i
         .execute(&mut conn)
         .await
         .unwrap();
-    sqlx::query("DROP TABLE mirror_meta")
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    for undo in [
+        "DROP TABLE mirror_meta",
+        "ALTER TABLE changes DROP COLUMN actor",
+        "PRAGMA application_id = 0",
+    ] {
+        sqlx::query(undo).execute(&mut conn).await.unwrap();
+    }
     conn.close().await.unwrap();
     assert_eq!(SqliteStore::inspect(&path).await.unwrap(), FileState::Older);
     let err = SqliteStore::open_read_only(&path).await.unwrap_err();
