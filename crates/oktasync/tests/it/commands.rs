@@ -195,7 +195,15 @@ async fn every_query_command_answers_from_the_mirror() {
         detail["member_users"].as_array().unwrap().len(),
         member_ids.len()
     );
-    s.ask(&["group", gid]).await.expect_ok();
+    let table = s.ask(&["group", gid]).await;
+    let table = &table.expect_ok().stdout;
+    assert!(
+        table.contains(&format!("Members ({})", member_ids.len())),
+        "{table}"
+    );
+    for id in &member_ids {
+        assert!(table.contains(*id), "member {id} missing: {table}");
+    }
 
     // user by id and by login: groups as in the export.
     let uid = users[0]["id"].as_str().unwrap();
@@ -232,13 +240,33 @@ async fn every_query_command_answers_from_the_mirror() {
     // groups, apps: every one listed.
     let got = s.ask(&["groups", "--json"]).await.expect_ok().json();
     assert_eq!(got.as_array().unwrap().len(), groups.len());
-    s.ask(&["groups"]).await.expect_ok();
+    let table = s.ask(&["groups"]).await;
+    let table = &table.expect_ok().stdout;
+    assert!(table.starts_with("ID  "), "{table}");
+    assert_eq!(table.lines().count(), groups.len() + 1, "{table}");
+    for g in groups {
+        assert!(table.contains(g["id"].as_str().unwrap()), "{table}");
+    }
     let got = s.ask(&["apps", "--json"]).await.expect_ok().json();
     assert_eq!(got.as_array().unwrap().len(), apps.len());
-    s.ask(&["apps"]).await.expect_ok();
+    let table = s.ask(&["apps"]).await;
+    let table = &table.expect_ok().stdout;
+    assert_eq!(table.lines().count(), apps.len() + 1, "{table}");
+    for a in apps {
+        assert!(table.contains(a["id"].as_str().unwrap()), "{table}");
+    }
 
-    // app: who has access, and through what; by label, any case.
-    let app = &apps[0];
+    // app: who has access, and through what; by label, any case. The app with the most
+    // assigned groups, so that access through a group is checked.
+    let app = apps
+        .iter()
+        .max_by_key(|a| {
+            list(&export, "app_groups")
+                .iter()
+                .filter(|x| x["app_id"] == a["id"])
+                .count()
+        })
+        .unwrap();
     let label = app["label"].as_str().unwrap();
     let detail = s
         .ask(&["app", &label.to_lowercase(), "--json"])
@@ -263,12 +291,20 @@ async fn every_query_command_answers_from_the_mirror() {
         .map(|a| a["user_id"].as_str().unwrap())
         .collect();
     assert_eq!(got_direct, direct);
-    for a in access.iter().filter(|a| a["via"] == "GROUP") {
+    let via_group: Vec<&Value> = access.iter().filter(|a| a["via"] == "GROUP").collect();
+    assert!(
+        !via_group.is_empty(),
+        "the app is reached through a group: {detail}"
+    );
+    for a in &via_group {
         assert!(app_groups.contains(a["via_group_id"].as_str().unwrap()));
     }
-    s.ask(&["app", app["id"].as_str().unwrap()])
-        .await
-        .expect_ok();
+    let table = s.ask(&["app", app["id"].as_str().unwrap()]).await;
+    let table = &table.expect_ok().stdout;
+    assert!(
+        table.contains(&format!("({} ways in)", access.len())),
+        "{table}"
+    );
 
     // admins: every direct user role assignment appears as DIRECT.
     let admins = s.ask(&["admins", "--json"]).await.expect_ok().json();
@@ -295,7 +331,19 @@ async fn every_query_command_answers_from_the_mirror() {
         })
         .collect();
     assert_eq!(got_direct, direct_roles);
-    s.ask(&["admins"]).await.expect_ok();
+    let table = s.ask(&["admins"]).await;
+    let table = &table.expect_ok().stdout;
+    assert_eq!(
+        table.lines().count(),
+        admins.as_array().unwrap().len() + 1,
+        "{table}"
+    );
+    for (user, role) in &direct_roles {
+        assert!(
+            table.lines().any(|l| l.contains(user) && l.contains(role)),
+            "{user} {role} missing: {table}"
+        );
+    }
 
     // status: the run just made.
     let runs = s.ask(&["status", "--json"]).await.expect_ok().json();
