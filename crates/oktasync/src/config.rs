@@ -1,9 +1,15 @@
-//! Settings: typed, layered defaults → TOML file → `OKTASYNC_*` environment → flags.
+//! Settings: typed, layered. Lowest to highest: defaults → Okta's own conventions
+//! (`~/.okta/okta.yaml`, then `OKTA_CLIENT_*`: a fallback for the org URL and credentials) →
+//! TOML file → `OKTASYNC_*` environment → flags.
 //!
 //! Keys are flat so that each one has an obvious environment variable (`org_url` ↔
-//! `OKTASYNC_ORG_URL`). Any secret key `K` may instead be given as `K_file` (env `OKTASYNC_K_FILE`),
-//! a path whose contents are the secret: the Docker/Kubernetes secrets pattern lldap uses. Each
-//! layer resolves its own `_file` keys before layers merge, so a higher layer always wins.
+//! `OKTASYNC_ORG_URL`). Any secret key `K` may instead be given as `K_file` (env
+//! `OKTASYNC_K_FILE`), a path whose contents are the secret (the Docker/Kubernetes secrets
+//! pattern), or as `K_keyring`, the name of an OS keyring entry. One layer may give only one of
+//! the three; a higher layer wins whichever form each uses, and only the winner is read.
+
+mod okta_conventions;
+mod secret;
 
 use anyhow::{Context, Result, bail};
 use config::{Environment, File, FileFormat, Source};
@@ -12,6 +18,8 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
+
+pub use secret::SecretSource;
 
 /// The prefix of every environment variable oktasync reads.
 pub const ENV_PREFIX: &str = "OKTASYNC";
@@ -29,10 +37,18 @@ pub const KEYS: &[(&str, &str)] = &[
     ),
     ("db", "path of the SQLite mirror (default ./oktasync.db)"),
     (
+        "ca_file",
+        "a PEM file of extra CA certificates to trust (a private CA, a TLS-inspecting proxy)",
+    ),
+    (
         "api_token",
-        "an Okta API token (SSWS); prefer api_token_file or the environment",
+        "an Okta API token (SSWS); prefer api_token_file, the keyring or the environment",
     ),
     ("api_token_file", "a file holding the API token"),
+    (
+        "api_token_keyring",
+        "the name of the OS keyring entry (service oktasync) holding the API token",
+    ),
     ("oauth_client_id", "client id of an OAuth 2.0 service app"),
     (
         "oauth_private_key",
@@ -41,6 +57,22 @@ pub const KEYS: &[(&str, &str)] = &[
     (
         "oauth_private_key_file",
         "a file holding that private key (PEM or JWK JSON)",
+    ),
+    (
+        "oauth_private_key_keyring",
+        "the name of the OS keyring entry holding that private key",
+    ),
+    (
+        "oauth_client_secret",
+        "the service app's client secret (instead of a private key)",
+    ),
+    (
+        "oauth_client_secret_file",
+        "a file holding the client secret",
+    ),
+    (
+        "oauth_client_secret_keyring",
+        "the name of the OS keyring entry holding the client secret",
     ),
     (
         "oauth_scopes",
@@ -108,22 +140,37 @@ impl FactorsMode {
     }
 }
 
-/// An OAuth 2.0 service app's credentials, as configured.
+/// How an OAuth 2.0 client proves who it is.
+pub enum ClientProof {
+    /// `private_key_jwt`: PEM (PKCS#8, PKCS#1 or SEC1) or the JWK JSON the console hands out,
+    /// and the key's `kid` if the app has several.
+    PrivateKey {
+        key: SecretString,
+        key_id: Option<String>,
+    },
+    /// A client secret (`client_secret_basic`): Okta Integration Network API service
+    /// integrations.
+    Secret(SecretString),
+}
+
+/// An OAuth 2.0 service app's credentials, as configured. `Debug` never shows a key or secret.
 pub struct OAuthSettings {
     pub client_id: String,
-    /// PEM (PKCS#8, PKCS#1 or SEC1) or the JWK JSON the Okta console hands out.
-    pub private_key: SecretString,
+    pub proof: ClientProof,
     pub scopes: Vec<String>,
-    pub key_id: Option<String>,
 }
 
 impl fmt::Debug for OAuthSettings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (proof, key_id) = match &self.proof {
+            ClientProof::PrivateKey { key_id, .. } => ("private key [REDACTED]", key_id.as_deref()),
+            ClientProof::Secret(_) => ("client secret [REDACTED]", None),
+        };
         f.debug_struct("OAuthSettings")
             .field("client_id", &self.client_id)
-            .field("private_key", &"[REDACTED]")
+            .field("proof", &proof)
+            .field("key_id", &key_id)
             .field("scopes", &self.scopes)
-            .field("key_id", &self.key_id)
             .finish()
     }
 }
@@ -135,14 +182,33 @@ pub enum Auth {
     OAuth(OAuthSettings),
 }
 
-/// The merged settings a command runs with.
-#[derive(Debug)]
+impl Auth {
+    /// What kind of credential this is, for `doctor`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Auth::ApiToken(_) => "API token",
+            Auth::OAuth(OAuthSettings {
+                proof: ClientProof::PrivateKey { .. },
+                ..
+            }) => "OAuth service app (private key)",
+            Auth::OAuth(OAuthSettings {
+                proof: ClientProof::Secret(_),
+                ..
+            }) => "OAuth service app (client secret)",
+        }
+    }
+}
+
+/// The merged settings a command runs with. Secrets are not read yet: [`Settings::auth`]
+/// reads the ones that won. `Debug` shows no secret, and no password inside the org URL.
 pub struct Settings {
     pub org_url: Option<String>,
     pub db: PathBuf,
-    pub api_token: Option<SecretString>,
+    pub ca_file: Option<PathBuf>,
+    pub api_token: Option<SecretSource>,
     pub oauth_client_id: Option<String>,
-    pub oauth_private_key: Option<SecretString>,
+    pub oauth_private_key: Option<SecretSource>,
+    pub oauth_client_secret: Option<SecretSource>,
     pub oauth_scopes: Option<Vec<String>>,
     pub oauth_key_id: Option<String>,
     pub resources: Vec<Resource>,
@@ -150,20 +216,59 @@ pub struct Settings {
     pub max_concurrency: Option<usize>,
     /// The config file that was read, if any.
     pub config_file: Option<PathBuf>,
-    /// Where each key's value came from ("file", "env", "flag"), for `doctor`.
-    pub origins: BTreeMap<&'static str, &'static str>,
+    /// Where each key's value came from, in words ("OKTASYNC_API_TOKEN_FILE in the
+    /// environment", "okta.client.token in /home/me/.okta/okta.yaml"), for messages and `doctor`.
+    pub origins: BTreeMap<&'static str, String>,
     /// Keys present in the file or environment that oktasync does not know.
     pub unknown_keys: Vec<String>,
+    /// Other things worth saying: an Okta SDK file that cannot be used, an unsupported mode.
+    pub notes: Vec<String>,
 }
 
-/// One layer's values, before merging. Secrets are already read from their `_file`.
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("org_url", &self.org_url.as_deref().map(redact_userinfo))
+            .field("db", &self.db)
+            .field("ca_file", &self.ca_file)
+            .field("api_token", &self.api_token)
+            .field("oauth_client_id", &self.oauth_client_id)
+            .field("oauth_private_key", &self.oauth_private_key)
+            .field("oauth_client_secret", &self.oauth_client_secret)
+            .field("oauth_scopes", &self.oauth_scopes)
+            .field("oauth_key_id", &self.oauth_key_id)
+            .field("resources", &self.resources)
+            .field("factors", &self.factors)
+            .field("max_concurrency", &self.max_concurrency)
+            .field("config_file", &self.config_file)
+            .field("origins", &self.origins)
+            .field("unknown_keys", &self.unknown_keys)
+            .field("notes", &self.notes)
+            .finish()
+    }
+}
+
+/// `url` as messages may show it: a user name and password before an `@` (which an Okta org
+/// URL never carries) replaced by `***`. Everything up to the last `@` goes, since a password
+/// may itself hold `/`, `?`, `#` or `@`.
+pub fn redact_userinfo(url: &str) -> String {
+    let Some(at) = url.rfind('@') else {
+        return url.to_string();
+    };
+    let start = url.find("://").map_or(0, |i| i + 3).min(at);
+    format!("{}***{}", &url[..start], &url[at..])
+}
+
+/// One layer's values, before merging. Secrets are not read yet.
 #[derive(Default)]
 pub struct Layer {
     pub org_url: Option<String>,
     pub db: Option<PathBuf>,
-    pub api_token: Option<SecretString>,
+    pub ca_file: Option<PathBuf>,
+    pub api_token: Option<SecretSource>,
     pub oauth_client_id: Option<String>,
-    pub oauth_private_key: Option<SecretString>,
+    pub oauth_private_key: Option<SecretSource>,
+    pub oauth_client_secret: Option<SecretSource>,
     pub oauth_scopes: Option<Vec<String>>,
     pub oauth_key_id: Option<String>,
     pub resources: Option<Vec<String>>,
@@ -171,17 +276,46 @@ pub struct Layer {
     pub max_concurrency: Option<usize>,
 }
 
-/// A layer as deserialized, with `_file` indirections not yet read.
+impl Layer {
+    /// Whether this layer names any credential (then layers below give none).
+    fn has_credentials(&self) -> bool {
+        self.api_token.is_some()
+            || self.oauth_client_id.is_some()
+            || self.oauth_private_key.is_some()
+            || self.oauth_client_secret.is_some()
+    }
+
+    fn drop_credentials(&mut self) {
+        self.api_token = None;
+        self.drop_oauth();
+    }
+
+    fn drop_oauth(&mut self) {
+        self.oauth_client_id = None;
+        self.oauth_private_key = None;
+        self.oauth_client_secret = None;
+        self.oauth_scopes = None;
+        self.oauth_key_id = None;
+    }
+}
+
+/// A layer as deserialized, with each secret's forms not yet reduced to one.
 #[derive(Deserialize, Default)]
 struct RawLayer {
     org_url: Option<String>,
     db: Option<PathBuf>,
+    ca_file: Option<PathBuf>,
     api_token: Option<SecretString>,
     api_token_file: Option<PathBuf>,
+    api_token_keyring: Option<String>,
     oauth_client_id: Option<String>,
     oauth_client_id_file: Option<PathBuf>,
     oauth_private_key: Option<SecretString>,
     oauth_private_key_file: Option<PathBuf>,
+    oauth_private_key_keyring: Option<String>,
+    oauth_client_secret: Option<SecretString>,
+    oauth_client_secret_file: Option<PathBuf>,
+    oauth_client_secret_keyring: Option<String>,
     oauth_scopes: Option<Vec<String>>,
     oauth_key_id: Option<String>,
     resources: Option<Vec<String>>,
@@ -189,59 +323,81 @@ struct RawLayer {
     max_concurrency: Option<usize>,
 }
 
-/// Reads a secret from a file, trimming surrounding whitespace (editors add a final newline).
-fn read_secret_file(key: &str, path: &Path, source: &str) -> Result<SecretString> {
-    let text = std::fs::read_to_string(path).with_context(|| {
-        format!(
-            "cannot read {key}_file {} (set in {source}); check the path and its permissions",
-            path.display()
-        )
-    })?;
-    let trimmed = text.trim();
-    if trimmed.is_empty() {
-        bail!("{key}_file {} (set in {source}) is empty", path.display());
-    }
-    Ok(SecretString::from(trimmed.to_owned()))
-}
-
+/// The one form of secret `key` a layer gives, or an error when it gives several.
 fn one_of(
     key: &str,
     inline: Option<SecretString>,
     file: Option<PathBuf>,
+    keyring: Option<String>,
     source: &str,
-) -> Result<Option<SecretString>> {
-    match (inline, file) {
-        (Some(_), Some(_)) => {
-            bail!("both {key} and {key}_file are set in {source}; keep one of them")
-        }
-        (Some(value), None) => Ok(Some(value)),
-        (None, Some(path)) => read_secret_file(key, &path, source).map(Some),
-        (None, None) => Ok(None),
+) -> Result<Option<SecretSource>> {
+    let given: Vec<SecretSource> = [
+        inline.map(SecretSource::Inline),
+        file.map(SecretSource::File),
+        keyring.map(SecretSource::Keyring),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    match given.as_slice() {
+        [] => Ok(None),
+        [one] => Ok(Some(one.clone())),
+        several => bail!(
+            "{} are all set in {source}; keep one of them",
+            several
+                .iter()
+                .map(|s| format!("{key}{}", s.suffix()))
+                .collect::<Vec<_>>()
+                .join(" and ")
+        ),
     }
 }
 
 impl RawLayer {
     fn resolve(self, source: &str) -> Result<Layer> {
-        let api_token = one_of("api_token", self.api_token, self.api_token_file, source)?;
-        let oauth_client_id = one_of(
+        let api_token = one_of(
+            "api_token",
+            self.api_token,
+            self.api_token_file,
+            self.api_token_keyring,
+            source,
+        )?;
+        let oauth_client_id = match one_of(
             "oauth_client_id",
             self.oauth_client_id.map(SecretString::from),
             self.oauth_client_id_file,
+            None,
             source,
-        )?
-        .map(|id| id.expose_secret().to_owned());
+        )? {
+            Some(id) => Some(
+                id.read("oauth_client_id", source)?
+                    .expose_secret()
+                    .to_owned(),
+            ),
+            None => None,
+        };
         let oauth_private_key = one_of(
             "oauth_private_key",
             self.oauth_private_key,
             self.oauth_private_key_file,
+            self.oauth_private_key_keyring,
+            source,
+        )?;
+        let oauth_client_secret = one_of(
+            "oauth_client_secret",
+            self.oauth_client_secret,
+            self.oauth_client_secret_file,
+            self.oauth_client_secret_keyring,
             source,
         )?;
         Ok(Layer {
             org_url: self.org_url,
             db: self.db,
+            ca_file: self.ca_file,
             api_token,
             oauth_client_id,
             oauth_private_key,
+            oauth_client_secret,
             oauth_scopes: self.oauth_scopes,
             oauth_key_id: self.oauth_key_id,
             resources: self.resources,
@@ -321,8 +477,84 @@ pub struct Sources {
     pub flags: Layer,
 }
 
+/// Where one layer comes from, lowest first; names a key as that layer spells it.
+enum LayerSource {
+    OktaYaml(PathBuf),
+    OktaEnv,
+    File(PathBuf),
+    Env,
+    Flag,
+}
+
+impl LayerSource {
+    /// `key` given in the form with `suffix` (`""`, `"_file"`, `"_keyring"`), in words.
+    fn describe(&self, key: &str, suffix: &str) -> String {
+        match self {
+            LayerSource::OktaYaml(path) => format!(
+                "okta.client.{} in {}",
+                okta_conventions::yaml_name(key).unwrap_or(key),
+                path.display()
+            ),
+            LayerSource::OktaEnv => format!(
+                "{} in the environment",
+                okta_conventions::env_name(key).unwrap_or(key)
+            ),
+            LayerSource::File(path) => format!("{key}{suffix} in {}", path.display()),
+            LayerSource::Env => format!(
+                "{ENV_PREFIX}_{} in the environment",
+                format!("{key}{suffix}").to_ascii_uppercase()
+            ),
+            LayerSource::Flag => format!("--{} on the command line", key.replace('_', "-")),
+        }
+    }
+}
+
+/// The Okta layers (file, then environment) as far as they may be used: their credentials
+/// only when oktasync's own layers give none, and only those of the mode they ask for.
+fn okta_layers(
+    env: &[(String, String)],
+    own_credentials: bool,
+    notes: &mut Vec<String>,
+) -> Vec<(LayerSource, Layer)> {
+    let yaml =
+        okta_conventions::yaml_path(env).and_then(|path| {
+            match okta_conventions::yaml_layer(&path) {
+                Ok(layer) => layer.map(|l| (l, path)),
+                Err(problem) => {
+                    notes.push(format!(
+                        "{problem}; oktasync reads that file (the Okta SDKs') only as a fallback \
+                     for org_url and credentials: fix it, or move it aside"
+                    ));
+                    None
+                }
+            }
+        });
+    let mut okta_env = okta_conventions::env_layer(env);
+    let mode = okta_conventions::mode(&okta_env, yaml.as_ref().map(|(l, p)| (l, p.as_path())));
+    let mut layers = Vec::new();
+    let mut yaml_layer = yaml.map(|(okta, path)| (LayerSource::OktaYaml(path), okta.layer));
+    for layer in yaml_layer
+        .iter_mut()
+        .map(|(_, l)| l)
+        .chain(std::iter::once(&mut okta_env.layer))
+    {
+        match (&mode, own_credentials) {
+            (_, true) => layer.drop_credentials(),
+            (Ok(okta_conventions::Mode::Ssws), false) => layer.drop_oauth(),
+            (Ok(okta_conventions::Mode::PrivateKey), false) => layer.api_token = None,
+            (Err(_), false) => layer.drop_credentials(),
+        }
+    }
+    if let (Err(problem), false) = (&mode, own_credentials) {
+        notes.push(problem.clone());
+    }
+    layers.extend(yaml_layer);
+    layers.push((LayerSource::OktaEnv, okta_env.layer));
+    layers
+}
+
 impl Settings {
-    /// Loads defaults → file → process environment → flags.
+    /// Loads defaults → Okta conventions → file → process environment → flags.
     pub fn load(sources: Sources) -> Result<Settings> {
         Settings::load_with_env(sources, std::env::vars())
     }
@@ -331,12 +563,13 @@ impl Settings {
         sources: Sources,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Settings> {
+        let env: Vec<(String, String)> = env.into_iter().collect();
         let (path, explicit) = match sources.config_file {
             Some(p) => (p, true),
             None => (PathBuf::from(DEFAULT_CONFIG_FILE), false),
         };
         let mut unknown_keys = Vec::new();
-        let mut layers: Vec<(&'static str, Layer)> = Vec::new();
+        let mut own: Vec<(LayerSource, Layer)> = Vec::new();
         let mut config_file = None;
         if let Some((layer, unknown)) = file_layer(&path, explicit)? {
             unknown_keys.extend(
@@ -344,22 +577,42 @@ impl Settings {
                     .into_iter()
                     .map(|k| format!("{k} (in {})", path.display())),
             );
-            layers.push(("file", layer));
+            own.push((LayerSource::File(path.clone()), layer));
             config_file = Some(path);
         }
-        let (env, unknown) = env_layer(env)?;
+        let (env_values, unknown) = env_layer(env.iter().cloned())?;
         unknown_keys.extend(unknown);
-        layers.push(("env", env));
-        layers.push(("flag", sources.flags));
+        own.push((LayerSource::Env, env_values));
+        own.push((LayerSource::Flag, sources.flags));
+
+        let mut notes = Vec::new();
+        let own_credentials = own.iter().any(|(_, l)| l.has_credentials());
+        let mut layers = okta_layers(&env, own_credentials, &mut notes);
+        layers.extend(own);
 
         let mut origins = BTreeMap::new();
         macro_rules! pick {
             ($field:ident) => {{
                 let mut value = None;
-                for (origin, layer) in layers.iter_mut() {
+                for (source, layer) in layers.iter_mut() {
                     if let Some(v) = layer.$field.take() {
                         value = Some(v);
-                        origins.insert(stringify!($field), *origin);
+                        origins.insert(stringify!($field), source.describe(stringify!($field), ""));
+                    }
+                }
+                value
+            }};
+        }
+        macro_rules! pick_secret {
+            ($field:ident) => {{
+                let mut value: Option<SecretSource> = None;
+                for (source, layer) in layers.iter_mut() {
+                    if let Some(v) = layer.$field.take() {
+                        origins.insert(
+                            stringify!($field),
+                            source.describe(stringify!($field), v.suffix()),
+                        );
+                        value = Some(v);
                     }
                 }
                 value
@@ -367,9 +620,11 @@ impl Settings {
         }
         let org_url = pick!(org_url);
         let db = pick!(db).unwrap_or_else(|| PathBuf::from(DEFAULT_DB));
-        let api_token = pick!(api_token);
+        let ca_file = pick!(ca_file);
+        let api_token = pick_secret!(api_token);
         let oauth_client_id = pick!(oauth_client_id);
-        let oauth_private_key = pick!(oauth_private_key);
+        let oauth_private_key = pick_secret!(oauth_private_key);
+        let oauth_client_secret = pick_secret!(oauth_client_secret);
         let oauth_scopes = pick!(oauth_scopes);
         let oauth_key_id = pick!(oauth_key_id);
         let resources = match pick!(resources) {
@@ -384,9 +639,11 @@ impl Settings {
         Ok(Settings {
             org_url,
             db,
+            ca_file,
             api_token,
             oauth_client_id,
             oauth_private_key,
+            oauth_client_secret,
             oauth_scopes,
             oauth_key_id,
             resources,
@@ -395,7 +652,17 @@ impl Settings {
             config_file,
             origins,
             unknown_keys,
+            notes,
         })
+    }
+
+    /// Everything worth a warning: unknown keys, and notes about the Okta SDK settings.
+    pub fn warnings(&self) -> Vec<String> {
+        self.unknown_keys
+            .iter()
+            .map(|k| format!("unknown setting {k} ignored"))
+            .chain(self.notes.iter().cloned())
+            .collect()
     }
 
     /// The org URL, or an error saying how to set it.
@@ -416,74 +683,111 @@ impl Settings {
         scopes
     }
 
-    /// The credentials to use, or an error naming every way to provide them.
+    /// The credentials to use, with their secrets read (from a file or the keyring if so
+    /// configured), or an error naming the settings at fault and every way to fix it.
     pub fn auth(&self) -> Result<Auth> {
-        let oauth_configured = self.oauth_client_id.is_some() || self.oauth_private_key.is_some();
-        match (&self.api_token, oauth_configured) {
-            (Some(_), true) => bail!(
+        let oauth_keys: Vec<&str> = [
+            ("oauth_client_id", self.oauth_client_id.is_some()),
+            ("oauth_private_key", self.oauth_private_key.is_some()),
+            ("oauth_client_secret", self.oauth_client_secret.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(k, set)| set.then_some(k))
+        .collect();
+        if let (Some(_), Some(first)) = (&self.api_token, oauth_keys.first()) {
+            bail!(
                 "both an API token ({}) and an OAuth service app ({}) are configured; keep one \
                  of them",
                 self.origin("api_token"),
-                self.origin(if self.oauth_client_id.is_some() {
-                    "oauth_client_id"
-                } else {
-                    "oauth_private_key"
-                }),
-            ),
-            (Some(token), false) => Ok(Auth::ApiToken(token.clone())),
-            (None, true) => {
-                let client_id = self.oauth_client_id.clone().context(
-                    "an OAuth private key is configured but no client id: set oauth_client_id \
-                     (or OKTASYNC_OAUTH_CLIENT_ID) to the service app's client id",
-                )?;
-                let private_key = self.oauth_private_key.clone().context(
-                    "an OAuth client id is configured but no private key: set \
-                     oauth_private_key_file (or OKTASYNC_OAUTH_PRIVATE_KEY_FILE) to the PEM or \
-                     JWK file of the key registered with the service app",
-                )?;
-                let scopes = match &self.oauth_scopes {
-                    Some(s) => s.clone(),
-                    None => self.needed_scopes().into_iter().map(String::from).collect(),
-                };
-                Ok(Auth::OAuth(OAuthSettings {
-                    client_id,
-                    private_key,
-                    scopes,
-                    key_id: self.oauth_key_id.clone(),
-                }))
-            }
-            (None, false) => bail!("{}", NO_CREDENTIALS),
+                self.origin(first),
+            );
         }
+        if let Some(token) = &self.api_token {
+            return Ok(Auth::ApiToken(
+                token.read("api_token", &self.origin("api_token"))?,
+            ));
+        }
+        if oauth_keys.is_empty() {
+            bail!("{}", NO_CREDENTIALS);
+        }
+        let proof = match (&self.oauth_private_key, &self.oauth_client_secret) {
+            (Some(_), Some(_)) => bail!(
+                "both an OAuth private key ({}) and a client secret ({}) are configured; a \
+                 service app authenticates with one of them (its Client Credentials section \
+                 says which): keep that one",
+                self.origin("oauth_private_key"),
+                self.origin("oauth_client_secret"),
+            ),
+            (Some(key), None) => ClientProof::PrivateKey {
+                key: key.read("oauth_private_key", &self.origin("oauth_private_key"))?,
+                key_id: self.oauth_key_id.clone(),
+            },
+            (None, Some(secret)) => {
+                if self.oauth_key_id.is_some() {
+                    bail!(
+                        "oauth_key_id ({}) names a key of a private key, but the service app \
+                         is configured with a client secret ({}); remove oauth_key_id",
+                        self.origin("oauth_key_id"),
+                        self.origin("oauth_client_secret"),
+                    );
+                }
+                ClientProof::Secret(
+                    secret.read("oauth_client_secret", &self.origin("oauth_client_secret"))?,
+                )
+            }
+            (None, None) => bail!(
+                "an OAuth client id is configured ({}) but neither a private key nor a client \
+                 secret: set oauth_private_key_file (or OKTASYNC_OAUTH_PRIVATE_KEY_FILE) to the \
+                 PEM or JWK file of the key registered with the service app, or \
+                 oauth_client_secret_file (or OKTASYNC_OAUTH_CLIENT_SECRET_FILE) to a file \
+                 holding its client secret",
+                self.origin("oauth_client_id")
+            ),
+        };
+        let client_id = self.oauth_client_id.clone().with_context(|| {
+            format!(
+                "an OAuth {} is configured ({}) but no client id: set oauth_client_id (or \
+                 OKTASYNC_OAUTH_CLIENT_ID) to the service app's client id",
+                match proof {
+                    ClientProof::PrivateKey { .. } => "private key",
+                    ClientProof::Secret(_) => "client secret",
+                },
+                self.origin(oauth_keys[0]),
+            )
+        })?;
+        let scopes = match &self.oauth_scopes {
+            Some(s) => s.clone(),
+            None => self.needed_scopes().into_iter().map(String::from).collect(),
+        };
+        Ok(Auth::OAuth(OAuthSettings {
+            client_id,
+            proof,
+            scopes,
+        }))
     }
 
-    fn origin(&self, key: &str) -> String {
-        match self.origins.get(key) {
-            Some(&"file") => format!(
-                "{key} in {}",
-                self.config_file
-                    .as_deref()
-                    .unwrap_or(Path::new(DEFAULT_CONFIG_FILE))
-                    .display()
-            ),
-            Some(&"env") => format!(
-                "{ENV_PREFIX}_{} in the environment",
-                key.to_ascii_uppercase()
-            ),
-            Some(&"flag") => format!("--{} on the command line", key.replace('_', "-")),
-            _ => key.to_owned(),
-        }
+    /// Where `key`'s value came from, in words (the key itself when it has no value).
+    pub fn origin(&self, key: &str) -> String {
+        self.origins
+            .get(key)
+            .cloned()
+            .unwrap_or_else(|| key.to_owned())
     }
 }
 
 /// Said when no credential is configured: names every way to give one.
 pub const NO_CREDENTIALS: &str = "no Okta credentials found. Provide one of:
   - an API token: set OKTASYNC_API_TOKEN, or OKTASYNC_API_TOKEN_FILE=/path/to/token-file,
-    or api_token_file = \"/path/to/token-file\" in oktasync.toml;
-  - an OAuth 2.0 service app: oauth_client_id and oauth_private_key_file (PEM or JWK JSON),
-    optionally oauth_scopes and oauth_key_id, in oktasync.toml, or the same keys as
-    OKTASYNC_OAUTH_CLIENT_ID, OKTASYNC_OAUTH_PRIVATE_KEY_FILE, OKTASYNC_OAUTH_SCOPES,
-    OKTASYNC_OAUTH_KEY_ID.
-The OS keyring is not supported on this build.
+    or api_token_file = \"/path/to/token-file\" in oktasync.toml, or
+    api_token_keyring = \"NAME\" for an entry of the OS keyring (service \"oktasync\");
+  - an OAuth 2.0 service app: oauth_client_id and either oauth_private_key_file (PEM or JWK
+    JSON) or oauth_client_secret_file (a client secret), optionally oauth_scopes and
+    oauth_key_id, in oktasync.toml, or the same keys as OKTASYNC_OAUTH_CLIENT_ID,
+    OKTASYNC_OAUTH_PRIVATE_KEY_FILE, OKTASYNC_OAUTH_CLIENT_SECRET_FILE, ...; each secret also
+    as _keyring (an OS keyring entry's name);
+  - the Okta SDKs' own settings, read last: OKTA_CLIENT_ORGURL and OKTA_CLIENT_TOKEN (or
+    OKTA_CLIENT_AUTHORIZATIONMODE=PrivateKey with OKTA_CLIENT_CLIENTID and
+    OKTA_CLIENT_PRIVATEKEY), or ~/.okta/okta.yaml.
 `oktasync init` writes a commented oktasync.toml to start from.";
 
 pub fn parse_resources(list: &[String]) -> Result<Vec<Resource>> {
@@ -547,9 +851,13 @@ mod tests {
         assert_eq!(s.db, PathBuf::from("flag.db"));
         assert_eq!(s.factors, FactorsMode::None);
         assert_eq!(s.resources, vec![Resource::Users, Resource::Groups]);
-        assert_eq!(s.origins["org_url"], "env");
-        assert_eq!(s.origins["db"], "flag");
-        assert_eq!(s.origins["factors"], "file");
+        assert_eq!(s.origins["org_url"], "OKTASYNC_ORG_URL in the environment");
+        assert_eq!(s.origins["db"], "--db on the command line");
+        assert!(
+            s.origins["factors"].starts_with("factors in "),
+            "{:?}",
+            s.origins
+        );
     }
 
     #[test]
@@ -571,6 +879,10 @@ mod tests {
             Auth::ApiToken(t) => assert_eq!(t.expose_secret(), "from-env-file"),
             Auth::OAuth(_) => panic!("expected a token"),
         }
+        assert_eq!(
+            s.origin("api_token"),
+            "OKTASYNC_API_TOKEN_FILE in the environment"
+        );
     }
 
     #[test]
@@ -583,7 +895,11 @@ mod tests {
             ]),
         )
         .unwrap_err();
-        assert!(err.to_string().contains("keep one"), "{err}");
+        let text = err.to_string();
+        assert!(
+            text.contains("keep one") && text.contains("api_token and api_token_file"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -595,7 +911,10 @@ mod tests {
             "OKTASYNC_API_TOKEN_FILE",
             "api_token_file",
             "oauth_client_id",
-            "keyring is not supported",
+            "oauth_client_secret_file",
+            "api_token_keyring",
+            "OKTA_CLIENT_TOKEN",
+            "~/.okta/okta.yaml",
         ] {
             assert!(err.contains(needle), "{needle} missing from: {err}");
         }
@@ -620,6 +939,7 @@ mod tests {
                 );
                 let debug = format!("{o:?}");
                 assert!(!debug.contains("BEGIN"), "{debug}");
+                assert!(matches!(o.proof, ClientProof::PrivateKey { .. }));
             }
             Auth::ApiToken(_) => panic!("expected OAuth"),
         }
@@ -643,5 +963,159 @@ mod tests {
         )
         .unwrap();
         assert!(!format!("{s:?}").contains("00supersecret"));
+        let s = Settings::load_with_env(
+            Sources::default(),
+            env(&[("OKTASYNC_ORG_URL", "https://admin:hunter2@acme.okta.com")]),
+        )
+        .unwrap();
+        let debug = format!("{s:?}");
+        assert!(
+            !debug.contains("hunter2") && debug.contains("https://***@acme.okta.com"),
+            "{debug}"
+        );
+    }
+
+    #[test]
+    fn a_client_secret_is_a_third_form_and_conflicts_are_named() {
+        let s = Settings::load_with_env(
+            Sources::default(),
+            env(&[
+                ("OKTASYNC_OAUTH_CLIENT_ID", "0oa1"),
+                ("OKTASYNC_OAUTH_CLIENT_SECRET", "s3cret-value"),
+            ]),
+        )
+        .unwrap();
+        let auth = s.auth().unwrap();
+        assert_eq!(auth.kind(), "OAuth service app (client secret)");
+        assert!(!format!("{auth:?}").contains("s3cret"), "{auth:?}");
+
+        let both = Settings::load_with_env(
+            Sources::default(),
+            env(&[
+                ("OKTASYNC_OAUTH_CLIENT_ID", "0oa1"),
+                ("OKTASYNC_OAUTH_CLIENT_SECRET", "s3cret-value"),
+                ("OKTASYNC_OAUTH_PRIVATE_KEY_FILE", "/k.pem"),
+            ]),
+        )
+        .unwrap()
+        .auth()
+        .unwrap_err()
+        .to_string();
+        assert!(
+            both.contains("OKTASYNC_OAUTH_PRIVATE_KEY_FILE in the environment")
+                && both.contains("OKTASYNC_OAUTH_CLIENT_SECRET in the environment")
+                && !both.contains("s3cret"),
+            "{both}"
+        );
+
+        let with_token = Settings::load_with_env(
+            Sources::default(),
+            env(&[
+                ("OKTASYNC_API_TOKEN", "00t"),
+                ("OKTASYNC_OAUTH_CLIENT_SECRET", "s3cret-value"),
+            ]),
+        )
+        .unwrap()
+        .auth()
+        .unwrap_err()
+        .to_string();
+        assert!(
+            with_token.contains("OKTASYNC_API_TOKEN in the environment")
+                && with_token.contains("OKTASYNC_OAUTH_CLIENT_SECRET in the environment"),
+            "{with_token}"
+        );
+
+        let no_id = Settings::load_with_env(
+            Sources::default(),
+            env(&[("OKTASYNC_OAUTH_CLIENT_SECRET", "s3cret-value")]),
+        )
+        .unwrap()
+        .auth()
+        .unwrap_err()
+        .to_string();
+        assert!(no_id.contains("no client id"), "{no_id}");
+    }
+
+    #[test]
+    fn okta_sdk_settings_are_a_fallback_below_every_oktasync_layer() {
+        let home = tempfile::tempdir().unwrap();
+        std::fs::create_dir(home.path().join(".okta")).unwrap();
+        std::fs::write(
+            home.path().join(".okta/okta.yaml"),
+            "okta:\n  client:\n    orgUrl: https://yaml.okta.com\n    token: 00yaml\n",
+        )
+        .unwrap();
+        let home_var = ("HOME", home.path().to_str().unwrap());
+        let token = |s: &Settings| match s.auth().unwrap() {
+            Auth::ApiToken(t) => t.expose_secret().to_owned(),
+            Auth::OAuth(_) => panic!("expected a token"),
+        };
+
+        let s = Settings::load_with_env(Sources::default(), env(&[home_var])).unwrap();
+        assert_eq!(s.org_url.as_deref(), Some("https://yaml.okta.com"));
+        assert_eq!(token(&s), "00yaml");
+        assert!(s.origin("api_token").starts_with("okta.client.token in "));
+        assert!(s.origin("api_token").ends_with("okta.yaml"));
+
+        let s = Settings::load_with_env(
+            Sources::default(),
+            env(&[home_var, ("OKTA_CLIENT_TOKEN", "00okta-env")]),
+        )
+        .unwrap();
+        assert_eq!(token(&s), "00okta-env");
+        assert_eq!(
+            s.origin("api_token"),
+            "OKTA_CLIENT_TOKEN in the environment"
+        );
+        assert!(s.origin("org_url").starts_with("okta.client.orgUrl in "));
+
+        // oktasync's own credential wins, and the SDKs' credential is not mixed in: an OAuth
+        // app configured for oktasync does not conflict with a token in okta.yaml
+        let s = Settings::load_with_env(
+            Sources::default(),
+            env(&[
+                home_var,
+                ("OKTA_CLIENT_TOKEN", "00okta-env"),
+                ("OKTASYNC_OAUTH_CLIENT_ID", "0oa1"),
+                ("OKTASYNC_OAUTH_CLIENT_SECRET", "s3cret"),
+                ("OKTASYNC_ORG_URL", "https://own.okta.com"),
+            ]),
+        )
+        .unwrap();
+        assert!(matches!(s.auth().unwrap(), Auth::OAuth(_)));
+        assert_eq!(s.org_url.as_deref(), Some("https://own.okta.com"));
+
+        // an unsupported mode is said, and its credentials are not used
+        let s = Settings::load_with_env(
+            Sources::default(),
+            env(&[home_var, ("OKTA_CLIENT_AUTHORIZATIONMODE", "Bearer")]),
+        )
+        .unwrap();
+        assert!(s.auth().is_err());
+        assert!(
+            s.warnings()
+                .iter()
+                .any(|w| w.contains("OKTA_CLIENT_AUTHORIZATIONMODE") && w.contains("Bearer")),
+            "{:?}",
+            s.warnings()
+        );
+
+        // a broken file is a warning, not a failure, and its text is never quoted
+        std::fs::write(
+            home.path().join(".okta/okta.yaml"),
+            "okta:\n  client:\n    token: \"00secret\n",
+        )
+        .unwrap();
+        let s = Settings::load_with_env(
+            Sources::default(),
+            env(&[home_var, ("OKTASYNC_API_TOKEN", "00own")]),
+        )
+        .unwrap();
+        assert_eq!(token(&s), "00own");
+        let warnings = s.warnings().join("\n");
+        assert!(
+            warnings.contains("okta.yaml") && !warnings.contains("00secret"),
+            "{warnings}"
+        );
     }
 }

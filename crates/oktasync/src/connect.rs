@@ -1,8 +1,11 @@
 //! From settings to a client and a store.
 
-use crate::config::{Auth, Settings};
+use crate::config::{Auth, ClientProof, Settings};
 use anyhow::{Context, Result, bail};
-use okta_api::{ClientConfig, Credentials, OAuthCredentials, OktaClient, OrgUrl, PrivateKey};
+use okta_api::{
+    ClientConfig, ClientSecretMethod, Credentials, OAuthCredentials, OAuthSecretCredentials,
+    OktaClient, OrgUrl, PrivateKey,
+};
 use oktasync_store::{OrgId, SqliteStore, Store};
 use secrecy::ExposeSecret;
 use std::path::Path;
@@ -11,20 +14,31 @@ use std::path::Path;
 pub fn credentials(auth: Auth) -> Result<Credentials> {
     Ok(match auth {
         Auth::ApiToken(token) => Credentials::ApiToken(token),
-        Auth::OAuth(oauth) => {
-            let text = oauth.private_key.expose_secret();
-            let private_key = if text.trim_start().starts_with('{') {
-                PrivateKey::from_jwk_json(text)?
-            } else {
-                PrivateKey::from_pem(text)?
-            };
-            Credentials::OAuth(OAuthCredentials {
-                client_id: oauth.client_id,
-                private_key,
-                scopes: oauth.scopes,
-                key_id: oauth.key_id,
-            })
-        }
+        Auth::OAuth(oauth) => match oauth.proof {
+            ClientProof::PrivateKey { key, key_id } => {
+                let text = key.expose_secret();
+                let private_key = if text.trim_start().starts_with('{') {
+                    PrivateKey::from_jwk_json(text)?
+                } else {
+                    PrivateKey::from_pem(text)?
+                };
+                Credentials::OAuth(OAuthCredentials {
+                    client_id: oauth.client_id,
+                    private_key,
+                    scopes: oauth.scopes,
+                    key_id,
+                })
+            }
+            // Basic is what the Admin Console sets up for a new client secret.
+            ClientProof::Secret(client_secret) => {
+                Credentials::OAuthSecret(OAuthSecretCredentials {
+                    client_id: oauth.client_id,
+                    client_secret,
+                    scopes: oauth.scopes,
+                    method: ClientSecretMethod::Basic,
+                })
+            }
+        },
     })
 }
 
@@ -33,6 +47,7 @@ pub fn client_config(settings: &Settings) -> ClientConfig {
     if let Some(n) = settings.max_concurrency {
         config.max_concurrency = n.max(1);
     }
+    config.ca_file = settings.ca_file.clone();
     config
 }
 

@@ -1,22 +1,18 @@
 //! `oktasync doctor`: checks the org URL, the credentials, each scope the configured resources
 //! need, and the database, and says how to fix each failure.
 
-use crate::config::{LOGS_SCOPE, Settings, scope_of};
+use crate::config::{Auth, ClientProof, LOGS_SCOPE, Settings, scope_of};
 use crate::connect;
 use crate::exit::Failure;
 use crate::output;
 use anyhow::Result;
 use futures::StreamExt;
-use okta_api::{Error as ApiError, OktaClient, OrgUrl};
+use okta_api::{Error as ApiError, OktaClient, OrgUrl, Reachability};
 use oktasync_store::{SqliteStore, StoreError};
 use serde::Serialize;
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
-use tokio::net::TcpStream;
-
-/// How long the reachability check waits for a TCP connection.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How long one API check may take, retries included, before doctor calls it a failure.
 const CALL_TIMEOUT: Duration = Duration::from_secs(30);
@@ -29,6 +25,9 @@ pub struct Check {
     pub skipped: bool,
     pub detail: String,
     pub fix: Option<String>,
+    /// The kind of failure, when it is not the one the check's name implies.
+    #[serde(skip)]
+    failure: Option<Failure>,
 }
 
 impl Check {
@@ -39,6 +38,7 @@ impl Check {
             skipped: false,
             detail: detail.into(),
             fix: None,
+            failure: None,
         }
     }
     fn fail(check: impl Into<String>, detail: impl Into<String>, fix: impl Into<String>) -> Check {
@@ -48,7 +48,12 @@ impl Check {
             skipped: false,
             detail: detail.into(),
             fix: Some(fix.into()),
+            failure: None,
         }
+    }
+    fn counting_as(mut self, failure: Failure) -> Check {
+        self.failure = Some(failure);
+        self
     }
     fn skip(check: impl Into<String>, why: impl Into<String>) -> Check {
         Check {
@@ -57,6 +62,7 @@ impl Check {
             skipped: true,
             detail: why.into(),
             fix: None,
+            failure: None,
         }
     }
 }
@@ -94,21 +100,158 @@ async fn probe(client: &OktaClient, scope: &str) -> std::result::Result<(), ApiE
     first.unwrap_or(Ok(()))
 }
 
-/// What to do about an error from the first API call.
-fn credential_fix(err: &ApiError) -> &'static str {
+/// What to do about an error from the first API call, made with credentials of `kind`.
+fn credential_fix(err: &ApiError, settings: &Settings) -> String {
     match err {
-        ApiError::InvalidToken(_) => {
-            "create a new API token (Admin Console > Security > API > Tokens) and set \
-             OKTASYNC_API_TOKEN or OKTASYNC_API_TOKEN_FILE; make sure it belongs to this org"
+        ApiError::InvalidToken(_) if settings.api_token.is_some() => format!(
+            "the API token ({}) is not valid for this org: create a new one (Admin Console > \
+             Security > API > Tokens) and give it to oktasync; make sure it belongs to this org",
+            settings.origin("api_token")
+        ),
+        ApiError::InvalidToken(_) => "the access token was refused: check that the service \
+             app belongs to this org and is active"
+            .to_string(),
+        ApiError::OAuth { .. } | ApiError::InvalidPrivateKey { .. }
+            if settings.oauth_client_secret.is_some() =>
+        {
+            format!(
+                "check oauth_client_id ({}) and the client secret ({}): copy both again from the \
+                 app's General tab (Client Credentials), and check that the app's client \
+                 authentication is Client secret",
+                settings.origin("oauth_client_id"),
+                settings.origin("oauth_client_secret")
+            )
         }
-        ApiError::OAuth { .. } | ApiError::InvalidPrivateKey { .. } => {
-            "check oauth_client_id, that the private key matches the public key registered with \
-             the service app, and oauth_key_id if the app has several keys"
+        ApiError::OAuth { .. } | ApiError::InvalidPrivateKey { .. } => format!(
+            "check oauth_client_id ({}), that the private key ({}) matches the public key \
+             registered with the service app, and oauth_key_id if the app has several keys",
+            settings.origin("oauth_client_id"),
+            settings.origin("oauth_private_key")
+        ),
+        ApiError::Transport { .. } | ApiError::Certificate { .. } => {
+            "check the org URL, the network, DNS and the proxy settings".to_string()
         }
-        ApiError::Transport { .. } => {
-            "check the org URL, the network, proxy and DNS (the host did not answer)"
+        _ => "see the message above".to_string(),
+    }
+}
+
+/// The proxy variables set in the environment (names only: a proxy URL may hold a password).
+fn proxy_variables() -> Vec<&'static str> {
+    [
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+        "NO_PROXY",
+        "no_proxy",
+    ]
+    .into_iter()
+    .filter(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty()))
+    .collect()
+}
+
+/// Where `SSL_CERT_FILE` helps: on Linux and other Unix systems (not macOS) the client loads
+/// the system's roots through rustls-native-certs, which reads it; elsewhere the operating
+/// system verifies certificates (see okta-api's transport module).
+#[cfg(all(unix, not(target_vendor = "apple")))]
+const SYSTEM_ROOTS_HINT: &str = ", or set SSL_CERT_FILE to a PEM bundle (it then replaces the \
+     system's roots)";
+#[cfg(not(all(unix, not(target_vendor = "apple"))))]
+const SYSTEM_ROOTS_HINT: &str = ", or add the CA to the system's trust store";
+
+/// One unauthenticated request over the client's own HTTP stack: the same proxies
+/// (`HTTPS_PROXY`, `NO_PROXY`), the same trusted roots (`ca_file`), no redirects followed.
+async fn reachability(org: &OrgUrl, settings: &Settings) -> Check {
+    const NAME: &str = "org reachable";
+    let proxies = proxy_variables();
+    let proxy_note = if proxies.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " (proxy settings in the environment: {})",
+            proxies.join(", ")
+        )
+    };
+    let ca_note = match &settings.ca_file {
+        Some(path) => format!(
+            "; trusting the CA file {} too ({})",
+            path.display(),
+            settings.origin("ca_file")
+        ),
+        None => String::new(),
+    };
+    let reach = match okta_api::probe_reachability(org, &connect::client_config(settings)).await {
+        Ok(reach) => reach,
+        Err(e) => {
+            return Check::fail(
+                NAME,
+                e.to_string(),
+                format!(
+                    "fix or remove ca_file ({}): it must be a readable PEM file of CA certificates",
+                    settings.origin("ca_file")
+                ),
+            )
+            .counting_as(Failure::Config);
         }
-        _ => "see the message above",
+    };
+    match reach {
+        Reachability::Reachable { status } => Check::ok(
+            NAME,
+            format!(
+                "{} answered (HTTP {status}){proxy_note}{ca_note}",
+                org.origin()
+            ),
+        ),
+        Reachability::Certificate { host, detail } => {
+            let already = match &settings.ca_file {
+                Some(path) => format!(
+                    "; ca_file {} ({}) does not hold the CA that issued this certificate",
+                    path.display(),
+                    settings.origin("ca_file")
+                ),
+                None => String::new(),
+            };
+            Check::fail(
+                NAME,
+                format!("the TLS certificate of {host} is not trusted: {detail}{proxy_note}"),
+                format!(
+                    "if {host} is the right org host and your network uses a private CA or a \
+                     TLS-inspecting proxy, save that CA's certificate as PEM and set ca_file \
+                     (env OKTASYNC_CA_FILE) to it{SYSTEM_ROOTS_HINT}{already}. Certificate \
+                     checks cannot be switched off"
+                ),
+            )
+            .counting_as(Failure::Network)
+        }
+        Reachability::Redirect { status, location } => Check::fail(
+            NAME,
+            format!(
+                "{} answers with a redirect (HTTP {status}) to {location}{proxy_note}",
+                org.origin()
+            ),
+            "the org URL is probably wrong: use the org's own URL (e.g. https://acme.okta.com), \
+             not a sign-in page, the Admin Console or a proxy's portal (redirects are never \
+             followed)",
+        )
+        .counting_as(Failure::Config),
+        Reachability::Unreachable { cause } => Check::fail(
+            NAME,
+            format!("cannot reach {}: {cause}{proxy_note}", org.origin()),
+            if proxies.is_empty() {
+                "check the org URL for typos, DNS and the firewall; behind a proxy, set \
+                 HTTPS_PROXY (and NO_PROXY for hosts that bypass it)"
+                    .to_string()
+            } else {
+                format!(
+                    "check the org URL for typos, DNS and the firewall, and the proxy settings \
+                     ({})",
+                    proxies.join(", ")
+                )
+            },
+        )
+        .counting_as(Failure::Network),
     }
 }
 
@@ -119,9 +262,26 @@ fn is_credential_error(err: &ApiError) -> bool {
             | ApiError::OAuth { .. }
             | ApiError::InvalidPrivateKey { .. }
             | ApiError::Transport { .. }
+            | ApiError::Certificate { .. }
+            | ApiError::Redirect { .. }
             | ApiError::InvalidResponse { .. }
             | ApiError::ForeignNextLink { .. }
     )
+}
+
+/// Where the credential's secret came from, in words.
+fn credential_origin(auth: &Auth, settings: &Settings) -> String {
+    match auth {
+        Auth::ApiToken(_) => settings.origin("api_token"),
+        Auth::OAuth(oauth) => format!(
+            "client id {}; {}",
+            oauth.client_id,
+            match oauth.proof {
+                ClientProof::PrivateKey { .. } => settings.origin("oauth_private_key"),
+                ClientProof::Secret(_) => settings.origin("oauth_client_secret"),
+            }
+        ),
+    }
 }
 
 /// Runs every check; returns them in order.
@@ -137,6 +297,13 @@ pub async fn run_checks(settings: &Settings) -> Vec<Check> {
             "remove it or fix its spelling (`oktasync init` writes every key with a comment)",
         ));
     }
+    for note in &settings.notes {
+        checks.push(Check::fail(
+            "config",
+            note.clone(),
+            "fix the Okta SDK settings, or give oktasync its own (OKTASYNC_*, oktasync.toml)",
+        ));
+    }
 
     // Org URL: parse, then reach.
     let org = match settings.require_org_url().map(OrgUrl::parse) {
@@ -145,15 +312,19 @@ pub async fn run_checks(settings: &Settings) -> Vec<Check> {
             None
         }
         Ok(Err(e)) => {
+            // okta-api's message never shows a user name or password given in the URL
             checks.push(Check::fail(
                 "org URL",
-                e.to_string(),
+                format!("{e} ({})", settings.origin("org_url")),
                 "use the org's base URL, e.g. https://acme.okta.com (not the -admin console)",
             ));
             None
         }
         Ok(Ok(org)) => {
-            checks.push(Check::ok("org URL", org.origin()));
+            checks.push(Check::ok(
+                "org URL",
+                format!("{} (from {})", org.origin(), settings.origin("org_url")),
+            ));
             Some(org)
         }
     };
@@ -163,46 +334,10 @@ pub async fn run_checks(settings: &Settings) -> Vec<Check> {
             false
         }
         Some(org) => {
-            let url = org.as_url();
-            let host = url.host_str().unwrap_or_default().to_owned();
-            let port = url.port_or_known_default().unwrap_or(443);
-            let host_for_connect = host
-                .trim_start_matches('[')
-                .trim_end_matches(']')
-                .to_owned();
-            match tokio::time::timeout(
-                CONNECT_TIMEOUT,
-                TcpStream::connect((host_for_connect.as_str(), port)),
-            )
-            .await
-            {
-                Ok(Ok(_)) => {
-                    checks.push(Check::ok(
-                        "org reachable",
-                        format!("{host}:{port} accepts connections"),
-                    ));
-                    true
-                }
-                Ok(Err(e)) => {
-                    checks.push(Check::fail(
-                        "org reachable",
-                        format!("cannot connect to {host}:{port}: {e}"),
-                        "check the org URL for typos, and the network, proxy, DNS and firewall",
-                    ));
-                    false
-                }
-                Err(_) => {
-                    checks.push(Check::fail(
-                        "org reachable",
-                        format!(
-                            "no answer from {host}:{port} within {}s",
-                            CONNECT_TIMEOUT.as_secs()
-                        ),
-                        "check the org URL, and the network, proxy and firewall",
-                    ));
-                    false
-                }
-            }
+            let check = reachability(org, settings).await;
+            let ok = check.ok;
+            checks.push(check);
+            ok
         }
     };
 
@@ -222,10 +357,7 @@ pub async fn run_checks(settings: &Settings) -> Vec<Check> {
             None
         }
         (Some(org), Ok(auth)) => {
-            let kind = match &auth {
-                crate::config::Auth::ApiToken(_) => "API token",
-                crate::config::Auth::OAuth(_) => "OAuth service app",
-            };
+            let kind = (auth.kind(), credential_origin(&auth, settings));
             match connect::credentials(auth).and_then(|c| {
                 Ok(OktaClient::new(
                     org.clone(),
@@ -237,7 +369,11 @@ pub async fn run_checks(settings: &Settings) -> Vec<Check> {
                     checks.push(Check::fail(
                         "credentials",
                         format!("{e:#}"),
-                        "fix the private key: PEM (PKCS#8, PKCS#1, SEC1) or the JWK JSON from the console",
+                        format!(
+                            "fix the private key ({}): PEM (PKCS#8, PKCS#1, SEC1) or the JWK JSON \
+                             from the console",
+                            settings.origin("oauth_private_key")
+                        ),
                     ));
                     None
                 }
@@ -277,7 +413,10 @@ pub async fn run_checks(settings: &Settings) -> Vec<Check> {
                 match result {
                     Ok(()) => {
                         if !authenticated {
-                            checks.push(Check::ok("credentials", format!("{kind} accepted")));
+                            checks.push(Check::ok(
+                                "credentials",
+                                format!("{} accepted ({})", kind.0, kind.1),
+                            ));
                             authenticated = true;
                         }
                         checks.push(Check::ok(
@@ -289,13 +428,16 @@ pub async fn run_checks(settings: &Settings) -> Vec<Check> {
                         checks.push(Check::fail(
                             "credentials",
                             e.to_string(),
-                            credential_fix(&e),
+                            credential_fix(&e, settings),
                         ));
                         break;
                     }
                     Err(e) => {
                         if !authenticated {
-                            checks.push(Check::ok("credentials", format!("{kind} accepted")));
+                            checks.push(Check::ok(
+                                "credentials",
+                                format!("{} accepted ({})", kind.0, kind.1),
+                            ));
                             authenticated = true;
                         }
                         let fix = match &e {
@@ -435,6 +577,9 @@ fn tempfile_probe(dir: &Path) -> std::io::Result<()> {
 
 /// The kind of failure a failed check stands for, for the exit code.
 fn failure_of(check: &Check) -> Failure {
+    if let Some(failure) = check.failure {
+        return failure;
+    }
     match check.check.as_str() {
         "config" | "org URL" => Failure::Config,
         "org reachable" => Failure::Network,

@@ -8,11 +8,14 @@ use std::path::Path;
 /// file itself never has to hold one.
 pub const TEMPLATE: &str = r#"# oktasync configuration.
 #
-# Layers, lowest to highest: built-in defaults, this file, OKTASYNC_* environment variables,
-# command-line flags. Every key below has an environment variable: the key in upper case with
-# the OKTASYNC_ prefix (org_url -> OKTASYNC_ORG_URL). Any secret key K can instead be given as
-# K_file (env OKTASYNC_K_FILE): a path to a file holding the secret (Docker/Kubernetes secrets).
-# Relative paths are relative to the current directory.
+# Layers, lowest to highest: built-in defaults, the Okta SDKs' own settings (only the org URL
+# and credentials: ~/.okta/okta.yaml, then OKTA_CLIENT_ORGURL, OKTA_CLIENT_TOKEN, ...), this
+# file, OKTASYNC_* environment variables, command-line flags. Every key below has an
+# environment variable: the key in upper case with the OKTASYNC_ prefix (org_url ->
+# OKTASYNC_ORG_URL). Any secret key K can instead be given as K_file (env OKTASYNC_K_FILE): a
+# path to a file holding the secret (Docker/Kubernetes secrets), or as K_keyring: the name of
+# an OS keyring entry (service "oktasync") holding it. Relative paths are relative to the
+# current directory.
 
 # Your org's URL (not the "-admin" console URL).       env OKTASYNC_ORG_URL, flag --org-url
 org_url = "https://YOUR-ORG.okta.com"
@@ -20,20 +23,39 @@ org_url = "https://YOUR-ORG.okta.com"
 # The SQLite mirror. Created owner-read/write only.      env OKTASYNC_DB, flag --db
 db = "./oktasync.db"
 
+# Extra CA certificates to trust (PEM), for a private CA or a TLS-inspecting proxy; added to
+# the system's roots. (On Linux, SSL_CERT_FILE=bundle.pem replaces the system's roots instead.)
+# Proxies come from HTTPS_PROXY / NO_PROXY in the environment.
+# ca_file = "/etc/ssl/corp-root-ca.pem"                 # env OKTASYNC_CA_FILE
+
 # --- Credentials: an API token OR an OAuth 2.0 service app (not both) ----------------------
-# The OS keyring is not supported on this build; use the environment or a file.
+# Each secret has three forms; give one: K = "value" (better in the environment than here),
+# K_file = "/path" (a file holding it), or K_keyring = "NAME" (the OS keyring entry with
+# service "oktasync" and user NAME: the Linux kernel keyring, the macOS Keychain or the Windows
+# Credential Manager; on Linux store it with
+#   keyctl padd user 'keyring-rs:NAME@oktasync' @s < token-file ).
 #
-# API token (Okta Admin Console > Security > API > Tokens). Prefer the environment
-# (OKTASYNC_API_TOKEN) or a file over writing the token here.
+# API token (Okta Admin Console > Security > API > Tokens).
 # api_token_file = "/run/secrets/okta-api-token"        # env OKTASYNC_API_TOKEN_FILE
+# api_token_keyring = "okta-prod"                       # env OKTASYNC_API_TOKEN_KEYRING
 # api_token = "00..."                                   # env OKTASYNC_API_TOKEN
 #
-# OAuth 2.0 service app with private_key_jwt (Applications > Create App Integration >
-# API Services). Grant it the scopes below and an admin role (e.g. Read-only Administrator).
+# OAuth 2.0 service app (Applications > Create App Integration > API Services). Grant it the
+# scopes below and an admin role (e.g. Read-only Administrator). It proves who it is with a
+# private key (private_key_jwt, the console's "Public key / Private key") or with a client
+# secret ("Client secret"; how Okta Integration Network API service integrations connect).
 # oauth_client_id = "0oa..."                            # env OKTASYNC_OAUTH_CLIENT_ID
-# oauth_private_key_file = "./okta-private-key.pem"     # PEM or the JWK JSON from the console
-#                                                       # env OKTASYNC_OAUTH_PRIVATE_KEY_FILE
+#   with a private key, PEM or the JWK JSON from the console:
+# oauth_private_key_file = "./okta-private-key.pem"     # env OKTASYNC_OAUTH_PRIVATE_KEY_FILE
+# oauth_private_key_keyring = "okta-prod-key"           # env OKTASYNC_OAUTH_PRIVATE_KEY_KEYRING
+# oauth_private_key = "-----BEGIN PRIVATE KEY-----..."  # env OKTASYNC_OAUTH_PRIVATE_KEY
 # oauth_key_id = "..."                                  # the key's kid, if the app has several
+#   or with a client secret (sent as client_secret_basic):
+# oauth_client_secret_file = "/run/secrets/okta-client-secret"
+#                                                       # env OKTASYNC_OAUTH_CLIENT_SECRET_FILE
+# oauth_client_secret_keyring = "okta-prod-secret"      # env OKTASYNC_OAUTH_CLIENT_SECRET_KEYRING
+# oauth_client_secret = "..."                           # env OKTASYNC_OAUTH_CLIENT_SECRET
+#
 # oauth_scopes = ["okta.users.read", "okta.groups.read", "okta.apps.read",
 #                 "okta.roles.read", "okta.idps.read",
 #                 "okta.logs.read"]  # default: what `resources` need, and okta.logs.read

@@ -73,8 +73,8 @@ fn load_settings(org: &OrgArgs, extra: Layer) -> Result<Settings> {
         flags,
     })
     .map_err(exit::config)?;
-    for key in &settings.unknown_keys {
-        eprintln!("warning: unknown setting {key} ignored");
+    for warning in settings.warnings() {
+        eprintln!("warning: {warning}");
     }
     Ok(settings)
 }

@@ -26,7 +26,7 @@ async fn flags_beat_env_beat_the_file_beat_defaults() {
     )
     .unwrap();
     let file_only = oktasync(dir.path(), &["doctor", "--json"], &[]).await;
-    assert_eq!(detail(&file_only, "org URL"), "http://127.0.0.1:1");
+    assert!(detail(&file_only, "org URL").starts_with("http://127.0.0.1:1 (from org_url in "));
     assert!(detail(&file_only, "database").contains("from-file.db"));
     assert!(detail(&file_only, "config").contains("oktasync.toml"));
 
@@ -35,7 +35,10 @@ async fn flags_beat_env_beat_the_file_beat_defaults() {
         ("OKTASYNC_DB", "from-env.db"),
     ];
     let with_env = oktasync(dir.path(), &["doctor", "--json"], &env).await;
-    assert_eq!(detail(&with_env, "org URL"), "http://127.0.0.1:2");
+    assert_eq!(
+        detail(&with_env, "org URL"),
+        "http://127.0.0.1:2 (from OKTASYNC_ORG_URL in the environment)"
+    );
     assert!(detail(&with_env, "database").contains("from-env.db"));
 
     let with_flag = oktasync(
@@ -51,7 +54,10 @@ async fn flags_beat_env_beat_the_file_beat_defaults() {
         &env,
     )
     .await;
-    assert_eq!(detail(&with_flag, "org URL"), "http://127.0.0.1:3");
+    assert_eq!(
+        detail(&with_flag, "org URL"),
+        "http://127.0.0.1:3 (from --org-url on the command line)"
+    );
     assert!(detail(&with_flag, "database").contains("from-flag.db"));
 
     // No file, no env, no flag: the default database path.
@@ -97,7 +103,10 @@ async fn init_writes_a_commented_file_that_parses_and_refuses_to_overwrite() {
     let parsed: toml::Table = toml::from_str(&text).expect("init writes valid TOML");
     assert_eq!(parsed["db"].as_str(), Some("./oktasync.db"));
     assert!(text.contains("# api_token_file"), "{text}");
-    assert!(text.contains("keyring is not supported"), "{text}");
+    assert!(text.contains("# api_token_keyring"), "{text}");
+    assert!(text.contains("# oauth_client_secret_file"), "{text}");
+    assert!(text.contains("# ca_file"), "{text}");
+    assert!(!text.contains("keyring is not supported"), "{text}");
 
     let again = oktasync(dir.path(), &["init"], &[]).await;
     again.expect_failure();

@@ -116,7 +116,11 @@ async fn an_unreachable_host_is_reported() {
     failed_with(
         &out,
         "org reachable",
-        &["cannot connect to 127.0.0.1:1", "network"],
+        &[
+            "cannot reach http://127.0.0.1:1",
+            "Connection refused",
+            "HTTPS_PROXY",
+        ],
     );
     let text = oktasync(
         dir.path(),
@@ -144,7 +148,9 @@ async fn no_credentials_names_every_way_to_give_them() {
             "OKTASYNC_API_TOKEN_FILE",
             "api_token_file",
             "oauth_client_id",
-            "keyring is not supported",
+            "oauth_client_secret_file",
+            "api_token_keyring",
+            "OKTA_CLIENT_TOKEN",
         ],
     );
 }
@@ -276,7 +282,8 @@ async fn an_oauth_service_app_with_a_jwk_key_passes_doctor_and_syncs() {
     out.expect_ok();
     assert_eq!(
         check(&out.json(), "credentials")["detail"],
-        "OAuth service app accepted"
+        "OAuth service app (private key) accepted (client id 0oajwk; oauth_private_key_file in \
+         oktasync.toml)"
     );
 
     let first = oktasync(dir.path(), &["sync", "--json"], &[]).await;

@@ -48,15 +48,18 @@ impl Out {
     }
 }
 
-/// Runs `oktasync ARGS` in `dir` with only the `OKTASYNC_*` variables given.
+/// Runs `oktasync ARGS` in `dir` with only the `OKTASYNC_*` and `OKTA_CLIENT_*` variables given,
+/// and `dir` as `HOME` unless `env` says otherwise.
 pub async fn oktasync(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Out {
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_oktasync"));
     cmd.current_dir(dir).args(args);
     for (key, _) in std::env::vars() {
-        if key.starts_with("OKTASYNC_") {
+        if key.starts_with("OKTASYNC_") || key.starts_with("OKTA_CLIENT_") {
             cmd.env_remove(key);
         }
     }
+    // The Okta SDKs' ~/.okta/okta.yaml is a fallback: no test reads the developer's own.
+    cmd.env("HOME", dir);
     cmd.envs(env.iter().copied());
     let out = cmd.output().await.expect("run oktasync");
     Out {
