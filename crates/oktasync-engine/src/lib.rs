@@ -21,9 +21,7 @@ mod summary;
 pub mod watch;
 
 pub use error::EngineError;
-pub use full::{
-    BATCHES_PER_WRITE, CONCURRENT_LISTINGS, STORE_QUEUE_BATCHES, USER_STATUS_FILTER, full_sync,
-};
+pub use full::{BATCHES_PER_WRITE, CONCURRENT_LISTINGS, STORE_QUEUE_BATCHES, full_sync};
 pub use incremental::{
     CONCURRENT_REREADS, LOG_START_LOOKBACK, LOGS_CHECKPOINT, MAX_EVENTS_PER_RUN, SyncMode,
     WATERMARK_OVERLAP, incremental_sync, sync,

@@ -73,6 +73,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_all_statuses_filter_names_every_status() {
+        let filter = crate::ALL_USER_STATUSES_FILTER;
+        for status in USER_STATUSES {
+            assert!(filter.contains(&format!("status eq \"{status}\"")), "{status}");
+        }
+        assert_eq!(filter.matches(" or ").count(), USER_STATUSES.len() - 1);
+        assert!(!filter.contains("  "));
+    }
+
+    #[test]
     fn keeps_raw_and_tolerates_nulls_and_odd_types() {
         let json = r#"{"id":"00u1","status":"ACTIVE","created":"2022-04-04T15:56:05.000Z","activated":null,
             "type":{"id":"oty1"},"profile":{"login":"a@example.com","email":null,"title":42,"costCenter":{"x":[1]}},
