@@ -107,6 +107,7 @@ fn read_keyring(key: &str, name: &str, origin: &str) -> Result<String> {
             alternatives(key)
         )
     };
+    prepare_keyring();
     let entry = match keyring::Entry::new(KEYRING_SERVICE, name) {
         Ok(entry) => entry,
         Err(K::Invalid(what, why)) => bail!(
@@ -142,6 +143,21 @@ fn read_keyring(key: &str, _name: &str, origin: &str) -> Result<String> {
     )
 }
 
+/// On Linux, gives this process a session keyring of its own when it has none (a service, a
+/// container, CI: anything not started from a PAM login). Without one, the kernel hands out the
+/// shared user-session keyring, and keyring's linux-native store then fails its first
+/// operation in every process (it cannot link the key into the user's persistent keyring, and
+/// reports that as "no entry"). With one, the store works as designed: entries live in the
+/// user's persistent keyring, which every later process reaches through its own session.
+#[cfg(target_os = "linux")]
+pub fn prepare_keyring() {
+    use linux_keyutils::{KeyRing, KeyRingIdentifier};
+    let _ = KeyRing::from_special_id(KeyRingIdentifier::Session, true);
+}
+
+#[cfg(any(target_os = "macos", windows))]
+fn prepare_keyring() {}
+
 #[cfg(target_os = "linux")]
 fn store_name() -> &'static str {
     "the Linux kernel keyring"
@@ -158,7 +174,10 @@ fn store_name() -> &'static str {
 /// How to store the secret for entry `name` with the platform's own tool.
 #[cfg(target_os = "linux")]
 fn store_hint(name: &str) -> String {
-    format!("keyctl padd user 'keyring-rs:{name}@{KEYRING_SERVICE}' @s < /path/to/secret-file")
+    format!(
+        "keyctl session - sh -c 'keyctl padd user keyring-rs:{name}@{KEYRING_SERVICE} \
+         \"$(keyctl get_persistent @s)\"' < /path/to/secret-file"
+    )
 }
 #[cfg(target_os = "macos")]
 fn store_hint(name: &str) -> String {

@@ -3,6 +3,7 @@
 
 mod commands;
 mod config;
+mod credentials;
 mod doctor;
 mod first_contact;
 mod fresh;
