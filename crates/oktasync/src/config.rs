@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-pub use secret::SecretSource;
+pub use secret::{SecretSource, io_cause};
 
 /// The prefix of every environment variable oktasync reads.
 pub const ENV_PREFIX: &str = "OKTASYNC";

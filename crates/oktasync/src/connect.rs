@@ -64,8 +64,90 @@ pub async fn open_existing(db: &Path) -> Result<SqliteStore> {
     Ok(SqliteStore::open_read_only(db).await?)
 }
 
+/// Why a sync could not write the mirror at `db`, naming the path and the cause, or `None`
+/// when it can (as far as can be known without writing to the file). SQLite writes the file
+/// and creates its `-wal` and `-shm` files beside it, so both the file and its directory must
+/// be writable. Nothing is written to the file; a probe file is created in the directory and
+/// removed at once. A path that is a directory, or a file that is not a mirror, is left to the
+/// store, which says what it is.
+pub fn cannot_write(db: &Path) -> Option<String> {
+    let shown = db.display();
+    let dir = match db.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    match std::fs::metadata(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Some(format!(
+                "cannot create the mirror {shown}: the directory {} does not exist; create it, \
+                 or pass another --db path",
+                dir.display()
+            ));
+        }
+        Err(e) => {
+            return Some(format!(
+                "cannot create the mirror {shown}: cannot use the directory {}: {}",
+                dir.display(),
+                crate::config::io_cause(&e)
+            ));
+        }
+        Ok(meta) if !meta.is_dir() => {
+            return Some(format!(
+                "cannot create the mirror {shown}: {} is not a directory; pass another --db path",
+                dir.display()
+            ));
+        }
+        Ok(_) => {}
+    }
+    match std::fs::metadata(db) {
+        Ok(meta) if meta.is_file() => {
+            if let Err(e) = std::fs::OpenOptions::new().read(true).write(true).open(db) {
+                return Some(format!(
+                    "cannot write the mirror {shown}: {} (the file is read-only, immutable, or \
+                     belongs to another user); fix its permissions or owner, or pass another \
+                     --db path",
+                    crate::config::io_cause(&e)
+                ));
+            }
+        }
+        Ok(_) => return None,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => {
+            return Some(format!(
+                "cannot use the mirror {shown}: {}",
+                crate::config::io_cause(&e)
+            ));
+        }
+    }
+    let probe = dir.join(format!(".oktasync-write-probe-{}", std::process::id()));
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+    {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+            None
+        }
+        Err(e) => Some(format!(
+            "cannot write in {}, the directory of the mirror {shown}: {}. SQLite creates the \
+             mirror's -wal and -shm files beside it, so the directory must be writable: fix its \
+             permissions or owner, or pass another --db path",
+            dir.display(),
+            match e.kind() {
+                // "the file does not exist" would mislead: the directory takes no new file
+                std::io::ErrorKind::NotFound => e.to_string(),
+                _ => crate::config::io_cause(&e),
+            }
+        )),
+    }
+}
+
 /// Opens (or creates) the mirror a sync writes, and refuses a damaged one before writing.
 pub async fn open_for_sync(db: &Path) -> Result<SqliteStore> {
+    if let Some(problem) = cannot_write(db) {
+        return Err(crate::exit::database(anyhow::anyhow!(problem)));
+    }
     let store = SqliteStore::open(db).await?;
     if let Err(e) = store.check_not_damaged().await {
         store.close().await;

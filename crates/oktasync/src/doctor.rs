@@ -476,29 +476,19 @@ pub async fn run_checks(settings: &Settings) -> Vec<Check> {
 
 async fn check_database(db: &Path) -> Vec<Check> {
     if !db.exists() {
-        let dir = match db.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => std::path::PathBuf::from("."),
-        };
-        let writable = dir.is_dir() && tempfile_probe(&dir).is_ok();
-        return vec![if writable {
-            Check::ok(
+        return vec![match connect::cannot_write(db) {
+            None => Check::ok(
                 "database",
                 format!(
                     "{} does not exist yet; `oktasync sync` will create it",
                     db.display()
                 ),
-            )
-        } else {
-            Check::fail(
+            ),
+            Some(problem) => Check::fail(
                 "database",
-                format!(
-                    "{} does not exist and {} is not a writable directory",
-                    db.display(),
-                    dir.display()
-                ),
-                "create the directory or pass another --db path",
-            )
+                problem,
+                "create the directory, fix its permissions, or pass another --db path",
+            ),
         }];
     }
     let store = match SqliteStore::open_read_only(db).await {
@@ -520,11 +510,13 @@ async fn check_database(db: &Path) -> Vec<Check> {
             )];
         }
         Err(e) => {
-            return vec![Check::fail(
-                "database",
-                e.to_string(),
-                "pass --db with the path of an oktasync mirror, or a new file name",
-            )];
+            // a mirror whose directory takes no new file cannot even be read: SQLite needs its
+            // -shm file beside it
+            let fix = match connect::cannot_write(db) {
+                Some(problem) => problem,
+                None => "pass --db with the path of an oktasync mirror, or a new file name".into(),
+            };
+            return vec![Check::fail("database", e.to_string(), fix)];
         }
     };
     let mut checks = Vec::new();
@@ -557,22 +549,19 @@ async fn check_database(db: &Path) -> Vec<Check> {
     store.close().await;
     // Opened for writing and closed at once: nothing is written. (After the store is closed:
     // closing another handle to the file would drop SQLite's locks.)
-    match std::fs::OpenOptions::new().append(true).open(db) {
-        Ok(_) => checks.push(Check::ok("database writable", "sync can write the file")),
-        Err(e) => checks.push(Check::fail(
+    match connect::cannot_write(db) {
+        None => checks.push(Check::ok(
             "database writable",
-            format!("cannot open {} for writing: {e}", db.display()),
-            "fix the file's permissions or owner, or pass another --db path",
+            "sync can write the file and its directory",
+        )),
+        Some(problem) => checks.push(Check::fail(
+            "database writable",
+            problem,
+            "fix the permissions or owner of the file and its directory, or pass another --db \
+             path",
         )),
     }
     checks
-}
-
-/// Creates and removes a file in `dir` to prove it is writable.
-fn tempfile_probe(dir: &Path) -> std::io::Result<()> {
-    let probe = dir.join(format!(".oktasync-doctor-{}", std::process::id()));
-    std::fs::write(&probe, b"")?;
-    std::fs::remove_file(&probe)
 }
 
 /// The kind of failure a failed check stands for, for the exit code.

@@ -84,6 +84,8 @@ pub fn io_cause(e: &std::io::Error) -> String {
         std::io::ErrorKind::NotFound => "the file does not exist".into(),
         std::io::ErrorKind::PermissionDenied => "permission denied".into(),
         std::io::ErrorKind::IsADirectory => "it is a directory".into(),
+        std::io::ErrorKind::ReadOnlyFilesystem => "the file system is read-only".into(),
+        std::io::ErrorKind::StorageFull => "no space left on the device".into(),
         _ => e.to_string(),
     }
 }

@@ -306,3 +306,152 @@ async fn an_oauth_service_app_with_a_jwk_key_passes_doctor_and_syncs() {
         "the key leaked"
     );
 }
+
+/// A path this process cannot write, by its permissions or, for root (whom permissions do not
+/// stop), by the immutable attribute; put back as it was when dropped.
+#[cfg(unix)]
+struct Unwritable {
+    path: std::path::PathBuf,
+    mode: u32,
+    immutable: bool,
+}
+
+#[cfg(unix)]
+impl Unwritable {
+    /// `None`, said loudly, when neither way makes `path` unwritable here.
+    fn make(path: &std::path::Path) -> Option<Unwritable> {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).unwrap().permissions().mode();
+        let ro = if path.is_dir() { 0o555 } else { 0o444 };
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(ro)).unwrap();
+        let mut made = Unwritable {
+            path: path.to_path_buf(),
+            mode,
+            immutable: false,
+        };
+        if made.holds() {
+            return Some(made);
+        }
+        // root: permissions do not apply, the immutable attribute does
+        let chattr = std::process::Command::new("chattr")
+            .arg("+i")
+            .arg(path)
+            .status();
+        made.immutable = chattr.is_ok_and(|s| s.success());
+        if made.immutable && made.holds() {
+            return Some(made);
+        }
+        eprintln!(
+            "\n!!! NOT TESTED: cannot make {} unwritable here (running as root on a file system \
+             without chattr +i?); the read-only case went untested !!!\n",
+            path.display()
+        );
+        None
+    }
+
+    /// Whether writing really fails now.
+    fn holds(&self) -> bool {
+        if self.path.is_dir() {
+            let probe = self.path.join("probe");
+            let created = std::fs::write(&probe, b"").is_ok();
+            let _ = std::fs::remove_file(&probe);
+            !created
+        } else {
+            std::fs::OpenOptions::new()
+                .append(true)
+                .open(&self.path)
+                .is_err()
+        }
+    }
+}
+
+#[cfg(unix)]
+impl Drop for Unwritable {
+    fn drop(&mut self) {
+        use std::os::unix::fs::PermissionsExt;
+        if self.immutable {
+            let _ = std::process::Command::new("chattr")
+                .arg("-i")
+                .arg(&self.path)
+                .status();
+        }
+        let _ = std::fs::set_permissions(&self.path, std::fs::Permissions::from_mode(self.mode));
+    }
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unwritable_mirrors_and_directories_are_named_with_the_cause() {
+    let emu = emulator(25, OrgSize::Tiny).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("mirrors")).unwrap();
+    let env = [("OKTASYNC_API_TOKEN", emu.token())];
+    let org = emu.base_url();
+    let sync = |db: &'static str| {
+        let org = org.clone();
+        let path = dir.path().to_path_buf();
+        async move { oktasync(&path, &["sync", "--org-url", &org, "--db", db], &env).await }
+    };
+    sync("mirrors/m.db").await.expect_ok();
+    let before = std::fs::read(dir.path().join("mirrors/m.db")).unwrap();
+
+    // a read-only mirror: sync and doctor name the file and the cause
+    if let Some(_ro) = Unwritable::make(&dir.path().join("mirrors/m.db")) {
+        let out = sync("mirrors/m.db").await;
+        assert_eq!(out.code, Some(6), "{out:#?}");
+        assert!(
+            out.stderr.contains("cannot write the mirror mirrors/m.db")
+                && out.stderr.contains("permission denied"),
+            "{out:#?}"
+        );
+        let doctor = oktasync(
+            dir.path(),
+            &[
+                "doctor",
+                "--org-url",
+                &org,
+                "--db",
+                "mirrors/m.db",
+                "--json",
+            ],
+            &env,
+        )
+        .await;
+        failed_with(
+            &doctor,
+            "database writable",
+            &["mirrors/m.db", "permission denied"],
+        );
+    }
+    assert_eq!(
+        std::fs::read(dir.path().join("mirrors/m.db")).unwrap(),
+        before,
+        "the mirror was changed"
+    );
+
+    // a read-only directory: a new mirror cannot be created there, an old one not written
+    if let Some(_ro) = Unwritable::make(&dir.path().join("mirrors")) {
+        for db in ["mirrors/new.db", "mirrors/m.db"] {
+            let out = sync(db).await;
+            assert_eq!(out.code, Some(6), "{out:#?}");
+            assert!(
+                out.stderr.contains(&format!(
+                    "cannot write in mirrors, the directory of the mirror {db}"
+                )) && out.stderr.contains("permission denied"),
+                "{out:#?}"
+            );
+        }
+        assert!(!dir.path().join("mirrors/new.db").exists());
+    }
+
+    // a directory named as the mirror, and a path below a file
+    let out = sync("mirrors").await;
+    assert_eq!(out.code, Some(6), "{out:#?}");
+    assert!(out.stderr.contains("it is a directory"), "{out:#?}");
+    let out = sync("mirrors/m.db/x.db").await;
+    assert_eq!(out.code, Some(6), "{out:#?}");
+    assert!(
+        out.stderr.contains("mirrors/m.db is not a directory"),
+        "{out:#?}"
+    );
+}
