@@ -1,6 +1,9 @@
 //! A failed run leaves the previous mirror intact and records why it failed.
 
-use crate::support::{Mirror, assert_exact, client, client_with, emulator, sync, truth_options};
+use crate::support::{
+    Mirror, assert_exact, client, client_with, emulator, served_requests, set_latency, sync,
+    truth_options,
+};
 use okta_emulator::OrgSize;
 use oktasync_engine::{EngineError, NoProgress, full_sync};
 use oktasync_store::Store;
@@ -71,9 +74,16 @@ async fn an_org_that_goes_away_mid_run_fails_the_run_cleanly() {
     let emu = emulator(4, OrgSize::Small).await;
     let mirror = Mirror::new().await;
     let client = client_with(&emu, 1);
+    let first_served = served_requests(&emu);
     sync(&client, &mirror.store).await;
+    let run_requests = served_requests(&emu) - first_served;
     let previous = mirror.export(&client).await;
+    let org = mirror.org(&client).await;
+    let first_run = mirror.store.recent_runs(org, 1).await.unwrap()[0].run_id;
 
+    // Latency stretches the run over many requests (about 1,200 at 16 in flight, over a
+    // second), so that the server stops while it is reading.
+    set_latency(&emu, 30);
     let store = mirror.store.clone();
     let syncing = {
         let client = client.clone();
@@ -81,24 +91,32 @@ async fn an_org_that_goes_away_mid_run_fails_the_run_cleanly() {
             full_sync(&client, &store, &truth_options(), Arc::new(NoProgress)).await
         })
     };
-    // Stop the server while the run is reading.
-    tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+    // Stop the server once the run is recorded and a fifth of its requests are answered.
+    let served_before = served_requests(&emu);
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        assert!(!syncing.is_finished(), "the run ended before the shutdown");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the run never got going"
+        );
+        let last = &mirror.store.recent_runs(org, 1).await.unwrap()[0];
+        let served = served_requests(&emu) - served_before;
+        if last.run_id > first_run && last.outcome == "running" && served >= run_requests / 5 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
     emu.shutdown().await;
     match syncing.await.unwrap() {
-        Err(EngineError::RunFailed { cause, .. }) => {
+        Err(EngineError::RunFailed { cause, run_id, .. }) => {
             println!("the run failed as expected: {cause}");
-            let org = mirror.org(&client).await;
+            assert!(run_id > first_run);
             assert_eq!(mirror.store.export_json(org).await.unwrap(), previous);
-            assert_eq!(
-                mirror.store.recent_runs(org, 1).await.unwrap()[0].outcome,
-                "failed"
-            );
+            let last = &mirror.store.recent_runs(org, 1).await.unwrap()[0];
+            assert_eq!((last.run_id, last.outcome.as_str()), (run_id, "failed"));
         }
-        Ok(summary) => {
-            // The run beat the shutdown; then it must have committed a whole, exact mirror.
-            println!("the run finished before the shutdown");
-            assert_eq!(summary.rows_changed(), 0);
-        }
+        Ok(summary) => panic!("the run finished although the org went away: {summary:?}"),
         Err(other) => panic!("unexpected error: {other}"),
     }
 }

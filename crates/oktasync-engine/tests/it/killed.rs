@@ -4,7 +4,9 @@
 //! The test binary runs itself as the child (`killed::child_sync`, ignored unless asked for,
 //! and a no-op without its environment variables), so the kill hits a real, separate process.
 
-use crate::support::{Mirror, assert_exact, client, emulator, sync, truth_options};
+use crate::support::{
+    Mirror, assert_exact, client, emulator, served_requests, set_latency, sync, truth_options,
+};
 use okta_api::{ClientConfig, Credentials, OktaClient, OrgUrl, SecretString};
 use okta_emulator::OrgSize;
 use oktasync_engine::{NoProgress, full_sync};
@@ -39,19 +41,42 @@ async fn child_sync() {
         .unwrap();
 }
 
+/// Added latency per request while a child syncs (± 50%): a full sync of the small org is
+/// about 1,200 requests at 16 in flight, so it lasts well over a second whatever the machine,
+/// and the kills below land inside it.
+const KILL_LATENCY_MS: u64 = 30;
+
+/// Where the kills land: after this share of the requests one full sync of the org makes,
+/// as the emulator counts them. The first kills as soon as the run is recorded; the last
+/// leaves a quarter of the requests (about 300, at least 0.25 s) and the commit to come.
+const KILL_POINTS: [f64; 5] = [0.0, 0.2, 0.4, 0.6, 0.75];
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_sync_leaves_the_previous_mirror_intact() {
     let emu = emulator(8, OrgSize::Small).await;
     let client = client(&emu);
     let mirror = Mirror::new().await;
-    let first = sync(&client, &mirror.store).await;
+    sync(&client, &mirror.store).await;
     let org = mirror.org(&client).await;
     emu.churn(8, 300);
+    let previous = mirror.store.export_json(org).await.unwrap();
 
-    // Kill points spread over a run, the last near its end (the commit).
-    let full = Duration::from_secs_f64(first.duration_s.max(0.2));
-    for fraction in [0.15, 0.35, 0.55, 0.75, 0.9] {
-        let previous = mirror.store.export_json(org).await.unwrap();
+    // What one full sync of the churned org costs, by the emulator's count: read it once
+    // into a scratch mirror (the kills below never change the org).
+    let scratch = Mirror::new().await;
+    let before = served_requests(&emu);
+    sync(&client, &scratch.store).await;
+    let run_requests = served_requests(&emu) - before;
+    assert!(
+        run_requests > 1_000,
+        "a full sync spans many requests: {run_requests}"
+    );
+
+    set_latency(&emu, KILL_LATENCY_MS);
+    let mut killed = Vec::new();
+    for share in KILL_POINTS {
+        let newest = mirror.store.recent_runs(org, 1).await.unwrap()[0].run_id;
+        let served_before = served_requests(&emu);
         let mut child = Command::new(std::env::current_exe().unwrap())
             .args([
                 "killed::child_sync",
@@ -67,38 +92,64 @@ async fn a_killed_sync_leaves_the_previous_mirror_intact() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        // Wait for the child's run to start, then let it work for a while.
-        let runs_before = mirror.store.recent_runs(org, 1).await.unwrap()[0].run_id;
+        // Wait for the child's run to be recorded as running...
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-        while mirror.store.recent_runs(org, 1).await.unwrap()[0].run_id == runs_before {
+        let run_id = loop {
             assert!(
                 tokio::time::Instant::now() < deadline,
-                "the child never started its run"
+                "kill at {share}: the child never started its run"
             );
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!("kill at {share}: the child ended ({status}) before its run was seen");
+            }
+            let last = &mirror.store.recent_runs(org, 1).await.unwrap()[0];
+            if last.run_id > newest && last.outcome == "running" {
+                break last.run_id;
+            }
             tokio::time::sleep(Duration::from_millis(5)).await;
+        };
+        // ...then until the emulator has answered its share of the run's requests.
+        let target = (run_requests as f64 * share) as u64;
+        while served_requests(&emu) - served_before < target {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "kill at {share}: the child stopped making requests"
+            );
+            tokio::time::sleep(Duration::from_millis(2)).await;
         }
-        tokio::time::sleep(full.mul_f64(fraction)).await;
+        let served = served_requests(&emu) - served_before;
         child.kill().unwrap(); // SIGKILL
         let status = child.wait().unwrap();
+        println!(
+            "kill at {share}: run {run_id} killed after {served} of ~{run_requests} requests ({status})"
+        );
 
-        assert_eq!(mirror.store.integrity_check().await.unwrap(), ["ok"]);
-        let now = mirror.store.export_json(org).await.unwrap();
+        // The kill landed mid-run: the run never finished, so it is still `running`...
         let last = &mirror.store.recent_runs(org, 1).await.unwrap()[0];
-        if last.outcome == "succeeded" {
-            // It finished before the kill: then it committed a whole, exact mirror.
-            println!("kill at {fraction}: the child had finished ({status})");
-            assert_exact(&now, &emu.export());
-        } else {
-            println!("kill at {fraction}: killed while {}", last.outcome);
-            assert_eq!(last.outcome, "running");
-            assert_eq!(now, previous, "a killed run changed the mirror");
-        }
+        assert_eq!(
+            (last.run_id, last.outcome.as_str()),
+            (run_id, "running"),
+            "kill at {share}: the run ended before the kill"
+        );
+        // ...and the mirror is whole and unchanged.
+        assert_eq!(mirror.store.integrity_check().await.unwrap(), ["ok"]);
+        assert_eq!(
+            mirror.store.export_json(org).await.unwrap(),
+            previous,
+            "kill at {share}: a killed run changed the mirror"
+        );
+        killed.push(run_id);
     }
 
     // The next run marks the killed ones interrupted and ends exact.
+    set_latency(&emu, 0);
     sync(&client, &mirror.store).await;
     assert_exact(&mirror.store.export_json(org).await.unwrap(), &emu.export());
     let runs = mirror.store.recent_runs(org, 10).await.unwrap();
+    for run_id in &killed {
+        let run = runs.iter().find(|r| r.run_id == *run_id).expect("run kept");
+        assert_eq!(run.outcome, "interrupted", "{run:?}");
+    }
     assert!(runs.iter().all(|r| r.outcome != "running"), "{runs:?}");
     emu.shutdown().await;
 }

@@ -1,6 +1,6 @@
 //! A reader in another connection pool on the same file never sees part of a run.
 
-use crate::support::{Mirror, client, emulator, sync};
+use crate::support::{Mirror, client, emulator, set_latency, sync};
 use okta_emulator::OrgSize;
 use oktasync_store::{SqliteStore, Store};
 use std::collections::BTreeSet;
@@ -15,6 +15,8 @@ async fn a_concurrent_reader_sees_the_previous_or_the_new_mirror() {
     let before = mirror.store.counts(org).await.unwrap();
 
     emu.churn(99, 400);
+    // Latency stretches the run over a second or more, so the reader reads during it.
+    set_latency(&emu, 20);
     let reader = SqliteStore::open(mirror.path()).await.unwrap();
     let writer = mirror.store.clone();
     let syncing = {
@@ -22,14 +24,22 @@ async fn a_concurrent_reader_sees_the_previous_or_the_new_mirror() {
         tokio::spawn(async move { sync(&client, &writer).await })
     };
     let mut seen = BTreeSet::new();
+    let mut readings = 0;
     while !syncing.is_finished() {
         seen.insert(reader.counts(org).await.unwrap());
+        readings += 1;
         tokio::task::yield_now().await;
     }
     let summary = syncing.await.unwrap();
     let after = reader.counts(org).await.unwrap();
     assert!(summary.rows_changed() > 0);
     assert_ne!(before, after, "churn should change the counts");
+    // The reader did read while the run was under way, and saw the previous mirror then.
+    assert!(readings >= 10, "only {readings} readings during the run");
+    assert!(
+        seen.contains(&before),
+        "no reading during the run: {seen:?}"
+    );
     seen.insert(after.clone());
     for counts in &seen {
         assert!(
@@ -37,6 +47,9 @@ async fn a_concurrent_reader_sees_the_previous_or_the_new_mirror() {
             "partial run seen: {counts:?}\nbefore {before:?}\nafter {after:?}"
         );
     }
-    println!("reader saw {} distinct states", seen.len());
+    println!(
+        "reader saw {} distinct states in {readings} readings",
+        seen.len()
+    );
     emu.shutdown().await;
 }

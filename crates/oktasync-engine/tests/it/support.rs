@@ -39,6 +39,41 @@ pub fn client(emu: &RunningEmulator) -> OktaClient {
     client_with(emu, ClientConfig::default().max_retries)
 }
 
+/// Requests the emulator has answered so far outside its control endpoints, by its own count
+/// (the gate's status counters), whatever the client believes it sent.
+pub fn served_requests(emu: &RunningEmulator) -> u64 {
+    served_by_status(emu).values().sum()
+}
+
+/// The emulator's answers so far by status (`"200"`, `"404"`, `"dropped"`, ...).
+pub fn served_by_status(emu: &RunningEmulator) -> std::collections::BTreeMap<String, u64> {
+    let stats = emu.gate().stats();
+    stats["status"]
+        .as_object()
+        .expect("the gate's stats have status counts")
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_u64().expect("a count")))
+        .collect()
+}
+
+/// The emulator's requests so far by rate-limit bucket, as it counted them.
+pub fn served_by_bucket(emu: &RunningEmulator) -> std::collections::BTreeMap<String, u64> {
+    let stats = emu.gate().stats();
+    stats["buckets"]
+        .as_object()
+        .expect("the gate's stats have buckets")
+        .iter()
+        .map(|(k, v)| (k.clone(), v["requests"].as_u64().expect("a count")))
+        .collect()
+}
+
+/// Sets the emulator's added latency per request (± 50% jitter) live.
+pub fn set_latency(emu: &RunningEmulator, ms: u64) {
+    emu.gate()
+        .set_faults(serde_json::json!({ "latency_ms": ms }))
+        .expect("latency is accepted");
+}
+
 pub struct Mirror {
     pub store: SqliteStore,
     pub dir: tempfile::TempDir,
