@@ -6,7 +6,7 @@ use okta_api::{
     ClientConfig, ClientSecretMethod, Credentials, OAuthCredentials, OAuthSecretCredentials,
     OktaClient, OrgUrl, PrivateKey,
 };
-use oktasync_store::{OrgId, SqliteStore, Store};
+use oktasync_store::{OrgId, SqliteStore, Store, StoreError};
 use secrecy::ExposeSecret;
 use std::path::Path;
 
@@ -148,12 +148,48 @@ pub async fn open_for_sync(db: &Path) -> Result<SqliteStore> {
     if let Some(problem) = cannot_write(db) {
         return Err(crate::exit::database(anyhow::anyhow!(problem)));
     }
-    let store = SqliteStore::open(db).await?;
+    let store = SqliteStore::open(db)
+        .await
+        .map_err(|e| with_path_and_cause(db, e))?;
     if let Err(e) = store.check_not_damaged().await {
         store.close().await;
         return Err(e.into());
     }
     Ok(store)
+}
+
+/// A store error whose SQLite cause is the disk (full, read-only, I/O), said with the path;
+/// any other error unchanged (the store's messages name the path where it matters).
+fn with_path_and_cause(db: &Path, e: StoreError) -> anyhow::Error {
+    let source = match &e {
+        StoreError::Database(source)
+        | StoreError::Open { source, .. }
+        | StoreError::Migrate(sqlx::migrate::MigrateError::Execute(source))
+        | StoreError::Migrate(sqlx::migrate::MigrateError::ExecuteMigration(source, _)) => source,
+        _ => return e.into(),
+    };
+    // SQLite's primary result codes: SQLITE_READONLY 8, SQLITE_IOERR 10, SQLITE_FULL 13
+    let code = source
+        .as_database_error()
+        .and_then(|d| d.code())
+        .and_then(|c| c.parse::<i64>().ok())
+        .map(|c| c & 0xff);
+    let cause = match code {
+        Some(13) => {
+            "the disk (or the file system's quota) is full: free some space, or pass \
+                     another --db path on a disk with room"
+        }
+        Some(8) => {
+            "the file or its file system is read-only: fix its permissions, or pass \
+                    another --db path"
+        }
+        Some(10) => "the disk reported an I/O error: check the disk, or pass another --db path",
+        _ => return e.into(),
+    };
+    crate::exit::database(anyhow::anyhow!(
+        "cannot write the mirror {}: {cause} (SQLite: {source})",
+        db.display()
+    ))
 }
 
 /// The org the query commands read: the one `--org-url` names, else the mirror's only org.

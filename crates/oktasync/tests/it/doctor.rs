@@ -455,3 +455,47 @@ async fn unwritable_mirrors_and_directories_are_named_with_the_cause() {
         "{out:#?}"
     );
 }
+
+/// A full disk, made with a tiny tmpfs in a mount namespace of the sync's own (root only: said
+/// loudly and skipped where that cannot be done).
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_is_named_with_the_mirror_path() {
+    let emu = emulator(26, OrgSize::Tiny).await;
+    let dir = tempfile::tempdir().unwrap();
+    let disk = dir.path().join("disk");
+    std::fs::create_dir(&disk).unwrap();
+    let out = tokio::process::Command::new("unshare")
+        .args([
+            "-m",
+            "sh",
+            "-c",
+            "mount -t tmpfs -o size=96k tmpfs \"$1\" && echo MOUNTED >&2 && \
+             exec \"$2\" sync --org-url \"$3\" --db \"$1/m.db\"",
+            "sh",
+        ])
+        .arg(&disk)
+        .arg(env!("CARGO_BIN_EXE_oktasync"))
+        .arg(emu.base_url())
+        .current_dir(dir.path())
+        .env("OKTASYNC_API_TOKEN", emu.token())
+        .env("HOME", dir.path())
+        .output()
+        .await;
+    let out = match out {
+        Ok(out) if String::from_utf8_lossy(&out.stderr).contains("MOUNTED") => out,
+        other => {
+            eprintln!(
+                "\n!!! NOT TESTED: no tiny file system could be mounted here (needs root and \
+                 unshare): {other:?}; the full-disk case went untested !!!\n"
+            );
+            return;
+        }
+    };
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(6), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{}/m.db", disk.display())) && stderr.contains("full"),
+        "{stderr}"
+    );
+}
