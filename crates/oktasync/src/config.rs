@@ -556,7 +556,10 @@ fn okta_layers(
 impl Settings {
     /// Loads defaults → Okta conventions → file → process environment → flags.
     pub fn load(sources: Sources) -> Result<Settings> {
-        Settings::load_with_env(sources, std::env::vars())
+        // vars_os: `vars` panics on a variable that is not UTF-8; such a one is no setting
+        let env = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
+        Settings::load_with_env(sources, env)
     }
 
     pub fn load_with_env(

@@ -141,3 +141,25 @@ async fn init_writes_a_commented_file_that_parses_and_refuses_to_overwrite() {
         .count();
     assert_eq!(config_failures, 0, "{report:#}");
 }
+
+/// An environment variable that is not UTF-8 (anyone's environment may hold one) is no
+/// setting, and no reason to panic.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_variable_that_is_not_utf8_is_ignored() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_oktasync"))
+        .current_dir(dir.path())
+        .args(["doctor", "--json", "--org-url", "http://127.0.0.1:1"])
+        .env("HOME", dir.path())
+        .env("NOT_UTF8", std::ffi::OsStr::from_bytes(b"\xff\xfe"))
+        .env("OKTASYNC_NOT_UTF8", std::ffi::OsStr::from_bytes(b"caf\xe9"))
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let report: Value = serde_json::from_slice(&out.stdout).expect("a doctor report");
+    assert_eq!(report["checks"][0]["check"], "org URL", "{report:#}");
+}

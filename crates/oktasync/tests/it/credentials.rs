@@ -551,3 +551,40 @@ async fn a_missing_keyring_entry_names_the_alternatives() {
     }
     assert!(!dir.path().join("m.db").exists(), "nothing is created");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_names_a_redirect_as_a_wrong_org_url() {
+    // what a captive portal or a sign-in page answers for every path
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let org = format!("http://{}", listener.local_addr().unwrap());
+    let app = axum::Router::new().fallback(|| async {
+        (
+            axum::http::StatusCode::FOUND,
+            [(
+                axum::http::header::LOCATION,
+                "https://login.example.com/signin?state=s3cret-state",
+            )],
+        )
+    });
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let out = oktasync(
+        dir.path(),
+        &["doctor", "--org-url", &org, "--db", "x.db", "--json"],
+        &[("OKTASYNC_API_TOKEN", "00x")],
+    )
+    .await;
+    assert_eq!(out.code, Some(2), "a settings error: {out:#?}");
+    let text = said(&out, "org reachable");
+    for needle in [
+        "redirect (HTTP 302)",
+        "https://login.example.com/signin",
+        "org URL is probably wrong",
+    ] {
+        assert!(text.contains(needle), "{needle}: {text}");
+    }
+    assert!(!out.stdout.contains("s3cret-state"), "{out:#?}");
+    assert_eq!(check(&out, "credentials")["skipped"], true);
+}
