@@ -2,6 +2,7 @@
 //! SQLite files in temporary directories.
 
 mod calendar;
+mod events;
 mod failure;
 mod incremental;
 mod killed;
