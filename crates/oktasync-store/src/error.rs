@@ -6,20 +6,22 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error(
-        "cannot create the mirror database {path}: {source}; check that the directory exists and is writable, or pass another --db path"
+        "cannot create the mirror database {path}: {cause}; check that the directory exists and is writable, or pass another --db path"
     )]
     Create {
         path: PathBuf,
-        source: std::io::Error,
+        // Named `cause`, not `source`: the message already says it, and a source would be
+        // printed a second time by the error chain.
+        cause: std::io::Error,
     },
     #[error(
-        "cannot open the mirror database {path}: {source}; check the path and its permissions, or pass another --db path"
+        "cannot open the mirror database {path}: {cause}; check the path and its permissions, or pass another --db path"
     )]
-    Open { path: PathBuf, source: sqlx::Error },
-    #[error("cannot read {path}: {source}; check the path and its permissions")]
+    Open { path: PathBuf, cause: sqlx::Error },
+    #[error("cannot read {path}: {cause}; check the path and its permissions")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error(
         "no mirror at {path}: run `oktasync sync --db {path}` to create one (or `oktasync demo` to try oktasync on an emulated org), or pass --db with the right path",
@@ -75,7 +77,7 @@ impl StoreError {
         } else {
             StoreError::Open {
                 path: path.to_path_buf(),
-                source,
+                cause: source,
             }
         }
     }
@@ -86,7 +88,7 @@ impl StoreError {
     pub(crate) fn at(self, path: &Path) -> Self {
         let source = match &self {
             StoreError::Database(e)
-            | StoreError::Open { source: e, .. }
+            | StoreError::Open { cause: e, .. }
             | StoreError::Migrate(sqlx::migrate::MigrateError::Execute(e))
             | StoreError::Migrate(sqlx::migrate::MigrateError::ExecuteMigration(e, _)) => e,
             _ => return self,

@@ -398,9 +398,9 @@ fn create_owner_only(path: &Path) -> Result<()> {
         Ok(_) => Ok(()),
         // Another process created it between the check and the open.
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(source) => Err(StoreError::Create {
+        Err(cause) => Err(StoreError::Create {
             path: path.to_path_buf(),
-            source,
+            cause,
         }),
     }
 }

@@ -163,7 +163,7 @@ pub async fn open_for_sync(db: &Path) -> Result<SqliteStore> {
 fn with_path_and_cause(db: &Path, e: StoreError) -> anyhow::Error {
     let source = match &e {
         StoreError::Database(source)
-        | StoreError::Open { source, .. }
+        | StoreError::Open { cause: source, .. }
         | StoreError::Migrate(sqlx::migrate::MigrateError::Execute(source))
         | StoreError::Migrate(sqlx::migrate::MigrateError::ExecuteMigration(source, _)) => source,
         _ => return e.into(),

@@ -53,7 +53,9 @@ fn init_logging() {
         .and_then(|v| EnvFilter::try_new(v).ok())
         .or_else(|| EnvFilter::try_from_default_env().ok())
         // sqlx reports statements over 1 s at warn; a large sync has several by design.
-        .unwrap_or_else(|| EnvFilter::new("warn,sqlx::query=error"));
+        // rustls' platform verifier logs every untrusted certificate at error; the client's
+        // own error names it once, with the fix.
+        .unwrap_or_else(|| EnvFilter::new("warn,sqlx::query=error,rustls_platform_verifier=off"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())

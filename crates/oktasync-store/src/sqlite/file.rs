@@ -40,10 +40,10 @@ pub async fn inspect(path: &Path, migrator: &sqlx::migrate::Migrator) -> Result<
     let meta = match std::fs::metadata(path) {
         Ok(meta) => meta,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(FileState::Missing),
-        Err(source) => {
+        Err(cause) => {
             return Err(StoreError::Read {
                 path: path.to_path_buf(),
-                source,
+                cause,
             });
         }
     };
@@ -61,10 +61,10 @@ pub async fn inspect(path: &Path, migrator: &sqlx::migrate::Migrator) -> Result<
         Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
             return Ok(FileState::Foreign("not an SQLite database".into()));
         }
-        Err(source) => {
+        Err(cause) => {
             return Err(StoreError::Read {
                 path: path.to_path_buf(),
-                source,
+                cause,
             });
         }
     }
