@@ -3,7 +3,8 @@
 //! Fallbacks to a full sync, and watch.
 
 use crate::support::{
-    Mirror, admin_ids, assert_exact, client, emulator, in_factor_scope, truth_options,
+    Mirror, admin_ids, assert_exact, client, emulator, in_factor_scope, served_by_bucket,
+    truth_options,
 };
 use okta_api::{ClientConfig, Credentials, OAuthCredentials, OktaClient, OrgUrl, PrivateKey};
 use okta_emulator::config::OAuthClientConfig;
@@ -343,7 +344,7 @@ async fn an_unreadable_log_or_an_old_checkpoint_falls_back_to_a_full_sync() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn watch_applies_a_membership_change_within_the_interval_plus_two_seconds() {
+async fn watch_applies_a_membership_change_at_the_next_poll() {
     let emu = emulator(8, OrgSize::Tiny).await;
     let client = client(&emu);
     let mirror = Mirror::new().await;
@@ -394,13 +395,59 @@ async fn watch_applies_a_membership_change_within_the_interval_plus_two_seconds(
             let _ = stopped.await;
         },
     );
+    let logs_polls = || served_by_bucket(&emu).get("logs").copied().unwrap_or(0);
     let driver = async {
-        // Let watch go idle and back off to its longest wait.
-        tokio::time::sleep(Duration::from_secs(4)).await;
+        // Let watch go idle and back off to its longest wait (polls at about 0, 1, 3, 5 and
+        // 7 s), noting when each idle poll reaches the emulator.
+        let idle_until = tokio::time::Instant::now() + Duration::from_secs(7);
+        let mut seen = logs_polls();
+        let mut polled_at = Vec::new();
+        while tokio::time::Instant::now() < idle_until {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            let now = logs_polls();
+            if now != seen {
+                polled_at.push(tokio::time::Instant::now());
+                seen = now;
+            }
+        }
+        let gaps: Vec<Duration> = polled_at.windows(2).map(|w| w[1] - w[0]).collect();
+        println!(
+            "idle polls {} apart",
+            gaps.iter()
+                .map(|g| format!("{g:.2?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        assert!(
+            gaps.len() >= 2,
+            "too few idle polls to see the back-off: {gaps:?}"
+        );
+        // Never faster than `interval`, never slower than `max_interval` (with a second of
+        // slack for a loaded machine).
+        for gap in &gaps {
+            assert!(
+                *gap >= options.interval / 2
+                    && *gap <= options.max_interval + Duration::from_secs(1),
+                "idle polls {gaps:?} apart, for an interval of {:?} backing off to {:?}",
+                options.interval,
+                options.max_interval
+            );
+        }
         let runs_before = mirror.store.recent_runs(org, 100).await.unwrap().len();
+        // Change the org just after an idle poll: the next poll is `max_interval` away.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while logs_polls() == seen {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "watch stopped polling"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
         client.add_group_member(&group, &user).await.unwrap();
+        let polls_at_change = logs_polls();
         let added = tokio::time::Instant::now();
-        let limit = options.interval + Duration::from_secs(2);
+        // Only to stop a watch that never applies it; the bound is checked below.
+        let limit = options.max_interval * 2 + Duration::from_secs(10);
         loop {
             let keys = mirror
                 .store
@@ -414,12 +461,33 @@ async fn watch_applies_a_membership_change_within_the_interval_plus_two_seconds(
                 added.elapsed() < limit,
                 "the membership did not reach the mirror within {limit:?}"
             );
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        println!("membership mirrored after {:?}", added.elapsed());
-        let runs_after = mirror.store.recent_runs(org, 100).await.unwrap().len();
+        let took = added.elapsed();
+        let polls = logs_polls() - polls_at_change;
+        let runs = mirror.store.recent_runs(org, 100).await.unwrap();
         // Idle polls record no runs: only the one that applied the change.
-        assert_eq!(runs_after, runs_before + 1);
+        assert_eq!(runs.len(), runs_before + 1);
+        let time = |t: &Option<String>| {
+            chrono::DateTime::parse_from_rfc3339(t.as_deref().expect("a finished run")).unwrap()
+        };
+        let run = (time(&runs[0].ended_at) - time(&Some(runs[0].started_at.clone())))
+            .to_std()
+            .unwrap();
+        println!(
+            "membership mirrored after {took:?} ({run:?} of it the run) and {polls} System Log requests"
+        );
+        // The next poll applied it: one read of the log (the page with the event and the
+        // empty page after it), due `max_interval` after the last; a second of slack for a
+        // loaded machine.
+        assert!(
+            polls <= 2,
+            "{polls} System Log requests before the change was applied: a poll missed it"
+        );
+        assert!(
+            took <= options.max_interval + run + Duration::from_secs(1),
+            "applied {took:?} after the change, the run taking {run:?}: the next poll came late"
+        );
         let _ = stop.send(());
     };
     let (watched, ()) = tokio::join!(watcher, driver);
