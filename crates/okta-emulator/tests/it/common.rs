@@ -6,7 +6,41 @@ use okta_emulator::{EmulatorConfig, ManualClock, OrgSize, RunningEmulator};
 use reqwest::Method;
 use reqwest::header::HeaderMap;
 use serde_json::Value;
+use std::path::PathBuf;
 use std::sync::Arc;
+
+/// Whether the tests run under CI (`CI` set and not `false`/`0`, as `.ci/run` and the usual
+/// CI services set it).
+pub fn under_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && !v.eq_ignore_ascii_case("false"))
+}
+
+/// `relative` inside `../shared` beside the workspace (Okta's OpenAPI spec, recorded System
+/// Log samples). When it is missing, a test reading it would check nothing: under CI that is
+/// a failure; elsewhere the test is skipped with a loud note (`None`).
+pub fn shared_path(relative: &str) -> Option<PathBuf> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared")
+        .join(relative);
+    if path.exists() {
+        return Some(path);
+    }
+    assert!(
+        !under_ci(),
+        "{} is missing: under CI the tests that read ../shared must run (check it out beside \
+         the workspace)",
+        path.display()
+    );
+    // Straight to stderr, past the test harness's capture, so that the skip is seen.
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "\n!!! SKIPPED: {} not found; the test that reads it checked NOTHING (under CI this \
+         fails)\n",
+        path.display()
+    );
+    None
+}
 
 pub struct Emu {
     pub emu: RunningEmulator,

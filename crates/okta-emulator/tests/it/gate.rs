@@ -319,49 +319,58 @@ async fn rate_limits_off_still_send_generous_headers() {
 }
 
 #[tokio::test]
-async fn workforce_window_uses_real_time_with_time_scale() {
+async fn workforce_windows_last_a_minute_over_the_time_scale() {
+    let clock = ManualClock::new(start_time());
     let server = TestServer::start(EmulatorConfig {
         rate_limits: RateLimitMode::Workforce,
         time_scale: 60.0, // 1 s windows
+        clock: Arc::new(clock.clone()),
         ..Default::default()
     })
     .await;
-    // logs: 120 per minute, 60 for one token
-    let mut last = None;
-    for _ in 0..60 {
+    let t0 = start_time().timestamp();
+    // logs: 120 per minute, 60 for one token, in a window of 1 s from the first request
+    for i in 0..60 {
         let resp = server.ssws_get("/api/v1/logs").await;
-        assert_eq!(resp.status(), 200);
-        last = Some(header_i64(&resp, "x-rate-limit-reset"));
+        assert_eq!(resp.status(), 200, "request {i}");
+        assert_eq!(header_i64(&resp, "x-rate-limit-limit"), 60);
+        assert_eq!(header_i64(&resp, "x-rate-limit-remaining"), 59 - i);
+        assert_eq!(header_i64(&resp, "x-rate-limit-reset"), t0 + 1);
     }
+    clock.advance(Duration::milliseconds(999));
     let resp = server.ssws_get("/api/v1/logs").await;
-    if resp.status() == 429 {
-        assert_eq!(header_i64(&resp, "x-rate-limit-reset"), last.unwrap());
-        let wait = (last.unwrap() - Utc::now().timestamp()).max(0) as u64 * 1000 + 100;
-        tokio::time::sleep(std::time::Duration::from_millis(wait.min(1500))).await;
-    } // else the 1 s window already ended while we were sending (slow machine): still fine
+    assert_eq!(resp.status(), 429, "the window still runs");
+    assert_eq!(header_i64(&resp, "x-rate-limit-reset"), t0 + 1);
+    // a second after the first request the window is over
+    clock.advance(Duration::milliseconds(1));
     let resp = server.ssws_get("/api/v1/logs").await;
     assert_eq!(resp.status(), 200);
     assert_eq!(header_i64(&resp, "x-rate-limit-limit"), 60);
-    assert!(header_i64(&resp, "x-rate-limit-remaining") >= 58);
+    assert_eq!(header_i64(&resp, "x-rate-limit-remaining"), 59);
+    assert_eq!(header_i64(&resp, "x-rate-limit-reset"), t0 + 2);
     let stats = server.stats().await;
     assert_eq!(stats["buckets"]["logs"]["window_s"], 1.0);
+    assert_eq!(stats["buckets"]["logs"]["throttled"], 1);
 }
 
-/// Added latency in the concurrency test: requests stay in flight that long (± 50%).
-const LATENCY_MS: u64 = 600;
+/// Added latency in the concurrency test: requests stay in flight that long (± 50%), so the
+/// five requests, sent at once, are all in flight together even on a loaded machine (the
+/// last must arrive within a second of the first).
+const LATENCY_MS: u64 = 2_000;
 
 #[tokio::test]
 async fn concurrency_limit_rejects_the_excess_with_zero_headers() {
+    let clock = ManualClock::new(start_time());
     let server = Arc::new(
         TestServer::start(EmulatorConfig {
             concurrency_limit: 2,
             latency_ms: LATENCY_MS,
             rate_limits: RateLimitMode::Workforce,
+            clock: Arc::new(clock.clone()),
             ..Default::default()
         })
         .await,
     );
-    let started = std::time::Instant::now();
     let requests = (0..5).map(|_| {
         let server = server.clone();
         tokio::spawn(async move {
@@ -380,19 +389,22 @@ async fn concurrency_limit_rejects_the_excess_with_zero_headers() {
         .into_iter()
         .map(Result::unwrap)
         .collect();
-    assert!(
-        started.elapsed() < std::time::Duration::from_millis(LATENCY_MS * 4),
-        "requests ran in parallel"
-    );
+    // Two in flight, the other three refused at once rather than queued (which would have
+    // answered them 200 later).
     let ok: Vec<_> = results.iter().filter(|r| r.0 == 200).collect();
     let throttled: Vec<_> = results.iter().filter(|r| r.0 == 429).collect();
-    assert_eq!((ok.len(), throttled.len()), (2, 3), "{results:?}");
-    let now = Utc::now().timestamp();
+    let seen: Vec<_> = results.iter().map(|r| (r.0, r.1, r.2, r.3)).collect();
+    assert_eq!(
+        (ok.len(), throttled.len()),
+        (2, 3),
+        "(status, limit, remaining, reset): {seen:?}"
+    );
     for (_, limit, remaining, reset, body) in throttled {
         assert_eq!((*limit, *remaining), (0, 0));
-        assert!(
-            (now - 2..=now + 3).contains(reset),
-            "reset {reset} is an estimate near now"
+        assert_eq!(
+            *reset,
+            start_time().timestamp() + okta_emulator::gate::CONCURRENCY_RESET_ESTIMATE_S,
+            "reset is an estimate a second ahead"
         );
         assert_eq!(body["errorCode"], "E0000047");
     }
@@ -403,6 +415,7 @@ async fn concurrency_limit_rejects_the_excess_with_zero_headers() {
         );
     }
     // the slots are free again
+    server.gate.set_faults(json!({"latency_ms": 0})).unwrap();
     assert_eq!(server.ssws_get("/api/v1/users").await.status(), 200);
     let stats = server.stats().await;
     assert_eq!(stats["buckets"]["users"]["throttled"], 3);
@@ -528,6 +541,7 @@ async fn latency_is_added_with_jitter() {
         ..Default::default()
     })
     .await;
+    // at least half the latency (a loaded machine only adds to it)
     let started = std::time::Instant::now();
     assert_eq!(server.ssws_get("/api/v1/groups").await.status(), 200);
     assert!(
@@ -535,8 +549,28 @@ async fn latency_is_added_with_jitter() {
         "{:?}",
         started.elapsed()
     );
-    // control endpoints are not slowed down
-    let started = std::time::Instant::now();
-    assert_eq!(server.ssws_get("/__emulator/stats").await.status(), 200);
-    assert!(started.elapsed() < std::time::Duration::from_millis(100));
+    // Control endpoints are not slowed down: with a minute of latency, an API request would
+    // take at least 30 s; the control endpoint answers well within 10.
+    server
+        .gate
+        .set_faults(json!({"latency_ms": 60_000}))
+        .unwrap();
+    let resp = server
+        .get("/__emulator/stats")
+        .header("Authorization", format!("SSWS {TOKEN}"))
+        .timeout(std::time::Duration::from_secs(10))
+        .send()
+        .await
+        .expect("the control endpoint answers without the added latency");
+    assert_eq!(resp.status(), 200);
+    let api = server
+        .get("/api/v1/groups")
+        .header("Authorization", format!("SSWS {TOKEN}"))
+        .timeout(std::time::Duration::from_millis(500))
+        .send()
+        .await;
+    assert!(
+        api.as_ref().is_err_and(reqwest::Error::is_timeout),
+        "the API is slowed: {api:?}"
+    );
 }

@@ -1,18 +1,13 @@
 //! Responses of every emulator endpoint validate against Okta's OpenAPI spec
-//! (`../shared/okta/management-minimal.yaml` beside the workspace; skipped with a note when
-//! absent). The validator covers the subset of JSON Schema the spec uses for these responses:
+//! (`../shared/okta/management-minimal.yaml` beside the workspace; when absent, a failure
+//! under CI and a loudly noted skip elsewhere). The validator covers the subset of JSON Schema the spec uses for these responses:
 //! `$ref`, `type`, `nullable`, `required`, `properties`, `items`, `enum`, `format: date-time`,
 //! `allOf`, `oneOf`/`anyOf` and `discriminator` (with `mapping`).
 
-use crate::common::Emu;
+use crate::common::{Emu, shared_path};
 use okta_emulator::OrgSize;
 use reqwest::Method;
 use serde_json::{Value, json};
-use std::path::PathBuf;
-
-fn spec_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/okta/management-minimal.yaml")
-}
 
 /// The spec and its `components.schemas`.
 struct Spec {
@@ -20,15 +15,11 @@ struct Spec {
 }
 
 impl Spec {
+    /// The spec, or `None` outside CI when `../shared` is missing (see [`shared_path`]).
     fn load() -> Option<Self> {
-        let path = spec_path();
-        let Ok(text) = std::fs::read_to_string(&path) else {
-            eprintln!(
-                "note: {} not found; OpenAPI validation skipped",
-                path.display()
-            );
-            return None;
-        };
+        let path = shared_path("okta/management-minimal.yaml")?;
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
         let doc: Value = yaml_serde::from_str(&text).expect("the OpenAPI spec parses as YAML");
         Some(Self { doc })
     }
@@ -701,10 +692,14 @@ async fn every_generated_app_kind_validates() {
 fn validator_accepts_okta_log_samples_and_rejects_broken_objects() {
     let Some(spec) = Spec::load() else { return };
     let log_event = json!({"$ref": "#/components/schemas/LogEvent"});
-    let samples =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/okta/logs/scenarios");
+    let Some(samples) = shared_path("okta/logs/scenarios") else {
+        return;
+    };
     let mut checked = 0;
-    for entry in std::fs::read_dir(&samples).into_iter().flatten().flatten() {
+    let entries = std::fs::read_dir(&samples)
+        .unwrap_or_else(|e| panic!("cannot list {}: {e}", samples.display()));
+    for entry in entries {
+        let entry = entry.unwrap();
         for line in std::fs::read_to_string(entry.path())
             .unwrap()
             .lines()
@@ -718,6 +713,11 @@ fn validator_accepts_okta_log_samples_and_rejects_broken_objects() {
         }
     }
     eprintln!("{checked} System Log samples validate");
+    assert!(
+        checked >= 10,
+        "only {checked} System Log samples in {}",
+        samples.display()
+    );
     let user = json!({"$ref": "#/components/schemas/User"});
     let good = json!({"id": "00u1", "status": "ACTIVE", "created": "2024-01-02T03:04:05.000Z",
         "profile": {"login": "a@example.com", "email": "a@example.com", "firstName": "A", "lastName": null}});
