@@ -77,7 +77,7 @@ async fn export_lists_are_sorted_and_objects_match_the_api() {
     let r = e.get("/__emulator/export").await;
     assert_eq!(r.status, 200);
     let export = r.body;
-    assert_eq!(export, e.export());
+    // Every list below is compared with what the API's own endpoints serve.
     let keys: Vec<&String> = export.as_object().unwrap().keys().collect();
     assert_eq!(
         keys,
@@ -94,6 +94,12 @@ async fn export_lists_are_sorted_and_objects_match_the_api() {
         ]
     );
     let s = |v: &Value, k: &str| v[k].as_str().unwrap().to_string();
+    for k in keys {
+        assert!(
+            export[k.as_str()].as_array().unwrap().len() >= 3,
+            "{k}: the small org has some"
+        );
+    }
     for k in ["users", "groups", "apps", "idps"] {
         assert!(
             sorted_by(export[k].as_array().unwrap(), |v| s(v, "id")),
@@ -146,6 +152,29 @@ async fn export_lists_are_sorted_and_objects_match_the_api() {
             .any(|r| r["assignee_type"] == "GROUP")
     );
 
+    // Users of every status (the unfiltered list hides DEPROVISIONED ones), as listed.
+    let every_status = [
+        "STAGED",
+        "PROVISIONED",
+        "ACTIVE",
+        "RECOVERY",
+        "PASSWORD_EXPIRED",
+        "LOCKED_OUT",
+        "SUSPENDED",
+        "DEPROVISIONED",
+    ]
+    .map(|st| format!("status eq \"{st}\""))
+    .join(" or ");
+    let filter: String =
+        percent_encoding::utf8_percent_encode(&every_status, percent_encoding::NON_ALPHANUMERIC)
+            .to_string();
+    let users: Vec<Value> = e
+        .walk(&format!("/api/v1/users?limit=77&filter={filter}"))
+        .await
+        .iter()
+        .map(bare)
+        .collect();
+    assert_eq!(&users, export["users"].as_array().unwrap());
     let groups: Vec<Value> = e
         .walk("/api/v1/groups?limit=50")
         .await
@@ -162,6 +191,56 @@ async fn export_lists_are_sorted_and_objects_match_the_api() {
     assert_eq!(&apps, export["apps"].as_array().unwrap());
     let idps: Vec<Value> = e.walk("/api/v1/idps").await.iter().map(bare).collect();
     assert_eq!(&idps, export["idps"].as_array().unwrap());
+    // Each app's users (with their scope) and groups, through the app's listings.
+    let (mut app_users, mut app_groups) = (Vec::new(), Vec::new());
+    for a in &apps {
+        let aid = s(a, "id");
+        for u in e.walk(&format!("/api/v1/apps/{aid}/users?limit=50")).await {
+            app_users.push(serde_json::json!({
+                "app_id": aid, "scope": u["scope"], "user_id": u["id"],
+            }));
+        }
+        for g in e.walk(&format!("/api/v1/apps/{aid}/groups?limit=20")).await {
+            app_groups.push(serde_json::json!({"app_id": aid, "group_id": g["id"]}));
+        }
+    }
+    assert_eq!(&app_users, export["app_users"].as_array().unwrap());
+    assert_eq!(&app_groups, export["app_groups"].as_array().unwrap());
+    // Role assignments: the users holding roles and each one's direct roles, every group's
+    // roles.
+    let mut roles = Vec::new();
+    let mut url = Some(e.url("/api/v1/iam/assignees/users?limit=7"));
+    while let Some(u) = url {
+        let page = e.get(&u).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        for assignee in page.body["value"].as_array().unwrap() {
+            let uid = s(assignee, "id");
+            for r in e.get(&format!("/api/v1/users/{uid}/roles")).await.array() {
+                if r["assignmentType"] == "USER" {
+                    roles.push(("USER", uid.clone(), s(r, "type"), s(r, "id")));
+                }
+            }
+        }
+        url = page.body["_links"]["next"]["href"]
+            .as_str()
+            .map(str::to_string);
+    }
+    for g in &groups {
+        let gid = s(g, "id");
+        for r in e.get(&format!("/api/v1/groups/{gid}/roles")).await.array() {
+            roles.push(("GROUP", gid.clone(), s(r, "type"), s(r, "id")));
+        }
+    }
+    roles.sort();
+    let roles: Vec<Value> = roles
+        .into_iter()
+        .map(|(kind, assignee, role, id)| {
+            serde_json::json!({
+                "assignee_id": assignee, "assignee_type": kind, "id": id, "role_type": role,
+            })
+        })
+        .collect();
+    assert_eq!(&roles, export["role_assignments"].as_array().unwrap());
     // Membership through the API equals the export's pairs.
     let mut pairs = Vec::new();
     for g in export["groups"].as_array().unwrap() {
