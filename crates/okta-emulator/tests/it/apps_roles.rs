@@ -235,6 +235,7 @@ async fn roles_grant_list_and_revoke_with_events() {
         .map(|r| r["assignee_id"].as_str().unwrap().to_string())
         .collect();
     want.dedup();
+    assert!(want.len() > 5, "several pages of assignees: {want:?}");
     assert_eq!(ids, want);
     assert!(ids.contains(&uid.to_string()));
 

@@ -390,6 +390,7 @@ async fn a_single_user_has_schema_type_and_the_lifecycle_links_of_its_status() {
     }
     // Collections carry only `self`, as Okta's do.
     let page = e.get("/api/v1/users?limit=5").await;
+    assert_eq!(page.array().len(), 5);
     for u in page.array() {
         let rels: Vec<&String> = u["_links"].as_object().unwrap().keys().collect();
         assert_eq!(rels, ["self"]);

@@ -77,6 +77,7 @@ async fn bounded_requests_end_and_filters_apply() {
         .iter()
         .filter(|x| x["eventType"] == "user.session.start")
         .count();
+    assert!(want > 0, "the history has sign-ins");
     assert_eq!(sessions.len(), want);
     let target = all
         .iter()
