@@ -5,6 +5,7 @@ mod churn;
 mod common;
 mod export;
 mod fidelity;
+mod filter_props;
 mod filters;
 mod gate;
 mod groups;
