@@ -6,6 +6,7 @@ mod errors;
 mod governor;
 mod lists;
 mod network;
+mod pacing;
 mod resilience;
 mod secrets;
 mod shared_buckets;
