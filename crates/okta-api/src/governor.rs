@@ -763,8 +763,29 @@ impl Drop for ConcurrencyPermit<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::SystemClock;
     use http::HeaderValue;
+
+    /// A clock that stands still, so that what a decision depends on (how long until a
+    /// window ends) is exact however slowly the test runs.
+    #[derive(Debug)]
+    struct HeldClock(parking_lot::Mutex<DateTime<Utc>>);
+
+    impl HeldClock {
+        fn at(t: DateTime<Utc>) -> Arc<Self> {
+            Arc::new(Self(parking_lot::Mutex::new(t)))
+        }
+    }
+
+    impl Clock for HeldClock {
+        fn now(&self) -> DateTime<Utc> {
+            *self.0.lock()
+        }
+    }
+
+    /// Where the held clocks start (a whole second, as `Date` headers are).
+    fn t0() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000, 0).unwrap()
+    }
 
     fn headers(limit: u64, remaining: u64, reset: i64, date: DateTime<Utc>) -> HeaderMap {
         let mut h = HeaderMap::new();
@@ -842,7 +863,8 @@ mod tests {
 
     #[tokio::test]
     async fn probe_then_bursts_and_waits_for_reset() {
-        let gov = Governor::new(Arc::new(SystemClock), 0.0, 8);
+        let clock = HeldClock::at(t0());
+        let gov = Governor::new(clock.clone(), 0.0, 8);
         let metrics = Metrics::default();
         let first = gov.admit("users", RequestKind::Start, &metrics).await;
         // while the probe is out, nobody else goes
@@ -850,7 +872,7 @@ mod tests {
             gov.decide("users", RequestKind::Start),
             Decision::Wait(_)
         ));
-        let now = Utc::now();
+        let now = clock.now();
         let reset = now.timestamp() + 3;
         first.finish(&headers(10, 2, reset, now), 200, now, now);
         // two left: both go at once (a fixed window is not spread), a third waits
@@ -879,15 +901,16 @@ mod tests {
 
     #[tokio::test]
     async fn the_reserve_waits_for_the_last_part_of_the_window() {
-        let gov = Governor::new(Arc::new(SystemClock), 0.1, 8);
+        let clock = HeldClock::at(t0());
+        let gov = Governor::new(clock.clone(), 0.1, 8);
         let metrics = Metrics::default();
         let first = gov.admit("users", RequestKind::Start, &metrics).await;
-        let now = Utc::now();
+        let now = clock.now();
         first.finish(&headers(10, 3, now.timestamp() + 5, now), 200, now, now);
         // window times are local; with `opened` unknown, the window lasts from its first
         // request on and its ends stay as set here
         let set_window = |opened_ago_ms: i64, early_end_in_ms: i64| {
-            let local_now = Utc::now();
+            let local_now = clock.now();
             let mut st = gov.state.lock();
             let w = st
                 .buckets
@@ -901,19 +924,21 @@ mod tests {
             w.ends_early = local_now + TimeDelta::milliseconds(early_end_in_ms);
             w.ends = w.ends_early + TimeDelta::milliseconds(100);
         };
-        // a 3 s window with 2 s to run: the reserve (1 of 10) is held
+        // a 3 s window with 2 s to run: the reserve (1 of 10) is held until its last tenth,
+        // 1.7 s from now
         set_window(1_000, 2_000);
         let a = gov.admit("users", RequestKind::Start, &metrics).await;
         let b = gov.admit("users", RequestKind::Start, &metrics).await;
         match gov.decide("users", RequestKind::Start) {
-            Decision::Wait(d) => assert!(d > Duration::from_millis(1_000), "{d:?}"),
+            Decision::Wait(d) => assert_eq!(d, Duration::from_millis(1_700)),
             Decision::Go => panic!("spent the reserve early"),
         }
-        // its last tenth: the reserve goes too, then nothing is left until the reset
+        // its last tenth: the reserve goes too, then nothing is left until the reset (the
+        // latest end, 100 ms after the earliest, and the grace)
         set_window(2_900, 100);
         let c = gov.admit("users", RequestKind::Start, &metrics).await;
         match gov.decide("users", RequestKind::Start) {
-            Decision::Wait(d) => assert!(d >= Duration::from_millis(100), "{d:?}"),
+            Decision::Wait(d) => assert_eq!(d, Duration::from_millis(200) + RESET_GRACE),
             Decision::Go => panic!("went past the limit"),
         }
         drop((a, b, c));
@@ -921,10 +946,11 @@ mod tests {
 
     #[tokio::test]
     async fn listings_under_way_keep_budget_from_new_starts() {
-        let gov = Governor::new(Arc::new(SystemClock), 0.0, 64);
+        let clock = HeldClock::at(t0());
+        let gov = Governor::new(clock.clone(), 0.0, 64);
         let metrics = Metrics::default();
         let first = gov.admit("apps", RequestKind::Start, &metrics).await;
-        let now = Utc::now();
+        let now = clock.now();
         // a long window with 20 of 50 left, and one listing with pages to read
         first.finish(&headers(50, 20, now.timestamp() + 30, now), 200, now, now);
         gov.open_listing("apps");
