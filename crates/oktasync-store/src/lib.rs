@@ -18,6 +18,7 @@ mod error;
 mod export;
 pub mod history;
 pub mod query;
+mod reader;
 mod schema;
 mod sqlite;
 mod types;
@@ -26,6 +27,7 @@ pub use delta::{
     Cause, ChangeQuery, ChangeRecord, ChangeSource, Delta, DeltaEntry, DeltaOp, Scope, Watermarks,
 };
 pub use error::{Result, StoreError};
+pub use reader::{MirrorReader, TableRows};
 pub use schema::canonical_raw;
 pub use sqlite::{APPLICATION_ID, FileState, SqliteFullSyncSession, SqliteStore, StoreOptions};
 pub use types::{
@@ -35,20 +37,13 @@ pub use types::{
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use serde_json::Value;
 use std::collections::BTreeMap;
 
-/// A mirror backend.
+/// A mirror backend: what the engine writes, and everything a reader asks.
 #[async_trait]
-pub trait Store: Send + Sync {
+pub trait Store: MirrorReader {
     /// The org with this URL, created if the mirror has none yet.
     async fn ensure_org(&self, org_url: &str, now: DateTime<Utc>) -> Result<OrgId>;
-
-    /// The org with this URL, if the mirror has it.
-    async fn find_org(&self, org_url: &str) -> Result<Option<OrgId>>;
-
-    /// Every org in the mirror, as (id, URL), in id order.
-    async fn orgs(&self) -> Result<Vec<(OrgId, String)>>;
 
     /// Starts a full sync run: records it as `running` and returns the session that stages
     /// its data. A `running` row left by a process that no longer exists is marked
@@ -58,17 +53,6 @@ pub trait Store: Send + Sync {
         org: OrgId,
         start: RunStart,
     ) -> Result<Box<dyn FullSyncSession>>;
-
-    /// The mirror of one org in exactly the form of the emulator's `GET /__emulator/export`:
-    /// `{users, groups, apps, idps, group_members, app_users, app_groups, role_assignments}`,
-    /// objects sorted by id, pairs sorted by their fields in that order.
-    async fn export_json(&self, org: OrgId) -> Result<Value>;
-
-    /// Rows per table for one org, keyed by table name.
-    async fn counts(&self, org: OrgId) -> Result<BTreeMap<String, u64>>;
-
-    /// The most recent runs of one org, newest first.
-    async fn recent_runs(&self, org: OrgId, limit: u32) -> Result<Vec<SyncRunRecord>>;
 
     /// A named checkpoint of one org (e.g. the System Log `next` link).
     async fn checkpoint(&self, org: OrgId, name: &str) -> Result<Option<String>>;
@@ -103,9 +87,6 @@ pub trait Store: Send + Sync {
 
     /// The newest Okta timestamps the mirror holds, for `lastUpdated` filters.
     async fn watermarks(&self, org: OrgId) -> Result<Watermarks>;
-
-    /// The change log, oldest first (the newest `limit` when a limit is given).
-    async fn changes(&self, org: OrgId, query: &ChangeQuery) -> Result<Vec<ChangeRecord>>;
 }
 
 /// One run's staging area. Dropping it without `commit` or `fail` discards the staged data

@@ -104,16 +104,6 @@ pub async fn users(store: &SqliteStore, org: OrgId, filter: &UserFilter) -> Resu
         .collect())
 }
 
-/// The statuses present in the mirror, for an error that lists them.
-pub async fn user_statuses(store: &SqliteStore, org: OrgId) -> Result<Vec<String>> {
-    Ok(sqlx::query_scalar(
-        "SELECT DISTINCT status FROM users WHERE org_id = ?1 AND status IS NOT NULL ORDER BY 1",
-    )
-    .bind(org.0)
-    .fetch_all(store.pool())
-    .await?)
-}
-
 /// A group a user belongs to.
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct UserGroup {

@@ -7,12 +7,17 @@ pub use file::{APPLICATION_ID, FileState};
 use crate::changelog::{self, DeltaWriter, RunContext};
 use crate::delta::{ChangeQuery, ChangeRecord, ChangeSource, Delta, Scope, Watermarks};
 use crate::error::{Result, StoreError};
+use crate::history::Concern;
+use crate::query::{
+    self, AdminRole, AppDetail, AppRow, GroupDetail, GroupRow, UserDetail, UserFilter, UserGroup,
+    UserRow,
+};
 use crate::schema::{self, Cell, ColumnType, TableSpec};
 use crate::types::run_kind;
 use crate::types::{
     Batch, ChangeCounts, Changes, OrgId, RunId, RunStart, RunStats, SyncRunRecord, Table, outcome,
 };
-use crate::{FullSyncSession, Store};
+use crate::{FullSyncSession, MirrorReader, Store, TableRows};
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::Value;
@@ -20,7 +25,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::{AssertSqlSafe, Connection, Row};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -747,64 +752,12 @@ impl Store for SqliteStore {
             .ok_or_else(|| StoreError::UnknownOrg(org_url.to_owned()))
     }
 
-    async fn find_org(&self, org_url: &str) -> Result<Option<OrgId>> {
-        let id: Option<i64> = sqlx::query_scalar("SELECT org_id FROM orgs WHERE url = ?")
-            .bind(org_url)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(id.map(OrgId))
-    }
-
-    async fn orgs(&self) -> Result<Vec<(OrgId, String)>> {
-        let rows: Vec<(i64, String)> =
-            sqlx::query_as("SELECT org_id, url FROM orgs ORDER BY org_id")
-                .fetch_all(&self.pool)
-                .await?;
-        Ok(rows.into_iter().map(|(id, url)| (OrgId(id), url)).collect())
-    }
-
     async fn begin_full_sync(
         &self,
         org: OrgId,
         start: RunStart,
     ) -> Result<Box<dyn FullSyncSession>> {
         Ok(Box::new(self.begin_full_sync_session(org, start).await?))
-    }
-
-    async fn export_json(&self, org: OrgId) -> Result<Value> {
-        // One read transaction: the export is one snapshot even while a run commits.
-        let mut tx = self.pool.begin().await?;
-        let export = crate::export::export_json(&mut tx, org).await?;
-        tx.commit().await?;
-        Ok(export)
-    }
-
-    async fn counts(&self, org: OrgId) -> Result<BTreeMap<String, u64>> {
-        let mut tx = self.pool.begin().await?;
-        let mut counts = BTreeMap::new();
-        for table in Table::ALL {
-            let sql = format!("SELECT COUNT(*) FROM {} WHERE org_id = ?", table.as_str());
-            let n: i64 = sqlx::query_scalar(AssertSqlSafe(sql))
-                .bind(org.0)
-                .fetch_one(&mut *tx)
-                .await?;
-            counts.insert(table.as_str().to_owned(), u64::try_from(n).unwrap_or(0));
-        }
-        tx.commit().await?;
-        Ok(counts)
-    }
-
-    async fn recent_runs(&self, org: OrgId, limit: u32) -> Result<Vec<SyncRunRecord>> {
-        Ok(sqlx::query_as(
-            "SELECT run_id, org_id, kind, resources, started_at, ended_at, outcome, error, counts,
-                    changes, api_calls, fewest_calls, calls_by_bucket, http_429, retries,
-                    rate_limit_wait_s
-             FROM sync_runs WHERE org_id = ? ORDER BY run_id DESC LIMIT ?",
-        )
-        .bind(org.0)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?)
     }
 
     async fn checkpoint(&self, org: OrgId, name: &str) -> Result<Option<String>> {
@@ -892,9 +845,138 @@ impl Store for SqliteStore {
             groups_last_membership_updated,
         })
     }
+}
+
+#[async_trait]
+impl MirrorReader for SqliteStore {
+    async fn orgs(&self) -> Result<Vec<(OrgId, String)>> {
+        let rows: Vec<(i64, String)> =
+            sqlx::query_as("SELECT org_id, url FROM orgs ORDER BY org_id")
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows.into_iter().map(|(id, url)| (OrgId(id), url)).collect())
+    }
+
+    async fn find_org(&self, org_url: &str) -> Result<Option<OrgId>> {
+        let id: Option<i64> = sqlx::query_scalar("SELECT org_id FROM orgs WHERE url = ?")
+            .bind(org_url)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(id.map(OrgId))
+    }
+
+    async fn users(&self, org: OrgId, filter: &UserFilter) -> Result<Vec<UserRow>> {
+        query::users(self, org, filter).await
+    }
+
+    async fn user(&self, org: OrgId, id_or_login: &str) -> Result<Option<UserDetail>> {
+        query::user(self, org, id_or_login).await
+    }
+
+    async fn users_by_id(&self, org: OrgId, ids: &[String]) -> Result<Vec<UserRow>> {
+        query::users_by_id(self, org, ids).await
+    }
+
+    async fn groups(&self, org: OrgId) -> Result<Vec<GroupRow>> {
+        query::groups(self, org).await
+    }
+
+    async fn group(&self, org: OrgId, id_or_name: &str) -> Result<Option<GroupDetail>> {
+        query::group(self, org, id_or_name).await
+    }
+
+    async fn groups_by_id(&self, org: OrgId, ids: &[String]) -> Result<HashMap<String, UserGroup>> {
+        query::groups_by_id(self, org, ids).await
+    }
+
+    async fn apps(&self, org: OrgId) -> Result<Vec<AppRow>> {
+        query::apps(self, org).await
+    }
+
+    async fn app(&self, org: OrgId, id_or_label: &str) -> Result<Option<AppDetail>> {
+        query::app(self, org, id_or_label).await
+    }
+
+    async fn app_labels(
+        &self,
+        org: OrgId,
+        ids: &[String],
+    ) -> Result<HashMap<String, Option<String>>> {
+        query::app_labels(self, org, ids).await
+    }
+
+    async fn admins(&self, org: OrgId) -> Result<Vec<AdminRole>> {
+        query::admins(self, org).await
+    }
 
     async fn changes(&self, org: OrgId, query: &ChangeQuery) -> Result<Vec<ChangeRecord>> {
         crate::history::changes(&self.pool, org, query).await
+    }
+
+    async fn history_start(&self, org: OrgId) -> Result<Option<String>> {
+        crate::history::history_start(&self.pool, org).await
+    }
+
+    async fn rows_at(
+        &self,
+        org: OrgId,
+        table: Table,
+        concern: Concern<'_>,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<Value>> {
+        crate::history::rows_at(&self.pool, org, table, concern, at).await
+    }
+
+    async fn export_json(&self, org: OrgId) -> Result<Value> {
+        // One read transaction: the export is one snapshot even while a run commits.
+        let mut tx = self.pool.begin().await?;
+        let export = crate::export::export_json(&mut tx, org).await?;
+        tx.commit().await?;
+        Ok(export)
+    }
+
+    async fn table_rows(&self, org: OrgId, table: Table) -> Result<TableRows> {
+        query::table_rows(self, org, table).await
+    }
+
+    async fn counts(&self, org: OrgId) -> Result<BTreeMap<String, u64>> {
+        let mut tx = self.pool.begin().await?;
+        let mut counts = BTreeMap::new();
+        for table in Table::ALL {
+            let sql = format!("SELECT COUNT(*) FROM {} WHERE org_id = ?", table.as_str());
+            let n: i64 = sqlx::query_scalar(AssertSqlSafe(sql))
+                .bind(org.0)
+                .fetch_one(&mut *tx)
+                .await?;
+            counts.insert(table.as_str().to_owned(), u64::try_from(n).unwrap_or(0));
+        }
+        tx.commit().await?;
+        Ok(counts)
+    }
+
+    async fn recent_runs(&self, org: OrgId, limit: u32) -> Result<Vec<SyncRunRecord>> {
+        Ok(sqlx::query_as(
+            "SELECT run_id, org_id, kind, resources, started_at, ended_at, outcome, error, counts,
+                    changes, api_calls, fewest_calls, calls_by_bucket, http_429, retries,
+                    rate_limit_wait_s
+             FROM sync_runs WHERE org_id = ? ORDER BY run_id DESC LIMIT ?",
+        )
+        .bind(org.0)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn meta(&self, key: &str) -> Result<Option<String>> {
+        SqliteStore::meta(self, key).await
+    }
+
+    fn location(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    async fn close(&self) {
+        SqliteStore::close(self).await;
     }
 }
 

@@ -4,8 +4,8 @@
 use crate::cli::{ExportArgs, ExportFormat, OutputFormat, UsersArgs};
 use crate::output::{Table, csv_line, opt, print_json, print_list, printable_lines, write_stdout};
 use anyhow::{Context, Result, bail};
-use oktasync_store::query::{self, UserFilter, UserRow};
-use oktasync_store::{OrgId, SqliteStore, Store, SyncRunRecord, Table as StoreTable};
+use oktasync_store::query::{UserFilter, UserRow};
+use oktasync_store::{MirrorReader, OrgId, SyncRunRecord, Table as StoreTable};
 use serde_json::{Value, json};
 use std::io::Write;
 use std::path::Path;
@@ -55,8 +55,8 @@ fn parse_statuses(given: &[String]) -> Result<Vec<String>> {
 }
 
 /// The id of the group with this id or name; an unknown group is an error.
-async fn group_id(store: &SqliteStore, org: OrgId, id_or_name: &str) -> Result<String> {
-    Ok(query::group(store, org, id_or_name)
+async fn group_id(store: &dyn MirrorReader, org: OrgId, id_or_name: &str) -> Result<String> {
+    Ok(store.group(org, id_or_name)
         .await?
         .with_context(|| {
             format!(
@@ -68,7 +68,7 @@ async fn group_id(store: &SqliteStore, org: OrgId, id_or_name: &str) -> Result<S
 }
 
 pub async fn users(
-    store: &SqliteStore,
+    store: &dyn MirrorReader,
     org: OrgId,
     args: &UsersArgs,
     format: OutputFormat,
@@ -83,17 +83,17 @@ pub async fn users(
         department: args.department.clone(),
         search: args.search.clone(),
     };
-    let rows = query::users(store, org, &filter).await?;
+    let rows = store.users(org, &filter).await?;
     print_list(format, &rows, &user_table(&rows), "users")
 }
 
 pub async fn user(
-    store: &SqliteStore,
+    store: &dyn MirrorReader,
     org: OrgId,
     id_or_login: &str,
     format: OutputFormat,
 ) -> Result<()> {
-    let detail = query::user(store, org, id_or_login)
+    let detail = store.user(org, id_or_login)
         .await?
         .with_context(|| format!("no user with id or login {id_or_login:?} in the mirror; try `oktasync users --search TEXT`"))?;
     match format {
@@ -204,8 +204,8 @@ pub fn indent(text: &str) -> String {
     text.lines().map(|l| format!("  {l}\n")).collect()
 }
 
-pub async fn groups(store: &SqliteStore, org: OrgId, format: OutputFormat) -> Result<()> {
-    let rows = query::groups(store, org).await?;
+pub async fn groups(store: &dyn MirrorReader, org: OrgId, format: OutputFormat) -> Result<()> {
+    let rows = store.groups(org).await?;
     let mut t = Table::new(&["id", "name", "type", "members", "description"]);
     for g in &rows {
         t.row(vec![
@@ -220,13 +220,13 @@ pub async fn groups(store: &SqliteStore, org: OrgId, format: OutputFormat) -> Re
 }
 
 pub async fn group(
-    store: &SqliteStore,
+    store: &dyn MirrorReader,
     org: OrgId,
     id_or_name: &str,
     active_only: bool,
     format: OutputFormat,
 ) -> Result<()> {
-    let mut detail = query::group(store, org, id_or_name)
+    let mut detail = store.group(org, id_or_name)
         .await?
         .with_context(|| format!("no group with id or name {id_or_name:?} in the mirror; list them with `oktasync groups`"))?;
     if active_only {
@@ -302,8 +302,8 @@ pub fn group_sections(
     text
 }
 
-pub async fn apps(store: &SqliteStore, org: OrgId, format: OutputFormat) -> Result<()> {
-    let rows = query::apps(store, org).await?;
+pub async fn apps(store: &dyn MirrorReader, org: OrgId, format: OutputFormat) -> Result<()> {
+    let rows = store.apps(org).await?;
     let mut t = Table::new(&[
         "id", "label", "name", "status", "sign-on", "users", "groups",
     ]);
@@ -322,15 +322,17 @@ pub async fn apps(store: &SqliteStore, org: OrgId, format: OutputFormat) -> Resu
 }
 
 pub async fn app(
-    store: &SqliteStore,
+    store: &dyn MirrorReader,
     org: OrgId,
     id_or_label: &str,
     active_only: bool,
     format: OutputFormat,
 ) -> Result<()> {
-    let mut detail = query::app(store, org, id_or_label)
-        .await?
-        .with_context(|| format!("no app with id or label {id_or_label:?} in the mirror; list them with `oktasync apps`"))?;
+    let mut detail = store.app(org, id_or_label).await?.with_context(|| {
+        format!(
+            "no app with id or label {id_or_label:?} in the mirror; list them with `oktasync apps`"
+        )
+    })?;
     if active_only {
         detail.access.retain(|a| is_active(a.user_status.as_ref()));
     }
@@ -387,12 +389,12 @@ pub async fn app(
 }
 
 pub async fn admins(
-    store: &SqliteStore,
+    store: &dyn MirrorReader,
     org: OrgId,
     active_only: bool,
     format: OutputFormat,
 ) -> Result<()> {
-    let mut rows = query::admins(store, org).await?;
+    let mut rows = store.admins(org).await?;
     if active_only {
         rows.retain(|r| is_active(r.user_status.as_ref()));
     }
@@ -437,7 +439,7 @@ fn run_json(r: &SyncRunRecord) -> Value {
 }
 
 pub async fn status(
-    store: &SqliteStore,
+    store: &dyn MirrorReader,
     org: OrgId,
     limit: u32,
     format: OutputFormat,
@@ -610,7 +612,7 @@ impl Write for Sink {
     }
 }
 
-pub async fn export(store: &SqliteStore, org: OrgId, args: &ExportArgs) -> Result<()> {
+pub async fn export(store: &dyn MirrorReader, org: OrgId, args: &ExportArgs) -> Result<()> {
     match args.format {
         ExportFormat::Json | ExportFormat::Ndjson if args.csv_raw => {
             bail!("--csv-raw applies to --format csv only")
@@ -677,7 +679,7 @@ pub async fn export(store: &SqliteStore, org: OrgId, args: &ExportArgs) -> Resul
             std::fs::create_dir_all(&dir)
                 .with_context(|| format!("cannot create directory {}", dir.display()))?;
             for table in StoreTable::ALL {
-                let (columns, rows) = query::table_rows(store, org, table).await?;
+                let (columns, rows) = store.table_rows(org, table).await?;
                 let path = dir.join(format!("{}.csv", table.as_str()));
                 let mut w = Sink::open(Some(&path))?;
                 let header = csv_line(columns.iter().map(|c| Some(c.as_str())), args.csv_raw);

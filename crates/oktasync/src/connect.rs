@@ -6,7 +6,7 @@ use okta_api::{
     ClientConfig, ClientSecretMethod, Credentials, OAuthCredentials, OAuthSecretCredentials,
     OktaClient, OrgUrl, PrivateKey,
 };
-use oktasync_store::{OrgId, SqliteStore, Store, StoreError};
+use oktasync_store::{MirrorReader, OrgId, SqliteStore, StoreError};
 use secrecy::ExposeSecret;
 use std::path::Path;
 
@@ -60,8 +60,8 @@ pub fn client(settings: &Settings) -> Result<OktaClient> {
 
 /// Opens an existing mirror read-only: nothing is created, migrated or written, and a file
 /// that is not a mirror is refused unchanged (the store's errors say what to run).
-pub async fn open_existing(db: &Path) -> Result<SqliteStore> {
-    Ok(SqliteStore::open_read_only(db).await?)
+pub async fn open_existing(db: &Path) -> Result<Box<dyn MirrorReader>> {
+    Ok(Box::new(SqliteStore::open_read_only(db).await?))
 }
 
 /// Why a sync could not write the mirror at `db`, naming the path and the cause, or `None`
@@ -193,13 +193,13 @@ fn with_path_and_cause(db: &Path, e: StoreError) -> anyhow::Error {
 }
 
 /// The org the query commands read: the one `--org-url` names, else the mirror's only org.
-pub async fn mirror_org(store: &SqliteStore, org_url: Option<&str>) -> Result<OrgId> {
+pub async fn mirror_org(store: &dyn MirrorReader, org_url: Option<&str>) -> Result<OrgId> {
     if let Some(url) = org_url {
         let canonical = OrgUrl::parse(url)?.origin();
         return store.find_org(&canonical).await?.with_context(|| {
             format!(
                 "the mirror {} has no org {canonical}; run `oktasync sync` for it",
-                store.path().display()
+                store.location()
             )
         });
     }
@@ -207,8 +207,8 @@ pub async fn mirror_org(store: &SqliteStore, org_url: Option<&str>) -> Result<Or
     match orgs.as_slice() {
         [] => bail!(
             "the mirror {} is empty: run `oktasync sync --db {}` first",
-            store.path().display(),
-            store.path().display()
+            store.location(),
+            store.location()
         ),
         [(id, _)] => Ok(*id),
         many => bail!(

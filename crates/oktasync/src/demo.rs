@@ -8,7 +8,7 @@ use anyhow::{Context, Result, bail};
 use okta_api::{ClientConfig, Credentials, OktaClient, OrgUrl, SecretString};
 use okta_emulator::{EmulatorConfig, OrgSize};
 use oktasync_engine::{RunSummary, SyncMode, SyncOptions};
-use oktasync_store::{ChangeQuery, FileState, SqliteStore, Store, query};
+use oktasync_store::{ChangeQuery, FileState, MirrorReader, SqliteStore};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -247,9 +247,9 @@ async fn what_changed(
 async fn next_steps(db: &Path, cmd: &str) -> Result<String> {
     let store = SqliteStore::open_read_only(db).await?;
     let org = crate::connect::mirror_org(&store, None).await?;
-    let admins = query::admins(&store, org).await?;
-    let groups = query::groups(&store, org).await?;
-    let apps = query::apps(&store, org).await?;
+    let admins = store.admins(org).await?;
+    let groups = store.groups(org).await?;
+    let apps = store.apps(org).await?;
     store.close().await;
     let d = quote(&db.display().to_string());
     let mut text = String::from("\nTry next:\n");

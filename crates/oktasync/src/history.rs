@@ -6,9 +6,9 @@ use crate::cli::{ChangesArgs, OutputFormat};
 use crate::output::{Table, opt, print_json, print_list, printable_lines, write_stdout};
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, NaiveDate, Utc};
-use oktasync_store::history::{self, Concern};
-use oktasync_store::query::{self, UserRow};
-use oktasync_store::{ChangeQuery, ChangeRecord, OrgId, SqliteStore, Store, Table as StoreTable};
+use oktasync_store::history::Concern;
+use oktasync_store::query::UserRow;
+use oktasync_store::{ChangeQuery, ChangeRecord, MirrorReader, OrgId, Table as StoreTable};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
@@ -43,8 +43,12 @@ fn ts(t: DateTime<Utc>) -> String {
 }
 
 /// Says so on stderr when `at` is before the mirror's history begins.
-async fn warn_before_history(store: &SqliteStore, org: OrgId, at: DateTime<Utc>) -> Result<()> {
-    match history::history_start(store.pool(), org).await? {
+async fn warn_before_history(
+    store: &dyn MirrorReader,
+    org: OrgId,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    match store.history_start(org).await? {
         Some(start) if ts(at) < start => eprintln!(
             "note: the mirror's history begins at {start} (its first sync); earlier times show the state at that point"
         ),
@@ -94,7 +98,7 @@ fn old_to_new(c: &ChangeRecord) -> String {
 }
 
 pub async fn changes(
-    store: &SqliteStore,
+    store: &dyn MirrorReader,
     org: OrgId,
     args: &ChangesArgs,
     format: OutputFormat,
@@ -144,15 +148,15 @@ pub async fn changes(
 }
 
 /// A user id from an id or login: the mirror first, then the change log (a deleted user).
-async fn resolve_user(store: &SqliteStore, org: OrgId, id_or_login: &str) -> Result<String> {
-    if let Some(detail) = query::user(store, org, id_or_login).await? {
+async fn resolve_user(store: &dyn MirrorReader, org: OrgId, id_or_login: &str) -> Result<String> {
+    if let Some(detail) = store.user(org, id_or_login).await? {
         return Ok(detail.user.id);
     }
     Ok(id_or_login.to_owned())
 }
 
-async fn resolve_group(store: &SqliteStore, org: OrgId, id_or_name: &str) -> Result<String> {
-    if let Some(detail) = query::group(store, org, id_or_name).await? {
+async fn resolve_group(store: &dyn MirrorReader, org: OrgId, id_or_name: &str) -> Result<String> {
+    if let Some(detail) = store.group(org, id_or_name).await? {
         return Ok(detail.group.id);
     }
     Ok(id_or_name.to_owned())
@@ -180,7 +184,7 @@ fn gone_user(id: &str) -> UserRow {
 
 /// `oktasync group G --at T`: members, app assignments and admin roles as of T.
 pub async fn group_at(
-    store: &SqliteStore,
+    store: &dyn MirrorReader,
     org: OrgId,
     id_or_name: &str,
     at: &str,
@@ -190,17 +194,19 @@ pub async fn group_at(
     let at = parse_time(at, Utc::now()).map_err(crate::exit::config)?;
     warn_before_history(store, org, at).await?;
     let group_id = resolve_group(store, org, id_or_name).await?;
-    let pool = store.pool();
     let g = Concern::Group(&group_id);
-    let member_ids: Vec<String> = history::rows_at(pool, org, StoreTable::GroupMembers, g, at)
+    let member_ids: Vec<String> = store
+        .rows_at(org, StoreTable::GroupMembers, g, at)
         .await?
         .iter()
         .map(|r| text(r, "user_id"))
         .collect();
-    let app_rows = history::rows_at(pool, org, StoreTable::AppGroups, g, at).await?;
-    let roles = history::rows_at(pool, org, StoreTable::RoleAssignments, g, at).await?;
+    let app_rows = store.rows_at(org, StoreTable::AppGroups, g, at).await?;
+    let roles = store
+        .rows_at(org, StoreTable::RoleAssignments, g, at)
+        .await?;
     // Members as the mirror knows them now (status, names), those since deleted by id.
-    let mut members = query::users_by_id(store, org, &member_ids).await?;
+    let mut members = store.users_by_id(org, &member_ids).await?;
     let known: BTreeSet<&str> = members.iter().map(|u| u.id.as_str()).collect();
     let gone: Vec<UserRow> = member_ids
         .iter()
@@ -212,8 +218,9 @@ pub async fn group_at(
         members.retain(|u| u.status.as_deref() == Some("ACTIVE"));
     }
     let app_ids: Vec<String> = app_rows.iter().map(|a| text(a, "app_id")).collect();
-    let labels = query::app_labels(store, org, &app_ids).await?;
-    let name = query::groups_by_id(store, org, std::slice::from_ref(&group_id))
+    let labels = store.app_labels(org, &app_ids).await?;
+    let name = store
+        .groups_by_id(org, std::slice::from_ref(&group_id))
         .await?
         .remove(&group_id);
     let members_table = crate::ask::user_table(&members);
@@ -267,7 +274,7 @@ pub async fn group_at(
 /// `oktasync user U --at T`: groups, app access (direct and via group) and admin roles
 /// (direct and via group) as of T.
 pub async fn user_at(
-    store: &SqliteStore,
+    store: &dyn MirrorReader,
     org: OrgId,
     id_or_login: &str,
     at: &str,
@@ -276,16 +283,16 @@ pub async fn user_at(
     let at = parse_time(at, Utc::now()).map_err(crate::exit::config)?;
     warn_before_history(store, org, at).await?;
     let user_id = resolve_user(store, org, id_or_login).await?;
-    let pool = store.pool();
     let u = Concern::User(&user_id);
-    let group_ids: Vec<String> = history::rows_at(pool, org, StoreTable::GroupMembers, u, at)
+    let group_ids: Vec<String> = store
+        .rows_at(org, StoreTable::GroupMembers, u, at)
         .await?
         .iter()
         .map(|r| text(r, "group_id"))
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let groups = query::groups_by_id(store, org, &group_ids).await?;
+    let groups = store.groups_by_id(org, &group_ids).await?;
     let group_name = |g: &str| -> Option<String> {
         match groups.get(g) {
             Some(row) => row.group_name.clone(),
@@ -293,40 +300,39 @@ pub async fn user_at(
         }
     };
     // (app id, via, via group id): direct assignments, then the apps of each group held.
-    let mut ways: Vec<(String, &'static str, Option<String>)> =
-        history::rows_at(pool, org, StoreTable::AppUsers, u, at)
-            .await?
-            .iter()
-            .filter(|au| text(au, "scope") == "USER")
-            .map(|au| (text(au, "app_id"), "DIRECT", None))
-            .collect();
+    let mut ways: Vec<(String, &'static str, Option<String>)> = store
+        .rows_at(org, StoreTable::AppUsers, u, at)
+        .await?
+        .iter()
+        .filter(|au| text(au, "scope") == "USER")
+        .map(|au| (text(au, "app_id"), "DIRECT", None))
+        .collect();
     // (role type, via, via group id)
-    let mut roles: Vec<(String, &'static str, Option<String>)> =
-        history::rows_at(pool, org, StoreTable::RoleAssignments, u, at)
-            .await?
-            .iter()
-            .map(|r| (text(r, "role_type"), "DIRECT", None))
-            .collect();
+    let mut roles: Vec<(String, &'static str, Option<String>)> = store
+        .rows_at(org, StoreTable::RoleAssignments, u, at)
+        .await?
+        .iter()
+        .map(|r| (text(r, "role_type"), "DIRECT", None))
+        .collect();
     for g in &group_ids {
-        for a in history::rows_at(pool, org, StoreTable::AppGroups, Concern::Group(g), at).await? {
+        for a in store
+            .rows_at(org, StoreTable::AppGroups, Concern::Group(g), at)
+            .await?
+        {
             ways.push((text(&a, "app_id"), "GROUP", Some(g.clone())));
         }
-        for r in history::rows_at(
-            pool,
-            org,
-            StoreTable::RoleAssignments,
-            Concern::Group(g),
-            at,
-        )
-        .await?
+        for r in store
+            .rows_at(org, StoreTable::RoleAssignments, Concern::Group(g), at)
+            .await?
         {
             roles.push((text(&r, "role_type"), "GROUP", Some(g.clone())));
         }
     }
     let app_ids: Vec<String> = ways.iter().map(|w| w.0.clone()).collect();
-    let labels = query::app_labels(store, org, &app_ids).await?;
+    let labels = store.app_labels(org, &app_ids).await?;
     let label = |a: &str| labels.get(a).cloned().flatten();
-    let login = query::users_by_id(store, org, std::slice::from_ref(&user_id))
+    let login = store
+        .users_by_id(org, std::slice::from_ref(&user_id))
         .await?
         .into_iter()
         .next()

@@ -93,11 +93,11 @@ fn sync_flags(args: &cli::SyncArgs) -> Layer {
 /// The mirror a read command asks, opened read-only, and the org in it.
 async fn open_mirror(
     mirror: &MirrorArgs,
-) -> Result<(oktasync_store::SqliteStore, oktasync_store::OrgId)> {
+) -> Result<(Box<dyn oktasync_store::MirrorReader>, oktasync_store::OrgId)> {
     // `--org-url` here picks an org inside the mirror; the configured org URL does too.
     let settings = load_settings(&OrgArgs::from(mirror), Layer::default())?;
     let store = connect::open_existing(&settings.db).await?;
-    let org = connect::mirror_org(&store, settings.org_url.as_deref()).await?;
+    let org = connect::mirror_org(store.as_ref(), settings.org_url.as_deref()).await?;
     Ok((store, org))
 }
 
@@ -136,7 +136,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Users { mirror, args, out } => {
             let (store, org) = open_mirror(&mirror).await?;
-            ask::users(&store, org, &args, out.format()).await?;
+            ask::users(store.as_ref(), org, &args, out.format()).await?;
             store.close().await;
             Ok(ExitCode::SUCCESS)
         }
@@ -148,21 +148,23 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         } => {
             let (store, org) = open_mirror(&mirror).await?;
             match at {
-                None => ask::user(&store, org, &id_or_login, out.format()).await?,
-                Some(at) => history::user_at(&store, org, &id_or_login, &at, out.format()).await?,
+                None => ask::user(store.as_ref(), org, &id_or_login, out.format()).await?,
+                Some(at) => {
+                    history::user_at(store.as_ref(), org, &id_or_login, &at, out.format()).await?
+                }
             }
             store.close().await;
             Ok(ExitCode::SUCCESS)
         }
         Command::Changes { mirror, args, out } => {
             let (store, org) = open_mirror(&mirror).await?;
-            history::changes(&store, org, &args, out.format()).await?;
+            history::changes(store.as_ref(), org, &args, out.format()).await?;
             store.close().await;
             Ok(ExitCode::SUCCESS)
         }
         Command::Groups { mirror, out } => {
             let (store, org) = open_mirror(&mirror).await?;
-            ask::groups(&store, org, out.format()).await?;
+            ask::groups(store.as_ref(), org, out.format()).await?;
             store.close().await;
             Ok(ExitCode::SUCCESS)
         }
@@ -175,10 +177,26 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         } => {
             let (store, org) = open_mirror(&mirror).await?;
             match at {
-                None => ask::group(&store, org, &id_or_name, active.active, out.format()).await?,
+                None => {
+                    ask::group(
+                        store.as_ref(),
+                        org,
+                        &id_or_name,
+                        active.active,
+                        out.format(),
+                    )
+                    .await?
+                }
                 Some(at) => {
-                    history::group_at(&store, org, &id_or_name, &at, active.active, out.format())
-                        .await?
+                    history::group_at(
+                        store.as_ref(),
+                        org,
+                        &id_or_name,
+                        &at,
+                        active.active,
+                        out.format(),
+                    )
+                    .await?
                 }
             }
             store.close().await;
@@ -186,7 +204,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Apps { mirror, out } => {
             let (store, org) = open_mirror(&mirror).await?;
-            ask::apps(&store, org, out.format()).await?;
+            ask::apps(store.as_ref(), org, out.format()).await?;
             store.close().await;
             Ok(ExitCode::SUCCESS)
         }
@@ -197,7 +215,14 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             out,
         } => {
             let (store, org) = open_mirror(&mirror).await?;
-            ask::app(&store, org, &id_or_label, active.active, out.format()).await?;
+            ask::app(
+                store.as_ref(),
+                org,
+                &id_or_label,
+                active.active,
+                out.format(),
+            )
+            .await?;
             store.close().await;
             Ok(ExitCode::SUCCESS)
         }
@@ -207,19 +232,19 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             out,
         } => {
             let (store, org) = open_mirror(&mirror).await?;
-            ask::admins(&store, org, active.active, out.format()).await?;
+            ask::admins(store.as_ref(), org, active.active, out.format()).await?;
             store.close().await;
             Ok(ExitCode::SUCCESS)
         }
         Command::Status { limit, mirror, out } => {
             let (store, org) = open_mirror(&mirror).await?;
-            ask::status(&store, org, limit, out.format()).await?;
+            ask::status(store.as_ref(), org, limit, out.format()).await?;
             store.close().await;
             Ok(ExitCode::SUCCESS)
         }
         Command::Export { args, mirror } => {
             let (store, org) = open_mirror(&mirror).await?;
-            ask::export(&store, org, &args).await?;
+            ask::export(store.as_ref(), org, &args).await?;
             store.close().await;
             Ok(ExitCode::SUCCESS)
         }

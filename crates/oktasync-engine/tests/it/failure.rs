@@ -6,7 +6,7 @@ use crate::support::{
 };
 use okta_emulator::OrgSize;
 use oktasync_engine::{EngineError, NoProgress, full_sync};
-use oktasync_store::Store;
+use oktasync_store::MirrorReader;
 use std::sync::Arc;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

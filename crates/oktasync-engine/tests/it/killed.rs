@@ -10,7 +10,7 @@ use crate::support::{
 use okta_api::{ClientConfig, Credentials, OktaClient, OrgUrl, SecretString};
 use okta_emulator::OrgSize;
 use oktasync_engine::{NoProgress, full_sync};
-use oktasync_store::{SqliteStore, Store};
+use oktasync_store::{MirrorReader, SqliteStore};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;

@@ -10,7 +10,7 @@ use okta_api::{
 };
 use okta_emulator::{OrgSize, RunningEmulator};
 use oktasync_engine::{FactorScope, NoProgress, RunSummary, SyncOptions, full_sync};
-use oktasync_store::Store;
+use oktasync_store::MirrorReader;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;

@@ -2,7 +2,7 @@
 
 use crate::support::{Mirror, client, emulator, set_latency, sync};
 use okta_emulator::OrgSize;
-use oktasync_store::{SqliteStore, Store};
+use oktasync_store::{MirrorReader, SqliteStore};
 use std::collections::BTreeSet;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

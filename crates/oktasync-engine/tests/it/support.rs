@@ -3,7 +3,7 @@
 use okta_api::{ClientConfig, Credentials, OktaClient, OrgUrl, SecretString};
 use okta_emulator::{EmulatorConfig, OrgSize, RunningEmulator};
 use oktasync_engine::{FactorScope, NoProgress, RunSummary, SyncOptions, full_sync};
-use oktasync_store::{OrgId, SqliteStore, Store};
+use oktasync_store::{MirrorReader, OrgId, SqliteStore};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::sync::Arc;

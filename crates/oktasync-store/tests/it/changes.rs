@@ -5,8 +5,8 @@
 use chrono::{DateTime, TimeZone, Utc};
 use oktasync_store::history::{self, Concern};
 use oktasync_store::{
-    Batch, Cause, ChangeQuery, Delta, DeltaOp, OrgId, RunStart, RunStats, Scope, SqliteStore,
-    Store, Table, outcome, run_kind,
+    Batch, Cause, ChangeQuery, Delta, DeltaOp, MirrorReader, OrgId, RunStart, RunStats, Scope,
+    SqliteStore, Store, Table, outcome, run_kind,
 };
 use serde_json::{Value, json};
 

@@ -2,7 +2,8 @@
 
 use chrono::{TimeZone, Utc};
 use oktasync_store::{
-    AssigneeType, Batch, ChangeCounts, RunStart, RunStats, SqliteStore, Store, Table, outcome,
+    AssigneeType, Batch, ChangeCounts, MirrorReader, RunStart, RunStats, SqliteStore, Store, Table,
+    outcome,
 };
 use serde_json::{Value, json};
 

@@ -1,0 +1,97 @@
+//! The mirror reader: every question the CLI (and the coming REST API) asks a mirror, as typed
+//! rows. Callers hold a `dyn MirrorReader` and never name a backend.
+
+use crate::delta::{ChangeQuery, ChangeRecord};
+use crate::error::Result;
+use crate::history::Concern;
+use crate::query::{
+    AdminRole, AppDetail, AppRow, GroupDetail, GroupRow, UserDetail, UserFilter, UserGroup, UserRow,
+};
+use crate::types::{OrgId, SyncRunRecord, Table};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+
+/// The typed columns of one table (everything but `org_id` and `raw`), as text, in key
+/// order: (column names, rows).
+pub type TableRows = (Vec<String>, Vec<Vec<Option<String>>>);
+
+#[async_trait]
+pub trait MirrorReader: Send + Sync {
+    /// Every org in the mirror, as (id, URL), in id order.
+    async fn orgs(&self) -> Result<Vec<(OrgId, String)>>;
+
+    /// The org with this URL, if the mirror has it.
+    async fn find_org(&self, org_url: &str) -> Result<Option<OrgId>>;
+
+    /// Users matching `filter`, ordered by login.
+    async fn users(&self, org: OrgId, filter: &UserFilter) -> Result<Vec<UserRow>>;
+
+    /// The user with this id, or else this login (case-insensitive).
+    async fn user(&self, org: OrgId, id_or_login: &str) -> Result<Option<UserDetail>>;
+
+    /// Users by id as the mirror has them now; ids it does not hold are left out.
+    async fn users_by_id(&self, org: OrgId, ids: &[String]) -> Result<Vec<UserRow>>;
+
+    /// Every group with its member count, ordered by name.
+    async fn groups(&self, org: OrgId) -> Result<Vec<GroupRow>>;
+
+    /// The group with this id, or else this name (exact, then case-insensitive).
+    async fn group(&self, org: OrgId, id_or_name: &str) -> Result<Option<GroupDetail>>;
+
+    /// Names and types of the groups with these ids, by id.
+    async fn groups_by_id(&self, org: OrgId, ids: &[String]) -> Result<HashMap<String, UserGroup>>;
+
+    /// Every app with its user and group counts, ordered by label.
+    async fn apps(&self, org: OrgId) -> Result<Vec<AppRow>>;
+
+    /// The app with this id, or else this label, with who has access and through what.
+    async fn app(&self, org: OrgId, id_or_label: &str) -> Result<Option<AppDetail>>;
+
+    /// Labels of the apps with these ids, by id.
+    async fn app_labels(
+        &self,
+        org: OrgId,
+        ids: &[String],
+    ) -> Result<HashMap<String, Option<String>>>;
+
+    /// Every admin role held, directly or through a group.
+    async fn admins(&self, org: OrgId) -> Result<Vec<AdminRole>>;
+
+    /// The change log, oldest first (the newest `limit` when a limit is given).
+    async fn changes(&self, org: OrgId, query: &ChangeQuery) -> Result<Vec<ChangeRecord>>;
+
+    /// When the mirror's history of the org begins (the end of its first successful run).
+    async fn history_start(&self, org: OrgId) -> Result<Option<String>>;
+
+    /// The rows of `table` that concern a user, group or app, as they were at `at`.
+    async fn rows_at(
+        &self,
+        org: OrgId,
+        table: Table,
+        concern: Concern<'_>,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<Value>>;
+
+    /// The org in the form of the emulator's `GET /__emulator/export`.
+    async fn export_json(&self, org: OrgId) -> Result<Value>;
+
+    /// One table's typed columns, for CSV export.
+    async fn table_rows(&self, org: OrgId, table: Table) -> Result<TableRows>;
+
+    /// Rows per table for one org, keyed by table name.
+    async fn counts(&self, org: OrgId) -> Result<BTreeMap<String, u64>>;
+
+    /// The most recent runs of one org, newest first.
+    async fn recent_runs(&self, org: OrgId, limit: u32) -> Result<Vec<SyncRunRecord>>;
+
+    /// A fact about the mirror itself (`mirror_meta`), e.g. `created_by`.
+    async fn meta(&self, key: &str) -> Result<Option<String>>;
+
+    /// Where the mirror is, for messages (a path, or a URL without its password).
+    fn location(&self) -> String;
+
+    /// Closes the reader's connections.
+    async fn close(&self);
+}
