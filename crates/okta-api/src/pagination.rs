@@ -434,6 +434,7 @@ fn kind(v: &Value) -> &'static str {
 mod tests {
     use super::*;
     use http::HeaderValue;
+    use proptest::prelude::{Just, Strategy, any, prop_oneof};
 
     #[test]
     fn finds_next_in_separate_or_joined_headers() {
@@ -472,6 +473,164 @@ mod tests {
             HeaderValue::from_static("<https://acme.okta.com/api/v1/users>; rel=\"self\""),
         );
         assert!(next_link(&only_self, &base).is_none());
+    }
+
+    /// One `Link` entry as a server may write it.
+    #[derive(Debug, Clone)]
+    struct LinkEntry {
+        target: String,
+        /// The `rel` value(s), space-separated.
+        rel: String,
+        quoted_rel: bool,
+        rel_key: &'static str,
+        /// Parameters before and after `rel` (`title`, `type`, `rev`, ...), already written.
+        before: Vec<String>,
+        after: Vec<String>,
+        /// Spaces around `;` and `=`.
+        spacing: (&'static str, &'static str),
+    }
+
+    impl LinkEntry {
+        fn is_next(&self) -> bool {
+            self.rel
+                .split_whitespace()
+                .any(|r| r.eq_ignore_ascii_case("next"))
+        }
+
+        fn write(&self) -> String {
+            let (around_semi, around_eq) = self.spacing;
+            let rel = if self.quoted_rel {
+                format!("\"{}\"", self.rel)
+            } else {
+                self.rel.clone()
+            };
+            let mut params = self.before.clone();
+            params.push(format!("{}{around_eq}={around_eq}{rel}", self.rel_key));
+            params.extend(self.after.iter().cloned());
+            let mut out = format!("<{}>", self.target);
+            for p in params {
+                out.push_str(&format!("{around_semi};{around_semi}{p}"));
+            }
+            out
+        }
+    }
+
+    fn link_target() -> impl Strategy<Value = String> {
+        let path = "(/[a-z0-9_.-]{1,8}){1,4}";
+        let query =
+            "(\\?[a-z]{1,6}=[a-zA-Z0-9,;:%_.-]{0,12}(&[a-z]{1,6}=[a-zA-Z0-9,;:%_.-]{0,12}){0,2})?";
+        prop_oneof![
+            // absolute on the org, absolute elsewhere, relative to the origin
+            (path, query).prop_map(|(p, q)| format!("https://acme.okta.com{p}{q}")),
+            (path, query).prop_map(|(p, q)| format!("https://other.example:8443{p}{q}")),
+            (path, query).prop_map(|(p, q)| format!("{p}{q}")),
+        ]
+    }
+
+    /// Parameters that are not `rel`: quoted values may hold commas, semicolons and spaces
+    /// (never a `rel=` of their own), and `rev=next` is not a next link.
+    fn other_params() -> impl Strategy<Value = Vec<String>> {
+        proptest::collection::vec(
+            prop_oneof![
+                "[a-zA-Z ,;]{0,16}".prop_map(|t| format!("title=\"{t}\"")),
+                Just("type=\"application/json\"".to_string()),
+                Just("rev=\"next\"".to_string()),
+                Just("rev=next".to_string()),
+                Just("anchor=\"#a,b\"".to_string()),
+            ],
+            0..3,
+        )
+    }
+
+    fn rel_value() -> impl Strategy<Value = String> {
+        let one = proptest::sample::select(vec![
+            "next",
+            "NEXT",
+            "Next",
+            "self",
+            "prev",
+            "first",
+            "last",
+            "nexty",
+            "alternate",
+        ]);
+        proptest::collection::vec(one, 1..3).prop_map(|rels| rels.join(" "))
+    }
+
+    fn link_entry() -> impl Strategy<Value = LinkEntry> {
+        (
+            link_target(),
+            rel_value(),
+            any::<bool>(),
+            proptest::sample::select(vec!["rel", "REL", "Rel"]),
+            other_params(),
+            other_params(),
+            proptest::sample::select(vec![("", ""), (" ", ""), ("", " "), ("  ", " ")]),
+        )
+            .prop_map(
+                |(target, rel, quoted_rel, rel_key, before, after, spacing)| LinkEntry {
+                    // an unquoted value cannot hold a space: one rel then
+                    rel: if quoted_rel {
+                        rel
+                    } else {
+                        rel.split(' ').next().unwrap_or("next").to_string()
+                    },
+                    target,
+                    quoted_rel,
+                    rel_key,
+                    before,
+                    after,
+                    spacing,
+                },
+            )
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        /// However the entries are written and spread over header lines (each line one
+        /// entry, or several joined by commas), the next link is the first entry whose `rel`
+        /// names `next`, resolved against the request's URL; none when no entry does.
+        #[test]
+        fn finds_the_first_next_link_however_written(
+            entries in proptest::collection::vec(link_entry(), 0..5),
+            cuts in proptest::collection::vec(any::<bool>(), 5),
+            joiner in proptest::sample::select(vec![",", ", ", " ,  ", ",\t"]),
+        ) {
+            let base = Url::parse("https://acme.okta.com/api/v1/users?limit=2").unwrap();
+            let mut headers = HeaderMap::new();
+            let mut line: Vec<String> = Vec::new();
+            for (i, entry) in entries.iter().enumerate() {
+                line.push(entry.write());
+                if cuts[i] || i + 1 == entries.len() {
+                    headers.append(
+                        http::header::LINK,
+                        HeaderValue::from_str(&line.join(joiner)).unwrap(),
+                    );
+                    line.clear();
+                }
+            }
+            let want = entries
+                .iter()
+                .find(|e| e.is_next())
+                .map(|e| base.join(&e.target).unwrap());
+            proptest::prop_assert_eq!(next_link(&headers, &base), want, "{:?}", headers);
+        }
+
+        /// Whatever the header holds, an answer and no panic.
+        #[test]
+        fn any_link_header_is_read_without_panicking(
+            values in proptest::collection::vec("[ -~]{0,80}", 0..4),
+        ) {
+            let base = Url::parse("https://acme.okta.com/").unwrap();
+            let mut headers = HeaderMap::new();
+            for v in &values {
+                if let Ok(v) = HeaderValue::from_str(v) {
+                    headers.append(http::header::LINK, v);
+                }
+            }
+            let _ = next_link(&headers, &base);
+        }
     }
 
     #[test]
