@@ -39,6 +39,11 @@ async fn full_read_matches_the_export() {
             .any(|u| u.status.as_deref() == Some("DEPROVISIONED"))
     );
     let unfiltered = collect(client.list_users(None)).await.unwrap();
+    let deprovisioned = users
+        .iter()
+        .filter(|u| u.status.as_deref() == Some("DEPROVISIONED"))
+        .count();
+    assert_eq!(unfiltered.len(), users.len() - deprovisioned);
     assert!(
         unfiltered
             .iter()
@@ -108,6 +113,11 @@ async fn full_read_matches_the_export() {
             (s("app_id"), s("user_id"), s("scope"))
         })
         .collect();
+    assert!(
+        expected_au.iter().any(|a| a.2 == "USER") && expected_au.iter().any(|a| a.2 == "GROUP"),
+        "direct and group assignments in {} app users",
+        expected_au.len()
+    );
     assert_eq!(app_users, expected_au);
     let expected_ag: BTreeSet<(String, String)> = export["app_groups"]
         .as_array()
@@ -120,6 +130,7 @@ async fn full_read_matches_the_export() {
             )
         })
         .collect();
+    assert!(!expected_ag.is_empty(), "apps with groups");
     assert_eq!(app_groups, expected_ag);
 
     let idps = collect(client.list_idps()).await.unwrap();
@@ -155,10 +166,26 @@ async fn full_read_matches_the_export() {
             (s("assignee_type"), s("assignee_id"), s("role_type"))
         })
         .collect();
+    assert!(
+        expected_roles.iter().any(|r| r.0 == "USER")
+            && expected_roles.iter().any(|r| r.0 == "GROUP"),
+        "roles held by users and by groups: {expected_roles:?}"
+    );
     assert_eq!(roles, expected_roles);
 
     // factors and single reads
-    let factors = client.list_user_factors(&users[0].id).await.unwrap();
+    let holder = export["factors"][0]["user_id"]
+        .as_str()
+        .expect("users with factors");
+    let factors = client.list_user_factors(holder).await.unwrap();
+    let held = export["factors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["user_id"] == holder)
+        .count();
+    assert!(held > 0);
+    assert_eq!(factors.len(), held);
     assert!(factors.iter().all(|f| f.factor_type.is_some()));
     let by_login = client
         .get_user(users[0].profile.login.as_deref().unwrap())
