@@ -3,8 +3,8 @@
 //! Fallbacks to a full sync, and watch.
 
 use crate::support::{
-    Mirror, admin_ids, assert_exact, client, emulator, in_factor_scope, served_by_bucket,
-    truth_options,
+    Mirror, admin_ids, assert_exact, calls_as_served, client, emulator, in_factor_scope,
+    served_by_bucket, truth_options,
 };
 use okta_api::{ClientConfig, Credentials, OAuthCredentials, OktaClient, OrgUrl, PrivateKey};
 use okta_emulator::config::OAuthClientConfig;
@@ -70,7 +70,13 @@ async fn churn_rounds(org_seed: u64, size: OrgSize, factors: FactorScope, rounds
     let emu = emulator(org_seed, size).await;
     let client = client(&emu);
     let mirror = Mirror::new().await;
-    let run = |mode| run_scoped(&client, &mirror.store, mode, factors);
+    // Every run's reported calls are checked against the emulator's own count.
+    let (emu_ref, client_ref, store) = (&emu, &client, &mirror.store);
+    let run = |mode| async move {
+        calls_as_served(emu_ref, run_scoped(client_ref, store, mode, factors))
+            .await
+            .0
+    };
     let expected_now = || async { in_factor_scope(&source(&emu).await, factors) };
     let full = run(SyncMode::Auto).await;
     assert_eq!(full.kind, "full");

@@ -5,7 +5,8 @@ use okta_emulator::{EmulatorConfig, OrgSize, RunningEmulator};
 use oktasync_engine::{FactorScope, NoProgress, RunSummary, SyncOptions, full_sync};
 use oktasync_store::{MirrorReader, OrgId, SqliteStore};
 use serde_json::Value;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -46,7 +47,7 @@ pub fn served_requests(emu: &RunningEmulator) -> u64 {
 }
 
 /// The emulator's answers so far by status (`"200"`, `"404"`, `"dropped"`, ...).
-pub fn served_by_status(emu: &RunningEmulator) -> std::collections::BTreeMap<String, u64> {
+pub fn served_by_status(emu: &RunningEmulator) -> BTreeMap<String, u64> {
     let stats = emu.gate().stats();
     stats["status"]
         .as_object()
@@ -57,7 +58,7 @@ pub fn served_by_status(emu: &RunningEmulator) -> std::collections::BTreeMap<Str
 }
 
 /// The emulator's requests so far by rate-limit bucket, as it counted them.
-pub fn served_by_bucket(emu: &RunningEmulator) -> std::collections::BTreeMap<String, u64> {
+pub fn served_by_bucket(emu: &RunningEmulator) -> BTreeMap<String, u64> {
     let stats = emu.gate().stats();
     stats["buckets"]
         .as_object()
@@ -65,6 +66,36 @@ pub fn served_by_bucket(emu: &RunningEmulator) -> std::collections::BTreeMap<Str
         .iter()
         .map(|(k, v)| (k.clone(), v["requests"].as_u64().expect("a count")))
         .collect()
+}
+
+/// `after - before`, keeping only what changed.
+fn grown(after: BTreeMap<String, u64>, before: &BTreeMap<String, u64>) -> BTreeMap<String, u64> {
+    after
+        .into_iter()
+        .map(|(k, n)| {
+            let earlier = before.get(&k).copied().unwrap_or(0);
+            (k, n - earlier)
+        })
+        .filter(|(_, n)| *n > 0)
+        .collect()
+}
+
+/// Runs `sync` and checks the calls it reports against the requests the emulator itself
+/// answered meanwhile, bucket by bucket. Returns the summary and the emulator's answers by
+/// status.
+pub async fn calls_as_served<F: Future<Output = RunSummary>>(
+    emu: &RunningEmulator,
+    sync: F,
+) -> (RunSummary, BTreeMap<String, u64>) {
+    let (buckets, statuses) = (served_by_bucket(emu), served_by_status(emu));
+    let summary = sync.await;
+    let served = grown(served_by_bucket(emu), &buckets);
+    assert_eq!(
+        summary.calls_by_bucket, served,
+        "calls the run reports vs requests the emulator answered, by bucket"
+    );
+    assert_eq!(summary.api_calls, served.values().sum::<u64>());
+    (summary, grown(served_by_status(emu), &statuses))
 }
 
 /// Sets the emulator's added latency per request (± 50% jitter) live.
