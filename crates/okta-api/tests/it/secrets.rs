@@ -233,6 +233,7 @@ async fn capture_in_child() {
     }
     for keys in [&rsa, &ec] {
         // every line of the PEM body, and every private JWK member
+        let before = secrets.len();
         secrets.extend(
             keys.private_pem()
                 .lines()
@@ -245,6 +246,14 @@ async fn capture_in_child() {
                 secrets.push(v.to_string());
             }
         }
+        assert!(
+            jwk["d"].is_string(),
+            "the private JWK has its private member"
+        );
+        assert!(
+            secrets.len() >= before + 3,
+            "PEM lines and JWK members of each key"
+        );
     }
     for secret in &secrets {
         assert!(
