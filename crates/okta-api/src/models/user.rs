@@ -76,7 +76,10 @@ mod tests {
     fn the_all_statuses_filter_names_every_status() {
         let filter = crate::ALL_USER_STATUSES_FILTER;
         for status in USER_STATUSES {
-            assert!(filter.contains(&format!("status eq \"{status}\"")), "{status}");
+            assert!(
+                filter.contains(&format!("status eq \"{status}\"")),
+                "{status}"
+            );
         }
         assert_eq!(filter.matches(" or ").count(), USER_STATUSES.len() - 1);
         assert!(!filter.contains("  "));
