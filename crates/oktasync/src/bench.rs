@@ -312,7 +312,7 @@ pub async fn bench(args: &BenchArgs, json: bool) -> Result<ExitCode> {
         ClientConfig::default(),
     )?;
     let opts = SyncOptions {
-        factors: args.factors.scope(),
+        factors: args.factors,
         ..SyncOptions::default()
     };
     eprintln!("Syncing {url} into {}", db.display());

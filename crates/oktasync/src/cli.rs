@@ -2,7 +2,7 @@
 //! Each command takes only the flags that mean something to it: the groups below are
 //! flattened into the commands that use them.
 
-use crate::config::FactorsMode;
+use crate::config::{FactorScope, factor_scope_parser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -282,8 +282,8 @@ pub struct SyncArgs {
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     pub resources: Option<Vec<String>>,
     /// Whose MFA factors to read [default: admins]
-    #[arg(long, value_enum)]
-    pub factors: Option<FactorsMode>,
+    #[arg(long, value_parser = factor_scope_parser())]
+    pub factors: Option<FactorScope>,
     /// A full sync even when the mirror could be updated incrementally; on an existing
     /// mirror it reports the rows it had to change (drift). With watch: start with one
     #[arg(long)]
@@ -421,8 +421,8 @@ pub struct BenchArgs {
     #[arg(long, value_name = "T")]
     pub token: Option<String>,
     /// Whose factors to sync
-    #[arg(long, value_enum, default_value = "admins")]
-    pub factors: FactorsMode,
+    #[arg(long, value_parser = factor_scope_parser(), default_value = "admins")]
+    pub factors: FactorScope,
     /// After the full sync, churn this percentage of the org's users (emulator
     /// `POST /__emulator/churn`, one operation per user), sync incrementally, then run
     /// `sync --full` and report the incremental run's calls, time and the drift found

@@ -112,32 +112,14 @@ pub fn scope_of(resource: Resource) -> &'static str {
 /// The scope that reads the System Log, which incremental sync and `watch` follow.
 pub const LOGS_SCOPE: &str = "okta.logs.read";
 
-/// Whose MFA factors a sync reads (one call per user, so admins only by default).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum FactorsMode {
-    All,
-    Admins,
-    None,
-}
+/// Whose MFA factors a sync reads: the engine's own type, one definition for the workspace.
+pub use oktasync_engine::FactorScope;
 
-impl FactorsMode {
-    pub fn scope(self) -> oktasync_engine::FactorScope {
-        match self {
-            FactorsMode::All => oktasync_engine::FactorScope::All,
-            FactorsMode::Admins => oktasync_engine::FactorScope::Admins,
-            FactorsMode::None => oktasync_engine::FactorScope::None,
-        }
-    }
-
-    fn parse(text: &str) -> Result<FactorsMode> {
-        match text.trim().to_ascii_lowercase().as_str() {
-            "all" => Ok(FactorsMode::All),
-            "admins" => Ok(FactorsMode::Admins),
-            "none" => Ok(FactorsMode::None),
-            _ => bail!("factors must be all, admins or none (got {text:?})"),
-        }
-    }
+/// `--factors` on the command line: Okta's three scopes, listed for `--help` and completions.
+pub fn factor_scope_parser() -> impl clap::builder::TypedValueParser<Value = FactorScope> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(["all", "admins", "none"])
+        .try_map(|s| s.parse::<FactorScope>())
 }
 
 /// How an OAuth 2.0 client proves who it is.
@@ -212,7 +194,7 @@ pub struct Settings {
     pub oauth_scopes: Option<Vec<String>>,
     pub oauth_key_id: Option<String>,
     pub resources: Vec<Resource>,
-    pub factors: FactorsMode,
+    pub factors: FactorScope,
     pub max_concurrency: Option<usize>,
     /// The config file that was read, if any.
     pub config_file: Option<PathBuf>,
@@ -635,8 +617,10 @@ impl Settings {
             None => Resource::ALL.to_vec(),
         };
         let factors = match pick!(factors) {
-            Some(text) => FactorsMode::parse(&text)?,
-            None => FactorsMode::Admins,
+            Some(text) => text
+                .parse::<FactorScope>()
+                .map_err(|e| anyhow::anyhow!("factors: {e}"))?,
+            None => FactorScope::Admins,
         };
         let max_concurrency = pick!(max_concurrency);
         Ok(Settings {
@@ -852,7 +836,7 @@ mod tests {
         .unwrap();
         assert_eq!(s.org_url.as_deref(), Some("https://env.okta.com"));
         assert_eq!(s.db, PathBuf::from("flag.db"));
-        assert_eq!(s.factors, FactorsMode::None);
+        assert_eq!(s.factors, FactorScope::None);
         assert_eq!(s.resources, vec![Resource::Users, Resource::Groups]);
         assert_eq!(s.origins["org_url"], "OKTASYNC_ORG_URL in the environment");
         assert_eq!(s.origins["db"], "--db on the command line");

@@ -19,7 +19,7 @@ use std::sync::Arc;
 pub fn sync_options(settings: &Settings) -> SyncOptions {
     SyncOptions {
         resources: settings.resources.iter().copied().collect(),
-        factors: settings.factors.scope(),
+        factors: settings.factors,
         ..SyncOptions::default()
     }
 }
