@@ -35,7 +35,9 @@ use okta_api::{
     GROUPS_PAGE_LIMIT, IDPS_PAGE_LIMIT, OktaClient, PageStream, ROLE_ASSIGNEES_PAGE_LIMIT,
     USERS_PAGE_LIMIT,
 };
-use oktasync_store::{AssigneeType, Batch, FullSyncSession, RunStart, Store, StoreError, outcome};
+use oktasync_store::{
+    AssigneeType, Batch, FullSyncSession, RunKind, RunOutcome, RunStart, Store, StoreError,
+};
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
 use std::ops::Bound;
@@ -94,9 +96,13 @@ pub(crate) enum FullKind {
 
 impl FullKind {
     pub(crate) fn as_str(self) -> &'static str {
+        self.run_kind().as_str()
+    }
+
+    pub(crate) fn run_kind(self) -> RunKind {
         match self {
-            FullKind::Full => "full",
-            FullKind::Reconcile => "reconcile",
+            FullKind::Full => RunKind::Full,
+            FullKind::Reconcile => RunKind::Reconcile,
         }
     }
 }
@@ -122,7 +128,7 @@ pub(crate) async fn run_full(
             org,
             RunStart {
                 started_at,
-                kind: kind.as_str().into(),
+                kind: kind.run_kind(),
                 resources: resources.iter().map(|r| r.as_str().to_owned()).collect(),
             },
         )
@@ -218,7 +224,7 @@ pub(crate) async fn run_full(
     summary.duration_s = started.elapsed().as_secs_f64();
     match result {
         Ok(changes) => {
-            summary.outcome = outcome::SUCCEEDED.into();
+            summary.outcome = RunOutcome::Succeeded.as_str().into();
             summary.changes = changes;
             if kind == FullKind::Reconcile {
                 summary.drift = Some(summary.rows_changed());
@@ -234,7 +240,7 @@ pub(crate) async fn run_full(
             Ok(summary)
         }
         Err(cause) => {
-            summary.outcome = outcome::FAILED.into();
+            summary.outcome = RunOutcome::Failed.as_str().into();
             summary.error = Some(cause.to_string());
             // The caller reports the failure (RunFailed); info keeps it in logs, not twice on screen.
             tracing::info!(run_id, error = %cause, "Full sync failed; the mirror kept its previous state.");

@@ -32,8 +32,8 @@ use okta_api::{
     OktaClient, RoleAssignment,
 };
 use oktasync_store::{
-    AssigneeType, Batch, Cause, Changes, Delta, DeltaOp, OrgId, RunId, RunStart, RunStats, Scope,
-    Store, Table, outcome,
+    AssigneeType, Batch, Cause, Changes, Delta, DeltaOp, OrgId, RowKey, RunId, RunKind, RunOutcome,
+    RunStart, RunStats, Scope, Store,
 };
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -112,7 +112,7 @@ async fn has_succeeded_run(store: &dyn Store, org: OrgId) -> Result<bool, Engine
         .recent_runs(org, 1000)
         .await?
         .iter()
-        .any(|r| r.outcome == outcome::SUCCEEDED))
+        .any(|r| r.outcome == RunOutcome::Succeeded))
 }
 
 /// Runs a full sync in place of an incremental one that cannot run, saying why.
@@ -335,7 +335,7 @@ impl<'a> Run<'a> {
                 org,
                 RunStart {
                     started_at,
-                    kind: "incremental".into(),
+                    kind: RunKind::Incremental,
                     resources,
                 },
             )
@@ -366,7 +366,7 @@ impl<'a> Run<'a> {
         let run_id = self.run.0;
         match result {
             Ok(changes) => {
-                summary.outcome = outcome::SUCCEEDED.into();
+                summary.outcome = RunOutcome::Succeeded.as_str().into();
                 summary.changes = changes;
                 tracing::info!(
                     run_id,
@@ -386,7 +386,7 @@ impl<'a> Run<'a> {
                 if matches!(cause, EngineError::IncrementalUnavailable { .. }) {
                     return Err(cause);
                 }
-                summary.outcome = outcome::FAILED.into();
+                summary.outcome = RunOutcome::Failed.as_str().into();
                 summary.error = Some(message);
                 tracing::info!(run_id, error = %cause, "Incremental sync failed; the mirror kept its previous state.");
                 Err(EngineError::RunFailed {
@@ -465,14 +465,14 @@ impl<'a> Run<'a> {
         if let Some(id) = &plan.everyone {
             return Ok(id.clone());
         }
-        let scope = Scope::by(Table::Groups, "type", "BUILT_IN");
+        let scope = Scope::groups_of_type("BUILT_IN");
         let mut id = self
             .store
             .keys(self.org, &scope)
             .await?
             .into_iter()
             .next()
-            .and_then(|k| k.into_iter().next());
+            .and_then(|k| k.group_id().map(str::to_owned));
         if id.is_none() {
             let mut pages = self.client.list_groups(Some("type eq \"BUILT_IN\""), false);
             while let Some(page) = pages.next().await {
@@ -488,7 +488,7 @@ impl<'a> Run<'a> {
         Ok(id)
     }
 
-    async fn keys(&self, scope: Scope) -> Result<Vec<Vec<String>>, EngineError> {
+    async fn keys(&self, scope: Scope) -> Result<Vec<RowKey>, EngineError> {
         Ok(self.store.keys(self.org, &scope).await?)
     }
 
@@ -496,23 +496,19 @@ impl<'a> Run<'a> {
     fn user_removals(&self, user: &str) -> Vec<DeltaOp> {
         let mut ops = Vec::new();
         if self.wants(Resource::Users) {
-            ops.push(DeltaOp::Remove(Scope::object(Table::Users, user)));
+            ops.push(DeltaOp::Remove(Scope::user(user)));
         }
         if self.wants(Resource::Memberships) {
-            ops.push(DeltaOp::Remove(Scope::by(
-                Table::GroupMembers,
-                "user_id",
-                user,
-            )));
+            ops.push(DeltaOp::Remove(Scope::groups_of_user(user)));
         }
         if self.wants(Resource::AppUsers) {
-            ops.push(DeltaOp::Remove(Scope::by(Table::AppUsers, "user_id", user)));
+            ops.push(DeltaOp::Remove(Scope::apps_of_user(user)));
         }
         if self.wants(Resource::Roles) {
             ops.push(DeltaOp::Remove(roles_scope(AssigneeType::User, user)));
         }
         if self.wants(Resource::Factors) {
-            ops.push(DeltaOp::Remove(Scope::by(Table::Factors, "user_id", user)));
+            ops.push(DeltaOp::Remove(Scope::factors_of(user)));
         }
         ops
     }
@@ -521,21 +517,13 @@ impl<'a> Run<'a> {
     fn group_removals(&self, group: &str) -> Vec<DeltaOp> {
         let mut ops = Vec::new();
         if self.wants(Resource::Groups) {
-            ops.push(DeltaOp::Remove(Scope::object(Table::Groups, group)));
+            ops.push(DeltaOp::Remove(Scope::group(group)));
         }
         if self.wants(Resource::Memberships) {
-            ops.push(DeltaOp::Remove(Scope::by(
-                Table::GroupMembers,
-                "group_id",
-                group,
-            )));
+            ops.push(DeltaOp::Remove(Scope::members_of_group(group)));
         }
         if self.wants(Resource::AppGroups) {
-            ops.push(DeltaOp::Remove(Scope::by(
-                Table::AppGroups,
-                "group_id",
-                group,
-            )));
+            ops.push(DeltaOp::Remove(Scope::apps_of_group(group)));
         }
         if self.wants(Resource::Roles) {
             ops.push(DeltaOp::Remove(roles_scope(AssigneeType::Group, group)));
@@ -547,13 +535,13 @@ impl<'a> Run<'a> {
     fn app_removals(&self, app: &str) -> Vec<DeltaOp> {
         let mut ops = Vec::new();
         if self.wants(Resource::Apps) {
-            ops.push(DeltaOp::Remove(Scope::object(Table::Apps, app)));
+            ops.push(DeltaOp::Remove(Scope::app(app)));
         }
         if self.wants(Resource::AppUsers) {
-            ops.push(DeltaOp::Remove(Scope::by(Table::AppUsers, "app_id", app)));
+            ops.push(DeltaOp::Remove(Scope::users_of_app(app)));
         }
         if self.wants(Resource::AppGroups) {
-            ops.push(DeltaOp::Remove(Scope::by(Table::AppGroups, "app_id", app)));
+            ops.push(DeltaOp::Remove(Scope::groups_of_app(app)));
         }
         ops
     }
@@ -611,11 +599,8 @@ impl<'a> Run<'a> {
             EventKind::UserDeleted { user } => {
                 // Its groups' lastMembershipUpdated moved.
                 if self.wants(Resource::Groups) {
-                    for key in self
-                        .keys(Scope::by(Table::GroupMembers, "user_id", user.as_str()))
-                        .await?
-                    {
-                        if let Some(g) = key.first() {
+                    for key in self.keys(Scope::groups_of_user(user.as_str())).await? {
+                        if let Some(g) = key.group_id() {
                             plan.refresh_group(self, g);
                         }
                     }
@@ -713,10 +698,7 @@ impl<'a> Run<'a> {
         for (app, users) in &plan.app_users {
             // One listing of the app's users when that takes fewer calls than one read per
             // user.
-            let assigned = self
-                .keys(Scope::by(Table::AppUsers, "app_id", app.as_str()))
-                .await?
-                .len() as u64;
+            let assigned = self.keys(Scope::users_of_app(app.as_str())).await?.len() as u64;
             if users.len() as u64 > pages_needed(assigned, APP_USERS_PAGE_LIMIT) {
                 reads.push(Read::AppUsers(app.clone()));
             } else {
@@ -1021,19 +1003,13 @@ impl<'a> Run<'a> {
         &self,
         after: Option<AfterRun<'_>>,
     ) -> Result<BTreeSet<String>, EngineError> {
-        let assignees = |keys: Vec<Vec<String>>| -> BTreeSet<String> {
-            keys.into_iter()
-                .filter_map(|k| k.into_iter().nth(1))
+        let assignees = |keys: Vec<RowKey>| -> BTreeSet<String> {
+            keys.iter()
+                .filter_map(|k| k.user_id().or(k.group_id()).map(str::to_owned))
                 .collect()
         };
-        let mut direct = assignees(
-            self.keys(Scope::by(Table::RoleAssignments, "assignee_type", "USER"))
-                .await?,
-        );
-        let mut groups = assignees(
-            self.keys(Scope::by(Table::RoleAssignments, "assignee_type", "GROUP"))
-                .await?,
-        );
+        let mut direct = assignees(self.keys(Scope::roles_held_by(AssigneeType::User)).await?);
+        let mut groups = assignees(self.keys(Scope::roles_held_by(AssigneeType::Group)).await?);
         if let Some(AfterRun {
             plan,
             user_roles,
@@ -1071,10 +1047,10 @@ impl<'a> Run<'a> {
         let mut admins = direct;
         for group in groups {
             let mut members: BTreeSet<String> = self
-                .keys(Scope::by(Table::GroupMembers, "group_id", group.as_str()))
+                .keys(Scope::members_of_group(group.as_str()))
                 .await?
-                .into_iter()
-                .filter_map(|k| k.into_iter().nth(1))
+                .iter()
+                .filter_map(|k| k.user_id().map(str::to_owned))
                 .collect();
             if let Some(AfterRun { plan, .. }) = &after {
                 for m in &plan.memberships {
@@ -1126,7 +1102,7 @@ impl<'a> Run<'a> {
                 ReadOut::App(_, Some(a)) => apps.push(a),
                 ReadOut::App(id, None) => removals.extend(self.app_removals(&id)),
                 ReadOut::AppUsers(app, Some(list)) => later.push(DeltaOp::Replace {
-                    scope: Scope::by(Table::AppUsers, "app_id", app.as_str()),
+                    scope: Scope::users_of_app(app.as_str()),
                     batch: Batch::AppUsers {
                         app_id: app,
                         app_users: list,
@@ -1139,20 +1115,18 @@ impl<'a> Run<'a> {
                         app_users: vec![raw],
                     }))
                 }
-                ReadOut::AppUser(app, user, None) => later.push(DeltaOp::Remove(Scope::new(
-                    Table::AppUsers,
-                    vec![("app_id", app), ("user_id", user)],
-                ))),
+                ReadOut::AppUser(app, user, None) => {
+                    later.push(DeltaOp::Remove(Scope::app_user(app, user)))
+                }
                 ReadOut::AppGroup(app, _, Some(raw)) => {
                     later.push(DeltaOp::Upsert(Batch::AppGroups {
                         app_id: app,
                         assignments: vec![raw],
                     }))
                 }
-                ReadOut::AppGroup(app, group, None) => later.push(DeltaOp::Remove(Scope::new(
-                    Table::AppGroups,
-                    vec![("app_id", app), ("group_id", group)],
-                ))),
+                ReadOut::AppGroup(app, group, None) => {
+                    later.push(DeltaOp::Remove(Scope::app_group(app, group)))
+                }
                 ReadOut::UserRoles(user, roles) => {
                     if self.wants(Resource::Roles) {
                         let direct = direct_role_assignments(roles.unwrap_or_default());
@@ -1186,7 +1160,7 @@ impl<'a> Run<'a> {
                     }
                 }
                 ReadOut::Factors(user, factors) => {
-                    let scope = Scope::by(Table::Factors, "user_id", user.as_str());
+                    let scope = Scope::factors_of(user.as_str());
                     factor_ops.push(match factors {
                         Some(factors) => DeltaOp::Replace {
                             scope,
@@ -1199,17 +1173,11 @@ impl<'a> Run<'a> {
                     });
                 }
                 ReadOut::Idp(_, Some(raw)) => idp_ops.push(DeltaOp::Upsert(Batch::Idps(vec![raw]))),
-                ReadOut::Idp(id, None) => {
-                    idp_ops.push(DeltaOp::Remove(Scope::object(Table::Idps, id)))
-                }
+                ReadOut::Idp(id, None) => idp_ops.push(DeltaOp::Remove(Scope::idp(id))),
             }
         }
         for user in remove_factors {
-            factor_ops.push(DeltaOp::Remove(Scope::by(
-                Table::Factors,
-                "user_id",
-                user.as_str(),
-            )));
+            factor_ops.push(DeltaOp::Remove(Scope::factors_of(user.as_str())));
         }
         if self.wants(Resource::Users) && !users.is_empty() {
             delta.push(DeltaOp::Upsert(Batch::Users(users)), cause.clone());
@@ -1241,7 +1209,7 @@ impl<'a> Run<'a> {
             &self.counts,
             self.opts,
         );
-        summary.kind = "incremental".into();
+        summary.kind = RunKind::Incremental.as_str().into();
         summary.started_at = oktasync_timestamp(self.started_at);
         summary.events = Some(events);
         summary.duration_s = self.started.elapsed().as_secs_f64();
@@ -1256,13 +1224,7 @@ impl<'a> Run<'a> {
 }
 
 fn roles_scope(assignee_type: AssigneeType, id: &str) -> Scope {
-    Scope::new(
-        Table::RoleAssignments,
-        vec![
-            ("assignee_type", assignee_type.as_str().to_owned()),
-            ("assignee_id", id.to_owned()),
-        ],
-    )
+    Scope::roles_of(assignee_type, id)
 }
 
 fn none_if_gone<T>(

@@ -130,7 +130,7 @@ impl RunSummary {
         let count = |r: Resource| counts.get(r, opts);
         RunSummary {
             run_id,
-            outcome: oktasync_store::outcome::RUNNING.into(),
+            outcome: oktasync_store::RunOutcome::Running.as_str().into(),
             org_url,
             api_calls: after.requests - before.requests,
             http_429: after.http_429 - before.http_429,

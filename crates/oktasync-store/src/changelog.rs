@@ -232,7 +232,7 @@ fn bind_cell<'q>(
 }
 
 fn check_scope(spec: &TableSpec, scope: &Scope) -> Result<()> {
-    for (column, _) in &scope.filters {
+    for (column, _) in scope.filters() {
         if !spec.column_names().any(|c| c == *column) || *column == "raw" {
             return Err(StoreError::Internal(format!(
                 "table {} has no column {column} to select rows by",
@@ -246,7 +246,7 @@ fn check_scope(spec: &TableSpec, scope: &Scope) -> Result<()> {
 /// `org_id = ?1 AND c1 = ?2 AND ...` for a scope.
 fn scope_where(scope: &Scope) -> String {
     let mut clauses = vec!["org_id = ?1".to_owned()];
-    for (i, (column, _)) in scope.filters.iter().enumerate() {
+    for (i, (column, _)) in scope.filters().iter().enumerate() {
         clauses.push(format!("{column} = ?{}", i + 2));
     }
     clauses.join(" AND ")
@@ -258,7 +258,7 @@ pub(crate) async fn scope_rows(
     org: OrgId,
     scope: &Scope,
 ) -> Result<Vec<Vec<Cell>>> {
-    let spec = schema::spec(scope.table);
+    let spec = schema::spec(scope.table());
     check_scope(spec, scope)?;
     let columns: Vec<&str> = spec.column_names().collect();
     let order: Vec<&str> = spec.key().collect();
@@ -270,7 +270,7 @@ pub(crate) async fn scope_rows(
         order.join(", ")
     );
     let mut query = sqlx::query(AssertSqlSafe(sql)).bind(org.0);
-    for (_, value) in &scope.filters {
+    for (_, value) in scope.filters() {
         query = query.bind(value.clone());
     }
     let rows = query.fetch_all(&mut *conn).await?;
@@ -283,7 +283,7 @@ fn key_scope(spec: &TableSpec, table: Table, row: &[Cell]) -> Scope {
         .zip(row)
         .map(|(k, c)| (k, c.key_text()))
         .collect();
-    Scope::new(table, filters)
+    Scope::key(table, filters)
 }
 
 async fn delete_row(
@@ -472,10 +472,10 @@ impl DeltaWriter<'_> {
                 }
                 DeltaOp::Replace { scope, batch } => {
                     let (table, rows) = schema::rows(batch)?;
-                    if table != scope.table {
+                    if table != scope.table() {
                         return Err(StoreError::Internal(format!(
                             "a replace of {} rows was given {} rows",
-                            scope.table.as_str(),
+                            scope.table().as_str(),
                             table.as_str()
                         )));
                     }
@@ -493,7 +493,7 @@ impl DeltaWriter<'_> {
                     }
                 }
                 DeltaOp::Remove(scope) => {
-                    let spec = schema::spec(scope.table);
+                    let spec = schema::spec(scope.table());
                     let rows = scope_rows(self.conn, self.run.org, scope).await?;
                     self.remove_rows(spec, &rows, cause).await?;
                 }

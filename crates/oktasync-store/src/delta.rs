@@ -2,12 +2,12 @@
 //!
 //! A full sync replaces whole tables ([`crate::FullSyncSession`]); an incremental run instead
 //! hands the store a [`Delta`]: an ordered list of operations, each with the Okta event (if
-//! any) that caused it. [`crate::Store::apply_delta`] applies them in order, in one
+//! any) that caused it. [`crate::MirrorWriter::apply_delta`] applies them in order, in one
 //! transaction together with the run's record and its checkpoints, and writes one change-log
 //! row per row it actually changed. Operations are idempotent: applying a delta twice changes
 //! nothing the second time.
 
-use crate::types::{Batch, Table};
+use crate::types::{AssigneeType, Batch, Table};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -71,24 +71,60 @@ impl Cause {
 }
 
 /// The rows of one table whose columns equal the given values (all conditions must hold).
-/// With every key column given, it names at most one row.
+/// Built only by the constructors below, one per question the engine asks, so that a scope
+/// always names columns its table has: a misspelt or foreign column does not compile.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scope {
-    pub table: Table,
+    table: Table,
     /// (column, value) pairs; columns are the table's SQL column names.
-    pub filters: Vec<(&'static str, String)>,
+    filters: Vec<(&'static str, String)>,
 }
 
 impl Scope {
-    pub fn new(table: Table, filters: Vec<(&'static str, String)>) -> Self {
+    fn new(table: Table, filters: Vec<(&'static str, String)>) -> Self {
         Self { table, filters }
     }
 
-    /// One user, group, app or IdP by id.
-    pub fn object(table: Table, id: impl Into<String>) -> Self {
-        Self::new(table, vec![("id", id.into())])
+    fn by(table: Table, column: &'static str, value: impl Into<String>) -> Self {
+        Self::new(table, vec![(column, value.into())])
     }
 
+    /// The table whose rows the scope selects.
+    pub fn table(&self) -> Table {
+        self.table
+    }
+
+    /// (column, value) conditions, all of which hold for the rows selected.
+    pub fn filters(&self) -> &[(&'static str, String)] {
+        &self.filters
+    }
+
+    /// One user by id.
+    pub fn user(id: impl Into<String>) -> Self {
+        Self::by(Table::Users, "id", id)
+    }
+
+    /// One group by id.
+    pub fn group(id: impl Into<String>) -> Self {
+        Self::by(Table::Groups, "id", id)
+    }
+
+    /// The groups of one type (`OKTA_GROUP`, `APP_GROUP`, `BUILT_IN`).
+    pub fn groups_of_type(group_type: impl Into<String>) -> Self {
+        Self::by(Table::Groups, "type", group_type)
+    }
+
+    /// One app by id.
+    pub fn app(id: impl Into<String>) -> Self {
+        Self::by(Table::Apps, "id", id)
+    }
+
+    /// One identity provider by id.
+    pub fn idp(id: impl Into<String>) -> Self {
+        Self::by(Table::Idps, "id", id)
+    }
+
+    /// One membership.
     pub fn membership(group_id: impl Into<String>, user_id: impl Into<String>) -> Self {
         Self::new(
             Table::GroupMembers,
@@ -96,9 +132,192 @@ impl Scope {
         )
     }
 
-    /// Every row of `table` whose `column` is `value`, e.g. (group_members, user_id, U).
-    pub fn by(table: Table, column: &'static str, value: impl Into<String>) -> Self {
-        Self::new(table, vec![(column, value.into())])
+    /// The memberships of one group (its members).
+    pub fn members_of_group(group_id: impl Into<String>) -> Self {
+        Self::by(Table::GroupMembers, "group_id", group_id)
+    }
+
+    /// The memberships of one user (their groups).
+    pub fn groups_of_user(user_id: impl Into<String>) -> Self {
+        Self::by(Table::GroupMembers, "user_id", user_id)
+    }
+
+    /// One user's assignment to one app.
+    pub fn app_user(app_id: impl Into<String>, user_id: impl Into<String>) -> Self {
+        Self::new(
+            Table::AppUsers,
+            vec![("app_id", app_id.into()), ("user_id", user_id.into())],
+        )
+    }
+
+    /// The users assigned to one app.
+    pub fn users_of_app(app_id: impl Into<String>) -> Self {
+        Self::by(Table::AppUsers, "app_id", app_id)
+    }
+
+    /// One user's app assignments.
+    pub fn apps_of_user(user_id: impl Into<String>) -> Self {
+        Self::by(Table::AppUsers, "user_id", user_id)
+    }
+
+    /// One group's assignment to one app.
+    pub fn app_group(app_id: impl Into<String>, group_id: impl Into<String>) -> Self {
+        Self::new(
+            Table::AppGroups,
+            vec![("app_id", app_id.into()), ("group_id", group_id.into())],
+        )
+    }
+
+    /// The groups assigned to one app.
+    pub fn groups_of_app(app_id: impl Into<String>) -> Self {
+        Self::by(Table::AppGroups, "app_id", app_id)
+    }
+
+    /// One group's app assignments.
+    pub fn apps_of_group(group_id: impl Into<String>) -> Self {
+        Self::by(Table::AppGroups, "group_id", group_id)
+    }
+
+    /// The role assignments held by one user (directly) or one group.
+    pub fn roles_of(assignee_type: AssigneeType, assignee_id: impl Into<String>) -> Self {
+        Self::new(
+            Table::RoleAssignments,
+            vec![
+                ("assignee_type", assignee_type.as_str().to_owned()),
+                ("assignee_id", assignee_id.into()),
+            ],
+        )
+    }
+
+    /// Every role assignment held by users (directly), or every one held by groups.
+    pub fn roles_held_by(assignee_type: AssigneeType) -> Self {
+        Self::by(
+            Table::RoleAssignments,
+            "assignee_type",
+            assignee_type.as_str(),
+        )
+    }
+
+    /// One user's factors.
+    pub fn factors_of(user_id: impl Into<String>) -> Self {
+        Self::by(Table::Factors, "user_id", user_id)
+    }
+
+    /// The one row with this key (cells in key order).
+    pub(crate) fn key(table: Table, key: Vec<(&'static str, String)>) -> Self {
+        Self::new(table, key)
+    }
+}
+
+/// The key of one mirror row, as [`crate::MirrorWriter::keys`] returns it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RowKey {
+    User(String),
+    Group(String),
+    GroupMember {
+        group_id: String,
+        user_id: String,
+    },
+    App(String),
+    AppUser {
+        app_id: String,
+        user_id: String,
+    },
+    AppGroup {
+        app_id: String,
+        group_id: String,
+    },
+    RoleAssignment {
+        assignee_type: AssigneeType,
+        assignee_id: String,
+        id: String,
+    },
+    Idp(String),
+    Factor {
+        user_id: String,
+        id: String,
+    },
+}
+
+impl RowKey {
+    /// The key of a row of `table` from its key columns, in key order.
+    pub(crate) fn from_parts(table: Table, parts: Vec<String>) -> Option<Self> {
+        let mut parts = parts.into_iter();
+        let mut next = || parts.next();
+        Some(match table {
+            Table::Users => RowKey::User(next()?),
+            Table::Groups => RowKey::Group(next()?),
+            Table::GroupMembers => RowKey::GroupMember {
+                group_id: next()?,
+                user_id: next()?,
+            },
+            Table::Apps => RowKey::App(next()?),
+            Table::AppUsers => RowKey::AppUser {
+                app_id: next()?,
+                user_id: next()?,
+            },
+            Table::AppGroups => RowKey::AppGroup {
+                app_id: next()?,
+                group_id: next()?,
+            },
+            Table::RoleAssignments => RowKey::RoleAssignment {
+                assignee_type: match next()?.as_str() {
+                    "USER" => AssigneeType::User,
+                    "GROUP" => AssigneeType::Group,
+                    _ => return None,
+                },
+                assignee_id: next()?,
+                id: next()?,
+            },
+            Table::Idps => RowKey::Idp(next()?),
+            Table::Factors => RowKey::Factor {
+                user_id: next()?,
+                id: next()?,
+            },
+        })
+    }
+
+    /// The user the row is or concerns: a user's id, a membership's, app assignment's or
+    /// factor's user, a role assignment's assignee when it is a user.
+    pub fn user_id(&self) -> Option<&str> {
+        match self {
+            RowKey::User(id)
+            | RowKey::GroupMember { user_id: id, .. }
+            | RowKey::AppUser { user_id: id, .. }
+            | RowKey::Factor { user_id: id, .. } => Some(id),
+            RowKey::RoleAssignment {
+                assignee_type: AssigneeType::User,
+                assignee_id,
+                ..
+            } => Some(assignee_id),
+            _ => None,
+        }
+    }
+
+    /// The group the row is or concerns: a group's id, a membership's or app assignment's
+    /// group, a role assignment's assignee when it is a group.
+    pub fn group_id(&self) -> Option<&str> {
+        match self {
+            RowKey::Group(id)
+            | RowKey::GroupMember { group_id: id, .. }
+            | RowKey::AppGroup { group_id: id, .. } => Some(id),
+            RowKey::RoleAssignment {
+                assignee_type: AssigneeType::Group,
+                assignee_id,
+                ..
+            } => Some(assignee_id),
+            _ => None,
+        }
+    }
+
+    /// The app the row is or concerns.
+    pub fn app_id(&self) -> Option<&str> {
+        match self {
+            RowKey::App(id)
+            | RowKey::AppUser { app_id: id, .. }
+            | RowKey::AppGroup { app_id: id, .. } => Some(id),
+            _ => None,
+        }
     }
 }
 
@@ -135,7 +354,7 @@ impl Delta {
     }
 }
 
-/// Filters for [`crate::Store::changes`].
+/// Filters for [`crate::MirrorReader::changes`].
 #[derive(Debug, Clone, Default)]
 pub struct ChangeQuery {
     /// Only changes at or after this time.
@@ -190,4 +409,75 @@ pub struct Watermarks {
     pub users_last_updated: Option<String>,
     pub groups_last_updated: Option<String>,
     pub groups_last_membership_updated: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema;
+
+    #[test]
+    fn scopes_name_columns_of_their_table() {
+        let scopes = [
+            Scope::user("u"),
+            Scope::group("g"),
+            Scope::groups_of_type("BUILT_IN"),
+            Scope::app("a"),
+            Scope::idp("i"),
+            Scope::membership("g", "u"),
+            Scope::members_of_group("g"),
+            Scope::groups_of_user("u"),
+            Scope::app_user("a", "u"),
+            Scope::users_of_app("a"),
+            Scope::apps_of_user("u"),
+            Scope::app_group("a", "g"),
+            Scope::groups_of_app("a"),
+            Scope::apps_of_group("g"),
+            Scope::roles_of(AssigneeType::User, "u"),
+            Scope::roles_held_by(AssigneeType::Group),
+            Scope::factors_of("u"),
+        ];
+        for scope in scopes {
+            let spec = schema::spec(scope.table());
+            assert!(!scope.filters().is_empty());
+            for (column, _) in scope.filters() {
+                assert!(
+                    spec.column_names().any(|c| c == *column) && *column != "raw",
+                    "{scope:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn row_keys_are_read_from_key_columns_in_order() {
+        let parts = |p: &[&str]| p.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        let role = RowKey::from_parts(Table::RoleAssignments, parts(&["GROUP", "g1", "ra1"]));
+        assert_eq!(
+            role,
+            Some(RowKey::RoleAssignment {
+                assignee_type: AssigneeType::Group,
+                assignee_id: "g1".into(),
+                id: "ra1".into()
+            })
+        );
+        let role = role.unwrap();
+        assert_eq!((role.group_id(), role.user_id()), (Some("g1"), None));
+        let member = RowKey::from_parts(Table::GroupMembers, parts(&["g1", "u1"])).unwrap();
+        assert_eq!(
+            (member.group_id(), member.user_id()),
+            (Some("g1"), Some("u1"))
+        );
+        let access = RowKey::from_parts(Table::AppUsers, parts(&["a1", "u1"])).unwrap();
+        assert_eq!(
+            (access.app_id(), access.user_id()),
+            (Some("a1"), Some("u1"))
+        );
+        // Too few parts, or an assignee type Okta does not have, is no key.
+        assert_eq!(RowKey::from_parts(Table::Factors, parts(&["u1"])), None);
+        assert_eq!(
+            RowKey::from_parts(Table::RoleAssignments, parts(&["APP", "x", "y"])),
+            None
+        );
+    }
 }

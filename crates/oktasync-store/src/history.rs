@@ -10,7 +10,7 @@ use crate::delta::{ChangeQuery, ChangeRecord};
 use crate::error::Result;
 use crate::schema;
 use crate::sqlite::timestamp;
-use crate::types::{OrgId, Table, outcome};
+use crate::types::{OrgId, RunOutcome, Table};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::{AssertSqlSafe, Row, SqlitePool};
@@ -112,7 +112,7 @@ pub async fn history_start(pool: &SqlitePool, org: OrgId) -> Result<Option<Strin
     Ok(
         sqlx::query_scalar("SELECT MIN(ended_at) FROM sync_runs WHERE org_id = ? AND outcome = ?")
             .bind(org.0)
-            .bind(outcome::SUCCEEDED)
+            .bind(RunOutcome::Succeeded.as_str())
             .fetch_one(pool)
             .await?,
     )

@@ -3,7 +3,7 @@
 //! The SQLite backend ([`SqliteStore`]) is the default: one file, WAL, created owner-only,
 //! migrations run on open. A PostgreSQL backend will implement the same [`Store`] trait.
 //!
-//! Writing happens in runs. [`Store::begin_full_sync`] records a `running` row in
+//! Writing happens in runs. [`MirrorWriter::begin_full_sync`] records a `running` row in
 //! `sync_runs` and returns a [`FullSyncSession`]; the engine stages batches of Okta objects
 //! into it ([`Batch`]), then [`FullSyncSession::commit`] applies the difference between the
 //! staged state and the mirror (insert new, update changed, delete gone) in one transaction,
@@ -24,24 +24,44 @@ mod sqlite;
 mod types;
 
 pub use delta::{
-    Cause, ChangeQuery, ChangeRecord, ChangeSource, Delta, DeltaEntry, DeltaOp, Scope, Watermarks,
+    Cause, ChangeQuery, ChangeRecord, ChangeSource, Delta, DeltaEntry, DeltaOp, RowKey, Scope,
+    Watermarks,
 };
 pub use error::{Result, StoreError};
 pub use reader::{MirrorReader, TableRows};
 pub use schema::canonical_raw;
 pub use sqlite::{APPLICATION_ID, FileState, SqliteFullSyncSession, SqliteStore, StoreOptions};
 pub use types::{
-    AssigneeType, Batch, ChangeCounts, Changes, OrgId, RunId, RunStart, RunStats, SyncRunRecord,
-    Table, outcome, run_kind,
+    AssigneeType, Batch, ChangeCounts, Changes, OrgId, RunId, RunKind, RunOutcome, RunStart,
+    RunStats, SyncRunRecord, Table, UnknownRunValue,
 };
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 
-/// A mirror backend: what the engine writes, and everything a reader asks.
+/// The record of runs: each run is a `sync_runs` row, `running` from its start until it
+/// ends `succeeded` (written with its data, by [`MirrorWriter`]), `failed` or `interrupted`.
+/// The runs themselves are read with [`MirrorReader::recent_runs`].
 #[async_trait]
-pub trait Store: MirrorReader {
+pub trait RunLog: Send + Sync {
+    /// Records an incremental run as `running` (full syncs use
+    /// [`MirrorWriter::begin_full_sync`]). A `running` row left by a process that no longer
+    /// exists is marked `interrupted` first.
+    async fn begin_run(&self, org: OrgId, start: RunStart) -> Result<RunId>;
+
+    /// Records a run begun with `begin_run` as `failed`.
+    async fn fail_run(&self, run: RunId, error: &str, stats: RunStats) -> Result<()>;
+
+    /// Marks this process's `running` runs `interrupted`: for a process stopping on a signal,
+    /// so that `status` does not show a run as running until the next sync. Returns how many.
+    async fn mark_own_runs_interrupted(&self) -> Result<u64>;
+}
+
+/// What a sync writes: orgs, full-sync sessions, deltas, checkpoints, and the few reads the
+/// engine needs to plan them.
+#[async_trait]
+pub trait MirrorWriter: Send + Sync {
     /// The org with this URL, created if the mirror has none yet.
     async fn ensure_org(&self, org_url: &str, now: DateTime<Utc>) -> Result<OrgId>;
 
@@ -64,10 +84,6 @@ pub trait Store: MirrorReader {
         checkpoints: &BTreeMap<String, String>,
     ) -> Result<()>;
 
-    /// Records an incremental run as `running` (full syncs use `begin_full_sync`). A
-    /// `running` row left by a process that no longer exists is marked `interrupted` first.
-    async fn begin_run(&self, org: OrgId, start: RunStart) -> Result<RunId>;
-
     /// Applies a delta in order, its checkpoints, its change-log rows and the run's end
     /// (`succeeded`) in one transaction. On error nothing is applied and the run is recorded
     /// as `failed`.
@@ -79,15 +95,18 @@ pub trait Store: MirrorReader {
         stats: RunStats,
     ) -> Result<Changes>;
 
-    /// Records a run begun with `begin_run` as `failed`.
-    async fn fail_run(&self, run: RunId, error: &str, stats: RunStats) -> Result<()>;
-
-    /// The key columns (in key order) of the mirror's rows within a scope.
-    async fn keys(&self, org: OrgId, scope: &Scope) -> Result<Vec<Vec<String>>>;
+    /// The keys of the mirror's rows within a scope, in key order.
+    async fn keys(&self, org: OrgId, scope: &Scope) -> Result<Vec<RowKey>>;
 
     /// The newest Okta timestamps the mirror holds, for `lastUpdated` filters.
     async fn watermarks(&self, org: OrgId) -> Result<Watermarks>;
 }
+
+/// A mirror backend with every capability: what the engine writes and records, and
+/// everything a reader asks. Implemented for every type that has the three.
+pub trait Store: MirrorReader + MirrorWriter + RunLog {}
+
+impl<T: MirrorReader + MirrorWriter + RunLog + ?Sized> Store for T {}
 
 /// One run's staging area. Dropping it without `commit` or `fail` discards the staged data
 /// and leaves the run `running` (the next run marks it `interrupted`).

@@ -5,6 +5,7 @@ mod file;
 pub use file::{APPLICATION_ID, FileState};
 
 use crate::changelog::{self, DeltaWriter, RunContext};
+use crate::delta::RowKey;
 use crate::delta::{ChangeQuery, ChangeRecord, ChangeSource, Delta, Scope, Watermarks};
 use crate::error::{Result, StoreError};
 use crate::history::Concern;
@@ -13,11 +14,11 @@ use crate::query::{
     UserRow,
 };
 use crate::schema::{self, Cell, ColumnType, TableSpec};
-use crate::types::run_kind;
 use crate::types::{
-    Batch, ChangeCounts, Changes, OrgId, RunId, RunStart, RunStats, SyncRunRecord, Table, outcome,
+    Batch, ChangeCounts, Changes, OrgId, RunId, RunKind, RunOutcome, RunStart, RunStats,
+    SyncRunRecord, Table,
 };
-use crate::{FullSyncSession, MirrorReader, Store, TableRows};
+use crate::{FullSyncSession, MirrorReader, MirrorWriter, RunLog, TableRows};
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::Value;
@@ -196,7 +197,7 @@ impl SqliteStore {
         self.pool.close().await;
     }
 
-    /// Starts a full sync run; the same as [`Store::begin_full_sync`] with a concrete type.
+    /// Starts a full sync run; the same as [`MirrorWriter::begin_full_sync`] with a concrete type.
     pub async fn begin_full_sync_session(
         &self,
         org: OrgId,
@@ -229,7 +230,7 @@ impl SqliteStore {
         // Staging runs in one transaction on the TEMP database only (no lock on the mirror),
         // so that pages are not committed one by one.
         sqlx::query("BEGIN").execute(&mut conn).await?;
-        let source = if start.kind == run_kind::RECONCILE {
+        let source = if start.kind == RunKind::Reconcile {
             ChangeSource::Reconcile
         } else {
             ChangeSource::Full
@@ -253,10 +254,10 @@ impl SqliteStore {
              VALUES (?, ?, ?, ?, ?, ?) RETURNING run_id",
         )
         .bind(org.0)
-        .bind(&start.kind)
+        .bind(start.kind.as_str())
         .bind(resources)
         .bind(timestamp(start.started_at))
-        .bind(outcome::RUNNING)
+        .bind(RunOutcome::Running.as_str())
         .bind(i64::from(std::process::id()))
         .fetch_one(&self.pool)
         .await?;
@@ -287,7 +288,7 @@ impl SqliteStore {
         record_end(
             &mut *tx,
             run,
-            outcome::SUCCEEDED,
+            RunOutcome::Succeeded,
             None,
             stats,
             Some(&changes),
@@ -304,10 +305,10 @@ impl SqliteStore {
             "UPDATE sync_runs SET outcome = ?, error = ?, ended_at = COALESCE(ended_at, ?)
              WHERE outcome = ? AND pid = ?",
         )
-        .bind(outcome::INTERRUPTED)
+        .bind(RunOutcome::Interrupted.as_str())
         .bind("interrupted (Ctrl-C or a termination signal); the mirror kept its previous state")
         .bind(timestamp(Utc::now()))
-        .bind(outcome::RUNNING)
+        .bind(RunOutcome::Running.as_str())
         .bind(i64::from(std::process::id()))
         .execute(&self.pool)
         .await?;
@@ -323,7 +324,7 @@ impl SqliteStore {
         let running: Vec<(i64, Option<i64>)> =
             sqlx::query_as("SELECT run_id, pid FROM sync_runs WHERE org_id = ? AND outcome = ?")
                 .bind(org.0)
-                .bind(outcome::RUNNING)
+                .bind(RunOutcome::Running.as_str())
                 .fetch_all(&self.pool)
                 .await?;
         for (run_id, pid) in running {
@@ -332,10 +333,10 @@ impl SqliteStore {
                 sqlx::query(
                     "UPDATE sync_runs SET outcome = ?, error = ? WHERE run_id = ? AND outcome = ?",
                 )
-                .bind(outcome::INTERRUPTED)
+                .bind(RunOutcome::Interrupted.as_str())
                 .bind("the process running this sync ended before it finished; the mirror kept its previous state")
                 .bind(run_id)
-                .bind(outcome::RUNNING)
+                .bind(RunOutcome::Running.as_str())
                 .execute(&self.pool)
                 .await?;
             }
@@ -605,7 +606,7 @@ impl SqliteFullSyncSession {
         record_end(
             &mut *tx,
             self.run_id,
-            outcome::SUCCEEDED,
+            RunOutcome::Succeeded,
             None,
             stats,
             Some(&changes),
@@ -619,7 +620,7 @@ impl SqliteFullSyncSession {
 async fn record_end<'e, E>(
     executor: E,
     run_id: RunId,
-    outcome: &str,
+    outcome: RunOutcome,
     error: Option<&str>,
     stats: &RunStats,
     changes: Option<&Changes>,
@@ -635,7 +636,7 @@ where
          WHERE run_id = ?",
     )
     .bind(timestamp(stats.ended_at))
-    .bind(outcome)
+    .bind(outcome.as_str())
     .bind(error)
     .bind(serde_json::to_string(&stats.counts)?)
     .bind(changes)
@@ -722,7 +723,15 @@ impl FullSyncSession for SqliteFullSyncSession {
                 let pool = self.pool.clone();
                 let run_id = self.run_id;
                 drop(self); // rolls back whatever the transaction held
-                record_end(&pool, run_id, outcome::FAILED, Some(&message), &stats, None).await?;
+                record_end(
+                    &pool,
+                    run_id,
+                    RunOutcome::Failed,
+                    Some(&message),
+                    &stats,
+                    None,
+                )
+                .await?;
                 Err(e)
             }
         }
@@ -733,12 +742,35 @@ impl FullSyncSession for SqliteFullSyncSession {
             conn, pool, run_id, ..
         } = *self;
         let _ = conn.close().await;
-        record_end(&pool, run_id, outcome::FAILED, Some(error), &stats, None).await
+        record_end(&pool, run_id, RunOutcome::Failed, Some(error), &stats, None).await
     }
 }
 
 #[async_trait]
-impl Store for SqliteStore {
+impl RunLog for SqliteStore {
+    async fn begin_run(&self, org: OrgId, start: RunStart) -> Result<RunId> {
+        self.insert_running_run(org, &start).await
+    }
+
+    async fn fail_run(&self, run: RunId, error: &str, stats: RunStats) -> Result<()> {
+        record_end(
+            &self.pool,
+            run,
+            RunOutcome::Failed,
+            Some(error),
+            &stats,
+            None,
+        )
+        .await
+    }
+
+    async fn mark_own_runs_interrupted(&self) -> Result<u64> {
+        SqliteStore::mark_own_runs_interrupted(self).await
+    }
+}
+
+#[async_trait]
+impl MirrorWriter for SqliteStore {
     async fn ensure_org(&self, org_url: &str, now: DateTime<Utc>) -> Result<OrgId> {
         sqlx::query(
             "INSERT INTO orgs (url, created_at) VALUES (?, ?) ON CONFLICT (url) DO NOTHING",
@@ -781,10 +813,6 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn begin_run(&self, org: OrgId, start: RunStart) -> Result<RunId> {
-        self.insert_running_run(org, &start).await
-    }
-
     async fn apply_delta(
         &self,
         org: OrgId,
@@ -799,7 +827,7 @@ impl Store for SqliteStore {
                 record_end(
                     &self.pool,
                     run,
-                    outcome::FAILED,
+                    RunOutcome::Failed,
                     Some(&message),
                     &stats,
                     None,
@@ -810,18 +838,19 @@ impl Store for SqliteStore {
         }
     }
 
-    async fn fail_run(&self, run: RunId, error: &str, stats: RunStats) -> Result<()> {
-        record_end(&self.pool, run, outcome::FAILED, Some(error), &stats, None).await
-    }
-
-    async fn keys(&self, org: OrgId, scope: &Scope) -> Result<Vec<Vec<String>>> {
+    async fn keys(&self, org: OrgId, scope: &Scope) -> Result<Vec<RowKey>> {
         let mut conn = self.pool.acquire().await?;
-        let spec = schema::spec(scope.table);
+        let table = scope.table();
+        let spec = schema::spec(table);
         let rows = changelog::scope_rows(&mut conn, org, scope).await?;
-        Ok(rows
-            .into_iter()
-            .map(|row| row[..spec.key_len].iter().map(Cell::key_text).collect())
-            .collect())
+        rows.into_iter()
+            .map(|row| {
+                let parts = row[..spec.key_len].iter().map(Cell::key_text).collect();
+                RowKey::from_parts(table, parts).ok_or_else(|| {
+                    StoreError::Internal(format!("a {} row with a malformed key", table.as_str()))
+                })
+            })
+            .collect()
     }
 
     async fn watermarks(&self, org: OrgId) -> Result<Watermarks> {

@@ -49,7 +49,7 @@ impl Table {
 }
 
 /// Who holds a role assignment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum AssigneeType {
     User,
@@ -152,8 +152,7 @@ pub type Changes = BTreeMap<String, ChangeCounts>;
 #[derive(Debug, Clone)]
 pub struct RunStart {
     pub started_at: DateTime<Utc>,
-    /// One of [`run_kind`]'s values.
-    pub kind: String,
+    pub kind: RunKind,
     /// The resources the run reads (names as the CLI spells them).
     pub resources: Vec<String>,
 }
@@ -174,17 +173,18 @@ pub struct RunStats {
 }
 
 /// One row of `sync_runs`.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
 pub struct SyncRunRecord {
     pub run_id: i64,
     pub org_id: i64,
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: RunKind,
     /// JSON array of resource names.
     pub resources: String,
     pub started_at: String,
     pub ended_at: Option<String>,
-    /// `running`, `succeeded`, `failed` or `interrupted`.
-    pub outcome: String,
+    #[sqlx(try_from = "String")]
+    pub outcome: RunOutcome,
     pub error: Option<String>,
     /// JSON object {resource: objects read}.
     pub counts: Option<String>,
@@ -199,20 +199,128 @@ pub struct SyncRunRecord {
     pub rate_limit_wait_s: Option<f64>,
 }
 
-/// Values of `sync_runs.kind`.
-pub mod run_kind {
+/// What kind of run a `sync_runs` row records. Stored and serialized as its lowercase name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunKind {
     /// A full sync (the first of an org is the baseline; later ones log changes as `full`).
-    pub const FULL: &str = "full";
-    /// A run driven by the System Log.
-    pub const INCREMENTAL: &str = "incremental";
+    Full,
     /// A full sync checking an incrementally kept mirror; what it changes is drift.
-    pub const RECONCILE: &str = "reconcile";
+    Reconcile,
+    /// A run driven by the System Log.
+    Incremental,
 }
 
-/// Outcome values of `sync_runs.outcome`.
-pub mod outcome {
-    pub const RUNNING: &str = "running";
-    pub const SUCCEEDED: &str = "succeeded";
-    pub const FAILED: &str = "failed";
-    pub const INTERRUPTED: &str = "interrupted";
+/// How a run ended, or that it has not. Stored and serialized as its lowercase name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunOutcome {
+    Running,
+    Succeeded,
+    /// Stopped on an error (`sync_runs.error` says which).
+    Failed,
+    /// Its process ended (killed, or stopped by a signal) before it finished; the mirror kept
+    /// its previous state.
+    Interrupted,
+}
+
+/// A `sync_runs` value this oktasync does not know (a newer one wrote it).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown run {what} {value:?} in sync_runs; was the mirror written by a newer oktasync?")]
+pub struct UnknownRunValue {
+    what: &'static str,
+    value: String,
+}
+
+macro_rules! string_enum {
+    ($type:ident, $what:literal, { $($variant:ident => $text:literal),+ $(,)? }) => {
+        impl $type {
+            pub const ALL: &'static [$type] = &[$($type::$variant),+];
+
+            /// The name stored in the mirror and written in JSON.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($type::$variant => $text),+
+                }
+            }
+        }
+
+        impl std::str::FromStr for $type {
+            type Err = UnknownRunValue;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s {
+                    $($text => Ok($type::$variant),)+
+                    _ => Err(UnknownRunValue { what: $what, value: s.to_owned() }),
+                }
+            }
+        }
+
+        impl std::fmt::Display for $type {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl TryFrom<String> for $type {
+            type Error = UnknownRunValue;
+            fn try_from(s: String) -> Result<Self, Self::Error> {
+                s.parse()
+            }
+        }
+
+        /// Compares with the stored name (`outcome == "failed"`).
+        impl PartialEq<str> for $type {
+            fn eq(&self, other: &str) -> bool {
+                self.as_str() == other
+            }
+        }
+
+        impl PartialEq<&str> for $type {
+            fn eq(&self, other: &&str) -> bool {
+                self.as_str() == *other
+            }
+        }
+    };
+}
+
+string_enum!(RunKind, "kind", {
+    Full => "full",
+    Reconcile => "reconcile",
+    Incremental => "incremental",
+});
+
+string_enum!(RunOutcome, "outcome", {
+    Running => "running",
+    Succeeded => "succeeded",
+    Failed => "failed",
+    Interrupted => "interrupted",
+});
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_kinds_and_outcomes_are_their_lowercase_names_everywhere() {
+        for kind in RunKind::ALL {
+            let json = serde_json::to_value(kind).unwrap();
+            assert_eq!(json, serde_json::Value::String(kind.as_str().to_owned()));
+            assert_eq!(kind.as_str().parse::<RunKind>().unwrap(), *kind);
+            assert_eq!(kind.to_string(), kind.as_str());
+            assert_eq!(kind.as_str(), kind.as_str().to_lowercase());
+        }
+        for outcome in RunOutcome::ALL {
+            let json = serde_json::to_value(outcome).unwrap();
+            assert_eq!(json, serde_json::Value::String(outcome.as_str().to_owned()));
+            assert_eq!(
+                serde_json::from_value::<RunOutcome>(json).unwrap(),
+                *outcome
+            );
+            assert_eq!(outcome.as_str().parse::<RunOutcome>().unwrap(), *outcome);
+        }
+        assert_eq!(RunOutcome::Failed, "failed");
+        let err = "paused".parse::<RunOutcome>().unwrap_err();
+        assert!(err.to_string().contains("\"paused\""), "{err}");
+        assert!("Full".parse::<RunKind>().is_err());
+    }
 }

@@ -457,10 +457,10 @@ pub async fn status(
             .unwrap_or(0);
         t.row(vec![
             r.run_id.to_string(),
-            r.kind.clone(),
+            r.kind.to_string(),
             r.started_at.clone(),
             opt(r.ended_at.as_ref()),
-            r.outcome.clone(),
+            r.outcome.to_string(),
             opt(r.api_calls),
             opt(r.http_429),
             changes.to_string(),

@@ -6,7 +6,7 @@ use crate::support::{Mirror, assert_exact, client, truth_options};
 use futures::StreamExt;
 use okta_emulator::{EmulatorConfig, OffsetClock, OrgSize};
 use oktasync_engine::{LOGS_CHECKPOINT, NoProgress, SyncMode, SyncOptions, sync};
-use oktasync_store::Store;
+use oktasync_store::MirrorWriter;
 use std::sync::Arc;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -13,7 +13,7 @@ use oktasync_engine::{
     FactorScope, LOGS_CHECKPOINT, NoProgress, RunSummary, SyncMode, SyncOptions, WatchOptions,
     sync, watch,
 };
-use oktasync_store::{MirrorReader, Scope, SqliteStore, Store};
+use oktasync_store::{MirrorReader, MirrorWriter, Scope, SqliteStore};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -5,8 +5,8 @@
 use chrono::{DateTime, TimeZone, Utc};
 use oktasync_store::history::{self, Concern};
 use oktasync_store::{
-    Batch, Cause, ChangeQuery, Delta, DeltaOp, MirrorReader, OrgId, RunStart, RunStats, Scope,
-    SqliteStore, Store, Table, outcome, run_kind,
+    Batch, Cause, ChangeQuery, Delta, DeltaOp, MirrorReader, MirrorWriter, OrgId, RunKind, RunLog,
+    RunOutcome, RunStart, RunStats, Scope, SqliteStore, Table,
 };
 use serde_json::{Value, json};
 
@@ -32,13 +32,19 @@ fn stats(at: DateTime<Utc>) -> RunStats {
     }
 }
 
-async fn full(store: &SqliteStore, org: OrgId, kind: &str, at: DateTime<Utc>, batches: &[Batch]) {
+async fn full(
+    store: &SqliteStore,
+    org: OrgId,
+    kind: RunKind,
+    at: DateTime<Utc>,
+    batches: &[Batch],
+) {
     let mut session = store
         .begin_full_sync(
             org,
             RunStart {
                 started_at: at,
-                kind: kind.into(),
+                kind,
                 resources: vec![],
             },
         )
@@ -66,7 +72,7 @@ async fn delta(
             org,
             RunStart {
                 started_at: at,
-                kind: run_kind::INCREMENTAL.into(),
+                kind: RunKind::Incremental,
                 resources: vec![],
             },
         )
@@ -88,7 +94,7 @@ async fn deltas_are_logged_idempotent_and_undoable() {
     full(
         &store,
         org,
-        run_kind::FULL,
+        RunKind::Full,
         t(1),
         &[
             Batch::Users(vec![user("u1", "eng"), user("u2", "ops")]),
@@ -211,7 +217,7 @@ async fn deltas_are_logged_idempotent_and_undoable() {
     let mut d = Delta::default();
     d.push(
         DeltaOp::Replace {
-            scope: Scope::by(Table::GroupMembers, "group_id", "g1"),
+            scope: Scope::members_of_group("g1"),
             batch: members("g1", &["u1"]),
         },
         Cause::read_at(t(20)),
@@ -226,17 +232,20 @@ async fn deltas_are_logged_idempotent_and_undoable() {
     );
     assert_eq!(
         store
-            .keys(org, &Scope::by(Table::GroupMembers, "group_id", "g1"))
+            .keys(org, &Scope::members_of_group("g1"))
             .await
             .unwrap(),
-        vec![vec!["g1".to_owned(), "u1".to_owned()]]
+        vec![oktasync_store::RowKey::GroupMember {
+            group_id: "g1".into(),
+            user_id: "u1".into()
+        }]
     );
 
     // A reconcile logs what it changes as drift, with its source.
     full(
         &store,
         org,
-        run_kind::RECONCILE,
+        RunKind::Reconcile,
         t(40),
         &[
             Batch::Users(vec![user("u1", "eng")]),
@@ -266,8 +275,8 @@ async fn deltas_are_logged_idempotent_and_undoable() {
     );
     let runs = store.recent_runs(org, 1).await.unwrap();
     assert_eq!(
-        (runs[0].kind.as_str(), runs[0].outcome.as_str()),
-        ("reconcile", outcome::SUCCEEDED)
+        (runs[0].kind, runs[0].outcome),
+        (RunKind::Reconcile, RunOutcome::Succeeded)
     );
 
     let marks = store.watermarks(org).await.unwrap();
@@ -287,7 +296,7 @@ async fn a_failing_delta_applies_nothing_and_records_the_failure() {
     full(
         &store,
         org,
-        run_kind::FULL,
+        RunKind::Full,
         t(1),
         &[Batch::Users(vec![user("u1", "eng")])],
     )
@@ -298,17 +307,14 @@ async fn a_failing_delta_applies_nothing_and_records_the_failure() {
             org,
             RunStart {
                 started_at: t(2),
-                kind: run_kind::INCREMENTAL.into(),
+                kind: RunKind::Incremental,
                 resources: vec![],
             },
         )
         .await
         .unwrap();
     let mut d = Delta::default();
-    d.push(
-        DeltaOp::Remove(Scope::object(Table::Users, "u1")),
-        Cause::read_at(t(2)),
-    );
+    d.push(DeltaOp::Remove(Scope::user("u1")), Cause::read_at(t(2)));
     // A user without an id cannot be stored: the whole delta is refused.
     d.push(
         DeltaOp::Upsert(Batch::Users(vec![json!({"status": "ACTIVE"})])),
@@ -322,7 +328,7 @@ async fn a_failing_delta_applies_nothing_and_records_the_failure() {
         Some("next-after-full")
     );
     let runs = store.recent_runs(org, 1).await.unwrap();
-    assert_eq!(runs[0].outcome, outcome::FAILED);
+    assert_eq!(runs[0].outcome, RunOutcome::Failed);
     assert!(
         store
             .changes(org, &ChangeQuery::default())

@@ -2,7 +2,9 @@
 //! byte for byte as it was, read-only opens never write, new files are created safely by
 //! several processes at once, and damage is named with a way out.
 
-use oktasync_store::{APPLICATION_ID, FileState, MirrorReader, SqliteStore, Store, StoreError};
+use oktasync_store::{
+    APPLICATION_ID, FileState, MirrorReader, MirrorWriter, SqliteStore, StoreError,
+};
 use sqlx::Connection;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use std::path::{Path, PathBuf};

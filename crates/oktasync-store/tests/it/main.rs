@@ -5,7 +5,7 @@ mod files;
 mod runs;
 
 use chrono::{DateTime, Utc};
-use oktasync_store::{OrgId, SqliteStore, Store};
+use oktasync_store::{MirrorWriter, OrgId, SqliteStore};
 use tempfile::TempDir;
 
 /// A new mirror file in a temporary directory (removed when the directory drops), with one

@@ -2,15 +2,15 @@
 
 use chrono::{TimeZone, Utc};
 use oktasync_store::{
-    AssigneeType, Batch, ChangeCounts, MirrorReader, RunStart, RunStats, SqliteStore, Store, Table,
-    outcome,
+    AssigneeType, Batch, ChangeCounts, MirrorReader, MirrorWriter, RunKind, RunOutcome, RunStart,
+    RunStats, SqliteStore, Table,
 };
 use serde_json::{Value, json};
 
 fn start() -> RunStart {
     RunStart {
         started_at: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
-        kind: "full".into(),
+        kind: RunKind::Full,
         resources: vec!["users".into(), "groups".into(), "memberships".into()],
     }
 }
@@ -207,7 +207,7 @@ async fn second_run_applies_only_the_difference() {
 
     let runs = store.recent_runs(org, 10).await.unwrap();
     assert_eq!(runs.len(), 2);
-    assert!(runs.iter().all(|r| r.outcome == outcome::SUCCEEDED));
+    assert!(runs.iter().all(|r| r.outcome == RunOutcome::Succeeded));
     let changes: Value = serde_json::from_str(runs[0].changes.as_deref().unwrap()).unwrap();
     assert_eq!(changes["users"]["removed"], 1);
 }
@@ -239,8 +239,8 @@ async fn failed_and_abandoned_runs_leave_the_mirror_alone() {
     assert_eq!(store.export_json(org).await.unwrap(), before);
 
     let runs = store.recent_runs(org, 10).await.unwrap();
-    assert_eq!(runs[0].outcome, outcome::RUNNING);
-    assert_eq!(runs[1].outcome, outcome::FAILED);
+    assert_eq!(runs[0].outcome, RunOutcome::Running);
+    assert_eq!(runs[1].outcome, RunOutcome::Failed);
     assert_eq!(
         runs[1].error.as_deref(),
         Some("the Okta org stopped answering")
@@ -253,7 +253,7 @@ async fn failed_and_abandoned_runs_leave_the_mirror_alone() {
         .unwrap();
     sync(&store, org, vec![Batch::Users(vec![user("u1", "ACTIVE")])]).await;
     let runs = store.recent_runs(org, 10).await.unwrap();
-    assert_eq!(runs[1].outcome, outcome::INTERRUPTED);
+    assert_eq!(runs[1].outcome, RunOutcome::Interrupted);
 }
 
 #[tokio::test]

@@ -3,7 +3,7 @@
 //! runs.
 
 use crate::{Synced, oktasync};
-use oktasync_store::{MirrorReader, SqliteStore, Store};
+use oktasync_store::{MirrorReader, MirrorWriter, SqliteStore};
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
