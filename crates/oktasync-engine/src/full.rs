@@ -28,16 +28,17 @@
 use crate::error::EngineError;
 use crate::options::{FactorScope, Resource, SyncOptions};
 use crate::progress::Progress;
-use crate::summary::{ResourceCounts, RunSummary};
+use crate::reading::{each_page, empty_if_gone, failed_reading, pages_needed};
+use crate::run_record::RunStarting;
+use crate::summary::{RunSummary, Tally};
+use crate::system_log::{log_checkpoints, position_log};
 use futures::StreamExt;
 use okta_api::{
     APP_GROUPS_PAGE_LIMIT, APP_USERS_PAGE_LIMIT, APPS_PAGE_LIMIT, GROUP_USERS_PAGE_LIMIT,
     GROUPS_PAGE_LIMIT, IDPS_PAGE_LIMIT, OktaClient, PageStream, ROLE_ASSIGNEES_PAGE_LIMIT,
     USERS_PAGE_LIMIT,
 };
-use oktasync_store::{
-    AssigneeType, Batch, FullSyncSession, RunKind, RunOutcome, RunStart, Store, StoreError,
-};
+use oktasync_store::{AssigneeType, Batch, FullSyncSession, RunKind, Store, StoreError};
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
 use std::ops::Bound;
@@ -82,68 +83,35 @@ pub async fn full_sync(
     opts: &SyncOptions,
     progress: Arc<dyn Progress>,
 ) -> Result<RunSummary, EngineError> {
-    run_full(client, store, opts, FullKind::Full, progress).await
+    run_full(client, store, opts, RunKind::Full, progress).await
 }
 
-/// What a full sync is recorded as.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum FullKind {
-    /// A first sync, or one that replaces an incremental run that could not run.
-    Full,
-    /// A full sync compared with an existing mirror: what it changes is drift.
-    Reconcile,
-}
-
-impl FullKind {
-    pub(crate) fn as_str(self) -> &'static str {
-        self.run_kind().as_str()
-    }
-
-    pub(crate) fn run_kind(self) -> RunKind {
-        match self {
-            FullKind::Full => RunKind::Full,
-            FullKind::Reconcile => RunKind::Reconcile,
-        }
-    }
-}
-
+/// A full sync recorded as `kind`: `full`, or `reconcile` when it checks an existing mirror
+/// (what it changes is then drift).
 pub(crate) async fn run_full(
     client: &OktaClient,
     store: &dyn Store,
     opts: &SyncOptions,
-    kind: FullKind,
+    kind: RunKind,
     progress: Arc<dyn Progress>,
 ) -> Result<RunSummary, EngineError> {
-    let started_at = opts.clock.now();
-    let started = tokio::time::Instant::now();
-    let metrics_before = client.metrics();
-    let org_url = client.org().origin();
-    let org = store.ensure_org(&org_url, started_at).await?;
-    let resources: Vec<Resource> = Resource::ALL
-        .into_iter()
-        .filter(|r| opts.wants(*r))
-        .collect();
-    let mut session = store
-        .begin_full_sync(
-            org,
-            RunStart {
-                started_at,
-                kind: kind.run_kind(),
-                resources: resources.iter().map(|r| r.as_str().to_owned()).collect(),
-            },
-        )
+    let starting = RunStarting::now(client, opts, kind);
+    let org = store
+        .ensure_org(&client.org().origin(), starting.started_at())
         .await?;
-    let run_id = session.run_id().0;
-    tracing::info!(run_id, org = %org_url, kind = kind.as_str(), "Full sync started.");
+    let mut session = store.begin_full_sync(org, starting.run_start()).await?;
+    let record = starting.recorded(session.run_id());
+    let run_id = record.id().0;
 
     // Where the next incremental run starts reading the System Log: a little before the
     // listings begin, so that nothing changed while they run is missed.
-    let (log_calls, log_failure) = match crate::incremental::position_log(client, opts).await {
+    let log_failure = match position_log(client, opts).await {
         Ok((next, calls)) => {
-            for (name, value) in crate::incremental::log_checkpoints(&next, opts) {
+            record.tally().calls(calls);
+            for (name, value) in log_checkpoints(&next, opts) {
                 session.set_checkpoint(&name, value);
             }
-            (calls, None)
+            None
         }
         // Only the log is refused (a scope or role): the mirror can still be read in full.
         Err(e) if e.category() == okta_api::ErrorCategory::Permission => {
@@ -152,109 +120,52 @@ pub(crate) async fn run_full(
             );
             tracing::warn!(run_id, "{message}");
             progress.note(&message);
-            (0, None)
+            None
         }
         // Bad credentials, an unreachable org, a broken server: every read would fail the
         // same way, so the run fails now, with that cause.
-        Err(cause) => (
-            0,
-            Some(EngineError::Okta {
-                what: "the System Log".into(),
-                cause,
-            }),
-        ),
+        Err(cause) => Some(failed_reading("the System Log")(cause)),
     };
 
-    let ctx = Arc::new(Ctx {
-        client: client.clone(),
-        opts: opts.clone(),
-        progress: progress.clone(),
-        counts: Default::default(),
-        fewest_calls: AtomicU64::new(0),
-        shared: Mutex::new(Shared::default()),
-    });
-    ctx.plan(log_calls);
-    let (session, failure) = match log_failure {
-        Some(cause) => (session, Some(cause)),
+    let failure = match log_failure {
+        Some(cause) => Some(cause),
         None => {
+            let started = tokio::time::Instant::now();
+            let ctx = Arc::new(Ctx {
+                client: client.clone(),
+                opts: opts.clone(),
+                progress: progress.clone(),
+                tally: record.tally().clone(),
+                shared: Mutex::new(Shared::default()),
+            });
             let (tx, rx) = mpsc::channel(STORE_QUEUE_BATCHES);
-            let fetch = read_org(ctx.clone(), tx);
-            let write = write_batches(session, rx);
-            let (fetched, (session, written)) = tokio::join!(fetch, write);
+            let fetch = read_org(ctx, tx);
+            let write = write_batches(&mut *session, rx);
+            let (fetched, written) = tokio::join!(fetch, write);
             let read_s = started.elapsed().as_secs_f64();
             tracing::info!(run_id, read_s, "Read the org.");
-            let failure = match (fetched, written) {
+            match (fetched, written) {
                 (_, Err(store_error)) => Some(EngineError::Store(store_error)),
                 (Err(fetch_error), Ok(())) => Some(fetch_error),
                 (Ok(()), Ok(())) => None,
-            };
-            (session, failure)
+            }
         }
     };
 
-    let mut summary = RunSummary::measured(
-        run_id,
-        org_url.clone(),
-        &metrics_before,
-        &client.metrics(),
-        ctx.fewest_calls.load(Ordering::Relaxed),
-        &ctx.counts,
-        opts,
-    );
-    summary.kind = kind.as_str().into();
-    summary.started_at = oktasync_timestamp(started_at);
-    let run_stats = summary.run_stats(opts.clock.now(), ctx.counts.by_key(opts));
-    summary.ended_at = oktasync_timestamp(run_stats.ended_at);
-    summary.duration_s = started.elapsed().as_secs_f64();
-
-    let commit_started = tokio::time::Instant::now();
+    let (summary, stats) = record.ending();
     let result = match failure {
         None => session
-            .commit(&opts.tables(), run_stats)
+            .commit(&opts.tables(), stats)
             .await
             .map_err(EngineError::from),
         Some(cause) => {
-            let message = cause.to_string();
-            if let Err(e) = session.fail(&message, run_stats).await {
+            if let Err(e) = session.fail(&cause.to_string(), stats).await {
                 tracing::warn!(run_id, error = %e, "Could not record the failed run.");
             }
             Err(cause)
         }
     };
-    summary.duration_s = started.elapsed().as_secs_f64();
-    match result {
-        Ok(changes) => {
-            summary.outcome = RunOutcome::Succeeded.as_str().into();
-            summary.changes = changes;
-            if kind == FullKind::Reconcile {
-                summary.drift = Some(summary.rows_changed());
-            }
-            tracing::info!(
-                run_id,
-                drift = summary.drift,
-                api_calls = summary.api_calls,
-                duration_s = summary.duration_s,
-                commit_s = commit_started.elapsed().as_secs_f64(),
-                "Full sync committed."
-            );
-            Ok(summary)
-        }
-        Err(cause) => {
-            summary.outcome = RunOutcome::Failed.as_str().into();
-            summary.error = Some(cause.to_string());
-            // The caller reports the failure (RunFailed); info keeps it in logs, not twice on screen.
-            tracing::info!(run_id, error = %cause, "Full sync failed; the mirror kept its previous state.");
-            Err(EngineError::RunFailed {
-                run_id,
-                cause: Box::new(cause),
-                summary: Box::new(summary),
-            })
-        }
-    }
-}
-
-pub(crate) fn oktasync_timestamp(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    record.ended(summary, result)
 }
 
 /// Says so, every [`RATE_LIMIT_NOTE_INTERVAL`], while requests wait on rate limits. Never
@@ -279,18 +190,16 @@ async fn rate_limit_notes(client: OktaClient, progress: Arc<dyn Progress>) {
 /// Stages every batch it receives; on a store error it stops taking batches (the senders
 /// then fail) and returns the error.
 async fn write_batches(
-    mut session: Box<dyn FullSyncSession>,
+    session: &mut dyn FullSyncSession,
     mut rx: mpsc::Receiver<Batch>,
-) -> (Box<dyn FullSyncSession>, Result<(), StoreError>) {
+) -> Result<(), StoreError> {
     let mut staging = Duration::ZERO;
     let mut batches = 0u64;
     let mut waiting = Vec::with_capacity(BATCHES_PER_WRITE);
     // What has queued up is staged together: fewer round trips to the database.
     while rx.recv_many(&mut waiting, BATCHES_PER_WRITE).await > 0 {
         let began = tokio::time::Instant::now();
-        if let Err(e) = session.stage_all(&waiting).await {
-            return (session, Err(e));
-        }
+        session.stage_all(&waiting).await?;
         staging += began.elapsed();
         batches += waiting.len() as u64;
         waiting.clear();
@@ -300,7 +209,7 @@ async fn write_batches(
         staging_s = staging.as_secs_f64(),
         "Staged every page."
     );
-    (session, Ok(()))
+    Ok(())
 }
 
 /// The org, read: every listing, and the ones they make necessary.
@@ -506,10 +415,8 @@ struct Ctx {
     client: OktaClient,
     opts: SyncOptions,
     progress: Arc<dyn Progress>,
-    /// Objects read per resource.
-    counts: ResourceCounts,
-    /// Calls the plan needs, summed as listings finish.
-    fewest_calls: AtomicU64,
+    /// Calls the plan needs (summed as listings finish) and objects read per resource.
+    tally: Arc<Tally>,
     shared: Mutex<Shared>,
 }
 
@@ -564,56 +471,8 @@ struct MemberId {
     id: String,
 }
 
-/// Calls to read `items` objects at `limit` per page (an empty list still takes one call).
-pub(crate) fn pages_needed(items: u64, limit: u32) -> u64 {
-    items.div_ceil(u64::from(limit)).max(1)
-}
-
-pub(crate) fn okta(what: impl Into<String>) -> impl FnOnce(okta_api::Error) -> EngineError {
-    let what = what.into();
-    move |cause| EngineError::Okta { what, cause }
-}
-
-/// A child listing of an object deleted since its parent was listed reads as empty: the
-/// mirror then matches Okta's state at listing time, and the next run sees the deletion.
-pub(crate) fn empty_if_gone<T>(
-    result: Result<Vec<T>, okta_api::Error>,
-) -> Result<Vec<T>, okta_api::Error> {
-    match result {
-        Err(okta_api::Error::NotFound(_)) => Ok(Vec::new()),
-        other => other,
-    }
-}
-
 async fn send(tx: &mpsc::Sender<Batch>, batch: Batch) -> Result<(), EngineError> {
     tx.send(batch).await.map_err(|_| EngineError::StoreClosed)
-}
-
-/// Reads every page of a listing, calling `on_page` with each page's items; a listing of an
-/// object that disappeared meanwhile (404 on the first page) reads as empty.
-async fn each_page<T, F, Fut>(
-    mut pages: PageStream<T>,
-    what: impl Fn() -> String,
-    child_listing: bool,
-    mut on_page: F,
-) -> Result<u64, EngineError>
-where
-    F: FnMut(Vec<T>) -> Fut,
-    Fut: std::future::Future<Output = Result<(), EngineError>>,
-{
-    let mut read = 0u64;
-    let mut first = true;
-    while let Some(page) = pages.next().await {
-        let page = match page {
-            Ok(page) => page,
-            Err(okta_api::Error::NotFound(_)) if child_listing && first => return Ok(0),
-            Err(e) => return Err(okta(what())(e)),
-        };
-        first = false;
-        read += page.items.len() as u64;
-        on_page(page.items).await?;
-    }
-    Ok(read)
 }
 
 impl Ctx {
@@ -631,14 +490,14 @@ impl Ctx {
     }
 
     fn read(&self, r: Resource, n: u64) {
-        self.counts.add(r, n);
+        self.tally.read(r, n);
         if self.wants(r) && n > 0 {
             self.progress.advanced(r, n);
         }
     }
 
     fn plan(&self, calls: u64) {
-        self.fewest_calls.fetch_add(calls, Ordering::Relaxed);
+        self.tally.calls(calls);
     }
 
     fn initial_jobs(&self) -> Vec<Job> {
@@ -832,8 +691,9 @@ async fn run_job(ctx: &Ctx, tx: &mpsc::Sender<Batch>, job: &Job) -> Result<Vec<J
             Ok(Vec::new())
         }
         Job::GroupRoles { group_id } => {
-            let roles = empty_if_gone(client.list_group_roles(group_id).await)
-                .map_err(okta(format!("the admin roles of group {group_id}")))?;
+            let roles = empty_if_gone(client.list_group_roles(group_id).await).map_err(
+                failed_reading(format!("the admin roles of group {group_id}")),
+            )?;
             ctx.plan(1);
             ctx.read(Resource::Roles, roles.len() as u64);
             if !roles.is_empty() {
@@ -881,7 +741,7 @@ async fn run_job(ctx: &Ctx, tx: &mpsc::Sender<Batch>, job: &Job) -> Result<Vec<J
         }
         Job::UserRoles { user_id } => {
             let roles = empty_if_gone(client.list_user_roles(user_id).await)
-                .map_err(okta(format!("the admin roles of user {user_id}")))?;
+                .map_err(failed_reading(format!("the admin roles of user {user_id}")))?;
             ctx.plan(1);
             let direct = direct_role_assignments(roles);
             ctx.read(Resource::Roles, direct.len() as u64);
@@ -1004,7 +864,7 @@ async fn run_job(ctx: &Ctx, tx: &mpsc::Sender<Batch>, job: &Job) -> Result<Vec<J
         }
         Job::Factors { user_id } => {
             let factors = empty_if_gone(client.list_user_factors(user_id).await)
-                .map_err(okta(format!("the factors of user {user_id}")))?;
+                .map_err(failed_reading(format!("the factors of user {user_id}")))?;
             ctx.plan(1);
             ctx.read(Resource::Factors, factors.len() as u64);
             send(
@@ -1063,18 +923,6 @@ fn member_pages(
                 })
             })
             .boxed()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pages_needed_counts_one_call_for_an_empty_list() {
-        assert_eq!(pages_needed(0, 200), 1);
-        assert_eq!(pages_needed(200, 200), 1);
-        assert_eq!(pages_needed(201, 200), 2);
     }
 }
 

@@ -19,127 +19,35 @@
 
 use crate::error::EngineError;
 use crate::events::{EventKind, classify};
-use crate::full::{
-    FullKind, direct_role_assignments, okta, oktasync_timestamp, pages_needed, run_full,
-};
+use crate::full::direct_role_assignments;
 use crate::options::{FactorScope, Resource, SyncOptions};
 use crate::progress::Progress;
-use crate::summary::{ResourceCounts, RunSummary};
+use crate::reading::{failed_reading, none_if_gone, pages_needed};
+use crate::run_record::{RunRecord, RunStarting};
+use crate::summary::RunSummary;
+use crate::system_log::{
+    LogRead, MAX_EVENTS_PER_RUN, load_checkpoint, log_checkpoints, read_log, unavailable,
+    unavailable_reason,
+};
 use chrono::{DateTime, SecondsFormat, Utc};
 use futures::{StreamExt, TryStreamExt};
 use okta_api::{
-    ALL_USER_STATUSES_FILTER, APP_USERS_PAGE_LIMIT, LogEvent, LogStart, MetricsSnapshot,
-    OktaClient, RoleAssignment,
+    ALL_USER_STATUSES_FILTER, APP_USERS_PAGE_LIMIT, LogEvent, OktaClient, RoleAssignment,
 };
 use oktasync_store::{
-    AssigneeType, Batch, Cause, Changes, Delta, DeltaOp, OrgId, RowKey, RunId, RunKind, RunOutcome,
-    RunStart, RunStats, Scope, Store,
+    AssigneeType, Batch, Cause, Changes, Delta, DeltaOp, OrgId, RowKey, RunKind, Scope, Store,
 };
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use url::Url;
 
-/// The checkpoint holding the System Log `next` link to resume from.
-pub const LOGS_CHECKPOINT: &str = "logs.next";
-/// When the `next` link was last confirmed (RFC 3339, from the clock): a checkpoint older
-/// than Okta keeps logs is of no use.
-pub const LOGS_CHECKPOINT_AT: &str = "logs.next_at";
-/// How far before its listings a full sync starts the log. Okta may store an event a little
-/// after it happened; re-applying a suffix of the log is harmless.
-pub const LOG_START_LOOKBACK: Duration = Duration::from_secs(10 * 60);
-/// How long Okta keeps System Log events.
-pub const LOG_RETENTION: Duration = Duration::from_secs(90 * 86_400);
-/// Most events one run applies; the next run picks up the rest.
-pub const MAX_EVENTS_PER_RUN: usize = 20_000;
 /// Subtracted from the mirror's watermarks for the `lastUpdated` filters: Okta's filter
 /// data is eventually consistent (typically under a second) and timestamps may tie.
 pub const WATERMARK_OVERLAP: Duration = Duration::from_secs(60);
 /// Targeted re-reads in flight at once (the client's governor paces them further).
 pub const CONCURRENT_REREADS: usize = 16;
-/// How often watch rewrites an unchanged checkpoint to record that it is still current.
-pub const CHECKPOINT_REFRESH: Duration = Duration::from_secs(3600);
-
-/// What [`sync`] runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum SyncMode {
-    /// Incremental when the mirror has a `logs.next` checkpoint for the org, else full.
-    #[default]
-    Auto,
-    /// A full sync; recorded as a `reconcile` when the org already has a succeeded run.
-    Full,
-}
-
-/// Syncs the org behind `client` into `store`.
-///
-/// `Auto`: incremental when the org has a `logs.next` checkpoint, else full. If the
-/// incremental run must fall back (checkpoint older than Okta keeps logs — 90 days, or a
-/// 400 E0000053 — or the log cannot be read: 403 / missing `okta.logs.read` scope), it says
-/// so through `progress` and tracing and runs a full sync; the summary's `fallback` carries
-/// the reason.
-///
-/// `Full`: a full sync; its run kind is `reconcile` when the org already has a succeeded run
-/// (the store then logs per-row changes with source `reconcile`, and the summary's `drift`
-/// counts them), else `full`.
-pub async fn sync(
-    client: &OktaClient,
-    store: &dyn Store,
-    opts: &SyncOptions,
-    mode: SyncMode,
-    progress: Arc<dyn Progress>,
-) -> Result<RunSummary, EngineError> {
-    match mode {
-        SyncMode::Full => {
-            let kind = match store.find_org(&client.org().origin()).await? {
-                Some(org) if has_succeeded_run(store, org).await? => FullKind::Reconcile,
-                _ => FullKind::Full,
-            };
-            run_full(client, store, opts, kind, progress).await
-        }
-        SyncMode::Auto => match incremental_sync(client, store, opts, progress.clone()).await {
-            Err(EngineError::IncrementalUnavailable { reason }) => {
-                fall_back(client, store, opts, progress, reason).await
-            }
-            other => other,
-        },
-    }
-}
-
-async fn has_succeeded_run(store: &dyn Store, org: OrgId) -> Result<bool, EngineError> {
-    Ok(store
-        .recent_runs(org, 1000)
-        .await?
-        .iter()
-        .any(|r| r.outcome == RunOutcome::Succeeded))
-}
-
-/// Runs a full sync in place of an incremental one that cannot run, saying why.
-async fn fall_back(
-    client: &OktaClient,
-    store: &dyn Store,
-    opts: &SyncOptions,
-    progress: Arc<dyn Progress>,
-    reason: String,
-) -> Result<RunSummary, EngineError> {
-    let first = match store.find_org(&client.org().origin()).await? {
-        Some(org) => store.checkpoint(org, LOGS_CHECKPOINT).await?.is_none(),
-        None => true,
-    };
-    if first {
-        tracing::info!("No System Log checkpoint yet ({reason}): running a full sync.");
-    } else {
-        let message = format!("incremental sync is not possible ({reason}); running a full sync");
-        tracing::warn!("{message}");
-        progress.note(&message);
-    }
-    let mut summary = run_full(client, store, opts, FullKind::Full, progress).await?;
-    if !first {
-        summary.fallback = Some(reason);
-    }
-    Ok(summary)
-}
 
 /// One incremental run (see the module docs). Fails with
 /// [`EngineError::IncrementalUnavailable`] when only a full sync can help: no checkpoint,
@@ -155,139 +63,8 @@ pub async fn incremental_sync(
         .await?
         .ok_or_else(|| unavailable("the mirror has no data of this org yet"))?;
     let checkpoint = load_checkpoint(store, org, opts).await?;
-    let run = Run::begin(client, store, opts, org, progress).await?;
+    let run = IncrementalRun::begin(client, store, opts, org, progress).await?;
     run.execute(LogSource::Read(checkpoint.next)).await
-}
-
-fn unavailable(reason: impl Into<String>) -> EngineError {
-    EngineError::IncrementalUnavailable {
-        reason: reason.into(),
-    }
-}
-
-/// The stored position in the System Log.
-pub(crate) struct Checkpoint {
-    pub next: Url,
-    pub at: Option<DateTime<Utc>>,
-}
-
-pub(crate) async fn load_checkpoint(
-    store: &dyn Store,
-    org: OrgId,
-    opts: &SyncOptions,
-) -> Result<Checkpoint, EngineError> {
-    let Some(link) = store.checkpoint(org, LOGS_CHECKPOINT).await? else {
-        return Err(unavailable("the mirror has no System Log checkpoint yet"));
-    };
-    let next = Url::parse(&link)
-        .map_err(|_| unavailable("the System Log checkpoint is not a valid link"))?;
-    let at = store
-        .checkpoint(org, LOGS_CHECKPOINT_AT)
-        .await?
-        .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
-        .map(|t| t.with_timezone(&Utc));
-    if let Some(at) = at {
-        let age = opts.clock.now() - at;
-        if age > chrono::Duration::from_std(LOG_RETENTION).unwrap_or(chrono::Duration::MAX) {
-            return Err(unavailable(format!(
-                "the System Log checkpoint is {} days old, older than the {} days Okta keeps logs",
-                age.num_days(),
-                LOG_RETENTION.as_secs() / 86_400
-            )));
-        }
-    }
-    Ok(Checkpoint { next, at })
-}
-
-/// The checkpoints that record `next` as the position to resume from.
-pub(crate) fn log_checkpoints(next: &Option<Url>, opts: &SyncOptions) -> BTreeMap<String, String> {
-    let mut map = BTreeMap::new();
-    if let Some(next) = next {
-        map.insert(LOGS_CHECKPOINT.to_owned(), next.to_string());
-        map.insert(
-            LOGS_CHECKPOINT_AT.to_owned(),
-            oktasync_timestamp(opts.clock.now()),
-        );
-    }
-    map
-}
-
-/// Positions the log for a full sync: polls from [`LOG_START_LOOKBACK`] ago to the end and
-/// returns the last `next` link, and the calls it took.
-pub(crate) async fn position_log(
-    client: &OktaClient,
-    opts: &SyncOptions,
-) -> Result<(Option<Url>, u64), okta_api::Error> {
-    let lookback = chrono::Duration::from_std(LOG_START_LOOKBACK).unwrap_or_default();
-    let mut pages = client.poll_logs(LogStart::Since(opts.clock.now() - lookback));
-    let (mut next, mut calls) = (None, 0);
-    while let Some(page) = pages.next().await {
-        let page = page?;
-        calls += 1;
-        if page.next.is_some() {
-            next = page.next;
-        }
-    }
-    Ok((next, calls))
-}
-
-/// Events read from the log.
-pub(crate) struct LogRead {
-    /// In the order Okta stored them, each uuid once.
-    events: Vec<LogEvent>,
-    /// Where the next read starts.
-    next: Url,
-    calls: u64,
-    /// Stopped at [`MAX_EVENTS_PER_RUN`]: more are waiting.
-    more: bool,
-}
-
-async fn read_log(client: &OktaClient, from: Url) -> Result<LogRead, okta_api::Error> {
-    let mut pages = client.poll_logs(LogStart::Next(from.clone()));
-    let mut read = LogRead {
-        events: Vec::new(),
-        next: from,
-        calls: 0,
-        more: false,
-    };
-    let mut seen = HashSet::new();
-    while let Some(page) = pages.next().await {
-        let page = page?;
-        read.calls += 1;
-        if let Some(next) = page.next {
-            read.next = next;
-        }
-        for event in page.items {
-            if seen.insert(event.uuid.clone()) {
-                read.events.push(event);
-            }
-        }
-        if read.events.len() >= MAX_EVENTS_PER_RUN {
-            read.more = true;
-            break;
-        }
-    }
-    Ok(read)
-}
-
-/// Why a log read means only a full sync can help, if it does.
-fn unavailable_reason(e: &okta_api::Error) -> Option<String> {
-    use okta_api::Error as E;
-    match e {
-        E::MissingScope { scope, .. } => Some(format!(
-            "the credentials lack the {scope} scope needed to read the System Log"
-        )),
-        E::Forbidden(_) => Some("the credentials may not read the System Log (HTTP 403)".into()),
-        E::Api(d) if d.error_code.as_deref() == Some("E0000053") || d.status == 400 => {
-            Some(format!(
-                "Okta no longer serves the log from the checkpoint ({d}): it is older than Okta keeps logs"
-            ))
-        }
-        E::ForeignNextLink { .. } | E::RepeatedCursor { .. } | E::RunawayListing { .. } => Some(
-            format!("the System Log checkpoint cannot be followed ({e})"),
-        ),
-        _ => None,
-    }
 }
 
 /// Where a run's events come from.
@@ -299,131 +76,89 @@ pub(crate) enum LogSource {
 }
 
 /// One incremental run.
-pub(crate) struct Run<'a> {
+pub(crate) struct IncrementalRun<'a> {
     client: &'a OktaClient,
     store: &'a dyn Store,
     opts: &'a SyncOptions,
     progress: Arc<dyn Progress>,
     org: OrgId,
-    run: RunId,
-    started_at: DateTime<Utc>,
-    started: tokio::time::Instant,
-    metrics_before: MetricsSnapshot,
-    /// Calls the run's plan made (retries not counted).
-    calls: AtomicU64,
-    /// Objects read per resource.
-    counts: ResourceCounts,
+    record: RunRecord,
 }
 
-impl<'a> Run<'a> {
+impl<'a> IncrementalRun<'a> {
+    /// Records the run as begun.
     pub(crate) async fn begin(
         client: &'a OktaClient,
         store: &'a dyn Store,
         opts: &'a SyncOptions,
         org: OrgId,
         progress: Arc<dyn Progress>,
-    ) -> Result<Run<'a>, EngineError> {
-        let started_at = opts.clock.now();
-        let metrics_before = client.metrics();
-        let resources = Resource::ALL
-            .into_iter()
-            .filter(|r| opts.wants(*r))
-            .map(|r| r.as_str().to_owned())
-            .collect();
-        let run = store
-            .begin_run(
-                org,
-                RunStart {
-                    started_at,
-                    kind: RunKind::Incremental,
-                    resources,
-                },
-            )
-            .await?;
-        tracing::info!(run_id = run.0, "Incremental sync started.");
-        Ok(Run {
+    ) -> Result<IncrementalRun<'a>, EngineError> {
+        let starting = RunStarting::now(client, opts, RunKind::Incremental);
+        let id = store.begin_run(org, starting.run_start()).await?;
+        Ok(IncrementalRun {
             client,
             store,
             opts,
             progress,
             org,
-            run,
-            started_at,
-            started: tokio::time::Instant::now(),
-            metrics_before,
-            calls: AtomicU64::new(0),
-            counts: Default::default(),
+            record: {
+                let mut record = starting.recorded(id);
+                record.set_events(0);
+                record
+            },
         })
     }
 
-    pub(crate) async fn execute(self, source: LogSource) -> Result<RunSummary, EngineError> {
-        let mut events = 0u64;
-        let result = self.apply(source, &mut events).await;
-        let mut summary = self.summary(events);
-        let stats = self.stats(&summary, events);
-        summary.ended_at = oktasync_timestamp(stats.ended_at);
-        summary.duration_s = self.started.elapsed().as_secs_f64();
-        let run_id = self.run.0;
-        match result {
-            Ok(changes) => {
-                summary.outcome = RunOutcome::Succeeded.as_str().into();
-                summary.changes = changes;
-                tracing::info!(
-                    run_id,
-                    events,
-                    api_calls = summary.api_calls,
-                    rows_changed = summary.rows_changed(),
-                    duration_s = summary.duration_s,
-                    "Incremental sync applied."
-                );
-                Ok(summary)
+    /// Reads the events (unless `source` holds them), applies them, and records the end.
+    pub(crate) async fn execute(mut self, source: LogSource) -> Result<RunSummary, EngineError> {
+        let result = match self.read_events(source).await {
+            Ok(log) => {
+                self.record.set_events(log.events.len() as u64);
+                self.apply(log).await
             }
-            Err(cause) => {
-                let message = cause.to_string();
-                if let Err(e) = self.store.fail_run(self.run, &message, stats).await {
-                    tracing::warn!(run_id, error = %e, "Could not record the failed run.");
-                }
-                if matches!(cause, EngineError::IncrementalUnavailable { .. }) {
-                    return Err(cause);
-                }
-                summary.outcome = RunOutcome::Failed.as_str().into();
-                summary.error = Some(message);
-                tracing::info!(run_id, error = %cause, "Incremental sync failed; the mirror kept its previous state.");
-                Err(EngineError::RunFailed {
-                    run_id,
-                    cause: Box::new(cause),
-                    summary: Box::new(summary),
-                })
-            }
+            Err(cause) => Err(cause),
+        };
+        let (summary, stats) = self.record.ending();
+        if let Err(cause) = &result
+            && let Err(e) = self
+                .store
+                .fail_run(self.record.id(), &cause.to_string(), stats)
+                .await
+        {
+            tracing::warn!(run_id = self.record.id().0, error = %e, "Could not record the failed run.");
         }
+        self.record.ended(summary, result)
     }
 
-    async fn apply(&self, source: LogSource, events: &mut u64) -> Result<Changes, EngineError> {
+    async fn read_events(&self, source: LogSource) -> Result<LogRead, EngineError> {
         let log = match source {
             LogSource::Prefetched(log) => log,
-            LogSource::Read(from) => match read_log(self.client, from).await {
-                Ok(log) => log,
-                Err(e) => {
-                    return Err(match unavailable_reason(&e) {
+            LogSource::Read(from) => {
+                read_log(self.client, from)
+                    .await
+                    .map_err(|e| match unavailable_reason(&e) {
                         Some(reason) => unavailable(reason),
-                        None => okta("the System Log")(e),
-                    });
-                }
-            },
+                        None => failed_reading("the System Log")(e),
+                    })?
+            }
         };
-        self.calls.fetch_add(log.calls, Ordering::Relaxed);
-        *events = log.events.len() as u64;
+        self.record.tally().calls(log.calls);
         if log.more {
             self.progress.note(&format!(
                 "read {MAX_EVENTS_PER_RUN} System Log events; the next run reads the rest"
             ));
         }
+        Ok(log)
+    }
+
+    async fn apply(&self, log: LogRead) -> Result<Changes, EngineError> {
         let mut delta = self.build_delta(&log.events).await?;
         delta.checkpoints = log_checkpoints(&Some(log.next), self.opts);
-        let stats = self.stats(&self.summary(*events), *events);
+        let stats = self.record.stats(&self.record.summary());
         Ok(self
             .store
-            .apply_delta(self.org, self.run, delta, stats)
+            .apply_delta(self.org, self.record.id(), delta, stats)
             .await?)
     }
 
@@ -432,11 +167,11 @@ impl<'a> Run<'a> {
     }
 
     fn read(&self, r: Resource, n: u64) {
-        self.counts.add(r, n);
+        self.record.tally().read(r, n);
     }
 
     fn call(&self) {
-        self.calls.fetch_add(1, Ordering::Relaxed);
+        self.record.tally().calls(1);
     }
 
     /// The event-derived operations, then the re-reads and filter results.
@@ -476,7 +211,7 @@ impl<'a> Run<'a> {
         if id.is_none() {
             let mut pages = self.client.list_groups(Some("type eq \"BUILT_IN\""), false);
             while let Some(page) = pages.next().await {
-                let page = page.map_err(okta("the Everyone group"))?;
+                let page = page.map_err(failed_reading("the Everyone group"))?;
                 self.call();
                 if let Some(g) = page.items.into_iter().next() {
                     id = Some(g.id);
@@ -786,7 +521,7 @@ impl<'a> Run<'a> {
                 let user = client
                     .get_user(&id)
                     .await
-                    .map_err(okta(format!("user {id}")))?;
+                    .map_err(failed_reading(format!("user {id}")))?;
                 self.read(Resource::Users, u64::from(user.is_some()));
                 // A login would name the user too; only an id match counts.
                 ReadOut::User(id.clone(), user.filter(|u| u.id == id).map(|u| u.raw))
@@ -796,7 +531,7 @@ impl<'a> Run<'a> {
                 let group = client
                     .get_group(&id)
                     .await
-                    .map_err(okta(format!("group {id}")))?;
+                    .map_err(failed_reading(format!("group {id}")))?;
                 self.read(Resource::Groups, u64::from(group.is_some()));
                 ReadOut::Group(id, group.map(|g| g.raw))
             }
@@ -805,7 +540,7 @@ impl<'a> Run<'a> {
                 let app = client
                     .get_app(&id)
                     .await
-                    .map_err(okta(format!("app {id}")))?;
+                    .map_err(failed_reading(format!("app {id}")))?;
                 self.read(Resource::Apps, u64::from(app.is_some()));
                 ReadOut::App(id, app.map(|a| a.raw))
             }
@@ -814,7 +549,9 @@ impl<'a> Run<'a> {
                 let assignment = client
                     .get_app_user(&app, &user)
                     .await
-                    .map_err(okta(format!("the assignment of user {user} to app {app}")))?;
+                    .map_err(failed_reading(format!(
+                        "the assignment of user {user} to app {app}"
+                    )))?;
                 self.read(Resource::AppUsers, u64::from(assignment.is_some()));
                 ReadOut::AppUser(app, user, assignment.map(|a| a.raw))
             }
@@ -831,7 +568,9 @@ impl<'a> Run<'a> {
                             break;
                         }
                         Err(e) => {
-                            return Err(okta(format!("the users assigned to app {app}"))(e));
+                            return Err(
+                                failed_reading(format!("the users assigned to app {app}"))(e),
+                            );
                         }
                     }
                 }
@@ -844,7 +583,7 @@ impl<'a> Run<'a> {
                     client
                         .get_app_group(&app, &group)
                         .await
-                        .map_err(okta(format!(
+                        .map_err(failed_reading(format!(
                             "the assignment of group {group} to app {app}"
                         )))?;
                 self.read(Resource::AppGroups, u64::from(assignment.is_some()));
@@ -853,19 +592,19 @@ impl<'a> Run<'a> {
             Read::UserRoles(user) => {
                 self.call();
                 let roles = none_if_gone(client.list_user_roles(&user).await)
-                    .map_err(okta(format!("the admin roles of user {user}")))?;
+                    .map_err(failed_reading(format!("the admin roles of user {user}")))?;
                 ReadOut::UserRoles(user, roles)
             }
             Read::GroupRoles(group) => {
                 self.call();
                 let roles = none_if_gone(client.list_group_roles(&group).await)
-                    .map_err(okta(format!("the admin roles of group {group}")))?;
+                    .map_err(failed_reading(format!("the admin roles of group {group}")))?;
                 ReadOut::GroupRoles(group, roles)
             }
             Read::Factors(user) => {
                 self.call();
                 let factors = none_if_gone(client.list_user_factors(&user).await)
-                    .map_err(okta(format!("the factors of user {user}")))?;
+                    .map_err(failed_reading(format!("the factors of user {user}")))?;
                 let factors: Option<Vec<Value>> =
                     factors.map(|f| f.into_iter().map(|f| f.raw).collect());
                 self.read(
@@ -879,7 +618,7 @@ impl<'a> Run<'a> {
                 let idp = client
                     .get_idp(&id)
                     .await
-                    .map_err(okta(format!("identity provider {id}")))?;
+                    .map_err(failed_reading(format!("identity provider {id}")))?;
                 self.read(Resource::Idps, u64::from(idp.is_some()));
                 ReadOut::Idp(id, idp.map(|i| i.raw))
             }
@@ -894,7 +633,7 @@ impl<'a> Run<'a> {
         let mut all = Vec::new();
         while let Some(page) = pages.next().await {
             self.call();
-            all.extend(page.map_err(okta(what))?.items);
+            all.extend(page.map_err(failed_reading(what))?.items);
         }
         Ok(all)
     }
@@ -972,7 +711,9 @@ impl<'a> Run<'a> {
                                 Ok(p) => candidates.extend(p.items.into_iter().map(|u| u.id)),
                                 Err(okta_api::Error::NotFound(_)) => break,
                                 Err(e) => {
-                                    return Err(okta(format!("the members of group {g}"))(e));
+                                    return Err(failed_reading(format!(
+                                        "the members of group {g}"
+                                    ))(e));
                                 }
                             }
                         }
@@ -982,8 +723,9 @@ impl<'a> Run<'a> {
                             Some(roles) => (*roles).clone(),
                             None => {
                                 self.call();
-                                none_if_gone(self.client.list_user_roles(&user).await)
-                                    .map_err(okta(format!("the admin roles of user {user}")))?
+                                none_if_gone(self.client.list_user_roles(&user).await).map_err(
+                                    failed_reading(format!("the admin roles of user {user}")),
+                                )?
                             }
                         };
                         match roles {
@@ -1198,43 +940,10 @@ impl<'a> Run<'a> {
             delta.push(op, cause.clone());
         }
     }
-
-    fn summary(&self, events: u64) -> RunSummary {
-        let mut summary = RunSummary::measured(
-            self.run.0,
-            self.client.org().origin(),
-            &self.metrics_before,
-            &self.client.metrics(),
-            self.calls.load(Ordering::Relaxed),
-            &self.counts,
-            self.opts,
-        );
-        summary.kind = RunKind::Incremental.as_str().into();
-        summary.started_at = oktasync_timestamp(self.started_at);
-        summary.events = Some(events);
-        summary.duration_s = self.started.elapsed().as_secs_f64();
-        summary
-    }
-
-    fn stats(&self, summary: &RunSummary, events: u64) -> RunStats {
-        let mut counts = self.counts.by_key(self.opts);
-        counts.insert("events".into(), events);
-        summary.run_stats(self.opts.clock.now(), counts)
-    }
 }
 
 fn roles_scope(assignee_type: AssigneeType, id: &str) -> Scope {
     Scope::roles_of(assignee_type, id)
-}
-
-fn none_if_gone<T>(
-    result: Result<Vec<T>, okta_api::Error>,
-) -> Result<Option<Vec<T>>, okta_api::Error> {
-    match result {
-        Ok(v) => Ok(Some(v)),
-        Err(okta_api::Error::NotFound(_)) => Ok(None),
-        Err(e) => Err(e),
-    }
 }
 
 fn id_of(v: &Value) -> Option<String> {
@@ -1311,13 +1020,13 @@ impl Plan {
         self.ops.push((op, cause.clone()));
     }
 
-    fn refresh_user(&mut self, run: &Run<'_>, user: &str) {
+    fn refresh_user(&mut self, run: &IncrementalRun<'_>, user: &str) {
         if run.wants(Resource::Users) {
             self.users.insert(user.to_owned());
         }
     }
 
-    fn refresh_group(&mut self, run: &Run<'_>, group: &str) {
+    fn refresh_group(&mut self, run: &IncrementalRun<'_>, group: &str) {
         if run.wants(Resource::Groups) {
             self.groups.insert(group.to_owned());
         }
@@ -1381,65 +1090,6 @@ enum ReadOut {
     GroupRoles(String, Option<Vec<RoleAssignment>>),
     Factors(String, Option<Vec<Value>>),
     Idp(String, Option<Value>),
-}
-
-// ---- watch ------------------------------------------------------------------------------
-
-/// What one watch step did.
-pub(crate) enum Step {
-    /// The log had nothing new.
-    Idle,
-    /// A run was applied (incremental, or a full sync when incremental was not possible).
-    Ran(Box<RunSummary>, bool),
-}
-
-/// One watch poll: an empty log page only moves the checkpoint (no run, no cross-check
-/// calls); events are applied as an incremental run.
-pub(crate) async fn watch_step(
-    client: &OktaClient,
-    store: &dyn Store,
-    opts: &SyncOptions,
-    progress: Arc<dyn Progress>,
-) -> Result<Step, EngineError> {
-    let org = store.find_org(&client.org().origin()).await?;
-    let checkpoint = match org {
-        Some(org) => load_checkpoint(store, org, opts).await.map(|c| (org, c)),
-        None => Err(unavailable("the mirror has no data of this org yet")),
-    };
-    let (org, checkpoint) = match checkpoint {
-        Ok(found) => found,
-        Err(EngineError::IncrementalUnavailable { reason }) => {
-            let summary = fall_back(client, store, opts, progress, reason).await?;
-            return Ok(Step::Ran(Box::new(summary), false));
-        }
-        Err(e) => return Err(e),
-    };
-    let log = match read_log(client, checkpoint.next.clone()).await {
-        Ok(log) => log,
-        Err(e) => match unavailable_reason(&e) {
-            Some(reason) => {
-                let summary = fall_back(client, store, opts, progress, reason).await?;
-                return Ok(Step::Ran(Box::new(summary), false));
-            }
-            None => return Err(okta("the System Log")(e)),
-        },
-    };
-    if log.events.is_empty() {
-        let stale = checkpoint.at.is_none_or(|at| {
-            opts.clock.now() - at
-                > chrono::Duration::from_std(CHECKPOINT_REFRESH).unwrap_or_default()
-        });
-        if log.next != checkpoint.next || stale {
-            store
-                .set_checkpoints(org, &log_checkpoints(&Some(log.next), opts))
-                .await?;
-        }
-        return Ok(Step::Idle);
-    }
-    let more = log.more;
-    let run = Run::begin(client, store, opts, org, progress).await?;
-    let summary = run.execute(LogSource::Prefetched(log)).await?;
-    Ok(Step::Ran(Box::new(summary), more))
 }
 
 #[cfg(test)]

@@ -15,19 +15,22 @@ mod error;
 pub mod events;
 pub mod full;
 pub mod incremental;
+pub mod mode;
 mod options;
 mod progress;
+mod reading;
+mod run_record;
 mod summary;
+pub mod system_log;
 pub mod watch;
 
 pub use error::EngineError;
 pub use full::{BATCHES_PER_WRITE, CONCURRENT_LISTINGS, STORE_QUEUE_BATCHES, full_sync};
-pub use incremental::{
-    CONCURRENT_REREADS, LOG_START_LOOKBACK, LOGS_CHECKPOINT, MAX_EVENTS_PER_RUN, SyncMode,
-    WATERMARK_OVERLAP, incremental_sync, sync,
-};
+pub use incremental::{CONCURRENT_REREADS, WATERMARK_OVERLAP, incremental_sync};
+pub use mode::{SyncMode, sync};
 pub use okta_api::{Clock, SystemClock};
 pub use options::{FactorScope, Resource, SyncOptions};
 pub use progress::{NoProgress, Progress, TracingProgress};
 pub use summary::RunSummary;
+pub use system_log::{LOG_START_LOOKBACK, LOGS_CHECKPOINT, MAX_EVENTS_PER_RUN};
 pub use watch::{WatchOptions, watch};

@@ -3,21 +3,21 @@
 use crate::options::{Resource, SyncOptions};
 use chrono::{DateTime, Utc};
 use okta_api::MetricsSnapshot;
-use oktasync_store::{Changes, RunStats};
+use oktasync_store::{Changes, RunKind, RunOutcome, RunStats};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The summary of one run. Serialized as one flat JSON object; a count is `null` for a
 /// resource the run did not read.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunSummary {
     pub run_id: i64,
     /// `full` (a full sync), `incremental` (System Log deltas) or `reconcile` (a full sync
     /// compared with an existing mirror: what it changes is drift).
-    pub kind: String,
-    /// `succeeded` or `failed`.
-    pub outcome: String,
+    pub kind: RunKind,
+    /// `succeeded` or `failed` (`running` while the run is under way).
+    pub outcome: RunOutcome,
     pub org_url: String,
     pub started_at: String,
     pub ended_at: String,
@@ -78,6 +78,30 @@ impl RunSummary {
     }
 }
 
+/// A time as run records and summaries write it: RFC 3339, milliseconds, UTC.
+pub(crate) fn timestamp(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// What a run did so far, added to by its concurrent reads.
+#[derive(Debug, Default)]
+pub(crate) struct Tally {
+    /// Calls the run's plan made (retries not counted): the fewest calls it needs.
+    calls: AtomicU64,
+    /// Objects read per resource.
+    pub counts: ResourceCounts,
+}
+
+impl Tally {
+    pub(crate) fn calls(&self, n: u64) {
+        self.calls.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub(crate) fn read(&self, resource: Resource, n: u64) {
+        self.counts.add(resource, n);
+    }
+}
+
 /// Objects read per resource during a run, added to by its concurrent listings.
 #[derive(Debug, Default)]
 pub(crate) struct ResourceCounts([AtomicU64; Resource::ALL.len()]);
@@ -108,14 +132,14 @@ impl ResourceCounts {
 
 impl RunSummary {
     /// A run's summary so far: what it cost (the client's metrics between `before` and
-    /// `after`) and what it read. The caller sets kind, times and outcome.
+    /// `after`) and what it read. The caller sets times and outcome.
     pub(crate) fn measured(
         run_id: i64,
+        kind: RunKind,
         org_url: String,
         before: &MetricsSnapshot,
         after: &MetricsSnapshot,
-        fewest_calls: u64,
-        counts: &ResourceCounts,
+        tally: &Tally,
         opts: &SyncOptions,
     ) -> Self {
         let calls_by_bucket = after
@@ -127,17 +151,20 @@ impl RunSummary {
             })
             .filter(|(_, n)| *n > 0)
             .collect();
-        let count = |r: Resource| counts.get(r, opts);
+        let count = |r: Resource| tally.counts.get(r, opts);
         RunSummary {
             run_id,
-            outcome: oktasync_store::RunOutcome::Running.as_str().into(),
+            kind,
+            outcome: RunOutcome::Running,
             org_url,
+            started_at: String::new(),
+            ended_at: String::new(),
             api_calls: after.requests - before.requests,
             http_429: after.http_429 - before.http_429,
             retries: after.retries - before.retries,
             rate_limit_wait_s: (after.rate_limit_wait - before.rate_limit_wait).max(0.0),
             calls_by_bucket,
-            fewest_calls,
+            fewest_calls: tally.calls.load(Ordering::Relaxed),
             users: count(Resource::Users),
             groups: count(Resource::Groups),
             memberships: count(Resource::Memberships),
@@ -147,7 +174,12 @@ impl RunSummary {
             role_assignments: count(Resource::Roles),
             idps: count(Resource::Idps),
             factors: count(Resource::Factors),
-            ..Default::default()
+            duration_s: 0.0,
+            changes: Changes::default(),
+            events: None,
+            drift: None,
+            fallback: None,
+            error: None,
         }
     }
 

@@ -9,15 +9,24 @@
 //! The checkpoint lives in the store, so a restarted watch resumes where it stopped.
 
 use crate::error::EngineError;
-use crate::incremental::{Step, SyncMode, sync, watch_step};
+use crate::incremental::{IncrementalRun, LogSource};
+use crate::mode::{SyncMode, fall_back, sync};
 use crate::options::SyncOptions;
 use crate::progress::Progress;
+use crate::reading::failed_reading;
+use crate::summary::RunSummary;
+use crate::system_log::{
+    load_checkpoint, log_checkpoints, read_log, unavailable, unavailable_reason,
+};
 use okta_api::OktaClient;
 use oktasync_store::Store;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
+
+/// How often watch rewrites an unchanged checkpoint to record that it is still current.
+pub const CHECKPOINT_REFRESH: Duration = Duration::from_secs(3600);
 
 /// How watch paces itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,7 +89,10 @@ pub async fn watch(
                 progress.note("reconciling: a full sync to check the mirror");
                 sync(client, store, opts, SyncMode::Full, progress.clone())
                     .await
-                    .map(|s| Step::Ran(Box::new(s), false))
+                    .map(|summary| Step::Ran {
+                        summary: Box::new(summary),
+                        more_events: false,
+                    })
             } else {
                 watch_step(client, store, opts, progress.clone()).await
             }
@@ -98,7 +110,10 @@ pub async fn watch(
                 tracing::debug!("No new System Log events.");
                 delay = backoff;
             }
-            Ok(Step::Ran(summary, more)) => {
+            Ok(Step::Ran {
+                summary,
+                more_events,
+            }) => {
                 progress.run_applied(&summary);
                 if reconcile {
                     next_reconcile = watch.reconcile_every.map(|every| Instant::now() + every);
@@ -119,7 +134,11 @@ pub async fn watch(
                     ));
                 }
                 // More events waiting: read them at once.
-                delay = if more { Duration::ZERO } else { interval };
+                delay = if more_events {
+                    Duration::ZERO
+                } else {
+                    interval
+                };
             }
             Err(e) if permanent(&e) => {
                 tracing::info!(error = %e, "Watch stopped: retrying cannot fix this.");
@@ -135,6 +154,76 @@ pub async fn watch(
     }
     tracing::info!("Watch stopped.");
     Ok(())
+}
+
+/// What one watch step did.
+enum Step {
+    /// The log had nothing new.
+    Idle,
+    /// A run was applied (incremental, or a full sync when incremental was not possible).
+    Ran {
+        summary: Box<RunSummary>,
+        /// The run stopped at its event limit: more events are waiting.
+        more_events: bool,
+    },
+}
+
+/// One watch poll: an empty log page only moves the checkpoint (no run, no cross-check
+/// calls); events are applied as an incremental run.
+async fn watch_step(
+    client: &OktaClient,
+    store: &dyn Store,
+    opts: &SyncOptions,
+    progress: Arc<dyn Progress>,
+) -> Result<Step, EngineError> {
+    let fell_back = |summary| Step::Ran {
+        summary: Box::new(summary),
+        more_events: false,
+    };
+    let org = store.find_org(&client.org().origin()).await?;
+    let checkpoint = match org {
+        Some(org) => load_checkpoint(store, org, opts).await.map(|c| (org, c)),
+        None => Err(unavailable("the mirror has no data of this org yet")),
+    };
+    let (org, checkpoint) = match checkpoint {
+        Ok(found) => found,
+        Err(EngineError::IncrementalUnavailable { reason }) => {
+            return Ok(fell_back(
+                fall_back(client, store, opts, progress, reason).await?,
+            ));
+        }
+        Err(e) => return Err(e),
+    };
+    let log = match read_log(client, checkpoint.next.clone()).await {
+        Ok(log) => log,
+        Err(e) => match unavailable_reason(&e) {
+            Some(reason) => {
+                return Ok(fell_back(
+                    fall_back(client, store, opts, progress, reason).await?,
+                ));
+            }
+            None => return Err(failed_reading("the System Log")(e)),
+        },
+    };
+    if log.events.is_empty() {
+        let stale = checkpoint.at.is_none_or(|at| {
+            opts.clock.now() - at
+                > chrono::Duration::from_std(CHECKPOINT_REFRESH).unwrap_or_default()
+        });
+        if log.next != checkpoint.next || stale {
+            store
+                .set_checkpoints(org, &log_checkpoints(&Some(log.next), opts))
+                .await?;
+        }
+        return Ok(Step::Idle);
+    }
+    let more_events = log.more;
+    let run = IncrementalRun::begin(client, store, opts, org, progress).await?;
+    let summary = run.execute(LogSource::Prefetched(log)).await?;
+    Ok(Step::Ran {
+        summary: Box::new(summary),
+        more_events,
+    })
 }
 
 /// Errors that waiting does not fix.

@@ -150,7 +150,7 @@ async fn incremental_round(
     Ok(IncrementalReport {
         churn_ops,
         churn_events: reply.events,
-        incremental_kind: inc.kind.clone(),
+        incremental_kind: inc.kind.to_string(),
         incremental_events: inc.events,
         incremental_api_calls: inc.api_calls,
         full_api_calls: full.api_calls,

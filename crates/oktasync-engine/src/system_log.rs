@@ -1,0 +1,160 @@
+//! The System Log as the engine reads it: where a mirror stands in it (the checkpoint), where
+//! a full sync starts it, reading it from the checkpoint, and which failures mean only a full
+//! sync can help.
+
+use crate::error::EngineError;
+use crate::options::SyncOptions;
+use crate::summary::timestamp;
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use okta_api::{LogEvent, LogStart, OktaClient};
+use oktasync_store::{OrgId, Store};
+use std::collections::{BTreeMap, HashSet};
+use std::time::Duration;
+use url::Url;
+
+/// The checkpoint holding the System Log `next` link to resume from.
+pub const LOGS_CHECKPOINT: &str = "logs.next";
+/// When the `next` link was last confirmed (RFC 3339, from the clock): a checkpoint older
+/// than Okta keeps logs is of no use.
+pub const LOGS_CHECKPOINT_AT: &str = "logs.next_at";
+/// How far before its listings a full sync starts the log. Okta may store an event a little
+/// after it happened; re-applying a suffix of the log is harmless.
+pub const LOG_START_LOOKBACK: Duration = Duration::from_secs(10 * 60);
+/// How long Okta keeps System Log events.
+pub const LOG_RETENTION: Duration = Duration::from_secs(90 * 86_400);
+/// Most events one run applies; the next run picks up the rest.
+pub const MAX_EVENTS_PER_RUN: usize = 20_000;
+
+/// [`EngineError::IncrementalUnavailable`] for `reason`.
+pub(crate) fn unavailable(reason: impl Into<String>) -> EngineError {
+    EngineError::IncrementalUnavailable {
+        reason: reason.into(),
+    }
+}
+
+/// The stored position in the System Log.
+pub(crate) struct Checkpoint {
+    pub next: Url,
+    /// When it was last confirmed, if recorded.
+    pub at: Option<DateTime<Utc>>,
+}
+
+/// The org's checkpoint, or [`EngineError::IncrementalUnavailable`] when there is none or it
+/// is older than Okta keeps logs.
+pub(crate) async fn load_checkpoint(
+    store: &dyn Store,
+    org: OrgId,
+    opts: &SyncOptions,
+) -> Result<Checkpoint, EngineError> {
+    let Some(link) = store.checkpoint(org, LOGS_CHECKPOINT).await? else {
+        return Err(unavailable("the mirror has no System Log checkpoint yet"));
+    };
+    let next = Url::parse(&link)
+        .map_err(|_| unavailable("the System Log checkpoint is not a valid link"))?;
+    let at = store
+        .checkpoint(org, LOGS_CHECKPOINT_AT)
+        .await?
+        .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+        .map(|t| t.with_timezone(&Utc));
+    if let Some(at) = at {
+        let age = opts.clock.now() - at;
+        if age > chrono::Duration::from_std(LOG_RETENTION).unwrap_or(chrono::Duration::MAX) {
+            return Err(unavailable(format!(
+                "the System Log checkpoint is {} days old, older than the {} days Okta keeps logs",
+                age.num_days(),
+                LOG_RETENTION.as_secs() / 86_400
+            )));
+        }
+    }
+    Ok(Checkpoint { next, at })
+}
+
+/// The checkpoints that record `next` as the position to resume from.
+pub(crate) fn log_checkpoints(next: &Option<Url>, opts: &SyncOptions) -> BTreeMap<String, String> {
+    let mut map = BTreeMap::new();
+    if let Some(next) = next {
+        map.insert(LOGS_CHECKPOINT.to_owned(), next.to_string());
+        map.insert(LOGS_CHECKPOINT_AT.to_owned(), timestamp(opts.clock.now()));
+    }
+    map
+}
+
+/// Positions the log for a full sync: polls from [`LOG_START_LOOKBACK`] ago to the end and
+/// returns the last `next` link, and the calls it took.
+pub(crate) async fn position_log(
+    client: &OktaClient,
+    opts: &SyncOptions,
+) -> Result<(Option<Url>, u64), okta_api::Error> {
+    let lookback = chrono::Duration::from_std(LOG_START_LOOKBACK).unwrap_or_default();
+    let mut pages = client.poll_logs(LogStart::Since(opts.clock.now() - lookback));
+    let (mut next, mut calls) = (None, 0);
+    while let Some(page) = pages.next().await {
+        let page = page?;
+        calls += 1;
+        if page.next.is_some() {
+            next = page.next;
+        }
+    }
+    Ok((next, calls))
+}
+
+/// Events read from the log.
+pub(crate) struct LogRead {
+    /// In the order Okta stored them, each uuid once.
+    pub events: Vec<LogEvent>,
+    /// Where the next read starts.
+    pub next: Url,
+    pub calls: u64,
+    /// Stopped at [`MAX_EVENTS_PER_RUN`]: more are waiting.
+    pub more: bool,
+}
+
+/// Reads the log from `from` until a page comes back empty (or [`MAX_EVENTS_PER_RUN`]).
+pub(crate) async fn read_log(client: &OktaClient, from: Url) -> Result<LogRead, okta_api::Error> {
+    let mut pages = client.poll_logs(LogStart::Next(from.clone()));
+    let mut read = LogRead {
+        events: Vec::new(),
+        next: from,
+        calls: 0,
+        more: false,
+    };
+    let mut seen = HashSet::new();
+    while let Some(page) = pages.next().await {
+        let page = page?;
+        read.calls += 1;
+        if let Some(next) = page.next {
+            read.next = next;
+        }
+        for event in page.items {
+            if seen.insert(event.uuid.clone()) {
+                read.events.push(event);
+            }
+        }
+        if read.events.len() >= MAX_EVENTS_PER_RUN {
+            read.more = true;
+            break;
+        }
+    }
+    Ok(read)
+}
+
+/// Why a failed log read means only a full sync can help, if it does.
+pub(crate) fn unavailable_reason(e: &okta_api::Error) -> Option<String> {
+    use okta_api::Error as E;
+    match e {
+        E::MissingScope { scope, .. } => Some(format!(
+            "the credentials lack the {scope} scope needed to read the System Log"
+        )),
+        E::Forbidden(_) => Some("the credentials may not read the System Log (HTTP 403)".into()),
+        E::Api(d) if d.error_code.as_deref() == Some("E0000053") || d.status == 400 => {
+            Some(format!(
+                "Okta no longer serves the log from the checkpoint ({d}): it is older than Okta keeps logs"
+            ))
+        }
+        E::ForeignNextLink { .. } | E::RepeatedCursor { .. } | E::RunawayListing { .. } => Some(
+            format!("the System Log checkpoint cannot be followed ({e})"),
+        ),
+        _ => None,
+    }
+}
