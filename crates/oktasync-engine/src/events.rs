@@ -47,6 +47,39 @@ pub enum EventKind {
     Ignored,
 }
 
+/// An Okta object that events, listings and re-reads name. Ordered users first, then groups,
+/// apps and IdPs, each by id: the order in which a run reads them.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) enum Object {
+    User(String),
+    Group(String),
+    App(String),
+    Idp(String),
+}
+
+impl Object {
+    pub(crate) fn user_id(&self) -> Option<&str> {
+        match self {
+            Object::User(id) => Some(id),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn group_id(&self) -> Option<&str> {
+        match self {
+            Object::Group(id) => Some(id),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn app_id(&self) -> Option<&str> {
+        match self {
+            Object::App(id) => Some(id),
+            _ => None,
+        }
+    }
+}
+
 /// The id of the event's first target of one of `types`.
 fn target(event: &LogEvent, types: &[&str]) -> Option<String> {
     event

@@ -10,15 +10,19 @@
 //! full; see [`incremental`]), [`full_sync`] (see [`full`] for the plan it follows),
 //! [`watch`](watch()) (tails the log), and the benchmark helpers in [`bench`].
 
+mod admins;
 pub mod bench;
 mod error;
 pub mod events;
 pub mod full;
 pub mod incremental;
+mod listing;
 pub mod mode;
 mod options;
 mod progress;
 mod reading;
+mod reread;
+mod resources;
 mod run_record;
 mod summary;
 pub mod system_log;
@@ -26,11 +30,12 @@ pub mod watch;
 
 pub use error::EngineError;
 pub use full::{BATCHES_PER_WRITE, CONCURRENT_LISTINGS, STORE_QUEUE_BATCHES, full_sync};
-pub use incremental::{CONCURRENT_REREADS, WATERMARK_OVERLAP, incremental_sync};
+pub use incremental::{CONCURRENT_REREADS, incremental_sync};
 pub use mode::{SyncMode, sync};
 pub use okta_api::{Clock, SystemClock};
 pub use options::{FactorScope, Resource, SyncOptions};
 pub use progress::{NoProgress, Progress, TracingProgress};
+pub use reread::WATERMARK_OVERLAP;
 pub use summary::RunSummary;
 pub use system_log::{LOG_START_LOOKBACK, LOGS_CHECKPOINT, MAX_EVENTS_PER_RUN};
 pub use watch::{WatchOptions, watch};

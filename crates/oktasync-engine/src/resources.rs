@@ -1,0 +1,161 @@
+//! One module per Okta resource, each behind [`ResourceSync`]: how a full sync lists it and
+//! what follows from each page, which System Log events concern it and what they do, how one
+//! of its objects is re-read, and what the deletion of an object removes of it.
+//!
+//! The drivers ([`crate::full`], [`crate::incremental`]) know no resource: they ask every
+//! module, in [`Resource::ALL`] order, through [`module`]. Adding a resource is a module
+//! here, a line in [`module`] and its [`Resource`] variant (plus, in the store, its table).
+
+mod app_groups;
+mod app_users;
+mod apps;
+mod factors;
+mod groups;
+mod idps;
+mod memberships;
+mod roles;
+mod users;
+
+use crate::error::EngineError;
+use crate::events::{EventKind, Object};
+use crate::listing::{Listing, ListingRun};
+use crate::options::Resource;
+use crate::reread::{DeltaRun, Found, Plan, Reread};
+use futures::future::BoxFuture;
+use oktasync_store::{Batch, Cause, DeltaOp, Scope, Watermarks};
+use serde_json::Value;
+
+/// One Okta resource, as full and incremental syncs read it and the mirror keeps it.
+pub(crate) trait ResourceSync: Send + Sync {
+    // ---- Full sync: listings.
+
+    /// Listings a full sync starts with. Resources listed per parent object (members per
+    /// group) have none: their parent's listing adds them.
+    fn first_listings(&self, _run: &ListingRun) -> Vec<Listing> {
+        Vec::new()
+    }
+
+    /// The resource whose listing reports this one's reading started (with a total when it
+    /// knows one); `None`: the run's start does.
+    fn started_by(&self) -> Option<Resource> {
+        None
+    }
+
+    /// Another resource whose pending listings go before this one's: theirs may be long, and
+    /// this one's are a single page nearly always.
+    fn starts_after(&self) -> Option<Resource> {
+        None
+    }
+
+    /// Resources whose listings `listing` may add, so that none is reported finished while
+    /// it runs.
+    fn may_add(&self, _listing: &Listing) -> &'static [Resource] {
+        &[]
+    }
+
+    /// Reads `listing` to its end, staging what the run mirrors; returns the listings its
+    /// pages call for (groups → their members and roles).
+    fn read<'a>(
+        &'a self,
+        run: &'a ListingRun,
+        listing: &'a Listing,
+    ) -> BoxFuture<'a, Result<Vec<Listing>, EngineError>>;
+
+    /// Listings that what other listings read since the last call made necessary (factors:
+    /// users found to be in the factor scope).
+    fn listings_found(&self, _run: &ListingRun) -> Vec<Listing> {
+        Vec::new()
+    }
+
+    // ---- Incremental sync: events, re-reads, deletions.
+
+    /// What `event` means for this resource: operations pushed to `plan` in event order, and
+    /// objects to re-read after the events.
+    fn plan_event<'a>(
+        &'a self,
+        run: &'a DeltaRun<'_>,
+        plan: &'a mut Plan,
+        event: &'a EventKind,
+        cause: &'a Cause,
+    ) -> BoxFuture<'a, Result<(), EngineError>>;
+
+    /// The re-reads the plan asks of this resource, and its `lastUpdated` cross-check.
+    fn rereads<'a>(
+        &'a self,
+        _run: &'a DeltaRun<'_>,
+        _plan: &'a Plan,
+        _watermarks: &'a Watermarks,
+    ) -> BoxFuture<'a, Result<Vec<Reread<'a>>, EngineError>> {
+        nothing_to_reread()
+    }
+
+    /// Re-reads that depend on what the first ones found (users a filter did not return,
+    /// factors of users whose admin status changed).
+    fn rereads_given<'a>(
+        &'a self,
+        _run: &'a DeltaRun<'_>,
+        _plan: &'a Plan,
+        _first: &'a [Found],
+    ) -> BoxFuture<'a, Result<Vec<Reread<'a>>, EngineError>> {
+        nothing_to_reread()
+    }
+
+    /// This resource's rows that go with `deleted` (Okta removes them without events).
+    fn removed_with(&self, _deleted: &Object) -> Option<Scope> {
+        None
+    }
+
+    /// A batch upserting objects of this resource read whole; `None` for resources that
+    /// are links between objects.
+    fn upsert(&self, _objects: Vec<Value>) -> Option<Batch> {
+        None
+    }
+}
+
+/// The module of `resource`.
+pub(crate) fn module(resource: Resource) -> &'static dyn ResourceSync {
+    match resource {
+        Resource::Users => &users::Users,
+        Resource::Groups => &groups::Groups,
+        Resource::Memberships => &memberships::Memberships,
+        Resource::Apps => &apps::Apps,
+        Resource::AppUsers => &app_users::AppUsers,
+        Resource::AppGroups => &app_groups::AppGroups,
+        Resource::Roles => &roles::Roles,
+        Resource::Idps => &idps::Idps,
+        Resource::Factors => &factors::Factors,
+    }
+}
+
+/// Every module, in [`Resource::ALL`] order.
+pub(crate) fn modules() -> impl Iterator<Item = (Resource, &'static dyn ResourceSync)> {
+    Resource::ALL.into_iter().map(|r| (r, module(r)))
+}
+
+/// What the deletion of `object` removes, in resource order, of the resources the run
+/// mirrors.
+pub(crate) fn removals(run: &DeltaRun<'_>, object: &Object) -> Vec<DeltaOp> {
+    modules()
+        .filter(|(r, _)| run.wants(*r))
+        .filter_map(|(_, m)| m.removed_with(object))
+        .map(DeltaOp::Remove)
+        .collect()
+}
+
+/// An event deleted `object`: its removals go into the plan, and re-reads naming it are
+/// dropped.
+pub(crate) fn plan_deletion(run: &DeltaRun<'_>, plan: &mut Plan, object: Object, cause: &Cause) {
+    for op in removals(run, &object) {
+        plan.push(op, cause);
+    }
+    plan.deleted(object);
+}
+
+/// A finished [`ResourceSync::plan_event`] (for modules whose planning does not wait).
+fn planned<'a>() -> BoxFuture<'a, Result<(), EngineError>> {
+    Box::pin(std::future::ready(Ok(())))
+}
+
+fn nothing_to_reread<'a>() -> BoxFuture<'a, Result<Vec<Reread<'a>>, EngineError>> {
+    Box::pin(std::future::ready(Ok(Vec::new())))
+}
