@@ -1,5 +1,5 @@
-//! Applying a [`Delta`] to the SQLite mirror, and writing the change log (`changes`) for
-//! deltas and for full syncs.
+//! Applying a [`Delta`] to the mirror, and writing the change log (`changes`) for deltas and
+//! for full syncs. Backend-neutral: the statements run on any [`Sql`] connection.
 //!
 //! Deltas are small (what changed since the last run), so each operation reads the rows it
 //! touches, compares them with what it writes, and records one change per row that actually
@@ -10,12 +10,10 @@
 use crate::delta::{Cause, ChangeSource, Delta, DeltaOp, Scope};
 use crate::error::{Result, StoreError};
 use crate::schema::{self, Cell, ColumnType, TableSpec};
-use crate::sqlite::timestamp;
-use crate::types::{ChangeCounts, Changes, OrgId, RunId, Table};
+use crate::sql::{Arg, Dialect, Row, Sql, args, scalar};
+use crate::types::{ChangeCounts, Changes, OrgId, RunId, Table, timestamp};
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
-use sqlx::sqlite::{SqliteConnection, SqliteRow};
-use sqlx::{AssertSqlSafe, Row};
 
 pub(crate) const OP_ADD: &str = "add";
 pub(crate) const OP_UPDATE: &str = "update";
@@ -135,13 +133,13 @@ fn columns_json(spec: &TableSpec, row: &[Cell]) -> Value {
     Value::Object(map)
 }
 
-pub(crate) fn columns_json_sql(spec: &TableSpec, alias: &str) -> String {
-    let pairs: Vec<String> = spec
+pub(crate) fn columns_json_sql(dialect: &dyn Dialect, spec: &TableSpec, alias: &str) -> String {
+    let pairs: Vec<(&str, String)> = spec
         .column_names()
         .filter(|c| *c != "raw")
-        .map(|c| format!("'{c}', {alias}.{c}"))
+        .map(|c| (c, format!("{alias}.{c}")))
         .collect();
-    format!("json_object({})", pairs.join(", "))
+    dialect.json_object(&pairs)
 }
 
 fn key_text(spec: &TableSpec, row: &[Cell]) -> String {
@@ -177,57 +175,55 @@ struct ChangeRow<'a> {
 }
 
 async fn insert_change(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Sql,
     run: RunContext,
     cause: &Cause,
     change: ChangeRow<'_>,
 ) -> Result<()> {
     let [user_id, group_id, app_id] = concerned_ids(change.spec, change.row);
-    sqlx::query(
+    conn.execute(
         "INSERT INTO changes (org_id, run_id, at, source, entity, entity_id, op, user_id,
             group_id, app_id, changed_fields, old, new, event_uuid, actor)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+        args![
+            run.org,
+            run.run.0,
+            timestamp(cause.at),
+            run.source.as_str(),
+            change.spec.name,
+            key_text(change.spec, change.row),
+            change.op,
+            user_id,
+            group_id,
+            app_id,
+            serde_json::to_string(&change.fields)?,
+            change.old.map(|v| v.to_string()),
+            change.new.map(|v| v.to_string()),
+            cause.event_uuid.as_deref(),
+            cause.actor.as_deref(),
+        ],
     )
-    .bind(run.org.0)
-    .bind(run.run.0)
-    .bind(timestamp(cause.at))
-    .bind(run.source.as_str())
-    .bind(change.spec.name)
-    .bind(key_text(change.spec, change.row))
-    .bind(change.op)
-    .bind(user_id)
-    .bind(group_id)
-    .bind(app_id)
-    .bind(serde_json::to_string(&change.fields)?)
-    .bind(change.old.map(|v| v.to_string()))
-    .bind(change.new.map(|v| v.to_string()))
-    .bind(cause.event_uuid.as_deref())
-    .bind(cause.actor.as_deref())
-    .execute(&mut *conn)
     .await?;
     Ok(())
 }
 
-fn read_row(spec: &TableSpec, row: &SqliteRow) -> Result<Vec<Cell>> {
+fn read_row(spec: &TableSpec, row: &Row) -> Result<Vec<Cell>> {
     spec.columns
         .iter()
         .enumerate()
         .map(|(i, (_, t))| {
             Ok(match t {
-                ColumnType::Text => Cell::Text(row.try_get::<Option<String>, _>(i)?),
-                ColumnType::Integer => Cell::Integer(row.try_get::<Option<i64>, _>(i)?),
+                ColumnType::Text => Cell::Text(row.get(i)?),
+                ColumnType::Integer => Cell::Integer(row.get(i)?),
             })
         })
         .collect()
 }
 
-fn bind_cell<'q>(
-    query: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
-    cell: &Cell,
-) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments> {
+fn cell_arg(cell: &Cell) -> Arg {
     match cell {
-        Cell::Text(s) => query.bind(s.clone()),
-        Cell::Integer(n) => query.bind(*n),
+        Cell::Text(s) => Arg::Text(s.clone()),
+        Cell::Integer(n) => Arg::Int(*n),
     }
 }
 
@@ -243,18 +239,18 @@ fn check_scope(spec: &TableSpec, scope: &Scope) -> Result<()> {
     Ok(())
 }
 
-/// `org_id = ?1 AND c1 = ?2 AND ...` for a scope.
+/// `org_id = $1 AND c1 = $2 AND ...` for a scope.
 fn scope_where(scope: &Scope) -> String {
-    let mut clauses = vec!["org_id = ?1".to_owned()];
+    let mut clauses = vec!["org_id = $1".to_owned()];
     for (i, (column, _)) in scope.filters().iter().enumerate() {
-        clauses.push(format!("{column} = ?{}", i + 2));
+        clauses.push(format!("{column} = ${}", i + 2));
     }
     clauses.join(" AND ")
 }
 
 /// The rows of a scope, every column, in key order.
 pub(crate) async fn scope_rows(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Sql,
     org: OrgId,
     scope: &Scope,
 ) -> Result<Vec<Vec<Cell>>> {
@@ -269,11 +265,9 @@ pub(crate) async fn scope_rows(
         scope_where(scope),
         order.join(", ")
     );
-    let mut query = sqlx::query(AssertSqlSafe(sql)).bind(org.0);
-    for (_, value) in scope.filters() {
-        query = query.bind(value.clone());
-    }
-    let rows = query.fetch_all(&mut *conn).await?;
+    let mut args = vec![Arg::from(org)];
+    args.extend(scope.filters().iter().map(|(_, value)| Arg::from(value)));
+    let rows = conn.fetch_all(&sql, &args).await?;
     rows.iter().map(|r| read_row(spec, r)).collect()
 }
 
@@ -286,84 +280,61 @@ fn key_scope(spec: &TableSpec, table: Table, row: &[Cell]) -> Scope {
     Scope::key(table, filters)
 }
 
-async fn delete_row(
-    conn: &mut SqliteConnection,
-    org: OrgId,
-    spec: &TableSpec,
-    row: &[Cell],
-) -> Result<()> {
+async fn delete_row(conn: &mut dyn Sql, org: OrgId, spec: &TableSpec, row: &[Cell]) -> Result<()> {
     let keys: Vec<String> = spec
         .key()
         .enumerate()
-        .map(|(i, k)| format!("{k} = ?{}", i + 2))
+        .map(|(i, k)| format!("{k} = ${}", i + 2))
         .collect();
     let sql = format!(
-        "DELETE FROM {} WHERE org_id = ?1 AND {}",
+        "DELETE FROM {} WHERE org_id = $1 AND {}",
         spec.name,
         keys.join(" AND ")
     );
-    let mut query = sqlx::query(AssertSqlSafe(sql)).bind(org.0);
-    for cell in &row[..spec.key_len] {
-        query = bind_cell(query, cell);
-    }
-    query.execute(&mut *conn).await?;
+    let mut args = vec![Arg::from(org)];
+    args.extend(row[..spec.key_len].iter().map(cell_arg));
+    conn.execute(&sql, &args).await?;
     Ok(())
 }
 
-async fn insert_row(
-    conn: &mut SqliteConnection,
-    org: OrgId,
-    spec: &TableSpec,
-    row: &[Cell],
-) -> Result<()> {
+async fn insert_row(conn: &mut dyn Sql, org: OrgId, spec: &TableSpec, row: &[Cell]) -> Result<()> {
     let columns: Vec<&str> = spec.column_names().collect();
-    let params: Vec<String> = (0..columns.len()).map(|i| format!("?{}", i + 2)).collect();
+    let params: Vec<String> = (0..columns.len()).map(|i| format!("${}", i + 2)).collect();
     let sql = format!(
-        "INSERT INTO {} (org_id, {}) VALUES (?1, {})",
+        "INSERT INTO {} (org_id, {}) VALUES ($1, {})",
         spec.name,
         columns.join(", "),
         params.join(", ")
     );
-    let mut query = sqlx::query(AssertSqlSafe(sql)).bind(org.0);
-    for cell in row {
-        query = bind_cell(query, cell);
-    }
-    query.execute(&mut *conn).await?;
+    let mut args = vec![Arg::from(org)];
+    args.extend(row.iter().map(cell_arg));
+    conn.execute(&sql, &args).await?;
     Ok(())
 }
 
-async fn update_row(
-    conn: &mut SqliteConnection,
-    org: OrgId,
-    spec: &TableSpec,
-    row: &[Cell],
-) -> Result<()> {
+async fn update_row(conn: &mut dyn Sql, org: OrgId, spec: &TableSpec, row: &[Cell]) -> Result<()> {
     let names: Vec<&str> = spec.column_names().collect();
     let sets: Vec<String> = names[spec.key_len..]
         .iter()
         .enumerate()
-        .map(|(i, c)| format!("{c} = ?{}", i + 2))
+        .map(|(i, c)| format!("{c} = ${}", i + 2))
         .collect();
     let first_key = 2 + names.len() - spec.key_len;
     let keys: Vec<String> = spec
         .key()
         .enumerate()
-        .map(|(i, k)| format!("{k} = ?{}", first_key + i))
+        .map(|(i, k)| format!("{k} = ${}", first_key + i))
         .collect();
     let sql = format!(
-        "UPDATE {} SET {} WHERE org_id = ?1 AND {}",
+        "UPDATE {} SET {} WHERE org_id = $1 AND {}",
         spec.name,
         sets.join(", "),
         keys.join(" AND ")
     );
-    let mut query = sqlx::query(AssertSqlSafe(sql)).bind(org.0);
-    for cell in &row[spec.key_len..] {
-        query = bind_cell(query, cell);
-    }
-    for cell in &row[..spec.key_len] {
-        query = bind_cell(query, cell);
-    }
-    query.execute(&mut *conn).await?;
+    let mut args = vec![Arg::from(org)];
+    args.extend(row[spec.key_len..].iter().map(cell_arg));
+    args.extend(row[..spec.key_len].iter().map(cell_arg));
+    conn.execute(&sql, &args).await?;
     Ok(())
 }
 
@@ -379,7 +350,7 @@ fn raw_of(spec: &TableSpec, row: &[Cell]) -> Option<String> {
 
 /// Applies deltas to one transaction's connection, counting and logging what changed.
 pub(crate) struct DeltaWriter<'c> {
-    pub conn: &'c mut SqliteConnection,
+    pub conn: &'c mut dyn Sql,
     pub run: RunContext,
     pub changes: Changes,
 }
@@ -507,17 +478,17 @@ impl DeltaWriter<'_> {
 /// will add, update or remove. Nothing is recorded for a table that holds no rows of the org
 /// yet: its first full sync is the baseline.
 pub(crate) async fn record_full_sync_changes(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Sql,
     run: RunContext,
     spec: &TableSpec,
     at: DateTime<Utc>,
 ) -> Result<()> {
     let t = spec.name;
-    let has_rows: bool = sqlx::query_scalar(AssertSqlSafe(format!(
-        "SELECT EXISTS (SELECT 1 FROM {t} WHERE org_id = ?1)"
-    )))
-    .bind(run.org.0)
-    .fetch_one(&mut *conn)
+    let has_rows: bool = scalar(
+        conn,
+        &format!("SELECT EXISTS (SELECT 1 FROM {t} WHERE org_id = $1)"),
+        args![run.org],
+    )
     .await?;
     if !has_rows {
         return Ok(());
@@ -532,44 +503,43 @@ pub(crate) async fn record_full_sync_changes(
     let at = timestamp(at);
     // Removes (mirror rows not staged), then adds (staged rows not in the mirror).
     for (op, from, other, json_column) in [
-        (
-            OP_REMOVE,
-            format!("{t} m"),
-            format!("temp.stage_{t} s"),
-            "old",
-        ),
-        (OP_ADD, format!("temp.stage_{t} m"), format!("{t} s"), "new"),
+        (OP_REMOVE, format!("{t} m"), format!("stage_{t} s"), "old"),
+        (OP_ADD, format!("stage_{t} m"), format!("{t} s"), "new"),
     ] {
         let alias = "m";
         let [user_id, group_id, app_id] = concerned_id_sql(spec, alias);
         let org_condition = if op == OP_REMOVE {
-            "m.org_id = ?1".to_owned()
+            "m.org_id = $1".to_owned()
         } else {
             "true".to_owned()
         };
         let other_org = if op == OP_REMOVE {
             String::new()
         } else {
-            " AND s.org_id = ?1".to_owned()
+            " AND s.org_id = $1".to_owned()
         };
         let sql = format!(
             "INSERT INTO changes (org_id, run_id, at, source, entity, entity_id, op, user_id,
                 group_id, app_id, changed_fields, {json_column})
-             SELECT ?1, ?2, ?3, ?4, '{t}', {key}, '{op}', {user_id}, {group_id}, {app_id}, '[]',
+             SELECT $1, $2, $3, $4, '{t}', {key}, '{op}', {user_id}, {group_id}, {app_id}, '[]',
                 {columns}
              FROM {from} WHERE {org_condition} AND NOT EXISTS
-                (SELECT 1 FROM {other} WHERE {matching}{other_org})",
+                (SELECT 1 FROM {other} WHERE {matching}{other_org})
+             ORDER BY {order}",
             key = key_text_sql(spec, alias),
-            columns = columns_json_sql(spec, alias),
+            order = spec
+                .key()
+                .map(|k| format!("{alias}.{k}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            columns = columns_json_sql(conn.dialect(), spec, alias),
             matching = key_match("s", "m"),
         );
-        sqlx::query(AssertSqlSafe(sql))
-            .bind(run.org.0)
-            .bind(run.run.0)
-            .bind(&at)
-            .bind(run.source.as_str())
-            .execute(&mut *conn)
-            .await?;
+        conn.execute(
+            &sql,
+            args![run.org, run.run.0, at.as_str(), run.source.as_str()],
+        )
+        .await?;
     }
     if !spec.has_raw {
         return Ok(());
@@ -577,20 +547,19 @@ pub(crate) async fn record_full_sync_changes(
     // Updates: name the fields that changed.
     let key_columns: Vec<String> = spec.key().map(|k| format!("m.{k}")).collect();
     let sql = format!(
-        "SELECT {}, m.raw, s.raw FROM {t} m JOIN temp.stage_{t} s ON {} WHERE m.org_id = ?1 AND m.raw <> s.raw",
+        "SELECT {}, m.raw, s.raw FROM {t} m JOIN stage_{t} s ON {} \
+         WHERE m.org_id = $1 AND m.raw <> s.raw ORDER BY {}",
         key_columns.join(", "),
         key_match("s", "m"),
+        key_columns.join(", "),
     );
-    let rows = sqlx::query(AssertSqlSafe(sql))
-        .bind(run.org.0)
-        .fetch_all(&mut *conn)
-        .await?;
+    let rows = conn.fetch_all(&sql, args![run.org]).await?;
     for r in rows {
         let mut key_cells: Vec<Cell> = (0..spec.key_len)
-            .map(|i| r.try_get::<Option<String>, _>(i).map(Cell::Text))
-            .collect::<Result<_, _>>()?;
-        let old_raw: String = r.try_get(spec.key_len)?;
-        let new_raw: String = r.try_get(spec.key_len + 1)?;
+            .map(|i| r.get(i).map(Cell::Text))
+            .collect::<Result<_>>()?;
+        let old_raw: String = r.get(spec.key_len)?;
+        let new_raw: String = r.get(spec.key_len + 1)?;
         let (fields, olds, news) = json_diff(
             &serde_json::from_str(&old_raw)?,
             &serde_json::from_str(&new_raw)?,

@@ -63,6 +63,59 @@ pub enum StoreError {
     Internal(String),
     #[error("no org {0} in this mirror; run `oktasync sync` for it first")]
     UnknownOrg(String),
+    #[error(
+        "the org name {name:?} is taken by {taken_by} in this mirror; choose another `org_name`"
+    )]
+    OrgNameTaken { name: String, taken_by: String },
+    #[error(
+        "{name:?} is not an org name: use letters, digits, `-` and `_` (at most 63), starting with a letter or digit"
+    )]
+    BadOrgName { name: String },
+    #[error(
+        "not a PostgreSQL URL ({reason}); write it as postgres://USER@HOST:PORT/DATABASE (the password in the URL, in PGPASSWORD, or in db_password_file)"
+    )]
+    BadDbUrl { reason: String },
+    #[error(
+        "cannot connect to the PostgreSQL mirror {location}: {cause}; check that the server is running and that the URL's host, port, database and user (and the password: in the URL, PGPASSWORD or db_password_file) are right"
+    )]
+    PgConnect {
+        location: String,
+        cause: sqlx::Error,
+    },
+    #[error(
+        "the PostgreSQL database {location} holds no oktasync mirror yet: run `oktasync sync --db {location}` to create one, or pass --db with the URL of a mirror"
+    )]
+    PgNoMirror { location: String },
+    #[error(
+        "the PostgreSQL database {location} is not an oktasync mirror: it holds {what}. Nothing in it was changed. Give oktasync a database of its own (`createdb oktasync_mirror`), or pass --db with the URL of a mirror"
+    )]
+    PgNotAMirror { location: String, what: String },
+    #[error(
+        "the PostgreSQL mirror {location} was written by an older oktasync; read commands never write, so run `oktasync sync --db {location}` once to bring it up to date"
+    )]
+    PgOlderMirror { location: String },
+    #[error(
+        "the PostgreSQL mirror {location} was written by a newer oktasync (it has schema version {version}, which this one does not know); use that version, or upgrade this one"
+    )]
+    PgNewerMirror { location: String, version: i64 },
+    #[error(
+        "the PostgreSQL database {location} uses the encoding {encoding}; an oktasync mirror needs UTF8: create its database with `createdb -E UTF8 -T template0 NAME`"
+    )]
+    PgEncoding { location: String, encoding: String },
+    #[error(
+        "the sync of {org} is held by {host} pid {pid} since {since}; wait for it to finish (a holder that died lets go within {expiry_s} s)"
+    )]
+    LeaseHeld {
+        org: String,
+        host: String,
+        pid: i64,
+        since: String,
+        expiry_s: u64,
+    },
+    #[error(
+        "the lease on the sync of {org} was lost (it expired, or another process took it over); stop this sync: its changes would not be its own"
+    )]
+    LeaseLost { org: String },
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

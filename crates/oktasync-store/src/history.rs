@@ -9,88 +9,88 @@ use crate::changelog::{self, OP_ADD};
 use crate::delta::{ChangeQuery, ChangeRecord};
 use crate::error::Result;
 use crate::schema;
-use crate::sqlite::timestamp;
-use crate::types::{OrgId, RunOutcome, Table};
+use crate::sql::{Arg, Sql, args};
+use crate::types::{OrgId, RunOutcome, Table, timestamp};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use sqlx::{AssertSqlSafe, Row, SqlitePool};
 use std::collections::{BTreeMap, HashMap};
 
 /// The change log of one org, oldest first (the newest `limit` when a limit is given).
-pub async fn changes(
-    pool: &SqlitePool,
+pub(crate) async fn changes(
+    conn: &mut dyn Sql,
     org: OrgId,
     query: &ChangeQuery,
 ) -> Result<Vec<ChangeRecord>> {
-    let mut sql = String::from(
+    let d = conn.dialect();
+    let named = |column: &str, table: &str, key: &str| {
+        format!(
+            "COALESCE({column}, CASE WHEN c.entity = '{table}' THEN COALESCE({}, {}) END)",
+            d.json_text("c.old", key),
+            d.json_text("c.new", key)
+        )
+    };
+    let mut sql = format!(
         "SELECT c.change_id, c.run_id, c.at, c.source, c.entity, c.entity_id, c.op, c.user_id,
                 c.group_id, c.app_id, c.changed_fields, c.old, c.new, c.event_uuid, c.actor,
-                COALESCE(u.login, CASE WHEN c.entity = 'users' THEN
-                  COALESCE(json_extract(c.old, '$.login'), json_extract(c.new, '$.login')) END)
-                  AS user_login,
-                COALESCE(g.name, CASE WHEN c.entity = 'groups' THEN
-                  COALESCE(json_extract(c.old, '$.name'), json_extract(c.new, '$.name')) END)
-                  AS group_name,
-                COALESCE(a.label, CASE WHEN c.entity = 'apps' THEN
-                  COALESCE(json_extract(c.old, '$.label'), json_extract(c.new, '$.label')) END)
-                  AS app_label
+                {} AS user_login, {} AS group_name, {} AS app_label
          FROM changes c
          LEFT JOIN users u ON u.org_id = c.org_id AND u.id = c.user_id
          LEFT JOIN groups g ON g.org_id = c.org_id AND g.id = c.group_id
          LEFT JOIN apps a ON a.org_id = c.org_id AND a.id = c.app_id
-         WHERE c.org_id = ?1",
+         WHERE c.org_id = $1",
+        named("u.login", "users", "login"),
+        named("g.name", "groups", "name"),
+        named("a.label", "apps", "label"),
     );
-    if query.since.is_some() {
-        sql.push_str(" AND c.at >= ?2");
+    let mut args = vec![Arg::from(org)];
+    if let Some(since) = query.since {
+        args.push(timestamp(since).into());
+        sql.push_str(&format!(" AND c.at >= ${}", args.len()));
     }
-    if query.user_id.is_some() {
-        sql.push_str(" AND c.user_id = ?3");
+    if let Some(user_id) = &query.user_id {
+        args.push(user_id.into());
+        sql.push_str(&format!(" AND c.user_id = ${}", args.len()));
     }
-    if query.group_id.is_some() {
-        sql.push_str(" AND c.group_id = ?4");
+    if let Some(group_id) = &query.group_id {
+        args.push(group_id.into());
+        sql.push_str(&format!(" AND c.group_id = ${}", args.len()));
     }
     sql.push_str(" ORDER BY c.change_id DESC");
-    if query.limit.is_some() {
-        sql.push_str(" LIMIT ?5");
+    if let Some(limit) = query.limit {
+        args.push(i64::from(limit).into());
+        sql.push_str(&format!(" LIMIT ${}", args.len()));
     }
-    let rows = sqlx::query(AssertSqlSafe(sql))
-        .bind(org.0)
-        .bind(query.since.map(timestamp))
-        .bind(query.user_id.as_deref())
-        .bind(query.group_id.as_deref())
-        .bind(query.limit.map(i64::from))
-        .fetch_all(pool)
-        .await?;
+    let rows = conn.fetch_all(&sql, &args).await?;
     let mut records = rows
         .iter()
         .map(|r| -> Result<ChangeRecord> {
             let json = |name: &str| -> Result<Value> {
-                let text: Option<String> = r.try_get(name)?;
+                let text: Option<String> = r.get_named(name)?;
                 Ok(match text {
                     Some(t) => serde_json::from_str(&t)?,
                     None => Value::Null,
                 })
             };
-            let fields: String = r.try_get("changed_fields")?;
+            let fields: String = r.get_named("changed_fields")?;
             Ok(ChangeRecord {
-                change_id: r.try_get("change_id")?,
-                run_id: r.try_get("run_id")?,
-                at: r.try_get("at")?,
-                source: r.try_get("source")?,
-                entity: r.try_get("entity")?,
-                entity_id: r.try_get("entity_id")?,
-                op: r.try_get("op")?,
-                user_id: r.try_get("user_id")?,
-                group_id: r.try_get("group_id")?,
-                app_id: r.try_get("app_id")?,
+                change_id: r.get_named("change_id")?,
+                run_id: r.get_named("run_id")?,
+                at: r.get_named("at")?,
+                source: r.get_named("source")?,
+                entity: r.get_named("entity")?,
+                entity_id: r.get_named("entity_id")?,
+                op: r.get_named("op")?,
+                user_id: r.get_named("user_id")?,
+                group_id: r.get_named("group_id")?,
+                app_id: r.get_named("app_id")?,
                 changed_fields: serde_json::from_str(&fields)?,
                 old: json("old")?,
                 new: json("new")?,
-                event_uuid: r.try_get("event_uuid")?,
-                actor: r.try_get("actor")?,
-                user_login: r.try_get("user_login")?,
-                group_name: r.try_get("group_name")?,
-                app_label: r.try_get("app_label")?,
+                event_uuid: r.get_named("event_uuid")?,
+                actor: r.get_named("actor")?,
+                user_login: r.get_named("user_login")?,
+                group_name: r.get_named("group_name")?,
+                app_label: r.get_named("app_label")?,
             })
         })
         .collect::<Result<Vec<_>>>()?;
@@ -108,21 +108,20 @@ pub enum Concern<'a> {
 
 /// When the mirror's history of one org begins: the end of its first successful run. Rows
 /// as of an earlier time are not known.
-pub async fn history_start(pool: &SqlitePool, org: OrgId) -> Result<Option<String>> {
-    Ok(
-        sqlx::query_scalar("SELECT MIN(ended_at) FROM sync_runs WHERE org_id = ? AND outcome = ?")
-            .bind(org.0)
-            .bind(RunOutcome::Succeeded.as_str())
-            .fetch_one(pool)
-            .await?,
+pub(crate) async fn history_start(conn: &mut dyn Sql, org: OrgId) -> Result<Option<String>> {
+    crate::sql::scalar(
+        conn,
+        "SELECT MIN(ended_at) FROM sync_runs WHERE org_id = $1 AND outcome = $2",
+        args![org, RunOutcome::Succeeded.as_str()],
     )
+    .await
 }
 
 /// The rows of `table` that concern a user, group or app, as they were at `at`: each as a JSON
 /// object of its columns (without `raw`), ordered by key. Rows that exist now show their
 /// present columns; rows since removed show the columns they had when removed.
-pub async fn rows_at(
-    pool: &SqlitePool,
+pub(crate) async fn rows_at(
+    conn: &mut dyn Sql,
     org: OrgId,
     table: Table,
     concern: Concern<'_>,
@@ -140,40 +139,31 @@ pub async fn rows_at(
     }
     let key: Vec<String> = spec.key().map(|k| format!("t.{k}")).collect();
     let sql = format!(
-        "SELECT {} AS key, {} AS columns FROM {} t WHERE t.org_id = ?1 AND {condition} = ?2",
+        "SELECT {} AS key, {} AS columns FROM {} t WHERE t.org_id = $1 AND {condition} = $2",
         key.join(" || '/' || "),
-        changelog::columns_json_sql(spec, "t"),
+        changelog::columns_json_sql(conn.dialect(), spec, "t"),
         spec.name,
     );
     let mut present: BTreeMap<String, Value> = BTreeMap::new();
-    for r in sqlx::query(AssertSqlSafe(sql))
-        .bind(org.0)
-        .bind(id)
-        .fetch_all(pool)
-        .await?
-    {
-        let columns: String = r.try_get("columns")?;
-        present.insert(r.try_get("key")?, serde_json::from_str(&columns)?);
+    for r in conn.fetch_all(&sql, args![org, id]).await? {
+        let columns: String = r.get_named("columns")?;
+        present.insert(r.get_named("key")?, serde_json::from_str(&columns)?);
     }
     // Every change after `at`, oldest first: the first per key says what the row was at `at`;
     // the last remove per key carries its columns.
     let sql = format!(
-        "SELECT entity_id, op, old FROM changes WHERE org_id = ?1 AND entity = ?2 \
-         AND {column} = ?3 AND at > ?4 ORDER BY change_id"
+        "SELECT entity_id, op, old FROM changes WHERE org_id = $1 AND entity = $2 \
+         AND {column} = $3 AND at > $4 ORDER BY change_id"
     );
     let mut first_op: HashMap<String, String> = HashMap::new();
     let mut removed_columns: HashMap<String, Value> = HashMap::new();
-    for r in sqlx::query(AssertSqlSafe(sql))
-        .bind(org.0)
-        .bind(spec.name)
-        .bind(id)
-        .bind(timestamp(at))
-        .fetch_all(pool)
+    for r in conn
+        .fetch_all(&sql, args![org, spec.name, id, timestamp(at)])
         .await?
     {
-        let key: String = r.try_get("entity_id")?;
-        let op: String = r.try_get("op")?;
-        let old: Option<String> = r.try_get("old")?;
+        let key: String = r.get_named("entity_id")?;
+        let op: String = r.get_named("op")?;
+        let old: Option<String> = r.get_named("old")?;
         if op == changelog::OP_REMOVE
             && let Some(old) = old
         {

@@ -1,7 +1,15 @@
-//! The oktasync mirror: its schema, and the store trait its backends implement.
+//! The oktasync mirror: its schema, and the traits its backends implement.
 //!
-//! The SQLite backend ([`SqliteStore`]) is the default: one file, WAL, created owner-only,
-//! migrations run on open. A PostgreSQL backend will implement the same [`Store`] trait.
+//! Two backends, one module each, the same behaviour: SQLite ([`SqliteStore`], the default:
+//! one file, WAL, created owner-only) and PostgreSQL ([`PgStore`]: many orgs in one database,
+//! several oktasync processes). Callers name neither: [`DbLocation::parse`] reads the `db`
+//! setting, [`open_writer`] and [`open_reader`] open the mirror it names.
+//!
+//! The traits are split by capability: [`RunLog`] (run records), [`MirrorWriter`] (what a
+//! sync writes) and [`MirrorReader`] (every read the CLI asks, as typed rows); [`Store`] is
+//! all three. Nearly all SQL is written once (`sql.rs` says how) and run by the
+//! backend-neutral [`Mirror`]; a backend provides connections, transactions, staging and its
+//! dialect's few differences.
 //!
 //! Writing happens in runs. [`MirrorWriter::begin_full_sync`] records a `running` row in
 //! `sync_runs` and returns a [`FullSyncSession`]; the engine stages batches of Okta objects
@@ -16,10 +24,16 @@ mod changelog;
 mod delta;
 mod error;
 mod export;
+mod fullsync;
 pub mod history;
+mod location;
+mod mirror;
+mod postgres;
 pub mod query;
 mod reader;
+mod runlog;
 mod schema;
+mod sql;
 mod sqlite;
 mod types;
 
@@ -28,12 +42,16 @@ pub use delta::{
     Watermarks,
 };
 pub use error::{Result, StoreError};
+pub use location::{DatabaseUrl, DbLocation, PgLocation};
+pub use mirror::Mirror;
+pub use mirror::default_org_name;
+pub use postgres::{PG_POOL_CONNECTIONS, PgState, PgStore};
 pub use reader::{MirrorReader, TableRows};
 pub use schema::canonical_raw;
-pub use sqlite::{APPLICATION_ID, FileState, SqliteFullSyncSession, SqliteStore, StoreOptions};
+pub use sqlite::{APPLICATION_ID, FileState, SqliteStore, StoreOptions};
 pub use types::{
-    AssigneeType, Batch, ChangeCounts, Changes, OrgId, RunId, RunKind, RunOutcome, RunStart,
-    RunStats, SyncRunRecord, Table, UnknownRunValue,
+    AssigneeType, Batch, ChangeCounts, Changes, OrgId, OrgRecord, RunId, RunKind, RunOutcome,
+    RunStart, RunStats, SyncRunRecord, Table, UnknownRunValue,
 };
 
 use async_trait::async_trait;
@@ -62,8 +80,13 @@ pub trait RunLog: Send + Sync {
 /// engine needs to plan them.
 #[async_trait]
 pub trait MirrorWriter: Send + Sync {
-    /// The org with this URL, created if the mirror has none yet.
+    /// The org with this URL, created if the mirror has none yet (named after the first
+    /// label of its host, `acme` for `https://acme.okta.com`, or `acme-2` when taken).
     async fn ensure_org(&self, org_url: &str, now: DateTime<Utc>) -> Result<OrgId>;
+
+    /// Renames an org (the `org_name` setting). Names are unique in the mirror: letters,
+    /// digits, `-` and `_`, stored in lower case.
+    async fn set_org_name(&self, org: OrgId, name: &str) -> Result<()>;
 
     /// Starts a full sync run: records it as `running` and returns the session that stages
     /// its data. A `running` row left by a process that no longer exists is marked
@@ -107,6 +130,25 @@ pub trait MirrorWriter: Send + Sync {
 pub trait Store: MirrorReader + MirrorWriter + RunLog {}
 
 impl<T: MirrorReader + MirrorWriter + RunLog + ?Sized> Store for T {}
+
+/// Opens the mirror at `location` for a sync: creates it (a SQLite file owner-only, or the
+/// tables in an empty PostgreSQL database) if there is none, brings its schema up to date,
+/// and refuses, unchanged, a file or database that is not an oktasync mirror.
+pub async fn open_writer(location: &DbLocation) -> Result<Mirror> {
+    Ok(match location {
+        DbLocation::Sqlite(path) => SqliteStore::open(path).await?.into_mirror(),
+        DbLocation::Postgres(pg) => PgStore::open(pg).await?.into_mirror(),
+    })
+}
+
+/// Opens an existing mirror for reading only: nothing is created, migrated or written, and
+/// anything that is not a mirror of this schema is refused (the errors say what to run).
+pub async fn open_reader(location: &DbLocation) -> Result<Box<dyn MirrorReader>> {
+    Ok(match location {
+        DbLocation::Sqlite(path) => Box::new(SqliteStore::open_read_only(path).await?),
+        DbLocation::Postgres(pg) => Box::new(PgStore::open_read_only(pg).await?),
+    })
+}
 
 /// One run's staging area. Dropping it without `commit` or `fail` discards the staged data
 /// and leaves the run `running` (the next run marks it `interrupted`).

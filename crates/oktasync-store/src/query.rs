@@ -1,18 +1,19 @@
-//! Read-side queries the `oktasync` CLI asks of a SQLite mirror.
+//! Read-side queries the `oktasync` CLI asks of a mirror, the same SQL on both backends.
 //!
 //! Each function reads one org's rows through the views in the schema (`user_groups`,
 //! `app_access`, `admins`) where one fits, so the CLI answers exactly what `SCHEMA.md` tells
-//! `sqlite3` users to ask.
+//! `sqlite3` and `psql` users to ask. Sorted columns that may be NULL say where NULLs go
+//! (first, as SQLite puts them), so that both backends list in the same order.
 
 use crate::error::Result;
-use crate::sqlite::SqliteStore;
+use crate::schema;
+use crate::sql::{Sql, args};
 use crate::types::{OrgId, Table};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sqlx::{AssertSqlSafe, Row, ValueRef};
 
 /// A user as listed.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UserRow {
     pub id: String,
     pub status: Option<String>,
@@ -43,9 +44,9 @@ pub struct UserFilter {
 }
 
 /// A user row with the name the search also looks at.
-#[derive(sqlx::FromRow)]
+#[derive(Deserialize)]
 struct SearchableUser {
-    #[sqlx(flatten)]
+    #[serde(flatten)]
     user: UserRow,
     display_name: Option<String>,
 }
@@ -57,22 +58,30 @@ fn contains_folded(haystack: Option<&str>, needle: &str) -> bool {
 }
 
 /// Users matching `filter`, ordered by login.
-pub async fn users(store: &SqliteStore, org: OrgId, filter: &UserFilter) -> Result<Vec<UserRow>> {
-    const SQL: &str = "SELECT u.id, u.status, u.login, u.email, u.first_name, u.last_name, \
+pub(crate) async fn users(
+    conn: &mut dyn Sql,
+    org: OrgId,
+    filter: &UserFilter,
+) -> Result<Vec<UserRow>> {
+    let sql = format!(
+        "SELECT u.id, u.status, u.login, u.email, u.first_name, u.last_name, \
          u.department, u.title, u.last_login, u.last_updated, u.display_name \
          FROM users u \
-         WHERE u.org_id = ?1 \
-           AND (?2 = '[]' OR UPPER(u.status) IN (SELECT UPPER(value) FROM json_each(?2))) \
-           AND (?3 IS NULL OR EXISTS ( \
+         WHERE u.org_id = $1 \
+           AND ($2 = '[]' OR UPPER(u.status) IN (SELECT UPPER(value) FROM {})) \
+           AND ($3 IS NULL OR EXISTS ( \
                 SELECT 1 FROM group_members m \
-                WHERE m.org_id = u.org_id AND m.user_id = u.id AND m.group_id = ?3)) \
-         ORDER BY u.login, u.id";
-    let rows = sqlx::query_as::<_, SearchableUser>(SQL)
-        .bind(org.0)
-        .bind(serde_json::to_string(&filter.statuses)?)
-        .bind(filter.group_id.as_deref())
-        .fetch_all(store.pool())
-        .await?;
+                WHERE m.org_id = u.org_id AND m.user_id = u.id AND m.group_id = $3)) \
+         ORDER BY u.login NULLS FIRST, u.id",
+        conn.dialect().text_list("$2")
+    );
+    let statuses = serde_json::to_string(&filter.statuses)?;
+    let rows = conn
+        .fetch_all(&sql, args![org, statuses, filter.group_id.as_deref()])
+        .await?
+        .iter()
+        .map(|r| r.decode::<SearchableUser>())
+        .collect::<Result<Vec<_>>>()?;
     let department = filter.department.as_deref().map(str::to_lowercase);
     let search = filter.search.as_deref().map(str::to_lowercase);
     Ok(rows
@@ -105,7 +114,7 @@ pub async fn users(store: &SqliteStore, org: OrgId, filter: &UserFilter) -> Resu
 }
 
 /// A group a user belongs to.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UserGroup {
     pub group_id: String,
     pub group_name: Option<String>,
@@ -113,7 +122,7 @@ pub struct UserGroup {
 }
 
 /// One way a user reaches an app: `via` DIRECT, or GROUP through `via_group_*`.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AppAccess {
     pub app_id: String,
     pub app_label: Option<String>,
@@ -127,7 +136,7 @@ pub struct AppAccess {
 }
 
 /// One admin role a user holds: `via` DIRECT, or GROUP through `via_group_*`.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AdminRole {
     pub user_id: String,
     pub login: Option<String>,
@@ -144,7 +153,7 @@ pub struct AdminRole {
 }
 
 /// An MFA factor of a user.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FactorRow {
     pub id: String,
     pub factor_type: Option<String>,
@@ -166,64 +175,73 @@ pub struct UserDetail {
     pub factors: Vec<FactorRow>,
 }
 
+/// Rows of a statement, each read by its column names.
+async fn decoded<T: serde::de::DeserializeOwned>(
+    conn: &mut dyn Sql,
+    sql: &str,
+    args: &[crate::sql::Arg],
+) -> Result<Vec<T>> {
+    conn.fetch_all(sql, args)
+        .await?
+        .iter()
+        .map(|r| r.decode())
+        .collect()
+}
+
 /// The user with this id, or else this login (case-insensitive).
-pub async fn user(
-    store: &SqliteStore,
+pub(crate) async fn user(
+    conn: &mut dyn Sql,
     org: OrgId,
     id_or_login: &str,
 ) -> Result<Option<UserDetail>> {
-    let pool = store.pool();
+    let d = conn.dialect();
     let sql = format!(
-        "SELECT {USER_COLUMNS}, u.raw FROM users u WHERE u.org_id = ?1 AND u.id = ?2 \
-         UNION ALL \
-         SELECT {USER_COLUMNS}, u.raw FROM users u WHERE u.org_id = ?1 AND LOWER(u.login) = LOWER(?2) \
-         LIMIT 1"
+        "SELECT * FROM ( \
+           SELECT 1 AS found_by, {USER_COLUMNS}, u.raw FROM users u \
+           WHERE u.org_id = $1 AND u.id = $2 \
+           UNION ALL \
+           SELECT 2 AS found_by, {USER_COLUMNS}, u.raw FROM users u \
+           WHERE u.org_id = $1 AND {} = {}) AS found \
+         ORDER BY found_by, id LIMIT 1",
+        d.lower_ascii("u.login"),
+        d.lower_ascii("$2")
     );
-    let Some(row) = sqlx::query(AssertSqlSafe(sql))
-        .bind(org.0)
-        .bind(id_or_login)
-        .fetch_optional(pool)
-        .await?
-    else {
+    let Some(row) = conn.fetch_optional(&sql, args![org, id_or_login]).await? else {
         return Ok(None);
     };
-    let user = <UserRow as sqlx::FromRow<_>>::from_row(&row)?;
-    let raw: String = row.try_get("raw")?;
+    let user: UserRow = row.decode()?;
+    let raw: String = row.get_named("raw")?;
     let raw: Value = serde_json::from_str(&raw)?;
     let profile = raw.get("profile").cloned().unwrap_or(Value::Null);
-    let groups = sqlx::query_as::<_, UserGroup>(
+    let groups = decoded(
+        conn,
         "SELECT group_id, group_name, group_type FROM user_groups \
-         WHERE org_id = ?1 AND user_id = ?2 ORDER BY group_name, group_id",
+         WHERE org_id = $1 AND user_id = $2 ORDER BY group_name NULLS FIRST, group_id",
+        args![org, &user.id],
     )
-    .bind(org.0)
-    .bind(&user.id)
-    .fetch_all(pool)
     .await?;
-    let apps = sqlx::query_as::<_, AppAccess>(
+    let apps = decoded(
+        conn,
         "SELECT app_id, app_label, user_id, login, via, via_group_id, via_group_name, \
-         user_status FROM app_access WHERE org_id = ?1 AND user_id = ?2 \
-         ORDER BY app_label, app_id, via DESC, via_group_name",
+         user_status FROM app_access WHERE org_id = $1 AND user_id = $2 \
+         ORDER BY app_label NULLS FIRST, app_id, via DESC, via_group_name NULLS FIRST",
+        args![org, &user.id],
     )
-    .bind(org.0)
-    .bind(&user.id)
-    .fetch_all(pool)
     .await?;
-    let admin_roles = sqlx::query_as::<_, AdminRole>(
+    let admin_roles = decoded(
+        conn,
         "SELECT user_id, login, role_type, role_label, assignment_id, status, via, via_group_id, \
-         via_group_name, user_status FROM admins WHERE org_id = ?1 AND user_id = ?2 \
-         ORDER BY role_type, via DESC, via_group_name",
+         via_group_name, user_status FROM admins WHERE org_id = $1 AND user_id = $2 \
+         ORDER BY role_type NULLS FIRST, via DESC, via_group_name NULLS FIRST, assignment_id",
+        args![org, &user.id],
     )
-    .bind(org.0)
-    .bind(&user.id)
-    .fetch_all(pool)
     .await?;
-    let factors = sqlx::query_as::<_, FactorRow>(
+    let factors = decoded(
+        conn,
         "SELECT id, factor_type, provider, status FROM factors \
-         WHERE org_id = ?1 AND user_id = ?2 ORDER BY factor_type, id",
+         WHERE org_id = $1 AND user_id = $2 ORDER BY factor_type NULLS FIRST, id",
+        args![org, &user.id],
     )
-    .bind(org.0)
-    .bind(&user.id)
-    .fetch_all(pool)
     .await?;
     Ok(Some(UserDetail {
         user,
@@ -236,12 +254,11 @@ pub async fn user(
 }
 
 /// A group as listed, with its member count in the mirror.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GroupRow {
     pub id: String,
     pub name: Option<String>,
     #[serde(rename = "type")]
-    #[sqlx(rename = "type")]
     pub group_type: Option<String>,
     pub description: Option<String>,
     pub members: i64,
@@ -254,16 +271,13 @@ const GROUP_SELECT: &str = "SELECT g.id, g.name, g.type, g.description, \
        AS members, g.last_updated, g.last_membership_updated FROM groups g";
 
 /// Every group, ordered by name.
-pub async fn groups(store: &SqliteStore, org: OrgId) -> Result<Vec<GroupRow>> {
-    let sql = format!("{GROUP_SELECT} WHERE g.org_id = ?1 ORDER BY g.name, g.id");
-    Ok(sqlx::query_as::<_, GroupRow>(AssertSqlSafe(sql))
-        .bind(org.0)
-        .fetch_all(store.pool())
-        .await?)
+pub(crate) async fn groups(conn: &mut dyn Sql, org: OrgId) -> Result<Vec<GroupRow>> {
+    let sql = format!("{GROUP_SELECT} WHERE g.org_id = $1 ORDER BY g.name NULLS FIRST, g.id");
+    decoded(conn, &sql, args![org]).await
 }
 
 /// An app a group is assigned to.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GroupApp {
     pub app_id: String,
     pub app_label: Option<String>,
@@ -271,7 +285,7 @@ pub struct GroupApp {
 }
 
 /// A role granted to a group (its members hold it).
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GroupRole {
     pub assignment_id: String,
     pub role_type: Option<String>,
@@ -290,54 +304,47 @@ pub struct GroupDetail {
 }
 
 /// The group with this id, or else this exact name (then case-insensitive).
-pub async fn group(
-    store: &SqliteStore,
+pub(crate) async fn group(
+    conn: &mut dyn Sql,
     org: OrgId,
     id_or_name: &str,
 ) -> Result<Option<GroupDetail>> {
-    let pool = store.pool();
+    let d = conn.dialect();
     let sql = format!(
         "SELECT * FROM ( \
-           {GROUP_SELECT} WHERE g.org_id = ?1 AND g.id = ?2 \
-           UNION ALL {GROUP_SELECT} WHERE g.org_id = ?1 AND g.name = ?2 \
-           UNION ALL {GROUP_SELECT} WHERE g.org_id = ?1 AND LOWER(g.name) = LOWER(?2)) \
-         LIMIT 1"
+           SELECT 1 AS found_by, found.* FROM ({GROUP_SELECT} WHERE g.org_id = $1 AND g.id = $2) AS found \
+           UNION ALL SELECT 2, found.* FROM ({GROUP_SELECT} WHERE g.org_id = $1 AND g.name = $2) AS found \
+           UNION ALL SELECT 3, found.* FROM ({GROUP_SELECT} \
+             WHERE g.org_id = $1 AND {} = {}) AS found) AS candidates \
+         ORDER BY found_by, id LIMIT 1",
+        d.lower_ascii("g.name"),
+        d.lower_ascii("$2")
     );
-    let Some(group) = sqlx::query_as::<_, GroupRow>(AssertSqlSafe(sql))
-        .bind(org.0)
-        .bind(id_or_name)
-        .fetch_optional(pool)
-        .await?
-    else {
+    let Some(group) = conn.fetch_optional(&sql, args![org, id_or_name]).await? else {
         return Ok(None);
     };
+    let group: GroupRow = group.decode()?;
     let sql = format!(
         "SELECT {USER_COLUMNS} FROM group_members m \
          JOIN users u ON u.org_id = m.org_id AND u.id = m.user_id \
-         WHERE m.org_id = ?1 AND m.group_id = ?2 ORDER BY u.login, u.id"
+         WHERE m.org_id = $1 AND m.group_id = $2 ORDER BY u.login NULLS FIRST, u.id"
     );
-    let member_users = sqlx::query_as::<_, UserRow>(AssertSqlSafe(sql))
-        .bind(org.0)
-        .bind(&group.id)
-        .fetch_all(pool)
-        .await?;
-    let apps = sqlx::query_as::<_, GroupApp>(
+    let member_users = decoded(conn, &sql, args![org, &group.id]).await?;
+    let apps = decoded(
+        conn,
         "SELECT ag.app_id, a.label AS app_label, ag.priority FROM app_groups ag \
          LEFT JOIN apps a ON a.org_id = ag.org_id AND a.id = ag.app_id \
-         WHERE ag.org_id = ?1 AND ag.group_id = ?2 ORDER BY a.label, ag.app_id",
+         WHERE ag.org_id = $1 AND ag.group_id = $2 ORDER BY a.label NULLS FIRST, ag.app_id",
+        args![org, &group.id],
     )
-    .bind(org.0)
-    .bind(&group.id)
-    .fetch_all(pool)
     .await?;
-    let roles = sqlx::query_as::<_, GroupRole>(
+    let roles = decoded(
+        conn,
         "SELECT id AS assignment_id, role_type, label AS role_label, status \
-         FROM role_assignments WHERE org_id = ?1 AND assignee_type = 'GROUP' \
-         AND assignee_id = ?2 ORDER BY role_type, id",
+         FROM role_assignments WHERE org_id = $1 AND assignee_type = 'GROUP' \
+         AND assignee_id = $2 ORDER BY role_type NULLS FIRST, id",
+        args![org, &group.id],
     )
-    .bind(org.0)
-    .bind(&group.id)
-    .fetch_all(pool)
     .await?;
     Ok(Some(GroupDetail {
         group,
@@ -348,7 +355,7 @@ pub async fn group(
 }
 
 /// An app as listed, with how many users can use it and how many groups are assigned.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AppRow {
     pub id: String,
     pub name: Option<String>,
@@ -368,16 +375,13 @@ const APP_SELECT: &str = "SELECT a.id, a.name, a.label, a.status, a.sign_on_mode
      a.last_updated FROM apps a";
 
 /// Every app, ordered by label.
-pub async fn apps(store: &SqliteStore, org: OrgId) -> Result<Vec<AppRow>> {
-    let sql = format!("{APP_SELECT} WHERE a.org_id = ?1 ORDER BY a.label, a.id");
-    Ok(sqlx::query_as::<_, AppRow>(AssertSqlSafe(sql))
-        .bind(org.0)
-        .fetch_all(store.pool())
-        .await?)
+pub(crate) async fn apps(conn: &mut dyn Sql, org: OrgId) -> Result<Vec<AppRow>> {
+    let sql = format!("{APP_SELECT} WHERE a.org_id = $1 ORDER BY a.label NULLS FIRST, a.id");
+    decoded(conn, &sql, args![org]).await
 }
 
 /// A group assigned to an app.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AppGroup {
     pub group_id: String,
     pub group_name: Option<String>,
@@ -396,42 +400,44 @@ pub struct AppDetail {
 }
 
 /// The app with this id, or else this label (exact, then case-insensitive).
-pub async fn app(store: &SqliteStore, org: OrgId, id_or_label: &str) -> Result<Option<AppDetail>> {
-    let pool = store.pool();
+pub(crate) async fn app(
+    conn: &mut dyn Sql,
+    org: OrgId,
+    id_or_label: &str,
+) -> Result<Option<AppDetail>> {
+    let d = conn.dialect();
     let sql = format!(
         "SELECT * FROM ( \
-           {APP_SELECT} WHERE a.org_id = ?1 AND a.id = ?2 \
-           UNION ALL {APP_SELECT} WHERE a.org_id = ?1 AND a.label = ?2 \
-           UNION ALL {APP_SELECT} WHERE a.org_id = ?1 AND LOWER(a.label) = LOWER(?2)) \
-         LIMIT 1"
+           SELECT 1 AS found_by, found.* FROM ({APP_SELECT} WHERE a.org_id = $1 AND a.id = $2) AS found \
+           UNION ALL SELECT 2, found.* FROM ({APP_SELECT} WHERE a.org_id = $1 AND a.label = $2) AS found \
+           UNION ALL SELECT 3, found.* FROM ({APP_SELECT} \
+             WHERE a.org_id = $1 AND {} = {}) AS found) AS candidates \
+         ORDER BY found_by, id LIMIT 1",
+        d.lower_ascii("a.label"),
+        d.lower_ascii("$2")
     );
-    let Some(app) = sqlx::query_as::<_, AppRow>(AssertSqlSafe(sql))
-        .bind(org.0)
-        .bind(id_or_label)
-        .fetch_optional(pool)
-        .await?
-    else {
+    let Some(app) = conn.fetch_optional(&sql, args![org, id_or_label]).await? else {
         return Ok(None);
     };
-    let assigned_groups = sqlx::query_as::<_, AppGroup>(
+    let app: AppRow = app.decode()?;
+    let assigned_groups = decoded(
+        conn,
         "SELECT ag.group_id, g.name AS group_name, ag.priority, \
          (SELECT COUNT(*) FROM group_members m WHERE m.org_id = ag.org_id \
           AND m.group_id = ag.group_id) AS members \
          FROM app_groups ag LEFT JOIN groups g ON g.org_id = ag.org_id AND g.id = ag.group_id \
-         WHERE ag.org_id = ?1 AND ag.app_id = ?2 ORDER BY ag.priority, g.name, ag.group_id",
+         WHERE ag.org_id = $1 AND ag.app_id = $2 \
+         ORDER BY ag.priority NULLS FIRST, g.name NULLS FIRST, ag.group_id",
+        args![org, &app.id],
     )
-    .bind(org.0)
-    .bind(&app.id)
-    .fetch_all(pool)
     .await?;
-    let access = sqlx::query_as::<_, AppAccess>(
+    let access = decoded(
+        conn,
         "SELECT app_id, app_label, user_id, login, via, via_group_id, via_group_name, \
-         user_status FROM app_access WHERE org_id = ?1 AND app_id = ?2 \
-         ORDER BY login, user_id, via DESC, via_group_name",
+         user_status FROM app_access WHERE org_id = $1 AND app_id = $2 \
+         ORDER BY login NULLS FIRST, user_id, via DESC, via_group_name NULLS FIRST",
+        args![org, &app.id],
     )
-    .bind(org.0)
-    .bind(&app.id)
-    .fetch_all(pool)
     .await?;
     Ok(Some(AppDetail {
         app,
@@ -441,125 +447,95 @@ pub async fn app(store: &SqliteStore, org: OrgId, id_or_label: &str) -> Result<O
 }
 
 /// Every admin role held, directly or through a group, ordered by login then role.
-pub async fn admins(store: &SqliteStore, org: OrgId) -> Result<Vec<AdminRole>> {
-    Ok(sqlx::query_as::<_, AdminRole>(
+pub(crate) async fn admins(conn: &mut dyn Sql, org: OrgId) -> Result<Vec<AdminRole>> {
+    decoded(
+        conn,
         "SELECT user_id, login, role_type, role_label, assignment_id, status, via, via_group_id, \
-         via_group_name, user_status FROM admins WHERE org_id = ?1 \
-         ORDER BY login, user_id, role_type, via DESC, via_group_name",
+         via_group_name, user_status FROM admins WHERE org_id = $1 \
+         ORDER BY login NULLS FIRST, user_id, role_type NULLS FIRST, via DESC, \
+         via_group_name NULLS FIRST, assignment_id",
+        args![org],
     )
-    .bind(org.0)
-    .fetch_all(store.pool())
-    .await?)
+    .await
 }
 
 /// Users by id as the mirror has them now, ordered by login; ids it does not hold are left out.
-pub async fn users_by_id(store: &SqliteStore, org: OrgId, ids: &[String]) -> Result<Vec<UserRow>> {
+pub(crate) async fn users_by_id(
+    conn: &mut dyn Sql,
+    org: OrgId,
+    ids: &[String],
+) -> Result<Vec<UserRow>> {
     let sql = format!(
-        "SELECT {USER_COLUMNS} FROM users u WHERE u.org_id = ?1 \
-         AND u.id IN (SELECT value FROM json_each(?2)) ORDER BY u.login, u.id"
+        "SELECT {USER_COLUMNS} FROM users u WHERE u.org_id = $1 \
+         AND u.id IN (SELECT value FROM {}) ORDER BY u.login NULLS FIRST, u.id",
+        conn.dialect().text_list("$2")
     );
-    Ok(sqlx::query_as::<_, UserRow>(AssertSqlSafe(sql))
-        .bind(org.0)
-        .bind(serde_json::to_string(ids)?)
-        .fetch_all(store.pool())
-        .await?)
+    decoded(conn, &sql, args![org, serde_json::to_string(ids)?]).await
 }
 
 /// Names and types of the groups with these ids that the mirror holds, by id.
-pub async fn groups_by_id(
-    store: &SqliteStore,
+pub(crate) async fn groups_by_id(
+    conn: &mut dyn Sql,
     org: OrgId,
     ids: &[String],
 ) -> Result<std::collections::HashMap<String, UserGroup>> {
-    let rows = sqlx::query_as::<_, UserGroup>(
+    let sql = format!(
         "SELECT id AS group_id, name AS group_name, type AS group_type FROM groups \
-         WHERE org_id = ?1 AND id IN (SELECT value FROM json_each(?2))",
-    )
-    .bind(org.0)
-    .bind(serde_json::to_string(ids)?)
-    .fetch_all(store.pool())
-    .await?;
+         WHERE org_id = $1 AND id IN (SELECT value FROM {})",
+        conn.dialect().text_list("$2")
+    );
+    let rows: Vec<UserGroup> = decoded(conn, &sql, args![org, serde_json::to_string(ids)?]).await?;
     Ok(rows.into_iter().map(|g| (g.group_id.clone(), g)).collect())
 }
 
 /// Labels of the apps with these ids that the mirror holds, by id.
-pub async fn app_labels(
-    store: &SqliteStore,
+pub(crate) async fn app_labels(
+    conn: &mut dyn Sql,
     org: OrgId,
     ids: &[String],
 ) -> Result<std::collections::HashMap<String, Option<String>>> {
-    let rows: Vec<(String, Option<String>)> = sqlx::query_as(
-        "SELECT id, label FROM apps WHERE org_id = ?1 AND id IN (SELECT value FROM json_each(?2))",
-    )
-    .bind(org.0)
-    .bind(serde_json::to_string(ids)?)
-    .fetch_all(store.pool())
-    .await?;
-    Ok(rows.into_iter().collect())
+    let sql = format!(
+        "SELECT id, label FROM apps WHERE org_id = $1 AND id IN (SELECT value FROM {})",
+        conn.dialect().text_list("$2")
+    );
+    conn.fetch_all(&sql, args![org, serde_json::to_string(ids)?])
+        .await?
+        .iter()
+        .map(|r| Ok((r.get(0)?, r.get(1)?)))
+        .collect()
 }
 
 /// The typed columns of one table for one org (everything but `org_id` and `raw`), as text,
 /// in key order: the rows of `oktasync export --format csv`.
-pub async fn table_rows(
-    store: &SqliteStore,
+pub(crate) async fn table_rows(
+    conn: &mut dyn Sql,
     org: OrgId,
     table: Table,
 ) -> Result<(Vec<String>, Vec<Vec<Option<String>>>)> {
-    let name = table.as_str();
-    let columns: Vec<String> = sqlx::query(AssertSqlSafe(format!(
-        "SELECT name FROM pragma_table_info('{name}') ORDER BY cid"
-    )))
-    .fetch_all(store.pool())
-    .await?
-    .iter()
-    .map(|r| r.try_get::<String, _>(0))
-    .collect::<std::result::Result<_, _>>()?;
-    let keys: Vec<String> = sqlx::query(AssertSqlSafe(format!(
-        "SELECT name FROM pragma_table_info('{name}') WHERE pk > 0 ORDER BY pk"
-    )))
-    .fetch_all(store.pool())
-    .await?
-    .iter()
-    .map(|r| r.try_get::<String, _>(0))
-    .collect::<std::result::Result<_, _>>()?;
-    let wanted: Vec<String> = columns
-        .into_iter()
-        .filter(|c| c != "org_id" && c != "raw")
+    let spec = schema::spec(table);
+    let wanted: Vec<String> = spec
+        .column_names()
+        .filter(|c| *c != "raw")
+        .map(str::to_owned)
         .collect();
     let sql = format!(
-        "SELECT {} FROM {name} WHERE org_id = ?1 ORDER BY {}",
+        "SELECT {} FROM {} WHERE org_id = $1 ORDER BY {}",
         wanted
             .iter()
             .map(|c| format!("\"{c}\""))
             .collect::<Vec<_>>()
             .join(", "),
-        keys.iter()
+        spec.name,
+        spec.key()
             .map(|c| format!("\"{c}\""))
             .collect::<Vec<_>>()
             .join(", ")
     );
-    let rows = sqlx::query(AssertSqlSafe(sql))
-        .bind(org.0)
-        .fetch_all(store.pool())
-        .await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for row in rows {
-        let mut cells = Vec::with_capacity(wanted.len());
-        for i in 0..row.columns().len() {
-            let raw = row.try_get_raw(i)?;
-            let cell = if raw.is_null() {
-                None
-            } else if let Ok(text) = row.try_get::<String, _>(i) {
-                Some(text)
-            } else if let Ok(n) = row.try_get::<i64, _>(i) {
-                Some(n.to_string())
-            } else {
-                Some(row.try_get::<f64, _>(i)?.to_string())
-            };
-            cells.push(cell);
-        }
-        out.push(cells);
-    }
+    let rows = conn.fetch_all(&sql, args![org]).await?;
+    let out = rows
+        .into_iter()
+        .map(|row| row.values.into_iter().map(|v| v.into_text()).collect())
+        .collect();
     Ok((wanted, out))
 }
 

@@ -7,7 +7,7 @@ use crate::history::Concern;
 use crate::query::{
     AdminRole, AppDetail, AppRow, GroupDetail, GroupRow, UserDetail, UserFilter, UserGroup, UserRow,
 };
-use crate::types::{OrgId, SyncRunRecord, Table};
+use crate::types::{OrgId, OrgRecord, SyncRunRecord, Table};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -21,6 +21,12 @@ pub type TableRows = (Vec<String>, Vec<Vec<Option<String>>>);
 pub trait MirrorReader: Send + Sync {
     /// Every org in the mirror, as (id, URL), in id order.
     async fn orgs(&self) -> Result<Vec<(OrgId, String)>>;
+
+    /// Every org in the mirror with its name, in id order.
+    async fn org_list(&self) -> Result<Vec<OrgRecord>>;
+
+    /// The org with this short name (any letter case), if the mirror has it.
+    async fn find_org_by_name(&self, name: &str) -> Result<Option<OrgId>>;
 
     /// The org with this URL, if the mirror has it.
     async fn find_org(&self, org_url: &str) -> Result<Option<OrgId>>;

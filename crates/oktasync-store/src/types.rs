@@ -1,14 +1,31 @@
 //! Values passed between the sync engine, the CLI and a store backend.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
+
+/// Okta's timestamp form (`2024-05-01T12:00:00.000Z`), used for every time the store writes:
+/// it sorts and compares correctly as text.
+pub(crate) fn timestamp(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
 
 /// The store's key for one Okta org (a row of `orgs`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct OrgId(pub i64);
+
+/// One org of the mirror (a row of `orgs`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrgRecord {
+    pub id: OrgId,
+    /// Its short name, unique in the mirror (`acme`).
+    pub name: String,
+    /// Its URL (`https://acme.okta.com`).
+    pub url: String,
+    pub created_at: String,
+}
 
 /// The id of one `sync_runs` row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

@@ -6,7 +6,7 @@ use okta_api::{
     ClientConfig, ClientSecretMethod, Credentials, OAuthCredentials, OAuthSecretCredentials,
     OktaClient, OrgUrl, PrivateKey,
 };
-use oktasync_store::{MirrorReader, OrgId, SqliteStore, StoreError};
+use oktasync_store::{DbLocation, Mirror, MirrorReader, OrgId, StoreError};
 use secrecy::ExposeSecret;
 use std::path::Path;
 
@@ -61,7 +61,7 @@ pub fn client(settings: &Settings) -> Result<OktaClient> {
 /// Opens an existing mirror read-only: nothing is created, migrated or written, and a file
 /// that is not a mirror is refused unchanged (the store's errors say what to run).
 pub async fn open_existing(db: &Path) -> Result<Box<dyn MirrorReader>> {
-    Ok(Box::new(SqliteStore::open_read_only(db).await?))
+    Ok(oktasync_store::open_reader(&DbLocation::parse(db)?).await?)
 }
 
 /// Why a sync could not write the mirror at `db`, naming the path and the cause, or `None`
@@ -144,13 +144,19 @@ pub fn cannot_write(db: &Path) -> Option<String> {
 }
 
 /// Opens (or creates) the mirror a sync writes, and refuses a damaged one before writing.
-pub async fn open_for_sync(db: &Path) -> Result<SqliteStore> {
-    if let Some(problem) = cannot_write(db) {
+pub async fn open_for_sync(db: &Path) -> Result<Mirror> {
+    let location = DbLocation::parse(db)?;
+    let sqlite = matches!(location, DbLocation::Sqlite(_));
+    if sqlite && let Some(problem) = cannot_write(db) {
         return Err(crate::exit::database(anyhow::anyhow!(problem)));
     }
-    let store = SqliteStore::open(db)
-        .await
-        .map_err(|e| with_path_and_cause(db, e))?;
+    let store = oktasync_store::open_writer(&location).await.map_err(|e| {
+        if sqlite {
+            with_path_and_cause(db, e)
+        } else {
+            e.into()
+        }
+    })?;
     if let Err(e) = store.check_not_damaged().await {
         store.close().await;
         return Err(e.into());

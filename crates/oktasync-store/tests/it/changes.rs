@@ -3,7 +3,7 @@
 //! `rows_at` undoes later changes.
 
 use chrono::{DateTime, TimeZone, Utc};
-use oktasync_store::history::{self, Concern};
+use oktasync_store::history::Concern;
 use oktasync_store::{
     Batch, Cause, ChangeQuery, Delta, DeltaOp, MirrorReader, MirrorWriter, OrgId, RunKind, RunLog,
     RunOutcome, RunStart, RunStats, Scope, SqliteStore, Table,
@@ -185,15 +185,7 @@ async fn deltas_are_logged_idempotent_and_undoable() {
     assert_eq!(newest[0].entity_id, "g1/u1");
 
     // History: at minute 5, g1 had u1 only; at 10:30, both; now, u2 only.
-    let at = |m| {
-        history::rows_at(
-            store.pool(),
-            org,
-            Table::GroupMembers,
-            Concern::Group("g1"),
-            t(m),
-        )
-    };
+    let at = |m| store.rows_at(org, Table::GroupMembers, Concern::Group("g1"), t(m));
     let ids = |rows: Vec<Value>| {
         rows.iter()
             .map(|r| r["user_id"].as_str().unwrap().to_owned())
@@ -202,15 +194,10 @@ async fn deltas_are_logged_idempotent_and_undoable() {
     assert_eq!(ids(at(5).await.unwrap()), vec!["u1"]);
     assert_eq!(ids(at(10).await.unwrap()), vec!["u1", "u2"]);
     assert_eq!(ids(at(30).await.unwrap()), vec!["u2"]);
-    let u1_groups = history::rows_at(
-        store.pool(),
-        org,
-        Table::GroupMembers,
-        Concern::User("u1"),
-        t(5),
-    )
-    .await
-    .unwrap();
+    let u1_groups = store
+        .rows_at(org, Table::GroupMembers, Concern::User("u1"), t(5))
+        .await
+        .unwrap();
     assert_eq!(u1_groups.len(), 1);
 
     // Replace: the scope ends up exactly the batch.

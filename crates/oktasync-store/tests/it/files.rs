@@ -167,9 +167,13 @@ async fn an_older_mirror_is_read_only_after_a_sync_migrates_it_and_a_newer_one_i
         .await
         .unwrap();
     for undo in [
-        "DROP TABLE mirror_meta",
-        "ALTER TABLE changes DROP COLUMN actor",
-        "PRAGMA application_id = 0",
+        "DROP TABLE leases",
+        "DROP INDEX orgs_name",
+        "ALTER TABLE orgs DROP COLUMN name",
+        "ALTER TABLE sync_runs DROP COLUMN host",
+        "ALTER TABLE sync_runs DROP COLUMN lease_owner",
+        "INSERT INTO orgs (url, created_at) VALUES ('https://acme.okta.com', 'x'),
+            ('https://acme.oktapreview.com', 'x')",
     ] {
         sqlx::query(undo).execute(&mut conn).await.unwrap();
     }
@@ -177,7 +181,17 @@ async fn an_older_mirror_is_read_only_after_a_sync_migrates_it_and_a_newer_one_i
     assert_eq!(SqliteStore::inspect(&path).await.unwrap(), FileState::Older);
     let err = SqliteStore::open_read_only(&path).await.unwrap_err();
     assert!(err.to_string().contains("older oktasync"), "{err}");
-    SqliteStore::open(&path).await.unwrap().close().await;
+    let store = SqliteStore::open(&path).await.unwrap();
+    // Orgs of a mirror older than org names get their default names, distinct.
+    let names: Vec<String> = store
+        .org_list()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|o| o.name)
+        .collect();
+    assert_eq!(names, ["acme", "acme-2"]);
+    store.close().await;
     assert_eq!(
         SqliteStore::inspect(&path).await.unwrap(),
         FileState::Mirror
