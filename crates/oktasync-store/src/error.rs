@@ -103,7 +103,7 @@ pub enum StoreError {
     )]
     PgEncoding { location: String, encoding: String },
     #[error(
-        "the sync of {org} is held by {host} pid {pid} since {since}; wait for it to finish (a holder that died lets go within {expiry_s} s)"
+        "{org} is being synced by {host} pid {pid} since {since}; wait for that sync to finish (a holder that died lets go within {expiry_s} s)"
     )]
     LeaseHeld {
         org: String,

@@ -26,6 +26,7 @@ mod error;
 mod export;
 mod fullsync;
 pub mod history;
+mod lease;
 mod location;
 mod mirror;
 mod postgres;
@@ -42,6 +43,7 @@ pub use delta::{
     Watermarks,
 };
 pub use error::{Result, StoreError};
+pub use lease::{LEASE_RENEW_EVERY, LEASE_TTL, Lease};
 pub use location::{DatabaseUrl, DbLocation, PgLocation};
 pub use mirror::Mirror;
 pub use mirror::default_org_name;
@@ -74,6 +76,13 @@ pub trait RunLog: Send + Sync {
     /// Marks this process's `running` runs `interrupted`: for a process stopping on a signal,
     /// so that `status` does not show a run as running until the next sync. Returns how many.
     async fn mark_own_runs_interrupted(&self) -> Result<u64>;
+
+    /// Takes the lease on syncing `org` (one process at a time syncs an org), or fails with
+    /// [`StoreError::LeaseHeld`] naming its holder. Keep it with [`Lease::renew`] or
+    /// [`Lease::renew_in_background`] while the run lives, and [`Lease::release`] it after.
+    /// A holder that dies lets go within [`LEASE_TTL`]; the runs it left `running` are then
+    /// marked `interrupted`.
+    async fn acquire_sync_lease(&self, org: OrgId, now: DateTime<Utc>) -> Result<Lease>;
 }
 
 /// What a sync writes: orgs, full-sync sessions, deltas, checkpoints, and the few reads the

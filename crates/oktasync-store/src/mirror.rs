@@ -9,6 +9,7 @@ use crate::delta::{ChangeQuery, ChangeRecord, ChangeSource, Delta, RowKey, Scope
 use crate::error::{Result, StoreError};
 use crate::fullsync::{Session, Staging};
 use crate::history::{self, Concern};
+use crate::lease::Lease;
 use crate::query::{
     self, AdminRole, AppDetail, AppRow, GroupDetail, GroupRow, UserDetail, UserFilter, UserGroup,
     UserRow,
@@ -59,7 +60,7 @@ pub(crate) trait Backend: Send + Sync + 'static {
 /// [`MirrorReader`], [`MirrorWriter`] and [`RunLog`], so `&mirror` is a `&dyn Store`.
 #[derive(Clone)]
 pub struct Mirror {
-    backend: Arc<dyn Backend>,
+    pub(crate) backend: Arc<dyn Backend>,
     /// This machine, as run records name it.
     host: Arc<str>,
     /// The sync leases this process holds, by org: runs it starts for the org record the
@@ -196,6 +197,10 @@ impl Mirror {
         }
     }
 
+    pub(crate) fn host(&self) -> &str {
+        &self.host
+    }
+
     fn holder(&self, org: OrgId) -> Holder {
         Holder {
             host: self.host.to_string(),
@@ -207,7 +212,7 @@ impl Mirror {
     /// Records a run as `running` (after marking runs of dead processes `interrupted`).
     async fn insert_running_run(&self, org: OrgId, start: &RunStart) -> Result<RunId> {
         let mut tx = self.backend.write(Some(org)).await?;
-        runlog::mark_interrupted_runs(tx.as_mut(), org, &self.host, Utc::now()).await?;
+        runlog::mark_interrupted_runs(tx.as_mut(), org, &self.host, start.started_at).await?;
         let run = runlog::insert_running_run(tx.as_mut(), org, start, &self.holder(org)).await?;
         tx.commit().await?;
         Ok(run)
@@ -300,6 +305,10 @@ impl RunLog for Mirror {
     async fn mark_own_runs_interrupted(&self) -> Result<u64> {
         let mut conn = self.backend.conn().await?;
         runlog::mark_own_runs_interrupted(conn.as_mut(), &self.host, Utc::now()).await
+    }
+
+    async fn acquire_sync_lease(&self, org: OrgId, now: DateTime<Utc>) -> Result<Lease> {
+        Mirror::acquire_sync_lease(self, org, now).await
     }
 }
 
@@ -673,6 +682,13 @@ macro_rules! forward_store_traits {
             }
             async fn mark_own_runs_interrupted(&self) -> $crate::Result<u64> {
                 $crate::RunLog::mark_own_runs_interrupted(&self.mirror).await
+            }
+            async fn acquire_sync_lease(
+                &self,
+                org: $crate::OrgId,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::Result<$crate::Lease> {
+                $crate::RunLog::acquire_sync_lease(&self.mirror, org, now).await
             }
         }
 

@@ -149,7 +149,7 @@ impl PgStore {
         }
         // sqlx holds an advisory lock while it migrates: processes opening a new database at
         // once take turns, and the later ones find the schema in place.
-        MIGRATOR.run(&mut conn).await?;
+        MIGRATOR.run_direct(None, &mut conn, false).await?;
         let _ = conn.close().await;
         let store = Self::with_pool(options, location, false).await?;
         store.mirror.name_unnamed_orgs().await?;
@@ -270,6 +270,16 @@ async fn inspect_conn(conn: &mut PgConnection) -> Result<PgState> {
         return Ok(PgState::Empty);
     }
     let foreign = || PgState::Foreign(format!("the tables {}", preview(&tables)));
+    // Another process creating the mirror has made sqlx's table and not yet committed its
+    // first migration (which makes every other table at once): nothing there yet.
+    if tables == ["_sqlx_migrations"] {
+        let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations")
+            .fetch_one(&mut *conn)
+            .await?;
+        if applied == 0 {
+            return Ok(PgState::Empty);
+        }
+    }
     if !["mirror_meta", "_sqlx_migrations"]
         .iter()
         .all(|t| tables.iter().any(|have| have == t))

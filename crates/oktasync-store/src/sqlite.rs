@@ -286,7 +286,9 @@ async fn ensure_wal(
 async fn migrate(pool: &SqlitePool) -> Result<()> {
     let mut conn = pool.acquire().await?;
     let mut tx = Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?;
-    MIGRATOR.run(&mut *tx).await?;
+    // `run_direct`, not `run`: the future `run` makes (generic over `Acquire`) cannot be
+    // spawned ("implementation of `Acquire` is not general enough").
+    MIGRATOR.run_direct(None, &mut *tx, false).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -2,12 +2,18 @@
 //! once with its cause, a full sync after the baseline logs adds, updates and removes, and
 //! `rows_at` undoes later changes.
 
+use crate::backend::{Backend, TestMirror, on_both_backends};
 use chrono::{DateTime, TimeZone, Utc};
 use oktasync_store::history::Concern;
 use oktasync_store::{
     Batch, Cause, ChangeQuery, Delta, DeltaOp, MirrorReader, MirrorWriter, OrgId, RunKind, RunLog,
-    RunOutcome, RunStart, RunStats, Scope, SqliteStore, Table,
+    RunOutcome, RunStart, RunStats, Scope, Store, Table,
 };
+
+on_both_backends!(
+    deltas_are_logged_idempotent_and_undoable,
+    a_failing_delta_applies_nothing_and_records_the_failure,
+);
 use serde_json::{Value, json};
 
 fn t(minute: u32) -> DateTime<Utc> {
@@ -32,13 +38,7 @@ fn stats(at: DateTime<Utc>) -> RunStats {
     }
 }
 
-async fn full(
-    store: &SqliteStore,
-    org: OrgId,
-    kind: RunKind,
-    at: DateTime<Utc>,
-    batches: &[Batch],
-) {
+async fn full(store: &dyn Store, org: OrgId, kind: RunKind, at: DateTime<Utc>, batches: &[Batch]) {
     let mut session = store
         .begin_full_sync(
             org,
@@ -62,7 +62,7 @@ async fn full(
 }
 
 async fn delta(
-    store: &SqliteStore,
+    store: &dyn Store,
     org: OrgId,
     at: DateTime<Utc>,
     delta: Delta,
@@ -88,11 +88,14 @@ fn members(group: &str, users: &[&str]) -> Batch {
     }
 }
 
-#[tokio::test]
-async fn deltas_are_logged_idempotent_and_undoable() {
-    let (_dir, store, org) = crate::new_mirror(t(0)).await;
+async fn deltas_are_logged_idempotent_and_undoable(backend: Backend) {
+    let test = "deltas_are_logged_idempotent_and_undoable";
+    let Some((m, org)) = TestMirror::with_org(backend, test, t(0)).await else {
+        return;
+    };
+    let store = &m.store;
     full(
-        &store,
+        store,
         org,
         RunKind::Full,
         t(1),
@@ -130,7 +133,7 @@ async fn deltas_are_logged_idempotent_and_undoable() {
         Cause::read_at(t(12)),
     );
     d.checkpoints.insert("logs.next".into(), "next-2".into());
-    let changes = delta(&store, org, t(12), d.clone()).await;
+    let changes = delta(store, org, t(12), d.clone()).await;
     assert_eq!(changes["group_members"].added, 1);
     assert_eq!(changes["group_members"].removed, 1);
     assert_eq!(changes["users"].updated, 1);
@@ -153,7 +156,7 @@ async fn deltas_are_logged_idempotent_and_undoable() {
     assert_eq!(log[2].new["profile.department"], "sales");
 
     // The same delta again changes nothing and logs nothing.
-    let again = delta(&store, org, t(13), d).await;
+    let again = delta(store, org, t(13), d).await;
     assert!(again.values().all(|c| c.total() == 0), "{again:?}");
     assert_eq!(
         store
@@ -209,7 +212,7 @@ async fn deltas_are_logged_idempotent_and_undoable() {
         },
         Cause::read_at(t(20)),
     );
-    let changes = delta(&store, org, t(20), d).await;
+    let changes = delta(store, org, t(20), d).await;
     assert_eq!(
         (
             changes["group_members"].added,
@@ -230,7 +233,7 @@ async fn deltas_are_logged_idempotent_and_undoable() {
 
     // A reconcile logs what it changes as drift, with its source.
     full(
-        &store,
+        store,
         org,
         RunKind::Reconcile,
         t(40),
@@ -277,11 +280,14 @@ async fn deltas_are_logged_idempotent_and_undoable() {
     );
 }
 
-#[tokio::test]
-async fn a_failing_delta_applies_nothing_and_records_the_failure() {
-    let (_dir, store, org) = crate::new_mirror(t(0)).await;
+async fn a_failing_delta_applies_nothing_and_records_the_failure(backend: Backend) {
+    let test = "a_failing_delta_applies_nothing_and_records_the_failure";
+    let Some((m, org)) = TestMirror::with_org(backend, test, t(0)).await else {
+        return;
+    };
+    let store = &m.store;
     full(
-        &store,
+        store,
         org,
         RunKind::Full,
         t(1),

@@ -1,4 +1,4 @@
-//! What a mirror path holds decides what may happen to it: a foreign file is refused and left
+//! SQLite files. What a mirror path holds decides what may happen to it: a foreign file is refused and left
 //! byte for byte as it was, read-only opens never write, new files are created safely by
 //! several processes at once, and damage is named with a way out.
 
@@ -39,6 +39,27 @@ fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
         .collect();
     files.sort();
     files
+}
+
+#[tokio::test]
+async fn file_is_owner_only_and_wal() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.db");
+    let store = SqliteStore::open(&path).await.unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(mode, "wal");
+    // Opening again runs no migration twice.
+    store.close().await;
+    SqliteStore::open(&path).await.unwrap();
 }
 
 #[tokio::test]

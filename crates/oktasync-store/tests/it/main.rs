@@ -1,21 +1,11 @@
-//! Integration tests of the SQLite store against real files in temporary directories.
+//! Integration tests of the store against real databases: the stories of `runs` and `changes`
+//! run on SQLite (files in temporary directories) and on PostgreSQL (a database of their own
+//! on the server at 127.0.0.1:5432, see `backend`); `files` covers what only SQLite files
+//! have, `postgres` what only PostgreSQL databases have.
 
+mod backend;
 mod changes;
 mod files;
+mod leases;
+mod postgres;
 mod runs;
-
-use chrono::{DateTime, Utc};
-use oktasync_store::{MirrorWriter, OrgId, SqliteStore};
-use tempfile::TempDir;
-
-/// A new mirror file in a temporary directory (removed when the directory drops), with one
-/// org first seen at `seen`.
-async fn new_mirror(seen: DateTime<Utc>) -> (TempDir, SqliteStore, OrgId) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path().join("m.db")).await.unwrap();
-    let org = store
-        .ensure_org("https://acme.okta.com", seen)
-        .await
-        .unwrap();
-    (dir, store, org)
-}

@@ -1,11 +1,22 @@
 //! Runs: staging, the set-based apply with change counts, atomicity, run records, export.
+//! Every story runs on both backends.
 
+use crate::backend::{Backend, TestMirror, on_both_backends};
 use chrono::{TimeZone, Utc};
 use oktasync_store::{
     AssigneeType, Batch, ChangeCounts, MirrorReader, MirrorWriter, RunKind, RunOutcome, RunStart,
-    RunStats, SqliteStore, Table,
+    RunStats, Store, Table,
 };
 use serde_json::{Value, json};
+
+on_both_backends!(
+    factors_are_exported_with_their_user_in_key_order,
+    second_run_applies_only_the_difference,
+    failed_and_abandoned_runs_leave_the_mirror_alone,
+    a_reader_sees_the_previous_or_the_new_mirror,
+    keys_that_sort_differently_by_locale_export_in_byte_order,
+    orgs_have_short_names_unique_in_the_mirror,
+);
 
 fn start() -> RunStart {
     RunStart {
@@ -29,7 +40,7 @@ fn user(id: &str, status: &str) -> Value {
 }
 
 async fn sync(
-    store: &SqliteStore,
+    store: &dyn Store,
     org: oktasync_store::OrgId,
     batches: Vec<Batch>,
 ) -> oktasync_store::Changes {
@@ -52,37 +63,19 @@ async fn sync(
 }
 
 /// A full sync of `users` users into `org`, so that the file has pages to read.
-pub async fn fill(store: &SqliteStore, org: oktasync_store::OrgId, users: usize) {
+pub async fn fill(store: &dyn Store, org: oktasync_store::OrgId, users: usize) {
     let batch = (0..users)
         .map(|i| user(&format!("00u{i:06}"), "ACTIVE"))
         .collect();
     sync(store, org, vec![Batch::Users(batch)]).await;
 }
 
-#[tokio::test]
-async fn file_is_owner_only_and_wal() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("m.db");
-    let store = SqliteStore::open(&path).await.unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, 0o600);
-    }
-    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
-        .fetch_one(store.pool())
-        .await
-        .unwrap();
-    assert_eq!(mode, "wal");
-    // Opening again runs no migration twice.
-    store.close().await;
-    SqliteStore::open(&path).await.unwrap();
-}
-
-#[tokio::test]
-async fn factors_are_exported_with_their_user_in_key_order() {
-    let (_dir, store, org) = crate::new_mirror(Utc::now()).await;
+async fn factors_are_exported_with_their_user_in_key_order(backend: Backend) {
+    let test = "factors_are_exported_with_their_user_in_key_order";
+    let Some((m, org)) = TestMirror::with_org(backend, test, Utc::now()).await else {
+        return;
+    };
+    let store = &m.store;
     let factor = |id: &str| {
         json!({"id": id, "factorType": "sms", "status": "ACTIVE", "profile": {"phoneNumber": "+1"},
                "_links": {"self": {"href": "x"}}})
@@ -114,10 +107,13 @@ async fn factors_are_exported_with_their_user_in_key_order() {
     );
 }
 
-#[tokio::test]
-async fn second_run_applies_only_the_difference() {
-    let (_dir, store, org) = crate::new_mirror(Utc::now()).await;
-    let first = sync(&store, org, vec![
+async fn second_run_applies_only_the_difference(backend: Backend) {
+    let test = "second_run_applies_only_the_difference";
+    let Some((m, org)) = TestMirror::with_org(backend, test, Utc::now()).await else {
+        return;
+    };
+    let store = &m.store;
+    let first = sync(store, org, vec![
         Batch::Users(vec![user("u1", "ACTIVE"), user("u2", "ACTIVE"), user("u3", "STAGED")]),
         Batch::Groups(vec![json!({"id": "g1", "type": "OKTA_GROUP", "profile": {"name": "Eng"}, "_embedded": {"stats": {"usersCount": 2}}})]),
         Batch::GroupMembers { group_id: "g1".into(), user_ids: vec!["u1".into(), "u2".into()] },
@@ -133,7 +129,7 @@ async fn second_run_applies_only_the_difference() {
     );
     assert_eq!(first["group_members"].added, 2);
 
-    let second = sync(&store, org, vec![
+    let second = sync(store, org, vec![
         Batch::Users(vec![user("u1", "ACTIVE"), user("u2", "SUSPENDED"), user("u4", "ACTIVE")]),
         // the same user twice keeps the first copy
         Batch::Users(vec![user("u4", "DEPROVISIONED")]),
@@ -195,14 +191,16 @@ async fn second_run_applies_only_the_difference() {
     );
 
     // The views answer through typed columns.
-    let admins: Vec<(String, String, String)> =
-        sqlx::query_as("SELECT user_id, via, via_group_name FROM admins ORDER BY user_id")
-            .fetch_all(store.pool())
-            .await
-            .unwrap();
+    let admins: Vec<(String, String, Option<String>)> = store
+        .admins(org)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| (a.user_id, a.via, a.via_group_name))
+        .collect();
     assert_eq!(
         admins,
-        [("u2".to_owned(), "GROUP".to_owned(), "Eng".to_owned())]
+        [("u2".to_owned(), "GROUP".to_owned(), Some("Eng".to_owned()))]
     );
 
     let runs = store.recent_runs(org, 10).await.unwrap();
@@ -212,10 +210,13 @@ async fn second_run_applies_only_the_difference() {
     assert_eq!(changes["users"]["removed"], 1);
 }
 
-#[tokio::test]
-async fn failed_and_abandoned_runs_leave_the_mirror_alone() {
-    let (_dir, store, org) = crate::new_mirror(Utc::now()).await;
-    sync(&store, org, vec![Batch::Users(vec![user("u1", "ACTIVE")])]).await;
+async fn failed_and_abandoned_runs_leave_the_mirror_alone(backend: Backend) {
+    let test = "failed_and_abandoned_runs_leave_the_mirror_alone";
+    let Some((m, org)) = TestMirror::with_org(backend, test, Utc::now()).await else {
+        return;
+    };
+    let store = &m.store;
+    sync(store, org, vec![Batch::Users(vec![user("u1", "ACTIVE")])]).await;
     let before = store.export_json(org).await.unwrap();
 
     let mut session = store.begin_full_sync(org, start()).await.unwrap();
@@ -246,26 +247,23 @@ async fn failed_and_abandoned_runs_leave_the_mirror_alone() {
         Some("the Okta org stopped answering")
     );
     // A run row whose process is gone becomes `interrupted` when the next run starts.
-    sqlx::query("UPDATE sync_runs SET pid = 999999999 WHERE run_id = ?")
-        .bind(runs[0].run_id)
-        .execute(store.pool())
-        .await
-        .unwrap();
-    sync(&store, org, vec![Batch::Users(vec![user("u1", "ACTIVE")])]).await;
+    m.execute(&format!(
+        "UPDATE sync_runs SET pid = 999999999 WHERE run_id = {}",
+        runs[0].run_id
+    ))
+    .await;
+    sync(store, org, vec![Batch::Users(vec![user("u1", "ACTIVE")])]).await;
     let runs = store.recent_runs(org, 10).await.unwrap();
     assert_eq!(runs[1].outcome, RunOutcome::Interrupted);
 }
 
-#[tokio::test]
-async fn a_reader_sees_the_previous_or_the_new_mirror() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("m.db");
-    let store = SqliteStore::open(&path).await.unwrap();
-    let reader = SqliteStore::open(&path).await.unwrap();
-    let org = store
-        .ensure_org("https://acme.okta.com", Utc::now())
-        .await
-        .unwrap();
+async fn a_reader_sees_the_previous_or_the_new_mirror(backend: Backend) {
+    let test = "a_reader_sees_the_previous_or_the_new_mirror";
+    let Some((m, org)) = TestMirror::with_org(backend, test, Utc::now()).await else {
+        return;
+    };
+    let store = m.store.clone();
+    let reader = oktasync_store::open_reader(&m.location).await.unwrap();
     let users = |n: usize| {
         Batch::Users(
             (0..n)
@@ -308,4 +306,98 @@ async fn a_reader_sees_the_previous_or_the_new_mirror() {
         seen.iter().all(|n| *n == 100 || *n == 10_000),
         "partial state seen: {seen:?}"
     );
+}
+
+/// Keys whose order differs between byte order and a language's collation (upper case, digits,
+/// punctuation) export in byte order on both backends, as the emulator sorts them.
+async fn keys_that_sort_differently_by_locale_export_in_byte_order(backend: Backend) {
+    let test = "keys_that_sort_differently_by_locale_export_in_byte_order";
+    let Some((m, org)) = TestMirror::with_org(backend, test, Utc::now()).await else {
+        return;
+    };
+    let ids = ["b", "B", "a", "_x", "A1", "a-2", "a10", "a2", "é", "Z"];
+    sync(
+        &m.store,
+        org,
+        vec![Batch::Users(
+            ids.iter().map(|id| user(id, "ACTIVE")).collect(),
+        )],
+    )
+    .await;
+    let export = m.store.export_json(org).await.unwrap();
+    let exported: Vec<&str> = export["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["id"].as_str().unwrap())
+        .collect();
+    let mut expected = ids.to_vec();
+    expected.sort();
+    assert_eq!(exported, expected);
+    // Listings sort by login, in byte order too.
+    expected.sort_by_key(|id| format!("{id}@example.com"));
+    let listed: Vec<String> = m
+        .store
+        .users(org, &Default::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.id)
+        .collect();
+    assert_eq!(listed, expected);
+}
+
+async fn orgs_have_short_names_unique_in_the_mirror(backend: Backend) {
+    let test = "orgs_have_short_names_unique_in_the_mirror";
+    let Some((m, acme)) = TestMirror::with_org(backend, test, Utc::now()).await else {
+        return;
+    };
+    let store = &m.store;
+    let preview = store
+        .ensure_org("https://acme.oktapreview.com", Utc::now())
+        .await
+        .unwrap();
+    // Asking again for a known URL gives the same org, its name unchanged.
+    assert_eq!(
+        store
+            .ensure_org("https://acme.okta.com", Utc::now())
+            .await
+            .unwrap(),
+        acme
+    );
+    let names = |orgs: Vec<oktasync_store::OrgRecord>| -> Vec<(String, String)> {
+        orgs.into_iter().map(|o| (o.name, o.url)).collect()
+    };
+    assert_eq!(
+        names(store.org_list().await.unwrap()),
+        [
+            ("acme".to_owned(), "https://acme.okta.com".to_owned()),
+            (
+                "acme-2".to_owned(),
+                "https://acme.oktapreview.com".to_owned()
+            ),
+        ]
+    );
+    assert_eq!(store.find_org_by_name("ACME").await.unwrap(), Some(acme));
+    assert_eq!(store.find_org_by_name("nope").await.unwrap(), None);
+    store.set_org_name(preview, "Acme-Preview").await.unwrap();
+    assert_eq!(
+        store.find_org_by_name("acme-preview").await.unwrap(),
+        Some(preview)
+    );
+    let taken = store.set_org_name(preview, "acme").await.unwrap_err();
+    assert!(
+        matches!(&taken, oktasync_store::StoreError::OrgNameTaken { taken_by, .. } if taken_by == "https://acme.okta.com"),
+        "{taken:?}"
+    );
+    let bad = store
+        .set_org_name(preview, "acme preview")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(bad, oktasync_store::StoreError::BadOrgName { .. }),
+        "{bad:?}"
+    );
+    // Renaming an org to its own name is no clash.
+    store.set_org_name(acme, "acme").await.unwrap();
 }
