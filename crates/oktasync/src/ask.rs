@@ -695,3 +695,37 @@ pub async fn export(store: &dyn MirrorReader, org: OrgId, args: &ExportArgs) -> 
         }
     }
 }
+
+/// `oktasync orgs`: each org in the mirror with its short name, URL, users and last run.
+pub async fn orgs(store: &dyn MirrorReader, format: OutputFormat) -> Result<()> {
+    let orgs = store.org_list().await?;
+    let mut rows = Vec::with_capacity(orgs.len());
+    let mut t = Table::new(&["name", "url", "users", "last run", "outcome", "since"]);
+    for org in &orgs {
+        let users = store
+            .counts(org.id)
+            .await?
+            .get("users")
+            .copied()
+            .unwrap_or(0);
+        let last = store.recent_runs(org.id, 1).await?.into_iter().next();
+        t.row(vec![
+            org.name.clone(),
+            org.url.clone(),
+            users.to_string(),
+            opt(last
+                .as_ref()
+                .and_then(|r| r.ended_at.clone().or(Some(r.started_at.clone())))),
+            opt(last.as_ref().map(|r| r.outcome.to_string())),
+            org.created_at.clone(),
+        ]);
+        rows.push(json!({
+            "name": org.name,
+            "url": org.url,
+            "created_at": org.created_at,
+            "users": users,
+            "last_run": last.as_ref().map(run_json),
+        }));
+    }
+    print_list(format, &rows, &t, "orgs")
+}

@@ -125,7 +125,7 @@ async fn incremental_round(
     args: &BenchArgs,
     pct: f64,
     client: &OktaClient,
-    db: &std::path::Path,
+    db: &oktasync_store::DbLocation,
     opts: &SyncOptions,
     (url, token): (&str, &str),
     full: &RunSummary,
@@ -137,12 +137,12 @@ async fn incremental_round(
         "Churned {churn_ops} operations ({} events); syncing incrementally...",
         reply.events
     );
-    let inc = match sync::run(client, db, opts, SyncMode::Auto).await? {
+    let inc = match sync::run(client, db, opts, SyncMode::Auto, None).await? {
         Ok(s) => s,
         Err((_, message)) => bail!("the incremental sync failed: {message}"),
     };
     eprintln!("Reconciling with a full sync...");
-    let rec = match sync::run(client, db, opts, SyncMode::Full).await? {
+    let rec = match sync::run(client, db, opts, SyncMode::Full, None).await? {
         Ok(s) => s,
         Err((_, message)) => bail!("the reconcile failed: {message}"),
     };
@@ -305,7 +305,13 @@ pub async fn bench(args: &BenchArgs, json: bool) -> Result<ExitCode> {
         }
     };
     let dir = tempfile::tempdir().context("cannot create a temporary directory")?;
-    let db = dir.path().join("bench.db");
+    // A temporary SQLite file unless --db names a mirror (e.g. a PostgreSQL URL).
+    let db = match &args.db {
+        Some(db) => {
+            oktasync_store::DbLocation::parse(db).map_err(|e| crate::exit::config(e.into()))?
+        }
+        None => oktasync_store::DbLocation::Sqlite(dir.path().join("bench.db")),
+    };
     let client = OktaClient::new(
         OrgUrl::parse(&url)?,
         Credentials::ApiToken(SecretString::from(token.clone())),
@@ -315,8 +321,8 @@ pub async fn bench(args: &BenchArgs, json: bool) -> Result<ExitCode> {
         factors: args.factors,
         ..SyncOptions::default()
     };
-    eprintln!("Syncing {url} into {}", db.display());
-    let summary = match sync::run(&client, &db, &opts, SyncMode::Auto).await? {
+    eprintln!("Syncing {url} into {db}");
+    let summary = match sync::run(&client, &db, &opts, SyncMode::Auto, None).await? {
         Ok(summary) => summary,
         Err((_, message)) => bail!("the benchmark sync failed: {message}"),
     };

@@ -31,10 +31,13 @@ pub struct ConfigArg {
 #[derive(Args, Debug, Clone, Default)]
 pub struct OrgArgs {
     /// The org's URL, e.g. https://acme.okta.com (overrides OKTASYNC_ORG_URL and org_url)
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", conflicts_with = "org")]
     pub org_url: Option<String>,
-    /// The mirror database [default: ./oktasync.db]
-    #[arg(long, value_name = "PATH")]
+    /// The org by its short name in the mirror (acme) or its URL
+    #[arg(long, value_name = "NAME|URL")]
+    pub org: Option<String>,
+    /// The mirror: a SQLite file or a postgres:// URL [default: ./oktasync.db]
+    #[arg(long, value_name = "PATH|URL")]
     pub db: Option<PathBuf>,
     #[command(flatten)]
     pub config: ConfigArg,
@@ -43,12 +46,12 @@ pub struct OrgArgs {
 /// Which mirror to read: the commands that ask it questions.
 #[derive(Args, Debug, Clone, Default)]
 pub struct MirrorArgs {
-    /// The mirror database [default: ./oktasync.db]
-    #[arg(long, value_name = "PATH")]
+    /// The mirror: a SQLite file or a postgres:// URL [default: ./oktasync.db]
+    #[arg(long, value_name = "PATH|URL")]
     pub db: Option<PathBuf>,
-    /// With more than one org in the mirror: the org to read, by URL
-    #[arg(long, value_name = "URL")]
-    pub org_url: Option<String>,
+    /// With more than one org in the mirror: the org to read, by short name (acme) or URL
+    #[arg(long, value_name = "NAME|URL", alias = "org-url")]
+    pub org: Option<String>,
     #[command(flatten)]
     pub config: ConfigArg,
 }
@@ -56,7 +59,8 @@ pub struct MirrorArgs {
 impl From<&MirrorArgs> for OrgArgs {
     fn from(m: &MirrorArgs) -> OrgArgs {
         OrgArgs {
-            org_url: m.org_url.clone(),
+            org_url: None,
+            org: m.org.clone(),
             db: m.db.clone(),
             config: m.config.clone(),
         }
@@ -218,6 +222,13 @@ pub enum Command {
     Admins {
         #[command(flatten)]
         active: ActiveArg,
+        #[command(flatten)]
+        mirror: MirrorArgs,
+        #[command(flatten)]
+        out: OutputArgs,
+    },
+    /// The orgs in the mirror: short name, URL, users, last run
+    Orgs {
         #[command(flatten)]
         mirror: MirrorArgs,
         #[command(flatten)]
@@ -423,6 +434,10 @@ pub struct BenchArgs {
     /// Whose factors to sync
     #[arg(long, value_parser = factor_scope_parser(), default_value = "admins")]
     pub factors: FactorScope,
+    /// The mirror to sync into: a PostgreSQL URL (postgres://...) or a SQLite path
+    /// [default: a new SQLite file in a temporary directory]
+    #[arg(long, value_name = "DB")]
+    pub db: Option<std::path::PathBuf>,
     /// After the full sync, churn this percentage of the org's users (emulator
     /// `POST /__emulator/churn`, one operation per user), sync incrementally, then run
     /// `sync --full` and report the incremental run's calls, time and the drift found
@@ -446,7 +461,7 @@ mod tests {
             &["oktasync", "init", "--json"][..],
             &["oktasync", "demo", "--org-url", "https://acme.okta.com"],
             &["oktasync", "export", "--format", "json", "--json"],
-            &["oktasync", "bench", "--db", "x.db"],
+            &["oktasync", "bench", "--org-url", "https://acme.okta.com"],
             &["oktasync", "completions", "bash", "--db", "x.db"],
             &["oktasync", "watch", "--limit", "3"],
         ] {

@@ -35,7 +35,18 @@ pub const KEYS: &[(&str, &str)] = &[
         "org_url",
         "the org's URL, e.g. https://acme.okta.com (not the -admin console URL)",
     ),
-    ("db", "path of the SQLite mirror (default ./oktasync.db)"),
+    (
+        "db",
+        "the mirror: a SQLite file path (default ./oktasync.db) or a postgres:// URL",
+    ),
+    (
+        "db_password",
+        "the PostgreSQL password, when not in the db URL or PGPASSWORD (also _file, _keyring)",
+    ),
+    (
+        "org_name",
+        "the org's short name in the mirror (default: the first label of its host, acme)",
+    ),
     (
         "ca_file",
         "a PEM file of extra CA certificates to trust (a private CA, a TLS-inspecting proxy)",
@@ -185,7 +196,11 @@ impl Auth {
 /// reads the ones that won. `Debug` shows no secret, and no password inside the org URL.
 pub struct Settings {
     pub org_url: Option<String>,
+    /// The org's short name in the mirror, when the user chose one.
+    pub org_name: Option<String>,
     pub db: PathBuf,
+    /// The PostgreSQL password, when it is not in the `db` URL or `PGPASSWORD`.
+    pub db_password: Option<SecretSource>,
     pub ca_file: Option<PathBuf>,
     pub api_token: Option<SecretSource>,
     pub oauth_client_id: Option<String>,
@@ -211,7 +226,9 @@ impl fmt::Debug for Settings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Settings")
             .field("org_url", &self.org_url.as_deref().map(redact_userinfo))
-            .field("db", &self.db)
+            .field("org_name", &self.org_name)
+            .field("db", &redact_userinfo(&self.db.to_string_lossy()))
+            .field("db_password", &self.db_password)
             .field("ca_file", &self.ca_file)
             .field("api_token", &self.api_token)
             .field("oauth_client_id", &self.oauth_client_id)
@@ -245,7 +262,9 @@ pub fn redact_userinfo(url: &str) -> String {
 #[derive(Default)]
 pub struct Layer {
     pub org_url: Option<String>,
+    pub org_name: Option<String>,
     pub db: Option<PathBuf>,
+    pub db_password: Option<SecretSource>,
     pub ca_file: Option<PathBuf>,
     pub api_token: Option<SecretSource>,
     pub oauth_client_id: Option<String>,
@@ -285,7 +304,11 @@ impl Layer {
 #[derive(Deserialize, Default)]
 struct RawLayer {
     org_url: Option<String>,
+    org_name: Option<String>,
     db: Option<PathBuf>,
+    db_password: Option<SecretString>,
+    db_password_file: Option<PathBuf>,
+    db_password_keyring: Option<String>,
     ca_file: Option<PathBuf>,
     api_token: Option<SecretString>,
     api_token_file: Option<PathBuf>,
@@ -372,9 +395,18 @@ impl RawLayer {
             self.oauth_client_secret_keyring,
             source,
         )?;
+        let db_password = one_of(
+            "db_password",
+            self.db_password,
+            self.db_password_file,
+            self.db_password_keyring,
+            source,
+        )?;
         Ok(Layer {
             org_url: self.org_url,
+            org_name: self.org_name,
             db: self.db,
+            db_password,
             ca_file: self.ca_file,
             api_token,
             oauth_client_id,
@@ -604,7 +636,9 @@ impl Settings {
             }};
         }
         let org_url = pick!(org_url);
+        let org_name = pick!(org_name);
         let db = pick!(db).unwrap_or_else(|| PathBuf::from(DEFAULT_DB));
+        let db_password = pick_secret!(db_password);
         let ca_file = pick!(ca_file);
         let api_token = pick_secret!(api_token);
         let oauth_client_id = pick!(oauth_client_id);
@@ -625,7 +659,9 @@ impl Settings {
         let max_concurrency = pick!(max_concurrency);
         Ok(Settings {
             org_url,
+            org_name,
             db,
+            db_password,
             ca_file,
             api_token,
             oauth_client_id,

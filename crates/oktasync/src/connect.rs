@@ -1,12 +1,12 @@
 //! From settings to a client and a store.
 
 use crate::config::{Auth, ClientProof, Settings};
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use okta_api::{
     ClientConfig, ClientSecretMethod, Credentials, OAuthCredentials, OAuthSecretCredentials,
     OktaClient, OrgUrl, PrivateKey,
 };
-use oktasync_store::{DbLocation, Mirror, MirrorReader, OrgId, StoreError};
+use oktasync_store::{DbLocation, Mirror, MirrorReader, OrgId, OrgRecord, StoreError};
 use secrecy::ExposeSecret;
 use std::path::Path;
 
@@ -60,8 +60,23 @@ pub fn client(settings: &Settings) -> Result<OktaClient> {
 
 /// Opens an existing mirror read-only: nothing is created, migrated or written, and a file
 /// that is not a mirror is refused unchanged (the store's errors say what to run).
-pub async fn open_existing(db: &Path) -> Result<Box<dyn MirrorReader>> {
-    Ok(oktasync_store::open_reader(&DbLocation::parse(db)?).await?)
+pub async fn open_existing(location: &DbLocation) -> Result<Box<dyn MirrorReader>> {
+    Ok(oktasync_store::open_reader(location).await?)
+}
+
+/// Where the mirror is: the `db` setting, a SQLite path or a PostgreSQL URL, with the
+/// password from `db_password` (or its `_file`/`_keyring`) when the URL carries none.
+pub fn db_location(settings: &Settings) -> Result<DbLocation> {
+    let location = DbLocation::parse(&settings.db).map_err(|e| crate::exit::config(e.into()))?;
+    match (&settings.db_password, location.is_postgres()) {
+        (Some(source), true) => {
+            let password = source
+                .read("db_password", &settings.origin("db_password"))
+                .map_err(crate::exit::config)?;
+            Ok(location.with_password(password))
+        }
+        _ => Ok(location),
+    }
 }
 
 /// Why a sync could not write the mirror at `db`, naming the path and the cause, or `None`
@@ -144,19 +159,18 @@ pub fn cannot_write(db: &Path) -> Option<String> {
 }
 
 /// Opens (or creates) the mirror a sync writes, and refuses a damaged one before writing.
-pub async fn open_for_sync(db: &Path) -> Result<Mirror> {
-    let location = DbLocation::parse(db)?;
-    let sqlite = matches!(location, DbLocation::Sqlite(_));
-    if sqlite && let Some(problem) = cannot_write(db) {
+pub async fn open_for_sync(location: &DbLocation) -> Result<Mirror> {
+    if let DbLocation::Sqlite(db) = location
+        && let Some(problem) = cannot_write(db)
+    {
         return Err(crate::exit::database(anyhow::anyhow!(problem)));
     }
-    let store = oktasync_store::open_writer(&location).await.map_err(|e| {
-        if sqlite {
-            with_path_and_cause(db, e)
-        } else {
-            e.into()
-        }
-    })?;
+    let store = oktasync_store::open_writer(location)
+        .await
+        .map_err(|e| match location {
+            DbLocation::Sqlite(db) => with_path_and_cause(db, e),
+            DbLocation::Postgres(_) => e.into(),
+        })?;
     if let Err(e) = store.check_not_damaged().await {
         store.close().await;
         return Err(e.into());
@@ -199,31 +213,71 @@ fn with_path_and_cause(db: &Path, e: StoreError) -> anyhow::Error {
 }
 
 /// The org the query commands read: the one `--org-url` names, else the mirror's only org.
-pub async fn mirror_org(store: &dyn MirrorReader, org_url: Option<&str>) -> Result<OrgId> {
-    if let Some(url) = org_url {
-        let canonical = OrgUrl::parse(url)?.origin();
-        return store.find_org(&canonical).await?.with_context(|| {
-            format!(
-                "the mirror {} has no org {canonical}; run `oktasync sync` for it",
+pub async fn mirror_org(store: &dyn MirrorReader, selector: Option<&str>) -> Result<OrgId> {
+    let orgs = store.org_list().await?;
+    let listed = || {
+        orgs.iter()
+            .map(|o| format!("{} ({})", o.name, o.url))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if let Some(selector) = selector {
+        let found = if names_a_url(selector) {
+            let canonical = OrgUrl::parse(selector)?.origin();
+            orgs.iter().find(|o| o.url == canonical)
+        } else {
+            orgs.iter().find(|o| o.name.eq_ignore_ascii_case(selector))
+        };
+        return match found {
+            Some(org) => Ok(org.id),
+            None if orgs.is_empty() => Err(crate::exit::config(anyhow::anyhow!(
+                "the mirror {} holds no org yet: run `oktasync sync` first",
                 store.location()
-            )
-        });
+            ))),
+            None => Err(crate::exit::config(anyhow::anyhow!(
+                "the mirror {} has no org {selector:?}; it holds {}",
+                store.location(),
+                listed()
+            ))),
+        };
     }
-    let orgs = store.orgs().await?;
     match orgs.as_slice() {
         [] => bail!(
             "the mirror {} is empty: run `oktasync sync --db {}` first",
             store.location(),
             store.location()
         ),
-        [(id, _)] => Ok(*id),
-        many => bail!(
-            "the mirror holds {} orgs; pick one with --org-url ({})",
+        [one] => Ok(one.id),
+        many => Err(crate::exit::config(anyhow::anyhow!(
+            "the mirror holds {} orgs; pick one with --org NAME|URL: {}",
             many.len(),
-            many.iter()
-                .map(|(_, u)| u.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+            listed()
+        ))),
     }
+}
+
+/// The org of the mirror with this short name (case-insensitive).
+pub async fn org_by_name(store: &dyn MirrorReader, name: &str) -> Result<OrgRecord> {
+    let orgs = store.org_list().await?;
+    match orgs.iter().find(|o| o.name.eq_ignore_ascii_case(name)) {
+        Some(org) => Ok(org.clone()),
+        None => Err(crate::exit::config(anyhow::anyhow!(
+            "the mirror {} has no org named {name:?}; it holds {}",
+            store.location(),
+            if orgs.is_empty() {
+                "none yet (give --org-url for a first sync)".to_owned()
+            } else {
+                orgs.iter()
+                    .map(|o| format!("{} ({})", o.name, o.url))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        ))),
+    }
+}
+
+/// Whether `--org` names a URL (`acme.okta.com`, `https://...`, `127.0.0.1:8080`) rather than
+/// a short name (`acme`): short names hold no dot, colon or slash.
+pub fn names_a_url(text: &str) -> bool {
+    text.contains(['.', ':', '/'])
 }

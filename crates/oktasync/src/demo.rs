@@ -8,7 +8,7 @@ use anyhow::{Context, Result, bail};
 use okta_api::{ClientConfig, Credentials, OktaClient, OrgUrl, SecretString};
 use okta_emulator::{EmulatorConfig, OrgSize};
 use oktasync_engine::{RunSummary, SyncMode, SyncOptions};
-use oktasync_store::{ChangeQuery, FileState, MirrorReader, SqliteStore};
+use oktasync_store::{ChangeQuery, DbLocation, FileState, MirrorReader, SqliteStore};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -72,7 +72,16 @@ async fn create_marked(db: &Path) -> Result<()> {
 }
 
 async fn run_sync(client: &OktaClient, db: &Path, json: bool) -> Result<RunSummary> {
-    match sync::run(client, db, &SyncOptions::default(), SyncMode::Auto).await? {
+    let location = DbLocation::Sqlite(db.to_path_buf());
+    match sync::run(
+        client,
+        &location,
+        &SyncOptions::default(),
+        SyncMode::Auto,
+        None,
+    )
+    .await?
+    {
         Ok(summary) => Ok(summary),
         Err((summary, cause)) => {
             if json {
@@ -129,9 +138,10 @@ pub async fn demo(db: Option<PathBuf>, seed: u64, json: bool) -> Result<ExitCode
         sync::print_summary_json(&incremental)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let mut text = sync::describe(&full, &db);
+    let location = DbLocation::Sqlite(db.clone());
+    let mut text = sync::describe(&full, &location);
     text.push('\n');
-    text.push_str(&sync::describe(&incremental, &db));
+    text.push_str(&sync::describe(&incremental, &location));
     let cmd = command_prefix();
     text.push_str(&what_changed(&db, &cmd, before_changes).await?);
     text.push_str(&next_steps(&db, &cmd).await?);

@@ -8,7 +8,7 @@ use crate::output;
 use anyhow::Result;
 use futures::StreamExt;
 use okta_api::{Error as ApiError, OktaClient, OrgUrl, Reachability};
-use oktasync_store::{SqliteStore, StoreError};
+use oktasync_store::{DbLocation, SqliteStore, StoreError};
 use serde::Serialize;
 use std::path::Path;
 use std::process::ExitCode;
@@ -470,8 +470,59 @@ pub async fn run_checks(settings: &Settings) -> Vec<Check> {
         }
     }
 
-    checks.extend(check_database(&settings.db).await);
+    checks.extend(match connect::db_location(settings) {
+        Ok(DbLocation::Sqlite(path)) => check_database(&path).await,
+        Ok(DbLocation::Postgres(pg)) => check_postgres(&DbLocation::Postgres(pg)).await,
+        Err(e) => vec![Check::fail(
+            "database",
+            format!("{e:#}"),
+            "fix the db setting or its password",
+        )],
+    });
     checks
+}
+
+/// A PostgreSQL mirror: it opens, it is a mirror (or an empty database a sync will set up),
+/// and says how many orgs it holds. Read-only, like every doctor check.
+async fn check_postgres(location: &DbLocation) -> Vec<Check> {
+    match connect::open_existing(location).await {
+        Ok(store) => {
+            let orgs = store.org_list().await;
+            store.close().await;
+            vec![match orgs {
+                Ok(orgs) => Check::ok(
+                    "database",
+                    format!(
+                        "{location} is an oktasync mirror ({} org{}: {})",
+                        orgs.len(),
+                        if orgs.len() == 1 { "" } else { "s" },
+                        orgs.iter()
+                            .map(|o| o.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ),
+                Err(e) => Check::fail("database", e.to_string(), "check the database"),
+            }]
+        }
+        Err(e) => match e.downcast_ref::<StoreError>() {
+            Some(StoreError::NoMirror { .. } | StoreError::PgNoMirror { .. }) => vec![Check::ok(
+                "database",
+                format!("{location} holds no mirror yet; `oktasync sync` will create one"),
+            )],
+            Some(StoreError::OlderMirror { .. }) => vec![Check::ok(
+                "database",
+                format!(
+                    "{location} is a mirror written by an older oktasync; the next `oktasync sync` brings it up to date"
+                ),
+            )],
+            _ => vec![Check::fail(
+                "database",
+                format!("{e:#}"),
+                "check the URL, that the server runs, the user's password and its rights on the database",
+            )],
+        },
+    }
 }
 
 async fn check_database(db: &Path) -> Vec<Check> {

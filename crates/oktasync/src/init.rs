@@ -22,6 +22,14 @@ org_url = "https://YOUR-ORG.okta.com"
 
 # The SQLite mirror. Created owner-read/write only.      env OKTASYNC_DB, flag --db
 db = "./oktasync.db"
+# ... or a PostgreSQL database, for many orgs and several oktasync processes:
+# db = "postgres://oktasync@db.internal:5432/oktasync"
+# Its password, when not in the URL or PGPASSWORD (also db_password or db_password_keyring):
+# db_password_file = "/run/secrets/pg-password"         # env OKTASYNC_DB_PASSWORD_FILE
+
+# The org's short name in the mirror, used by --org NAME (default: the first label of its
+# host, "acme" for acme.okta.com).                        env OKTASYNC_ORG_NAME
+# org_name = "acme"
 
 # Extra CA certificates to trust (PEM), for a private CA or a TLS-inspecting proxy; added to
 # the system's roots. (On Linux, SSL_CERT_FILE=bundle.pem replaces the system's roots instead.)

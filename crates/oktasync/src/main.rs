@@ -63,10 +63,15 @@ fn init_logging() {
         .try_init();
 }
 
-/// Settings for this invocation: file, environment, then the flags given.
+/// Settings for this invocation: file, environment, then the flags given. `--org URL` is
+/// `--org-url URL`; `--org NAME` is resolved against the mirror by [`resolve_org_name`].
 fn load_settings(org: &OrgArgs, extra: Layer) -> Result<Settings> {
+    let org_url = org
+        .org_url
+        .clone()
+        .or_else(|| org.org.clone().filter(|o| connect::names_a_url(o)));
     let flags = Layer {
-        org_url: org.org_url.clone(),
+        org_url,
         db: org.db.clone(),
         ..extra
     };
@@ -90,14 +95,34 @@ fn sync_flags(args: &cli::SyncArgs) -> Layer {
     }
 }
 
+/// The settings of a command that reaches an org (sync, watch, doctor), with `--org NAME`
+/// turned into the URL the mirror knows for that name.
+async fn org_settings(org: &OrgArgs, extra: Layer) -> Result<Settings> {
+    let mut settings = load_settings(org, extra)?;
+    if let Some(name) = org.org.as_deref().filter(|o| !connect::names_a_url(o)) {
+        let location = connect::db_location(&settings)?;
+        let store = connect::open_existing(&location).await.map_err(|e| {
+            e.context(format!(
+                "--org {name} names an org of the mirror, and the mirror cannot be read; give --org-url for a first sync"
+            ))
+        })?;
+        let found = connect::org_by_name(store.as_ref(), name).await;
+        store.close().await;
+        settings.org_url = Some(found?.url);
+        settings.org_name = Some(name.to_owned());
+    }
+    Ok(settings)
+}
+
 /// The mirror a read command asks, opened read-only, and the org in it.
 async fn open_mirror(
     mirror: &MirrorArgs,
 ) -> Result<(Box<dyn oktasync_store::MirrorReader>, oktasync_store::OrgId)> {
-    // `--org-url` here picks an org inside the mirror; the configured org URL does too.
     let settings = load_settings(&OrgArgs::from(mirror), Layer::default())?;
-    let store = connect::open_existing(&settings.db).await?;
-    let org = connect::mirror_org(store.as_ref(), settings.org_url.as_deref()).await?;
+    let store = connect::open_existing(&connect::db_location(&settings)?).await?;
+    // `--org` picks an org inside the mirror by name or URL; the configured org URL does too.
+    let selector = mirror.org.as_deref().or(settings.org_url.as_deref());
+    let org = connect::mirror_org(store.as_ref(), selector).await?;
     Ok((store, org))
 }
 
@@ -113,16 +138,16 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Doctor { org, out } => {
-            let settings = load_settings(&org, Layer::default())?;
+            let settings = org_settings(&org, Layer::default()).await?;
             let checks = doctor::run_checks(&settings).await;
             doctor::report(&checks, out.json)
         }
         Command::Sync { org, sync, out } => {
-            let settings = load_settings(&org, sync_flags(&sync))?;
+            let settings = org_settings(&org, sync_flags(&sync)).await?;
             sync::sync(&settings, sync.full, out.json).await
         }
         Command::Watch { org, watch, out } => {
-            let settings = load_settings(&org, sync_flags(&watch.sync))?;
+            let settings = org_settings(&org, sync_flags(&watch.sync)).await?;
             sync::watch(&settings, &watch, out.json).await
         }
         Command::Demo { seed, db, out } => demo::demo(db, seed, out.json).await,
@@ -233,6 +258,13 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         } => {
             let (store, org) = open_mirror(&mirror).await?;
             ask::admins(store.as_ref(), org, active.active, out.format()).await?;
+            store.close().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Orgs { mirror, out } => {
+            let settings = load_settings(&OrgArgs::from(&mirror), Layer::default())?;
+            let store = connect::open_existing(&connect::db_location(&settings)?).await?;
+            ask::orgs(store.as_ref(), out.format()).await?;
             store.close().await;
             Ok(ExitCode::SUCCESS)
         }

@@ -11,7 +11,7 @@ use okta_api::OktaClient;
 use oktasync_engine::{
     EngineError, Progress, Resource, RunSummary, SyncMode, SyncOptions, WatchOptions,
 };
-use std::path::Path;
+use oktasync_store::{DbLocation, MirrorWriter};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -31,11 +31,26 @@ const WATCH_MAX_BACKOFF: u32 = 12;
 /// and failed (recorded as failed; the mirror kept its previous state).
 pub async fn run(
     client: &OktaClient,
-    db: &Path,
+    db: &DbLocation,
     opts: &SyncOptions,
     mode: SyncMode,
+    org_name: Option<&str>,
 ) -> Result<std::result::Result<RunSummary, (RunSummary, EngineError)>> {
     let store = connect::open_for_sync(db).await?;
+    if let Some(name) = org_name {
+        // The short name chosen with `org_name` (default: the first label of the host).
+        let named = async {
+            let org = store
+                .ensure_org(&client.org().origin(), opts.clock.now())
+                .await?;
+            store.set_org_name(org, name).await
+        }
+        .await;
+        if let Err(e) = named {
+            store.close().await;
+            return Err(crate::exit::config(e.into()));
+        }
+    }
     let progress = progress::for_stderr();
     let result = tokio::select! {
         result = oktasync_engine::sync(client, &store, opts, mode, progress.clone()) => result,
@@ -46,8 +61,7 @@ pub async fn run(
             store.close().await;
             marked?;
             return Err(exit::interrupted(anyhow::anyhow!(
-                "interrupted; the mirror {} kept its previous state",
-                db.display()
+                "interrupted; the mirror {db} kept its previous state"
             )));
         }
     };
@@ -64,12 +78,13 @@ pub async fn sync(settings: &Settings, full: bool, json: bool) -> Result<ExitCod
     let client = connect::client(settings)?;
     let opts = sync_options(settings);
     let mode = if full { SyncMode::Full } else { SyncMode::Auto };
-    match run(&client, &settings.db, &opts, mode).await? {
+    let db = connect::db_location(settings)?;
+    match run(&client, &db, &opts, mode, settings.org_name.as_deref()).await? {
         Ok(summary) => {
             if json {
                 print_summary_json(&summary)?;
             } else {
-                write_stdout(&describe(&summary, &settings.db))?;
+                write_stdout(&describe(&summary, &db))?;
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -80,8 +95,7 @@ pub async fn sync(settings: &Settings, full: bool, json: bool) -> Result<ExitCod
             eprintln!(
                 "error: sync run {} failed; the mirror {} kept its previous state.\n  cause: {cause}\n  \
                  `oktasync doctor` checks the org URL, credentials, scopes and database.",
-                summary.run_id,
-                settings.db.display()
+                summary.run_id, db
             );
             Ok(exit::of_engine(&cause).code())
         }
@@ -93,7 +107,8 @@ pub async fn sync(settings: &Settings, full: bool, json: bool) -> Result<ExitCod
 pub async fn watch(settings: &Settings, args: &WatchArgs, json: bool) -> Result<ExitCode> {
     let client = connect::client(settings)?;
     let opts = sync_options(settings);
-    let store = connect::open_for_sync(&settings.db).await?;
+    let db = connect::db_location(settings)?;
+    let store = connect::open_for_sync(&db).await?;
     let watch = WatchOptions {
         interval: args.interval,
         max_interval: args.interval * WATCH_MAX_BACKOFF,
@@ -103,7 +118,7 @@ pub async fn watch(settings: &Settings, args: &WatchArgs, json: bool) -> Result<
     eprintln!(
         "watching {} into {} (poll every {:?}; Ctrl-C stops)",
         client.org().origin(),
-        settings.db.display(),
+        db,
         args.interval
     );
     let progress: Arc<dyn Progress> = Arc::new(ReportRuns {
@@ -174,7 +189,7 @@ pub fn print_summary_json(summary: &RunSummary) -> Result<()> {
 }
 
 /// A short human report of a run.
-pub fn describe(s: &RunSummary, db: &Path) -> String {
+pub fn describe(s: &RunSummary, db: &DbLocation) -> String {
     let how = match s.kind.as_str() {
         "incremental" => format!(
             "Updated the mirror of {} from {} System Log events",
@@ -185,10 +200,8 @@ pub fn describe(s: &RunSummary, db: &Path) -> String {
         _ => format!("Mirrored {}", s.org_url),
     };
     let mut text = format!(
-        "{how} into {} in {:.1}s (run {}).\n",
-        db.display(),
-        s.duration_s,
-        s.run_id
+        "{how} into {db} in {:.1}s (run {}).\n",
+        s.duration_s, s.run_id
     );
     if let Some(reason) = &s.fallback {
         text.push_str(&format!("  (a full sync, because {reason})\n"));

@@ -706,3 +706,97 @@ async fn a_server_paging_for_ever_is_stopped_with_an_error() {
         "names the endpoint and the problem: {out:#?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_orgs_in_one_mirror_are_picked_by_short_name() {
+    let (alpha, beta) = (
+        emulator(51, OrgSize::Tiny).await,
+        emulator(52, OrgSize::Tiny).await,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    for (emu, name) in [(&alpha, "alpha"), (&beta, "beta")] {
+        oktasync(
+            dir.path(),
+            &[
+                "sync",
+                "--org-url",
+                &emu.base_url(),
+                "--db",
+                "m.db",
+                "--factors",
+                "all",
+            ],
+            &[
+                ("OKTASYNC_API_TOKEN", emu.token()),
+                ("OKTASYNC_ORG_NAME", name),
+            ],
+        )
+        .await
+        .expect_ok();
+    }
+    let orgs = oktasync(dir.path(), &["orgs", "--db", "m.db", "--json"], &[]).await;
+    let orgs = orgs.expect_ok().json();
+    let names: Vec<&str> = orgs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["alpha", "beta"], "{orgs}");
+    for (emu, name) in [(&alpha, "alpha"), (&beta, "beta")] {
+        let export = oktasync(
+            dir.path(),
+            &["export", "--db", "m.db", "--org", name, "--format", "json"],
+            &[],
+        )
+        .await;
+        assert!(
+            export.expect_ok().json() == emu.export(),
+            "{name}'s mirror differs"
+        );
+    }
+    // Without --org, a read must not guess: it names the orgs to pick from.
+    let ambiguous = oktasync(dir.path(), &["users", "--db", "m.db"], &[]).await;
+    assert_eq!(ambiguous.code, Some(2), "{ambiguous:#?}");
+    assert!(
+        ambiguous.stderr.contains("alpha (") && ambiguous.stderr.contains("beta ("),
+        "{ambiguous:#?}"
+    );
+    // A sync by short name finds the org's URL in the mirror.
+    beta.churn(9, 10);
+    let inc = oktasync(
+        dir.path(),
+        &[
+            "sync",
+            "--org",
+            "beta",
+            "--db",
+            "m.db",
+            "--factors",
+            "all",
+            "--json",
+        ],
+        &[("OKTASYNC_API_TOKEN", beta.token())],
+    )
+    .await;
+    assert_eq!(inc.expect_ok().json()["kind"], "incremental");
+    let export = oktasync(
+        dir.path(),
+        &[
+            "export", "--db", "m.db", "--org", "beta", "--format", "json",
+        ],
+        &[],
+    )
+    .await;
+    assert!(
+        export.expect_ok().json() == beta.export(),
+        "beta after churn"
+    );
+    let unknown = oktasync(
+        dir.path(),
+        &["users", "--db", "m.db", "--org", "gamma"],
+        &[],
+    )
+    .await;
+    assert_eq!(unknown.code, Some(2), "{unknown:#?}");
+}
