@@ -1,6 +1,9 @@
 //! Staging a full sync in PostgreSQL: temporary tables on a connection of the run's own
 //! (never WAL-logged, invisible to every other session), filled with `COPY ... FROM STDIN`,
-//! PostgreSQL's fastest way in. `COPY` cannot skip a key staged twice, so each row carries the
+//! PostgreSQL's fastest way in. The engine stages page by page (a user's factors are one
+//! batch), so rows are gathered per table and sent in one `COPY` per [`COPY_CHUNK_BYTES`]:
+//! with one `COPY` per page (two round trips each), a sync of the emulator's medium org
+//! (11 k pages) took 90 s on the 2-core machine; gathered, 12 s (SQLite: 17 s). `COPY` cannot skip a key staged twice, so each row carries the
 //! order it arrived in (`seq`), and before the apply each staged table gets an index on its
 //! key and keeps only the first row of each key. The apply then runs in one transaction on
 //! the same connection, holding the org's advisory lock: runs of other orgs go on.
@@ -14,6 +17,11 @@ use crate::types::{OrgId, Table};
 use async_trait::async_trait;
 use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
+use std::collections::BTreeMap;
+
+/// How much `COPY` text is gathered for one table before it is sent: large enough that round
+/// trips do not count, small enough that nine tables' worth is little memory.
+const COPY_CHUNK_BYTES: usize = 4 << 20;
 
 /// Memory for this session's temporary tables before they spill to disk (must be set before
 /// the session first uses one).
@@ -24,6 +32,8 @@ const WORK_MEM: &str = "64MB";
 
 pub(crate) struct PgStaging {
     conn: PgConnection,
+    /// `COPY` text not sent yet, per table.
+    pending: BTreeMap<&'static str, (&'static TableSpec, Vec<u8>)>,
 }
 
 impl PgStaging {
@@ -37,13 +47,20 @@ impl PgStaging {
             conn.execute(&create_stage_sql(schema::spec(table)), &[])
                 .await?;
         }
-        Ok(Self { conn })
+        Ok(Self {
+            conn,
+            pending: BTreeMap::new(),
+        })
     }
-}
 
-#[async_trait]
-impl Staging for PgStaging {
-    async fn stage(&mut self, spec: &'static TableSpec, rows: Vec<Vec<Cell>>) -> Result<()> {
+    /// Sends one table's gathered rows.
+    async fn flush(&mut self, table: &'static str) -> Result<()> {
+        let Some((spec, text)) = self.pending.remove(table) else {
+            return Ok(());
+        };
+        if text.is_empty() {
+            return Ok(());
+        }
         let columns: Vec<&str> = spec.column_names().collect();
         let statement = format!(
             "COPY stage_{} ({}) FROM STDIN",
@@ -51,12 +68,31 @@ impl Staging for PgStaging {
             columns.join(", ")
         );
         let mut copy = self.conn.copy_in_raw(&statement).await?;
-        copy.send(copy_text(&rows)).await?;
+        copy.send(text).await?;
         copy.finish().await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Staging for PgStaging {
+    async fn stage(&mut self, spec: &'static TableSpec, rows: Vec<Vec<Cell>>) -> Result<()> {
+        let (_, text) = self
+            .pending
+            .entry(spec.name)
+            .or_insert_with(|| (spec, Vec::new()));
+        write_copy_text(&rows, text);
+        if text.len() >= COPY_CHUNK_BYTES {
+            self.flush(spec.name).await?;
+        }
         Ok(())
     }
 
     async fn begin_apply(&mut self, org: OrgId, tables: &[Table]) -> Result<()> {
+        let pending: Vec<&'static str> = self.pending.keys().copied().collect();
+        for table in pending {
+            self.flush(table).await?;
+        }
         for &table in tables {
             let spec = schema::spec(table);
             let t = spec.name;
@@ -127,9 +163,9 @@ fn create_stage_sql(spec: &TableSpec) -> String {
     )
 }
 
-/// Rows in `COPY`'s text format: tab-separated, `\N` for NULL, backslash escapes for the
-/// backslash, tab, newline and carriage return.
-fn copy_text(rows: &[Vec<Cell>]) -> Vec<u8> {
+/// Appends rows in `COPY`'s text format: tab-separated, `\N` for NULL, backslash escapes for
+/// the backslash, tab, newline and carriage return.
+fn write_copy_text(rows: &[Vec<Cell>], buffer: &mut Vec<u8>) {
     let mut out = String::with_capacity(rows.len() * 256);
     for row in rows {
         for (i, cell) in row.iter().enumerate() {
@@ -154,7 +190,7 @@ fn copy_text(rows: &[Vec<Cell>]) -> Vec<u8> {
         }
         out.push('\n');
     }
-    out.into_bytes()
+    buffer.extend_from_slice(out.as_bytes());
 }
 
 #[cfg(test)]
@@ -175,9 +211,11 @@ mod tests {
                 Cell::Text(Some(String::new())),
             ],
         ];
+        let mut text = b"before\n".to_vec();
+        write_copy_text(&rows, &mut text);
         assert_eq!(
-            String::from_utf8(copy_text(&rows)).unwrap(),
-            "a\\tb\\\\c\\nd\\re\t-3\t\\N\n\\\\N\t\\N\t\n"
+            String::from_utf8(text).unwrap(),
+            "before\na\\tb\\\\c\\nd\\re\t-3\t\\N\n\\\\N\t\\N\t\n"
         );
     }
 }

@@ -16,6 +16,7 @@ on_both_backends!(
     a_reader_sees_the_previous_or_the_new_mirror,
     keys_that_sort_differently_by_locale_export_in_byte_order,
     orgs_have_short_names_unique_in_the_mirror,
+    a_key_staged_twice_keeps_its_first_row_however_much_comes_between,
 );
 
 fn start() -> RunStart {
@@ -400,4 +401,40 @@ async fn orgs_have_short_names_unique_in_the_mirror(backend: Backend) {
     );
     // Renaming an org to its own name is no clash.
     store.set_org_name(acme, "acme").await.unwrap();
+}
+
+/// More than one `COPY` chunk (PostgreSQL sends 4 MiB at a time) between two copies of a key:
+/// the first staged copy is the one applied, as when both sit in one batch.
+async fn a_key_staged_twice_keeps_its_first_row_however_much_comes_between(backend: Backend) {
+    let test = "a_key_staged_twice_keeps_its_first_row";
+    let Some((m, org)) = TestMirror::with_org(backend, test, Utc::now()).await else {
+        return;
+    };
+    let padding = "x".repeat(2000);
+    let big = |id: String, status: &str| json!({"id": id, "status": status, "profile": {"login": "l", "notes": padding}});
+    let mut session = m.store.begin_full_sync(org, start()).await.unwrap();
+    session
+        .stage(&Batch::Users(vec![big("u-dup".into(), "ACTIVE")]))
+        .await
+        .unwrap();
+    for page in 0..30 {
+        let users = (0..100)
+            .map(|i| big(format!("u{page:02}{i:03}"), "ACTIVE"))
+            .collect();
+        session.stage(&Batch::Users(users)).await.unwrap();
+    }
+    session
+        .stage(&Batch::Users(vec![big("u-dup".into(), "SUSPENDED")]))
+        .await
+        .unwrap();
+    let changes = session.commit(&[Table::Users], stats()).await.unwrap();
+    assert_eq!(changes["users"].added, 3001);
+    let export = m.store.export_json(org).await.unwrap();
+    let dup = export["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["id"] == "u-dup")
+        .unwrap();
+    assert_eq!(dup["status"], "ACTIVE");
 }
