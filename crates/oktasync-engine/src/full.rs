@@ -97,7 +97,7 @@ pub(crate) async fn run_full(
     // listings begin, so that nothing changed while they run is missed.
     let log_failure = match position_log(client, opts).await {
         Ok((next, calls)) => {
-            record.tally().calls(calls);
+            record.tally().add_calls(calls);
             for (name, value) in log_checkpoints(&next, opts) {
                 session.set_checkpoint(&name, value);
             }

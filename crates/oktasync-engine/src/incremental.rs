@@ -93,17 +93,16 @@ impl<'a> IncrementalRun<'a> {
     ) -> Result<IncrementalRun<'a>, EngineError> {
         let starting = RunStarting::now(client, opts, RunKind::Incremental);
         let id = store.begin_run(org, starting.run_start()).await?;
+        let mut record = starting.recorded(id);
+        // A run that fails before its events are read records that it applied none.
+        record.set_events(0);
         Ok(IncrementalRun {
             client,
             store,
             opts,
             progress,
             org,
-            record: {
-                let mut record = starting.recorded(id);
-                record.set_events(0);
-                record
-            },
+            record,
         })
     }
 
@@ -140,7 +139,7 @@ impl<'a> IncrementalRun<'a> {
                     })?
             }
         };
-        self.record.tally().calls(log.calls);
+        self.record.tally().add_calls(log.calls);
         if log.more {
             self.progress.note(&format!(
                 "read {MAX_EVENTS_PER_RUN} System Log events; the next run reads the rest"
@@ -236,7 +235,7 @@ fn operations(run: &DeltaRun<'_>, found: Vec<Found>) -> Vec<DeltaOp> {
             objects.entry(f.resource).or_default().extend(f.objects);
         }
         if let Some(gone) = &f.gone {
-            removals.extend(removals_of(run, gone));
+            removals.extend(removals_of(run.opts, gone));
         }
         ops.entry(f.resource).or_default().extend(f.ops);
     }

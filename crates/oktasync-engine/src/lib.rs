@@ -7,8 +7,17 @@
 //! mirror to the staged state in one transaction.
 //!
 //! Entry points: [`sync`] (incremental when the mirror has a System Log checkpoint, else
-//! full; see [`incremental`]), [`full_sync`] (see [`full`] for the plan it follows),
-//! [`watch`](watch()) (tails the log), and the benchmark helpers in [`bench`].
+//! full; see [`mode`]), [`full_sync`] (see [`full`]), [`incremental_sync`] (see
+//! [`incremental`]), [`watch`](watch()) (tails the log), and the benchmark helpers in
+//! [`bench`].
+//!
+//! Layout: each Okta resource is one module under `resources/` behind one trait (how a full
+//! sync lists it, which events concern it, how it is re-read, what a deletion removes of
+//! it). [`full`] schedules the listings and [`incremental`] turns events into a delta; both
+//! ask every resource module and name none. Around them: [`mode`] chooses full or
+//! incremental and falls back, `run_record` records a run for both, [`system_log`] holds the
+//! checkpoint, `admins` who is an admin (the default factor scope), [`events`] what an event
+//! means.
 
 mod admins;
 pub mod bench;

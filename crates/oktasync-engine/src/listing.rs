@@ -95,15 +95,15 @@ impl ListingRun {
 
     /// `n` more objects of `resource` were read.
     pub(crate) fn read(&self, resource: Resource, n: u64) {
-        self.tally.read(resource, n);
+        self.tally.add_read(resource, n);
         if self.wants(resource) && n > 0 {
             self.progress.advanced(resource, n);
         }
     }
 
     /// The plan took `calls` calls (summed as listings finish: the fewest calls it needs).
-    pub(crate) fn calls(&self, calls: u64) {
-        self.tally.calls(calls);
+    pub(crate) fn add_calls(&self, calls: u64) {
+        self.tally.add_calls(calls);
     }
 
     /// Reading `resource` began; `total` when known in advance.

@@ -8,7 +8,8 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
-/// A kind of Okta object a sync can mirror (`--resources`).
+/// A kind of Okta object a sync can mirror (`--resources`). What each one is (its name, its
+/// table) and how it is synced is its module's, in [`crate::resources`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Resource {
@@ -39,44 +40,6 @@ impl Resource {
         Resource::Idps,
         Resource::Factors,
     ];
-
-    /// The name used on the command line and in run records.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Resource::Users => "users",
-            Resource::Groups => "groups",
-            Resource::Memberships => "memberships",
-            Resource::Apps => "apps",
-            Resource::AppUsers => "app_users",
-            Resource::AppGroups => "app_groups",
-            Resource::Roles => "roles",
-            Resource::Idps => "idps",
-            Resource::Factors => "factors",
-        }
-    }
-
-    /// The key of this resource's count in [`crate::RunSummary`].
-    pub fn count_key(self) -> &'static str {
-        match self {
-            Resource::Roles => "role_assignments",
-            other => other.as_str(),
-        }
-    }
-
-    /// The mirror table this resource fills.
-    pub fn table(self) -> Table {
-        match self {
-            Resource::Users => Table::Users,
-            Resource::Groups => Table::Groups,
-            Resource::Memberships => Table::GroupMembers,
-            Resource::Apps => Table::Apps,
-            Resource::AppUsers => Table::AppUsers,
-            Resource::AppGroups => Table::AppGroups,
-            Resource::Roles => Table::RoleAssignments,
-            Resource::Idps => Table::Idps,
-            Resource::Factors => Table::Factors,
-        }
-    }
 }
 
 impl fmt::Display for Resource {

@@ -59,12 +59,12 @@ impl<'a> DeltaRun<'a> {
 
     /// One call made.
     pub(crate) fn call(&self) {
-        self.tally.calls(1);
+        self.tally.add_calls(1);
     }
 
     /// `n` objects of `resource` read.
     pub(crate) fn read(&self, resource: Resource, n: u64) {
-        self.tally.read(resource, n);
+        self.tally.add_read(resource, n);
     }
 
     /// The keys of the mirror's rows within `scope`.

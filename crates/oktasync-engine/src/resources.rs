@@ -19,14 +19,25 @@ mod users;
 use crate::error::EngineError;
 use crate::events::{EventKind, Object};
 use crate::listing::{Listing, ListingRun};
-use crate::options::Resource;
+use crate::options::{Resource, SyncOptions};
 use crate::reread::{DeltaRun, Found, Plan, Reread};
 use futures::future::BoxFuture;
-use oktasync_store::{Batch, Cause, DeltaOp, Scope, Watermarks};
+use oktasync_store::{Batch, Cause, DeltaOp, Scope, Table, Watermarks};
 use serde_json::Value;
 
 /// One Okta resource, as full and incremental syncs read it and the mirror keeps it.
 pub(crate) trait ResourceSync: Send + Sync {
+    /// The name on the command line (`--resources`) and in run records.
+    fn name(&self) -> &'static str;
+
+    /// The key of its count in run records and summaries.
+    fn count_key(&self) -> &'static str {
+        self.name()
+    }
+
+    /// The mirror table it fills.
+    fn table(&self) -> Table;
+
     // ---- Full sync: listings.
 
     /// Listings a full sync starts with. Resources listed per parent object (members per
@@ -127,16 +138,33 @@ pub(crate) fn module(resource: Resource) -> &'static dyn ResourceSync {
     }
 }
 
+impl Resource {
+    /// The name used on the command line and in run records.
+    pub fn as_str(self) -> &'static str {
+        module(self).name()
+    }
+
+    /// The key of this resource's count in [`crate::RunSummary`].
+    pub fn count_key(self) -> &'static str {
+        module(self).count_key()
+    }
+
+    /// The mirror table this resource fills.
+    pub fn table(self) -> Table {
+        module(self).table()
+    }
+}
+
 /// Every module, in [`Resource::ALL`] order.
 pub(crate) fn modules() -> impl Iterator<Item = (Resource, &'static dyn ResourceSync)> {
     Resource::ALL.into_iter().map(|r| (r, module(r)))
 }
 
-/// What the deletion of `object` removes, in resource order, of the resources the run
+/// What the deletion of `object` removes, in resource order, of the resources `opts`
 /// mirrors.
-pub(crate) fn removals(run: &DeltaRun<'_>, object: &Object) -> Vec<DeltaOp> {
+pub(crate) fn removals(opts: &SyncOptions, object: &Object) -> Vec<DeltaOp> {
     modules()
-        .filter(|(r, _)| run.wants(*r))
+        .filter(|(r, _)| opts.wants(*r))
         .filter_map(|(_, m)| m.removed_with(object))
         .map(DeltaOp::Remove)
         .collect()
@@ -145,7 +173,7 @@ pub(crate) fn removals(run: &DeltaRun<'_>, object: &Object) -> Vec<DeltaOp> {
 /// An event deleted `object`: its removals go into the plan, and re-reads naming it are
 /// dropped.
 pub(crate) fn plan_deletion(run: &DeltaRun<'_>, plan: &mut Plan, object: Object, cause: &Cause) {
-    for op in removals(run, &object) {
+    for op in removals(run.opts, &object) {
         plan.push(op, cause);
     }
     plan.deleted(object);
@@ -158,4 +186,81 @@ fn planned<'a>() -> BoxFuture<'a, Result<(), EngineError>> {
 
 fn nothing_to_reread<'a>() -> BoxFuture<'a, Result<Vec<Reread<'a>>, EngineError>> {
     Box::pin(std::future::ready(Ok(Vec::new())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::options::FactorScope;
+    use oktasync_store::AssigneeType;
+
+    fn removed(opts: &SyncOptions, object: Object) -> Vec<Scope> {
+        removals(opts, &object)
+            .into_iter()
+            .map(|op| match op {
+                DeltaOp::Remove(scope) => scope,
+                other => panic!("not a removal: {other:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_deletion_removes_the_object_and_what_okta_removes_with_it() {
+        let all = SyncOptions {
+            factors: FactorScope::All,
+            ..Default::default()
+        };
+        assert_eq!(
+            removed(&all, Object::User("u".into())),
+            [
+                Scope::user("u"),
+                Scope::groups_of_user("u"),
+                Scope::apps_of_user("u"),
+                Scope::roles_of(AssigneeType::User, "u"),
+                Scope::factors_of("u"),
+            ]
+        );
+        assert_eq!(
+            removed(&all, Object::Group("g".into())),
+            [
+                Scope::group("g"),
+                Scope::members_of_group("g"),
+                Scope::apps_of_group("g"),
+                Scope::roles_of(AssigneeType::Group, "g"),
+            ]
+        );
+        assert_eq!(
+            removed(&all, Object::App("a".into())),
+            [
+                Scope::app("a"),
+                Scope::users_of_app("a"),
+                Scope::groups_of_app("a"),
+            ]
+        );
+        assert_eq!(removed(&all, Object::Idp("i".into())), [Scope::idp("i")]);
+    }
+
+    #[test]
+    fn a_deletion_leaves_the_resources_a_run_does_not_mirror() {
+        let users_and_factors = SyncOptions {
+            resources: [Resource::Users, Resource::Factors].into_iter().collect(),
+            factors: FactorScope::None,
+            ..Default::default()
+        };
+        assert_eq!(
+            removed(&users_and_factors, Object::User("u".into())),
+            [Scope::user("u")]
+        );
+    }
+
+    #[test]
+    fn every_resource_has_its_own_name_and_table() {
+        let names: std::collections::BTreeSet<&str> =
+            Resource::ALL.iter().map(|r| r.as_str()).collect();
+        let tables: std::collections::BTreeSet<Table> =
+            Resource::ALL.iter().map(|r| r.table()).collect();
+        assert_eq!(names.len(), Resource::ALL.len());
+        assert_eq!(tables.len(), Resource::ALL.len());
+        assert_eq!(Resource::Roles.count_key(), "role_assignments");
+    }
 }

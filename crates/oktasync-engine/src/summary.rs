@@ -93,11 +93,11 @@ pub(crate) struct Tally {
 }
 
 impl Tally {
-    pub(crate) fn calls(&self, n: u64) {
+    pub(crate) fn add_calls(&self, n: u64) {
         self.calls.fetch_add(n, Ordering::Relaxed);
     }
 
-    pub(crate) fn read(&self, resource: Resource, n: u64) {
+    pub(crate) fn add_read(&self, resource: Resource, n: u64) {
         self.counts.add(resource, n);
     }
 }

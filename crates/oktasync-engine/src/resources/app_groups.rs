@@ -12,13 +12,21 @@ use crate::reread::{DeltaRun, Found, Plan, Reread, Target};
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use okta_api::APP_GROUPS_PAGE_LIMIT;
-use oktasync_store::{Batch, Cause, DeltaOp, Scope, Watermarks};
+use oktasync_store::{Batch, Cause, DeltaOp, Scope, Table, Watermarks};
 
 pub(crate) struct AppGroups;
 
 const APP_GROUPS: Resource = Resource::AppGroups;
 
 impl ResourceSync for AppGroups {
+    fn name(&self) -> &'static str {
+        "app_groups"
+    }
+
+    fn table(&self) -> Table {
+        Table::AppGroups
+    }
+
     fn started_by(&self) -> Option<Resource> {
         Some(Resource::Apps)
     }
@@ -50,7 +58,7 @@ impl ResourceSync for AppGroups {
                 },
             )
             .await?;
-            run.calls(pages_needed(n, APP_GROUPS_PAGE_LIMIT));
+            run.add_calls(pages_needed(n, APP_GROUPS_PAGE_LIMIT));
             Ok(Vec::new())
         }
         .boxed()

@@ -12,7 +12,7 @@ use crate::reread::{DeltaRun, Found, Plan, Reread, Target};
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt};
 use okta_api::APP_USERS_PAGE_LIMIT;
-use oktasync_store::{Batch, Cause, DeltaOp, Scope, Watermarks};
+use oktasync_store::{Batch, Cause, DeltaOp, Scope, Table, Watermarks};
 use std::collections::BTreeMap;
 
 pub(crate) struct AppUsers;
@@ -20,6 +20,14 @@ pub(crate) struct AppUsers;
 const APP_USERS: Resource = Resource::AppUsers;
 
 impl ResourceSync for AppUsers {
+    fn name(&self) -> &'static str {
+        "app_users"
+    }
+
+    fn table(&self) -> Table {
+        Table::AppUsers
+    }
+
     fn started_by(&self) -> Option<Resource> {
         Some(Resource::Apps)
     }
@@ -47,7 +55,7 @@ impl ResourceSync for AppUsers {
                 },
             )
             .await?;
-            run.calls(pages_needed(n, APP_USERS_PAGE_LIMIT));
+            run.add_calls(pages_needed(n, APP_USERS_PAGE_LIMIT));
             Ok(Vec::new())
         }
         .boxed()

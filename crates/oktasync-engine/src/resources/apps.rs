@@ -12,7 +12,7 @@ use crate::reread::{DeltaRun, Found, Plan, Reread, Target};
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use okta_api::APPS_PAGE_LIMIT;
-use oktasync_store::{Batch, Cause, Scope, Watermarks};
+use oktasync_store::{Batch, Cause, Scope, Table, Watermarks};
 use serde_json::Value;
 use std::sync::Mutex;
 
@@ -21,6 +21,14 @@ pub(crate) struct Apps;
 const APPS: Resource = Resource::Apps;
 
 impl ResourceSync for Apps {
+    fn name(&self) -> &'static str {
+        "apps"
+    }
+
+    fn table(&self) -> Table {
+        Table::Apps
+    }
+
     fn first_listings(&self, run: &ListingRun) -> Vec<Listing> {
         if [APPS, Resource::AppUsers, Resource::AppGroups]
             .into_iter()
@@ -72,7 +80,7 @@ impl ResourceSync for Apps {
                 },
             )
             .await?;
-            run.calls(pages_needed(n, APPS_PAGE_LIMIT));
+            run.add_calls(pages_needed(n, APPS_PAGE_LIMIT));
             for r in assignments {
                 run.started(r, None);
             }

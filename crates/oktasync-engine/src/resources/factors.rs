@@ -15,7 +15,7 @@ use crate::reread::{DeltaRun, Found, Plan, Reread, Target};
 use futures::FutureExt;
 use futures::StreamExt;
 use futures::future::BoxFuture;
-use oktasync_store::{AssigneeType, Batch, Cause, DeltaOp, RowKey, Scope};
+use oktasync_store::{AssigneeType, Batch, Cause, DeltaOp, RowKey, Scope, Table};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -24,6 +24,14 @@ pub(crate) struct Factors;
 const FACTORS: Resource = Resource::Factors;
 
 impl ResourceSync for Factors {
+    fn name(&self) -> &'static str {
+        "factors"
+    }
+
+    fn table(&self) -> Table {
+        Table::Factors
+    }
+
     fn read<'a>(
         &'a self,
         run: &'a ListingRun,
@@ -35,7 +43,7 @@ impl ResourceSync for Factors {
             };
             let factors = empty_if_gone(run.client.list_user_factors(user_id).await)
                 .map_err(failed_reading(format!("the factors of user {user_id}")))?;
-            run.calls(1);
+            run.add_calls(1);
             run.read(FACTORS, factors.len() as u64);
             run.stage(Batch::Factors {
                 user_id: user_id.clone(),

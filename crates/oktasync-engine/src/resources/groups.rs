@@ -15,7 +15,7 @@ use crate::reread::{DeltaRun, Found, Plan, Reread, Target, id_of, minus_overlap}
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use okta_api::GROUPS_PAGE_LIMIT;
-use oktasync_store::{Batch, Cause, Scope, Watermarks};
+use oktasync_store::{Batch, Cause, Scope, Table, Watermarks};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::sync::Mutex;
@@ -26,6 +26,14 @@ pub(crate) struct Groups;
 const GROUPS: Resource = Resource::Groups;
 
 impl ResourceSync for Groups {
+    fn name(&self) -> &'static str {
+        "groups"
+    }
+
+    fn table(&self) -> Table {
+        Table::Groups
+    }
+
     fn first_listings(&self, run: &ListingRun) -> Vec<Listing> {
         // The groups listing finds the member and role listings, and the admin groups.
         let needed = [GROUPS, Resource::Memberships, Resource::Roles]
@@ -111,7 +119,7 @@ impl ResourceSync for Groups {
                 },
             )
             .await?;
-            run.calls(pages_needed(n, GROUPS_PAGE_LIMIT));
+            run.add_calls(pages_needed(n, GROUPS_PAGE_LIMIT));
             let mut followups = followups.into_inner().unwrap_or_else(|p| p.into_inner());
             // The largest groups' member listings first: they are the longest (one page
             // per thousand members); a group without stats counts as large.

@@ -11,7 +11,7 @@ use crate::reread::{DeltaRun, Found, Plan, Reread, Target};
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use okta_api::IDPS_PAGE_LIMIT;
-use oktasync_store::{Batch, Cause, Scope, Watermarks};
+use oktasync_store::{Batch, Cause, Scope, Table, Watermarks};
 use serde_json::Value;
 
 pub(crate) struct Idps;
@@ -19,6 +19,14 @@ pub(crate) struct Idps;
 const IDPS: Resource = Resource::Idps;
 
 impl ResourceSync for Idps {
+    fn name(&self) -> &'static str {
+        "idps"
+    }
+
+    fn table(&self) -> Table {
+        Table::Idps
+    }
+
     fn first_listings(&self, run: &ListingRun) -> Vec<Listing> {
         if run.wants(IDPS) {
             vec![Listing::org(IDPS)]
@@ -44,7 +52,7 @@ impl ResourceSync for Idps {
                 },
             )
             .await?;
-            run.calls(pages_needed(n, IDPS_PAGE_LIMIT));
+            run.add_calls(pages_needed(n, IDPS_PAGE_LIMIT));
             Ok(Vec::new())
         }
         .boxed()

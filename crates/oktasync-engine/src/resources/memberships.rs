@@ -14,7 +14,7 @@ use crate::reread::{DeltaRun, Plan};
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt};
 use okta_api::{GROUP_USERS_PAGE_LIMIT, OktaClient, PageStream};
-use oktasync_store::{Batch, Cause, DeltaOp, Scope};
+use oktasync_store::{Batch, Cause, DeltaOp, Scope, Table};
 use serde::Deserialize;
 
 pub(crate) struct Memberships;
@@ -22,6 +22,14 @@ pub(crate) struct Memberships;
 const MEMBERSHIPS: Resource = Resource::Memberships;
 
 impl ResourceSync for Memberships {
+    fn name(&self) -> &'static str {
+        "memberships"
+    }
+
+    fn table(&self) -> Table {
+        Table::GroupMembers
+    }
+
     fn started_by(&self) -> Option<Resource> {
         Some(Resource::Groups)
     }
@@ -62,7 +70,7 @@ impl ResourceSync for Memberships {
                 },
             )
             .await?;
-            run.calls(pages_needed(n, GROUP_USERS_PAGE_LIMIT));
+            run.add_calls(pages_needed(n, GROUP_USERS_PAGE_LIMIT));
             Ok(Vec::new())
         }
         .boxed()

@@ -16,7 +16,7 @@ use crate::reread::{DeltaRun, Found, Plan, Reread, Target};
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use okta_api::{ROLE_ASSIGNEES_PAGE_LIMIT, RoleAssignment};
-use oktasync_store::{AssigneeType, Batch, Cause, DeltaOp, Scope, Watermarks};
+use oktasync_store::{AssigneeType, Batch, Cause, DeltaOp, Scope, Table, Watermarks};
 use serde_json::Value;
 use std::sync::Mutex;
 
@@ -25,6 +25,18 @@ pub(crate) struct Roles;
 const ROLES: Resource = Resource::Roles;
 
 impl ResourceSync for Roles {
+    fn name(&self) -> &'static str {
+        "roles"
+    }
+
+    fn count_key(&self) -> &'static str {
+        "role_assignments"
+    }
+
+    fn table(&self) -> Table {
+        Table::RoleAssignments
+    }
+
     fn first_listings(&self, run: &ListingRun) -> Vec<Listing> {
         if run.wants(ROLES) || run.factor_scope() == Some(FactorScope::Admins) {
             vec![Listing::org(ROLES)]
@@ -130,14 +142,14 @@ async fn list_assignees(run: &ListingRun) -> Result<Vec<Listing>, EngineError> {
         },
     )
     .await?;
-    run.calls(pages_needed(n, ROLE_ASSIGNEES_PAGE_LIMIT));
+    run.add_calls(pages_needed(n, ROLE_ASSIGNEES_PAGE_LIMIT));
     Ok(followups.into_inner().unwrap_or_else(|p| p.into_inner()))
 }
 
 async fn list_user_roles(run: &ListingRun, user_id: &str) -> Result<Vec<Listing>, EngineError> {
     let roles = empty_if_gone(run.client.list_user_roles(user_id).await)
         .map_err(failed_reading(format!("the admin roles of user {user_id}")))?;
-    run.calls(1);
+    run.add_calls(1);
     let direct = direct_role_assignments(roles);
     run.read(ROLES, direct.len() as u64);
     if !direct.is_empty() {
@@ -155,7 +167,7 @@ async fn list_group_roles(run: &ListingRun, group_id: &str) -> Result<Vec<Listin
     let roles = empty_if_gone(run.client.list_group_roles(group_id).await).map_err(
         failed_reading(format!("the admin roles of group {group_id}")),
     )?;
-    run.calls(1);
+    run.add_calls(1);
     run.read(ROLES, roles.len() as u64);
     if !roles.is_empty() {
         run.factor_users().admin_group(group_id);

@@ -12,7 +12,7 @@ use crate::reread::{DeltaRun, Found, Plan, Reread, Target, id_of, minus_overlap}
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use okta_api::{ALL_USER_STATUSES_FILTER, USERS_PAGE_LIMIT};
-use oktasync_store::{Batch, Cause, Scope, Watermarks};
+use oktasync_store::{Batch, Cause, Scope, Table, Watermarks};
 use serde_json::Value;
 use std::collections::BTreeSet;
 
@@ -21,6 +21,14 @@ pub(crate) struct Users;
 const USERS: Resource = Resource::Users;
 
 impl ResourceSync for Users {
+    fn name(&self) -> &'static str {
+        "users"
+    }
+
+    fn table(&self) -> Table {
+        Table::Users
+    }
+
     fn first_listings(&self, run: &ListingRun) -> Vec<Listing> {
         // Factor scope `all` reads the factors of every user this listing finds.
         if run.wants(USERS) || run.factor_scope() == Some(FactorScope::All) {
@@ -60,7 +68,7 @@ impl ResourceSync for Users {
                 },
             )
             .await?;
-            run.calls(pages_needed(n, USERS_PAGE_LIMIT));
+            run.add_calls(pages_needed(n, USERS_PAGE_LIMIT));
             Ok(Vec::new())
         }
         .boxed()
