@@ -7,7 +7,8 @@
 //! well before it expires ([`LEASE_RENEW_EVERY`]); a holder that dies stops renewing, so after
 //! at most [`LEASE_TTL`] the next process takes it over, and the runs the dead holder left
 //! `running` are marked `interrupted`. This replaces asking `/proc` whether a pid lives, which
-//! means nothing on another machine.
+//! means nothing on another machine; on the holder's own machine, a holder whose process is
+//! gone is taken over at once.
 //!
 //! Time comes from the caller (`now`), so expiry is testable; a lease renewing itself in the
 //! background asks the clock it was given.
@@ -77,13 +78,18 @@ impl Mirror {
             )
             .await?;
         if let Some(held) = held {
-            return Err(StoreError::LeaseHeld {
-                host: held.get(0)?,
-                pid: held.get(1)?,
-                since: held.get(2)?,
-                org: held.get(3)?,
-                expiry_s: LEASE_TTL.as_secs(),
-            });
+            let (host, pid): (String, i64) = (held.get(0)?, held.get(1)?);
+            // A holder on this machine whose process is gone (killed, crashed) is not waited
+            // for until its lease expires: this machine can see that it is dead.
+            if !runlog::process_gone(&host, Some(pid), self.host()) {
+                return Err(StoreError::LeaseHeld {
+                    host,
+                    pid,
+                    since: held.get(2)?,
+                    org: held.get(3)?,
+                    expiry_s: LEASE_TTL.as_secs(),
+                });
+            }
         }
         tx.execute(
             "INSERT INTO leases (org_id, purpose, owner, host, pid, acquired_at, renewed_at,

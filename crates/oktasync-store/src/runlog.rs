@@ -131,6 +131,14 @@ const LEASE_EXPIRED: &str = "the process running this sync stopped renewing its 
 /// Marks the org's `running` runs whose process is known to be gone as `interrupted`: runs
 /// holding a lease that has expired (or was taken over), and runs of this machine without a
 /// lease whose process `/proc` no longer shows.
+/// Whether the process `pid` on `host` is known to be gone: only this machine can tell (its
+/// `/proc`); a process on another machine is never declared gone here (its lease expires).
+pub(crate) fn process_gone(host: &str, pid: Option<i64>, this_host: &str) -> bool {
+    host == this_host
+        && Path::new("/proc/self").exists()
+        && !pid.is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists())
+}
+
 pub(crate) async fn mark_interrupted_runs(
     conn: &mut dyn Sql,
     org: OrgId,
@@ -147,7 +155,6 @@ pub(crate) async fn mark_interrupted_runs(
             args![org, RunOutcome::Running.as_str(), timestamp(now)],
         )
         .await?;
-    let proc_known = Path::new("/proc/self").exists();
     for row in running {
         let run_id: i64 = row.get(0)?;
         let pid: Option<i64> = row.get(1)?;
@@ -156,9 +163,8 @@ pub(crate) async fn mark_interrupted_runs(
         let lease_live: bool = row.get(4)?;
         let why = if lease_owner.is_some() {
             (!lease_live).then_some(LEASE_EXPIRED)
-        } else if host.as_deref().is_none_or(|h| h == this_host) && proc_known {
-            let alive = pid.is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
-            (!alive).then_some(INTERRUPTED)
+        } else if process_gone(host.as_deref().unwrap_or(this_host), pid, this_host) {
+            Some(INTERRUPTED)
         } else {
             None
         };

@@ -137,12 +137,30 @@ async fn incremental_round(
         "Churned {churn_ops} operations ({} events); syncing incrementally...",
         reply.events
     );
-    let inc = match sync::run(client, db, opts, SyncMode::Auto, None).await? {
+    let inc = match sync::run(
+        client,
+        db,
+        opts,
+        SyncMode::Auto,
+        None,
+        sync::WhenHeld::Refuse,
+    )
+    .await?
+    {
         Ok(s) => s,
         Err((_, message)) => bail!("the incremental sync failed: {message}"),
     };
     eprintln!("Reconciling with a full sync...");
-    let rec = match sync::run(client, db, opts, SyncMode::Full, None).await? {
+    let rec = match sync::run(
+        client,
+        db,
+        opts,
+        SyncMode::Full,
+        None,
+        sync::WhenHeld::Refuse,
+    )
+    .await?
+    {
         Ok(s) => s,
         Err((_, message)) => bail!("the reconcile failed: {message}"),
     };
@@ -322,7 +340,16 @@ pub async fn bench(args: &BenchArgs, json: bool) -> Result<ExitCode> {
         ..SyncOptions::default()
     };
     eprintln!("Syncing {url} into {db}");
-    let summary = match sync::run(&client, &db, &opts, SyncMode::Auto, None).await? {
+    let summary = match sync::run(
+        &client,
+        &db,
+        &opts,
+        SyncMode::Auto,
+        None,
+        sync::WhenHeld::Refuse,
+    )
+    .await?
+    {
         Ok(summary) => summary,
         Err((_, message)) => bail!("the benchmark sync failed: {message}"),
     };

@@ -125,6 +125,10 @@ pub enum Command {
         org: OrgArgs,
         #[command(flatten)]
         sync: SyncArgs,
+        /// When another process is syncing the same org: wait for it to finish (or die)
+        /// instead of stopping with who holds it
+        #[arg(long)]
+        wait: bool,
         #[command(flatten)]
         out: JsonArg,
     },

@@ -79,6 +79,7 @@ async fn run_sync(client: &OktaClient, db: &Path, json: bool) -> Result<RunSumma
         &SyncOptions::default(),
         SyncMode::Auto,
         None,
+        sync::WhenHeld::Refuse,
     )
     .await?
     {

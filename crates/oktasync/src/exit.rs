@@ -115,8 +115,12 @@ pub fn classify(e: &anyhow::Error) -> Failure {
         if let Some(engine) = cause.downcast_ref::<EngineError>() {
             return of_engine(engine);
         }
-        if cause.downcast_ref::<StoreError>().is_some() {
-            return Failure::Database;
+        if let Some(store) = cause.downcast_ref::<StoreError>() {
+            // Another process syncing the org is not a fault of the database.
+            return match store {
+                StoreError::LeaseHeld { .. } | StoreError::LeaseLost { .. } => Failure::Other,
+                _ => Failure::Database,
+            };
         }
     }
     Failure::Other

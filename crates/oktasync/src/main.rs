@@ -142,9 +142,19 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             let checks = doctor::run_checks(&settings).await;
             doctor::report(&checks, out.json)
         }
-        Command::Sync { org, sync, out } => {
+        Command::Sync {
+            org,
+            sync,
+            wait,
+            out,
+        } => {
             let settings = org_settings(&org, sync_flags(&sync)).await?;
-            sync::sync(&settings, sync.full, out.json).await
+            let when_held = if wait {
+                sync::WhenHeld::Wait
+            } else {
+                sync::WhenHeld::Refuse
+            };
+            sync::sync(&settings, sync.full, when_held, out.json).await
         }
         Command::Watch { org, watch, out } => {
             let settings = org_settings(&org, sync_flags(&watch.sync)).await?;

@@ -11,7 +11,7 @@ use okta_api::OktaClient;
 use oktasync_engine::{
     EngineError, Progress, Resource, RunSummary, SyncMode, SyncOptions, WatchOptions,
 };
-use oktasync_store::{DbLocation, MirrorWriter};
+use oktasync_store::{DbLocation, Lease, Mirror, MirrorWriter, StoreError};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -27,59 +27,140 @@ pub fn sync_options(settings: &Settings) -> SyncOptions {
 /// How often watch polls at most, as a multiple of its interval, while the log stays quiet.
 const WATCH_MAX_BACKOFF: u32 = 12;
 
-/// Runs one sync with progress on stderr. `Ok(Err((summary, cause)))` is a run that started
-/// and failed (recorded as failed; the mirror kept its previous state).
+/// What a sync does when another process holds the org's sync lease.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WhenHeld {
+    /// Say who holds it, and stop.
+    Refuse,
+    /// Wait until it is released or expires (its holder died), then sync.
+    Wait,
+}
+
+/// How often a waiting sync asks for the lease again.
+const LEASE_POLL: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Takes the sync lease of the org behind `client` (one process at a time syncs an org,
+/// across processes and machines sharing the mirror), naming the org `org_name` if given,
+/// and keeps it renewed in the background until released.
+async fn take_lease(
+    store: &Mirror,
+    client: &OktaClient,
+    opts: &SyncOptions,
+    org_name: Option<&str>,
+    when_held: WhenHeld,
+) -> Result<Lease> {
+    let org = store
+        .ensure_org(&client.org().origin(), opts.clock.now())
+        .await?;
+    if let Some(name) = org_name {
+        // The short name chosen with `org_name` (default: the first label of the host).
+        store
+            .set_org_name(org, name)
+            .await
+            .map_err(|e| crate::exit::config(e.into()))?;
+    }
+    let mut told = false;
+    loop {
+        match store.acquire_sync_lease(org, opts.clock.now()).await {
+            Ok(mut lease) => {
+                let clock = opts.clock.clone();
+                lease.renew_in_background(move || clock.now());
+                return Ok(lease);
+            }
+            Err(held @ StoreError::LeaseHeld { .. }) if when_held == WhenHeld::Wait => {
+                if !told {
+                    eprintln!("waiting: {held}");
+                    told = true;
+                }
+                tokio::select! {
+                    () = tokio::time::sleep(LEASE_POLL) => {}
+                    () = interrupted() => {
+                        return Err(exit::interrupted(anyhow::anyhow!("interrupted while waiting for the sync lease")));
+                    }
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Resolves when `lease` is found taken over by another process (this one stalled past the
+/// lease's expiry): the run must stop, as its changes would no longer be its own.
+async fn lease_lost(lease: &Lease) {
+    while !lease.is_lost() {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+}
+
+/// Runs one sync with progress on stderr, holding the org's sync lease. `Ok(Err((summary,
+/// cause)))` is a run that started and failed (recorded as failed; the mirror kept its
+/// previous state).
 pub async fn run(
     client: &OktaClient,
     db: &DbLocation,
     opts: &SyncOptions,
     mode: SyncMode,
     org_name: Option<&str>,
+    when_held: WhenHeld,
 ) -> Result<std::result::Result<RunSummary, (RunSummary, EngineError)>> {
     let store = connect::open_for_sync(db).await?;
-    if let Some(name) = org_name {
-        // The short name chosen with `org_name` (default: the first label of the host).
-        let named = async {
-            let org = store
-                .ensure_org(&client.org().origin(), opts.clock.now())
-                .await?;
-            store.set_org_name(org, name).await
-        }
-        .await;
-        if let Err(e) = named {
+    let lease = match take_lease(&store, client, opts, org_name, when_held).await {
+        Ok(lease) => lease,
+        Err(e) => {
             store.close().await;
-            return Err(crate::exit::config(e.into()));
-        }
-    }
-    let progress = progress::for_stderr();
-    let result = tokio::select! {
-        result = oktasync_engine::sync(client, &store, opts, mode, progress.clone()) => result,
-        () = interrupted() => {
-            // The run's future is dropped: its staging is discarded, the mirror untouched.
-            drop(progress);
-            let marked = store.mark_own_runs_interrupted().await;
-            store.close().await;
-            marked?;
-            return Err(exit::interrupted(anyhow::anyhow!(
-                "interrupted; the mirror {db} kept its previous state"
-            )));
+            return Err(e);
         }
     };
+    let progress = progress::for_stderr();
+    let stopped = tokio::select! {
+        result = oktasync_engine::sync(client, &store, opts, mode, progress.clone()) => Ok(result),
+        () = interrupted() => Err(exit::interrupted(anyhow::anyhow!(
+            "interrupted; the mirror {db} kept its previous state"
+        ))),
+        () = lease_lost(&lease) => Err(anyhow::Error::new(StoreError::LeaseLost {
+            org: client.org().origin(),
+        })),
+    };
     drop(progress);
+    // A run abandoned on the way out (the engine's future dropped: its staging discarded,
+    // the mirror untouched) is recorded as interrupted, not left `running`.
+    let marked = if stopped.is_err() {
+        store.mark_own_runs_interrupted().await.map(|_| ())
+    } else {
+        Ok(())
+    };
+    if let Err(e) = lease.release().await {
+        tracing::warn!(error = %e, "Could not release the sync lease; it expires on its own.");
+    }
     store.close().await;
-    match result {
+    marked?;
+    match stopped? {
         Ok(summary) => Ok(Ok(summary)),
         Err(EngineError::RunFailed { summary, cause, .. }) => Ok(Err((*summary, *cause))),
         Err(e) => Err(e.into()),
     }
 }
 
-pub async fn sync(settings: &Settings, full: bool, json: bool) -> Result<ExitCode> {
+pub async fn sync(
+    settings: &Settings,
+    full: bool,
+    when_held: WhenHeld,
+    json: bool,
+) -> Result<ExitCode> {
     let client = connect::client(settings)?;
     let opts = sync_options(settings);
     let mode = if full { SyncMode::Full } else { SyncMode::Auto };
     let db = connect::db_location(settings)?;
-    match run(&client, &db, &opts, mode, settings.org_name.as_deref()).await? {
+    match run(
+        &client,
+        &db,
+        &opts,
+        mode,
+        settings.org_name.as_deref(),
+        when_held,
+    )
+    .await?
+    {
         Ok(summary) => {
             if json {
                 print_summary_json(&summary)?;
@@ -109,6 +190,22 @@ pub async fn watch(settings: &Settings, args: &WatchArgs, json: bool) -> Result<
     let opts = sync_options(settings);
     let db = connect::db_location(settings)?;
     let store = connect::open_for_sync(&db).await?;
+    // A second watch of the same org stands by until the first lets go or dies.
+    let lease = match take_lease(
+        &store,
+        &client,
+        &opts,
+        settings.org_name.as_deref(),
+        WhenHeld::Wait,
+    )
+    .await
+    {
+        Ok(lease) => lease,
+        Err(e) => {
+            store.close().await;
+            return Err(e);
+        }
+    };
     let watch = WatchOptions {
         interval: args.interval,
         max_interval: args.interval * WATCH_MAX_BACKOFF,
@@ -125,13 +222,27 @@ pub async fn watch(settings: &Settings, args: &WatchArgs, json: bool) -> Result<
         inner: progress::for_stderr(),
         json,
     });
-    let result =
-        oktasync_engine::watch(&client, &store, &opts, watch, progress, interrupted()).await;
+    let lost = std::sync::atomic::AtomicBool::new(false);
+    let stop = async {
+        tokio::select! {
+            () = interrupted() => {}
+            () = lease_lost(&lease) => lost.store(true, std::sync::atomic::Ordering::Relaxed),
+        }
+    };
+    let result = oktasync_engine::watch(&client, &store, &opts, watch, progress, stop).await;
     // A run abandoned on the way out is recorded as interrupted, not left `running`.
     let marked = store.mark_own_runs_interrupted().await;
+    if let Err(e) = lease.release().await {
+        tracing::warn!(error = %e, "Could not release the sync lease; it expires on its own.");
+    }
     store.close().await;
     marked?;
     result?;
+    if lost.load(std::sync::atomic::Ordering::Relaxed) {
+        return Err(anyhow::Error::new(StoreError::LeaseLost {
+            org: client.org().origin(),
+        }));
+    }
     eprintln!("watch stopped; the checkpoint is saved, so the next run continues from here");
     Ok(ExitCode::SUCCESS)
 }

@@ -130,6 +130,8 @@ async fn two_first_syncs_at_once_both_succeed() {
                     "new.db",
                     "--factors",
                     "all",
+                    // The second takes its turn once the first lets go of the sync lease.
+                    "--wait",
                 ])
                 .env("OKTASYNC_API_TOKEN", emu.token())
                 .env_remove("OKTASYNC_DB");
@@ -799,4 +801,91 @@ async fn two_orgs_in_one_mirror_are_picked_by_short_name() {
     )
     .await;
     assert_eq!(unknown.code, Some(2), "{unknown:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_syncs_of_one_org_take_turns_through_the_lease() {
+    // Latency makes the first sync last seconds, so the others meet it under way.
+    let emu = okta_emulator::start(okta_emulator::EmulatorConfig {
+        seed: 53,
+        size: OrgSize::Small,
+        latency_ms: 30,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let url = emu.base_url();
+    let sync = |extra: &[&str]| {
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_oktasync"));
+        cmd.current_dir(dir.path())
+            .args([
+                "sync",
+                "--org-url",
+                &url,
+                "--db",
+                "m.db",
+                "--factors",
+                "all",
+                "--json",
+            ])
+            .args(extra)
+            .env("OKTASYNC_API_TOKEN", emu.token())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true);
+        cmd.spawn().unwrap()
+    };
+    let first = sync(&[]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first run never started"
+        );
+        let status = oktasync(dir.path(), &["status", "--db", "m.db", "--json"], &[]).await;
+        if status.ok() && status.json()[0]["outcome"] == "running" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let refused = sync(&[]).wait_with_output().await.unwrap();
+    let refused_err = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{refused_err}");
+    assert!(refused_err.contains("is being synced by"), "{refused_err}");
+    let waiting = sync(&["--wait"]);
+    let first = first.wait_with_output().await.unwrap();
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let waited = waiting.wait_with_output().await.unwrap();
+    assert!(
+        waited.status.success(),
+        "{}",
+        String::from_utf8_lossy(&waited.stderr)
+    );
+    assert!(String::from_utf8_lossy(&waited.stderr).contains("waiting: "));
+    let first: Value = serde_json::from_slice(&first.stdout).unwrap();
+    let waited: Value = serde_json::from_slice(&waited.stdout).unwrap();
+    assert_eq!(first["kind"], "full");
+    assert_eq!(
+        waited["kind"], "incremental",
+        "it ran after the first, from its checkpoint"
+    );
+    let runs = oktasync(dir.path(), &["status", "--db", "m.db", "--json"], &[]).await;
+    let runs = runs.expect_ok().json();
+    assert_eq!(
+        runs.as_array().unwrap().len(),
+        2,
+        "the refused sync recorded no run: {runs}"
+    );
+    let export = oktasync(
+        dir.path(),
+        &["export", "--db", "m.db", "--format", "json"],
+        &[],
+    )
+    .await;
+    assert!(export.expect_ok().json() == emu.export());
 }
