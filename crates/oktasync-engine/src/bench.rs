@@ -7,6 +7,7 @@
 //! Peak memory is the process's high-water resident set size (`VmHWM`), so it is only
 //! meaningful when the emulator runs in another process.
 
+use crate::options::Resource;
 use crate::summary::RunSummary;
 use serde::Serialize;
 
@@ -48,9 +49,9 @@ impl BenchReport {
     pub fn new(summary: &RunSummary, peak_memory_bytes: Option<u64>) -> Self {
         let wall_s = summary.duration_s;
         Self {
-            users: summary.users.unwrap_or(0),
-            groups: summary.groups.unwrap_or(0),
-            memberships: summary.memberships.unwrap_or(0),
+            users: summary.count(Resource::Users).unwrap_or(0),
+            groups: summary.count(Resource::Groups).unwrap_or(0),
+            memberships: summary.count(Resource::Memberships).unwrap_or(0),
             api_calls: summary.api_calls,
             fewest_calls: summary.fewest_calls,
             http_429: summary.http_429,

@@ -45,6 +45,6 @@ pub use okta_api::{Clock, SystemClock};
 pub use options::{FactorScope, Resource, SyncOptions};
 pub use progress::{NoProgress, Progress, TracingProgress};
 pub use reread::WATERMARK_OVERLAP;
-pub use summary::RunSummary;
+pub use summary::{ObjectCounts, RunSummary};
 pub use system_log::{LOG_START_LOOKBACK, LOGS_CHECKPOINT, MAX_EVENTS_PER_RUN};
 pub use watch::{WatchOptions, watch};

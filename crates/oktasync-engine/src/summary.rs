@@ -32,15 +32,10 @@ pub struct RunSummary {
     pub calls_by_bucket: BTreeMap<String, u64>,
     /// Calls the fewest-calls plan needs for this org, computed from the counts read.
     pub fewest_calls: u64,
-    pub users: Option<u64>,
-    pub groups: Option<u64>,
-    pub memberships: Option<u64>,
-    pub apps: Option<u64>,
-    pub app_users: Option<u64>,
-    pub app_groups: Option<u64>,
-    pub role_assignments: Option<u64>,
-    pub idps: Option<u64>,
-    pub factors: Option<u64>,
+    /// Objects read per resource, one field each (`users`, `groups`, ...,
+    /// `role_assignments`, ...).
+    #[serde(flatten)]
+    pub counts: ObjectCounts,
     /// Rows added, updated and removed per mirror table (empty when the run failed).
     pub changes: Changes,
     /// System Log events read (incremental runs; `null` otherwise).
@@ -54,28 +49,51 @@ pub struct RunSummary {
 }
 
 impl RunSummary {
+    /// Objects of `resource` the run read; `None` if it did not read that resource.
+    pub fn count(&self, resource: Resource) -> Option<u64> {
+        self.counts.get(resource)
+    }
+
     /// Objects read across resources.
     pub fn objects(&self) -> u64 {
-        [
-            self.users,
-            self.groups,
-            self.memberships,
-            self.apps,
-            self.app_users,
-            self.app_groups,
-            self.role_assignments,
-            self.idps,
-            self.factors,
-        ]
-        .iter()
-        .flatten()
-        .sum()
+        self.counts.0.iter().flatten().sum()
     }
 
     /// Rows added, updated or removed across tables (a reconcile's drift).
     pub fn rows_changed(&self) -> u64 {
         self.changes.values().map(|c| c.total()).sum()
     }
+}
+
+/// Objects a run read per resource; `None` for a resource it did not read. Serialized as
+/// one field per resource, named by its count key, in [`Resource::ALL`] order (`null` when
+/// not read).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ObjectCounts([Option<u64>; Resource::ALL.len()]);
+
+impl ObjectCounts {
+    pub fn get(&self, resource: Resource) -> Option<u64> {
+        self.0[position(resource)]
+    }
+}
+
+impl Serialize for ObjectCounts {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (resource, count) in Resource::ALL.iter().zip(&self.0) {
+            map.serialize_entry(resource.count_key(), count)?;
+        }
+        map.end()
+    }
+}
+
+/// Where `resource` is in [`Resource::ALL`], which orders per-resource arrays.
+fn position(resource: Resource) -> usize {
+    Resource::ALL
+        .iter()
+        .position(|r| *r == resource)
+        .unwrap_or_default()
 }
 
 /// A time as run records and summaries write it: RFC 3339, milliseconds, UTC.
@@ -108,8 +126,7 @@ pub(crate) struct ResourceCounts([AtomicU64; Resource::ALL.len()]);
 
 impl ResourceCounts {
     fn cell(&self, r: Resource) -> &AtomicU64 {
-        let i = Resource::ALL.iter().position(|x| *x == r).unwrap_or(0);
-        &self.0[i]
+        &self.0[position(r)]
     }
 
     pub(crate) fn add(&self, r: Resource, n: u64) {
@@ -151,7 +168,6 @@ impl RunSummary {
             })
             .filter(|(_, n)| *n > 0)
             .collect();
-        let count = |r: Resource| tally.counts.get(r, opts);
         RunSummary {
             run_id,
             kind,
@@ -165,15 +181,7 @@ impl RunSummary {
             rate_limit_wait_s: (after.rate_limit_wait - before.rate_limit_wait).max(0.0),
             calls_by_bucket,
             fewest_calls: tally.calls.load(Ordering::Relaxed),
-            users: count(Resource::Users),
-            groups: count(Resource::Groups),
-            memberships: count(Resource::Memberships),
-            apps: count(Resource::Apps),
-            app_users: count(Resource::AppUsers),
-            app_groups: count(Resource::AppGroups),
-            role_assignments: count(Resource::Roles),
-            idps: count(Resource::Idps),
-            factors: count(Resource::Factors),
+            counts: ObjectCounts(Resource::ALL.map(|r| tally.counts.get(r, opts))),
             duration_s: 0.0,
             changes: Changes::default(),
             events: None,
@@ -199,5 +207,42 @@ impl RunSummary {
             retries: self.retries,
             rate_limit_wait_s: self.rate_limit_wait_s,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_are_fields_of_the_summary_in_resource_order() {
+        let opts = SyncOptions {
+            resources: [Resource::Users, Resource::Roles].into_iter().collect(),
+            ..Default::default()
+        };
+        let tally = Tally::default();
+        tally.add_read(Resource::Users, 3);
+        tally.add_read(Resource::Roles, 2);
+        let before = MetricsSnapshot::default();
+        let summary = RunSummary::measured(
+            1,
+            RunKind::Full,
+            "x".into(),
+            &before,
+            &before,
+            &tally,
+            &opts,
+        );
+        assert_eq!(summary.count(Resource::Users), Some(3));
+        assert_eq!(summary.count(Resource::Groups), None);
+        assert_eq!(summary.objects(), 5);
+        let json = serde_json::to_string(&summary).unwrap();
+        let keys = [
+            "\"fewest_calls\":0,\"users\":3,\"groups\":null,\"memberships\":null,\"apps\":null,",
+            "\"app_users\":null,\"app_groups\":null,\"role_assignments\":2,\"idps\":null,",
+            "\"factors\":null,\"changes\":{}",
+        ]
+        .concat();
+        assert!(json.contains(&keys), "{json}");
     }
 }

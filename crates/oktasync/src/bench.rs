@@ -7,7 +7,7 @@ use crate::sync;
 use anyhow::{Context, Result, bail};
 use okta_api::{ClientConfig, Credentials, OktaClient, OrgUrl, SecretString};
 use oktasync_engine::bench::{BenchReport, peak_memory_bytes};
-use oktasync_engine::{RunSummary, SyncMode, SyncOptions};
+use oktasync_engine::{Resource, RunSummary, SyncMode, SyncOptions};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::process::{ExitCode, Stdio};
@@ -130,7 +130,7 @@ async fn incremental_round(
     (url, token): (&str, &str),
     full: &RunSummary,
 ) -> Result<IncrementalReport> {
-    let users = full.users.unwrap_or(0);
+    let users = full.count(Resource::Users).unwrap_or(0);
     let churn_ops = ((users as f64) * pct / 100.0).round().max(1.0) as u64;
     let reply = churn(url, token, args.seed.wrapping_add(1000), churn_ops).await?;
     eprintln!(

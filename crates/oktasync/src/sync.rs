@@ -319,15 +319,15 @@ pub fn describe(s: &RunSummary, db: &DbLocation) -> String {
     }
     text.push('\n');
     let counts = [
-        ("users", s.users),
-        ("groups", s.groups),
-        ("memberships", s.memberships),
-        ("apps", s.apps),
-        ("app users", s.app_users),
-        ("app groups", s.app_groups),
-        ("role assignments", s.role_assignments),
-        ("identity providers", s.idps),
-        ("factors", s.factors),
+        ("users", s.count(Resource::Users)),
+        ("groups", s.count(Resource::Groups)),
+        ("memberships", s.count(Resource::Memberships)),
+        ("apps", s.count(Resource::Apps)),
+        ("app users", s.count(Resource::AppUsers)),
+        ("app groups", s.count(Resource::AppGroups)),
+        ("role assignments", s.count(Resource::Roles)),
+        ("identity providers", s.count(Resource::Idps)),
+        ("factors", s.count(Resource::Factors)),
     ];
     for (name, n) in counts {
         if let Some(n) = n {

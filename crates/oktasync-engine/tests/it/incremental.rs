@@ -10,8 +10,8 @@ use okta_api::{ClientConfig, Credentials, OAuthCredentials, OktaClient, OrgUrl, 
 use okta_emulator::config::OAuthClientConfig;
 use okta_emulator::{EmulatorConfig, OrgSize, RunningEmulator};
 use oktasync_engine::{
-    FactorScope, LOGS_CHECKPOINT, NoProgress, RunSummary, SyncMode, SyncOptions, WatchOptions,
-    sync, watch,
+    FactorScope, LOGS_CHECKPOINT, NoProgress, Resource, RunSummary, SyncMode, SyncOptions,
+    WatchOptions, sync, watch,
 };
 use oktasync_store::{MirrorReader, MirrorWriter, Scope, SqliteStore};
 use serde_json::{Value, json};
@@ -220,7 +220,7 @@ async fn medium_org_one_percent_churn() {
     // The default factor scope (admins), as the figures are for what users run.
     let run = |mode| run_scoped(&client, &mirror.store, mode, FactorScope::Admins);
     let full = run(SyncMode::Auto).await;
-    let users = full.users.unwrap();
+    let users = full.count(Resource::Users).unwrap();
     let churned = churn(&emu, 4242, users / 100).await;
     let expected = in_factor_scope(&source(&emu).await, FactorScope::Admins);
     let inc = run(SyncMode::Auto).await;

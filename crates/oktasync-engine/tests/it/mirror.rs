@@ -8,7 +8,7 @@ use okta_api::{
     GROUPS_PAGE_LIMIT, IDPS_PAGE_LIMIT, ROLE_ASSIGNEES_PAGE_LIMIT, USERS_PAGE_LIMIT,
 };
 use okta_emulator::{OrgSize, RunningEmulator};
-use oktasync_engine::{FactorScope, NoProgress, RunSummary, SyncOptions, full_sync};
+use oktasync_engine::{FactorScope, NoProgress, Resource, RunSummary, SyncOptions, full_sync};
 use oktasync_store::MirrorReader;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -135,14 +135,20 @@ async fn tiny_org_is_mirrored_exactly_with_the_fewest_calls() {
     assert_exact(&mirror.export(&client).await, &in_scope);
 
     let len = |key: &str| source[key].as_array().unwrap().len() as u64;
-    assert_eq!(summary.users, Some(len("users")));
-    assert_eq!(summary.groups, Some(len("groups")));
-    assert_eq!(summary.memberships, Some(len("group_members")));
-    assert_eq!(summary.apps, Some(len("apps")));
-    assert_eq!(summary.app_users, Some(len("app_users")));
-    assert_eq!(summary.app_groups, Some(len("app_groups")));
-    assert_eq!(summary.role_assignments, Some(len("role_assignments")));
-    assert_eq!(summary.idps, Some(len("idps")));
+    assert_eq!(summary.count(Resource::Users), Some(len("users")));
+    assert_eq!(summary.count(Resource::Groups), Some(len("groups")));
+    assert_eq!(
+        summary.count(Resource::Memberships),
+        Some(len("group_members"))
+    );
+    assert_eq!(summary.count(Resource::Apps), Some(len("apps")));
+    assert_eq!(summary.count(Resource::AppUsers), Some(len("app_users")));
+    assert_eq!(summary.count(Resource::AppGroups), Some(len("app_groups")));
+    assert_eq!(
+        summary.count(Resource::Roles),
+        Some(len("role_assignments"))
+    );
+    assert_eq!(summary.count(Resource::Idps), Some(len("idps")));
     assert_eq!(summary.outcome, "succeeded");
     assert_eq!(summary.http_429, 0);
     assert_eq!(summary.retries, 0);
@@ -195,7 +201,10 @@ async fn tiny_org_is_mirrored_exactly_with_the_fewest_calls() {
     assert!(!admin_ids(&source).is_empty());
     let expected_factors = in_scope["factors"].as_array().unwrap().len();
     assert!(expected_factors > 0);
-    assert_eq!(summary.factors, Some(expected_factors as u64));
+    assert_eq!(
+        summary.count(Resource::Factors),
+        Some(expected_factors as u64)
+    );
 
     // A second run against an unchanged org changes nothing.
     let again = default_sync().await;
@@ -204,7 +213,7 @@ async fn tiny_org_is_mirrored_exactly_with_the_fewest_calls() {
     // With every user's factors, the mirror is the whole export.
     let all = calls_as_served_ok(&emu, sync(&client, &mirror.store)).await;
     assert_fewest(&all, &source, len("users") as usize);
-    assert_eq!(all.factors, Some(len("factors")));
+    assert_eq!(all.count(Resource::Factors), Some(len("factors")));
     assert_exact(&mirror.export(&client).await, &source);
     emu.shutdown().await;
 }
@@ -219,7 +228,10 @@ async fn medium_org_is_mirrored_exactly() {
     assert_exact(&mirror.export(&client).await, &source);
     assert_fewest(&summary, &source, source["users"].as_array().unwrap().len());
     assert_eq!(summary.api_calls, summary.fewest_calls);
-    assert!(summary.users.unwrap() >= 10_000, "{summary:?}");
+    assert!(
+        summary.count(Resource::Users).unwrap() >= 10_000,
+        "{summary:?}"
+    );
     println!(
         "medium full sync: {}",
         serde_json::to_string(&summary).unwrap()
