@@ -5,8 +5,8 @@
 //! The drivers ([`crate::full`], [`crate::incremental`]) know no resource: they ask every
 //! module, in [`Resource::ALL`] order, through [`module`]. Adding a resource is its module
 //! here, its arm in [`module`] and its [`Resource`] variant; if Okta logs events of its own,
-//! what they mean goes in [`crate::events`] (the System Log's vocabulary); and its count gets
-//! a field in [`crate::RunSummary`]. In the store: its table, a migration per backend.
+//! what they mean goes in [`crate::events`] (the System Log's vocabulary). In the store: its
+//! table, a migration per backend.
 
 mod app_groups;
 mod app_users;
