@@ -7,6 +7,7 @@ mod credentials;
 mod doctor;
 mod first_contact;
 mod fresh;
+mod postgres;
 mod terminal;
 
 use okta_emulator::{EmulatorConfig, OrgSize, RunningEmulator};
