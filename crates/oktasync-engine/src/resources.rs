@@ -40,6 +40,12 @@ pub(crate) trait ResourceSync: Send + Sync {
     /// The mirror table it fills.
     fn table(&self) -> Table;
 
+    /// The Okta OAuth scope that reads it (what a service app must be granted).
+    fn okta_scope(&self) -> &'static str;
+
+    /// What it is called in a sentence or a report ("identity providers").
+    fn label(&self) -> &'static str;
+
     // ---- Full sync: listings.
 
     /// Listings a full sync starts with. Resources listed per parent object (members per
@@ -154,6 +160,16 @@ impl Resource {
     /// The mirror table this resource fills.
     pub fn table(self) -> Table {
         module(self).table()
+    }
+
+    /// The Okta OAuth scope that reads this resource.
+    pub fn okta_scope(self) -> &'static str {
+        module(self).okta_scope()
+    }
+
+    /// What it is called in a report ("identity providers").
+    pub fn label(self) -> &'static str {
+        module(self).label()
     }
 }
 

@@ -111,13 +111,7 @@ pub use oktasync_engine::Resource;
 
 /// The Okta OAuth scope reading a resource requires.
 pub fn scope_of(resource: Resource) -> &'static str {
-    match resource {
-        Resource::Users | Resource::Factors => "okta.users.read",
-        Resource::Groups | Resource::Memberships => "okta.groups.read",
-        Resource::Apps | Resource::AppUsers | Resource::AppGroups => "okta.apps.read",
-        Resource::Roles => "okta.roles.read",
-        Resource::Idps => "okta.idps.read",
-    }
+    resource.okta_scope()
 }
 
 /// The scope that reads the System Log, which incremental sync and `watch` follow.

@@ -318,20 +318,9 @@ pub fn describe(s: &RunSummary, db: &DbLocation) -> String {
         text.push_str(&format!("  (a full sync, because {reason})\n"));
     }
     text.push('\n');
-    let counts = [
-        ("users", s.count(Resource::Users)),
-        ("groups", s.count(Resource::Groups)),
-        ("memberships", s.count(Resource::Memberships)),
-        ("apps", s.count(Resource::Apps)),
-        ("app users", s.count(Resource::AppUsers)),
-        ("app groups", s.count(Resource::AppGroups)),
-        ("role assignments", s.count(Resource::Roles)),
-        ("identity providers", s.count(Resource::Idps)),
-        ("factors", s.count(Resource::Factors)),
-    ];
-    for (name, n) in counts {
-        if let Some(n) = n {
-            text.push_str(&format!("  {name:<20} {n:>9}\n"));
+    for resource in Resource::ALL {
+        if let Some(n) = s.count(resource) {
+            text.push_str(&format!("  {:<20} {n:>9}\n", resource.label()));
         }
     }
     text.push_str(&format!(

@@ -23,6 +23,14 @@ impl ResourceSync for AppGroups {
         "app_groups"
     }
 
+    fn okta_scope(&self) -> &'static str {
+        "okta.apps.read"
+    }
+
+    fn label(&self) -> &'static str {
+        "app groups"
+    }
+
     fn table(&self) -> Table {
         Table::AppGroups
     }

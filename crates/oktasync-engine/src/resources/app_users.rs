@@ -24,6 +24,14 @@ impl ResourceSync for AppUsers {
         "app_users"
     }
 
+    fn okta_scope(&self) -> &'static str {
+        "okta.apps.read"
+    }
+
+    fn label(&self) -> &'static str {
+        "app users"
+    }
+
     fn table(&self) -> Table {
         Table::AppUsers
     }

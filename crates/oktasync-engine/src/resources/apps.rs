@@ -25,6 +25,14 @@ impl ResourceSync for Apps {
         "apps"
     }
 
+    fn okta_scope(&self) -> &'static str {
+        "okta.apps.read"
+    }
+
+    fn label(&self) -> &'static str {
+        "apps"
+    }
+
     fn table(&self) -> Table {
         Table::Apps
     }

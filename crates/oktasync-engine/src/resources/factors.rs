@@ -28,6 +28,14 @@ impl ResourceSync for Factors {
         "factors"
     }
 
+    fn okta_scope(&self) -> &'static str {
+        "okta.users.read"
+    }
+
+    fn label(&self) -> &'static str {
+        "factors"
+    }
+
     fn table(&self) -> Table {
         Table::Factors
     }

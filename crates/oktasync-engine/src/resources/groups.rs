@@ -30,6 +30,14 @@ impl ResourceSync for Groups {
         "groups"
     }
 
+    fn okta_scope(&self) -> &'static str {
+        "okta.groups.read"
+    }
+
+    fn label(&self) -> &'static str {
+        "groups"
+    }
+
     fn table(&self) -> Table {
         Table::Groups
     }

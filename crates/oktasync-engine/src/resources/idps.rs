@@ -23,6 +23,14 @@ impl ResourceSync for Idps {
         "idps"
     }
 
+    fn okta_scope(&self) -> &'static str {
+        "okta.idps.read"
+    }
+
+    fn label(&self) -> &'static str {
+        "identity providers"
+    }
+
     fn table(&self) -> Table {
         Table::Idps
     }

@@ -26,6 +26,14 @@ impl ResourceSync for Memberships {
         "memberships"
     }
 
+    fn okta_scope(&self) -> &'static str {
+        "okta.groups.read"
+    }
+
+    fn label(&self) -> &'static str {
+        "memberships"
+    }
+
     fn table(&self) -> Table {
         Table::GroupMembers
     }

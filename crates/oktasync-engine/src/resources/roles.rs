@@ -29,6 +29,14 @@ impl ResourceSync for Roles {
         "roles"
     }
 
+    fn okta_scope(&self) -> &'static str {
+        "okta.roles.read"
+    }
+
+    fn label(&self) -> &'static str {
+        "role assignments"
+    }
+
     fn count_key(&self) -> &'static str {
         "role_assignments"
     }

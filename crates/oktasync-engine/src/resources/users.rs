@@ -25,6 +25,14 @@ impl ResourceSync for Users {
         "users"
     }
 
+    fn okta_scope(&self) -> &'static str {
+        "okta.users.read"
+    }
+
+    fn label(&self) -> &'static str {
+        "users"
+    }
+
     fn table(&self) -> Table {
         Table::Users
     }
