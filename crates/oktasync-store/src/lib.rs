@@ -18,7 +18,10 @@
 //! together with the run's record. Readers see the previous mirror or the new one, never
 //! part of a run; a run that fails or is killed leaves the previous mirror as it was.
 //!
-//! The schema is documented for people using `sqlite3` in `SCHEMA.md`.
+//! Several processes may sync into one mirror: a sync of one org is held by a lease
+//! ([`RunLog::acquire_sync_lease`]); a holder that dies lets go within [`LEASE_TTL`].
+//!
+//! The schema is documented for people using `sqlite3` and `psql` in `SCHEMA.md`.
 
 mod changelog;
 mod delta;
@@ -45,8 +48,7 @@ pub use delta::{
 pub use error::{Result, StoreError};
 pub use lease::{LEASE_RENEW_EVERY, LEASE_TTL, Lease};
 pub use location::{DatabaseUrl, DbLocation, PgLocation};
-pub use mirror::Mirror;
-pub use mirror::default_org_name;
+pub use mirror::{Mirror, default_org_name};
 pub use postgres::{PG_POOL_CONNECTIONS, PgState, PgStore};
 pub use reader::{MirrorReader, TableRows};
 pub use schema::canonical_raw;
@@ -66,8 +68,9 @@ use std::collections::BTreeMap;
 #[async_trait]
 pub trait RunLog: Send + Sync {
     /// Records an incremental run as `running` (full syncs use
-    /// [`MirrorWriter::begin_full_sync`]). A `running` row left by a process that no longer
-    /// exists is marked `interrupted` first.
+    /// [`MirrorWriter::begin_full_sync`]). The org's `running` runs whose holder is gone (their
+    /// lease expired; without a lease, their process gone from this machine) are marked
+    /// `interrupted` first.
     async fn begin_run(&self, org: OrgId, start: RunStart) -> Result<RunId>;
 
     /// Records a run begun with `begin_run` as `failed`.
@@ -98,8 +101,8 @@ pub trait MirrorWriter: Send + Sync {
     async fn set_org_name(&self, org: OrgId, name: &str) -> Result<()>;
 
     /// Starts a full sync run: records it as `running` and returns the session that stages
-    /// its data. A `running` row left by a process that no longer exists is marked
-    /// `interrupted` first.
+    /// its data. The org's `running` runs whose holder is gone are marked `interrupted` first
+    /// (as [`RunLog::begin_run`] does).
     async fn begin_full_sync(
         &self,
         org: OrgId,

@@ -3,10 +3,13 @@
 //! PostgreSQL's fastest way in. The engine stages page by page (a user's factors are one
 //! batch), so rows are gathered per table and sent in one `COPY` per [`COPY_CHUNK_BYTES`]:
 //! with one `COPY` per page (two round trips each), a sync of the emulator's medium org
-//! (11 k pages) took 90 s on the 2-core machine; gathered, 12 s (SQLite: 17 s). `COPY` cannot skip a key staged twice, so each row carries the
-//! order it arrived in (`seq`), and before the apply each staged table gets an index on its
-//! key and keeps only the first row of each key. The apply then runs in one transaction on
-//! the same connection, holding the org's advisory lock: runs of other orgs go on.
+//! (11 k pages) took 90 s on the 2-core machine; gathered, 12 s (SQLite: 17 s).
+//!
+//! `COPY` cannot skip a key staged twice, so each row carries the order it arrived in
+//! (`seq`), and before the apply each staged table gets a unique index on its key, after
+//! keeping only the first row of each key where some came twice. The apply then runs in one
+//! transaction on the same connection, holding the org's advisory lock: runs of other orgs go
+//! on.
 
 use super::lock_key;
 use crate::error::Result;
@@ -96,24 +99,31 @@ impl Staging for PgStaging {
         for &table in tables {
             let spec = schema::spec(table);
             let t = spec.name;
-            let key: Vec<&str> = spec.key().collect();
-            self.conn
-                .execute(
-                    &format!("CREATE INDEX ON stage_{t} ({}, seq)", key.join(", ")),
-                    &[],
-                )
-                .await?;
-            let same_key: Vec<String> = key.iter().map(|k| format!("b.{k} = a.{k}")).collect();
-            self.conn
-                .execute(
-                    &format!(
-                        "DELETE FROM stage_{t} a WHERE EXISTS \
-                         (SELECT 1 FROM stage_{t} b WHERE {} AND b.seq < a.seq)",
-                        same_key.join(" AND ")
-                    ),
-                    &[],
-                )
-                .await?;
+            let key = spec.key().collect::<Vec<_>>().join(", ");
+            // Usually no key was staged twice, and a unique index on the key is all it takes
+            // (it also tells the planner the key is unique). When one was, that index cannot
+            // be built: keep the first row of each key, then build it.
+            let unique = format!("CREATE UNIQUE INDEX stage_{t}_key ON stage_{t} ({key})");
+            if self.conn.execute(&unique, &[]).await.is_err() {
+                self.conn
+                    .execute(
+                        &format!("CREATE INDEX stage_{t}_seq ON stage_{t} ({key}, seq)"),
+                        &[],
+                    )
+                    .await?;
+                let same_key: Vec<String> = spec.key().map(|k| format!("b.{k} = a.{k}")).collect();
+                self.conn
+                    .execute(
+                        &format!(
+                            "DELETE FROM stage_{t} a WHERE EXISTS \
+                             (SELECT 1 FROM stage_{t} b WHERE {} AND b.seq < a.seq)",
+                            same_key.join(" AND ")
+                        ),
+                        &[],
+                    )
+                    .await?;
+                self.conn.execute(&unique, &[]).await?;
+            }
             self.conn
                 .execute(&format!("ANALYZE stage_{t}"), &[])
                 .await?;

@@ -263,6 +263,8 @@ async fn deltas_are_logged_idempotent_and_undoable(backend: Backend) {
         ),
         ("reconcile", "remove", "u2")
     );
+    // The user is gone from the mirror: the change names them by the login it recorded.
+    assert_eq!(log[0].user_login.as_deref(), Some("u2@example.com"));
     let runs = store.recent_runs(org, 1).await.unwrap();
     assert_eq!(
         (runs[0].kind, runs[0].outcome),

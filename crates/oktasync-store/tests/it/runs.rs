@@ -17,6 +17,7 @@ on_both_backends!(
     keys_that_sort_differently_by_locale_export_in_byte_order,
     orgs_have_short_names_unique_in_the_mirror,
     a_key_staged_twice_keeps_its_first_row_however_much_comes_between,
+    lookups_by_name_fold_ascii_case_alike,
 );
 
 fn start() -> RunStart {
@@ -437,4 +438,49 @@ async fn a_key_staged_twice_keeps_its_first_row_however_much_comes_between(backe
         .find(|u| u["id"] == "u-dup")
         .unwrap();
     assert_eq!(dup["status"], "ACTIVE");
+}
+
+/// Users, groups and apps are found by id, then by name ignoring ASCII case, and beyond ASCII
+/// exactly: both backends answer alike (SQLite's LOWER folds ASCII only).
+async fn lookups_by_name_fold_ascii_case_alike(backend: Backend) {
+    let test = "lookups_by_name_fold_ascii_case_alike";
+    let Some((m, org)) = TestMirror::with_org(backend, test, Utc::now()).await else {
+        return;
+    };
+    let group =
+        |id: &str, name: &str| json!({"id": id, "type": "OKTA_GROUP", "profile": {"name": name}});
+    let mut session = m.store.begin_full_sync(org, start()).await.unwrap();
+    session
+        .stage_all(&[
+            Batch::Users(vec![
+                json!({"id": "u1", "profile": {"login": "Ada@Example.com"}}),
+            ]),
+            Batch::Groups(vec![
+                group("g1", "Eng"),
+                group("g2", "Ärzte"),
+                group("g3", "eng"),
+            ]),
+            Batch::Apps(vec![json!({"id": "a1", "label": "Salesforce"})]),
+        ])
+        .await
+        .unwrap();
+    session
+        .commit(&[Table::Users, Table::Groups, Table::Apps], stats())
+        .await
+        .unwrap();
+    let s = &m.store;
+    let user = |q: &'static str| async move { s.user(org, q).await.unwrap().map(|u| u.user.id) };
+    assert_eq!(user("u1").await.as_deref(), Some("u1"));
+    assert_eq!(user("ada@example.COM").await.as_deref(), Some("u1"));
+    assert_eq!(user("ada@example.org").await, None);
+    let group = |q: &'static str| async move { s.group(org, q).await.unwrap().map(|g| g.group.id) };
+    // The exact name first, then any letter case (the lowest id of those).
+    assert_eq!(group("eng").await.as_deref(), Some("g3"));
+    assert_eq!(group("Eng").await.as_deref(), Some("g1"));
+    assert_eq!(group("ENG").await.as_deref(), Some("g1"));
+    assert_eq!(group("Ärzte").await.as_deref(), Some("g2"));
+    assert_eq!(group("ärzte").await, None);
+    assert_eq!(group("g2").await.as_deref(), Some("g2"));
+    let app = s.app(org, "SALESFORCE").await.unwrap().map(|a| a.app.id);
+    assert_eq!(app.as_deref(), Some("a1"));
 }
