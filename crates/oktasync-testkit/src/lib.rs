@@ -103,7 +103,6 @@ impl PgDatabase {
             url: url.to_string(),
         })
     }
-
 }
 
 impl Drop for PgDatabase {
@@ -137,4 +136,3 @@ impl Drop for PgDatabase {
         }
     }
 }
-
