@@ -116,6 +116,10 @@ pub enum StoreError {
         "the lease on the sync of {org} was lost (it expired, or another process took it over); stop this sync: its changes would not be its own"
     )]
     LeaseLost { org: String },
+    #[error(
+        "cannot copy into {location}: it already holds orgs ({orgs}); copy into a new SQLite file or an empty PostgreSQL database"
+    )]
+    CopyTargetNotEmpty { location: String, orgs: String },
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

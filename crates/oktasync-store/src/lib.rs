@@ -24,6 +24,7 @@
 //! The schema is documented for people using `sqlite3` and `psql` in `SCHEMA.md`.
 
 mod changelog;
+mod copy;
 mod delta;
 mod error;
 mod export;
@@ -41,6 +42,7 @@ mod sql;
 mod sqlite;
 mod types;
 
+pub use copy::{CopyReport, copy_mirror};
 pub use delta::{
     Cause, ChangeQuery, ChangeRecord, ChangeSource, Delta, DeltaEntry, DeltaOp, RowKey, Scope,
     Watermarks,

@@ -238,6 +238,18 @@ pub enum Command {
         #[command(flatten)]
         out: OutputArgs,
     },
+    /// Copy a whole mirror, history included, into another (e.g. a SQLite file into
+    /// PostgreSQL), which must hold no org yet
+    Copy {
+        /// The mirror to copy: a SQLite file or a postgres:// URL (read, never written)
+        #[arg(long, value_name = "PATH|URL")]
+        from: PathBuf,
+        /// Where to copy it: a new SQLite file or an empty PostgreSQL database
+        #[arg(long, value_name = "PATH|URL")]
+        to: PathBuf,
+        #[command(flatten)]
+        out: JsonArg,
+    },
     /// Rows per table and recent sync runs
     Status {
         /// How many runs to show

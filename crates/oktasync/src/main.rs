@@ -271,6 +271,32 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             store.close().await;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Copy { from, to, out } => {
+            let parse = |p: &PathBuf| {
+                oktasync_store::DbLocation::parse(p).map_err(|e| exit::config(e.into()))
+            };
+            let (from, to) = (parse(&from)?, parse(&to)?);
+            let report = oktasync_store::copy_mirror(&from, &to).await?;
+            if out.json {
+                output::print_json(&serde_json::json!({
+                    "from": from.to_string(),
+                    "to": to.to_string(),
+                    "orgs": report.orgs,
+                    "rows": report.rows,
+                }))?;
+            } else {
+                let rows: u64 = report.rows.values().sum();
+                output::write_stdout(&format!(
+                    "Copied {} ({} org{}: {}) into {}: {rows} rows, history included.\n",
+                    from,
+                    report.orgs.len(),
+                    if report.orgs.len() == 1 { "" } else { "s" },
+                    report.orgs.join(", "),
+                    to
+                ))?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Orgs { mirror, out } => {
             let settings = load_settings(&OrgArgs::from(&mirror), Layer::default())?;
             let store = connect::open_existing(&connect::db_location(&settings)?).await?;

@@ -261,3 +261,110 @@ async fn two_processes_syncing_one_org_take_turns_on_postgres() {
     assert_eq!(waited["kind"], "incremental");
     assert!(export(dir.path(), &db, &url).await == emu.export());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sqlite_mirror_copied_into_postgres_keeps_its_history_and_syncs_on() {
+    let Some(db) = PgDatabase::create("cli_copy").await else {
+        return;
+    };
+    let emu = emulator(66, 0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = emu.base_url();
+    fn sqlite<'a>(args: &[&'a str]) -> Vec<&'a str> {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["--db", "m.db"]);
+        all
+    }
+    let token = [
+        ("OKTASYNC_API_TOKEN", emu.token()),
+        ("OKTASYNC_FACTORS", "all"),
+    ];
+    oktasync(dir.path(), &sqlite(&["sync", "--org-url", &url]), &token)
+        .await
+        .expect_ok();
+    let before_churn = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    emu.churn(801, 30);
+    oktasync(dir.path(), &sqlite(&["sync", "--org-url", &url]), &token)
+        .await
+        .expect_ok();
+
+    let copied = oktasync(
+        dir.path(),
+        &["copy", "--from", "m.db", "--to", &db.url, "--json"],
+        &[],
+    )
+    .await;
+    let copied = copied.expect_ok().json();
+    assert!(copied["rows"]["changes"].as_u64().unwrap() > 0, "{copied}");
+
+    // The same answers from both: the mirror, the change log, the past, the runs.
+    let ask = |db_arg: String, args: Vec<String>| {
+        let dir = dir.path().to_path_buf();
+        async move {
+            let mut all: Vec<String> = args;
+            all.extend(["--db".to_owned(), db_arg]);
+            let all: Vec<&str> = all.iter().map(String::as_str).collect();
+            oktasync(&dir, &all, &[]).await.expect_ok().json()
+        }
+    };
+    let group = emu.export()["group_members"][0]["group_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for question in [
+        vec!["export", "--format", "json"],
+        vec!["changes", "--json"],
+        vec!["status", "--json"],
+        vec![
+            "group",
+            group.as_str(),
+            "--at",
+            before_churn.as_str(),
+            "--json",
+        ],
+    ] {
+        let question: Vec<String> = question.iter().map(|s| (*s).to_owned()).collect();
+        let from_sqlite = ask("m.db".to_owned(), question.clone()).await;
+        let from_postgres = ask(db.url.clone(), question.clone()).await;
+        assert!(
+            from_sqlite == from_postgres,
+            "{question:?} differs after the copy"
+        );
+    }
+    // The copy syncs on incrementally from the copied checkpoint.
+    emu.churn(802, 10);
+    let inc = run(
+        dir.path(),
+        &db,
+        &emu,
+        &["sync", "--org-url", &url, "--json"],
+    )
+    .await;
+    assert_eq!(inc.expect_ok().json()["kind"], "incremental");
+    assert!(export(dir.path(), &db, &url).await == emu.export());
+    // A destination that already holds an org is refused, unchanged.
+    let again = oktasync(
+        dir.path(),
+        &["copy", "--from", "m.db", "--to", &db.url],
+        &[],
+    )
+    .await;
+    assert_eq!(again.code, Some(6), "{again:#?}");
+    assert!(again.stderr.contains("already holds orgs"), "{again:#?}");
+    // And back into a new SQLite file.
+    oktasync(
+        dir.path(),
+        &["copy", "--from", &db.url, "--to", "back.db"],
+        &[],
+    )
+    .await
+    .expect_ok();
+    let back = oktasync(
+        dir.path(),
+        &["export", "--db", "back.db", "--format", "json"],
+        &[],
+    )
+    .await;
+    assert!(back.expect_ok().json() == emu.export());
+}
