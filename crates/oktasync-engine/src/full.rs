@@ -91,6 +91,7 @@ pub(crate) async fn run_full(
         .await?;
     let mut session = store.begin_full_sync(org, starting.run_start()).await?;
     let record = starting.recorded(session.run_id());
+    progress.run_started(session.run_id(), kind);
     let run_id = record.id().0;
 
     // Where the next incremental run starts reading the System Log: a little before the

@@ -93,6 +93,7 @@ impl<'a> IncrementalRun<'a> {
     ) -> Result<IncrementalRun<'a>, EngineError> {
         let starting = RunStarting::now(client, opts, RunKind::Incremental);
         let id = store.begin_run(org, starting.run_start()).await?;
+        progress.run_started(id, RunKind::Incremental);
         let mut record = starting.recorded(id);
         // A run that fails before its events are read records that it applied none.
         record.set_events(0);

@@ -47,4 +47,4 @@ pub use progress::{NoProgress, Progress, TracingProgress};
 pub use reread::WATERMARK_OVERLAP;
 pub use summary::{ObjectCounts, RunSummary};
 pub use system_log::{LOG_START_LOOKBACK, LOGS_CHECKPOINT, MAX_EVENTS_PER_RUN};
-pub use watch::{WatchOptions, watch};
+pub use watch::{Step as WatchStep, WatchOptions, permanent, watch, watch_step};

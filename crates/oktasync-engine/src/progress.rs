@@ -3,6 +3,7 @@
 
 use crate::options::Resource;
 use crate::summary::RunSummary;
+use oktasync_store::{RunId, RunKind};
 
 /// Progress of one run, per resource. Calls come from several tasks at once.
 pub trait Progress: Send + Sync {
@@ -15,6 +16,8 @@ pub trait Progress: Send + Sync {
     fn finished(&self, resource: Resource);
     /// Something worth showing, e.g. waiting on a rate limit.
     fn note(&self, message: &str);
+    /// A run was recorded as `running` under this id (before it reads anything).
+    fn run_started(&self, _run: RunId, _kind: RunKind) {}
     /// `watch` applied a run (incremental or reconcile); one-shot syncs return theirs.
     fn run_applied(&self, _summary: &RunSummary) {}
 }

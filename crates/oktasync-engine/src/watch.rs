@@ -156,8 +156,9 @@ pub async fn watch(
     Ok(())
 }
 
-/// What one watch step did.
-enum Step {
+/// What one watch poll did.
+#[derive(Debug)]
+pub enum Step {
     /// The log had nothing new.
     Idle,
     /// A run was applied (incremental, or a full sync when incremental was not possible).
@@ -169,8 +170,9 @@ enum Step {
 }
 
 /// One watch poll: an empty log page only moves the checkpoint (no run, no cross-check
-/// calls); events are applied as an incremental run.
-async fn watch_step(
+/// calls); events are applied as an incremental run; a mirror that cannot be synced
+/// incrementally gets a full sync. `oktasync serve` schedules these.
+pub async fn watch_step(
     client: &OktaClient,
     store: &dyn Store,
     opts: &SyncOptions,
@@ -227,7 +229,7 @@ async fn watch_step(
 }
 
 /// Errors that waiting does not fix.
-fn permanent(e: &EngineError) -> bool {
+pub fn permanent(e: &EngineError) -> bool {
     use okta_api::Error as E;
     match e {
         EngineError::RunFailed { cause, .. } => permanent(cause),

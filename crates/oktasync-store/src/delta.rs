@@ -363,12 +363,15 @@ pub struct ChangeQuery {
     pub user_id: Option<String>,
     /// Only changes that concern this group id.
     pub group_id: Option<String>,
-    /// At most this many (the newest); all when `None`.
+    /// At most this many (the newest, or with `after` the oldest after it); all when `None`.
     pub limit: Option<u32>,
+    /// Only changes after this change id, and then the oldest first: how a feed is paged.
+    pub after: Option<i64>,
 }
 
 /// One row of the change log (`changes` table).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChangeRecord {
     pub change_id: i64,
     pub run_id: i64,

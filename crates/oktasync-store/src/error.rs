@@ -120,6 +120,12 @@ pub enum StoreError {
         "cannot copy into {location}: it already holds orgs ({orgs}); copy into a new SQLite file or an empty PostgreSQL database"
     )]
     CopyTargetNotEmpty { location: String, orgs: String },
+    #[error("unknown token scope {0:?}: use read, sync or admin")]
+    BadTokenScope(String),
+    #[error(
+        "a token named {0:?} exists already; pick another name, or revoke it first with `oktasync token revoke {0}`"
+    )]
+    TokenNameTaken(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -55,7 +55,13 @@ pub(crate) async fn changes(
         args.push(group_id.into());
         sql.push_str(&format!(" AND c.group_id = ${}", args.len()));
     }
-    sql.push_str(" ORDER BY c.change_id DESC");
+    if let Some(after) = query.after {
+        args.push(after.into());
+        sql.push_str(&format!(" AND c.change_id > ${}", args.len()));
+        sql.push_str(" ORDER BY c.change_id ASC");
+    } else {
+        sql.push_str(" ORDER BY c.change_id DESC");
+    }
     if let Some(limit) = query.limit {
         args.push(i64::from(limit).into());
         sql.push_str(&format!(" LIMIT ${}", args.len()));
@@ -94,7 +100,9 @@ pub(crate) async fn changes(
             })
         })
         .collect::<Result<Vec<_>>>()?;
-    records.reverse();
+    if query.after.is_none() {
+        records.reverse();
+    }
     Ok(records)
 }
 

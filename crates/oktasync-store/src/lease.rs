@@ -25,12 +25,13 @@ use std::time::Duration;
 
 /// How long a lease holds without renewal: a holder that died lets go within this. Long enough
 /// that a holder stalled by a slow disk or a long apply step (tens of seconds on a large org)
-/// does not lose it while alive, given renewals every [`LEASE_RENEW_EVERY`].
-pub const LEASE_TTL: Duration = Duration::from_secs(60);
+/// does not lose it while alive, given renewals every [`LEASE_RENEW_EVERY`]; short enough that
+/// another instance polling every few seconds takes a dead holder's work over within a minute.
+pub const LEASE_TTL: Duration = Duration::from_secs(45);
 
 /// How often a held lease is renewed: three renewals fit in [`LEASE_TTL`], so two can fail
 /// (a database restart) before the lease expires.
-pub const LEASE_RENEW_EVERY: Duration = Duration::from_secs(20);
+pub const LEASE_RENEW_EVERY: Duration = Duration::from_secs(15);
 
 const SYNC: &str = "sync";
 

@@ -40,6 +40,7 @@ mod runlog;
 mod schema;
 mod sql;
 mod sqlite;
+mod tokens;
 mod types;
 
 pub use copy::{CopyReport, copy_mirror};
@@ -55,6 +56,7 @@ pub use postgres::{PG_POOL_CONNECTIONS, PgState, PgStore};
 pub use reader::{MirrorReader, TableRows};
 pub use schema::canonical_raw;
 pub use sqlite::{APPLICATION_ID, FileState, SqliteStore, StoreOptions};
+pub use tokens::{ApiToken, ApiTokens, TokenScope};
 pub use types::{
     AssigneeType, Batch, ChangeCounts, Changes, OrgId, OrgRecord, RunId, RunKind, RunOutcome,
     RunStart, RunStats, SyncRunRecord, Table, UnknownRunValue,

@@ -528,6 +528,19 @@ impl MirrorReader for Mirror {
         query::users(conn.as_mut(), org, filter).await
     }
 
+    async fn users_page(
+        &self,
+        org: OrgId,
+        filter: &UserFilter,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<UserRow>> {
+        let mut tx = self.backend.read().await?;
+        let page = query::users_page(tx.as_mut(), org, filter, after, limit).await?;
+        tx.commit().await?;
+        Ok(page)
+    }
+
     async fn user(&self, org: OrgId, id_or_login: &str) -> Result<Option<UserDetail>> {
         let mut tx = self.backend.read().await?;
         let user = query::user(tx.as_mut(), org, id_or_login).await?;
@@ -644,6 +657,41 @@ impl MirrorReader for Mirror {
         .iter()
         .map(|r| r.decode())
         .collect()
+    }
+
+    async fn runs_page(
+        &self,
+        org: OrgId,
+        before: Option<RunId>,
+        limit: u32,
+    ) -> Result<Vec<SyncRunRecord>> {
+        let mut conn = self.backend.conn().await?;
+        conn.fetch_all(
+            "SELECT run_id, org_id, kind, resources, started_at, ended_at, outcome, error, counts,
+                    changes, api_calls, fewest_calls, calls_by_bucket, http_429, retries,
+                    rate_limit_wait_s
+             FROM sync_runs WHERE org_id = $1 AND ($2 IS NULL OR run_id < $2)
+             ORDER BY run_id DESC LIMIT $3",
+            args![org, before.map(|r| r.0), i64::from(limit)],
+        )
+        .await?
+        .iter()
+        .map(|r| r.decode())
+        .collect()
+    }
+
+    async fn run(&self, org: OrgId, run: RunId) -> Result<Option<SyncRunRecord>> {
+        let mut conn = self.backend.conn().await?;
+        conn.fetch_optional(
+            "SELECT run_id, org_id, kind, resources, started_at, ended_at, outcome, error, counts,
+                    changes, api_calls, fewest_calls, calls_by_bucket, http_429, retries,
+                    rate_limit_wait_s
+             FROM sync_runs WHERE org_id = $1 AND run_id = $2",
+            args![org, run.0],
+        )
+        .await?
+        .map(|r| r.decode())
+        .transpose()
     }
 
     async fn meta(&self, key: &str) -> Result<Option<String>> {
@@ -767,6 +815,15 @@ macro_rules! forward_store_traits {
             ) -> $crate::Result<Vec<$crate::query::UserRow>> {
                 $crate::MirrorReader::users(&self.mirror, org, filter).await
             }
+            async fn users_page(
+                &self,
+                org: $crate::OrgId,
+                filter: &$crate::query::UserFilter,
+                after: Option<&str>,
+                limit: u32,
+            ) -> $crate::Result<Vec<$crate::query::UserRow>> {
+                $crate::MirrorReader::users_page(&self.mirror, org, filter, after, limit).await
+            }
             async fn user(
                 &self,
                 org: $crate::OrgId,
@@ -865,6 +922,21 @@ macro_rules! forward_store_traits {
                 limit: u32,
             ) -> $crate::Result<Vec<$crate::SyncRunRecord>> {
                 $crate::MirrorReader::recent_runs(&self.mirror, org, limit).await
+            }
+            async fn runs_page(
+                &self,
+                org: $crate::OrgId,
+                before: Option<$crate::RunId>,
+                limit: u32,
+            ) -> $crate::Result<Vec<$crate::SyncRunRecord>> {
+                $crate::MirrorReader::runs_page(&self.mirror, org, before, limit).await
+            }
+            async fn run(
+                &self,
+                org: $crate::OrgId,
+                run: $crate::RunId,
+            ) -> $crate::Result<Option<$crate::SyncRunRecord>> {
+                $crate::MirrorReader::run(&self.mirror, org, run).await
             }
             async fn meta(&self, key: &str) -> $crate::Result<Option<String>> {
                 $crate::MirrorReader::meta(&self.mirror, key).await

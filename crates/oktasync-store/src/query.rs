@@ -14,6 +14,7 @@ use serde_json::Value;
 
 /// A user as listed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserRow {
     pub id: String,
     pub status: Option<String>,
@@ -41,6 +42,9 @@ pub struct UserFilter {
     pub department: Option<String>,
     /// Substring of login, email, first, last or display name, case-insensitive (Unicode).
     pub search: Option<String>,
+    /// Only users whose Okta `lastUpdated` is at or after this time (Okta's form,
+    /// `2024-05-01T12:00:00.000Z`).
+    pub updated_since: Option<String>,
 }
 
 /// A user row with the name the search also looks at.
@@ -63,6 +67,75 @@ pub(crate) async fn users(
     org: OrgId,
     filter: &UserFilter,
 ) -> Result<Vec<UserRow>> {
+    let rows = select_users(conn, org, filter, UserOrder::Login).await?;
+    let matches = UserMatcher::new(filter);
+    Ok(rows
+        .into_iter()
+        .filter(|r| matches.test(r))
+        .map(|r| r.user)
+        .collect())
+}
+
+/// Rows read per statement while filling a page of users, so that a filter SQL cannot
+/// evaluate (Unicode search) does not make one page read the whole table at once.
+const USER_PAGE_CHUNK: u32 = 1000;
+
+/// Up to `limit` users matching `filter`, in id order, after the user with id `after`:
+/// keyset paging, so the next page continues after the last id whatever committed between
+/// the two. Read in one snapshot when `conn` is a read transaction.
+pub(crate) async fn users_page(
+    conn: &mut dyn Sql,
+    org: OrgId,
+    filter: &UserFilter,
+    after: Option<&str>,
+    limit: u32,
+) -> Result<Vec<UserRow>> {
+    let matches = UserMatcher::new(filter);
+    let mut page = Vec::new();
+    let mut cursor = after.map(str::to_owned);
+    let chunk = limit.clamp(1, USER_PAGE_CHUNK);
+    while page.len() < limit as usize {
+        let rows = select_users(
+            conn,
+            org,
+            filter,
+            UserOrder::IdAfter(cursor.as_deref(), chunk),
+        )
+        .await?;
+        let exhausted = rows.len() < chunk as usize;
+        cursor = rows.last().map(|r| r.user.id.clone());
+        for row in rows {
+            if page.len() < limit as usize && matches.test(&row) {
+                page.push(row.user);
+            }
+        }
+        if exhausted {
+            break;
+        }
+    }
+    Ok(page)
+}
+
+/// How [`select_users`] orders, and where it starts.
+enum UserOrder<'a> {
+    /// By login (the CLI's listing), all rows.
+    Login,
+    /// By id, after this id, at most this many.
+    IdAfter(Option<&'a str>, u32),
+}
+
+/// Users matching the filters SQL can evaluate on both backends alike (status, group,
+/// `last_updated`); the rest is [`UserMatcher`]'s.
+async fn select_users(
+    conn: &mut dyn Sql,
+    org: OrgId,
+    filter: &UserFilter,
+    order: UserOrder<'_>,
+) -> Result<Vec<SearchableUser>> {
+    let (after, order_by) = match order {
+        UserOrder::Login => (None, "ORDER BY u.login NULLS FIRST, u.id".to_owned()),
+        UserOrder::IdAfter(after, limit) => (after, format!("ORDER BY u.id LIMIT {limit}")),
+    };
     let sql = format!(
         "SELECT u.id, u.status, u.login, u.email, u.first_name, u.last_name, \
          u.department, u.title, u.last_login, u.last_updated, u.display_name \
@@ -72,32 +145,53 @@ pub(crate) async fn users(
            AND ($3 IS NULL OR EXISTS ( \
                 SELECT 1 FROM group_members m \
                 WHERE m.org_id = u.org_id AND m.user_id = u.id AND m.group_id = $3)) \
-         ORDER BY u.login NULLS FIRST, u.id",
+           AND ($4 IS NULL OR u.last_updated >= $4) \
+           AND ($5 IS NULL OR u.id > $5) \
+         {order_by}",
         conn.dialect().text_list("$2")
     );
     let statuses = serde_json::to_string(&filter.statuses)?;
-    let rows = conn
-        .fetch_all(&sql, args![org, statuses, filter.group_id.as_deref()])
-        .await?
-        .iter()
-        .map(|r| r.decode::<SearchableUser>())
-        .collect::<Result<Vec<_>>>()?;
-    let department = filter.department.as_deref().map(str::to_lowercase);
-    let search = filter.search.as_deref().map(str::to_lowercase);
-    Ok(rows
-        .into_iter()
-        .filter(|r| {
-            department.as_deref().is_none_or(|d| {
-                r.user
-                    .department
-                    .as_deref()
-                    .map(str::to_lowercase)
-                    .as_deref()
-                    == Some(d)
-            })
-        })
-        .filter(|r| {
-            search.as_deref().is_none_or(|s| {
+    conn.fetch_all(
+        &sql,
+        args![
+            org,
+            statuses,
+            filter.group_id.as_deref(),
+            filter.updated_since.as_deref(),
+            after
+        ],
+    )
+    .await?
+    .iter()
+    .map(|r| r.decode::<SearchableUser>())
+    .collect()
+}
+
+/// The filters of [`UserFilter`] that fold case beyond ASCII, evaluated here.
+struct UserMatcher {
+    department: Option<String>,
+    search: Option<String>,
+}
+
+impl UserMatcher {
+    fn new(filter: &UserFilter) -> Self {
+        Self {
+            department: filter.department.as_deref().map(str::to_lowercase),
+            search: filter.search.as_deref().map(str::to_lowercase),
+        }
+    }
+
+    fn test(&self, r: &SearchableUser) -> bool {
+        let department = self.department.as_deref().is_none_or(|d| {
+            r.user
+                .department
+                .as_deref()
+                .map(str::to_lowercase)
+                .as_deref()
+                == Some(d)
+        });
+        department
+            && self.search.as_deref().is_none_or(|s| {
                 [
                     r.user.login.as_deref(),
                     r.user.email.as_deref(),
@@ -108,13 +202,12 @@ pub(crate) async fn users(
                 .into_iter()
                 .any(|field| contains_folded(field, s))
             })
-        })
-        .map(|r| r.user)
-        .collect())
+    }
 }
 
 /// A group a user belongs to.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserGroup {
     pub group_id: String,
     pub group_name: Option<String>,
@@ -123,6 +216,7 @@ pub struct UserGroup {
 
 /// One way a user reaches an app: `via` DIRECT, or GROUP through `via_group_*`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AppAccess {
     pub app_id: String,
     pub app_label: Option<String>,
@@ -137,6 +231,7 @@ pub struct AppAccess {
 
 /// One admin role a user holds: `via` DIRECT, or GROUP through `via_group_*`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AdminRole {
     pub user_id: String,
     pub login: Option<String>,
@@ -154,6 +249,7 @@ pub struct AdminRole {
 
 /// An MFA factor of a user.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FactorRow {
     pub id: String,
     pub factor_type: Option<String>,
@@ -163,6 +259,7 @@ pub struct FactorRow {
 
 /// Everything the mirror knows about one user.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserDetail {
     #[serde(flatten)]
     pub user: UserRow,
@@ -255,6 +352,7 @@ pub(crate) async fn user(
 
 /// A group as listed, with its member count in the mirror.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GroupRow {
     pub id: String,
     pub name: Option<String>,
@@ -278,6 +376,7 @@ pub(crate) async fn groups(conn: &mut dyn Sql, org: OrgId) -> Result<Vec<GroupRo
 
 /// An app a group is assigned to.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GroupApp {
     pub app_id: String,
     pub app_label: Option<String>,
@@ -286,6 +385,7 @@ pub struct GroupApp {
 
 /// A role granted to a group (its members hold it).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GroupRole {
     pub assignment_id: String,
     pub role_type: Option<String>,
@@ -295,6 +395,7 @@ pub struct GroupRole {
 
 /// One group with its members, apps and roles.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GroupDetail {
     #[serde(flatten)]
     pub group: GroupRow,
@@ -356,6 +457,7 @@ pub(crate) async fn group(
 
 /// An app as listed, with how many users can use it and how many groups are assigned.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AppRow {
     pub id: String,
     pub name: Option<String>,
@@ -382,6 +484,7 @@ pub(crate) async fn apps(conn: &mut dyn Sql, org: OrgId) -> Result<Vec<AppRow>> 
 
 /// A group assigned to an app.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AppGroup {
     pub group_id: String,
     pub group_name: Option<String>,
@@ -391,6 +494,7 @@ pub struct AppGroup {
 
 /// One app and who has access to it, and through what.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AppDetail {
     #[serde(flatten)]
     pub app: AppRow,

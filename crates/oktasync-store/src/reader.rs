@@ -7,7 +7,7 @@ use crate::history::Concern;
 use crate::query::{
     AdminRole, AppDetail, AppRow, GroupDetail, GroupRow, UserDetail, UserFilter, UserGroup, UserRow,
 };
-use crate::types::{OrgId, OrgRecord, SyncRunRecord, Table};
+use crate::types::{OrgId, OrgRecord, RunId, SyncRunRecord, Table};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -33,6 +33,16 @@ pub trait MirrorReader: Send + Sync {
 
     /// Users matching `filter`, ordered by login.
     async fn users(&self, org: OrgId, filter: &UserFilter) -> Result<Vec<UserRow>>;
+
+    /// Up to `limit` users matching `filter`, in id order, after the user with id `after`,
+    /// read in one snapshot (a page of the REST API).
+    async fn users_page(
+        &self,
+        org: OrgId,
+        filter: &UserFilter,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<UserRow>>;
 
     /// The user with this id, or else this login (case-insensitive).
     async fn user(&self, org: OrgId, id_or_login: &str) -> Result<Option<UserDetail>>;
@@ -91,6 +101,17 @@ pub trait MirrorReader: Send + Sync {
 
     /// The most recent runs of one org, newest first.
     async fn recent_runs(&self, org: OrgId, limit: u32) -> Result<Vec<SyncRunRecord>>;
+
+    /// Up to `limit` runs of one org older than `before` (all when `None`), newest first.
+    async fn runs_page(
+        &self,
+        org: OrgId,
+        before: Option<RunId>,
+        limit: u32,
+    ) -> Result<Vec<SyncRunRecord>>;
+
+    /// One run of one org, if the mirror has it.
+    async fn run(&self, org: OrgId, run: RunId) -> Result<Option<SyncRunRecord>>;
 
     /// A fact about the mirror itself (`mirror_meta`), e.g. `created_by`.
     async fn meta(&self, key: &str) -> Result<Option<String>>;

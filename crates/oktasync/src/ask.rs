@@ -82,6 +82,7 @@ pub async fn users(
         group_id,
         department: args.department.clone(),
         search: args.search.clone(),
+        updated_since: None,
     };
     let rows = store.users(org, &filter).await?;
     print_list(format, &rows, &user_table(&rows), "users")

@@ -56,6 +56,26 @@ pub struct MirrorArgs {
     pub config: ConfigArg,
 }
 
+/// Which mirror, for commands about the mirror rather than one org (tokens).
+#[derive(Args, Debug, Clone, Default)]
+pub struct DbArgs {
+    /// The mirror: a SQLite file or a postgres:// URL [default: ./oktasync.db]
+    #[arg(long, value_name = "PATH|URL")]
+    pub db: Option<PathBuf>,
+    #[command(flatten)]
+    pub config: ConfigArg,
+}
+
+impl From<&DbArgs> for OrgArgs {
+    fn from(d: &DbArgs) -> OrgArgs {
+        OrgArgs {
+            db: d.db.clone(),
+            config: d.config.clone(),
+            ..OrgArgs::default()
+        }
+    }
+}
+
 impl From<&MirrorArgs> for OrgArgs {
     fn from(m: &MirrorArgs) -> OrgArgs {
         OrgArgs {
@@ -231,6 +251,19 @@ pub enum Command {
         #[command(flatten)]
         out: OutputArgs,
     },
+    /// Serve the mirror over HTTP (REST API under /v1, /openapi.json, /docs, /metrics) and
+    /// keep the configured orgs fresh on a schedule, until SIGTERM or Ctrl-C
+    Serve {
+        #[command(flatten)]
+        org: OrgArgs,
+        #[command(flatten)]
+        serve: ServeArgs,
+    },
+    /// Tokens of the REST API (`oktasync serve`)
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
     /// The orgs in the mirror: short name, URL, users, last run
     Orgs {
         #[command(flatten)]
@@ -355,6 +388,62 @@ fn parse_interval(text: &str) -> Result<Duration, String> {
 
 fn parse_reconcile_every(text: &str) -> Result<Duration, String> {
     parse_duration_at_least(text, MIN_RECONCILE_EVERY, "the reconcile period")
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:8080; [serve] listen, OKTASYNC_SERVE_LISTEN]
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<std::net::SocketAddr>,
+    /// With one org (org_url): poll its System Log this often [default: 30s]
+    #[arg(long, value_name = "DURATION", value_parser = parse_interval)]
+    pub sync_interval: Option<Duration>,
+    /// With one org (org_url): a full reconcile this often [default: 24h]
+    #[arg(long, value_name = "DURATION", value_parser = parse_reconcile_every)]
+    pub reconcile_every: Option<Duration>,
+    /// Log one JSON object per line instead of text
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub log_format: Option<LogFormat>,
+}
+
+/// How `serve` writes its log.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenCommand {
+    /// Create a token; it is printed once, alone on the last line of stdout (only its hash
+    /// is stored)
+    Create {
+        /// A name for it, unique in the mirror (who or what uses it)
+        #[arg(long)]
+        name: String,
+        /// What it allows: read (every GET), sync (and POST /syncs), admin (everything)
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(["read", "sync", "admin"]))]
+        scope: String,
+        /// Limit it to one org of the mirror (its short name)
+        #[arg(long, value_name = "ORG")]
+        org: Option<String>,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// The tokens: name, scope, org, created, last used
+    List {
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(flatten)]
+        out: OutputArgs,
+    },
+    /// Revoke a token by name: requests with it are refused from now on
+    Revoke {
+        name: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
 }
 
 #[derive(Args, Debug, Clone)]

@@ -10,6 +10,7 @@
 
 mod okta_conventions;
 mod secret;
+pub mod serve;
 
 use anyhow::{Context, Result, bail};
 use config::{Environment, File, FileFormat, Source};
@@ -105,7 +106,10 @@ pub const KEYS: &[(&str, &str)] = &[
 ];
 
 /// Environment variables with the prefix that are not settings (read by clap or the logger).
-const NON_SETTING_ENV: &[&str] = &["config", "log"];
+const NON_SETTING_ENV: &[&str] = &["config", "log", "serve_listen", "serve_metrics_public"];
+
+/// Tables of the config file read by `oktasync serve` (config/serve.rs), not flat keys.
+const SERVE_TABLES: &[&str] = &["serve", "orgs"];
 
 pub use oktasync_engine::Resource;
 
@@ -418,6 +422,7 @@ impl RawLayer {
 fn known_key(key: &str) -> bool {
     KEYS.iter().any(|(k, _)| *k == key)
         || matches!(key, "oauth_client_id_file")
+        || SERVE_TABLES.contains(&key)
         || NON_SETTING_ENV.contains(&key)
 }
 
@@ -671,6 +676,31 @@ impl Settings {
             unknown_keys,
             notes,
         })
+    }
+
+    /// A copy for one org of `serve`, whose own URL and credentials the caller sets where
+    /// they differ; warnings are not carried over (they were said once already).
+    pub fn clone_for_org(&self) -> Settings {
+        Settings {
+            org_url: self.org_url.clone(),
+            org_name: self.org_name.clone(),
+            db: self.db.clone(),
+            db_password: self.db_password.clone(),
+            ca_file: self.ca_file.clone(),
+            api_token: self.api_token.clone(),
+            oauth_client_id: self.oauth_client_id.clone(),
+            oauth_private_key: self.oauth_private_key.clone(),
+            oauth_client_secret: self.oauth_client_secret.clone(),
+            oauth_scopes: self.oauth_scopes.clone(),
+            oauth_key_id: self.oauth_key_id.clone(),
+            resources: self.resources.clone(),
+            factors: self.factors,
+            max_concurrency: self.max_concurrency,
+            config_file: self.config_file.clone(),
+            origins: self.origins.clone(),
+            unknown_keys: Vec::new(),
+            notes: Vec::new(),
+        }
     }
 
     /// Everything worth a warning: unknown keys, and notes about the Okta SDK settings.

@@ -126,6 +126,7 @@ pub async fn changes(
                 user_id,
                 group_id,
                 limit: Some(args.limit),
+                after: None,
             },
         )
         .await?;

@@ -15,6 +15,7 @@ mod history;
 mod init;
 mod output;
 mod progress;
+mod serve;
 mod sync;
 
 use anyhow::Result;
@@ -27,7 +28,13 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    match &cli.command {
+        // A server logs what it does (info); `--log-format json` for log collectors.
+        Command::Serve { serve, .. } => {
+            init_logging("info", serve.log_format == Some(cli::LogFormat::Json))
+        }
+        _ => init_logging(DEFAULT_LOG_FILTER, false),
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -44,28 +51,38 @@ fn main() -> ExitCode {
     }
 }
 
-/// Logs go to stderr; `OKTASYNC_LOG` (or `RUST_LOG`) picks the level, warnings by default.
+/// What commands log unless `OKTASYNC_LOG` says otherwise. sqlx reports statements over 1 s
+/// at warn; a large sync has several by design. rustls' platform verifier logs every
+/// untrusted certificate at error; the client's own error names it once, with the fix.
+const DEFAULT_LOG_FILTER: &str = "warn";
+
+/// Logs go to stderr; `OKTASYNC_LOG` (or `RUST_LOG`) picks the level (`level` by default).
 /// Colour only on a terminal, so that redirected logs hold no escape codes.
-fn init_logging() {
+fn init_logging(level: &str, json: bool) {
     use tracing_subscriber::EnvFilter;
     let filter = std::env::var("OKTASYNC_LOG")
         .ok()
         .and_then(|v| EnvFilter::try_new(v).ok())
         .or_else(|| EnvFilter::try_from_default_env().ok())
-        // sqlx reports statements over 1 s at warn; a large sync has several by design.
-        // rustls' platform verifier logs every untrusted certificate at error; the client's
-        // own error names it once, with the fix.
-        .unwrap_or_else(|| EnvFilter::new("warn,sqlx::query=error,rustls_platform_verifier=off"));
-    let _ = tracing_subscriber::fmt()
+        .unwrap_or_else(|| {
+            EnvFilter::new(format!(
+                "{level},sqlx::query=error,rustls_platform_verifier=off"
+            ))
+        });
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_ansi(std::io::stderr().is_terminal() && !json)
+        .with_writer(std::io::stderr);
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
 }
 
 /// Settings for this invocation: file, environment, then the flags given. `--org URL` is
 /// `--org-url URL`; `--org NAME` is resolved against the mirror by [`resolve_org_name`].
-fn load_settings(org: &OrgArgs, extra: Layer) -> Result<Settings> {
+pub(crate) fn load_settings(org: &OrgArgs, extra: Layer) -> Result<Settings> {
     let org_url = org
         .org_url
         .clone()
@@ -297,6 +314,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Serve { org, serve } => serve::serve(&org, &serve).await,
+        Command::Token { command } => serve::token(&command).await,
         Command::Orgs { mirror, out } => {
             let settings = load_settings(&OrgArgs::from(&mirror), Layer::default())?;
             let store = connect::open_existing(&connect::db_location(&settings)?).await?;

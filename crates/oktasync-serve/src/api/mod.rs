@@ -1,0 +1,128 @@
+//! The HTTP API: one module per resource; the routes and the OpenAPI document are built
+//! together from the handlers (`routes!`), so a route cannot be missing from the document.
+
+pub mod admins;
+pub mod apps;
+pub mod changes;
+pub mod groups;
+pub mod ops;
+pub mod orgs;
+pub mod runs;
+pub mod users;
+
+use crate::state::AppState;
+use axum::Router;
+use axum::http::header;
+use axum::response::{Html, IntoResponse};
+use std::sync::Arc;
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "oktasync",
+        description = "A mirror of Okta orgs: users of every status, groups, memberships, apps and \
+            assignments, admin roles, and the change log. Reads never call Okta. Every `/v1` \
+            route needs `Authorization: Bearer <token>` (`oktasync token create`). Lists page \
+            with `page_size` and `page_token`; errors are `application/problem+json`."
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "orgs"), (name = "users"), (name = "groups"), (name = "apps"),
+        (name = "admins"), (name = "changes"), (name = "runs"), (name = "syncs"),
+        (name = "operations", description = "Health and metrics; no token needed")
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The routes needing a token, and their part of the document.
+fn v1() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(orgs::list))
+        .routes(routes!(orgs::get))
+        .routes(routes!(users::list))
+        .routes(routes!(users::get))
+        .routes(routes!(groups::list))
+        .routes(routes!(groups::get))
+        .routes(routes!(groups::members))
+        .routes(routes!(apps::list))
+        .routes(routes!(apps::access))
+        .routes(routes!(admins::list))
+        .routes(routes!(changes::list))
+        .routes(routes!(runs::list))
+        .routes(routes!(runs::start))
+        .routes(routes!(runs::get))
+}
+
+fn operations() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(ops::livez))
+        .routes(routes!(ops::readyz))
+        .routes(routes!(ops::metrics))
+}
+
+/// The OpenAPI document of every route.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, mut doc) = v1().split_for_parts();
+    let (_, ops) = operations().split_for_parts();
+    doc.merge(ops);
+    doc
+}
+
+/// The whole application.
+pub fn router(state: AppState) -> Router {
+    let (v1, mut doc) = v1().split_for_parts();
+    let v1 = v1.layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        crate::auth::require_token,
+    ));
+    let (ops, ops_doc) = operations().split_for_parts();
+    doc.merge(ops_doc);
+    let json = Arc::new(doc.to_pretty_json().unwrap_or_else(|_| "{}".to_owned()));
+    let page = Arc::new(crate::docs::render(&doc));
+    Router::new()
+        .merge(v1)
+        .merge(ops)
+        .route(
+            "/openapi.json",
+            axum::routing::get(move || {
+                let json = json.clone();
+                async move {
+                    (
+                        [(header::CONTENT_TYPE, "application/json")],
+                        (*json).clone(),
+                    )
+                        .into_response()
+                }
+            }),
+        )
+        .route(
+            "/docs",
+            axum::routing::get(move || {
+                let page = page.clone();
+                async move { Html((*page).clone()) }
+            }),
+        )
+        .fallback(|| async {
+            crate::problem::ApiError::not_found(
+                "no such route; GET /docs lists them, GET /openapi.json describes them",
+            )
+        })
+        .layer(axum::middleware::from_fn(crate::metrics::track))
+        .with_state(state)
+}

@@ -1,0 +1,97 @@
+//! `oktasync serve`: the mirror as a service. A REST API under `/v1` read from the mirror
+//! (never from Okta), its OpenAPI document and reference page, scheduled syncs of the
+//! configured orgs shared by every instance on one database, and Prometheus metrics.
+//!
+//! Layout: [`api`] holds one module per resource (handlers and their OpenAPI entries);
+//! `auth` the bearer tokens; `paging` the keyset pages every list uses; `problem` the
+//! RFC 9457 errors; [`scheduler`] the scheduled and requested syncs; `metrics` the
+//! Prometheus recorder.
+
+pub mod api;
+mod auth;
+mod docs;
+mod metrics;
+mod paging;
+mod problem;
+pub mod scheduler;
+mod state;
+
+pub use api::openapi;
+pub use auth::{new_token, token_hash};
+pub use paging::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+pub use scheduler::{LEASE_POLL, OrgSchedule};
+
+use okta_api::Clock;
+use oktasync_store::Mirror;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// What can stop the server from starting or serving.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(
+        "cannot listen on {addr}: {cause}; pick another address with --listen (or [serve] listen)"
+    )]
+    Listen {
+        addr: SocketAddr,
+        cause: std::io::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] oktasync_store::StoreError),
+    #[error("the server stopped: {0}")]
+    Serve(std::io::Error),
+}
+
+/// How to serve.
+pub struct ServeOptions {
+    /// The orgs this instance keeps fresh (may be empty: then it only answers reads).
+    pub orgs: Vec<OrgSchedule>,
+    /// Whether `/metrics` is served without a token.
+    pub metrics_public: bool,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// A bound listener, so that the caller learns the port (`127.0.0.1:0` in tests) before
+/// serving.
+pub async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, ServeError> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|cause| ServeError::Listen { addr, cause })
+}
+
+/// Serves until `shutdown` resolves: then stops taking connections, lets requests in
+/// flight finish, abandons a run in progress (the mirror keeps its previous state; the run
+/// is recorded as interrupted) and releases its leases.
+pub async fn serve(
+    store: Arc<Mirror>,
+    listener: tokio::net::TcpListener,
+    options: ServeOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let scheduler =
+        Arc::new(scheduler::Scheduler::new(store.clone(), options.orgs, stop_rx.clone()).await?);
+    let state = state::AppState {
+        store,
+        clock: options.clock,
+        scheduler: scheduler.clone(),
+        metrics: metrics::handle(),
+        metrics_public: options.metrics_public,
+    };
+    let schedules = tokio::spawn(scheduler.clone().run());
+    let app = api::router(state);
+    let mut stopped = stop_rx.clone();
+    let served = axum::serve(listener, app).with_graceful_shutdown(async move {
+        let _ = stopped.wait_for(|stop| *stop).await;
+    });
+    let signal = async move {
+        shutdown.await;
+        tracing::info!("Stopping: finishing requests in flight, abandoning the run in progress.");
+        let _ = stop_tx.send(true);
+    };
+    let (result, ()) = tokio::join!(served.into_future(), signal);
+    let _ = schedules.await;
+    scheduler.stopped().await;
+    result.map_err(ServeError::Serve)
+}

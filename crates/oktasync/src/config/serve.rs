@@ -1,0 +1,237 @@
+//! `oktasync serve`'s settings: `[serve]` and `[[orgs]]` in the config file, then
+//! `OKTASYNC_SERVE_*` in the environment, then flags.
+//!
+//! ```toml
+//! [serve]
+//! listen = "127.0.0.1:8080"
+//! metrics_public = true
+//!
+//! [[orgs]]
+//! name = "acme"
+//! org_url = "https://acme.okta.com"
+//! api_token_file = "/run/secrets/acme"   # or any credential form the top level accepts
+//! sync_interval = "30s"
+//! reconcile_every = "24h"
+//! ```
+//! With no `[[orgs]]`, the top-level `org_url` and credentials name the one org served.
+
+use super::{RawLayer, Settings};
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_SYNC_INTERVAL: Duration = Duration::from_secs(30);
+pub const DEFAULT_RECONCILE_EVERY: Duration = Duration::from_secs(24 * 3600);
+
+/// The `[serve]` table.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServeTable {
+    listen: Option<String>,
+    metrics_public: Option<bool>,
+}
+
+/// One `[[orgs]]` entry's own keys; the rest are credentials, as at the top level.
+#[derive(Debug, Deserialize)]
+struct OrgTable {
+    name: String,
+    org_url: String,
+    sync_interval: Option<String>,
+    reconcile_every: Option<String>,
+}
+
+/// The credential and connection keys an `[[orgs]]` entry may hold besides its own.
+const ORG_CREDENTIAL_KEYS: &[&str] = &[
+    "ca_file",
+    "api_token",
+    "api_token_file",
+    "api_token_keyring",
+    "oauth_client_id",
+    "oauth_client_id_file",
+    "oauth_private_key",
+    "oauth_private_key_file",
+    "oauth_private_key_keyring",
+    "oauth_client_secret",
+    "oauth_client_secret_file",
+    "oauth_client_secret_keyring",
+    "oauth_scopes",
+    "oauth_key_id",
+];
+
+/// One org `serve` keeps fresh, with the settings its client is built from.
+pub struct ServedOrg {
+    pub name: String,
+    pub settings: Settings,
+    pub sync_interval: Duration,
+    pub reconcile_every: Option<Duration>,
+}
+
+/// Everything `serve` needs besides the mirror.
+pub struct ServeSettings {
+    pub listen: SocketAddr,
+    pub metrics_public: bool,
+    pub orgs: Vec<ServedOrg>,
+}
+
+fn duration(text: &str, what: &str) -> Result<Duration> {
+    humantime::parse_duration(text)
+        .with_context(|| format!("{what} = {text:?}: give a duration such as 30s, 5m or 24h"))
+}
+
+/// Reads `[serve]` and `[[orgs]]` from the config file that `base` was loaded from, the
+/// environment, and the flags given.
+pub fn load(
+    base: &Settings,
+    env: impl IntoIterator<Item = (String, String)>,
+    listen_flag: Option<SocketAddr>,
+    sync_interval_flag: Option<Duration>,
+    reconcile_every_flag: Option<Duration>,
+) -> Result<ServeSettings> {
+    let (table, file_name) = match &base.config_file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read config file {}", path.display()))?;
+            let table: toml::Table = toml::from_str(&text)
+                .with_context(|| format!("invalid config file {}", path.display()))?;
+            (table, path.display().to_string())
+        }
+        None => (toml::Table::new(), String::new()),
+    };
+    let serve: ServeTable = match table.get("serve") {
+        Some(v) => v.clone().try_into().with_context(|| {
+            format!("invalid [serve] in {file_name}: it takes listen and metrics_public")
+        })?,
+        None => ServeTable::default(),
+    };
+    let env: Vec<(String, String)> = env.into_iter().collect();
+    let env_value = |key: &str| env.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+    let listen_text = env_value("OKTASYNC_SERVE_LISTEN")
+        .or(serve.listen)
+        .unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
+    let listen = match listen_flag {
+        Some(addr) => addr,
+        None => listen_text.parse().with_context(|| {
+            format!(
+                "listen = {listen_text:?} is not an address such as 127.0.0.1:8080 or 0.0.0.0:8080"
+            )
+        })?,
+    };
+    let metrics_public = match env_value("OKTASYNC_SERVE_METRICS_PUBLIC") {
+        Some(v) => v
+            .parse()
+            .with_context(|| format!("OKTASYNC_SERVE_METRICS_PUBLIC={v:?}: give true or false"))?,
+        None => serve.metrics_public.unwrap_or(true),
+    };
+
+    let mut orgs = Vec::new();
+    if let Some(entries) = table.get("orgs") {
+        let Some(entries) = entries.as_array() else {
+            bail!("orgs in {file_name} must be [[orgs]] tables, one per org");
+        };
+        for (i, entry) in entries.iter().enumerate() {
+            orgs.push(org_entry(
+                base,
+                entry,
+                &format!("[[orgs]] #{} in {file_name}", i + 1),
+            )?);
+        }
+        let mut names: Vec<String> = orgs.iter().map(|o| o.name.to_ascii_lowercase()).collect();
+        names.sort();
+        if let Some(pair) = names.windows(2).find(|w| w[0] == w[1]) {
+            bail!(
+                "two [[orgs]] in {file_name} are named {:?}; names must differ",
+                pair[0]
+            );
+        }
+    } else if base.org_url.is_some() {
+        let name = match &base.org_name {
+            Some(name) => name.clone(),
+            None => default_name(base.require_org_url()?),
+        };
+        orgs.push(ServedOrg {
+            name,
+            settings: base.clone_for_org(),
+            sync_interval: sync_interval_flag.unwrap_or(DEFAULT_SYNC_INTERVAL),
+            reconcile_every: Some(reconcile_every_flag.unwrap_or(DEFAULT_RECONCILE_EVERY)),
+        });
+    }
+    Ok(ServeSettings {
+        listen,
+        metrics_public,
+        orgs,
+    })
+}
+
+/// The short name the mirror gives an org by default.
+fn default_name(org_url: &str) -> String {
+    oktasync_store::default_org_name(org_url)
+}
+
+fn org_entry(base: &Settings, entry: &toml::Value, what: &str) -> Result<ServedOrg> {
+    let Some(keys) = entry.as_table() else {
+        bail!("{what} must be a table");
+    };
+    for key in keys.keys() {
+        let own = matches!(
+            key.as_str(),
+            "name" | "org_url" | "sync_interval" | "reconcile_every"
+        );
+        if !own && !ORG_CREDENTIAL_KEYS.contains(&key.as_str()) {
+            bail!(
+                "{what}: unknown key {key}; an org takes name, org_url, sync_interval, \
+                 reconcile_every and credentials ({})",
+                ORG_CREDENTIAL_KEYS.join(", ")
+            );
+        }
+    }
+    let own: OrgTable = entry
+        .clone()
+        .try_into()
+        .with_context(|| format!("{what}: each org needs name and org_url"))?;
+    let credentials: RawLayer = entry
+        .clone()
+        .try_into()
+        .with_context(|| format!("invalid credentials in {what}"))?;
+    let layer = credentials.resolve(what)?;
+    let mut settings = base.clone_for_org();
+    settings.org_url = Some(own.org_url.clone());
+    settings.org_name = Some(own.name.clone());
+    if layer.ca_file.is_some() {
+        settings.ca_file = layer.ca_file;
+    }
+    settings.api_token = layer.api_token;
+    settings.oauth_client_id = layer.oauth_client_id;
+    settings.oauth_private_key = layer.oauth_private_key;
+    settings.oauth_client_secret = layer.oauth_client_secret;
+    settings.oauth_scopes = layer.oauth_scopes;
+    settings.oauth_key_id = layer.oauth_key_id;
+    settings.origins.clear();
+    for key in [
+        "api_token",
+        "oauth_client_id",
+        "oauth_private_key",
+        "oauth_client_secret",
+        "oauth_key_id",
+    ] {
+        settings.origins.insert(key, format!("{key} in {what}"));
+    }
+    let sync_interval = match &own.sync_interval {
+        Some(t) => duration(t, "sync_interval")?,
+        None => DEFAULT_SYNC_INTERVAL,
+    };
+    if sync_interval < Duration::from_secs(1) {
+        bail!("{what}: sync_interval must be at least 1s");
+    }
+    let reconcile_every = match &own.reconcile_every {
+        Some(t) => Some(duration(t, "reconcile_every")?),
+        None => Some(DEFAULT_RECONCILE_EVERY),
+    };
+    Ok(ServedOrg {
+        name: own.name,
+        settings,
+        sync_interval,
+        reconcile_every,
+    })
+}
