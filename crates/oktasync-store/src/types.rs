@@ -88,8 +88,9 @@ impl Batch {
         })
     }
 
-    /// A batch whose parent key is right by construction.
-    fn of(table: Table, parent: Vec<String>, objects: Vec<Value>) -> Self {
+    /// A batch whose parent key is right by construction: for named constructors (a table's
+    /// `tables/` file may add its own).
+    pub(crate) fn of(table: Table, parent: Vec<String>, objects: Vec<Value>) -> Self {
         Self {
             table,
             parent,

@@ -3,7 +3,9 @@
 //! (staging, apply, change log, deltas, history, export, copy) works from the spec.
 //!
 //! A new table is a file here, one line in `tables!` below, and a migration per backend
-//! (plus its section in `SCHEMA.md`).
+//! (plus its section in `SCHEMA.md`). Its file may also add the named [`crate::Batch`] and
+//! [`crate::Scope`] constructors the engine will use (`Batch::of`, `Scope::by`); until then,
+//! `Batch::new(Table::X, parent, objects)` stages its objects.
 
 use crate::schema::TableSpec;
 use serde::{Deserialize, Serialize};
