@@ -63,7 +63,7 @@ async fn run(location: &DbLocation, rows: usize) -> Result<(), Box<dyn std::erro
         let batches: Vec<Batch> = (0..rows)
             .step_by(BATCH)
             .map(|start| {
-                Batch::Users(
+                Batch::users(
                     (start..(start + BATCH).min(rows))
                         .map(|i| user(i, round))
                         .collect(),

@@ -9,7 +9,7 @@
 
 use crate::delta::{Cause, ChangeSource, Delta, DeltaOp, Scope};
 use crate::error::{Result, StoreError};
-use crate::schema::{self, Cell, ColumnType, TableSpec};
+use crate::schema::{self, Cell, ColumnType, Source, TableSpec};
 use crate::sql::{Arg, Dialect, Row, Sql, args, scalar};
 use crate::types::{ChangeCounts, Changes, OrgId, RunId, Table, timestamp};
 use chrono::{DateTime, Utc};
@@ -73,71 +73,60 @@ fn diff_into(
 
 /// Which user, group and app a row of `spec` concerns, from its key cells.
 fn concerned_ids(spec: &TableSpec, row: &[Cell]) -> [Option<String>; 3] {
-    let text = |name: &str| -> Option<String> {
-        let i = spec.column_names().position(|c| c == name)?;
-        match &row[i] {
+    spec.concerns.all().map(|concern| {
+        let concern = concern?;
+        if let Some((part, equals)) = concern.when
+            && !matches!(&row[part], Cell::Text(Some(s)) if s == equals)
+        {
+            return None;
+        }
+        match &row[concern.part] {
             Cell::Text(s) => s.clone(),
             Cell::Integer(n) => n.map(|n| n.to_string()),
         }
-    };
-    match spec.name {
-        "users" => [text("id"), None, None],
-        "groups" => [None, text("id"), None],
-        "group_members" => [text("user_id"), text("group_id"), None],
-        "apps" => [None, None, text("id")],
-        "app_users" => [text("user_id"), None, text("app_id")],
-        "app_groups" => [None, text("group_id"), text("app_id")],
-        "role_assignments" => match text("assignee_type").as_deref() {
-            Some("USER") => [text("assignee_id"), None, None],
-            _ => [None, text("assignee_id"), None],
-        },
-        "factors" => [text("user_id"), None, None],
-        _ => [None, None, None],
-    }
+    })
 }
 
-/// The same as [`concerned_ids`], as SQL expressions over a row aliased `alias`.
-pub(crate) fn concerned_id_sql(spec: &TableSpec, alias: &str) -> [String; 3] {
-    let col = |c: &str| format!("{alias}.{c}");
-    let null = || "NULL".to_owned();
-    match spec.name {
-        "users" => [col("id"), null(), null()],
-        "groups" => [null(), col("id"), null()],
-        "group_members" => [col("user_id"), col("group_id"), null()],
-        "apps" => [null(), null(), col("id")],
-        "app_users" => [col("user_id"), null(), col("app_id")],
-        "app_groups" => [null(), col("group_id"), col("app_id")],
-        "role_assignments" => [
-            format!("CASE WHEN {alias}.assignee_type = 'USER' THEN {alias}.assignee_id END"),
-            format!("CASE WHEN {alias}.assignee_type = 'GROUP' THEN {alias}.assignee_id END"),
-            null(),
-        ],
-        "factors" => [col("user_id"), null(), null()],
-        _ => [null(), null(), null()],
-    }
+/// The same as [`concerned_ids`], as SQL expressions over a row aliased `alias` (`None` for
+/// what the table's rows never concern).
+pub(crate) fn concerned_id_sql(spec: &TableSpec, alias: &str) -> [Option<String>; 3] {
+    let key: Vec<&str> = spec.key().collect();
+    spec.concerns.all().map(|concern| {
+        let concern = concern?;
+        let column = format!("{alias}.{}", key[concern.part]);
+        Some(match concern.when {
+            // Spec values are literals of the code, never input.
+            Some((part, equals)) => format!(
+                "CASE WHEN {alias}.{} = '{equals}' THEN {column} END",
+                key[part]
+            ),
+            None => column,
+        })
+    })
 }
 
 /// The row's columns other than `raw`, as a JSON object (what an add or remove records).
 fn columns_json(spec: &TableSpec, row: &[Cell]) -> Value {
     let mut map = Map::new();
-    for ((name, _), cell) in spec.columns.iter().zip(row) {
-        if *name == "raw" {
+    for (column, cell) in spec.columns.iter().zip(row) {
+        if column.source == Source::Raw {
             continue;
         }
         let v = match cell {
             Cell::Text(s) => s.clone().map_or(Value::Null, Value::String),
             Cell::Integer(n) => n.map_or(Value::Null, Value::from),
         };
-        map.insert((*name).to_owned(), v);
+        map.insert(column.name.to_owned(), v);
     }
     Value::Object(map)
 }
 
 pub(crate) fn columns_json_sql(dialect: &dyn Dialect, spec: &TableSpec, alias: &str) -> String {
     let pairs: Vec<(&str, String)> = spec
-        .column_names()
-        .filter(|c| *c != "raw")
-        .map(|c| (c, format!("{alias}.{c}")))
+        .columns
+        .iter()
+        .filter(|c| c.source != Source::Raw)
+        .map(|c| (c.name, format!("{alias}.{}", c.name)))
         .collect();
     dialect.json_object(&pairs)
 }
@@ -211,8 +200,8 @@ fn read_row(spec: &TableSpec, row: &Row) -> Result<Vec<Cell>> {
     spec.columns
         .iter()
         .enumerate()
-        .map(|(i, (_, t))| {
-            Ok(match t {
+        .map(|(i, column)| {
+            Ok(match column.ty() {
                 ColumnType::Text => Cell::Text(row.get(i)?),
                 ColumnType::Integer => Cell::Integer(row.get(i)?),
             })
@@ -229,7 +218,11 @@ fn cell_arg(cell: &Cell) -> Arg {
 
 fn check_scope(spec: &TableSpec, scope: &Scope) -> Result<()> {
     for (column, _) in scope.filters() {
-        if !spec.column_names().any(|c| c == *column) || *column == "raw" {
+        let known = spec
+            .columns
+            .iter()
+            .any(|c| c.name == *column && c.source != Source::Raw);
+        if !known {
             return Err(StoreError::Internal(format!(
                 "table {} has no column {column} to select rows by",
                 spec.name
@@ -339,7 +332,7 @@ async fn update_row(conn: &mut dyn Sql, org: OrgId, spec: &TableSpec, row: &[Cel
 }
 
 fn raw_of(spec: &TableSpec, row: &[Cell]) -> Option<String> {
-    if !spec.has_raw {
+    if !spec.has_raw() {
         return None;
     }
     match row.last() {
@@ -507,7 +500,8 @@ pub(crate) async fn record_full_sync_changes(
         (OP_ADD, format!("stage_{t} m"), format!("{t} s"), "new"),
     ] {
         let alias = "m";
-        let [user_id, group_id, app_id] = concerned_id_sql(spec, alias);
+        let [user_id, group_id, app_id] =
+            concerned_id_sql(spec, alias).map(|sql| sql.unwrap_or_else(|| "NULL".to_owned()));
         let org_condition = if op == OP_REMOVE {
             "m.org_id = $1".to_owned()
         } else {
@@ -541,7 +535,7 @@ pub(crate) async fn record_full_sync_changes(
         )
         .await?;
     }
-    if !spec.has_raw {
+    if !spec.has_raw() {
         return Ok(());
     }
     // Updates: name the fields that changed.

@@ -116,10 +116,10 @@ fn history_tables() -> Vec<CopiedTable> {
 fn mirrored_table(table: Table) -> CopiedTable {
     let spec = schema::spec(table);
     let mut columns = vec![("org_id", Kind::Int)];
-    columns.extend(spec.columns.iter().map(|(name, ty)| {
+    columns.extend(spec.columns.iter().map(|column| {
         (
-            *name,
-            match ty {
+            column.name,
+            match column.ty() {
                 ColumnType::Integer => Kind::Int,
                 ColumnType::Text => Kind::Text,
             },

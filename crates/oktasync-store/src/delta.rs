@@ -7,6 +7,7 @@
 //! row per row it actually changed. Operations are idempotent: applying a delta twice changes
 //! nothing the second time.
 
+use crate::schema::{self, KeyRef};
 use crate::types::{AssigneeType, Batch, Table};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -71,8 +72,8 @@ impl Cause {
 }
 
 /// The rows of one table whose columns equal the given values (all conditions must hold).
-/// Built only by the constructors below, one per question the engine asks, so that a scope
-/// always names columns its table has: a misspelt or foreign column does not compile.
+/// Built only by the constructors below (and those a table's `tables/` file adds), one per
+/// question the engine asks, so that a scope always names columns its table has.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scope {
     table: Table,
@@ -81,11 +82,14 @@ pub struct Scope {
 }
 
 impl Scope {
-    fn new(table: Table, filters: Vec<(&'static str, String)>) -> Self {
+    /// The rows matching every (column, value); a table's own constructors (below, or in
+    /// its `tables/` file) are the only callers, so that a scope names columns its table has.
+    pub(crate) fn new(table: Table, filters: Vec<(&'static str, String)>) -> Self {
         Self { table, filters }
     }
 
-    fn by(table: Table, column: &'static str, value: impl Into<String>) -> Self {
+    /// The rows whose `column` equals `value`.
+    pub(crate) fn by(table: Table, column: &'static str, value: impl Into<String>) -> Self {
         Self::new(table, vec![(column, value.into())])
     }
 
@@ -209,115 +213,50 @@ impl Scope {
     }
 }
 
-/// The key of one mirror row, as [`crate::MirrorWriter::keys`] returns it.
+/// The key of one mirror row, as [`crate::MirrorWriter::keys`] returns it: its table and its
+/// key columns' values, in key order.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum RowKey {
-    User(String),
-    Group(String),
-    GroupMember {
-        group_id: String,
-        user_id: String,
-    },
-    App(String),
-    AppUser {
-        app_id: String,
-        user_id: String,
-    },
-    AppGroup {
-        app_id: String,
-        group_id: String,
-    },
-    RoleAssignment {
-        assignee_type: AssigneeType,
-        assignee_id: String,
-        id: String,
-    },
-    Idp(String),
-    Factor {
-        user_id: String,
-        id: String,
-    },
+pub struct RowKey {
+    table: Table,
+    parts: Vec<String>,
 }
 
 impl RowKey {
-    /// The key of a row of `table` from its key columns, in key order.
-    pub(crate) fn from_parts(table: Table, parts: Vec<String>) -> Option<Self> {
-        let mut parts = parts.into_iter();
-        let mut next = || parts.next();
-        Some(match table {
-            Table::Users => RowKey::User(next()?),
-            Table::Groups => RowKey::Group(next()?),
-            Table::GroupMembers => RowKey::GroupMember {
-                group_id: next()?,
-                user_id: next()?,
-            },
-            Table::Apps => RowKey::App(next()?),
-            Table::AppUsers => RowKey::AppUser {
-                app_id: next()?,
-                user_id: next()?,
-            },
-            Table::AppGroups => RowKey::AppGroup {
-                app_id: next()?,
-                group_id: next()?,
-            },
-            Table::RoleAssignments => RowKey::RoleAssignment {
-                assignee_type: match next()?.as_str() {
-                    "USER" => AssigneeType::User,
-                    "GROUP" => AssigneeType::Group,
-                    _ => return None,
-                },
-                assignee_id: next()?,
-                id: next()?,
-            },
-            Table::Idps => RowKey::Idp(next()?),
-            Table::Factors => RowKey::Factor {
-                user_id: next()?,
-                id: next()?,
-            },
-        })
+    /// The key of a row of `table` from its key columns' values, in key order; `None` when
+    /// there are not as many as the table's key has.
+    pub fn new(table: Table, parts: impl IntoIterator<Item = impl Into<String>>) -> Option<Self> {
+        let parts: Vec<String> = parts.into_iter().map(Into::into).collect();
+        (parts.len() == schema::spec(table).key_len).then_some(Self { table, parts })
+    }
+
+    pub fn table(&self) -> Table {
+        self.table
+    }
+
+    /// The key columns' values, in key order.
+    pub fn parts(&self) -> &[String] {
+        &self.parts
+    }
+
+    fn concern(&self, which: Option<KeyRef>) -> Option<&str> {
+        which?.of(&self.parts)
     }
 
     /// The user the row is or concerns: a user's id, a membership's, app assignment's or
     /// factor's user, a role assignment's assignee when it is a user.
     pub fn user_id(&self) -> Option<&str> {
-        match self {
-            RowKey::User(id)
-            | RowKey::GroupMember { user_id: id, .. }
-            | RowKey::AppUser { user_id: id, .. }
-            | RowKey::Factor { user_id: id, .. } => Some(id),
-            RowKey::RoleAssignment {
-                assignee_type: AssigneeType::User,
-                assignee_id,
-                ..
-            } => Some(assignee_id),
-            _ => None,
-        }
+        self.concern(schema::spec(self.table).concerns.user)
     }
 
     /// The group the row is or concerns: a group's id, a membership's or app assignment's
     /// group, a role assignment's assignee when it is a group.
     pub fn group_id(&self) -> Option<&str> {
-        match self {
-            RowKey::Group(id)
-            | RowKey::GroupMember { group_id: id, .. }
-            | RowKey::AppGroup { group_id: id, .. } => Some(id),
-            RowKey::RoleAssignment {
-                assignee_type: AssigneeType::Group,
-                assignee_id,
-                ..
-            } => Some(assignee_id),
-            _ => None,
-        }
+        self.concern(schema::spec(self.table).concerns.group)
     }
 
     /// The app the row is or concerns.
     pub fn app_id(&self) -> Option<&str> {
-        match self {
-            RowKey::App(id)
-            | RowKey::AppUser { app_id: id, .. }
-            | RowKey::AppGroup { app_id: id, .. } => Some(id),
-            _ => None,
-        }
+        self.concern(schema::spec(self.table).concerns.app)
     }
 }
 
@@ -417,7 +356,6 @@ pub struct Watermarks {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schema;
 
     #[test]
     fn scopes_name_columns_of_their_table() {
@@ -453,34 +391,41 @@ mod tests {
     }
 
     #[test]
-    fn row_keys_are_read_from_key_columns_in_order() {
-        let parts = |p: &[&str]| p.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
-        let role = RowKey::from_parts(Table::RoleAssignments, parts(&["GROUP", "g1", "ra1"]));
-        assert_eq!(
-            role,
-            Some(RowKey::RoleAssignment {
-                assignee_type: AssigneeType::Group,
-                assignee_id: "g1".into(),
-                id: "ra1".into()
-            })
-        );
-        let role = role.unwrap();
+    fn row_keys_answer_whom_they_concern() {
+        let role = RowKey::new(Table::RoleAssignments, ["GROUP", "g1", "ra1"]).unwrap();
+        assert_eq!(role.parts(), ["GROUP", "g1", "ra1"]);
         assert_eq!((role.group_id(), role.user_id()), (Some("g1"), None));
-        let member = RowKey::from_parts(Table::GroupMembers, parts(&["g1", "u1"])).unwrap();
+        let role = RowKey::new(Table::RoleAssignments, ["USER", "u1", "ra1"]).unwrap();
+        assert_eq!((role.group_id(), role.user_id()), (None, Some("u1")));
+        let member = RowKey::new(Table::GroupMembers, ["g1", "u1"]).unwrap();
         assert_eq!(
-            (member.group_id(), member.user_id()),
-            (Some("g1"), Some("u1"))
+            (member.group_id(), member.user_id(), member.app_id()),
+            (Some("g1"), Some("u1"), None)
         );
-        let access = RowKey::from_parts(Table::AppUsers, parts(&["a1", "u1"])).unwrap();
+        let access = RowKey::new(Table::AppUsers, ["a1", "u1"]).unwrap();
         assert_eq!(
             (access.app_id(), access.user_id()),
             (Some("a1"), Some("u1"))
         );
-        // Too few parts, or an assignee type Okta does not have, is no key.
-        assert_eq!(RowKey::from_parts(Table::Factors, parts(&["u1"])), None);
-        assert_eq!(
-            RowKey::from_parts(Table::RoleAssignments, parts(&["APP", "x", "y"])),
-            None
-        );
+        let grant = RowKey::new(Table::AppGroups, ["a1", "g1"]).unwrap();
+        assert_eq!((grant.app_id(), grant.group_id()), (Some("a1"), Some("g1")));
+        let factor = RowKey::new(Table::Factors, ["u1", "f1"]).unwrap();
+        assert_eq!((factor.user_id(), factor.group_id()), (Some("u1"), None));
+        for (table, user, group, app) in [
+            (Table::Users, Some("x"), None, None),
+            (Table::Groups, None, Some("x"), None),
+            (Table::Apps, None, None, Some("x")),
+            (Table::Idps, None, None, None),
+        ] {
+            let key = RowKey::new(table, ["x"]).unwrap();
+            assert_eq!(
+                (key.user_id(), key.group_id(), key.app_id()),
+                (user, group, app)
+            );
+        }
+        // Too few parts is no key; an assignee type Okta does not have concerns no one.
+        assert_eq!(RowKey::new(Table::Factors, ["u1"]), None);
+        let odd = RowKey::new(Table::RoleAssignments, ["APP", "x", "y"]).unwrap();
+        assert_eq!((odd.user_id(), odd.group_id()), (None, None));
     }
 }

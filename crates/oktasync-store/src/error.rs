@@ -57,6 +57,14 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("an Okta {kind} object has no string `id`; the mirror keeps only objects with an id")]
     MissingId { kind: &'static str },
+    #[error(
+        "internal error: a batch of {table} needs {expected} parent key values, was given {given}; please report it"
+    )]
+    BatchParent {
+        table: &'static str,
+        expected: usize,
+        given: usize,
+    },
     #[error("cannot encode or decode the JSON stored in the mirror: {0}")]
     Json(#[from] serde_json::Error),
     #[error("internal error: {0}; please report it")]

@@ -65,7 +65,7 @@ pub(crate) fn apply_sql(spec: &TableSpec) -> ApplySql {
          (SELECT 1 FROM stage_{t} s WHERE {})",
         key_match(spec, "s", t)
     );
-    let update_changed = spec.has_raw.then(|| {
+    let update_changed = spec.has_raw().then(|| {
         let sets: Vec<String> = columns[spec.key_len..]
             .iter()
             .map(|c| format!("{c} = s.{c}"))
@@ -239,13 +239,13 @@ mod tests {
 
     #[test]
     fn generated_sql_reads_as_expected() {
-        let sql = apply_sql(&schema::GROUP_MEMBERS);
+        let sql = apply_sql(schema::spec(Table::GroupMembers));
         assert_eq!(
             sql.delete_gone,
             "DELETE FROM group_members WHERE org_id = $1 AND NOT EXISTS (SELECT 1 FROM stage_group_members s WHERE s.group_id = group_members.group_id AND s.user_id = group_members.user_id)"
         );
         assert!(sql.update_changed.is_none());
-        let users = apply_sql(&schema::USERS);
+        let users = apply_sql(schema::spec(Table::Users));
         assert!(
             users
                 .update_changed

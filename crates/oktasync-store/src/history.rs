@@ -142,9 +142,9 @@ pub(crate) async fn rows_at(
         Concern::Group(id) => (group_sql, "group_id", id),
         Concern::App(id) => (app_sql, "app_id", id),
     };
-    if condition == "NULL" {
+    let Some(condition) = condition else {
         return Ok(Vec::new());
-    }
+    };
     let key: Vec<String> = spec.key().map(|k| format!("t.{k}")).collect();
     let sql = format!(
         "SELECT {} AS key, {} AS columns FROM {} t WHERE t.org_id = $1 AND {condition} = $2",

@@ -40,6 +40,7 @@ mod runlog;
 mod schema;
 mod sql;
 mod sqlite;
+mod tables;
 mod tokens;
 mod types;
 

@@ -440,8 +440,8 @@ impl MirrorWriter for Mirror {
         let rows = changelog::scope_rows(conn.as_mut(), org, scope).await?;
         rows.into_iter()
             .map(|row| {
-                let parts = row[..spec.key_len].iter().map(Cell::key_text).collect();
-                RowKey::from_parts(table, parts).ok_or_else(|| {
+                let parts = row[..spec.key_len].iter().map(Cell::key_text);
+                RowKey::new(table, parts).ok_or_else(|| {
                     StoreError::Internal(format!("a {} row with a malformed key", table.as_str()))
                 })
             })

@@ -1,10 +1,14 @@
-//! The mirrored tables as data: their columns, keys, and how a row is read out of the Okta
-//! JSON of one object. Staging and diff SQL is generated from these descriptions, so a new
-//! column is one line here plus a migration.
+//! The mirrored tables as data: their columns, keys, where each column is read from in the
+//! Okta JSON, whom a row concerns, and how the table exports. Staging, diff, change-log,
+//! export and copy SQL is generated from these descriptions, so a new table is one file in
+//! `tables/` holding its [`TableSpec`], one line registering it there, and a migration per
+//! backend.
 
 use crate::error::{Result, StoreError};
 use crate::types::{Batch, Table};
 use serde_json::Value;
+
+pub(crate) use crate::tables::spec;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ColumnType {
@@ -12,190 +16,197 @@ pub(crate) enum ColumnType {
     Integer,
 }
 
+/// Where a column's value comes from, for each object of a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Source {
+    /// The batch's parent key at this position (the group of a batch of members, the app of a
+    /// batch of assignments).
+    Parent(usize),
+    /// The object's `id`: a batch refuses an object without one, naming the spec's `object`.
+    Id,
+    /// The object itself, a string id (a group's members are staged as bare user ids, which
+    /// costs nothing per member): refused like [`Source::Id`] when it is not a string.
+    Item,
+    /// The text at a JSON pointer; numbers and booleans are written out, null and absent are
+    /// NULL.
+    Text(&'static str),
+    /// The integer at a JSON pointer; anything else is NULL.
+    Int(&'static str),
+    /// The whole object as the mirror keeps it ([`canonical_raw`]); always the last column.
+    Raw,
+}
+
+/// One column of a mirrored table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Column {
+    pub name: &'static str,
+    pub source: Source,
+}
+
+impl Column {
+    pub const fn ty(&self) -> ColumnType {
+        match self.source {
+            Source::Int(_) => ColumnType::Integer,
+            _ => ColumnType::Text,
+        }
+    }
+}
+
+/// A text column read at a JSON pointer.
+pub(crate) const fn text(name: &'static str, pointer: &'static str) -> Column {
+    Column {
+        name,
+        source: Source::Text(pointer),
+    }
+}
+
+/// An integer column read at a JSON pointer.
+pub(crate) const fn int(name: &'static str, pointer: &'static str) -> Column {
+    Column {
+        name,
+        source: Source::Int(pointer),
+    }
+}
+
+/// The column holding the object's `id`.
+pub(crate) const fn id(name: &'static str) -> Column {
+    Column {
+        name,
+        source: Source::Id,
+    }
+}
+
+/// A column holding the batch's parent key at `position`.
+pub(crate) const fn parent(name: &'static str, position: usize) -> Column {
+    Column {
+        name,
+        source: Source::Parent(position),
+    }
+}
+
+/// The `raw` column.
+pub(crate) const RAW: Column = Column {
+    name: "raw",
+    source: Source::Raw,
+};
+
+/// A key column naming a user, group or app, perhaps only when another key column holds a
+/// given value (a role assignment's assignee is a user when `assignee_type` is `USER`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct KeyRef {
+    /// Its position in the key.
+    pub part: usize,
+    /// (position in the key, value it must hold).
+    pub when: Option<(usize, &'static str)>,
+}
+
+impl KeyRef {
+    pub const fn at(part: usize) -> Option<Self> {
+        Some(Self { part, when: None })
+    }
+
+    pub const fn at_when(part: usize, when_part: usize, equals: &'static str) -> Option<Self> {
+        Some(Self {
+            part,
+            when: Some((when_part, equals)),
+        })
+    }
+
+    /// The id it names in a key (its parts in key order), if the condition holds.
+    pub fn of<'k, S: AsRef<str>>(&self, parts: &'k [S]) -> Option<&'k str> {
+        if let Some((when_part, equals)) = self.when
+            && parts.get(when_part).map(AsRef::as_ref) != Some(equals)
+        {
+            return None;
+        }
+        parts.get(self.part).map(AsRef::as_ref)
+    }
+}
+
+/// Whom a row concerns (the change log's `user_id`, `group_id`, `app_id`): key columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Concerns {
+    pub user: Option<KeyRef>,
+    pub group: Option<KeyRef>,
+    pub app: Option<KeyRef>,
+}
+
+impl Concerns {
+    pub const NONE: Concerns = Concerns {
+        user: None,
+        group: None,
+        app: None,
+    };
+
+    /// The user, group and app references, in that order.
+    pub fn all(&self) -> [Option<KeyRef>; 3] {
+        [self.user, self.group, self.app]
+    }
+}
+
+/// How a table appears in the mirror's export (the emulator's `GET /__emulator/export`), under
+/// the table's name, ordered as the emulator orders it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Export {
+    /// Not exported (the emulator exports no such list).
+    #[allow(dead_code)] // every table exports today; later resources may not
+    Not,
+    /// Each row's raw object, in key order.
+    Objects,
+    /// Objects of these columns (as text), sorted by them in this order.
+    Fields(&'static [&'static str]),
+    /// Each row's raw object under this name, beside its parent key columns
+    /// (`{"factor": <raw>, "user_id": …}`: a factor names no user of its own), in key order.
+    Wrapped(&'static str),
+}
+
 /// One mirrored table (its `org_id` column is implicit).
 pub(crate) struct TableSpec {
     pub name: &'static str,
-    /// Columns in row order, key columns first.
-    pub columns: &'static [(&'static str, ColumnType)],
+    /// What one object is called in errors (`user`, `app user`).
+    pub object: &'static str,
+    /// Columns in row order, key columns first, `raw` (if any) last.
+    pub columns: &'static [Column],
     /// How many leading columns form the key (after org_id).
     pub key_len: usize,
-    /// Whether the table has a `raw` column (the last one); rows without it never "update".
-    pub has_raw: bool,
+    pub concerns: Concerns,
+    pub export: Export,
 }
 
 impl TableSpec {
     pub fn key(&self) -> impl Iterator<Item = &'static str> + '_ {
-        self.columns[..self.key_len].iter().map(|(name, _)| *name)
+        self.columns[..self.key_len].iter().map(|c| c.name)
     }
+
     pub fn column_names(&self) -> impl Iterator<Item = &'static str> + '_ {
-        self.columns.iter().map(|(name, _)| *name)
+        self.columns.iter().map(|c| c.name)
     }
-}
 
-use ColumnType::{Integer as I, Text as T};
+    /// Whether the table has a `raw` column (the last one); rows without it never "update".
+    pub fn has_raw(&self) -> bool {
+        self.columns.last().is_some_and(|c| c.source == Source::Raw)
+    }
 
-pub(crate) const USERS: TableSpec = TableSpec {
-    name: "users",
-    columns: &[
-        ("id", T),
-        ("status", T),
-        ("login", T),
-        ("email", T),
-        ("first_name", T),
-        ("last_name", T),
-        ("display_name", T),
-        ("department", T),
-        ("title", T),
-        ("employee_number", T),
-        ("manager_id", T),
-        ("user_type_id", T),
-        ("created", T),
-        ("activated", T),
-        ("status_changed", T),
-        ("last_login", T),
-        ("last_updated", T),
-        ("password_changed", T),
-        ("raw", T),
-    ],
-    key_len: 1,
-    has_raw: true,
-};
+    /// How many parent key values a batch of this table carries.
+    pub fn parent_len(&self) -> usize {
+        self.columns
+            .iter()
+            .filter_map(|c| match c.source {
+                Source::Parent(i) => Some(i + 1),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(0)
+    }
 
-pub(crate) const GROUPS: TableSpec = TableSpec {
-    name: "groups",
-    columns: &[
-        ("id", T),
-        ("type", T),
-        ("name", T),
-        ("description", T),
-        ("created", T),
-        ("last_updated", T),
-        ("last_membership_updated", T),
-        ("raw", T),
-    ],
-    key_len: 1,
-    has_raw: true,
-};
-
-pub(crate) const GROUP_MEMBERS: TableSpec = TableSpec {
-    name: "group_members",
-    columns: &[("group_id", T), ("user_id", T)],
-    key_len: 2,
-    has_raw: false,
-};
-
-pub(crate) const APPS: TableSpec = TableSpec {
-    name: "apps",
-    columns: &[
-        ("id", T),
-        ("name", T),
-        ("label", T),
-        ("status", T),
-        ("sign_on_mode", T),
-        ("created", T),
-        ("last_updated", T),
-        ("raw", T),
-    ],
-    key_len: 1,
-    has_raw: true,
-};
-
-pub(crate) const APP_USERS: TableSpec = TableSpec {
-    name: "app_users",
-    columns: &[
-        ("app_id", T),
-        ("user_id", T),
-        ("scope", T),
-        ("status", T),
-        ("external_id", T),
-        ("user_name", T),
-        ("sync_state", T),
-        ("created", T),
-        ("last_updated", T),
-        ("status_changed", T),
-        ("raw", T),
-    ],
-    key_len: 2,
-    has_raw: true,
-};
-
-pub(crate) const APP_GROUPS: TableSpec = TableSpec {
-    name: "app_groups",
-    columns: &[
-        ("app_id", T),
-        ("group_id", T),
-        ("priority", I),
-        ("last_updated", T),
-        ("raw", T),
-    ],
-    key_len: 2,
-    has_raw: true,
-};
-
-pub(crate) const ROLE_ASSIGNMENTS: TableSpec = TableSpec {
-    name: "role_assignments",
-    columns: &[
-        ("assignee_type", T),
-        ("assignee_id", T),
-        ("id", T),
-        ("role_type", T),
-        ("label", T),
-        ("status", T),
-        ("assignment_type", T),
-        ("role_id", T),
-        ("created", T),
-        ("last_updated", T),
-        ("raw", T),
-    ],
-    key_len: 3,
-    has_raw: true,
-};
-
-pub(crate) const IDPS: TableSpec = TableSpec {
-    name: "idps",
-    columns: &[
-        ("id", T),
-        ("name", T),
-        ("type", T),
-        ("status", T),
-        ("issuer_mode", T),
-        ("protocol_type", T),
-        ("created", T),
-        ("last_updated", T),
-        ("raw", T),
-    ],
-    key_len: 1,
-    has_raw: true,
-};
-
-pub(crate) const FACTORS: TableSpec = TableSpec {
-    name: "factors",
-    columns: &[
-        ("user_id", T),
-        ("id", T),
-        ("factor_type", T),
-        ("provider", T),
-        ("vendor_name", T),
-        ("status", T),
-        ("created", T),
-        ("last_updated", T),
-        ("raw", T),
-    ],
-    key_len: 2,
-    has_raw: true,
-};
-
-pub(crate) fn spec(table: Table) -> &'static TableSpec {
-    match table {
-        Table::Users => &USERS,
-        Table::Groups => &GROUPS,
-        Table::GroupMembers => &GROUP_MEMBERS,
-        Table::Apps => &APPS,
-        Table::AppUsers => &APP_USERS,
-        Table::AppGroups => &APP_GROUPS,
-        Table::RoleAssignments => &ROLE_ASSIGNMENTS,
-        Table::Idps => &IDPS,
-        Table::Factors => &FACTORS,
+    /// The names of the columns filled from the batch's parent key, in parent order.
+    pub fn parent_columns(&self) -> impl Iterator<Item = &'static str> + '_ {
+        (0..self.parent_len()).filter_map(|i| {
+            self.columns
+                .iter()
+                .find(|c| c.source == Source::Parent(i))
+                .map(|c| c.name)
+        })
     }
 }
 
@@ -228,10 +239,6 @@ fn text_at(object: &Value, pointer: &str) -> Cell {
 
 fn int_at(object: &Value, pointer: &str) -> Cell {
     Cell::Integer(object.pointer(pointer).and_then(Value::as_i64))
-}
-
-fn text(s: &str) -> Cell {
-    Cell::Text(Some(s.to_owned()))
 }
 
 fn id_of(object: &Value, kind: &'static str) -> Result<String> {
@@ -274,149 +281,38 @@ fn raw_cell(object: &Value) -> Result<Cell> {
 
 /// The rows a batch stages, in the column order of its table's spec.
 pub(crate) fn rows(batch: &Batch) -> Result<(Table, Vec<Vec<Cell>>)> {
-    let mut rows = Vec::new();
     let table = batch.table();
-    match batch {
-        Batch::Users(users) => {
-            for u in users {
-                rows.push(vec![
-                    text(&id_of(u, "user")?),
-                    text_at(u, "/status"),
-                    text_at(u, "/profile/login"),
-                    text_at(u, "/profile/email"),
-                    text_at(u, "/profile/firstName"),
-                    text_at(u, "/profile/lastName"),
-                    text_at(u, "/profile/displayName"),
-                    text_at(u, "/profile/department"),
-                    text_at(u, "/profile/title"),
-                    text_at(u, "/profile/employeeNumber"),
-                    text_at(u, "/profile/managerId"),
-                    text_at(u, "/type/id"),
-                    text_at(u, "/created"),
-                    text_at(u, "/activated"),
-                    text_at(u, "/statusChanged"),
-                    text_at(u, "/lastLogin"),
-                    text_at(u, "/lastUpdated"),
-                    text_at(u, "/passwordChanged"),
-                    raw_cell(u)?,
-                ]);
-            }
+    let spec = spec(table);
+    let parent = batch.parent();
+    let mut rows = Vec::with_capacity(batch.len());
+    for object in batch.objects() {
+        let mut row = Vec::with_capacity(spec.columns.len());
+        for column in spec.columns {
+            row.push(match column.source {
+                Source::Parent(i) => Cell::Text(Some(
+                    parent
+                        .get(i)
+                        .ok_or_else(|| {
+                            StoreError::Internal(format!(
+                                "a batch of {} without parent key {i}",
+                                spec.name
+                            ))
+                        })?
+                        .clone(),
+                )),
+                Source::Id => Cell::Text(Some(id_of(object, spec.object)?)),
+                Source::Item => Cell::Text(Some(
+                    object
+                        .as_str()
+                        .map(str::to_owned)
+                        .ok_or(StoreError::MissingId { kind: spec.object })?,
+                )),
+                Source::Text(pointer) => text_at(object, pointer),
+                Source::Int(pointer) => int_at(object, pointer),
+                Source::Raw => raw_cell(object)?,
+            });
         }
-        Batch::Groups(groups) => {
-            for g in groups {
-                rows.push(vec![
-                    text(&id_of(g, "group")?),
-                    text_at(g, "/type"),
-                    text_at(g, "/profile/name"),
-                    text_at(g, "/profile/description"),
-                    text_at(g, "/created"),
-                    text_at(g, "/lastUpdated"),
-                    text_at(g, "/lastMembershipUpdated"),
-                    raw_cell(g)?,
-                ]);
-            }
-        }
-        Batch::GroupMembers { group_id, user_ids } => {
-            for user_id in user_ids {
-                rows.push(vec![text(group_id), text(user_id)]);
-            }
-        }
-        Batch::Apps(apps) => {
-            for a in apps {
-                rows.push(vec![
-                    text(&id_of(a, "app")?),
-                    text_at(a, "/name"),
-                    text_at(a, "/label"),
-                    text_at(a, "/status"),
-                    text_at(a, "/signOnMode"),
-                    text_at(a, "/created"),
-                    text_at(a, "/lastUpdated"),
-                    raw_cell(a)?,
-                ]);
-            }
-        }
-        Batch::AppUsers { app_id, app_users } => {
-            for au in app_users {
-                rows.push(vec![
-                    text(app_id),
-                    text(&id_of(au, "app user")?),
-                    text_at(au, "/scope"),
-                    text_at(au, "/status"),
-                    text_at(au, "/externalId"),
-                    text_at(au, "/credentials/userName"),
-                    text_at(au, "/syncState"),
-                    text_at(au, "/created"),
-                    text_at(au, "/lastUpdated"),
-                    text_at(au, "/statusChanged"),
-                    raw_cell(au)?,
-                ]);
-            }
-        }
-        Batch::AppGroups {
-            app_id,
-            assignments,
-        } => {
-            for ag in assignments {
-                rows.push(vec![
-                    text(app_id),
-                    text(&id_of(ag, "app group assignment")?),
-                    int_at(ag, "/priority"),
-                    text_at(ag, "/lastUpdated"),
-                    raw_cell(ag)?,
-                ]);
-            }
-        }
-        Batch::RoleAssignments {
-            assignee_type,
-            assignee_id,
-            roles,
-        } => {
-            for r in roles {
-                rows.push(vec![
-                    text(assignee_type.as_str()),
-                    text(assignee_id),
-                    text(&id_of(r, "role assignment")?),
-                    text_at(r, "/type"),
-                    text_at(r, "/label"),
-                    text_at(r, "/status"),
-                    text_at(r, "/assignmentType"),
-                    text_at(r, "/role"),
-                    text_at(r, "/created"),
-                    text_at(r, "/lastUpdated"),
-                    raw_cell(r)?,
-                ]);
-            }
-        }
-        Batch::Idps(idps) => {
-            for i in idps {
-                rows.push(vec![
-                    text(&id_of(i, "identity provider")?),
-                    text_at(i, "/name"),
-                    text_at(i, "/type"),
-                    text_at(i, "/status"),
-                    text_at(i, "/issuerMode"),
-                    text_at(i, "/protocol/type"),
-                    text_at(i, "/created"),
-                    text_at(i, "/lastUpdated"),
-                    raw_cell(i)?,
-                ]);
-            }
-        }
-        Batch::Factors { user_id, factors } => {
-            for f in factors {
-                rows.push(vec![
-                    text(user_id),
-                    text(&id_of(f, "factor")?),
-                    text_at(f, "/factorType"),
-                    text_at(f, "/provider"),
-                    text_at(f, "/vendorName"),
-                    text_at(f, "/status"),
-                    text_at(f, "/created"),
-                    text_at(f, "/lastUpdated"),
-                    raw_cell(f)?,
-                ]);
-            }
-        }
+        rows.push(row);
     }
     Ok((table, rows))
 }
@@ -429,40 +325,93 @@ mod tests {
 
     #[test]
     fn every_row_matches_its_spec_width() {
+        for table in Table::ALL {
+            let spec = spec(table);
+            let object = if spec.columns.iter().any(|c| c.source == Source::Item) {
+                json!("x1")
+            } else {
+                json!({"id": "x1", "profile": {"login": "a@b"}, "priority": 0})
+            };
+            let parent = vec!["p".to_owned(); spec.parent_len()];
+            let batch = Batch::new(table, parent, vec![object]).unwrap();
+            let (staged, rows) = rows(&batch).unwrap();
+            assert_eq!(staged, table);
+            assert_eq!(rows[0].len(), spec.columns.len(), "{table:?}");
+        }
+    }
+
+    #[test]
+    fn named_batches_carry_their_tables_parent_key() {
         let batches = [
-            Batch::Users(vec![json!({"id": "u1", "profile": {"login": "a@b"}})]),
-            Batch::Groups(vec![json!({"id": "g1"})]),
-            Batch::GroupMembers {
-                group_id: "g1".into(),
-                user_ids: vec!["u1".into()],
-            },
-            Batch::Apps(vec![json!({"id": "a1"})]),
-            Batch::AppUsers {
-                app_id: "a1".into(),
-                app_users: vec![json!({"id": "u1", "scope": "USER"})],
-            },
-            Batch::AppGroups {
-                app_id: "a1".into(),
-                assignments: vec![json!({"id": "g1", "priority": 0})],
-            },
-            Batch::RoleAssignments {
-                assignee_type: AssigneeType::Group,
-                assignee_id: "g1".into(),
-                roles: vec![json!({"id": "r1", "type": "ORG_ADMIN"})],
-            },
-            Batch::Idps(vec![json!({"id": "i1"})]),
-            Batch::Factors {
-                user_id: "u1".into(),
-                factors: vec![json!({"id": "f1"})],
-            },
+            Batch::users(vec![json!({"id": "u1"})]),
+            Batch::groups(vec![json!({"id": "g1"})]),
+            Batch::group_members("g1", vec!["u1".into()]),
+            Batch::apps(vec![json!({"id": "a1"})]),
+            Batch::app_users("a1", vec![json!({"id": "u1", "scope": "USER"})]),
+            Batch::app_groups("a1", vec![json!({"id": "g1", "priority": 0})]),
+            Batch::role_assignments(
+                AssigneeType::Group,
+                "g1",
+                vec![json!({"id": "r1", "type": "ORG_ADMIN"})],
+            ),
+            Batch::idps(vec![json!({"id": "i1"})]),
+            Batch::factors("u1", vec![json!({"id": "f1"})]),
         ];
         for batch in &batches {
-            let (table, rows) = rows(batch).unwrap();
-            assert_eq!(rows[0].len(), spec(table).columns.len(), "{table:?}");
+            let spec = spec(batch.table());
+            assert_eq!(batch.parent().len(), spec.parent_len(), "{}", spec.name);
+            let (_, rows) = rows(batch).unwrap();
+            assert_eq!(rows[0].len(), spec.columns.len(), "{}", spec.name);
+        }
+    }
+
+    #[test]
+    fn specs_are_well_formed() {
+        for table in Table::ALL {
+            let spec = spec(table);
+            let json = serde_json::to_value(table).unwrap();
             assert_eq!(
-                spec(table).has_raw,
-                spec(table).columns.last().unwrap().0 == "raw"
+                json,
+                json!(spec.name),
+                "{table:?} serializes as its SQL name"
             );
+            assert!(spec.key_len >= 1 && spec.key_len <= spec.columns.len());
+            // `raw`, if any, is the last column and no key column.
+            let raws = spec.columns.iter().filter(|c| c.source == Source::Raw);
+            assert!(raws.count() <= 1);
+            assert_eq!(
+                spec.has_raw(),
+                spec.columns.iter().any(|c| c.source == Source::Raw)
+            );
+            assert!(
+                spec.columns[..spec.key_len]
+                    .iter()
+                    .all(|c| c.source != Source::Raw)
+            );
+            // Parent positions are 0..n, each once, and key columns.
+            assert_eq!(
+                spec.parent_columns().count(),
+                spec.parent_len(),
+                "{table:?}"
+            );
+            for c in spec.columns[spec.key_len..].iter() {
+                assert!(!matches!(c.source, Source::Parent(_)), "{table:?}");
+            }
+            for concern in spec.concerns.all().into_iter().flatten() {
+                assert!(concern.part < spec.key_len, "{table:?}");
+                if let Some((part, _)) = concern.when {
+                    assert!(part < spec.key_len, "{table:?}");
+                }
+            }
+            match spec.export {
+                Export::Objects | Export::Wrapped(_) => assert!(spec.has_raw()),
+                Export::Fields(fields) => {
+                    for f in fields {
+                        assert!(spec.column_names().any(|c| c == *f), "{table:?} {f}");
+                    }
+                }
+                Export::Not => {}
+            }
         }
     }
 
@@ -475,7 +424,29 @@ mod tests {
 
     #[test]
     fn objects_without_id_are_refused() {
-        let err = rows(&Batch::Users(vec![json!({"status": "ACTIVE"})])).unwrap_err();
+        let err = rows(&Batch::users(vec![json!({"status": "ACTIVE"})])).unwrap_err();
         assert!(matches!(err, StoreError::MissingId { kind: "user" }));
+        let err =
+            rows(&Batch::new(Table::GroupMembers, vec!["g1".into()], vec![json!(1)]).unwrap())
+                .unwrap_err();
+        assert!(matches!(
+            err,
+            StoreError::MissingId {
+                kind: "group member"
+            }
+        ));
+    }
+
+    #[test]
+    fn a_batch_carries_the_parent_key_its_table_has() {
+        assert!(Batch::new(Table::Users, vec![], vec![json!({"id": "u1"})]).is_ok());
+        for (table, parent) in [
+            (Table::Users, vec!["x".to_owned()]),
+            (Table::Factors, vec![]),
+            (Table::RoleAssignments, vec!["USER".to_owned()]),
+        ] {
+            let err = Batch::new(table, parent, vec![]).unwrap_err();
+            assert!(matches!(err, StoreError::BatchParent { .. }), "{err:?}");
+        }
     }
 }

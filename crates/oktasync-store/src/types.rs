@@ -1,5 +1,6 @@
 //! Values passed between the sync engine, the CLI and a store backend.
 
+use crate::error::StoreError;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -32,34 +33,9 @@ pub struct OrgRecord {
 #[serde(transparent)]
 pub struct RunId(pub i64);
 
-/// A mirrored table. `as_str` is its SQL name and its key in counts and change reports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Table {
-    Users,
-    Groups,
-    GroupMembers,
-    Apps,
-    AppUsers,
-    AppGroups,
-    RoleAssignments,
-    Idps,
-    Factors,
-}
+pub use crate::tables::Table;
 
 impl Table {
-    pub const ALL: [Table; 9] = [
-        Table::Users,
-        Table::Groups,
-        Table::GroupMembers,
-        Table::Apps,
-        Table::AppUsers,
-        Table::AppGroups,
-        Table::RoleAssignments,
-        Table::Idps,
-        Table::Factors,
-    ];
-
     pub fn as_str(self) -> &'static str {
         crate::schema::spec(self).name
     }
@@ -82,69 +58,116 @@ impl AssigneeType {
     }
 }
 
-/// A batch of Okta objects, as received (the JSON of each object; `_links` and `_embedded`
-/// are dropped by the store), staged into a running sync.
+/// A batch of Okta objects of one table, as received (the JSON of each object; `_links` and
+/// `_embedded` are dropped by the store), staged into a running sync or upserted by a delta.
+/// Objects listed under a parent (an app's users, a user's factors) carry the parent's key.
 #[derive(Debug, Clone)]
-pub enum Batch {
-    Users(Vec<Value>),
-    Groups(Vec<Value>),
-    GroupMembers {
-        group_id: String,
-        user_ids: Vec<String>,
-    },
-    Apps(Vec<Value>),
-    /// AppUser objects of one app (`id` is the user id, `scope` USER or GROUP).
-    AppUsers {
-        app_id: String,
-        app_users: Vec<Value>,
-    },
-    /// ApplicationGroupAssignment objects of one app (`id` is the group id).
-    AppGroups {
-        app_id: String,
-        assignments: Vec<Value>,
-    },
-    /// Role assignments held by one user or group.
-    RoleAssignments {
-        assignee_type: AssigneeType,
-        assignee_id: String,
-        roles: Vec<Value>,
-    },
-    Idps(Vec<Value>),
-    Factors {
-        user_id: String,
-        factors: Vec<Value>,
-    },
+pub struct Batch {
+    table: Table,
+    /// The parent key the table's spec reads (`Source::Parent`), in order.
+    parent: Vec<String>,
+    objects: Vec<Value>,
 }
 
 impl Batch {
-    pub fn table(&self) -> Table {
-        match self {
-            Batch::Users(_) => Table::Users,
-            Batch::Groups(_) => Table::Groups,
-            Batch::GroupMembers { .. } => Table::GroupMembers,
-            Batch::Apps(_) => Table::Apps,
-            Batch::AppUsers { .. } => Table::AppUsers,
-            Batch::AppGroups { .. } => Table::AppGroups,
-            Batch::RoleAssignments { .. } => Table::RoleAssignments,
-            Batch::Idps(_) => Table::Idps,
-            Batch::Factors { .. } => Table::Factors,
+    /// A batch of `table`'s objects under `parent` (as many values as the table's parent key
+    /// has: none for users, the app id for app users, ...).
+    pub fn new(table: Table, parent: Vec<String>, objects: Vec<Value>) -> Result<Self, StoreError> {
+        let expected = crate::schema::spec(table).parent_len();
+        if parent.len() != expected {
+            return Err(StoreError::BatchParent {
+                table: table.as_str(),
+                expected,
+                given: parent.len(),
+            });
         }
+        Ok(Self {
+            table,
+            parent,
+            objects,
+        })
+    }
+
+    /// A batch whose parent key is right by construction: for named constructors (a table's
+    /// `tables/` file may add its own).
+    pub(crate) fn of(table: Table, parent: Vec<String>, objects: Vec<Value>) -> Self {
+        Self {
+            table,
+            parent,
+            objects,
+        }
+    }
+
+    pub fn users(users: Vec<Value>) -> Self {
+        Self::of(Table::Users, Vec::new(), users)
+    }
+
+    pub fn groups(groups: Vec<Value>) -> Self {
+        Self::of(Table::Groups, Vec::new(), groups)
+    }
+
+    /// Members of one group, by user id.
+    pub fn group_members(group_id: impl Into<String>, user_ids: Vec<String>) -> Self {
+        // Bare ids (`Source::Item`): no object per member.
+        let user_ids = user_ids.into_iter().map(Value::String).collect();
+        Self::of(Table::GroupMembers, vec![group_id.into()], user_ids)
+    }
+
+    pub fn apps(apps: Vec<Value>) -> Self {
+        Self::of(Table::Apps, Vec::new(), apps)
+    }
+
+    /// AppUser objects of one app (`id` is the user id, `scope` USER or GROUP).
+    pub fn app_users(app_id: impl Into<String>, app_users: Vec<Value>) -> Self {
+        Self::of(Table::AppUsers, vec![app_id.into()], app_users)
+    }
+
+    /// ApplicationGroupAssignment objects of one app (`id` is the group id).
+    pub fn app_groups(app_id: impl Into<String>, assignments: Vec<Value>) -> Self {
+        Self::of(Table::AppGroups, vec![app_id.into()], assignments)
+    }
+
+    /// Role assignments held by one user (directly) or one group.
+    pub fn role_assignments(
+        assignee_type: AssigneeType,
+        assignee_id: impl Into<String>,
+        roles: Vec<Value>,
+    ) -> Self {
+        Self::of(
+            Table::RoleAssignments,
+            vec![assignee_type.as_str().to_owned(), assignee_id.into()],
+            roles,
+        )
+    }
+
+    pub fn idps(idps: Vec<Value>) -> Self {
+        Self::of(Table::Idps, Vec::new(), idps)
+    }
+
+    /// One user's factors.
+    pub fn factors(user_id: impl Into<String>, factors: Vec<Value>) -> Self {
+        Self::of(Table::Factors, vec![user_id.into()], factors)
+    }
+
+    pub fn table(&self) -> Table {
+        self.table
     }
 
     /// How many rows the batch holds.
     pub fn len(&self) -> usize {
-        match self {
-            Batch::Users(v) | Batch::Groups(v) | Batch::Apps(v) | Batch::Idps(v) => v.len(),
-            Batch::GroupMembers { user_ids, .. } => user_ids.len(),
-            Batch::AppUsers { app_users, .. } => app_users.len(),
-            Batch::AppGroups { assignments, .. } => assignments.len(),
-            Batch::RoleAssignments { roles, .. } => roles.len(),
-            Batch::Factors { factors, .. } => factors.len(),
-        }
+        self.objects.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.objects.is_empty()
+    }
+
+    pub(crate) fn parent(&self) -> &[String] {
+        &self.parent
+    }
+
+    pub(crate) fn objects(&self) -> &[Value] {
+        &self.objects
     }
 }
 

@@ -58,10 +58,10 @@ impl ResourceSync for AppGroups {
                 true,
                 |assignments| async move {
                     run.read(APP_GROUPS, assignments.len() as u64);
-                    run.stage(Batch::AppGroups {
-                        app_id: app_id.clone(),
-                        assignments: assignments.into_iter().map(|a| a.raw).collect(),
-                    })
+                    run.stage(Batch::app_groups(
+                        app_id.clone(),
+                        assignments.into_iter().map(|a| a.raw).collect(),
+                    ))
                     .await
                 },
             )
@@ -129,10 +129,7 @@ fn read_app_group<'a>(run: &'a DeltaRun<'_>, app: String, group: String) -> Rere
             )))?;
         run.read(APP_GROUPS, u64::from(assignment.is_some()));
         let op = match assignment {
-            Some(a) => DeltaOp::Upsert(Batch::AppGroups {
-                app_id: app,
-                assignments: vec![a.raw],
-            }),
+            Some(a) => DeltaOp::Upsert(Batch::app_groups(app, vec![a.raw])),
             None => DeltaOp::Remove(Scope::app_group(app, group)),
         };
         Ok(Found::ops(APP_GROUPS, vec![op]))

@@ -55,10 +55,10 @@ impl ResourceSync for AppUsers {
                 true,
                 |app_users| async move {
                     run.read(APP_USERS, app_users.len() as u64);
-                    run.stage(Batch::AppUsers {
-                        app_id: app_id.clone(),
-                        app_users: app_users.into_iter().map(|u| u.raw).collect(),
-                    })
+                    run.stage(Batch::app_users(
+                        app_id.clone(),
+                        app_users.into_iter().map(|u| u.raw).collect(),
+                    ))
                     .await
                 },
             )
@@ -155,10 +155,7 @@ fn list_app_users<'a>(run: &'a DeltaRun<'_>, app: String) -> Reread<'a> {
         run.read(APP_USERS, all.len() as u64);
         let replace = DeltaOp::Replace {
             scope: Scope::users_of_app(app.as_str()),
-            batch: Batch::AppUsers {
-                app_id: app,
-                app_users: all,
-            },
+            batch: Batch::app_users(app, all),
         };
         Ok(Found::ops(APP_USERS, vec![replace]))
     }
@@ -178,10 +175,7 @@ fn read_app_user<'a>(run: &'a DeltaRun<'_>, app: String, user: String) -> Reread
             )))?;
         run.read(APP_USERS, u64::from(assignment.is_some()));
         let op = match assignment {
-            Some(a) => DeltaOp::Upsert(Batch::AppUsers {
-                app_id: app,
-                app_users: vec![a.raw],
-            }),
+            Some(a) => DeltaOp::Upsert(Batch::app_users(app, vec![a.raw])),
             None => DeltaOp::Remove(Scope::app_user(app, user)),
         };
         Ok(Found::ops(APP_USERS, vec![op]))

@@ -80,7 +80,7 @@ impl ResourceSync for Apps {
                             }),
                         );
                         if stage {
-                            run.stage(Batch::Apps(apps.into_iter().map(|a| a.raw).collect()))
+                            run.stage(Batch::apps(apps.into_iter().map(|a| a.raw).collect()))
                                 .await?;
                         }
                         Ok(())
@@ -135,7 +135,7 @@ impl ResourceSync for Apps {
     }
 
     fn upsert(&self, objects: Vec<Value>) -> Option<Batch> {
-        Some(Batch::Apps(objects))
+        Some(Batch::apps(objects))
     }
 }
 

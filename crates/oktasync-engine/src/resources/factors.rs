@@ -53,10 +53,10 @@ impl ResourceSync for Factors {
                 .map_err(failed_reading(format!("the factors of user {user_id}")))?;
             run.add_calls(1);
             run.read(FACTORS, factors.len() as u64);
-            run.stage(Batch::Factors {
-                user_id: user_id.clone(),
-                factors: factors.into_iter().map(|f| f.raw).collect(),
-            })
+            run.stage(Batch::factors(
+                user_id.clone(),
+                factors.into_iter().map(|f| f.raw).collect(),
+            ))
             .await?;
             Ok(Vec::new())
         }
@@ -130,10 +130,7 @@ fn relist_factors<'a>(run: &'a DeltaRun<'_>, user: String) -> Reread<'a> {
         let op = match factors {
             Some(factors) => DeltaOp::Replace {
                 scope,
-                batch: Batch::Factors {
-                    user_id: user,
-                    factors,
-                },
+                batch: Batch::factors(user, factors),
             },
             None => DeltaOp::Remove(scope),
         };

@@ -119,7 +119,7 @@ impl ResourceSync for Groups {
                             .unwrap_or_else(|p| p.into_inner())
                             .extend(listings);
                         if stage {
-                            run.stage(Batch::Groups(groups.into_iter().map(|g| g.raw).collect()))
+                            run.stage(Batch::groups(groups.into_iter().map(|g| g.raw).collect()))
                                 .await?;
                         }
                         Ok(())
@@ -252,7 +252,7 @@ impl ResourceSync for Groups {
     }
 
     fn upsert(&self, objects: Vec<Value>) -> Option<Batch> {
-        Some(Batch::Groups(objects))
+        Some(Batch::groups(objects))
     }
 }
 

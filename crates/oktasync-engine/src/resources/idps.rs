@@ -55,7 +55,7 @@ impl ResourceSync for Idps {
                 false,
                 |idps| async move {
                     run.read(IDPS, idps.len() as u64);
-                    run.stage(Batch::Idps(idps.into_iter().map(|i| i.raw).collect()))
+                    run.stage(Batch::idps(idps.into_iter().map(|i| i.raw).collect()))
                         .await
                 },
             )
@@ -105,7 +105,7 @@ impl ResourceSync for Idps {
     }
 
     fn upsert(&self, objects: Vec<Value>) -> Option<Batch> {
-        Some(Batch::Idps(objects))
+        Some(Batch::idps(objects))
     }
 }
 

@@ -68,11 +68,8 @@ impl ResourceSync for Memberships {
                         run.factor_users().members(group_id, &user_ids);
                     }
                     if stage {
-                        run.stage(Batch::GroupMembers {
-                            group_id: group_id.clone(),
-                            user_ids,
-                        })
-                        .await?;
+                        run.stage(Batch::group_members(group_id.clone(), user_ids))
+                            .await?;
                     }
                     Ok(())
                 },
@@ -94,10 +91,7 @@ impl ResourceSync for Memberships {
         let added = |plan: &mut Plan, group: &str, user: &str| {
             if run.wants(MEMBERSHIPS) {
                 plan.push(
-                    DeltaOp::Upsert(Batch::GroupMembers {
-                        group_id: group.to_owned(),
-                        user_ids: vec![user.to_owned()],
-                    }),
+                    DeltaOp::Upsert(Batch::group_members(group, vec![user.to_owned()])),
                     cause,
                 );
             }

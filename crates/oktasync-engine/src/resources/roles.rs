@@ -161,12 +161,8 @@ async fn list_user_roles(run: &ListingRun, user_id: &str) -> Result<Vec<Listing>
     let direct = direct_role_assignments(roles);
     run.read(ROLES, direct.len() as u64);
     if !direct.is_empty() {
-        run.stage(Batch::RoleAssignments {
-            assignee_type: AssigneeType::User,
-            assignee_id: user_id.to_owned(),
-            roles: direct,
-        })
-        .await?;
+        run.stage(Batch::role_assignments(AssigneeType::User, user_id, direct))
+            .await?;
     }
     Ok(Vec::new())
 }
@@ -179,11 +175,11 @@ async fn list_group_roles(run: &ListingRun, group_id: &str) -> Result<Vec<Listin
     run.read(ROLES, roles.len() as u64);
     if !roles.is_empty() {
         run.factor_users().admin_group(group_id);
-        run.stage(Batch::RoleAssignments {
-            assignee_type: AssigneeType::Group,
-            assignee_id: group_id.to_owned(),
-            roles: roles.into_iter().map(|r| r.raw).collect(),
-        })
+        run.stage(Batch::role_assignments(
+            AssigneeType::Group,
+            group_id,
+            roles.into_iter().map(|r| r.raw).collect(),
+        ))
         .await?;
     }
     Ok(Vec::new())
@@ -205,11 +201,7 @@ fn reread_user_roles<'a>(run: &'a DeltaRun<'_>, user: String) -> Reread<'a> {
             run.read(ROLES, direct.len() as u64);
             found.ops.push(DeltaOp::Replace {
                 scope: Scope::roles_of(AssigneeType::User, user.as_str()),
-                batch: Batch::RoleAssignments {
-                    assignee_type: AssigneeType::User,
-                    assignee_id: user,
-                    roles: direct,
-                },
+                batch: Batch::role_assignments(AssigneeType::User, user, direct),
             });
         }
         found.roles = Some(held);
@@ -237,11 +229,7 @@ fn reread_group_roles<'a>(run: &'a DeltaRun<'_>, group: String) -> Reread<'a> {
             run.read(ROLES, roles.len() as u64);
             found.ops.push(DeltaOp::Replace {
                 scope: Scope::roles_of(AssigneeType::Group, group.as_str()),
-                batch: Batch::RoleAssignments {
-                    assignee_type: AssigneeType::Group,
-                    assignee_id: group,
-                    roles,
-                },
+                batch: Batch::role_assignments(AssigneeType::Group, group, roles),
             });
         }
         found.roles = Some(held);

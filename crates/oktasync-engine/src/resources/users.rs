@@ -69,7 +69,7 @@ impl ResourceSync for Users {
                             .in_scope(users.iter().map(|u| u.id.clone()));
                     }
                     if stage {
-                        run.stage(Batch::Users(users.into_iter().map(|u| u.raw).collect()))
+                        run.stage(Batch::users(users.into_iter().map(|u| u.raw).collect()))
                             .await?;
                     }
                     Ok(())
@@ -158,7 +158,7 @@ impl ResourceSync for Users {
     }
 
     fn upsert(&self, objects: Vec<Value>) -> Option<Batch> {
-        Some(Batch::Users(objects))
+        Some(Batch::users(objects))
     }
 }
 

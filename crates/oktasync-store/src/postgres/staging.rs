@@ -164,7 +164,7 @@ fn create_stage_sql(spec: &TableSpec) -> String {
     let columns: Vec<String> = spec
         .columns
         .iter()
-        .map(|(name, t)| format!("{name} {}", sql_type(*t)))
+        .map(|c| format!("{} {}", c.name, sql_type(c.ty())))
         .collect();
     format!(
         "CREATE TEMP TABLE stage_{} (seq BIGINT GENERATED ALWAYS AS IDENTITY, {})",

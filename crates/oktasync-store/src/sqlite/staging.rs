@@ -94,7 +94,7 @@ fn create_stage_sql(spec: &TableSpec) -> String {
     let columns: Vec<String> = spec
         .columns
         .iter()
-        .map(|(name, t)| format!("{name} {}", sql_type(*t)))
+        .map(|c| format!("{} {}", c.name, sql_type(c.ty())))
         .collect();
     let key: Vec<&str> = spec.key().collect();
     format!(
@@ -147,7 +147,7 @@ mod tests {
     #[test]
     fn staging_sql_reads_as_expected() {
         assert_eq!(
-            insert_stage_sql(&schema::GROUP_MEMBERS),
+            insert_stage_sql(schema::spec(Table::GroupMembers)),
             "INSERT INTO temp.stage_group_members (group_id, user_id) SELECT value ->> 0, value ->> 1 FROM json_each($1) WHERE true ON CONFLICT DO NOTHING"
         );
         let json = rows_json(vec![vec![

@@ -82,10 +82,7 @@ async fn delta(
 }
 
 fn members(group: &str, users: &[&str]) -> Batch {
-    Batch::GroupMembers {
-        group_id: group.into(),
-        user_ids: users.iter().map(|u| (*u).to_owned()).collect(),
-    }
+    Batch::group_members(group, users.iter().map(|u| (*u).to_owned()).collect())
 }
 
 async fn deltas_are_logged_idempotent_and_undoable(backend: Backend) {
@@ -100,8 +97,8 @@ async fn deltas_are_logged_idempotent_and_undoable(backend: Backend) {
         RunKind::Full,
         t(1),
         &[
-            Batch::Users(vec![user("u1", "eng"), user("u2", "ops")]),
-            Batch::Groups(vec![group("g1")]),
+            Batch::users(vec![user("u1", "eng"), user("u2", "ops")]),
+            Batch::groups(vec![group("g1")]),
             members("g1", &["u1"]),
         ],
     )
@@ -129,7 +126,7 @@ async fn deltas_are_logged_idempotent_and_undoable(backend: Backend) {
         Cause::event(t(11), "ev-remove"),
     );
     d.push(
-        DeltaOp::Upsert(Batch::Users(vec![user("u2", "sales")])),
+        DeltaOp::Upsert(Batch::users(vec![user("u2", "sales")])),
         Cause::read_at(t(12)),
     );
     d.checkpoints.insert("logs.next".into(), "next-2".into());
@@ -225,10 +222,7 @@ async fn deltas_are_logged_idempotent_and_undoable(backend: Backend) {
             .keys(org, &Scope::members_of_group("g1"))
             .await
             .unwrap(),
-        vec![oktasync_store::RowKey::GroupMember {
-            group_id: "g1".into(),
-            user_id: "u1".into()
-        }]
+        vec![oktasync_store::RowKey::new(Table::GroupMembers, ["g1", "u1"]).unwrap()]
     );
 
     // A reconcile logs what it changes as drift, with its source.
@@ -238,8 +232,8 @@ async fn deltas_are_logged_idempotent_and_undoable(backend: Backend) {
         RunKind::Reconcile,
         t(40),
         &[
-            Batch::Users(vec![user("u1", "eng")]),
-            Batch::Groups(vec![group("g1")]),
+            Batch::users(vec![user("u1", "eng")]),
+            Batch::groups(vec![group("g1")]),
             members("g1", &["u1"]),
         ],
     )
@@ -293,7 +287,7 @@ async fn a_failing_delta_applies_nothing_and_records_the_failure(backend: Backen
         org,
         RunKind::Full,
         t(1),
-        &[Batch::Users(vec![user("u1", "eng")])],
+        &[Batch::users(vec![user("u1", "eng")])],
     )
     .await;
     let before = store.export_json(org).await.unwrap();
@@ -312,7 +306,7 @@ async fn a_failing_delta_applies_nothing_and_records_the_failure(backend: Backen
     d.push(DeltaOp::Remove(Scope::user("u1")), Cause::read_at(t(2)));
     // A user without an id cannot be stored: the whole delta is refused.
     d.push(
-        DeltaOp::Upsert(Batch::Users(vec![json!({"status": "ACTIVE"})])),
+        DeltaOp::Upsert(Batch::users(vec![json!({"status": "ACTIVE"})])),
         Cause::read_at(t(2)),
     );
     d.checkpoints.insert("logs.next".into(), "never".into());

@@ -173,31 +173,29 @@ async fn a_mirror_is_marked_in_its_header() {
 async fn an_older_mirror_is_read_only_after_a_sync_migrates_it_and_a_newer_one_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("m.db");
-    let store = SqliteStore::open(&path).await.unwrap();
-    store.close().await;
-    // As an older oktasync left it: the last migration not applied.
-    let options = SqliteConnectOptions::new().filename(&path);
+    // As an older oktasync left it: the migrations before org names (0004) applied, and orgs
+    // without names. Built from those migrations alone, so later ones (a new table) need no
+    // change here.
+    let options = SqliteConnectOptions::new()
+        .filename(&path)
+        .create_if_missing(true);
     let mut conn = SqliteConnection::connect_with(&options).await.unwrap();
-    let last: i64 = sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations")
-        .fetch_one(&mut conn)
-        .await
-        .unwrap();
-    sqlx::query("DELETE FROM _sqlx_migrations WHERE version = ?")
-        .bind(last)
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    for undo in [
-        "DROP TABLE leases",
-        "DROP INDEX orgs_name",
-        "ALTER TABLE orgs DROP COLUMN name",
-        "ALTER TABLE sync_runs DROP COLUMN host",
-        "ALTER TABLE sync_runs DROP COLUMN lease_owner",
+    let mut older = sqlx::migrate!("./migrations/sqlite");
+    older.migrations = older
+        .migrations
+        .iter()
+        .filter(|m| m.version < 4)
+        .cloned()
+        .collect::<Vec<_>>()
+        .into();
+    older.run_direct(None, &mut conn, false).await.unwrap();
+    sqlx::query(
         "INSERT INTO orgs (url, created_at) VALUES ('https://acme.okta.com', 'x'),
             ('https://acme.oktapreview.com', 'x')",
-    ] {
-        sqlx::query(undo).execute(&mut conn).await.unwrap();
-    }
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
     conn.close().await.unwrap();
     assert_eq!(SqliteStore::inspect(&path).await.unwrap(), FileState::Older);
     let err = SqliteStore::open_read_only(&path).await.unwrap_err();

@@ -198,7 +198,7 @@ fn start() -> RunStart {
 }
 
 fn users(prefix: &str, n: usize) -> Batch {
-    Batch::Users(
+    Batch::users(
         (0..n)
             .map(|i| json!({"id": format!("{prefix}{i:05}"), "status": "ACTIVE"}))
             .collect(),

@@ -69,7 +69,7 @@ pub async fn fill(store: &dyn Store, org: oktasync_store::OrgId, users: usize) {
     let batch = (0..users)
         .map(|i| user(&format!("00u{i:06}"), "ACTIVE"))
         .collect();
-    sync(store, org, vec![Batch::Users(batch)]).await;
+    sync(store, org, vec![Batch::users(batch)]).await;
 }
 
 async fn factors_are_exported_with_their_user_in_key_order(backend: Backend) {
@@ -84,14 +84,8 @@ async fn factors_are_exported_with_their_user_in_key_order(backend: Backend) {
     };
     let mut session = store.begin_full_sync(org, start()).await.unwrap();
     for batch in [
-        Batch::Factors {
-            user_id: "u2".into(),
-            factors: vec![factor("mbl2"), factor("emf1")],
-        },
-        Batch::Factors {
-            user_id: "u1".into(),
-            factors: vec![factor("opf9")],
-        },
+        Batch::factors("u2", vec![factor("mbl2"), factor("emf1")]),
+        Batch::factors("u1", vec![factor("opf9")]),
     ] {
         session.stage(&batch).await.unwrap();
     }
@@ -116,10 +110,10 @@ async fn second_run_applies_only_the_difference(backend: Backend) {
     };
     let store = &m.store;
     let first = sync(store, org, vec![
-        Batch::Users(vec![user("u1", "ACTIVE"), user("u2", "ACTIVE"), user("u3", "STAGED")]),
-        Batch::Groups(vec![json!({"id": "g1", "type": "OKTA_GROUP", "profile": {"name": "Eng"}, "_embedded": {"stats": {"usersCount": 2}}})]),
-        Batch::GroupMembers { group_id: "g1".into(), user_ids: vec!["u1".into(), "u2".into()] },
-        Batch::RoleAssignments { assignee_type: AssigneeType::Group, assignee_id: "g1".into(), roles: vec![json!({"id": "ra1", "type": "ORG_ADMIN", "label": "Org admin"})] },
+        Batch::users(vec![user("u1", "ACTIVE"), user("u2", "ACTIVE"), user("u3", "STAGED")]),
+        Batch::groups(vec![json!({"id": "g1", "type": "OKTA_GROUP", "profile": {"name": "Eng"}, "_embedded": {"stats": {"usersCount": 2}}})]),
+        Batch::group_members("g1", vec!["u1".into(), "u2".into()]),
+        Batch::role_assignments(AssigneeType::Group, "g1", vec![json!({"id": "ra1", "type": "ORG_ADMIN", "label": "Org admin"})]),
     ]).await;
     assert_eq!(
         first["users"],
@@ -132,12 +126,12 @@ async fn second_run_applies_only_the_difference(backend: Backend) {
     assert_eq!(first["group_members"].added, 2);
 
     let second = sync(store, org, vec![
-        Batch::Users(vec![user("u1", "ACTIVE"), user("u2", "SUSPENDED"), user("u4", "ACTIVE")]),
+        Batch::users(vec![user("u1", "ACTIVE"), user("u2", "SUSPENDED"), user("u4", "ACTIVE")]),
         // the same user twice keeps the first copy
-        Batch::Users(vec![user("u4", "DEPROVISIONED")]),
-        Batch::Groups(vec![json!({"id": "g1", "type": "OKTA_GROUP", "profile": {"name": "Eng"}, "_embedded": {"stats": {"usersCount": 1}}})]),
-        Batch::GroupMembers { group_id: "g1".into(), user_ids: vec!["u2".into()] },
-        Batch::RoleAssignments { assignee_type: AssigneeType::Group, assignee_id: "g1".into(), roles: vec![json!({"id": "ra1", "type": "ORG_ADMIN", "label": "Org admin"})] },
+        Batch::users(vec![user("u4", "DEPROVISIONED")]),
+        Batch::groups(vec![json!({"id": "g1", "type": "OKTA_GROUP", "profile": {"name": "Eng"}, "_embedded": {"stats": {"usersCount": 1}}})]),
+        Batch::group_members("g1", vec!["u2".into()]),
+        Batch::role_assignments(AssigneeType::Group, "g1", vec![json!({"id": "ra1", "type": "ORG_ADMIN", "label": "Org admin"})]),
     ]).await;
     assert_eq!(
         second["users"],
@@ -218,12 +212,12 @@ async fn failed_and_abandoned_runs_leave_the_mirror_alone(backend: Backend) {
         return;
     };
     let store = &m.store;
-    sync(store, org, vec![Batch::Users(vec![user("u1", "ACTIVE")])]).await;
+    sync(store, org, vec![Batch::users(vec![user("u1", "ACTIVE")])]).await;
     let before = store.export_json(org).await.unwrap();
 
     let mut session = store.begin_full_sync(org, start()).await.unwrap();
     session
-        .stage(&Batch::Users(vec![user("u9", "ACTIVE")]))
+        .stage(&Batch::users(vec![user("u9", "ACTIVE")]))
         .await
         .unwrap();
     session
@@ -235,7 +229,7 @@ async fn failed_and_abandoned_runs_leave_the_mirror_alone(backend: Backend) {
     // Dropped without commit: as if the process died before applying.
     let mut session = store.begin_full_sync(org, start()).await.unwrap();
     session
-        .stage(&Batch::Users(vec![user("u8", "ACTIVE")]))
+        .stage(&Batch::users(vec![user("u8", "ACTIVE")]))
         .await
         .unwrap();
     drop(session);
@@ -254,7 +248,7 @@ async fn failed_and_abandoned_runs_leave_the_mirror_alone(backend: Backend) {
         runs[0].run_id
     ))
     .await;
-    sync(store, org, vec![Batch::Users(vec![user("u1", "ACTIVE")])]).await;
+    sync(store, org, vec![Batch::users(vec![user("u1", "ACTIVE")])]).await;
     let runs = store.recent_runs(org, 10).await.unwrap();
     assert_eq!(runs[1].outcome, RunOutcome::Interrupted);
 }
@@ -267,7 +261,7 @@ async fn a_reader_sees_the_previous_or_the_new_mirror(backend: Backend) {
     let store = m.store.clone();
     let reader = oktasync_store::open_reader(&m.location).await.unwrap();
     let users = |n: usize| {
-        Batch::Users(
+        Batch::users(
             (0..n)
                 .map(|i| user(&format!("u{i:05}"), "ACTIVE"))
                 .collect(),
@@ -278,7 +272,7 @@ async fn a_reader_sees_the_previous_or_the_new_mirror(backend: Backend) {
     let mut session = store.begin_full_sync(org, start()).await.unwrap();
     for chunk in 0..20 {
         session
-            .stage(&Batch::Users(
+            .stage(&Batch::users(
                 (0..500)
                     .map(|i| user(&format!("v{chunk:02}{i:04}"), "ACTIVE"))
                     .collect(),
@@ -321,7 +315,7 @@ async fn keys_that_sort_differently_by_locale_export_in_byte_order(backend: Back
     sync(
         &m.store,
         org,
-        vec![Batch::Users(
+        vec![Batch::users(
             ids.iter().map(|id| user(id, "ACTIVE")).collect(),
         )],
     )
@@ -415,17 +409,17 @@ async fn a_key_staged_twice_keeps_its_first_row_however_much_comes_between(backe
     let big = |id: String, status: &str| json!({"id": id, "status": status, "profile": {"login": "l", "notes": padding}});
     let mut session = m.store.begin_full_sync(org, start()).await.unwrap();
     session
-        .stage(&Batch::Users(vec![big("u-dup".into(), "ACTIVE")]))
+        .stage(&Batch::users(vec![big("u-dup".into(), "ACTIVE")]))
         .await
         .unwrap();
     for page in 0..30 {
         let users = (0..100)
             .map(|i| big(format!("u{page:02}{i:03}"), "ACTIVE"))
             .collect();
-        session.stage(&Batch::Users(users)).await.unwrap();
+        session.stage(&Batch::users(users)).await.unwrap();
     }
     session
-        .stage(&Batch::Users(vec![big("u-dup".into(), "SUSPENDED")]))
+        .stage(&Batch::users(vec![big("u-dup".into(), "SUSPENDED")]))
         .await
         .unwrap();
     let changes = session.commit(&[Table::Users], stats()).await.unwrap();
@@ -452,15 +446,15 @@ async fn lookups_by_name_fold_ascii_case_alike(backend: Backend) {
     let mut session = m.store.begin_full_sync(org, start()).await.unwrap();
     session
         .stage_all(&[
-            Batch::Users(vec![
+            Batch::users(vec![
                 json!({"id": "u1", "profile": {"login": "Ada@Example.com"}}),
             ]),
-            Batch::Groups(vec![
+            Batch::groups(vec![
                 group("g1", "Eng"),
                 group("g2", "Ärzte"),
                 group("g3", "eng"),
             ]),
-            Batch::Apps(vec![json!({"id": "a1", "label": "Salesforce"})]),
+            Batch::apps(vec![json!({"id": "a1", "label": "Salesforce"})]),
         ])
         .await
         .unwrap();
