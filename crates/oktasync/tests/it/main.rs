@@ -8,6 +8,7 @@ mod doctor;
 mod first_contact;
 mod fresh;
 mod postgres;
+mod serve;
 mod terminal;
 
 use okta_emulator::{EmulatorConfig, OrgSize, RunningEmulator};
