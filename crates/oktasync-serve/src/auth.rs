@@ -111,6 +111,18 @@ pub async fn require_token(
     Ok(next.run(request).await)
 }
 
+/// `/openapi.json` and `/docs`: open when `docs_public`, else a read token.
+pub async fn require_token_unless_docs_public(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    if !state.docs_public {
+        authenticate(&state, request.headers(), TokenScope::Read).await?;
+    }
+    Ok(next.run(request).await)
+}
+
 /// Okta's timestamp form, as the mirror writes every time.
 pub fn oktasync_store_timestamp(t: chrono::DateTime<chrono::Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)

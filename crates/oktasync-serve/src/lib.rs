@@ -10,6 +10,7 @@
 pub mod api;
 mod auth;
 mod docs;
+mod extract;
 mod metrics;
 mod paging;
 mod problem;
@@ -49,6 +50,8 @@ pub struct ServeOptions {
     pub orgs: Vec<OrgSchedule>,
     /// Whether `/metrics` is served without a token.
     pub metrics_public: bool,
+    /// Whether `/openapi.json` and `/docs` are served without a token.
+    pub docs_public: bool,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -78,6 +81,7 @@ pub async fn serve(
         scheduler: scheduler.clone(),
         metrics: metrics::handle(),
         metrics_public: options.metrics_public,
+        docs_public: options.docs_public,
     };
     let schedules = tokio::spawn(scheduler.clone().run());
     let app = api::router(state);

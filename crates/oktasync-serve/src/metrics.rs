@@ -46,8 +46,16 @@ pub fn record_run(org: &str, summary: &RunSummary) {
     }
     metrics::counter!("oktasync_okta_http_429_total", "org" => org.clone())
         .increment(summary.http_429);
-    metrics::counter!("oktasync_okta_rate_limit_wait_seconds_total", "org" => org)
-        .increment(summary.rate_limit_wait_s.round() as u64);
+    // Fractions of a second matter here: a gauge takes them (a `metrics` counter counts
+    // whole units).
+    metrics::gauge!("oktasync_okta_rate_limit_wait_seconds_total", "org" => org)
+        .increment(summary.rate_limit_wait_s);
+}
+
+/// Records a run abandoned because the server stopped.
+pub fn record_interrupted(org: &str) {
+    metrics::counter!("oktasync_runs_total", "org" => org.to_owned(), "kind" => "unknown", "outcome" => "interrupted")
+        .increment(1);
 }
 
 /// Sets how stale each org's mirror is: seconds since its last successful run ended.

@@ -32,6 +32,9 @@ pub const LEASE_POLL: Duration = Duration::from_secs(2);
 pub const MAX_FAILURE_BACKOFF: Duration = Duration::from_secs(600);
 
 const POLLED_AT: &str = "serve.polled_at";
+/// When the org was last known current: a poll or run that succeeded (an empty poll records
+/// no run, yet proves the mirror fresh).
+pub const FRESH_AT: &str = "serve.fresh_at";
 const RECONCILED_AT: &str = "serve.reconciled_at";
 
 /// One org `serve` keeps fresh.
@@ -379,6 +382,9 @@ impl Scheduler {
             None => {
                 // Stopping: the run is abandoned (its staging discarded, the mirror as it was).
                 let _ = self.store.mark_own_runs_interrupted().await;
+                if matches!(*state.borrow(), RunState::Recorded(_)) {
+                    m::record_interrupted(&org.schedule.name);
+                }
                 Ok(())
             }
             Some(Ok(summary)) => {
@@ -388,6 +394,7 @@ impl Scheduler {
                 let now = org.schedule.options.clock.now();
                 let mut checkpoints = BTreeMap::new();
                 checkpoints.insert(POLLED_AT.to_owned(), stamp(now));
+                checkpoints.insert(FRESH_AT.to_owned(), stamp(now));
                 let full = summary
                     .as_ref()
                     .is_some_and(|s| s.kind != RunKind::Incremental);

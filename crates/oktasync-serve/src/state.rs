@@ -15,6 +15,8 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// Whether `/metrics` is served without a token.
     pub metrics_public: bool,
+    /// Whether `/openapi.json` and `/docs` are served without a token.
+    pub docs_public: bool,
 }
 
 impl AppState {

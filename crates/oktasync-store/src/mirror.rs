@@ -680,6 +680,16 @@ impl MirrorReader for Mirror {
         .collect()
     }
 
+    async fn last_success(&self, org: OrgId) -> Result<Option<String>> {
+        let mut conn = self.backend.conn().await?;
+        scalar(
+            conn.as_mut(),
+            "SELECT MAX(ended_at) FROM sync_runs WHERE org_id = $1 AND outcome = 'succeeded'",
+            args![org],
+        )
+        .await
+    }
+
     async fn run(&self, org: OrgId, run: RunId) -> Result<Option<SyncRunRecord>> {
         let mut conn = self.backend.conn().await?;
         conn.fetch_optional(
@@ -930,6 +940,9 @@ macro_rules! forward_store_traits {
                 limit: u32,
             ) -> $crate::Result<Vec<$crate::SyncRunRecord>> {
                 $crate::MirrorReader::runs_page(&self.mirror, org, before, limit).await
+            }
+            async fn last_success(&self, org: $crate::OrgId) -> $crate::Result<Option<String>> {
+                $crate::MirrorReader::last_success(&self.mirror, org).await
             }
             async fn run(
                 &self,

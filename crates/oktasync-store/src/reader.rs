@@ -110,6 +110,9 @@ pub trait MirrorReader: Send + Sync {
         limit: u32,
     ) -> Result<Vec<SyncRunRecord>>;
 
+    /// When the org's newest successful run ended.
+    async fn last_success(&self, org: OrgId) -> Result<Option<String>>;
+
     /// One run of one org, if the mirror has it.
     async fn run(&self, org: OrgId, run: RunId) -> Result<Option<SyncRunRecord>>;
 

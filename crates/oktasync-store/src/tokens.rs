@@ -164,12 +164,16 @@ impl ApiTokens for Mirror {
             .last_used_at
             .as_deref()
             .is_none_or(|last| last.get(..16) != now.get(..16));
-        if stale {
-            conn.execute(
-                "UPDATE api_tokens SET last_used_at = $1 WHERE token_hash = $2",
-                args![now, token_hash],
-            )
-            .await?;
+        // Bookkeeping only: a busy database (a long sync commit) must not fail the read.
+        if stale
+            && let Err(e) = conn
+                .execute(
+                    "UPDATE api_tokens SET last_used_at = $1 WHERE token_hash = $2",
+                    args![now, token_hash],
+                )
+                .await
+        {
+            tracing::debug!(error = %e, "Could not note when a token was last used.");
         }
         Ok(Some(token))
     }

@@ -13,6 +13,12 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 pub async fn serve(org: &OrgArgs, args: &ServeArgs) -> Result<ExitCode> {
+    if org.org.is_some() {
+        return Err(exit::config(anyhow::anyhow!(
+            "serve keeps every configured org fresh and answers for every org of the mirror; \
+             --org does not apply (name orgs in [[orgs]], or give one with --org-url)"
+        )));
+    }
     let settings = crate::load_settings(org, crate::config::Layer::default())?;
     let env = std::env::vars_os()
         .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
@@ -26,8 +32,13 @@ pub async fn serve(org: &OrgArgs, args: &ServeArgs) -> Result<ExitCode> {
     .map_err(exit::config)?;
     let mut schedules = Vec::new();
     for org in served.orgs {
-        let client = connect::client(&org.settings)
-            .map_err(|e| e.context(format!("the org {:?}", org.name)))?;
+        let client = connect::client(&org.settings).map_err(|e| {
+            e.context(format!(
+                "the org {:?} of [[orgs]] (an entry uses only its own credentials: give it \
+                 api_token_file, or oauth_client_id with oauth_private_key_file)",
+                org.name
+            ))
+        })?;
         schedules.push(OrgSchedule {
             name: org.name,
             client,
@@ -57,6 +68,7 @@ pub async fn serve(org: &OrgArgs, args: &ServeArgs) -> Result<ExitCode> {
     let options = ServeOptions {
         orgs: schedules,
         metrics_public: served.metrics_public,
+        docs_public: served.docs_public,
         clock: Arc::new(SystemClock),
     };
     let result = oktasync_serve::serve(store.clone(), listener, options, sync::interrupted()).await;

@@ -1,12 +1,13 @@
 //! `/v1/orgs/{org}/apps`: apps, and who has access to one and through what.
 
 use crate::auth::Caller;
+use crate::extract::{Path, Query};
 use crate::paging::{Page, PageParams, PageRequest};
 use crate::problem::{ApiError, ApiResult};
 use crate::state::AppState;
 use axum::Extension;
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use oktasync_store::MirrorReader;
 use oktasync_store::query::{AppAccess, AppRow};
 

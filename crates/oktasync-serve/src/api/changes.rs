@@ -1,13 +1,14 @@
 //! `/v1/orgs/{org}/changes`: the change log, oldest first.
 
-use super::users::{group_id, okta_time};
+use super::users::okta_time;
 use crate::auth::Caller;
+use crate::extract::{Path, Query};
 use crate::paging::{Page, PageParams, PageRequest};
 use crate::problem::{ApiError, ApiResult, ProblemKind};
 use crate::state::AppState;
 use axum::Extension;
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use oktasync_store::{ChangeQuery, ChangeRecord, MirrorReader};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -73,7 +74,14 @@ pub async fn list(
         None => None,
     };
     let group_id = match &filter.group {
-        Some(g) => Some(group_id(&state, id, g).await.unwrap_or_else(|_| g.clone())),
+        // A group removed from Okta is still named by id in the log.
+        Some(g) => Some(
+            state
+                .store
+                .group(id, g)
+                .await?
+                .map_or_else(|| g.clone(), |d| d.group.id),
+        ),
         None => None,
     };
     let query = ChangeQuery {

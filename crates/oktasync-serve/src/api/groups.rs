@@ -2,12 +2,13 @@
 
 use super::users::{group_id, page_of_users};
 use crate::auth::Caller;
+use crate::extract::{Path, Query};
 use crate::paging::{Page, PageParams, PageRequest};
 use crate::problem::{ApiError, ApiResult};
 use crate::state::AppState;
 use axum::Extension;
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use oktasync_store::MirrorReader;
 use oktasync_store::query::{GroupApp, GroupRole, GroupRow, UserFilter, UserRow};
 use serde::{Deserialize, Serialize};

@@ -95,9 +95,9 @@ pub fn router(state: AppState) -> Router {
     doc.merge(ops_doc);
     let json = Arc::new(doc.to_pretty_json().unwrap_or_else(|_| "{}".to_owned()));
     let page = Arc::new(crate::docs::render(&doc));
-    Router::new()
-        .merge(v1)
-        .merge(ops)
+    // The document and its page need a token unless `docs_public`: nothing but health and
+    // (configurably) metrics is served to anyone.
+    let documents = Router::new()
         .route(
             "/openapi.json",
             axum::routing::get(move || {
@@ -118,6 +118,14 @@ pub fn router(state: AppState) -> Router {
                 async move { Html((*page).clone()) }
             }),
         )
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::auth::require_token_unless_docs_public,
+        ));
+    Router::new()
+        .merge(v1)
+        .merge(ops)
+        .merge(documents)
         .fallback(|| async {
             crate::problem::ApiError::not_found(
                 "no such route; GET /docs lists them, GET /openapi.json describes them",

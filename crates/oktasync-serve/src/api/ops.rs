@@ -39,8 +39,8 @@ pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> ApiRe
         authenticate(&state, &headers, TokenScope::Read).await?;
     }
     for org in state.store.org_list().await? {
-        let runs = state.store.recent_runs(org.id, 20).await?;
-        if let Some(age) = super::orgs::last_success(&runs)
+        if let Some(age) = super::orgs::fresh_at(&state, org.id)
+            .await?
             .as_deref()
             .and_then(|t| super::orgs::age(&state, t))
         {

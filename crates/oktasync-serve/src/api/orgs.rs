@@ -2,12 +2,13 @@
 
 use super::runs::Run;
 use crate::auth::Caller;
+use crate::extract::Path;
 use crate::problem::ApiResult;
 use crate::state::AppState;
 use axum::Extension;
 use axum::Json;
-use axum::extract::{Path, State};
-use oktasync_store::{MirrorReader, OrgRecord, RunOutcome, SyncRunRecord};
+use axum::extract::State;
+use oktasync_store::{MirrorReader, MirrorWriter, OrgId, OrgRecord, RunOutcome};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
@@ -46,7 +47,10 @@ pub struct OrgDetail {
     pub counts: BTreeMap<String, u64>,
     /// When its last successful run ended.
     pub last_success_at: Option<String>,
-    /// Seconds since then: how stale the mirror may be.
+    /// When the mirror was last known current: the later of the last successful run and the
+    /// last successful scheduled poll (a poll that finds no event records no run).
+    pub fresh_at: Option<String>,
+    /// Seconds since `fresh_at`: how stale the mirror may be.
     pub age_seconds: Option<f64>,
     /// Whether a run is under way (here or in another instance).
     pub syncing: bool,
@@ -95,24 +99,30 @@ pub async fn get(
         .ok_or_else(|| crate::problem::ApiError::not_found(format!("no org {org:?}")))?;
     let counts = state.store.counts(id).await?;
     let runs = state.store.recent_runs(id, 10).await?;
-    let last_success_at = last_success(&runs);
-    let age_seconds = last_success_at.as_deref().and_then(|t| age(&state, t));
+    let last_success_at = state.store.last_success(id).await?;
+    let fresh_at = fresh_at(&state, id).await?;
+    let age_seconds = fresh_at.as_deref().and_then(|t| age(&state, t));
     Ok(Json(OrgDetail {
         syncing: runs.iter().any(|r| r.outcome == RunOutcome::Running),
         scheduled: state.scheduler.org(&record.name).is_some(),
         org: record.into(),
         counts,
         last_success_at,
+        fresh_at,
         age_seconds,
         recent_runs: runs.into_iter().map(Run::from).collect(),
     }))
 }
 
-/// When the newest successful run among `runs` ended.
-pub fn last_success(runs: &[SyncRunRecord]) -> Option<String> {
-    runs.iter()
-        .filter(|r| r.outcome == RunOutcome::Succeeded)
-        .find_map(|r| r.ended_at.clone())
+/// When the org's mirror was last known current (both are Okta-form UTC times, which
+/// compare as text).
+pub async fn fresh_at(state: &AppState, org: OrgId) -> ApiResult<Option<String>> {
+    let run = state.store.last_success(org).await?;
+    let poll = state
+        .store
+        .checkpoint(org, crate::scheduler::FRESH_AT)
+        .await?;
+    Ok(run.max(poll))
 }
 
 /// Seconds from `t` to now.

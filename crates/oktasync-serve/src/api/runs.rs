@@ -1,12 +1,13 @@
 //! `/v1/orgs/{org}/runs` and `/v1/orgs/{org}/syncs`: the record of runs, and starting one.
 
 use crate::auth::Caller;
+use crate::extract::{Path, Query};
 use crate::paging::{Page, PageParams, PageRequest};
 use crate::problem::{ApiError, ApiResult, ProblemKind};
 use crate::state::AppState;
 use axum::Extension;
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use oktasync_store::{MirrorReader, RunId, SyncRunRecord};
@@ -100,6 +101,7 @@ pub async fn list(
 
 /// A sync to start.
 #[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SyncRequest {
     /// A full sync (a reconcile of an existing mirror) instead of an incremental one.
     #[serde(default)]
@@ -131,10 +133,19 @@ pub async fn start(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(org): Path<String>,
-    body: Option<Json<SyncRequest>>,
+    body: axum::body::Bytes,
 ) -> ApiResult<Response> {
     let id = state.org(&caller, &org).await?;
-    let request = body.map(|Json(b)| b).unwrap_or_default();
+    // No body is `{}`: a button needs to send nothing.
+    let request: SyncRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        SyncRequest::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            ApiError::invalid(format!(
+                "the body must be JSON such as {{\"full\": false}}: {e}"
+            ))
+        })?
+    };
     let Some(scheduled) = state.scheduler.org(&org).cloned() else {
         return Err(ApiError::not_found(format!(
             "this server does not sync the org {org:?}: it has no credentials for it (add it to [[orgs]])"

@@ -2,12 +2,13 @@
 //! mirror knows of them.
 
 use crate::auth::Caller;
+use crate::extract::{Path, Query};
 use crate::paging::{Page, PageParams, PageRequest};
 use crate::problem::{ApiError, ApiResult};
 use crate::state::AppState;
 use axum::Extension;
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use oktasync_store::query::{UserDetail, UserFilter, UserRow};
 use oktasync_store::{MirrorReader, OrgId};
 use serde::Deserialize;

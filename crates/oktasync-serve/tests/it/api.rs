@@ -305,6 +305,18 @@ async fn story(store: Arc<Mirror>) {
             "invalid-page-token",
         ),
         ("/v2/nothing", Some(read.as_str()), 404, "not-found"),
+        (
+            "/v1/orgs/emu/users?page_size=abc",
+            Some(read.as_str()),
+            400,
+            "invalid-request",
+        ),
+        (
+            "/v1/orgs/emu/syncs/abc",
+            Some(read.as_str()),
+            404,
+            "not-found",
+        ),
     ] {
         let (got, content_type, body) = get(&server.url(url), token).await;
         assert_eq!(got, status, "{url}: {body}");
@@ -322,6 +334,18 @@ async fn story(store: Arc<Mirror>) {
         .await
         .unwrap();
     assert_eq!(denied.status().as_u16(), 403);
+    let malformed = client
+        .post(server.url("/v1/orgs/emu/syncs"))
+        .bearer_auth(&sync)
+        .body(r#"{"full": "yes"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(malformed.status().as_u16(), 400);
+    assert_eq!(
+        malformed.headers()["content-type"],
+        "application/problem+json"
+    );
 
     // Operations need no token.
     assert_eq!(get(&server.url("/livez"), None).await.0, 200);
@@ -343,7 +367,8 @@ async fn story(store: Arc<Mirror>) {
     assert!(!metrics.contains(id), "no user id in metrics");
 
     // The OpenAPI document lists every route; /docs is a page of them.
-    let (status, _, doc) = get(&server.url("/openapi.json"), None).await;
+    assert_eq!(get(&server.url("/openapi.json"), None).await.0, 401);
+    let (status, _, doc) = get(&server.url("/openapi.json"), Some(&read)).await;
     assert_eq!(status, 200);
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     let paths: BTreeSet<&str> = doc["paths"]
@@ -376,7 +401,11 @@ async fn story(store: Arc<Mirror>) {
             "{route} missing from the OpenAPI document"
         );
     }
-    let docs = reqwest::get(server.url("/docs"))
+    assert_eq!(get(&server.url("/docs"), None).await.0, 401);
+    let docs = reqwest::Client::new()
+        .get(server.url("/docs"))
+        .bearer_auth(&read)
+        .send()
         .await
         .unwrap()
         .text()

@@ -68,7 +68,7 @@ impl Backend {
     pub fn location(&self) -> DbLocation {
         match self {
             Backend::Sqlite(dir) => {
-                DbLocation::parse(&dir.path().join("mirror.db")).expect("a path")
+                DbLocation::parse(dir.path().join("mirror.db")).expect("a path")
             }
             Backend::Postgres(db) => {
                 DbLocation::parse(std::path::Path::new(&db.url)).expect("a URL")
@@ -121,6 +121,7 @@ impl Server {
         let options = ServeOptions {
             orgs,
             metrics_public: true,
+            docs_public: false,
             clock: Arc::new(SystemClock),
         };
         let task = tokio::spawn(async move {

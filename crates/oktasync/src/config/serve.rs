@@ -31,6 +31,7 @@ pub const DEFAULT_RECONCILE_EVERY: Duration = Duration::from_secs(24 * 3600);
 struct ServeTable {
     listen: Option<String>,
     metrics_public: Option<bool>,
+    docs_public: Option<bool>,
 }
 
 /// One `[[orgs]]` entry's own keys; the rest are credentials, as at the top level.
@@ -72,6 +73,7 @@ pub struct ServedOrg {
 pub struct ServeSettings {
     pub listen: SocketAddr,
     pub metrics_public: bool,
+    pub docs_public: bool,
     pub orgs: Vec<ServedOrg>,
 }
 
@@ -101,7 +103,9 @@ pub fn load(
     };
     let serve: ServeTable = match table.get("serve") {
         Some(v) => v.clone().try_into().with_context(|| {
-            format!("invalid [serve] in {file_name}: it takes listen and metrics_public")
+            format!(
+                "invalid [serve] in {file_name}: it takes listen, metrics_public and docs_public"
+            )
         })?,
         None => ServeTable::default(),
     };
@@ -124,12 +128,24 @@ pub fn load(
             .with_context(|| format!("OKTASYNC_SERVE_METRICS_PUBLIC={v:?}: give true or false"))?,
         None => serve.metrics_public.unwrap_or(true),
     };
+    let docs_public = match env_value("OKTASYNC_SERVE_DOCS_PUBLIC") {
+        Some(v) => v
+            .parse()
+            .with_context(|| format!("OKTASYNC_SERVE_DOCS_PUBLIC={v:?}: give true or false"))?,
+        None => serve.docs_public.unwrap_or(false),
+    };
 
     let mut orgs = Vec::new();
     if let Some(entries) = table.get("orgs") {
         let Some(entries) = entries.as_array() else {
             bail!("orgs in {file_name} must be [[orgs]] tables, one per org");
         };
+        if sync_interval_flag.is_some() || reconcile_every_flag.is_some() {
+            bail!(
+                "--sync-interval and --reconcile-every are for one org given by org_url; with \
+                 [[orgs]] in {file_name}, set sync_interval and reconcile_every in each entry"
+            );
+        }
         for (i, entry) in entries.iter().enumerate() {
             orgs.push(org_entry(
                 base,
@@ -160,6 +176,7 @@ pub fn load(
     Ok(ServeSettings {
         listen,
         metrics_public,
+        docs_public,
         orgs,
     })
 }
@@ -224,8 +241,17 @@ fn org_entry(base: &Settings, entry: &toml::Value, what: &str) -> Result<ServedO
     if sync_interval < Duration::from_secs(1) {
         bail!("{what}: sync_interval must be at least 1s");
     }
-    let reconcile_every = match &own.reconcile_every {
-        Some(t) => Some(duration(t, "reconcile_every")?),
+    let reconcile_every = match own.reconcile_every.as_deref() {
+        Some("off") => None,
+        Some(t) => {
+            let every = duration(t, "reconcile_every")?;
+            if every < Duration::from_secs(60) {
+                bail!(
+                    "{what}: reconcile_every must be at least 1m (or \"off\"); a full sync reads the whole org"
+                );
+            }
+            Some(every)
+        }
         None => Some(DEFAULT_RECONCILE_EVERY),
     };
     Ok(ServedOrg {
