@@ -77,11 +77,68 @@ fn operations() -> OpenApiRouter<AppState> {
 }
 
 /// The OpenAPI document of every route.
-pub fn openapi() -> utoipa::openapi::OpenApi {
+pub fn openapi() -> serde_json::Value {
     let (_, mut doc) = v1().split_for_parts();
     let (_, ops) = operations().split_for_parts();
     doc.merge(ops);
-    doc
+    with_problems(&doc)
+}
+
+/// The errors every token-guarded operation may answer, besides those it documents.
+const GUARDED_PROBLEMS: [(&str, &str); 5] = [
+    ("400", "A parameter or body that cannot be used"),
+    ("401", "No token, or not a valid one"),
+    ("403", "The token's scope or org does not allow this"),
+    ("404", "No such org or object"),
+    ("503", "The mirror's database cannot be read"),
+];
+
+/// The document as served: every problem response typed `application/problem+json` (as the
+/// server sends it), and the errors any `/v1` operation can answer listed on each.
+fn with_problems(doc: &utoipa::openapi::OpenApi) -> serde_json::Value {
+    use serde_json::{Value, json};
+    let mut value = serde_json::to_value(doc).unwrap_or_default();
+    let problem = json!({"$ref": "#/components/schemas/Problem"});
+    let Some(paths) = value.get_mut("paths").and_then(Value::as_object_mut) else {
+        return value;
+    };
+    for (path, item) in paths.iter_mut() {
+        let Some(operations) = item.as_object_mut() else {
+            continue;
+        };
+        for operation in operations.values_mut() {
+            let Some(responses) = operation
+                .get_mut("responses")
+                .and_then(Value::as_object_mut)
+            else {
+                continue;
+            };
+            for response in responses.values_mut() {
+                let Some(content) = response.get_mut("content").and_then(Value::as_object_mut)
+                else {
+                    continue;
+                };
+                if content
+                    .get("application/json")
+                    .is_some_and(|c| c["schema"] == problem)
+                    && let Some(body) = content.remove("application/json")
+                {
+                    content.insert("application/problem+json".into(), body);
+                }
+            }
+            if path.starts_with("/v1/") || path == "/v1" {
+                for (status, description) in GUARDED_PROBLEMS {
+                    responses.entry(status).or_insert_with(|| {
+                        json!({
+                            "description": description,
+                            "content": {"application/problem+json": {"schema": problem}}
+                        })
+                    });
+                }
+            }
+        }
+    }
+    value
 }
 
 /// The whole application.
@@ -93,7 +150,8 @@ pub fn router(state: AppState) -> Router {
     ));
     let (ops, ops_doc) = operations().split_for_parts();
     doc.merge(ops_doc);
-    let json = Arc::new(doc.to_pretty_json().unwrap_or_else(|_| "{}".to_owned()));
+    let doc = with_problems(&doc);
+    let json = Arc::new(serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".to_owned()));
     let page = Arc::new(crate::docs::render(&doc));
     // The document and its page need a token unless `docs_public`: nothing but health and
     // (configurably) metrics is served to anyone.
