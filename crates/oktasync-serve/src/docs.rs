@@ -30,7 +30,7 @@ pub fn render(value: &serde_json::Value) -> String {
         text(info, "title"),
         text(info, "version"),
         text(info, "description"),
-        text(&value, "openapi")
+        text(value, "openapi")
     ));
     let Some(paths) = value["paths"].as_object() else {
         html.push_str("</body></html>");
