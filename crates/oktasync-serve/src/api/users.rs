@@ -28,18 +28,6 @@ pub struct UserQuery {
     pub updated_since: Option<String>,
 }
 
-/// Statuses a user can have in Okta.
-const STATUSES: [&str; 8] = [
-    "STAGED",
-    "PROVISIONED",
-    "ACTIVE",
-    "RECOVERY",
-    "PASSWORD_EXPIRED",
-    "LOCKED_OUT",
-    "SUSPENDED",
-    "DEPROVISIONED",
-];
-
 /// Okta's timestamp form of an RFC 3339 time given in a query.
 pub fn okta_time(name: &str, text: &str) -> ApiResult<String> {
     chrono::DateTime::parse_from_rfc3339(text)
@@ -74,12 +62,12 @@ impl UserQuery {
                 .filter(|s| !s.is_empty())
                 .map(|s| {
                     let upper = s.to_ascii_uppercase();
-                    if STATUSES.contains(&upper.as_str()) {
+                    if okta_api::USER_STATUSES.contains(&upper.as_str()) {
                         Ok(upper)
                     } else {
                         Err(ApiError::invalid(format!(
                             "unknown status {s:?}; Okta's are {}",
-                            STATUSES.join(", ")
+                            okta_api::USER_STATUSES.join(", ")
                         )))
                     }
                 })
