@@ -11,6 +11,7 @@ pub mod api;
 mod auth;
 mod docs;
 mod extract;
+pub mod feed;
 mod metrics;
 mod paging;
 mod problem;
@@ -52,6 +53,8 @@ pub struct ServeOptions {
     pub metrics_public: bool,
     /// Whether `/openapi.json` and `/docs` are served without a token.
     pub docs_public: bool,
+    /// Where the change feed goes (webhooks).
+    pub sinks: Vec<Arc<dyn feed::Sink>>,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -77,12 +80,25 @@ pub async fn serve(
         Arc::new(scheduler::Scheduler::new(store.clone(), options.orgs, stop_rx.clone()).await?);
     let state = state::AppState {
         store,
-        clock: options.clock,
+        clock: options.clock.clone(),
         scheduler: scheduler.clone(),
         metrics: metrics::handle(),
         metrics_public: options.metrics_public,
         docs_public: options.docs_public,
+        sinks: Arc::new(
+            options
+                .sinks
+                .iter()
+                .map(|s| (s.key(), s.describe()))
+                .collect(),
+        ),
     };
+    let feed = tokio::spawn(feed::run(
+        state.store.clone(),
+        options.sinks,
+        state.clock.clone(),
+        stop_rx.clone(),
+    ));
     let schedules = tokio::spawn(scheduler.clone().run());
     let app = api::router(state);
     let mut stopped = stop_rx.clone();
@@ -96,6 +112,7 @@ pub async fn serve(
     };
     let (result, ()) = tokio::join!(served.into_future(), signal);
     let _ = schedules.await;
+    let _ = feed.await;
     scheduler.stopped().await;
     result.map_err(ServeError::Serve)
 }

@@ -79,3 +79,13 @@ pub async fn track(request: Request, next: Next) -> Response {
         .record(started.elapsed().as_secs_f64());
     response
 }
+
+/// Records one attempt to deliver changes to a feed sink.
+pub fn record_delivery(sink: &str, outcome: &'static str, changes: u64) {
+    metrics::counter!("oktasync_feed_deliveries_total", "sink" => sink.to_owned(), "outcome" => outcome)
+        .increment(1);
+    if changes > 0 {
+        metrics::counter!("oktasync_feed_changes_delivered_total", "sink" => sink.to_owned())
+            .increment(changes);
+    }
+}

@@ -17,6 +17,8 @@ pub struct AppState {
     pub metrics_public: bool,
     /// Whether `/openapi.json` and `/docs` are served without a token.
     pub docs_public: bool,
+    /// The change feed's sinks, by key.
+    pub sinks: Arc<Vec<(String, crate::feed::SinkInfo)>>,
 }
 
 impl AppState {

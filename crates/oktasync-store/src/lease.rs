@@ -40,6 +40,8 @@ const SYNC: &str = "sync";
 pub struct Lease {
     mirror: Mirror,
     org: OrgId,
+    /// What the lease is for: `sync`, or another piece of work of the org (`feed:...`).
+    purpose: String,
     owner: String,
     since: String,
     lost: Arc<AtomicBool>,
@@ -67,6 +69,17 @@ impl Mirror {
     /// `running` are marked `interrupted`. Runs this process starts for the org while it
     /// holds the lease record it.
     pub async fn acquire_sync_lease(&self, org: OrgId, now: DateTime<Utc>) -> Result<Lease> {
+        self.acquire_lease(org, SYNC, now).await
+    }
+
+    /// Takes the lease on one piece of work of `org` (`purpose`, e.g. delivering its changes
+    /// to one webhook), as [`Mirror::acquire_sync_lease`] does for syncing it.
+    pub async fn acquire_lease(
+        &self,
+        org: OrgId,
+        purpose: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Lease> {
         let owner = format!("{:032x}", rand::random::<u128>());
         let now_text = timestamp(now);
         let mut tx = self.backend.write(Some(org)).await?;
@@ -75,7 +88,7 @@ impl Mirror {
                 "SELECT l.host, l.pid, l.acquired_at, o.url FROM leases l
                  JOIN orgs o ON o.org_id = l.org_id
                  WHERE l.org_id = $1 AND l.purpose = $2 AND l.expires_at > $3",
-                args![org, SYNC, now_text.as_str()],
+                args![org, purpose, now_text.as_str()],
             )
             .await?;
         if let Some(held) = held {
@@ -101,7 +114,7 @@ impl Mirror {
                 renewed_at = excluded.renewed_at, expires_at = excluded.expires_at",
             args![
                 org,
-                SYNC,
+                purpose,
                 owner.as_str(),
                 self.host(),
                 i64::from(std::process::id()),
@@ -110,13 +123,18 @@ impl Mirror {
             ],
         )
         .await?;
-        // The previous holder's runs hold a lease that is no longer theirs.
-        runlog::mark_interrupted_runs(tx.as_mut(), org, self.host(), now).await?;
+        if purpose == SYNC {
+            // The previous holder's runs hold a lease that is no longer theirs.
+            runlog::mark_interrupted_runs(tx.as_mut(), org, self.host(), now).await?;
+        }
         tx.commit().await?;
-        self.held_leases.lock().insert(org, owner.clone());
+        if purpose == SYNC {
+            self.held_leases.lock().insert(org, owner.clone());
+        }
         Ok(Lease {
             mirror: self.clone(),
             org,
+            purpose: purpose.to_owned(),
             owner,
             since: now_text,
             lost: Arc::default(),
@@ -143,16 +161,25 @@ impl Lease {
     /// Moves the expiry to `now` + [`LEASE_TTL`]. [`StoreError::LeaseLost`] when another
     /// process has taken the lease over (this one had expired).
     pub async fn renew(&self, now: DateTime<Utc>) -> Result<()> {
-        renew(&self.mirror, self.org, &self.owner, &self.lost, now).await
+        renew(
+            &self.mirror,
+            self.org,
+            &self.purpose,
+            &self.owner,
+            &self.lost,
+            now,
+        )
+        .await
     }
 
     /// Renews the lease every [`LEASE_RENEW_EVERY`] until it is released or dropped, asking
     /// `clock` for the time. A renewal that fails is retried at the next tick; one that finds
     /// the lease taken over stops, and [`Lease::is_lost`] says so.
     pub fn renew_in_background(&mut self, clock: impl Fn() -> DateTime<Utc> + Send + 'static) {
-        let (mirror, org, owner, lost) = (
+        let (mirror, org, purpose, owner, lost) = (
             self.mirror.clone(),
             self.org,
+            self.purpose.clone(),
             self.owner.clone(),
             self.lost.clone(),
         );
@@ -164,7 +191,7 @@ impl Lease {
             ticks.tick().await;
             loop {
                 ticks.tick().await;
-                match renew(&mirror, org, &owner, &lost, clock()).await {
+                match renew(&mirror, org, &purpose, &owner, &lost, clock()).await {
                     Ok(()) => {}
                     Err(StoreError::LeaseLost { .. }) => break,
                     Err(e) => {
@@ -180,11 +207,13 @@ impl Lease {
         if let Some(task) = self.renewing.take() {
             task.abort();
         }
-        self.mirror.held_leases.lock().remove(&self.org);
+        if self.purpose == SYNC {
+            self.mirror.held_leases.lock().remove(&self.org);
+        }
         let mut conn = self.mirror.backend.conn().await?;
         conn.execute(
             "DELETE FROM leases WHERE org_id = $1 AND purpose = $2 AND owner = $3",
-            args![self.org, SYNC, self.owner.as_str()],
+            args![self.org, self.purpose.as_str(), self.owner.as_str()],
         )
         .await?;
         Ok(())
@@ -207,6 +236,7 @@ impl Drop for Lease {
 async fn renew(
     mirror: &Mirror,
     org: OrgId,
+    purpose: &str,
     owner: &str,
     lost: &AtomicBool,
     now: DateTime<Utc>,
@@ -216,7 +246,7 @@ async fn renew(
         .execute(
             "UPDATE leases SET renewed_at = $1, expires_at = $2
              WHERE org_id = $3 AND purpose = $4 AND owner = $5",
-            args![timestamp(now), expiry(now), org, SYNC, owner],
+            args![timestamp(now), expiry(now), org, purpose, owner],
         )
         .await?;
     if renewed == 0 {

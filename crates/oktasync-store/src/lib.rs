@@ -28,6 +28,7 @@ mod copy;
 mod delta;
 mod error;
 mod export;
+mod feed;
 mod fullsync;
 pub mod history;
 mod lease;
@@ -50,6 +51,7 @@ pub use delta::{
     Watermarks,
 };
 pub use error::{Result, StoreError};
+pub use feed::{FeedLog, FeedPosition};
 pub use lease::{LEASE_RENEW_EVERY, LEASE_TTL, Lease};
 pub use location::{DatabaseUrl, DbLocation, PgLocation};
 pub use mirror::{Mirror, default_org_name};

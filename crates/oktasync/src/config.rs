@@ -109,7 +109,7 @@ pub const KEYS: &[(&str, &str)] = &[
 const NON_SETTING_ENV: &[&str] = &["config", "log", "serve_listen", "serve_metrics_public"];
 
 /// Tables of the config file read by `oktasync serve` (config/serve.rs), not flat keys.
-const SERVE_TABLES: &[&str] = &["serve", "orgs"];
+const SERVE_TABLES: &[&str] = &["serve", "orgs", "webhooks", "nats"];
 
 pub use oktasync_engine::Resource;
 
@@ -327,7 +327,7 @@ struct RawLayer {
 }
 
 /// The one form of secret `key` a layer gives, or an error when it gives several.
-fn one_of(
+pub(crate) fn one_of(
     key: &str,
     inline: Option<SecretString>,
     file: Option<PathBuf>,

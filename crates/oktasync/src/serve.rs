@@ -47,6 +47,26 @@ pub async fn serve(org: &OrgArgs, args: &ServeArgs) -> Result<ExitCode> {
             reconcile_every: org.reconcile_every,
         });
     }
+    let clock: Arc<dyn oktasync_engine::Clock> = Arc::new(SystemClock);
+    let http = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()?;
+    let mut sinks: Vec<Arc<dyn oktasync_serve::feed::Sink>> = Vec::new();
+    for hook in served.webhooks {
+        let secret = hook
+            .secret
+            .read("secret", &hook.origin)
+            .map_err(exit::config)?;
+        sinks.push(Arc::new(oktasync_serve::feed::Webhook {
+            name: hook.name,
+            url: hook.url,
+            key: oktasync_serve::feed::signing_key(secrecy::ExposeSecret::expose_secret(&secret)),
+            orgs: hook.orgs,
+            entities: hook.entities.into_iter().collect(),
+            http: http.clone(),
+            clock: clock.clone(),
+        }));
+    }
     let db = connect::db_location(&settings)?;
     let store = Arc::new(connect::open_for_sync(&db).await?);
     let listener = oktasync_serve::bind(served.listen).await?;
@@ -69,7 +89,8 @@ pub async fn serve(org: &OrgArgs, args: &ServeArgs) -> Result<ExitCode> {
         orgs: schedules,
         metrics_public: served.metrics_public,
         docs_public: served.docs_public,
-        clock: Arc::new(SystemClock),
+        sinks,
+        clock,
     };
     let result = oktasync_serve::serve(store.clone(), listener, options, sync::interrupted()).await;
     store.close().await;

@@ -9,6 +9,7 @@ pub mod ops;
 pub mod orgs;
 pub mod runs;
 pub mod users;
+pub mod webhooks;
 
 use crate::state::AppState;
 use axum::Router;
@@ -32,7 +33,7 @@ use utoipa_axum::routes;
     modifiers(&BearerAuth),
     tags(
         (name = "orgs"), (name = "users"), (name = "groups"), (name = "apps"),
-        (name = "admins"), (name = "changes"), (name = "runs"), (name = "syncs"),
+        (name = "admins"), (name = "changes"), (name = "runs"), (name = "syncs"), (name = "webhooks"),
         (name = "operations", description = "Health and metrics; no token needed")
     )
 )]
@@ -67,6 +68,7 @@ fn v1() -> OpenApiRouter<AppState> {
         .routes(routes!(runs::list))
         .routes(routes!(runs::start))
         .routes(routes!(runs::get))
+        .routes(routes!(webhooks::list))
 }
 
 fn operations() -> OpenApiRouter<AppState> {

@@ -3,5 +3,6 @@
 //! emulator over real HTTP.
 
 mod api;
+mod feed;
 mod instances;
 mod support;

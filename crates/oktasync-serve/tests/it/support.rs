@@ -113,6 +113,15 @@ pub struct Server {
 
 impl Server {
     pub async fn start(store: Arc<Mirror>, orgs: Vec<OrgSchedule>) -> Self {
+        Self::start_with(store, orgs, Vec::new()).await
+    }
+
+    /// With change-feed sinks.
+    pub async fn start_with(
+        store: Arc<Mirror>,
+        orgs: Vec<OrgSchedule>,
+        sinks: Vec<Arc<dyn oktasync_serve::feed::Sink>>,
+    ) -> Self {
         let listener = oktasync_serve::bind("127.0.0.1:0".parse().unwrap())
             .await
             .expect("binds");
@@ -122,6 +131,7 @@ impl Server {
             orgs,
             metrics_public: true,
             docs_public: false,
+            sinks,
             clock: Arc::new(SystemClock),
         };
         let task = tokio::spawn(async move {

@@ -15,8 +15,9 @@
 //! ```
 //! With no `[[orgs]]`, the top-level `org_url` and credentials name the one org served.
 
-use super::{RawLayer, Settings};
+use super::{RawLayer, SecretSource, Settings, one_of};
 use anyhow::{Context, Result, bail};
+use secrecy::SecretString;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -69,8 +70,36 @@ pub struct ServedOrg {
     pub reconcile_every: Option<Duration>,
 }
 
+/// One `[[webhooks]]` entry as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WebhookTable {
+    name: Option<String>,
+    url: String,
+    secret: Option<SecretString>,
+    secret_file: Option<std::path::PathBuf>,
+    secret_keyring: Option<String>,
+    #[serde(default)]
+    orgs: Vec<String>,
+    #[serde(default)]
+    entities: Vec<String>,
+}
+
+/// A webhook of the change feed, its secret not yet read.
+pub struct WebhookSettings {
+    /// Its name: its position in the change log is kept under it (default: its URL).
+    pub name: String,
+    pub url: String,
+    pub secret: SecretSource,
+    /// Where the secret was given, for messages.
+    pub origin: String,
+    pub orgs: Vec<String>,
+    pub entities: Vec<String>,
+}
+
 /// Everything `serve` needs besides the mirror.
 pub struct ServeSettings {
+    pub webhooks: Vec<WebhookSettings>,
     pub listen: SocketAddr,
     pub metrics_public: bool,
     pub docs_public: bool,
@@ -173,7 +202,63 @@ pub fn load(
             reconcile_every: Some(reconcile_every_flag.unwrap_or(DEFAULT_RECONCILE_EVERY)),
         });
     }
+    let mut webhooks = Vec::new();
+    if let Some(entries) = table.get("webhooks") {
+        let Some(entries) = entries.as_array() else {
+            bail!("webhooks in {file_name} must be [[webhooks]] tables, one per receiver");
+        };
+        for (i, entry) in entries.iter().enumerate() {
+            let what = format!("[[webhooks]] #{} in {file_name}", i + 1);
+            let hook: WebhookTable = entry.clone().try_into().with_context(|| {
+                format!("{what}: a webhook takes url, secret (or secret_file, secret_keyring), name, orgs and entities")
+            })?;
+            let parsed = url::Url::parse(&hook.url)
+                .with_context(|| format!("{what}: url {:?} is not a URL", hook.url))?;
+            if !matches!(parsed.scheme(), "http" | "https") {
+                bail!("{what}: url must be http:// or https://");
+            }
+            let Some(secret) = one_of(
+                "secret",
+                hook.secret,
+                hook.secret_file,
+                hook.secret_keyring,
+                &what,
+            )?
+            else {
+                bail!(
+                    "{what}: give the signing secret with secret_file (or secret, secret_keyring); receivers verify each delivery with it"
+                );
+            };
+            let tables: Vec<&str> = oktasync_store::Table::ALL
+                .iter()
+                .map(|t| t.as_str())
+                .collect();
+            if let Some(unknown) = hook.entities.iter().find(|e| !tables.contains(&e.as_str())) {
+                bail!(
+                    "{what}: unknown entity {unknown:?}; the change log's are {}",
+                    tables.join(", ")
+                );
+            }
+            webhooks.push(WebhookSettings {
+                name: hook.name.unwrap_or_else(|| hook.url.clone()),
+                url: hook.url,
+                secret,
+                origin: what,
+                orgs: hook.orgs,
+                entities: hook.entities,
+            });
+        }
+        let mut names: Vec<&str> = webhooks.iter().map(|w| w.name.as_str()).collect();
+        names.sort_unstable();
+        if let Some(pair) = names.windows(2).find(|w| w[0] == w[1]) {
+            bail!(
+                "two [[webhooks]] in {file_name} are named {:?}; give each its own name",
+                pair[0]
+            );
+        }
+    }
     Ok(ServeSettings {
+        webhooks,
         listen,
         metrics_public,
         docs_public,

@@ -1,0 +1,200 @@
+//! The change feed to webhooks: a local receiver gets every change of the log after churn and
+//! sync, in order, signed per Standard Webhooks; one that fails for a while still gets
+//! everything once it recovers; an entity filter delivers only its entities.
+
+use crate::support::*;
+use axum::body::Bytes;
+use axum::http::{HeaderMap, StatusCode};
+use okta_emulator::OrgSize;
+use oktasync_engine::SystemClock;
+use oktasync_serve::feed::{Sink, Webhook, signature, signing_key};
+use oktasync_store::{ChangeQuery, MirrorReader, TokenScope};
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+/// A webhook receiver: verifies each delivery's signature, answers 503 to the first
+/// `fail_first` deliveries, and keeps the change ids of those it accepted.
+#[derive(Clone, Default)]
+struct Receiver {
+    accepted: Arc<Mutex<Vec<i64>>>,
+    entities: Arc<Mutex<BTreeSet<String>>>,
+    attempts: Arc<AtomicUsize>,
+    fail_first: usize,
+}
+
+async fn receive(
+    receiver: axum::extract::State<Receiver>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
+    let header = |name: &str| headers[name].to_str().unwrap().to_owned();
+    let (id, timestamp) = (header("webhook-id"), header("webhook-timestamp"));
+    let expected = signature(&signing_key(SECRET), &id, timestamp.parse().unwrap(), &body);
+    assert_eq!(
+        header("webhook-signature"),
+        expected,
+        "the signature verifies"
+    );
+    if receiver.attempts.fetch_add(1, Ordering::SeqCst) < receiver.fail_first {
+        return StatusCode::SERVICE_UNAVAILABLE;
+    }
+    let batch: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(batch["type"], "oktasync.changes");
+    assert_eq!(batch["org"], "emu");
+    for change in batch["changes"].as_array().unwrap() {
+        receiver
+            .accepted
+            .lock()
+            .unwrap()
+            .push(change["change_id"].as_i64().unwrap());
+        receiver
+            .entities
+            .lock()
+            .unwrap()
+            .insert(change["entity"].as_str().unwrap().to_owned());
+    }
+    StatusCode::NO_CONTENT
+}
+
+async fn start_receiver(fail_first: usize) -> (Receiver, String) {
+    let receiver = Receiver {
+        fail_first,
+        ..Receiver::default()
+    };
+    let app = axum::Router::new()
+        .route("/hook", axum::routing::post(receive))
+        .with_state(receiver.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (receiver, url)
+}
+
+fn webhook(name: &str, url: &str, entities: &[&str]) -> Arc<dyn Sink> {
+    Arc::new(Webhook {
+        name: name.to_owned(),
+        url: url.to_owned(),
+        key: signing_key(SECRET),
+        orgs: Vec::new(),
+        entities: entities.iter().map(|e| e.to_string()).collect(),
+        http: reqwest::Client::new(),
+        clock: Arc::new(SystemClock),
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn webhooks_get_every_change_in_order_even_after_failing_for_a_while() {
+    let backend = Backend::sqlite().await;
+    let store = backend.open().await;
+    let emu = emulator(31, OrgSize::Tiny).await;
+    let read = token(&store, "reader", TokenScope::Read, None).await;
+    let (all, all_url) = start_receiver(0).await;
+    let (flaky, flaky_url) = start_receiver(3).await;
+    let (members, members_url) = start_receiver(0).await;
+    let server = Server::start_with(
+        store.clone(),
+        vec![schedule("emu", &emu, Duration::from_secs(1))],
+        vec![
+            webhook("all", &all_url, &[]),
+            webhook("flaky", &flaky_url, &[]),
+            webhook("members", &members_url, &["group_members"]),
+        ],
+    )
+    .await;
+    until_synced(&server, "emu", &read).await;
+    let org = store.find_org_by_name("emu").await.unwrap().unwrap();
+    for round in 0..3 {
+        emu.churn(40 + round, 25);
+        tokio::time::sleep(Duration::from_millis(700)).await;
+    }
+    // Wait until the mirror is exact, then until every receiver has the whole log.
+    let mut exact = false;
+    for _ in 0..300 {
+        if store.export_json(org).await.unwrap() == emu.export() {
+            exact = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(exact, "the mirror catches up with the churn");
+    let log: Vec<i64> = store
+        .changes(org, &ChangeQuery::default())
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| c.change_id)
+        .collect();
+    assert!(log.len() > 20, "churn left changes: {}", log.len());
+    let member_changes: Vec<i64> = store
+        .changes(org, &ChangeQuery::default())
+        .await
+        .unwrap()
+        .iter()
+        .filter(|c| c.entity == "group_members")
+        .map(|c| c.change_id)
+        .collect();
+    let first_seen = |ids: &[i64]| -> Vec<i64> {
+        let mut seen = BTreeSet::new();
+        ids.iter().copied().filter(|id| seen.insert(*id)).collect()
+    };
+    for _ in 0..300 {
+        let done = first_seen(&all.accepted.lock().unwrap()) == log
+            && first_seen(&flaky.accepted.lock().unwrap()) == log
+            && first_seen(&members.accepted.lock().unwrap()) == member_changes;
+        if done {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        first_seen(&all.accepted.lock().unwrap()),
+        log,
+        "every change, in order"
+    );
+    assert_eq!(
+        first_seen(&flaky.accepted.lock().unwrap()),
+        log,
+        "a receiver that failed at first gets everything, in order"
+    );
+    assert!(flaky.attempts.load(Ordering::SeqCst) > 3);
+    assert_eq!(
+        first_seen(&members.accepted.lock().unwrap()),
+        member_changes
+    );
+    assert_eq!(
+        members.entities.lock().unwrap().iter().collect::<Vec<_>>(),
+        ["group_members"]
+    );
+
+    let (status, _, hooks) = get(&server.url("/v1/webhooks"), Some(&read)).await;
+    assert_eq!(status, 200);
+    let flaky_state = hooks["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["name"] == "flaky")
+        .unwrap();
+    let delivery = &flaky_state["deliveries"][0];
+    assert_eq!(delivery["org"], "emu");
+    assert_eq!(
+        delivery["delivered_change_id"].as_i64(),
+        log.last().copied()
+    );
+    assert_eq!(delivery["pending"], 0);
+    assert_eq!(delivery["failures"], 0);
+    assert!(delivery["last_error"].as_str().unwrap().contains("503"));
+    let metrics = reqwest::get(server.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("oktasync_feed_deliveries_total"));
+    server.stop().await;
+}
