@@ -194,6 +194,110 @@ impl Sink for Webhook {
     }
 }
 
+/// NATS JetStream: one message per change on `<prefix>.<org>.changes`, `Nats-Msg-Id` set
+/// (`<org>-<change_id>`) so that the stream drops a repeat, each publish acknowledged by the
+/// stream before the position moves.
+pub struct Nats {
+    pub url: String,
+    /// The subjects' first token (default `oktasync`).
+    pub prefix: String,
+    /// The stream that stores the subjects, created if missing (default `OKTASYNC_CHANGES`).
+    pub stream: String,
+    pub jetstream: tokio::sync::OnceCell<async_nats::jetstream::Context>,
+}
+
+impl Nats {
+    pub fn new(url: &str, prefix: &str, stream: &str) -> Self {
+        Self {
+            url: url.to_owned(),
+            prefix: prefix.to_owned(),
+            stream: stream.to_owned(),
+            jetstream: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    async fn context(&self) -> Result<&async_nats::jetstream::Context, DeliveryError> {
+        self.jetstream
+            .get_or_try_init(|| async {
+                let client = async_nats::connect(self.url.as_str()).await.map_err(|e| DeliveryError {
+                    message: format!("cannot reach NATS at {}: {e}", redact(&self.url)),
+                    retry: true,
+                })?;
+                let jetstream = async_nats::jetstream::new(client);
+                let config = async_nats::jetstream::stream::Config {
+                    name: self.stream.clone(),
+                    subjects: vec![format!("{}.*.changes", self.prefix)],
+                    ..Default::default()
+                };
+                // A stream set up by the operator for these subjects (under another name) is
+                // fine: publishing is acknowledged by whichever stream holds them.
+                if let Err(e) = jetstream.get_or_create_stream(config).await {
+                    tracing::warn!(stream = %self.stream, error = %e, "Cannot create the JetStream stream; publishing to an existing one.");
+                }
+                Ok(jetstream)
+            })
+            .await
+    }
+}
+
+#[async_trait]
+impl Sink for Nats {
+    fn key(&self) -> String {
+        format!("nats:{}", self.prefix)
+    }
+
+    fn follows(&self, _org: &str) -> bool {
+        true
+    }
+
+    fn wants(&self, _change: &ChangeRecord) -> bool {
+        true
+    }
+
+    async fn deliver(&self, org: &str, changes: &[ChangeRecord]) -> Result<(), DeliveryError> {
+        let jetstream = self.context().await?;
+        let subject = format!("{}.{org}.changes", self.prefix);
+        let mut acks = Vec::with_capacity(changes.len());
+        for change in changes {
+            let mut headers = async_nats::HeaderMap::new();
+            headers.insert(
+                "Nats-Msg-Id",
+                format!("{org}-{}", change.change_id).as_str(),
+            );
+            let payload = serde_json::to_vec(change).map_err(|e| DeliveryError {
+                message: format!("cannot encode a change: {e}"),
+                retry: false,
+            })?;
+            let ack = jetstream
+                .publish_with_headers(subject.clone(), headers, bytes::Bytes::from(payload))
+                .await
+                .map_err(|e| DeliveryError {
+                    message: format!("cannot publish to {subject}: {e}"),
+                    retry: true,
+                })?;
+            acks.push(ack);
+        }
+        // In order on the wire; acknowledged as a batch.
+        for ack in acks {
+            ack.await.map_err(|e| DeliveryError {
+                message: format!("JetStream did not store a change on {subject}: {e}"),
+                retry: true,
+            })?;
+        }
+        Ok(())
+    }
+
+    fn describe(&self) -> SinkInfo {
+        SinkInfo {
+            name: format!("nats:{}", self.prefix),
+            kind: "nats".into(),
+            target: format!("{} {}.<org>.changes", redact(&self.url), self.prefix),
+            orgs: Vec::new(),
+            entities: Vec::new(),
+        }
+    }
+}
+
 /// The wait before attempt `n + 1` after `n` failures in a row: 1 s, doubling, at most
 /// [`MAX_RETRY_WAIT`].
 pub fn backoff(failures: u32) -> Duration {

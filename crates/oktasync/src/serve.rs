@@ -67,6 +67,13 @@ pub async fn serve(org: &OrgArgs, args: &ServeArgs) -> Result<ExitCode> {
             clock: clock.clone(),
         }));
     }
+    if let Some(nats) = &served.nats {
+        sinks.push(Arc::new(oktasync_serve::feed::Nats::new(
+            &nats.url,
+            &nats.subject_prefix,
+            &nats.stream,
+        )));
+    }
     let db = connect::db_location(&settings)?;
     let store = Arc::new(connect::open_for_sync(&db).await?);
     let listener = oktasync_serve::bind(served.listen).await?;

@@ -198,3 +198,105 @@ async fn webhooks_get_every_change_in_order_even_after_failing_for_a_while() {
     assert!(metrics.contains("oktasync_feed_deliveries_total"));
     server.stop().await;
 }
+
+/// The NATS server the tests use (`OKTASYNC_TEST_NATS`, default 127.0.0.1:4222); outside CI a
+/// test without one is skipped with a note, under CI it fails.
+async fn nats() -> Option<async_nats::Client> {
+    let url =
+        std::env::var("OKTASYNC_TEST_NATS").unwrap_or_else(|_| "nats://127.0.0.1:4222".into());
+    match async_nats::connect(url.as_str()).await {
+        Ok(client) => Some(client),
+        Err(e) if std::env::var_os("CI").is_some() => panic!(
+            "NATS with JetStream is not reachable at {url} ({e}); start it (nats-server -js) or set OKTASYNC_TEST_NATS"
+        ),
+        Err(e) => {
+            eprintln!("skipped: no NATS at {url} ({e})");
+            None
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn nats_gets_every_change_once_in_order() {
+    let Some(client) = nats().await else {
+        return;
+    };
+    let suffix = format!("{:08x}", rand_u32());
+    let (prefix, stream_name) = (
+        format!("oktasynctest{suffix}"),
+        format!("OKTASYNC_TEST_{suffix}"),
+    );
+    let jetstream = async_nats::jetstream::new(client);
+    let backend = Backend::sqlite().await;
+    let store = backend.open().await;
+    let emu = emulator(32, OrgSize::Tiny).await;
+    let read = token(&store, "reader", TokenScope::Read, None).await;
+    let sink: Arc<dyn Sink> = Arc::new(oktasync_serve::feed::Nats::new(
+        "nats://127.0.0.1:4222",
+        &prefix,
+        &stream_name,
+    ));
+    let server = Server::start_with(
+        store.clone(),
+        vec![schedule("emu", &emu, Duration::from_secs(1))],
+        vec![sink],
+    )
+    .await;
+    until_synced(&server, "emu", &read).await;
+    let org = store.find_org_by_name("emu").await.unwrap().unwrap();
+    emu.churn(50, 30);
+    let mut log = Vec::new();
+    let mut published = Vec::new();
+    for _ in 0..300 {
+        log = store
+            .changes(org, &ChangeQuery::default())
+            .await
+            .unwrap()
+            .iter()
+            .map(|c| c.change_id)
+            .collect::<Vec<_>>();
+        if let Ok(mut stream) = jetstream.get_stream(&stream_name).await {
+            let count = stream.info().await.map(|i| i.state.messages).unwrap_or(0);
+            published.clear();
+            for seq in 1..=count {
+                let message = stream.get_raw_message(seq).await.unwrap();
+                assert_eq!(message.subject.as_str(), format!("{prefix}.emu.changes"));
+                assert_eq!(
+                    message
+                        .headers
+                        .get("Nats-Msg-Id")
+                        .map(|v| v.as_str().to_owned()),
+                    {
+                        let record: Value = serde_json::from_slice(&message.payload).unwrap();
+                        Some(format!("emu-{}", record["change_id"]))
+                    }
+                );
+                let record: Value = serde_json::from_slice(&message.payload).unwrap();
+                published.push(record["change_id"].as_i64().unwrap());
+            }
+        }
+        if !log.is_empty() && published == log {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(!log.is_empty());
+    assert_eq!(
+        published, log,
+        "one message per change, in order, none twice"
+    );
+    server.stop().await;
+    let _ = jetstream.delete_stream(&stream_name).await;
+}
+
+fn rand_u32() -> u32 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos(),
+    );
+    h.finish() as u32
+}

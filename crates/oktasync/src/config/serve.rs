@@ -85,6 +85,28 @@ struct WebhookTable {
     entities: Vec<String>,
 }
 
+/// The `[nats]` table: the change feed to NATS JetStream.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NatsSettings {
+    /// `nats://host:4222`
+    pub url: String,
+    /// Subjects are `<subject_prefix>.<org>.changes` (default `oktasync`).
+    #[serde(default = "default_prefix")]
+    pub subject_prefix: String,
+    /// The stream holding them, created if missing (default `OKTASYNC_CHANGES`).
+    #[serde(default = "default_stream")]
+    pub stream: String,
+}
+
+fn default_prefix() -> String {
+    "oktasync".into()
+}
+
+fn default_stream() -> String {
+    "OKTASYNC_CHANGES".into()
+}
+
 /// A webhook of the change feed, its secret not yet read.
 pub struct WebhookSettings {
     /// Its name: its position in the change log is kept under it (default: its URL).
@@ -100,6 +122,7 @@ pub struct WebhookSettings {
 /// Everything `serve` needs besides the mirror.
 pub struct ServeSettings {
     pub webhooks: Vec<WebhookSettings>,
+    pub nats: Option<NatsSettings>,
     pub listen: SocketAddr,
     pub metrics_public: bool,
     pub docs_public: bool,
@@ -257,8 +280,39 @@ pub fn load(
             );
         }
     }
+    let mut nats: Option<NatsSettings> = match table.get("nats") {
+        Some(v) => Some(v.clone().try_into().with_context(|| {
+            format!("invalid [nats] in {file_name}: it takes url, subject_prefix and stream")
+        })?),
+        None => None,
+    };
+    if let Some(url) = env_value("OKTASYNC_NATS_URL") {
+        match &mut nats {
+            Some(n) => n.url = url,
+            None => {
+                nats = Some(NatsSettings {
+                    url,
+                    subject_prefix: default_prefix(),
+                    stream: default_stream(),
+                })
+            }
+        }
+    }
+    if let Some(n) = &nats {
+        if !n.url.starts_with("nats://") && !n.url.starts_with("tls://") {
+            bail!("[nats] url {:?} must be nats://HOST:PORT", n.url);
+        }
+        let token_ok = |t: &str| !t.is_empty() && !t.contains(['.', '*', '>', ' ']);
+        if !token_ok(&n.subject_prefix) {
+            bail!(
+                "[nats] subject_prefix {:?} must be one subject token (no dots, wildcards or spaces)",
+                n.subject_prefix
+            );
+        }
+    }
     Ok(ServeSettings {
         webhooks,
+        nats,
         listen,
         metrics_public,
         docs_public,

@@ -273,3 +273,30 @@ async fn an_instance_killed_mid_run_hands_its_org_to_another_within_a_minute() {
     );
     drop(b);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_change_feed_setting_is_refused_before_anything_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "[[webhooks]]\nurl = \"http://127.0.0.1:9/hook\"\nsecret = \"s\"\nentities = [\"members\"]\n",
+            "unknown entity \"members\"",
+        ),
+        (
+            "[[webhooks]]\nurl = \"http://127.0.0.1:9/hook\"\n",
+            "give the signing secret",
+        ),
+        (
+            "[nats]\nurl = \"http://127.0.0.1:4222\"\n",
+            "must be nats://",
+        ),
+        ("[serve]\nlisten = \"everywhere\"\n", "is not an address"),
+    ];
+    for (config, said) in cases {
+        std::fs::write(dir.path().join("oktasync.toml"), config).unwrap();
+        let out = oktasync(dir.path(), &["serve", "--db", "m.db"], &[]).await;
+        assert_eq!(out.code, Some(2), "{config}: {out:?}");
+        assert!(out.stderr.contains(said), "{config}: {}", out.stderr);
+        assert!(!dir.path().join("m.db").exists(), "nothing was created");
+    }
+}
