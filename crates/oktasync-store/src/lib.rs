@@ -23,6 +23,7 @@
 //!
 //! The schema is documented for people using `sqlite3` and `psql` in `SCHEMA.md`.
 
+pub mod as_of;
 mod changelog;
 mod copy;
 mod delta;

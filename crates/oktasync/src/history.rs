@@ -6,11 +6,8 @@ use crate::cli::{ChangesArgs, OutputFormat};
 use crate::output::{Table, opt, print_json, print_list, printable_lines, write_stdout};
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, NaiveDate, Utc};
-use oktasync_store::history::Concern;
-use oktasync_store::query::UserRow;
-use oktasync_store::{ChangeQuery, ChangeRecord, MirrorReader, OrgId, Table as StoreTable};
+use oktasync_store::{ChangeQuery, ChangeRecord, MirrorReader, OrgId};
 use serde_json::{Value, json};
-use std::collections::BTreeSet;
 
 /// A point in time from the command line: RFC 3339 (`2026-11-23T10:00:00Z`), a date
 /// (`2026-11-23`, midnight UTC), or a duration ago (`90m`, `2h`, `7d`). A duration reaching
@@ -163,26 +160,6 @@ async fn resolve_group(store: &dyn MirrorReader, org: OrgId, id_or_name: &str) -
     Ok(id_or_name.to_owned())
 }
 
-fn text(v: &Value, key: &str) -> String {
-    v.get(key).and_then(Value::as_str).unwrap_or("-").to_owned()
-}
-
-/// A member the mirror no longer holds: only the id is known.
-fn gone_user(id: &str) -> UserRow {
-    UserRow {
-        id: id.to_owned(),
-        status: None,
-        login: Some("(deleted)".into()),
-        email: None,
-        first_name: None,
-        last_name: None,
-        department: None,
-        title: None,
-        last_login: None,
-        last_updated: None,
-    }
-}
-
 /// `oktasync group G --at T`: members, app assignments and admin roles as of T.
 pub async fn group_at(
     store: &dyn MirrorReader,
@@ -195,50 +172,28 @@ pub async fn group_at(
     let at = parse_time(at, Utc::now()).map_err(crate::exit::config)?;
     warn_before_history(store, org, at).await?;
     let group_id = resolve_group(store, org, id_or_name).await?;
-    let g = Concern::Group(&group_id);
-    let member_ids: Vec<String> = store
-        .rows_at(org, StoreTable::GroupMembers, g, at)
-        .await?
-        .iter()
-        .map(|r| text(r, "user_id"))
-        .collect();
-    let app_rows = store.rows_at(org, StoreTable::AppGroups, g, at).await?;
-    let roles = store
-        .rows_at(org, StoreTable::RoleAssignments, g, at)
-        .await?;
-    // Members as the mirror knows them now (status, names), those since deleted by id.
-    let mut members = store.users_by_id(org, &member_ids).await?;
-    let known: BTreeSet<&str> = members.iter().map(|u| u.id.as_str()).collect();
-    let gone: Vec<UserRow> = member_ids
-        .iter()
-        .filter(|id| !known.contains(id.as_str()))
-        .map(|id| gone_user(id))
-        .collect();
-    members.extend(gone);
+    let mut group = oktasync_store::as_of::group_as_of(store, org, &group_id, at).await?;
     if active_only {
-        members.retain(|u| u.status.as_deref() == Some("ACTIVE"));
+        group
+            .members
+            .retain(|u| u.status.as_deref() == Some("ACTIVE"));
     }
-    let app_ids: Vec<String> = app_rows.iter().map(|a| text(a, "app_id")).collect();
-    let labels = store.app_labels(org, &app_ids).await?;
-    let name = store
-        .groups_by_id(org, std::slice::from_ref(&group_id))
-        .await?
-        .remove(&group_id);
-    let members_table = crate::ask::user_table(&members);
+    let members = &group.members;
+    let members_table = crate::ask::user_table(members);
     match format {
         OutputFormat::Json => {
             return print_json(&json!({
-                "id": group_id,
-                "name": name.as_ref().and_then(|g| g.group_name.clone()),
-                "type": name.as_ref().and_then(|g| g.group_type.clone()),
-                "at": ts(at),
+                "id": group.id,
+                "name": group.name,
+                "type": group.group_type,
+                "at": group.at,
                 "members": members.iter().map(|u| json!({"id": u.id, "login": u.login, "status": u.status})).collect::<Vec<_>>(),
-                "apps": app_rows.iter().map(|a| json!({
-                    "app_id": text(a, "app_id"),
-                    "app_label": labels.get(&text(a, "app_id")).cloned().flatten(),
-                    "priority": a.get("priority"),
+                "apps": group.apps.iter().map(|a| json!({
+                    "app_id": a.app_id,
+                    "app_label": a.app_label,
+                    "priority": a.priority,
                 })).collect::<Vec<_>>(),
-                "admin_roles": roles.iter().map(|r| json!({"role_type": text(r, "role_type"), "assignment_id": text(r, "id")})).collect::<Vec<_>>(),
+                "admin_roles": group.admin_roles.iter().map(|r| json!({"role_type": r.role_type, "assignment_id": r.assignment_id})).collect::<Vec<_>>(),
             }));
         }
         OutputFormat::Csv => return write_stdout(&members_table.to_csv(false)),
@@ -246,25 +201,23 @@ pub async fn group_at(
     }
     let mut out = format!(
         "{}  {group_id}  (as of {})\n  type         {}\n",
-        name.as_ref()
-            .and_then(|g| g.group_name.clone())
-            .unwrap_or_else(|| "(deleted)".into()),
-        ts(at),
-        opt(name.as_ref().and_then(|g| g.group_type.clone())),
+        group.name.clone().unwrap_or_else(|| "(deleted)".into()),
+        group.at,
+        opt(group.group_type.clone()),
     );
     out.push_str(&group_sections(
-        &app_rows
+        &group
+            .apps
             .iter()
             .map(|a| {
-                let id = text(a, "app_id");
-                let label = opt(labels.get(&id).cloned().flatten());
-                let priority = a.get("priority").map(|p| p.to_string());
-                vec![id, label, opt(priority)]
+                let priority = a.priority.as_ref().map(|p| p.to_string());
+                vec![a.app_id.clone(), opt(a.app_label.clone()), opt(priority)]
             })
             .collect::<Vec<_>>(),
-        &roles
+        &group
+            .admin_roles
             .iter()
-            .map(|r| vec![text(r, "role_type"), text(r, "label"), text(r, "status")])
+            .map(|r| vec![r.role_type.clone(), r.label.clone(), r.status.clone()])
             .collect::<Vec<_>>(),
         &members_table,
         active_only,
@@ -284,96 +237,20 @@ pub async fn user_at(
     let at = parse_time(at, Utc::now()).map_err(crate::exit::config)?;
     warn_before_history(store, org, at).await?;
     let user_id = resolve_user(store, org, id_or_login).await?;
-    let u = Concern::User(&user_id);
-    let group_ids: Vec<String> = store
-        .rows_at(org, StoreTable::GroupMembers, u, at)
-        .await?
-        .iter()
-        .map(|r| text(r, "group_id"))
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let groups = store.groups_by_id(org, &group_ids).await?;
-    let group_name = |g: &str| -> Option<String> {
-        match groups.get(g) {
-            Some(row) => row.group_name.clone(),
-            None => Some("(deleted)".into()),
-        }
-    };
-    // (app id, via, via group id): direct assignments, then the apps of each group held.
-    let mut ways: Vec<(String, &'static str, Option<String>)> = store
-        .rows_at(org, StoreTable::AppUsers, u, at)
-        .await?
-        .iter()
-        .filter(|au| text(au, "scope") == "USER")
-        .map(|au| (text(au, "app_id"), "DIRECT", None))
-        .collect();
-    // (role type, via, via group id)
-    let mut roles: Vec<(String, &'static str, Option<String>)> = store
-        .rows_at(org, StoreTable::RoleAssignments, u, at)
-        .await?
-        .iter()
-        .map(|r| (text(r, "role_type"), "DIRECT", None))
-        .collect();
-    for g in &group_ids {
-        for a in store
-            .rows_at(org, StoreTable::AppGroups, Concern::Group(g), at)
-            .await?
-        {
-            ways.push((text(&a, "app_id"), "GROUP", Some(g.clone())));
-        }
-        for r in store
-            .rows_at(org, StoreTable::RoleAssignments, Concern::Group(g), at)
-            .await?
-        {
-            roles.push((text(&r, "role_type"), "GROUP", Some(g.clone())));
-        }
-    }
-    let app_ids: Vec<String> = ways.iter().map(|w| w.0.clone()).collect();
-    let labels = store.app_labels(org, &app_ids).await?;
-    let label = |a: &str| labels.get(a).cloned().flatten();
-    let login = store
-        .users_by_id(org, std::slice::from_ref(&user_id))
-        .await?
-        .into_iter()
-        .next()
-        .and_then(|u| u.login);
-    let group_rows: Vec<Vec<String>> = group_ids
+    let user = oktasync_store::as_of::user_as_of(store, org, &user_id, at).await?;
+    let group_rows: Vec<Vec<String>> = user
+        .groups
         .iter()
         .map(|g| {
             vec![
-                g.clone(),
-                opt(group_name(g)),
-                opt(groups.get(g).and_then(|r| r.group_type.clone())),
+                g.group_id.clone(),
+                opt(g.group_name.clone()),
+                opt(g.group_type.clone()),
             ]
         })
         .collect();
     match format {
-        OutputFormat::Json => {
-            return print_json(&json!({
-                "id": user_id,
-                "login": login,
-                "at": ts(at),
-                "groups": group_ids.iter().map(|g| json!({
-                    "group_id": g,
-                    "group_name": group_name(g),
-                    "group_type": groups.get(g).and_then(|r| r.group_type.clone()),
-                })).collect::<Vec<_>>(),
-                "apps": ways.iter().map(|(a, via, g)| json!({
-                    "app_id": a,
-                    "app_label": label(a),
-                    "via": via,
-                    "via_group_id": g,
-                    "via_group_name": g.as_deref().and_then(group_name),
-                })).collect::<Vec<_>>(),
-                "admin_roles": roles.iter().map(|(r, via, g)| json!({
-                    "role_type": r,
-                    "via": via,
-                    "via_group_id": g,
-                    "via_group_name": g.as_deref().and_then(group_name),
-                })).collect::<Vec<_>>(),
-            }));
-        }
+        OutputFormat::Json => return print_json(&user),
         OutputFormat::Csv => {
             let mut t = Table::new(&["id", "name", "type"]);
             group_rows.iter().for_each(|r| t.row(r.clone()));
@@ -383,29 +260,31 @@ pub async fn user_at(
     }
     let mut out = format!(
         "{}  {user_id}  (as of {})\n",
-        login.unwrap_or_else(|| "(deleted)".into()),
-        ts(at)
+        user.login.clone().unwrap_or_else(|| "(deleted)".into()),
+        user.at
     );
     out.push_str(&user_sections(
         &group_rows,
-        &ways
+        &user
+            .apps
             .iter()
-            .map(|(a, via, g)| {
+            .map(|a| {
                 vec![
-                    a.clone(),
-                    opt(label(a)),
-                    via.to_string(),
-                    opt(g.as_deref().and_then(group_name)),
+                    a.app_id.clone(),
+                    opt(a.app_label.clone()),
+                    a.via.clone(),
+                    opt(a.via_group_name.clone()),
                 ]
             })
             .collect::<Vec<_>>(),
-        &roles
+        &user
+            .admin_roles
             .iter()
-            .map(|(r, via, g)| {
+            .map(|r| {
                 vec![
-                    r.clone(),
-                    via.to_string(),
-                    opt(g.as_deref().and_then(group_name)),
+                    r.role_type.clone(),
+                    r.via.clone(),
+                    opt(r.via_group_name.clone()),
                 ]
             })
             .collect::<Vec<_>>(),

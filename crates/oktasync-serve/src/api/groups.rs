@@ -1,6 +1,6 @@
 //! `/v1/orgs/{org}/groups`: groups, one group, and its members.
 
-use super::users::{group_id, page_of_users};
+use super::users::{AtQuery, group_id, page_of_users};
 use crate::auth::Caller;
 use crate::extract::{Path, Query};
 use crate::paging::{Page, PageParams, PageRequest};
@@ -10,6 +10,7 @@ use axum::Extension;
 use axum::Json;
 use axum::extract::State;
 use oktasync_store::MirrorReader;
+use oktasync_store::as_of::GroupAsOf;
 use oktasync_store::query::{GroupApp, GroupRole, GroupRow, UserFilter, UserRow};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -92,27 +93,48 @@ pub async fn list(
     Ok(Json(page.page_of(groups, |g| g.id.clone())))
 }
 
+/// A group now, or as of `?at=`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum GroupAnswer {
+    Now(Box<Group>),
+    AsOf(Box<GroupAsOf>),
+}
+
 #[utoipa::path(get, path = "/v1/orgs/{org}/groups/{group}", tag = "groups",
     params(("org" = String, Path, description = "The org's short name"),
-           ("group" = String, Path, description = "The group's id or name")),
-    responses((status = 200, body = Group), (status = 404, body = crate::problem::Problem)),
+           ("group" = String, Path, description = "The group's id or name"), AtQuery),
+    responses((status = 200, body = GroupAnswer, description = "The group now (Group), or with `at` as of then, with its members (GroupAsOf)"),
+              (status = 404, body = crate::problem::Problem)),
     security(("bearer" = [])))]
-/// One group: its apps and the admin roles it grants.
+/// One group: its apps and the admin roles it grants; with `at`, its members, apps and roles
+/// then.
 pub async fn get(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path((org, group)): Path<(String, String)>,
-) -> ApiResult<Json<Group>> {
+    Query(at): Query<AtQuery>,
+) -> ApiResult<Json<GroupAnswer>> {
     let id = state.org(&caller, &org).await?;
-    let detail =
-        state.store.group(id, &group).await?.ok_or_else(|| {
-            ApiError::not_found(format!("the org {org:?} has no group {group:?}"))
-        })?;
-    Ok(Json(Group {
-        group: detail.group,
-        apps: detail.apps,
-        roles: detail.roles,
-    }))
+    let now = state.store.group(id, &group).await?;
+    match at.time()? {
+        None => {
+            let detail = now.ok_or_else(|| {
+                ApiError::not_found(format!("the org {org:?} has no group {group:?}"))
+            })?;
+            Ok(Json(GroupAnswer::Now(Box::new(Group {
+                group: detail.group,
+                apps: detail.apps,
+                roles: detail.roles,
+            }))))
+        }
+        Some(at) => {
+            let group_id = now.map_or(group, |g| g.group.id);
+            let then =
+                oktasync_store::as_of::group_as_of(state.store.as_ref(), id, &group_id, at).await?;
+            Ok(Json(GroupAnswer::AsOf(Box::new(then))))
+        }
+    }
 }
 
 #[utoipa::path(get, path = "/v1/orgs/{org}/groups/{group}/members", tag = "groups",

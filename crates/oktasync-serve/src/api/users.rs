@@ -9,6 +9,7 @@ use crate::state::AppState;
 use axum::Extension;
 use axum::Json;
 use axum::extract::State;
+use oktasync_store::as_of::UserAsOf;
 use oktasync_store::query::{UserDetail, UserFilter, UserRow};
 use oktasync_store::{MirrorReader, OrgId};
 use serde::Deserialize;
@@ -26,6 +27,41 @@ pub struct UserQuery {
     pub search: Option<String>,
     /// Only users Okta updated at or after this time (RFC 3339).
     pub updated_since: Option<String>,
+}
+
+/// `?at=T`: the object as it was at a past time (RFC 3339, or a date: its midnight UTC).
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AtQuery {
+    /// Answer as of this time (RFC 3339, or a date YYYY-MM-DD), from the change log. Before the
+    /// mirror's first sync, the state at that sync.
+    pub at: Option<String>,
+}
+
+impl AtQuery {
+    pub fn time(&self) -> ApiResult<Option<chrono::DateTime<chrono::Utc>>> {
+        let Some(text) = self.at.as_deref() else {
+            return Ok(None);
+        };
+        if let Ok(date) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+            return Ok(date.and_hms_opt(0, 0, 0).map(|t| t.and_utc()));
+        }
+        chrono::DateTime::parse_from_rfc3339(text)
+            .map(|t| Some(t.with_timezone(&chrono::Utc)))
+            .map_err(|_| {
+                ApiError::invalid(format!(
+                    "at must be an RFC 3339 time such as 2024-05-01T12:00:00Z or a date, not {text:?}"
+                ))
+            })
+    }
+}
+
+/// A user now, or as of `?at=`.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum UserAnswer {
+    Now(Box<UserDetail>),
+    AsOf(Box<UserAsOf>),
 }
 
 /// Okta's timestamp form of an RFC 3339 time given in a query.
@@ -129,20 +165,30 @@ pub async fn list(
 
 #[utoipa::path(get, path = "/v1/orgs/{org}/users/{user}", tag = "users",
     params(("org" = String, Path, description = "The org's short name"),
-           ("user" = String, Path, description = "The user's id or login")),
-    responses((status = 200, body = UserDetail), (status = 404, body = crate::problem::Problem)),
+           ("user" = String, Path, description = "The user's id or login"), AtQuery),
+    responses((status = 200, body = UserAnswer, description = "The user now (UserDetail), or with `at` as of then (UserAsOf)"),
+              (status = 404, body = crate::problem::Problem)),
     security(("bearer" = [])))]
-/// One user: profile, groups, apps and how, admin roles and how, factors.
+/// One user: profile, groups, apps and how, admin roles and how, factors; with `at`, the
+/// groups, apps and roles the user had then.
 pub async fn get(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path((org, user)): Path<(String, String)>,
-) -> ApiResult<Json<UserDetail>> {
+    Query(at): Query<AtQuery>,
+) -> ApiResult<Json<UserAnswer>> {
     let id = state.org(&caller, &org).await?;
-    state
-        .store
-        .user(id, &user)
-        .await?
-        .map(Json)
-        .ok_or_else(|| ApiError::not_found(format!("the org {org:?} has no user {user:?}")))
+    let now = state.store.user(id, &user).await?;
+    match at.time()? {
+        None => now
+            .map(|u| Json(UserAnswer::Now(Box::new(u))))
+            .ok_or_else(|| ApiError::not_found(format!("the org {org:?} has no user {user:?}"))),
+        Some(at) => {
+            // A user deleted since is still known by id to the change log.
+            let user_id = now.map_or(user, |u| u.user.id);
+            let then =
+                oktasync_store::as_of::user_as_of(state.store.as_ref(), id, &user_id, at).await?;
+            Ok(Json(UserAnswer::AsOf(Box::new(then))))
+        }
+    }
 }

@@ -212,6 +212,12 @@ async fn story(store: Arc<Mirror>) {
             .all(|w| w[0]["run_id"].as_i64() > w[1]["run_id"].as_i64())
     );
 
+    // The org as it is now, to ask for it with ?at= after the churn.
+    let before = emu.export();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let t0 = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+
     // A sync asked for while one runs answers the running one.
     emu.churn(5, 30);
     let client = reqwest::Client::new();
@@ -243,6 +249,57 @@ async fn story(store: Arc<Mirror>) {
         store.export_json(org).await.unwrap(),
         emu.export(),
         "exact after churn"
+    );
+
+    // ?at= answers as of before the churn: memberships as the export had them then.
+    let members_then = |export: &Value, gid: &str| -> Vec<String> {
+        let mut ids: Vec<String> = export["group_members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["group_id"] == gid)
+            .map(|m| m["user_id"].as_str().unwrap().to_owned())
+            .collect();
+        ids.sort();
+        ids
+    };
+    let (status, _, then) = get(
+        &server.url(&format!("/v1/orgs/emu/groups/{gid}?at={t0}")),
+        Some(&read),
+    )
+    .await;
+    assert_eq!(status, 200, "{then}");
+    let mut got: Vec<String> = ids(then["members"].as_array().unwrap(), "id");
+    got.sort();
+    assert_eq!(got, members_then(&before, gid), "group {gid} as of {t0}");
+    let (_, _, then) = get(
+        &server.url(&format!("/v1/orgs/emu/users/{id}?at={t0}")),
+        Some(&read),
+    )
+    .await;
+    let groups_then: BTreeSet<String> = then["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["group_id"].as_str().unwrap().to_owned())
+        .collect();
+    let expected: BTreeSet<String> = before["group_members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["user_id"] == id)
+        .map(|m| m["group_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(groups_then, expected, "user {id} as of {t0}");
+    assert_eq!(then["at"], t0);
+    let (status, _, bad) = get(
+        &server.url(&format!("/v1/orgs/emu/users/{id}?at=yesterday")),
+        Some(&read),
+    )
+    .await;
+    assert_eq!(
+        (status, &bad["type"]),
+        (400, &Value::from("urn:oktasync:problem:invalid-request"))
     );
 
     // changes: the churn's, oldest first, paged
