@@ -1,7 +1,7 @@
 //! Figures for `oktasync serve` (not a test: it prints, it does not judge).
 //!
 //! `cargo bench -p oktasync-serve --bench serve -- [--size tiny|small|medium|large]
-//!  [--clients 32] [--seconds 20] [--lag-samples 20] [--sync-interval 5]`
+//!  [--clients 32] [--seconds 20] [--lag-samples 20] [--sync-interval 5] [--db PATH]`
 //!
 //! 1. API throughput and latency: the org synced into a SQLite mirror (rate limits off),
 //!    served on 127.0.0.1; `--clients` concurrent clients for `--seconds` each on
@@ -116,7 +116,9 @@ async fn main() {
     )
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let location = DbLocation::parse(dir.path().join("bench.db")).unwrap();
+    // `--db PATH` keeps the mirror for a look afterwards (e.g. with sqlite3).
+    let db = arg("--db", &dir.path().join("bench.db").to_string_lossy());
+    let location = DbLocation::parse(&db).unwrap();
     let store = Arc::new(oktasync_store::open_writer(&location).await.unwrap());
     let started = Instant::now();
     let summary = oktasync_engine::full_sync(

@@ -7,7 +7,7 @@
 
 use crate::error::Result;
 use crate::schema;
-use crate::sql::{Sql, args};
+use crate::sql::{Arg, Sql, args};
 use crate::types::{OrgId, Table};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -132,39 +132,49 @@ async fn select_users(
     filter: &UserFilter,
     order: UserOrder<'_>,
 ) -> Result<Vec<SearchableUser>> {
-    let (after, order_by) = match order {
-        UserOrder::Login => (None, "ORDER BY u.login NULLS FIRST, u.id".to_owned()),
-        UserOrder::IdAfter(after, limit) => (after, format!("ORDER BY u.id LIMIT {limit}")),
-    };
-    let sql = format!(
+    // Only the conditions given are written out: `($n IS NULL OR ...)` would keep SQLite
+    // from using the key's index for the page's range, and a deep page would read every row
+    // before it.
+    let mut sql = String::from(
         "SELECT u.id, u.status, u.login, u.email, u.first_name, u.last_name, \
          u.department, u.title, u.last_login, u.last_updated, u.display_name \
-         FROM users u \
-         WHERE u.org_id = $1 \
-           AND ($2 = '[]' OR UPPER(u.status) IN (SELECT UPPER(value) FROM {})) \
-           AND ($3 IS NULL OR EXISTS ( \
-                SELECT 1 FROM group_members m \
-                WHERE m.org_id = u.org_id AND m.user_id = u.id AND m.group_id = $3)) \
-           AND ($4 IS NULL OR u.last_updated >= $4) \
-           AND ($5 IS NULL OR u.id > $5) \
-         {order_by}",
-        conn.dialect().text_list("$2")
+         FROM users u WHERE u.org_id = $1",
     );
-    let statuses = serde_json::to_string(&filter.statuses)?;
-    conn.fetch_all(
-        &sql,
-        args![
-            org,
-            statuses,
-            filter.group_id.as_deref(),
-            filter.updated_since.as_deref(),
-            after
-        ],
-    )
-    .await?
-    .iter()
-    .map(|r| r.decode::<SearchableUser>())
-    .collect()
+    let mut args = vec![Arg::from(org)];
+    if !filter.statuses.is_empty() {
+        args.push(serde_json::to_string(&filter.statuses)?.into());
+        let list = conn.dialect().text_list(&format!("${}", args.len()));
+        sql.push_str(&format!(
+            " AND UPPER(u.status) IN (SELECT UPPER(value) FROM {list})"
+        ));
+    }
+    if let Some(group_id) = &filter.group_id {
+        args.push(group_id.into());
+        sql.push_str(&format!(
+            " AND EXISTS (SELECT 1 FROM group_members m \
+               WHERE m.org_id = u.org_id AND m.user_id = u.id AND m.group_id = ${})",
+            args.len()
+        ));
+    }
+    if let Some(since) = &filter.updated_since {
+        args.push(since.into());
+        sql.push_str(&format!(" AND u.last_updated >= ${}", args.len()));
+    }
+    match order {
+        UserOrder::Login => sql.push_str(" ORDER BY u.login NULLS FIRST, u.id"),
+        UserOrder::IdAfter(after, limit) => {
+            if let Some(after) = after {
+                args.push(after.into());
+                sql.push_str(&format!(" AND u.id > ${}", args.len()));
+            }
+            sql.push_str(&format!(" ORDER BY u.id LIMIT {limit}"));
+        }
+    }
+    conn.fetch_all(&sql, &args)
+        .await?
+        .iter()
+        .map(|r| r.decode::<SearchableUser>())
+        .collect()
 }
 
 /// The filters of [`UserFilter`] that fold case beyond ASCII, evaluated here.
@@ -291,20 +301,28 @@ pub(crate) async fn user(
     org: OrgId,
     id_or_login: &str,
 ) -> Result<Option<UserDetail>> {
-    let d = conn.dialect();
-    let sql = format!(
-        "SELECT * FROM ( \
-           SELECT 1 AS found_by, {USER_COLUMNS}, u.raw FROM users u \
-           WHERE u.org_id = $1 AND u.id = $2 \
-           UNION ALL \
-           SELECT 2 AS found_by, {USER_COLUMNS}, u.raw FROM users u \
-           WHERE u.org_id = $1 AND {} = {}) AS found \
-         ORDER BY found_by, id LIMIT 1",
-        d.lower_ascii("u.login"),
-        d.lower_ascii("$2")
-    );
-    let Some(row) = conn.fetch_optional(&sql, args![org, id_or_login]).await? else {
-        return Ok(None);
+    // By id first (the key's index); only then by login, which folds case and so reads
+    // every login of the org.
+    let by_id =
+        format!("SELECT {USER_COLUMNS}, u.raw FROM users u WHERE u.org_id = $1 AND u.id = $2");
+    let row = match conn.fetch_optional(&by_id, args![org, id_or_login]).await? {
+        Some(row) => row,
+        None => {
+            let d = conn.dialect();
+            let by_login = format!(
+                "SELECT {USER_COLUMNS}, u.raw FROM users u \
+                 WHERE u.org_id = $1 AND {} = {} ORDER BY u.id LIMIT 1",
+                d.lower_ascii("u.login"),
+                d.lower_ascii("$2")
+            );
+            match conn
+                .fetch_optional(&by_login, args![org, id_or_login])
+                .await?
+            {
+                Some(row) => row,
+                None => return Ok(None),
+            }
+        }
     };
     let user: UserRow = row.decode()?;
     let raw: String = row.get_named("raw")?;
@@ -312,8 +330,12 @@ pub(crate) async fn user(
     let profile = raw.get("profile").cloned().unwrap_or(Value::Null);
     let groups = decoded(
         conn,
-        "SELECT group_id, group_name, group_type FROM user_groups \
-         WHERE org_id = $1 AND user_id = $2 ORDER BY group_name NULLS FIRST, group_id",
+        // From the user's memberships (group_members_user), not through the view: sorted by
+        // name there, SQLite would walk every group of the org by its name index instead.
+        "SELECT m.group_id, g.name AS group_name, g.type AS group_type \
+         FROM group_members m JOIN groups g ON g.org_id = m.org_id AND g.id = m.group_id \
+         WHERE m.org_id = $1 AND m.user_id = $2 \
+         ORDER BY COALESCE(g.name, ''), m.group_id",
         args![org, &user.id],
     )
     .await?;
