@@ -199,6 +199,10 @@ impl FullSyncSession for Session {
         match self.apply(tables, &stats).await {
             Ok(changes) => {
                 self.staging.close().await;
+                // Not part of the run: a failure here costs speed, not data.
+                if let Err(e) = self.mirror.backend.refresh_statistics().await {
+                    tracing::warn!(error = %e, "Could not refresh the query planner's statistics.");
+                }
                 Ok(changes)
             }
             Err(e) => {

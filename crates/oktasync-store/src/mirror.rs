@@ -53,6 +53,12 @@ pub(crate) trait Backend: Send + Sync + 'static {
         Ok(())
     }
 
+    /// Refreshes the statistics the query planner chooses indexes by, after a full sync has
+    /// replaced the mirror's rows. PostgreSQL's autovacuum does this on its own.
+    async fn refresh_statistics(&self) -> Result<()> {
+        Ok(())
+    }
+
     async fn close(&self);
 }
 

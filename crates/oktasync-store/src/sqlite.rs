@@ -103,6 +103,14 @@ impl Backend for SqliteBackend {
         check_not_damaged(&self.pool, &self.path).await
     }
 
+    async fn refresh_statistics(&self) -> Result<()> {
+        // Without statistics SQLite guesses, and for "this user's groups" walks every
+        // membership of the org through the primary key instead of the user's index
+        // (250 ms instead of 0.3 ms on a 100,000-user org). About 1 s on such an org.
+        sqlx::query("ANALYZE").execute(&self.pool).await?;
+        Ok(())
+    }
+
     async fn close(&self) {
         self.pool.close().await;
     }
