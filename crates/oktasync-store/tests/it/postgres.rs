@@ -2,7 +2,7 @@
 //! anything changes in it, read-only opens never write, many processes may create one at
 //! once, runs of different orgs proceed in parallel, and a URL's password never shows.
 
-use crate::backend::{Backend, PgDatabase, TestMirror};
+use crate::backend::{Backend, PgDatabase, PgLocationOf, TestMirror};
 use chrono::Utc;
 use oktasync_store::{
     Batch, ChangeCounts, DbLocation, MirrorReader, MirrorWriter, PgState, PgStore, RunKind,
