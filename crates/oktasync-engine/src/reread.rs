@@ -8,7 +8,7 @@ use crate::events::Object;
 use crate::options::{FactorScope, Resource, SyncOptions};
 use crate::reading::failed_reading;
 use crate::summary::Tally;
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use futures::future::BoxFuture;
 use okta_api::{OktaClient, PageStream};
@@ -269,7 +269,7 @@ pub(crate) fn minus_overlap(watermark: &str) -> String {
     let t = DateTime::parse_from_rfc3339(watermark)
         .map(|t| t.with_timezone(&Utc) - overlap)
         .unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+    oktasync_store::timestamp(t)
 }
 
 #[cfg(test)]

@@ -24,6 +24,8 @@ pub struct RunSummary {
     /// HTTP requests sent, retries included.
     pub api_calls: u64,
     pub http_429: u64,
+    /// 429 responses per rate-limit bucket (buckets with none left out).
+    pub http_429_by_bucket: BTreeMap<String, u64>,
     pub retries: u64,
     pub duration_s: f64,
     /// Seconds of the run during which requests waited for rate-limit budget (wall time).
@@ -97,9 +99,7 @@ fn position(resource: Resource) -> usize {
 }
 
 /// A time as run records and summaries write it: RFC 3339, milliseconds, UTC.
-pub(crate) fn timestamp(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
+pub(crate) use oktasync_store::timestamp;
 
 /// What a run did so far, added to by its concurrent reads.
 #[derive(Debug, Default)]
@@ -168,6 +168,15 @@ impl RunSummary {
             })
             .filter(|(_, n)| *n > 0)
             .collect();
+        let http_429_by_bucket = after
+            .buckets
+            .iter()
+            .map(|(name, b)| {
+                let earlier = before.buckets.get(name).map_or(0, |e| e.http_429);
+                (name.clone(), b.http_429 - earlier)
+            })
+            .filter(|(_, n)| *n > 0)
+            .collect();
         RunSummary {
             run_id,
             kind,
@@ -177,6 +186,7 @@ impl RunSummary {
             ended_at: String::new(),
             api_calls: after.requests - before.requests,
             http_429: after.http_429 - before.http_429,
+            http_429_by_bucket,
             retries: after.retries - before.retries,
             rate_limit_wait_s: (after.rate_limit_wait - before.rate_limit_wait).max(0.0),
             calls_by_bucket,
@@ -244,5 +254,41 @@ mod tests {
         ]
         .concat();
         assert!(json.contains(&keys), "{json}");
+    }
+
+    #[test]
+    fn calls_and_429s_per_bucket_are_what_the_run_added() {
+        use okta_api::BucketMetrics;
+        let bucket = |requests, http_429| BucketMetrics {
+            requests,
+            retries: 0,
+            http_429,
+        };
+        let mut before = MetricsSnapshot::default();
+        before.buckets.insert("users".into(), bucket(10, 1));
+        before.buckets.insert("groups".into(), bucket(4, 0));
+        let mut after = before.clone();
+        after.buckets.insert("users".into(), bucket(25, 4));
+        after.buckets.insert("logs".into(), bucket(2, 0));
+        after.http_429 = 4;
+        before.http_429 = 1;
+        let summary = RunSummary::measured(
+            1,
+            RunKind::Incremental,
+            "x".into(),
+            &before,
+            &after,
+            &Tally::default(),
+            &SyncOptions::default(),
+        );
+        assert_eq!(summary.http_429, 3);
+        assert_eq!(
+            summary.http_429_by_bucket,
+            BTreeMap::from([("users".to_owned(), 3)])
+        );
+        assert_eq!(
+            summary.calls_by_bucket,
+            BTreeMap::from([("logs".to_owned(), 2), ("users".to_owned(), 15)])
+        );
     }
 }

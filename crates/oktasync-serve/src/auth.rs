@@ -80,12 +80,24 @@ pub async fn authenticate(
             "send a token in `Authorization: Bearer <token>`; create one with `oktasync token create`",
         ));
     };
-    let now = oktasync_store_timestamp(state.clock.now());
-    let Some(token) = state.store.use_token(&token_hash(presented), &now).await? else {
-        return Err(ApiError::new(
-            ProblemKind::Unauthorized,
-            "the token is not valid (mistyped, or revoked); `oktasync token list` shows the valid ones",
-        ));
+    let now = state.clock.now();
+    let hash = token_hash(presented);
+    let token = match state.tokens.get(&hash, now) {
+        Some(token) => token,
+        None => {
+            let Some(token) = state
+                .store
+                .use_token(&hash, &oktasync_store::timestamp(now))
+                .await?
+            else {
+                return Err(ApiError::new(
+                    ProblemKind::Unauthorized,
+                    "the token is not valid (mistyped, or revoked); `oktasync token list` shows the valid ones",
+                ));
+            };
+            state.tokens.put(hash, token.clone(), now);
+            token
+        }
     };
     if token.scope < needed {
         return Err(ApiError::new(
@@ -121,11 +133,6 @@ pub async fn require_token_unless_docs_public(
         authenticate(&state, request.headers(), TokenScope::Read).await?;
     }
     Ok(next.run(request).await)
-}
-
-/// Okta's timestamp form, as the mirror writes every time.
-pub fn oktasync_store_timestamp(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 #[cfg(test)]

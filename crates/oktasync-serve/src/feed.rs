@@ -305,9 +305,7 @@ pub fn backoff(failures: u32) -> Duration {
 }
 
 fn stamp(clock: &dyn Clock) -> String {
-    clock
-        .now()
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    oktasync_store::timestamp(clock.now())
 }
 
 /// Runs every sink's feed until `stop` turns true.

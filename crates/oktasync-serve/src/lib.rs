@@ -15,6 +15,7 @@ pub mod feed;
 mod metrics;
 mod paging;
 mod problem;
+mod recent;
 pub mod scheduler;
 mod state;
 
@@ -92,6 +93,8 @@ pub async fn serve(
                 .map(|s| (s.key(), s.describe()))
                 .collect(),
         ),
+        tokens: Default::default(),
+        orgs: Default::default(),
     };
     let feed = tokio::spawn(feed::run(
         state.store.clone(),

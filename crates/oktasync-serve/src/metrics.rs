@@ -44,8 +44,10 @@ pub fn record_run(org: &str, summary: &RunSummary) {
         metrics::counter!("oktasync_okta_api_calls_total", "org" => org.clone(), "bucket" => bucket.clone())
             .increment(*calls);
     }
-    metrics::counter!("oktasync_okta_http_429_total", "org" => org.clone())
-        .increment(summary.http_429);
+    for (bucket, throttled) in &summary.http_429_by_bucket {
+        metrics::counter!("oktasync_okta_http_429_total", "org" => org.clone(), "bucket" => bucket.clone())
+            .increment(*throttled);
+    }
     // Fractions of a second matter here: a gauge takes them (a `metrics` counter counts
     // whole units).
     metrics::gauge!("oktasync_okta_rate_limit_wait_seconds_total", "org" => org)

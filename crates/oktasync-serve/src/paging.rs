@@ -2,7 +2,9 @@
 //! answers `{"items": [...], "next_page_token": "..."}`, the token absent on the last page.
 //! Pages are keyset pages: a token holds the key of the last item given, so the next page
 //! continues after it whatever was committed in between, and each page is read in one
-//! snapshot of the mirror.
+//! snapshot of the mirror. A token is bound to its list: the route, the org and the filters
+//! (a fingerprint of them rides along), so that a token of one list is refused by another
+//! rather than misread.
 
 use crate::problem::{ApiError, ProblemKind};
 use base64::Engine;
@@ -33,18 +35,21 @@ pub struct Page<T> {
     pub next_page_token: Option<String>,
 }
 
-/// A validated page request of one list (`list` names it, so that a token of another list
-/// is refused rather than misread).
+/// A validated page request of one list.
 #[derive(Debug, Clone)]
 pub struct PageRequest {
     pub size: u32,
     /// The key of the last item of the previous page.
     pub after: Option<String>,
-    list: &'static str,
+    /// The fingerprint of the list its tokens carry.
+    list: String,
 }
 
 impl PageRequest {
-    pub fn new(params: &PageParams, list: &'static str) -> Result<Self, ApiError> {
+    /// `list` identifies the list the page belongs to: the route, the org and every filter
+    /// (`format!("users {org:?} {filters:?}")`).
+    pub fn new(params: &PageParams, list: &str) -> Result<Self, ApiError> {
+        let list = fingerprint(list);
         let size = params.page_size.unwrap_or(DEFAULT_PAGE_SIZE);
         if !(1..=MAX_PAGE_SIZE).contains(&size) {
             return Err(ApiError::invalid(format!(
@@ -53,7 +58,7 @@ impl PageRequest {
         }
         let after = match &params.page_token {
             None => None,
-            Some(token) => Some(decode(token, list)?),
+            Some(token) => Some(decode(token, &list)?),
         };
         Ok(Self { size, after, list })
     }
@@ -64,7 +69,7 @@ impl PageRequest {
         let more = items.len() > self.size as usize;
         items.truncate(self.size as usize);
         let next_page_token = match (more, items.last()) {
-            (true, Some(last)) => Some(encode(self.list, &key(last))),
+            (true, Some(last)) => Some(encode(&self.list, &key(last))),
             _ => None,
         };
         Page {
@@ -84,6 +89,15 @@ impl PageRequest {
     }
 }
 
+/// A short digest of a list's identity (what a token carries instead of the filters).
+fn fingerprint(list: &str) -> String {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, list.as_bytes());
+    digest.as_ref()[..6]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 fn encode(list: &str, key: &str) -> String {
     URL_SAFE_NO_PAD.encode(format!("{list}\n{key}"))
 }
@@ -92,7 +106,7 @@ fn decode(token: &str, list: &str) -> Result<String, ApiError> {
     let invalid = || {
         ApiError::new(
             ProblemKind::InvalidPageToken,
-            "page_token was not issued by this list; start again without it",
+            "page_token was issued for another list, org or set of filters; start again without it",
         )
     };
     let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| invalid())?;
@@ -133,9 +147,17 @@ mod tests {
 
     #[test]
     fn a_token_of_another_list_and_bad_sizes_are_refused() {
-        let token = encode("users", "00u1");
-        let err = PageRequest::new(&params(None, Some(token)), "groups").unwrap_err();
-        assert_eq!(err.kind, ProblemKind::InvalidPageToken);
+        let token = encode(&fingerprint("users 1 status=ACTIVE"), "00u1");
+        let same = PageRequest::new(&params(None, Some(token.clone())), "users 1 status=ACTIVE");
+        assert_eq!(same.unwrap().after.as_deref(), Some("00u1"));
+        for other in [
+            "groups 1",
+            "users 2 status=ACTIVE",
+            "users 1 status=SUSPENDED",
+        ] {
+            let err = PageRequest::new(&params(None, Some(token.clone())), other).unwrap_err();
+            assert_eq!(err.kind, ProblemKind::InvalidPageToken, "{other}");
+        }
         let err = PageRequest::new(&params(None, Some("%%%".into())), "groups").unwrap_err();
         assert_eq!(err.kind, ProblemKind::InvalidPageToken);
         for size in [0, 1001] {

@@ -20,6 +20,7 @@ use oktasync_engine::{
 };
 use oktasync_store::{
     Lease, Mirror, MirrorReader, MirrorWriter, OrgId, RunId, RunKind, RunOutcome, StoreError,
+    timestamp,
 };
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -393,8 +394,8 @@ impl Scheduler {
                 }
                 let now = org.schedule.options.clock.now();
                 let mut checkpoints = BTreeMap::new();
-                checkpoints.insert(POLLED_AT.to_owned(), stamp(now));
-                checkpoints.insert(FRESH_AT.to_owned(), stamp(now));
+                checkpoints.insert(POLLED_AT.to_owned(), timestamp(now));
+                checkpoints.insert(FRESH_AT.to_owned(), timestamp(now));
                 let full = summary
                     .as_ref()
                     .is_some_and(|s| s.kind != RunKind::Incremental);
@@ -404,7 +405,7 @@ impl Scheduler {
                     .await?
                     .is_none();
                 if full || unset {
-                    checkpoints.insert(RECONCILED_AT.to_owned(), stamp(now));
+                    checkpoints.insert(RECONCILED_AT.to_owned(), timestamp(now));
                 }
                 self.store.set_checkpoints(org.id, &checkpoints).await?;
                 Ok(())
@@ -417,7 +418,7 @@ impl Scheduler {
                 let mut checkpoints = BTreeMap::new();
                 checkpoints.insert(
                     POLLED_AT.to_owned(),
-                    stamp(org.schedule.options.clock.now()),
+                    timestamp(org.schedule.options.clock.now()),
                 );
                 let _ = self.store.set_checkpoints(org.id, &checkpoints).await;
                 Err(e)
@@ -487,10 +488,6 @@ fn backoff(interval: Duration, failures: u32) -> Duration {
 
 fn chrono_duration(d: Duration) -> chrono::Duration {
     chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
-}
-
-fn stamp(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 /// Progress of a served run: its id as soon as it is recorded; the rest to the log.

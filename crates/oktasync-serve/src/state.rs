@@ -1,10 +1,11 @@
 //! What every handler shares.
 
 use crate::problem::{ApiError, ApiResult};
+use crate::recent::Recent;
 use crate::scheduler::Scheduler;
 use metrics_exporter_prometheus::PrometheusHandle;
 use okta_api::Clock;
-use oktasync_store::{Mirror, MirrorReader, OrgId};
+use oktasync_store::{ApiToken, Mirror, MirrorReader, OrgId};
 use std::sync::Arc;
 
 #[derive(Clone)]
@@ -19,15 +20,26 @@ pub struct AppState {
     pub docs_public: bool,
     /// The change feed's sinks, by key.
     pub sinks: Arc<Vec<(String, crate::feed::SinkInfo)>>,
+    /// Valid tokens by hash, as the database gave them a moment ago.
+    pub tokens: Arc<Recent<String, ApiToken>>,
+    /// Orgs by name, as the database gave them a moment ago.
+    pub orgs: Arc<Recent<String, OrgId>>,
 }
 
 impl AppState {
     /// The org named in a path, if the token reaches it.
     pub async fn org(&self, caller: &crate::auth::Caller, name: &str) -> ApiResult<OrgId> {
         caller.check_org(name)?;
-        self.store
-            .find_org_by_name(name)
-            .await?
-            .ok_or_else(|| ApiError::not_found(format!("the mirror has no org named {name:?}")))
+        let now = self.clock.now();
+        let key = name.to_ascii_lowercase();
+        if let Some(id) = self.orgs.get(&key, now) {
+            return Ok(id);
+        }
+        let id =
+            self.store.find_org_by_name(name).await?.ok_or_else(|| {
+                ApiError::not_found(format!("the mirror has no org named {name:?}"))
+            })?;
+        self.orgs.put(key, id, now);
+        Ok(id)
     }
 }

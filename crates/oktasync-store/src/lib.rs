@@ -63,7 +63,7 @@ pub use sqlite::{APPLICATION_ID, FileState, SqliteStore, StoreOptions};
 pub use tokens::{ApiToken, ApiTokens, TokenScope};
 pub use types::{
     AssigneeType, Batch, ChangeCounts, Changes, OrgId, OrgRecord, RunId, RunKind, RunOutcome,
-    RunStart, RunStats, SyncRunRecord, Table, UnknownRunValue,
+    RunStart, RunStats, SyncRunRecord, Table, UnknownRunValue, timestamp,
 };
 
 use async_trait::async_trait;

@@ -11,8 +11,8 @@ use crate::fullsync::{Session, Staging};
 use crate::history::{self, Concern};
 use crate::lease::Lease;
 use crate::query::{
-    self, AdminRole, AppDetail, AppRow, GroupDetail, GroupRow, UserDetail, UserFilter, UserGroup,
-    UserRow,
+    self, AdminRole, AppDetail, AppRow, GroupDetail, GroupFilter, GroupRow, GroupSummary,
+    UserDetail, UserFilter, UserGroup, UserRow,
 };
 use crate::runlog::{self, Holder};
 use crate::schema::{self, Cell};
@@ -109,6 +109,10 @@ pub fn default_org_name(org_url: &str) -> String {
 
 /// Longest org name.
 const MAX_ORG_NAME: usize = 63;
+
+/// The columns of `sync_runs` a [`SyncRunRecord`] decodes.
+const RUN_COLUMNS: &str = "run_id, org_id, kind, resources, started_at, ended_at, outcome, error, \
+     counts, changes, api_calls, fewest_calls, calls_by_bucket, http_429, retries, rate_limit_wait_s";
 
 /// An org name as stored (lower case), or an error when it is not one.
 fn valid_org_name(name: &str) -> Result<String> {
@@ -541,6 +545,12 @@ impl MirrorReader for Mirror {
         after: Option<&str>,
         limit: u32,
     ) -> Result<Vec<UserRow>> {
+        // One statement reads one snapshot by itself; BEGIN and COMMIT would be two more
+        // round trips on the busiest route.
+        if query::users_page_is_one_statement(filter, limit) {
+            let mut conn = self.backend.conn().await?;
+            return query::users_page(conn.as_mut(), org, filter, after, limit).await;
+        }
         let mut tx = self.backend.read().await?;
         let page = query::users_page(tx.as_mut(), org, filter, after, limit).await?;
         tx.commit().await?;
@@ -569,6 +579,36 @@ impl MirrorReader for Mirror {
         let group = query::group(tx.as_mut(), org, id_or_name).await?;
         tx.commit().await?;
         Ok(group)
+    }
+
+    async fn groups_page(
+        &self,
+        org: OrgId,
+        filter: &GroupFilter,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<GroupRow>> {
+        let mut tx = self.backend.read().await?;
+        let page = query::groups_page(tx.as_mut(), org, filter, after, limit).await?;
+        tx.commit().await?;
+        Ok(page)
+    }
+
+    async fn find_app(&self, org: OrgId, id_or_label: &str) -> Result<Option<AppRow>> {
+        let mut conn = self.backend.conn().await?;
+        query::find_app(conn.as_mut(), org, id_or_label).await
+    }
+
+    async fn group_summary(&self, org: OrgId, id_or_name: &str) -> Result<Option<GroupSummary>> {
+        let mut tx = self.backend.read().await?;
+        let group = query::group_summary(tx.as_mut(), org, id_or_name).await?;
+        tx.commit().await?;
+        Ok(group)
+    }
+
+    async fn find_group(&self, org: OrgId, id_or_name: &str) -> Result<Option<GroupRow>> {
+        let mut conn = self.backend.conn().await?;
+        query::find_group(conn.as_mut(), org, id_or_name).await
     }
 
     async fn groups_by_id(&self, org: OrgId, ids: &[String]) -> Result<HashMap<String, UserGroup>> {
@@ -651,18 +691,7 @@ impl MirrorReader for Mirror {
     }
 
     async fn recent_runs(&self, org: OrgId, limit: u32) -> Result<Vec<SyncRunRecord>> {
-        let mut conn = self.backend.conn().await?;
-        conn.fetch_all(
-            "SELECT run_id, org_id, kind, resources, started_at, ended_at, outcome, error, counts,
-                    changes, api_calls, fewest_calls, calls_by_bucket, http_429, retries,
-                    rate_limit_wait_s
-             FROM sync_runs WHERE org_id = $1 ORDER BY run_id DESC LIMIT $2",
-            args![org, i64::from(limit)],
-        )
-        .await?
-        .iter()
-        .map(|r| r.decode())
-        .collect()
+        self.runs_page(org, None, limit).await
     }
 
     async fn runs_page(
@@ -673,11 +702,10 @@ impl MirrorReader for Mirror {
     ) -> Result<Vec<SyncRunRecord>> {
         let mut conn = self.backend.conn().await?;
         conn.fetch_all(
-            "SELECT run_id, org_id, kind, resources, started_at, ended_at, outcome, error, counts,
-                    changes, api_calls, fewest_calls, calls_by_bucket, http_429, retries,
-                    rate_limit_wait_s
-             FROM sync_runs WHERE org_id = $1 AND ($2 IS NULL OR run_id < $2)
-             ORDER BY run_id DESC LIMIT $3",
+            &format!(
+                "SELECT {RUN_COLUMNS} FROM sync_runs WHERE org_id = $1 AND ($2 IS NULL OR run_id < $2)
+                 ORDER BY run_id DESC LIMIT $3"
+            ),
             args![org, before.map(|r| r.0), i64::from(limit)],
         )
         .await?
@@ -699,10 +727,7 @@ impl MirrorReader for Mirror {
     async fn run(&self, org: OrgId, run: RunId) -> Result<Option<SyncRunRecord>> {
         let mut conn = self.backend.conn().await?;
         conn.fetch_optional(
-            "SELECT run_id, org_id, kind, resources, started_at, ended_at, outcome, error, counts,
-                    changes, api_calls, fewest_calls, calls_by_bucket, http_429, retries,
-                    rate_limit_wait_s
-             FROM sync_runs WHERE org_id = $1 AND run_id = $2",
+            &format!("SELECT {RUN_COLUMNS} FROM sync_runs WHERE org_id = $1 AND run_id = $2"),
             args![org, run.0],
         )
         .await?
@@ -866,6 +891,36 @@ macro_rules! forward_store_traits {
                 id_or_name: &str,
             ) -> $crate::Result<Option<$crate::query::GroupDetail>> {
                 $crate::MirrorReader::group(&self.mirror, org, id_or_name).await
+            }
+            async fn groups_page(
+                &self,
+                org: $crate::OrgId,
+                filter: &$crate::query::GroupFilter,
+                after: Option<&str>,
+                limit: u32,
+            ) -> $crate::Result<Vec<$crate::query::GroupRow>> {
+                $crate::MirrorReader::groups_page(&self.mirror, org, filter, after, limit).await
+            }
+            async fn find_app(
+                &self,
+                org: $crate::OrgId,
+                id_or_label: &str,
+            ) -> $crate::Result<Option<$crate::query::AppRow>> {
+                $crate::MirrorReader::find_app(&self.mirror, org, id_or_label).await
+            }
+            async fn group_summary(
+                &self,
+                org: $crate::OrgId,
+                id_or_name: &str,
+            ) -> $crate::Result<Option<$crate::query::GroupSummary>> {
+                $crate::MirrorReader::group_summary(&self.mirror, org, id_or_name).await
+            }
+            async fn find_group(
+                &self,
+                org: $crate::OrgId,
+                id_or_name: &str,
+            ) -> $crate::Result<Option<$crate::query::GroupRow>> {
+                $crate::MirrorReader::find_group(&self.mirror, org, id_or_name).await
             }
             async fn groups_by_id(
                 &self,

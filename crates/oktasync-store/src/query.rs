@@ -80,6 +80,12 @@ pub(crate) async fn users(
 /// evaluate (Unicode search) does not make one page read the whole table at once.
 const USER_PAGE_CHUNK: u32 = 1000;
 
+/// Whether [`users_page`] reads with one statement (then it needs no transaction to read
+/// one snapshot): no filter left for Rust to test, and one chunk enough.
+pub(crate) fn users_page_is_one_statement(filter: &UserFilter, limit: u32) -> bool {
+    UserMatcher::new(filter).is_none() && limit <= USER_PAGE_CHUNK
+}
+
 /// Up to `limit` users matching `filter`, in id order, after the user with id `after`:
 /// keyset paging, so the next page continues after the last id whatever committed between
 /// the two. Read in one snapshot when `conn` is a read transaction.
@@ -189,6 +195,11 @@ impl UserMatcher {
             department: filter.department.as_deref().map(str::to_lowercase),
             search: filter.search.as_deref().map(str::to_lowercase),
         }
+    }
+
+    /// Whether every row passes.
+    fn is_none(&self) -> bool {
+        self.department.is_none() && self.search.is_none()
     }
 
     fn test(&self, r: &SearchableUser) -> bool {
@@ -396,6 +407,75 @@ pub(crate) async fn groups(conn: &mut dyn Sql, org: OrgId) -> Result<Vec<GroupRo
     decoded(conn, &sql, args![org]).await
 }
 
+/// Filters of a page of groups; `None` means "any".
+#[derive(Debug, Clone, Default)]
+pub struct GroupFilter {
+    /// Part of the name, case-insensitive (Unicode).
+    pub search: Option<String>,
+    /// The group's type as Okta spells it (`OKTA_GROUP`, `APP_GROUP`, `BUILT_IN`),
+    /// case-insensitive.
+    pub group_type: Option<String>,
+    /// Only the groups assigned to the app with this id.
+    pub app_id: Option<String>,
+}
+
+/// Groups read per statement while a page is filled (the name search is tested here).
+const GROUP_PAGE_CHUNK: u32 = 1000;
+
+/// Up to `limit` groups matching `filter`, in id order, after the group with id `after`;
+/// member counts only for the groups of the page. Keyset paging as [`users_page`].
+pub(crate) async fn groups_page(
+    conn: &mut dyn Sql,
+    org: OrgId,
+    filter: &GroupFilter,
+    after: Option<&str>,
+    limit: u32,
+) -> Result<Vec<GroupRow>> {
+    let search = filter.search.as_deref().map(str::to_lowercase);
+    let chunk = limit.clamp(1, GROUP_PAGE_CHUNK);
+    let mut page = Vec::new();
+    let mut cursor = after.map(str::to_owned);
+    while page.len() < limit as usize {
+        let mut sql = format!("{GROUP_SELECT} WHERE g.org_id = $1");
+        let mut args = vec![Arg::from(org)];
+        if let Some(group_type) = &filter.group_type {
+            args.push(group_type.to_ascii_uppercase().into());
+            sql.push_str(&format!(" AND UPPER(g.type) = ${}", args.len()));
+        }
+        if let Some(app_id) = &filter.app_id {
+            args.push(app_id.into());
+            sql.push_str(&format!(
+                " AND EXISTS (SELECT 1 FROM app_groups ag \
+                   WHERE ag.org_id = g.org_id AND ag.group_id = g.id AND ag.app_id = ${})",
+                args.len()
+            ));
+        }
+        if let Some(after) = &cursor {
+            args.push(after.into());
+            sql.push_str(&format!(" AND g.id > ${}", args.len()));
+        }
+        sql.push_str(&format!(" ORDER BY g.id LIMIT {chunk}"));
+        let rows: Vec<GroupRow> = decoded(conn, &sql, &args).await?;
+        let exhausted = rows.len() < chunk as usize;
+        cursor = rows.last().map(|g| g.id.clone());
+        page.extend(
+            rows.into_iter()
+                .filter(|g| {
+                    search.as_deref().is_none_or(|s| {
+                        g.name
+                            .as_deref()
+                            .is_some_and(|n| n.to_lowercase().contains(s))
+                    })
+                })
+                .take(limit as usize - page.len()),
+        );
+        if exhausted {
+            break;
+        }
+    }
+    Ok(page)
+}
+
 /// An app a group is assigned to.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -426,12 +506,23 @@ pub struct GroupDetail {
     pub roles: Vec<GroupRole>,
 }
 
+/// A group with the apps it is assigned to and the admin roles it grants (not its members:
+/// a group may have a hundred thousand; they are their own list).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct GroupSummary {
+    #[serde(flatten)]
+    pub group: GroupRow,
+    pub apps: Vec<GroupApp>,
+    pub roles: Vec<GroupRole>,
+}
+
 /// The group with this id, or else this exact name (then case-insensitive).
-pub(crate) async fn group(
+pub(crate) async fn find_group(
     conn: &mut dyn Sql,
     org: OrgId,
     id_or_name: &str,
-) -> Result<Option<GroupDetail>> {
+) -> Result<Option<GroupRow>> {
     let d = conn.dialect();
     let sql = format!(
         "SELECT * FROM ( \
@@ -443,16 +534,21 @@ pub(crate) async fn group(
         d.lower_ascii("g.name"),
         d.lower_ascii("$2")
     );
-    let Some(group) = conn.fetch_optional(&sql, args![org, id_or_name]).await? else {
+    conn.fetch_optional(&sql, args![org, id_or_name])
+        .await?
+        .map(|row| row.decode())
+        .transpose()
+}
+
+/// The group with this id or name, with its apps and roles.
+pub(crate) async fn group_summary(
+    conn: &mut dyn Sql,
+    org: OrgId,
+    id_or_name: &str,
+) -> Result<Option<GroupSummary>> {
+    let Some(group) = find_group(conn, org, id_or_name).await? else {
         return Ok(None);
     };
-    let group: GroupRow = group.decode()?;
-    let sql = format!(
-        "SELECT {USER_COLUMNS} FROM group_members m \
-         JOIN users u ON u.org_id = m.org_id AND u.id = m.user_id \
-         WHERE m.org_id = $1 AND m.group_id = $2 ORDER BY u.login NULLS FIRST, u.id"
-    );
-    let member_users = decoded(conn, &sql, args![org, &group.id]).await?;
     let apps = decoded(
         conn,
         "SELECT ag.app_id, a.label AS app_label, ag.priority FROM app_groups ag \
@@ -469,6 +565,25 @@ pub(crate) async fn group(
         args![org, &group.id],
     )
     .await?;
+    Ok(Some(GroupSummary { group, apps, roles }))
+}
+
+/// The group with this id or name, with its members, apps and roles.
+pub(crate) async fn group(
+    conn: &mut dyn Sql,
+    org: OrgId,
+    id_or_name: &str,
+) -> Result<Option<GroupDetail>> {
+    let Some(GroupSummary { group, apps, roles }) = group_summary(conn, org, id_or_name).await?
+    else {
+        return Ok(None);
+    };
+    let sql = format!(
+        "SELECT {USER_COLUMNS} FROM group_members m \
+         JOIN users u ON u.org_id = m.org_id AND u.id = m.user_id \
+         WHERE m.org_id = $1 AND m.group_id = $2 ORDER BY u.login NULLS FIRST, u.id"
+    );
+    let member_users = decoded(conn, &sql, args![org, &group.id]).await?;
     Ok(Some(GroupDetail {
         group,
         member_users,
@@ -525,12 +640,12 @@ pub struct AppDetail {
     pub access: Vec<AppAccess>,
 }
 
-/// The app with this id, or else this label (exact, then case-insensitive).
-pub(crate) async fn app(
+/// The app with this id, or else this exact label (then case-insensitive).
+pub(crate) async fn find_app(
     conn: &mut dyn Sql,
     org: OrgId,
     id_or_label: &str,
-) -> Result<Option<AppDetail>> {
+) -> Result<Option<AppRow>> {
     let d = conn.dialect();
     let sql = format!(
         "SELECT * FROM ( \
@@ -542,10 +657,21 @@ pub(crate) async fn app(
         d.lower_ascii("a.label"),
         d.lower_ascii("$2")
     );
-    let Some(app) = conn.fetch_optional(&sql, args![org, id_or_label]).await? else {
+    conn.fetch_optional(&sql, args![org, id_or_label])
+        .await?
+        .map(|row| row.decode())
+        .transpose()
+}
+
+/// The app with this id, or else this label (exact, then case-insensitive).
+pub(crate) async fn app(
+    conn: &mut dyn Sql,
+    org: OrgId,
+    id_or_label: &str,
+) -> Result<Option<AppDetail>> {
+    let Some(app) = find_app(conn, org, id_or_label).await? else {
         return Ok(None);
     };
-    let app: AppRow = app.decode()?;
     let assigned_groups = decoded(
         conn,
         "SELECT ag.group_id, g.name AS group_name, ag.priority, \

@@ -5,7 +5,8 @@ use crate::delta::{ChangeQuery, ChangeRecord};
 use crate::error::Result;
 use crate::history::Concern;
 use crate::query::{
-    AdminRole, AppDetail, AppRow, GroupDetail, GroupRow, UserDetail, UserFilter, UserGroup, UserRow,
+    AdminRole, AppDetail, AppRow, GroupDetail, GroupFilter, GroupRow, GroupSummary, UserDetail,
+    UserFilter, UserGroup, UserRow,
 };
 use crate::types::{OrgId, OrgRecord, RunId, SyncRunRecord, Table};
 use async_trait::async_trait;
@@ -53,8 +54,29 @@ pub trait MirrorReader: Send + Sync {
     /// Every group with its member count, ordered by name.
     async fn groups(&self, org: OrgId) -> Result<Vec<GroupRow>>;
 
-    /// The group with this id, or else this name (exact, then case-insensitive).
+    /// Up to `limit` groups matching `filter`, in id order, after the group with id
+    /// `after`, read in one snapshot (a page of the REST API).
+    async fn groups_page(
+        &self,
+        org: OrgId,
+        filter: &GroupFilter,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<GroupRow>>;
+
+    /// The app with this id, or else this label (exact, then case-insensitive), alone.
+    async fn find_app(&self, org: OrgId, id_or_label: &str) -> Result<Option<AppRow>>;
+
+    /// The group with this id, or else this name (exact, then case-insensitive), with its
+    /// members, apps and roles.
     async fn group(&self, org: OrgId, id_or_name: &str) -> Result<Option<GroupDetail>>;
+
+    /// The group as [`MirrorReader::group`] finds it, with its apps and roles but not its
+    /// members.
+    async fn group_summary(&self, org: OrgId, id_or_name: &str) -> Result<Option<GroupSummary>>;
+
+    /// The group as [`MirrorReader::group`] finds it, alone.
+    async fn find_group(&self, org: OrgId, id_or_name: &str) -> Result<Option<GroupRow>>;
 
     /// Names and types of the groups with these ids, by id.
     async fn groups_by_id(&self, org: OrgId, ids: &[String]) -> Result<HashMap<String, UserGroup>>;

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 /// Okta's timestamp form (`2024-05-01T12:00:00.000Z`), used for every time the store writes:
 /// it sorts and compares correctly as text.
-pub(crate) fn timestamp(t: DateTime<Utc>) -> String {
+pub fn timestamp(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 

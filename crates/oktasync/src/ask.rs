@@ -56,14 +56,13 @@ fn parse_statuses(given: &[String]) -> Result<Vec<String>> {
 
 /// The id of the group with this id or name; an unknown group is an error.
 async fn group_id(store: &dyn MirrorReader, org: OrgId, id_or_name: &str) -> Result<String> {
-    Ok(store.group(org, id_or_name)
+    Ok(store.find_group(org, id_or_name)
         .await?
         .with_context(|| {
             format!(
                 "no group with id or name {id_or_name:?} in the mirror; list them with `oktasync groups`"
             )
         })?
-        .group
         .id)
 }
 

@@ -6,7 +6,7 @@ use crate::cli::{ChangesArgs, OutputFormat};
 use crate::output::{Table, opt, print_json, print_list, printable_lines, write_stdout};
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, NaiveDate, Utc};
-use oktasync_store::{ChangeQuery, ChangeRecord, MirrorReader, OrgId};
+use oktasync_store::{ChangeQuery, ChangeRecord, MirrorReader, OrgId, timestamp};
 use serde_json::{Value, json};
 
 /// A point in time from the command line: RFC 3339 (`2026-11-23T10:00:00Z`), a date
@@ -35,10 +35,6 @@ pub fn parse_time(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
     )
 }
 
-fn ts(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
 /// Says so on stderr when `at` is before the mirror's history begins.
 async fn warn_before_history(
     store: &dyn MirrorReader,
@@ -46,7 +42,7 @@ async fn warn_before_history(
     at: DateTime<Utc>,
 ) -> Result<()> {
     match store.history_start(org).await? {
-        Some(start) if ts(at) < start => eprintln!(
+        Some(start) if timestamp(at) < start => eprintln!(
             "note: the mirror's history begins at {start} (its first sync); earlier times show the state at that point"
         ),
         None => eprintln!("note: the mirror has no successful sync yet"),
@@ -154,8 +150,8 @@ async fn resolve_user(store: &dyn MirrorReader, org: OrgId, id_or_login: &str) -
 }
 
 async fn resolve_group(store: &dyn MirrorReader, org: OrgId, id_or_name: &str) -> Result<String> {
-    if let Some(detail) = store.group(org, id_or_name).await? {
-        return Ok(detail.group.id);
+    if let Some(group) = store.find_group(org, id_or_name).await? {
+        return Ok(group.id);
     }
     Ok(id_or_name.to_owned())
 }
@@ -306,7 +302,7 @@ mod tests {
             now - chrono::TimeDelta::hours(2)
         );
         assert_eq!(
-            ts(parse_time("2026-11-23", now).unwrap()),
+            timestamp(parse_time("2026-11-23", now).unwrap()),
             "2026-11-23T00:00:00.000Z"
         );
         for text in ["300000y", "99999999999d", "9999999999999999999s"] {

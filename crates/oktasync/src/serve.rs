@@ -139,7 +139,7 @@ pub async fn token(command: &TokenCommand) -> Result<ExitCode> {
                 name: name.clone(),
                 scope,
                 org: org.as_ref().map(|o| o.to_ascii_lowercase()),
-                created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                created_at: oktasync_store::timestamp(chrono::Utc::now()),
                 last_used_at: None,
             };
             let created = store.create_token(&record, &hash).await;

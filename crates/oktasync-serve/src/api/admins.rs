@@ -23,7 +23,7 @@ pub async fn list(
     Query(paging): Query<PageParams>,
 ) -> ApiResult<Json<Page<AdminRole>>> {
     let id = state.org(&caller, &org).await?;
-    let page = PageRequest::new(&paging, "admins")?;
+    let page = PageRequest::new(&paging, &format!("admins {id:?}"))?;
     let admins = state.store.admins(id).await?;
     Ok(Json(page.page_of(admins, |a| {
         format!(

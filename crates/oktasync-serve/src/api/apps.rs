@@ -23,7 +23,7 @@ pub async fn list(
     Query(paging): Query<PageParams>,
 ) -> ApiResult<Json<Page<AppRow>>> {
     let id = state.org(&caller, &org).await?;
-    let page = PageRequest::new(&paging, "apps")?;
+    let page = PageRequest::new(&paging, &format!("apps {id:?}"))?;
     let apps = state.store.apps(id).await?;
     Ok(Json(page.page_of(apps, |a| a.id.clone())))
 }
@@ -51,11 +51,11 @@ pub async fn access(
     Query(paging): Query<PageParams>,
 ) -> ApiResult<Json<Page<AppAccess>>> {
     let id = state.org(&caller, &org).await?;
-    let page = PageRequest::new(&paging, "access")?;
     let detail = state
         .store
         .app(id, &app)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("the org {org:?} has no app {app:?}")))?;
+    let page = PageRequest::new(&paging, &format!("access {id:?} {}", detail.app.id))?;
     Ok(Json(page.page_of(detail.access, access_key)))
 }

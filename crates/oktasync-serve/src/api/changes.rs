@@ -40,7 +40,7 @@ pub async fn list(
     Query(paging): Query<PageParams>,
 ) -> ApiResult<Json<Page<ChangeRecord>>> {
     let id = state.org(&caller, &org).await?;
-    let page = PageRequest::new(&paging, "changes")?;
+    let page = PageRequest::new(&paging, &format!("changes {id:?} {filter:?}"))?;
     let after = match &page.after {
         Some(key) => key.parse().map_err(|_| {
             ApiError::new(
@@ -78,9 +78,9 @@ pub async fn list(
         Some(g) => Some(
             state
                 .store
-                .group(id, g)
+                .find_group(id, g)
                 .await?
-                .map_or_else(|| g.clone(), |d| d.group.id),
+                .map_or_else(|| g.clone(), |d| d.id),
         ),
         None => None,
     };

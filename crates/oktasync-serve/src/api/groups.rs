@@ -11,9 +11,8 @@ use axum::Json;
 use axum::extract::State;
 use oktasync_store::MirrorReader;
 use oktasync_store::as_of::GroupAsOf;
-use oktasync_store::query::{GroupApp, GroupRole, GroupRow, UserFilter, UserRow};
+use oktasync_store::query::{GroupFilter, GroupRow, GroupSummary, UserFilter, UserRow};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
 use utoipa::{IntoParams, ToSchema};
 
 /// Filters of the group list; all that are given must hold.
@@ -30,16 +29,6 @@ pub struct GroupQuery {
     pub app: Option<String>,
 }
 
-/// One group, with the apps it is assigned to and the admin roles it grants (its members
-/// are their own list).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Group {
-    #[serde(flatten)]
-    pub group: GroupRow,
-    pub apps: Vec<GroupApp>,
-    pub roles: Vec<GroupRole>,
-}
-
 #[utoipa::path(get, path = "/v1/orgs/{org}/groups", tag = "groups",
     params(("org" = String, Path, description = "The org's short name"), GroupQuery, PageParams),
     responses((status = 200, body = Page<GroupRow>), (status = 404, body = crate::problem::Problem)),
@@ -53,58 +42,42 @@ pub async fn list(
     Query(paging): Query<PageParams>,
 ) -> ApiResult<Json<Page<GroupRow>>> {
     let id = state.org(&caller, &org).await?;
-    let page = PageRequest::new(&paging, "groups")?;
-    let assigned: Option<BTreeSet<String>> = match &query.app {
+    let app_id = match &query.app {
         Some(app) => Some(
             state
                 .store
-                .app(id, app)
+                .find_app(id, app)
                 .await?
                 .ok_or_else(|| ApiError::not_found(format!("the org has no app {app:?}")))?
-                .assigned_groups
-                .into_iter()
-                .map(|g| g.group_id)
-                .collect(),
+                .id,
         ),
         None => None,
     };
-    let search = query.search.as_deref().map(str::to_lowercase);
+    let filter = GroupFilter {
+        search: query.search.clone().filter(|s| !s.is_empty()),
+        group_type: query.group_type.clone().filter(|t| !t.is_empty()),
+        app_id,
+    };
+    let page = PageRequest::new(&paging, &format!("groups {id:?} {filter:?}"))?;
     let groups = state
         .store
-        .groups(id)
-        .await?
-        .into_iter()
-        .filter(|g| {
-            query.group_type.as_deref().is_none_or(|t| {
-                g.group_type
-                    .as_deref()
-                    .is_some_and(|gt| gt.eq_ignore_ascii_case(t))
-            })
-        })
-        .filter(|g| {
-            search.as_deref().is_none_or(|s| {
-                g.name
-                    .as_deref()
-                    .is_some_and(|n| n.to_lowercase().contains(s))
-            })
-        })
-        .filter(|g| assigned.as_ref().is_none_or(|a| a.contains(&g.id)))
-        .collect();
-    Ok(Json(page.page_of(groups, |g| g.id.clone())))
+        .groups_page(id, &filter, page.after.as_deref(), page.size + 1)
+        .await?;
+    Ok(Json(page.page(groups, |g| g.id.clone())))
 }
 
 /// A group now, or as of `?at=`.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum GroupAnswer {
-    Now(Box<Group>),
+    Now(Box<GroupSummary>),
     AsOf(Box<GroupAsOf>),
 }
 
 #[utoipa::path(get, path = "/v1/orgs/{org}/groups/{group}", tag = "groups",
     params(("org" = String, Path, description = "The org's short name"),
            ("group" = String, Path, description = "The group's id or name"), AtQuery),
-    responses((status = 200, body = GroupAnswer, description = "The group now (Group), or with `at` as of then, with its members (GroupAsOf)"),
+    responses((status = 200, body = GroupAnswer, description = "The group now (GroupSummary), or with `at` as of then, with its members (GroupAsOf)"),
               (status = 404, body = crate::problem::Problem)),
     security(("bearer" = [])))]
 /// One group: its apps and the admin roles it grants; with `at`, its members, apps and roles
@@ -116,20 +89,21 @@ pub async fn get(
     Query(at): Query<AtQuery>,
 ) -> ApiResult<Json<GroupAnswer>> {
     let id = state.org(&caller, &org).await?;
-    let now = state.store.group(id, &group).await?;
     match at.time()? {
         None => {
-            let detail = now.ok_or_else(|| {
-                ApiError::not_found(format!("the org {org:?} has no group {group:?}"))
-            })?;
-            Ok(Json(GroupAnswer::Now(Box::new(Group {
-                group: detail.group,
-                apps: detail.apps,
-                roles: detail.roles,
-            }))))
+            let now = state
+                .store
+                .group_summary(id, &group)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::not_found(format!("the org {org:?} has no group {group:?}"))
+                })?;
+            Ok(Json(GroupAnswer::Now(Box::new(now))))
         }
         Some(at) => {
-            let group_id = now.map_or(group, |g| g.group.id);
+            // A group deleted since is still known by id to the change log.
+            let now = state.store.find_group(id, &group).await?;
+            let group_id = now.map_or(group, |g| g.id);
             let then =
                 oktasync_store::as_of::group_as_of(state.store.as_ref(), id, &group_id, at).await?;
             Ok(Json(GroupAnswer::AsOf(Box::new(then))))

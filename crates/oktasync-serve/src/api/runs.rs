@@ -81,7 +81,7 @@ pub async fn list(
     Query(paging): Query<PageParams>,
 ) -> ApiResult<Json<Page<Run>>> {
     let id = state.org(&caller, &org).await?;
-    let page = PageRequest::new(&paging, "runs")?;
+    let page = PageRequest::new(&paging, &format!("runs {id:?}"))?;
     let before = match &page.after {
         Some(key) => Some(RunId(key.parse().map_err(|_| {
             ApiError::new(

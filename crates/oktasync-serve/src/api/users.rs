@@ -67,10 +67,7 @@ pub enum UserAnswer {
 /// Okta's timestamp form of an RFC 3339 time given in a query.
 pub fn okta_time(name: &str, text: &str) -> ApiResult<String> {
     chrono::DateTime::parse_from_rfc3339(text)
-        .map(|t| {
-            t.with_timezone(&chrono::Utc)
-                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-        })
+        .map(|t| oktasync_store::timestamp(t.with_timezone(&chrono::Utc)))
         .map_err(|_| {
             ApiError::invalid(format!(
                 "{name} must be an RFC 3339 time such as 2024-05-01T12:00:00Z, not {text:?}"
@@ -82,9 +79,9 @@ pub fn okta_time(name: &str, text: &str) -> ApiResult<String> {
 pub async fn group_id(state: &AppState, org: OrgId, id_or_name: &str) -> ApiResult<String> {
     state
         .store
-        .group(org, id_or_name)
+        .find_group(org, id_or_name)
         .await?
-        .map(|g| g.group.id)
+        .map(|g| g.id)
         .ok_or_else(|| ApiError::not_found(format!("the org has no group {id_or_name:?}")))
 }
 
@@ -135,7 +132,7 @@ pub async fn page_of_users(
     paging: &PageParams,
     list: &'static str,
 ) -> ApiResult<Page<UserRow>> {
-    let page = PageRequest::new(paging, list)?;
+    let page = PageRequest::new(paging, &format!("{list} {org:?} {filter:?}"))?;
     let rows = state
         .store
         .users_page(org, filter, page.after.as_deref(), page.size + 1)

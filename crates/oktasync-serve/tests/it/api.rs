@@ -142,6 +142,53 @@ async fn story(store: Arc<Mirror>) {
     .await;
     assert!(okta_groups.iter().all(|g| g["type"] == "OKTA_GROUP"));
     assert!(!okta_groups.is_empty());
+    // Filters combine, and a page of them is filled across what the name search skips.
+    let word = okta_groups[okta_groups.len() / 2]["name"].as_str().unwrap()[..3].to_uppercase();
+    let mut expected: Vec<String> = export["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|g| g["type"] == "OKTA_GROUP")
+        .filter(|g| {
+            g["profile"]["name"]
+                .as_str()
+                .is_some_and(|n| n.to_lowercase().contains(&word.to_lowercase()))
+        })
+        .map(|g| g["id"].as_str().unwrap().to_owned())
+        .collect();
+    expected.sort();
+    let found = all_pages(
+        &server.url(&format!(
+            "/v1/orgs/emu/groups?type=OKTA_GROUP&search={}",
+            urlencode(&word)
+        )),
+        &read,
+        2,
+    )
+    .await;
+    assert_eq!(ids(&found, "id"), expected, "groups named like {word:?}");
+    assert!(!expected.is_empty());
+    // A page token belongs to its list: the same route with other filters refuses it.
+    let (_, _, first) = get(
+        &server.url("/v1/orgs/emu/users?status=ACTIVE&page_size=1"),
+        Some(&read),
+    )
+    .await;
+    let token = first["next_page_token"].as_str().unwrap();
+    let (status, _, problem) = get(
+        &server.url(&format!(
+            "/v1/orgs/emu/users?status=SUSPENDED&page_size=1&page_token={token}"
+        )),
+        Some(&read),
+    )
+    .await;
+    assert_eq!(status, 400, "{problem}");
+    assert!(
+        problem["type"]
+            .as_str()
+            .unwrap()
+            .ends_with("invalid-page-token")
+    );
     let biggest = groups
         .iter()
         .max_by_key(|g| g["members"].as_i64().unwrap())
