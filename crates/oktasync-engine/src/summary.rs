@@ -159,24 +159,20 @@ impl RunSummary {
         tally: &Tally,
         opts: &SyncOptions,
     ) -> Self {
-        let calls_by_bucket = after
-            .buckets
-            .iter()
-            .map(|(name, b)| {
-                let earlier = before.buckets.get(name).map_or(0, |e| e.requests);
-                (name.clone(), b.requests - earlier)
-            })
-            .filter(|(_, n)| *n > 0)
-            .collect();
-        let http_429_by_bucket = after
-            .buckets
-            .iter()
-            .map(|(name, b)| {
-                let earlier = before.buckets.get(name).map_or(0, |e| e.http_429);
-                (name.clone(), b.http_429 - earlier)
-            })
-            .filter(|(_, n)| *n > 0)
-            .collect();
+        // What the run added to one counter, per bucket (buckets it did not add to left out).
+        let per_bucket = |counter: fn(&okta_api::BucketMetrics) -> u64| {
+            after
+                .buckets
+                .iter()
+                .map(|(name, b)| {
+                    let earlier = before.buckets.get(name).map_or(0, counter);
+                    (name.clone(), counter(b).saturating_sub(earlier))
+                })
+                .filter(|(_, n)| *n > 0)
+                .collect::<BTreeMap<String, u64>>()
+        };
+        let calls_by_bucket = per_bucket(|b| b.requests);
+        let http_429_by_bucket = per_bucket(|b| b.http_429);
         RunSummary {
             run_id,
             kind,

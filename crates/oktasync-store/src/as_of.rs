@@ -54,8 +54,7 @@ pub struct UserAsOf {
 pub struct GroupAppAsOf {
     pub app_id: String,
     pub app_label: Option<String>,
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
-    pub priority: Option<Value>,
+    pub priority: Option<i64>,
 }
 
 /// A role a group granted at that time.
@@ -239,7 +238,7 @@ pub async fn group_as_of(
                 GroupAppAsOf {
                     app_label: labels.get(&app_id).cloned().flatten(),
                     app_id,
-                    priority: a.get("priority").cloned(),
+                    priority: a.get("priority").and_then(Value::as_i64),
                 }
             })
             .collect(),

@@ -517,23 +517,29 @@ pub struct GroupSummary {
     pub roles: Vec<GroupRole>,
 }
 
+/// The statement finding one row of `select` (whose table is `alias`) of org `$1` by `$2`:
+/// its id, else this exact `name`, else the name in any ASCII letter case; the first by id.
+fn by_id_or_name(d: &dyn crate::sql::Dialect, select: &str, alias: &str, name: &str) -> String {
+    let column = format!("{alias}.{name}");
+    format!(
+        "SELECT * FROM ( \
+           SELECT 1 AS found_by, found.* FROM ({select} WHERE {alias}.org_id = $1 AND {alias}.id = $2) AS found \
+           UNION ALL SELECT 2, found.* FROM ({select} WHERE {alias}.org_id = $1 AND {column} = $2) AS found \
+           UNION ALL SELECT 3, found.* FROM ({select} \
+             WHERE {alias}.org_id = $1 AND {} = {}) AS found) AS candidates \
+         ORDER BY found_by, id LIMIT 1",
+        d.lower_ascii(&column),
+        d.lower_ascii("$2")
+    )
+}
+
 /// The group with this id, or else this exact name (then case-insensitive).
 pub(crate) async fn find_group(
     conn: &mut dyn Sql,
     org: OrgId,
     id_or_name: &str,
 ) -> Result<Option<GroupRow>> {
-    let d = conn.dialect();
-    let sql = format!(
-        "SELECT * FROM ( \
-           SELECT 1 AS found_by, found.* FROM ({GROUP_SELECT} WHERE g.org_id = $1 AND g.id = $2) AS found \
-           UNION ALL SELECT 2, found.* FROM ({GROUP_SELECT} WHERE g.org_id = $1 AND g.name = $2) AS found \
-           UNION ALL SELECT 3, found.* FROM ({GROUP_SELECT} \
-             WHERE g.org_id = $1 AND {} = {}) AS found) AS candidates \
-         ORDER BY found_by, id LIMIT 1",
-        d.lower_ascii("g.name"),
-        d.lower_ascii("$2")
-    );
+    let sql = by_id_or_name(conn.dialect(), GROUP_SELECT, "g", "name");
     conn.fetch_optional(&sql, args![org, id_or_name])
         .await?
         .map(|row| row.decode())
@@ -646,17 +652,7 @@ pub(crate) async fn find_app(
     org: OrgId,
     id_or_label: &str,
 ) -> Result<Option<AppRow>> {
-    let d = conn.dialect();
-    let sql = format!(
-        "SELECT * FROM ( \
-           SELECT 1 AS found_by, found.* FROM ({APP_SELECT} WHERE a.org_id = $1 AND a.id = $2) AS found \
-           UNION ALL SELECT 2, found.* FROM ({APP_SELECT} WHERE a.org_id = $1 AND a.label = $2) AS found \
-           UNION ALL SELECT 3, found.* FROM ({APP_SELECT} \
-             WHERE a.org_id = $1 AND {} = {}) AS found) AS candidates \
-         ORDER BY found_by, id LIMIT 1",
-        d.lower_ascii("a.label"),
-        d.lower_ascii("$2")
-    );
+    let sql = by_id_or_name(conn.dialect(), APP_SELECT, "a", "label");
     conn.fetch_optional(&sql, args![org, id_or_label])
         .await?
         .map(|row| row.decode())

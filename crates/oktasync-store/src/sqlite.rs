@@ -116,6 +116,23 @@ impl Backend for SqliteBackend {
     }
 }
 
+/// A mirror filled before full syncs refreshed the planner's statistics has none, and reads
+/// of one user's groups are then a thousand times slower: give it statistics once, on the
+/// first open that may write.
+async fn analyze_if_never_analyzed(pool: &SqlitePool) -> Result<()> {
+    let (analyzed, filled): (bool, bool) = sqlx::query_as(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'), \
+                EXISTS (SELECT 1 FROM group_members)",
+    )
+    .fetch_one(pool)
+    .await?;
+    if filled && !analyzed {
+        tracing::info!("Computing the mirror's planner statistics once (ANALYZE).");
+        sqlx::query("ANALYZE").execute(pool).await?;
+    }
+    Ok(())
+}
+
 impl SqliteStore {
     fn new(pool: SqlitePool, connect_options: SqliteConnectOptions, path: PathBuf) -> Self {
         let backend = SqliteBackend {
@@ -160,6 +177,9 @@ impl SqliteStore {
             .await
             .map_err(|source| StoreError::open(&path, source))?;
         migrate(&pool).await.map_err(|e| e.at(&path))?;
+        analyze_if_never_analyzed(&pool)
+            .await
+            .map_err(|e| e.at(&path))?;
         let store = Self::new(pool, connect_options, path);
         store
             .mirror

@@ -206,7 +206,7 @@ pub async fn group_at(
             .apps
             .iter()
             .map(|a| {
-                let priority = a.priority.as_ref().map(|p| p.to_string());
+                let priority = a.priority.map(|p| p.to_string());
                 vec![a.app_id.clone(), opt(a.app_label.clone()), opt(priority)]
             })
             .collect::<Vec<_>>(),

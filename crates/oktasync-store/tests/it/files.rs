@@ -336,3 +336,35 @@ async fn a_damaged_mirror_is_detected_with_the_commands_that_rebuild_it() {
         "{message}"
     );
 }
+
+#[tokio::test]
+async fn a_filled_mirror_without_planner_statistics_gets_them_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.db");
+    let stat1 = |store: &SqliteStore| {
+        let pool = store.pool().clone();
+        async move {
+            sqlx::query_scalar::<_, bool>(
+                "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1')",
+            )
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    // Empty: nothing to measure yet (the first full sync does it).
+    let store = SqliteStore::open(&path).await.unwrap();
+    assert!(!stat1(&store).await);
+    // Filled as by an older oktasync, whose syncs did not ANALYZE.
+    sqlx::query("INSERT INTO group_members (org_id, group_id, user_id) VALUES (1, 'g', 'u')")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    store.close().await;
+    // A read-only open writes nothing, statistics included.
+    let reader = SqliteStore::open_read_only(&path).await.unwrap();
+    assert!(!stat1(&reader).await);
+    reader.close().await;
+    let store = SqliteStore::open(&path).await.unwrap();
+    assert!(stat1(&store).await);
+}
