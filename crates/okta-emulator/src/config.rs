@@ -122,9 +122,17 @@ pub struct EmulatorConfig {
     pub users: Option<usize>,
     pub groups: Option<usize>,
     pub apps: Option<usize>,
-    /// Accepted SSWS API tokens.
+    /// Accepted SSWS API tokens, each belonging to a Super Admin.
     pub tokens: Vec<String>,
+    /// Accepted SSWS API tokens of an admin who is not a Super Admin (say a Group Admin or a
+    /// custom role over every group). They reach what `tokens` reach, except what Okta keeps
+    /// for Super Admins: changing memberships of groups that hold admin roles. Default: none.
+    pub non_super_admin_tokens: Vec<String>,
     pub oauth_clients: Vec<OAuthClientConfig>,
+    /// Client ids (of `oauth_clients`) of service apps whose admin role is not Super Admin,
+    /// with the same limit as `non_super_admin_tokens`. Every other client is a Super Admin,
+    /// the default.
+    pub non_super_admin_clients: Vec<String>,
     pub rate_limits: RateLimitMode,
     /// Share of each bucket one principal may use (Okta's default is 50%).
     pub principal_share: f64,
@@ -155,7 +163,9 @@ impl Default for EmulatorConfig {
             groups: None,
             apps: None,
             tokens: vec![DEFAULT_TOKEN.into()],
+            non_super_admin_tokens: Vec::new(),
             oauth_clients: Vec::new(),
+            non_super_admin_clients: Vec::new(),
             rate_limits: RateLimitMode::Off,
             principal_share: 0.5,
             concurrency_limit: 75,
@@ -184,7 +194,12 @@ impl std::fmt::Debug for EmulatorConfig {
             .field("groups", &self.groups)
             .field("apps", &self.apps)
             .field("tokens", &format_args!("[{} redacted]", self.tokens.len()))
+            .field(
+                "non_super_admin_tokens",
+                &format_args!("[{} redacted]", self.non_super_admin_tokens.len()),
+            )
             .field("oauth_clients", &self.oauth_clients)
+            .field("non_super_admin_clients", &self.non_super_admin_clients)
             .field("rate_limits", &self.rate_limits)
             .field("principal_share", &self.principal_share)
             .field("concurrency_limit", &self.concurrency_limit)
@@ -206,10 +221,12 @@ mod tests {
     fn debug_hides_tokens() {
         let config = EmulatorConfig {
             tokens: vec!["s3cret-token-value".into()],
+            non_super_admin_tokens: vec!["l1mited-token-value".into()],
             ..Default::default()
         };
         let shown = format!("{config:?}");
         assert!(!shown.contains("s3cret-token-value"), "{shown}");
+        assert!(!shown.contains("l1mited-token-value"), "{shown}");
         assert!(shown.contains("[1 redacted]"), "{shown}");
     }
 }

@@ -5,7 +5,7 @@
 //! endpoints serve them minus `_links` and `_embedded`, every list sorted, every object's keys
 //! sorted, so that a mirror producing the same form from API responses matches it byte for byte.
 //! Lists: `app_groups`, `app_users`, `apps`, `factors` (`{factor, user_id}`, every user's),
-//! `group_members`, `groups`, `idps`, `role_assignments`, `users`.
+//! `group_members`, `group_rules`, `groups`, `idps`, `role_assignments`, `users`.
 
 use crate::api::{Shared, json_object, value_response};
 use crate::churn;
@@ -132,6 +132,13 @@ pub fn export_bytes(org: &Org) -> Vec<u8> {
         }
     }
     out.extend_from_slice(b"],");
+    // Rules exactly as GET /api/v1/groups/rules serves them (no `_embedded`), by id.
+    write_objects(
+        &mut out,
+        "group_rules",
+        org.rules.values().map(|r| r.to_value()),
+    );
+    out.push(b',');
     write_objects(
         &mut out,
         "groups",

@@ -689,7 +689,193 @@ pub fn generate(params: GenParams) -> Org {
     }
 
     generate_history(&mut org, &user_ids, &group_ids, anchor, &mut rng);
+    // Rules draw from their own generator, so every object generated before them is the
+    // same as it was before the org had rules.
+    let mut rule_rng = ChaCha8Rng::seed_from_u64(params.seed ^ RULE_SEED_SALT);
+    generate_rules(&mut org, &user_ids, &group_ids, anchor, &mut rule_rng);
     org
+}
+
+/// Mixed into the seed of the rule generator.
+const RULE_SEED_SALT: u64 = 0x7275_6c65_7321;
+
+/// The expressions generated rules use. Broad ones (a whole department, about a tenth of the
+/// users) only in orgs of up to this many users, so that rules add a few percent of
+/// memberships at most.
+const BROAD_RULES_MAX_USERS: usize = 5_000;
+
+/// One generated rule's expression over the generated profiles (departments, titles, cities)
+/// and, for `isMemberOfAnyGroup`, a group no rule assigns users to (so rules never cascade
+/// and the generated memberships are exactly what evaluating the rules gives).
+fn rule_expression(i: usize, broad: bool, member_of: Option<Id>, rng: &mut ChaCha8Rng) -> String {
+    let (dept, titles) = *DEPARTMENTS
+        .choose(rng)
+        .unwrap_or(&("IT", &["IT Administrator"]));
+    let title = *titles.choose(rng).unwrap_or(&"IT Administrator");
+    let city = *LOCATIONS.choose(rng).unwrap_or(&"Remote");
+    let kinds = if broad { 6 } else { 4 };
+    match (i % kinds, member_of) {
+        (0, Some(g)) => format!(r#"isMemberOfAnyGroup("{g}") and user.department == "{dept}""#),
+        (0, None) | (1, _) => {
+            format!(r#"user.department == "{dept}" AND user.title == "{title}""#)
+        }
+        (2, _) => {
+            format!(r#"String.stringContains(user.title, "Engineer") && user.city == "{city}""#)
+        }
+        (3, _) => format!(r#"String.startsWith(user.city, "San") and user.department == "{dept}""#),
+        (4, _) => format!(r#"user.department == "{dept}""#),
+        _ => {
+            let (other, _) = *DEPARTMENTS.choose(rng).unwrap_or(&("Legal", &[]));
+            format!(
+                r#"(user.department == "{dept}" || user.department == "{other}") and !user.isContractor"#
+            )
+        }
+    }
+}
+
+/// A handful of group rules for small orgs, tens for big ones, every fourth INACTIVE, over
+/// OKTA_GROUPs that hold no admin role. Active rules have run: the users they match are
+/// members of their groups, and those memberships are recorded as rule-made (a member who
+/// was there already becomes rule-managed, as on Okta). No System Log events (history is
+/// generated apart).
+fn generate_rules(org: &mut Org, users: &[Id], groups: &[Id], anchor: Ts, rng: &mut ChaCha8Rng) {
+    let count = (3 + groups.len() / 50).min(40);
+    let candidates: Vec<Id> = groups
+        .iter()
+        .copied()
+        .filter(|g| {
+            org.groups
+                .get(g)
+                .is_some_and(|x| x.kind == GroupType::OktaGroup)
+                && !org.group_has_admin_privilege(g)
+        })
+        .collect();
+    if candidates.is_empty() || users.is_empty() {
+        return;
+    }
+    let targets: Vec<Vec<Id>> = (0..count)
+        .map(|i| {
+            let n = if i % 5 == 4 { 2 } else { 1 };
+            let mut t: Vec<Id> = candidates.choose_multiple(rng, n).copied().collect();
+            t.sort_unstable();
+            t
+        })
+        .collect();
+    let targeted: BTreeSet<Id> = targets.iter().flatten().copied().collect();
+    let referable: Vec<Id> = groups
+        .iter()
+        .copied()
+        .filter(|g| !targeted.contains(g))
+        .collect();
+    let broad = users.len() <= BROAD_RULES_MAX_USERS;
+    for (i, group_ids) in targets.into_iter().enumerate() {
+        let member_of = referable.choose(rng).copied();
+        let expression = rule_expression(i, broad, member_of, rng);
+        let parsed = match crate::model::expr::Expr::parse(&expression) {
+            Ok(p) => p,
+            Err(_) => continue,
+        };
+        let id = Id::random(b"0pr", rng);
+        let created = time_between(rng, anchor - 300 * DAY_MS, anchor - 10 * DAY_MS);
+        let last_updated = time_between(rng, created, anchor - DAY_MS);
+        let exclude_users: Vec<String> = if i % 3 == 0 {
+            let n = rng.random_range(1..=2usize);
+            let mut picked: Vec<String> = users
+                .choose_multiple(rng, n)
+                .map(|u| u.to_string())
+                .collect();
+            picked.sort();
+            picked
+        } else {
+            Vec::new()
+        };
+        let name = {
+            let first = group_ids.first().and_then(|g| org.groups.get(g));
+            let base = first.map_or("Group", |g| g.name());
+            let name: String = format!("Assign {base}")
+                .chars()
+                .take(crate::model::rules::MAX_RULE_NAME - 4)
+                .collect();
+            format!("{name} #{}", i + 1)
+        };
+        let active = i % 4 != 3;
+        let rule = crate::model::GroupRule {
+            id,
+            name,
+            status: if active {
+                crate::model::RuleStatus::Active
+            } else {
+                crate::model::RuleStatus::Inactive
+            },
+            created,
+            last_updated,
+            expression,
+            parsed,
+            exclude_users,
+            exclude_groups: Vec::new(),
+            group_ids,
+            json: OnceLock::new(),
+        };
+        org.rules.insert(id, rule);
+        if active {
+            apply_rule_quiet(org, id, users, anchor);
+        }
+    }
+}
+
+/// Adds every user an active rule matches (DEPROVISIONED users aside) to its groups without
+/// events, with the app assignments those groups give.
+fn apply_rule_quiet(org: &mut Org, rid: Id, users: &[Id], anchor: Ts) {
+    let Some(rule) = org.rules.get(&rid) else {
+        return;
+    };
+    let matched: Vec<Id> = users
+        .iter()
+        .copied()
+        .filter(|u| {
+            org.users
+                .get(u)
+                .is_some_and(|x| x.status != UserStatus::Deprovisioned)
+                && org.rule_matches(rule, u)
+        })
+        .collect();
+    let targets = rule.group_ids.clone();
+    for gid in targets {
+        let apps: Vec<Id> = org
+            .group_apps
+            .get(&gid)
+            .into_iter()
+            .flatten()
+            .copied()
+            .collect();
+        for &uid in &matched {
+            org.rule_memberships.add(rid, gid, uid);
+            if !org.members.entry(gid).or_default().insert(uid) {
+                continue;
+            }
+            org.user_groups.entry(uid).or_default().insert(gid);
+            for app in &apps {
+                let user_name = org
+                    .users
+                    .get(&uid)
+                    .map(|u| u.login().to_string())
+                    .unwrap_or_default();
+                org.app_users
+                    .entry(*app)
+                    .or_default()
+                    .entry(uid)
+                    .or_insert_with(|| crate::model::AppUserEntry {
+                        direct: false,
+                        group_refs: 0,
+                        created: anchor - DAY_MS,
+                        last_updated: anchor - DAY_MS,
+                        user_name,
+                        json: OnceLock::new(),
+                    })
+                    .group_refs += 1;
+            }
+        }
+    }
 }
 
 fn id_at(ids: &[Id], i: usize) -> Id {

@@ -21,7 +21,7 @@
 //! let emu = okta_emulator::start(EmulatorConfig { size: OrgSize::Small, seed: 7, ..Default::default() }).await?;
 //! let _url = emu.base_url(); // http://127.0.0.1:PORT
 //! let _token = emu.token(); // the first configured SSWS token
-//! let _org = emu.export(); // {users, groups, apps, idps, factors, group_members, app_users, app_groups, role_assignments}
+//! let _org = emu.export(); // {users, groups, group_rules, apps, idps, factors, group_members, app_users, app_groups, role_assignments}
 //! emu.churn(1, 100); // 100 random mutations, with their System Log events
 //! emu.shutdown().await;
 //! # Ok(())

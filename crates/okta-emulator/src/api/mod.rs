@@ -3,6 +3,7 @@
 pub mod apps;
 pub mod factors;
 pub mod filter;
+pub mod group_rules;
 pub mod groups;
 pub mod idps;
 pub mod logs;
@@ -15,13 +16,15 @@ use crate::error::{OktaError, Result};
 use crate::model::{Actor, Ctx, Org, Ts};
 use crate::principal::Principal;
 use axum::Router;
-use axum::extract::Extension;
+use axum::extract::FromRequestParts;
 use axum::http::header::CONTENT_TYPE;
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use parking_lot::{RwLock, RwLockWriteGuard};
 use serde_json::{Map, Value};
+use std::convert::Infallible;
 use std::sync::Arc;
 
 /// What every handler shares: the org and the clock.
@@ -37,8 +40,29 @@ pub struct AppState {
 
 pub type Shared = Arc<AppState>;
 
-/// The caller, as the gate recorded it (absent only when no gate runs).
-pub type Caller = Option<Extension<Principal>>;
+/// The caller of one request, as the gate recorded it: who (absent only when no gate runs)
+/// and the request's `X-Okta-Request-Id`, which its System Log events carry.
+#[derive(Debug, Clone, Default)]
+pub struct Caller {
+    pub principal: Option<Principal>,
+    pub request_id: Option<String>,
+}
+
+/// The id the gate gives a request (a request extension): the `X-Okta-Request-Id` header
+/// and the `debugContext.debugData.requestId` of the events it causes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestId(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Infallible> {
+        Ok(Caller {
+            principal: parts.extensions.get::<Principal>().cloned(),
+            request_id: parts.extensions.get::<RequestId>().map(|r| r.0.clone()),
+        })
+    }
+}
 
 impl AppState {
     pub fn new(org: Org, clock: Arc<dyn Clock>, scheme: &'static str) -> Self {
@@ -67,14 +91,25 @@ impl AppState {
     }
 }
 
-/// The System Log context of one write request.
+/// The System Log context of one write request: the actor is the OAuth service app, or the
+/// admin user an API token belongs to (the org's Super Admin; for a token configured as not
+/// Super Admin, an admin with a lesser role).
 pub fn ctx(org: &Org, caller: &Caller, now: Ts, uri: &Uri) -> Ctx {
-    let actor = match caller.as_ref().map(|Extension(p)| p) {
-        Some(Principal::OAuthClient { client_id, .. }) => Actor::client(client_id),
-        _ => org.token_actor(),
+    let (actor, super_admin) = match &caller.principal {
+        Some(Principal::OAuthClient {
+            client_id,
+            super_admin,
+            ..
+        }) => (Actor::client(client_id), *super_admin),
+        Some(Principal::ApiToken {
+            super_admin: false, ..
+        }) => (org.limited_admin_actor(), false),
+        _ => (org.token_actor(), true),
     };
     let mut c = Ctx::new(actor, now, uri.path());
     c.user_agent = "okta-emulator-client".into();
+    c.request_id = caller.request_id.clone();
+    c.super_admin = super_admin;
     c
 }
 
@@ -121,6 +156,7 @@ pub fn router(state: Shared) -> Router {
     Router::new()
         .merge(users::routes())
         .merge(groups::routes())
+        .merge(group_rules::routes())
         .merge(apps::routes())
         .merge(roles::routes())
         .merge(idps::routes())

@@ -30,7 +30,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Serve an org (the default when no subcommand is given).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Write an OAuth key pair (PEM and JWK) for a service app.
     Keygen {
         /// Directory to write the key files into.
@@ -73,12 +73,18 @@ struct ServeArgs {
     groups: Option<usize>,
     #[arg(long)]
     apps: Option<usize>,
-    /// An accepted SSWS API token (repeatable). Without any, the demo token is accepted.
+    /// An accepted SSWS API token of a Super Admin (repeatable). Without any, the demo token
+    /// is accepted.
     #[arg(long = "token")]
     tokens: Vec<String>,
+    /// An accepted SSWS API token of an admin who is not a Super Admin, such as a Group Admin
+    /// (repeatable): refused (403 E0000006) membership changes of groups holding admin roles.
+    #[arg(long = "non-super-admin-token", value_name = "TOKEN")]
+    non_super_admin_tokens: Vec<String>,
     /// A TOML file of OAuth service apps: `[[client]]` tables with client_id, scopes,
-    /// require_dpop, and either public_jwk or public_key_pem_file (private_key_jwt) or
-    /// client_secret (client_secret_basic / client_secret_post).
+    /// require_dpop, either public_jwk or public_key_pem_file (private_key_jwt) or
+    /// client_secret (client_secret_basic / client_secret_post), and super_admin (default
+    /// true; false for an app whose admin role is not Super Admin).
     #[arg(long)]
     oauth_config: Option<PathBuf>,
     /// off, workforce, or a TOML file of bucket limits.
@@ -113,7 +119,20 @@ struct ServeArgs {
 #[derive(serde::Deserialize)]
 struct OAuthFile {
     #[serde(default, alias = "clients")]
-    client: Vec<OAuthClientConfig>,
+    client: Vec<OAuthClientEntry>,
+}
+
+/// One `[[client]]` table: the client, and whether its admin role is Super Admin.
+#[derive(serde::Deserialize)]
+struct OAuthClientEntry {
+    #[serde(flatten)]
+    client: OAuthClientConfig,
+    #[serde(default = "super_admin_by_default")]
+    super_admin: bool,
+}
+
+fn super_admin_by_default() -> bool {
+    true
 }
 
 impl ServeArgs {
@@ -123,7 +142,7 @@ impl ServeArgs {
             "workforce" => RateLimitMode::Workforce,
             path => RateLimitMode::File(PathBuf::from(path)),
         };
-        let oauth_clients = match &self.oauth_config {
+        let clients = match &self.oauth_config {
             None => Vec::new(),
             Some(path) => {
                 let text = std::fs::read_to_string(path)
@@ -137,6 +156,12 @@ impl ServeArgs {
                 file.client
             }
         };
+        let non_super_admin_clients = clients
+            .iter()
+            .filter(|c| !c.super_admin)
+            .map(|c| c.client.client_id.clone())
+            .collect();
+        let oauth_clients = clients.into_iter().map(|c| c.client).collect();
         let tokens = if self.tokens.is_empty() {
             vec![DEFAULT_TOKEN.to_string()]
         } else {
@@ -151,7 +176,9 @@ impl ServeArgs {
             groups: self.groups,
             apps: self.apps,
             tokens,
+            non_super_admin_tokens: self.non_super_admin_tokens.clone(),
             oauth_clients,
+            non_super_admin_clients,
             rate_limits,
             principal_share: self.principal_share,
             concurrency_limit: self.concurrency_limit,
@@ -188,7 +215,7 @@ fn main() -> anyhow::Result<()> {
             seconds,
             clients,
         }) => runtime()?.block_on(bench(size, seed, seconds, clients)),
-        Some(Command::Serve(args)) => runtime()?.block_on(serve(args)),
+        Some(Command::Serve(args)) => runtime()?.block_on(serve(*args)),
         None => runtime()?.block_on(serve(cli.serve)),
     }
 }
@@ -329,4 +356,41 @@ async fn bench(size: OrgSize, seed: u64, seconds: u64, clients: usize) -> anyhow
     }
     emulator.shutdown().await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_and_clients_that_are_not_super_admins_come_from_flags_and_the_oauth_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("clients.toml");
+        std::fs::write(
+            &file,
+            "[[client]]\nclient_id = \"0oa-admin\"\nscopes = [\"okta.groups.manage\"]\nclient_secret = \"s1\"\n\n\
+             [[client]]\nclient_id = \"0oa-helpdesk\"\nscopes = [\"okta.groups.manage\"]\nclient_secret = \"s2\"\nsuper_admin = false\n",
+        )
+        .unwrap();
+        let cli = Cli::try_parse_from([
+            "okta-emulator",
+            "--token",
+            "00super",
+            "--non-super-admin-token",
+            "00group-admin",
+            "--oauth-config",
+            file.to_str().unwrap(),
+        ])
+        .unwrap();
+        let config = cli.serve.to_config().unwrap();
+        assert_eq!(config.tokens, ["00super"]);
+        assert_eq!(config.non_super_admin_tokens, ["00group-admin"]);
+        let ids: Vec<&str> = config
+            .oauth_clients
+            .iter()
+            .map(|c| c.client_id.as_str())
+            .collect();
+        assert_eq!(ids, ["0oa-admin", "0oa-helpdesk"]);
+        assert_eq!(config.non_super_admin_clients, ["0oa-helpdesk"]);
+    }
 }

@@ -85,7 +85,10 @@ pub fn authenticate(gate: &Gate, req: &RequestFacts<'_>) -> Result<Authenticated
                     .is_ok()
                 })
                 .map(|token_index| Authenticated {
-                    principal: Principal::ApiToken { token_index },
+                    principal: Principal::ApiToken {
+                        token_index,
+                        super_admin: token_index < gate.super_admin_tokens,
+                    },
                     scheme: Scheme::Ssws,
                     origin: None,
                 })
@@ -173,6 +176,7 @@ pub fn principal_key_hint(gate: &Gate, headers: &HeaderMap) -> Option<String> {
                 )
                 .is_ok()
             })?,
+            super_admin: true,
         },
         "bearer" | "dpop" => {
             let claims = gate
@@ -181,6 +185,7 @@ pub fn principal_key_hint(gate: &Gate, headers: &HeaderMap) -> Option<String> {
             Principal::OAuthClient {
                 client_id: claims.client_id,
                 scopes: Vec::new(),
+                super_admin: true,
             }
         }
         _ => return None,
@@ -189,12 +194,14 @@ pub fn principal_key_hint(gate: &Gate, headers: &HeaderMap) -> Option<String> {
 }
 
 fn known_client(gate: &Gate, claims: AccessClaims, scheme: Scheme) -> Option<Authenticated> {
+    let super_admin = !gate.non_super_admin_clients.contains(&claims.client_id);
     gate.clients
         .contains_key(&claims.client_id)
         .then_some(Authenticated {
             principal: Principal::OAuthClient {
                 client_id: claims.client_id,
                 scopes: claims.scopes,
+                super_admin,
             },
             scheme,
             origin: Some(claims.issuer),

@@ -37,7 +37,7 @@ use parking_lot::Mutex;
 use rand::Rng;
 use ratelimit::{Decision, RateLimiter};
 use routes::RouteKind;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -60,8 +60,13 @@ pub enum GateError {
 /// Shared state of the gate: limits, faults, credentials, issued tokens, counters.
 pub struct Gate {
     clock: Arc<dyn Clock>,
+    /// Super Admin tokens, then the others (`EmulatorConfig::non_super_admin_tokens`).
     tokens: Vec<String>,
+    /// How many of `tokens` are Super Admins'.
+    super_admin_tokens: usize,
     clients: HashMap<String, oauth::RegisteredClient>,
+    /// Client ids whose service app is not a Super Admin.
+    non_super_admin_clients: HashSet<String>,
     limiter: RateLimiter,
     concurrency: ConcurrencyLimiter,
     faults: FaultInjector,
@@ -100,6 +105,23 @@ impl Gate {
                 )));
             }
         }
+        for id in &config.non_super_admin_clients {
+            if !clients.contains_key(id) {
+                return Err(GateError::Config(format!(
+                    "non_super_admin_clients names {id}, which is not a configured OAuth client"
+                )));
+            }
+        }
+        let mut tokens = config.tokens.clone();
+        for t in &config.non_super_admin_tokens {
+            if tokens.contains(t) {
+                return Err(GateError::Config(
+                    "an API token is configured twice (a token is either a Super Admin's or not)"
+                        .into(),
+                ));
+            }
+            tokens.push(t.clone());
+        }
         if config.concurrency_limit == 0 {
             return Err(GateError::Config(
                 "concurrency_limit must be at least 1".into(),
@@ -107,8 +129,10 @@ impl Gate {
         }
         Ok(Arc::new(Gate {
             clock: config.clock.clone(),
-            tokens: config.tokens.clone(),
+            tokens,
+            super_admin_tokens: config.tokens.len(),
             clients,
+            non_super_admin_clients: config.non_super_admin_clients.iter().cloned().collect(),
             limiter: RateLimiter::new(
                 &config.rate_limits,
                 config.principal_share,
@@ -197,6 +221,11 @@ pub async fn middleware(State(gate): State<Arc<Gate>>, mut req: Request, next: N
     {
         req.headers_mut().insert(header::HOST, authority);
     }
+    // One id per request, given to the handler first so that the events it writes carry the
+    // same id as the `X-Okta-Request-Id` header.
+    let request_id = uuid::Uuid::new_v4().simple().to_string();
+    req.extensions_mut()
+        .insert(crate::api::RequestId(request_id.clone()));
     let route = routes::classify(req.method(), req.uri().path());
     let mut resp = match route.kind {
         RouteKind::Control => control(&gate, req, next).await,
@@ -215,7 +244,7 @@ pub async fn middleware(State(gate): State<Arc<Gate>>, mut req: Request, next: N
     if let Ok(date) = HeaderValue::from_str(&now.format("%a, %d %b %Y %H:%M:%S GMT").to_string()) {
         headers.insert(header::DATE, date);
     }
-    if let Ok(id) = HeaderValue::from_str(&uuid::Uuid::new_v4().simple().to_string()) {
+    if let Ok(id) = HeaderValue::from_str(&request_id) {
         headers.insert("x-okta-request-id", id);
     }
     resp

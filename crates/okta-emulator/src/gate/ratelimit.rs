@@ -16,8 +16,8 @@
 //! logs = 4      # /api/v1/logs
 //! ```
 //!
-//! Bucket names: `users`, `user`, `groups`, `group`, `apps`, `app`, `logs`, `events`,
-//! `other`, `token`.
+//! Bucket names: `users`, `user`, `groups`, `group`, `group_membership`, `apps`, `app`,
+//! `logs`, `events`, `other`, `token`.
 
 use super::GateError;
 use super::routes::WORKFORCE_BUCKETS;

@@ -35,6 +35,11 @@ pub const WORKFORCE_BUCKETS: &[(&str, u32)] = &[
     ("groups", 500),
     // /api/v1/groups/{id} only
     ("group", 1_000),
+    // PUT/DELETE /api/v1/groups/{id}/users/{userId}. Okta's published table has no line for
+    // these writes, but recorded Workforce answers to them report X-Rate-Limit-Limit 500
+    // (okta-api.md §3.2, observed), the /api/v1/groups figure: 500 per minute, counted apart
+    // from reads so that a membership writer cannot starve a sync's group reads.
+    ("group_membership", 500),
     // /api/v1/apps and /api/v1/apps/{id}/*
     ("apps", 100),
     // /api/v1/apps/{id} only
@@ -95,6 +100,9 @@ pub fn classify(method: &Method, path: &str) -> Route {
         ["users", _, "roles", ..] => api("other", rw("okta.roles.read", "okta.roles.manage")),
         ["users", _, ..] => api("other", rw("okta.users.read", "okta.users.manage")),
         ["groups"] => api("groups", rw("okta.groups.read", "okta.groups.manage")),
+        // `rules` is not a group id: /api/v1/groups/rules counts as /api/v1/groups.
+        ["groups", "rules", ..] => api("groups", rw("okta.groups.read", "okta.groups.manage")),
+        ["groups", _, "users", _] if !read => api("group_membership", "okta.groups.manage"),
         ["groups", _] => api("group", rw("okta.groups.read", "okta.groups.manage")),
         ["groups", _, "roles", ..] => api("groups", rw("okta.roles.read", "okta.roles.manage")),
         ["groups", ..] => api("groups", rw("okta.groups.read", "okta.groups.manage")),
@@ -169,6 +177,30 @@ mod tests {
         );
         assert_eq!(
             c(Method::PUT, "/api/v1/groups/00g1/users/00u1"),
+            ("group_membership", Some("okta.groups.manage"))
+        );
+        assert_eq!(
+            c(Method::DELETE, "/api/v1/groups/00g1/users/00u1"),
+            ("group_membership", Some("okta.groups.manage"))
+        );
+        assert_eq!(
+            c(Method::GET, "/api/v1/groups/00g1/users"),
+            ("groups", Some("okta.groups.read"))
+        );
+        assert_eq!(
+            c(Method::GET, "/api/v1/groups/rules"),
+            ("groups", Some("okta.groups.read"))
+        );
+        assert_eq!(
+            c(Method::GET, "/api/v1/groups/rules/0pr1"),
+            ("groups", Some("okta.groups.read"))
+        );
+        assert_eq!(
+            c(Method::POST, "/api/v1/groups/rules/0pr1/lifecycle/activate"),
+            ("groups", Some("okta.groups.manage"))
+        );
+        assert_eq!(
+            c(Method::DELETE, "/api/v1/groups/rules/0pr1"),
             ("groups", Some("okta.groups.manage"))
         );
         assert_eq!(

@@ -3,6 +3,7 @@
 use super::Org;
 use super::ids::{Id, Ts, format_ts, whole_second};
 use super::objects::{App, Group, Idp, User};
+use super::rules::GroupRule;
 use bytes::Bytes;
 use rand::Rng;
 use serde_json::{Value, json};
@@ -101,6 +102,17 @@ impl Target {
         }
     }
 
+    /// A group rule. Okta's event catalogue does not document the rule target's type;
+    /// `GroupRule` is the name its API gives the object.
+    pub fn rule(r: &GroupRule) -> Self {
+        Target {
+            id: r.id.to_string(),
+            kind: "GroupRule",
+            alternate_id: r.name.clone(),
+            display_name: r.name.clone(),
+        }
+    }
+
     fn to_value(&self) -> Value {
         json!({
             "id": self.id,
@@ -125,6 +137,12 @@ pub struct Ctx {
     pub request_uri: String,
     pub ip: String,
     pub user_agent: String,
+    /// The `X-Okta-Request-Id` of the API request making the change, written as the events'
+    /// `debugContext.debugData.requestId`; `None` (churn, generation) draws a random one.
+    pub request_id: Option<String>,
+    /// Whether the principal is a Super Admin: only a Super Admin changes memberships of
+    /// groups that hold admin roles.
+    pub super_admin: bool,
 }
 
 impl Ctx {
@@ -136,6 +154,16 @@ impl Ctx {
             request_uri: request_uri.into(),
             ip: "127.0.0.1".into(),
             user_agent: "okta-emulator".into(),
+            request_id: None,
+            super_admin: true,
+        }
+    }
+
+    /// The same context acting as `actor` (what Okta does by itself during a request).
+    pub fn acting_as(&self, actor: Actor) -> Self {
+        Ctx {
+            actor,
+            ..self.clone()
         }
     }
 
@@ -278,6 +306,23 @@ pub fn describe(event_type: &str) -> (Option<&'static str>, &'static str) {
             Some("core.user_group.admin_privilege.revoked"),
             "Revoke group privilege",
         ),
+        // The rule events' legacy types are the mappings of Okta's event catalogue.
+        "group.user_membership.rule.trigger" => (
+            Some("cvd.group_rule_triggered"),
+            "Trigger group membership rule",
+        ),
+        "group.user_membership.rule.deactivated" => (
+            Some("cvd.group_rule_deactivated"),
+            "Deactivate group membership rule",
+        ),
+        "group.user_membership.rule.invalidate" => (
+            Some("cvd.group_rule_invalidated"),
+            "Invalidate group membership rule",
+        ),
+        "group.user_membership.rule.add_exclusion" => (
+            Some("core.user.added_to_rule_exclusion"),
+            "User added to exclusion list for group rule",
+        ),
         _ => (None, "Okta event"),
     }
 }
@@ -313,7 +358,9 @@ impl Org {
     ) -> u64 {
         let seq = self.next_seq();
         let uuid = uuid::Builder::from_random_bytes(self.rng.random()).into_uuid();
-        let req_id = request_id(&mut self.rng);
+        // Drawn even when the request names its id, so the seeded sequence stays the same.
+        let drawn = request_id(&mut self.rng);
+        let req_id = ctx.request_id.clone().unwrap_or(drawn);
         let session = request_id(&mut self.rng);
         let (legacy, display) = describe(event_type);
         let mut debug = serde_json::Map::new();

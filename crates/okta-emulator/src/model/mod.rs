@@ -9,12 +9,14 @@
 //! cache, and pages are written by splicing `_links` for the request's origin onto the cached
 //! bytes.
 
+pub mod expr;
 mod factors;
 mod idps;
 mod ids;
 mod log;
 mod objects;
 mod ops;
+pub mod rules;
 
 pub use idps::{IDP_KINDS, idp_protocol};
 pub use ids::{Id, Ts, format_ts, parse_ts, whole_second};
@@ -23,7 +25,8 @@ pub use objects::{
     App, AppGroupEntry, AppUserEntry, FACTOR_KINDS, Factor, FactorKind, Group, GroupType, Idp,
     RoleAssignment, RoleType, User, UserStatus, splice_links,
 };
-pub use ops::UserDeletion;
+pub use ops::{RuleInput, UserDeletion};
+pub use rules::{GroupRule, RuleMemberships, RuleStatus};
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -75,6 +78,10 @@ pub struct Org {
     pub idps: BTreeMap<Id, Idp>,
     /// User id → enrolled factors.
     pub factors: HashMap<Id, Vec<Factor>>,
+    /// Group rules by id (`0pr…`).
+    pub rules: BTreeMap<Id, GroupRule>,
+    /// Which memberships rules made (Okta keeps this but does not serve it).
+    pub rule_memberships: RuleMemberships,
     /// The System Log in persistence order; `seq` of entry `i` is `i + 1`.
     pub log: Vec<LogEntry>,
     /// The user an API token acts as (the org's first super admin).
@@ -107,6 +114,8 @@ impl Org {
             roles_by_assignee: HashMap::new(),
             idps: BTreeMap::new(),
             factors: HashMap::new(),
+            rules: BTreeMap::new(),
+            rule_memberships: RuleMemberships::default(),
             log: Vec::new(),
             super_admin: None,
             rng,
@@ -147,6 +156,31 @@ impl Org {
                 display_name: "Okta Admin".into(),
             },
         }
+    }
+
+    /// The actor of what Okta does by itself (rule-made memberships, rule exclusions):
+    /// `Okta System`, a `SystemPrincipal`. Its id is derived from the org's, so it is stable.
+    pub fn system_actor(&self) -> Actor {
+        Actor {
+            id: format!("0sp{}", &self.org_id.as_str()[3..]),
+            kind: "SystemPrincipal",
+            alternate_id: "system@okta.com".into(),
+            display_name: "Okta System".into(),
+        }
+    }
+
+    /// The actor of an API token whose admin is not a Super Admin: the first user (by id)
+    /// holding a directly assigned admin role other than Super Admin; the token actor when
+    /// there is none.
+    pub fn limited_admin_actor(&self) -> Actor {
+        self.roles
+            .values()
+            .filter(|r| r.assignee_type == AssigneeType::User && r.role_type.0 != "SUPER_ADMIN")
+            .map(|r| r.assignee)
+            .min()
+            .and_then(|id| self.users.get(&id))
+            .map(Actor::user)
+            .unwrap_or_else(|| self.token_actor())
     }
 
     /// Number of groups that are members of `user` (including Everyone).

@@ -1,9 +1,14 @@
 //! Every change to the org: Okta's status rules, timestamps, cascades and System Log events.
 //! The API handlers and churn both call these.
 
+use super::expr::{Expr, Subject};
 use super::log::{Ctx, Target};
 use super::objects::{
     AppGroupEntry, AppUserEntry, Group, GroupType, RoleAssignment, RoleType, User, UserStatus,
+};
+use super::rules::{
+    EXPRESSION_TYPE, GroupRule, MAX_EXCLUDED_USERS, MAX_RULE_GROUPS, MAX_RULE_NAME, MAX_RULES,
+    RuleStatus,
 };
 use super::{AssigneeType, Id, Org};
 use crate::error::{OktaError, Result};
@@ -173,7 +178,10 @@ impl Org {
             self.insert_membership(ctx, *g, id, true);
         }
         if activate {
+            // Activation evaluates the rules.
             self.activate_user(ctx, id.as_str())?;
+        } else {
+            self.evaluate_rules_for(ctx, id);
         }
         Ok(id)
     }
@@ -222,6 +230,7 @@ impl Org {
             self.logins.insert(new_login, uid);
         }
         self.emit_user(ctx, "user.account.update_profile", &uid);
+        self.evaluate_rules_for(ctx, uid);
         Ok(uid)
     }
 
@@ -264,6 +273,8 @@ impl Org {
         };
         self.set_status(ctx, &uid, next);
         self.emit_user(ctx, "user.lifecycle.activate", &uid);
+        // Okta evaluates group rules when a user is (re)activated.
+        self.evaluate_rules_for(ctx, uid);
         Ok(uid)
     }
 
@@ -451,10 +462,12 @@ impl Org {
         for role in self.roles_by_assignee.remove(&gid).unwrap_or_default() {
             self.roles.remove(&role);
         }
-        for uid in self.members.remove(&gid).unwrap_or_default() {
-            if let Some(gs) = self.user_groups.get_mut(&uid) {
+        let former = self.members.remove(&gid).unwrap_or_default();
+        for uid in &former {
+            if let Some(gs) = self.user_groups.get_mut(uid) {
                 gs.remove(&gid);
             }
+            self.rule_memberships.forget(gid, *uid);
         }
         self.group_apps.remove(&gid);
         if let Some(group) = self.groups.remove(&gid) {
@@ -465,33 +478,78 @@ impl Org {
                 None,
             );
         }
+        self.invalidate_rules_of(ctx, gid);
+        // Rules reading memberships (isMemberOfGroup) see the former members change.
+        if self.rules.values().any(|r| r.status == RuleStatus::Active) {
+            for uid in former {
+                self.evaluate_rules_for(ctx, uid);
+            }
+        }
         Ok(())
     }
 
-    /// `PUT /api/v1/groups/{gid}/users/{uid}`: OKTA_GROUP only; true when it changed anything.
+    /// `PUT /api/v1/groups/{gid}/users/{uid}`: OKTA_GROUP only; true when it changed anything
+    /// (adding a member again changes nothing and is no error).
     pub fn add_member(&mut self, ctx: &Ctx, group: &str, user: &str) -> Result<bool> {
         let gid = self.group_id(group)?;
         let uid = self.user_id(user)?;
-        self.check_membership_writable(&gid)?;
-        Ok(self.insert_membership(ctx, gid, uid, true))
+        self.check_membership_writable(ctx, &gid)?;
+        let changed = self.insert_membership(ctx, gid, uid, true);
+        if changed {
+            // Rules read memberships (isMemberOfGroup): Okta re-evaluates the user.
+            self.evaluate_rules_for(ctx, uid);
+        }
+        Ok(changed)
     }
 
-    /// `DELETE /api/v1/groups/{gid}/users/{uid}`: OKTA_GROUP only.
+    /// `DELETE /api/v1/groups/{gid}/users/{uid}`: OKTA_GROUP only. Removing a member a rule
+    /// added puts the user on that rule's exclusion list (so the rule does not add them back);
+    /// when that list already holds [`MAX_EXCLUDED_USERS`] users, nothing changes and the
+    /// request is refused.
     pub fn remove_member(&mut self, ctx: &Ctx, group: &str, user: &str) -> Result<bool> {
         let gid = self.group_id(group)?;
         let uid = self.user_id(user)?;
-        self.check_membership_writable(&gid)?;
-        Ok(self.remove_membership(ctx, gid, uid, true))
+        self.check_membership_writable(ctx, &gid)?;
+        if !self.members.get(&gid).is_some_and(|m| m.contains(&uid)) {
+            return Ok(false);
+        }
+        let holders: Vec<Id> = self.rule_memberships.rules_of(gid, uid).copied().collect();
+        for rid in &holders {
+            if let Some(rule) = self.rules.get(rid)
+                && !rule.excludes(&uid)
+                && rule.exclude_users.len() >= MAX_EXCLUDED_USERS
+            {
+                return Err(exclusion_list_full(rule));
+            }
+        }
+        let changed = self.remove_membership(ctx, gid, uid, true);
+        for rid in holders {
+            self.exclude_from_rule(ctx, rid, gid, uid);
+        }
+        if changed {
+            self.evaluate_rules_for(ctx, uid);
+        }
+        Ok(changed)
     }
 
-    fn check_membership_writable(&self, gid: &Id) -> Result<()> {
+    /// Okta answers 403 E0000006 for memberships it manages itself (APP_GROUP, BUILT_IN), even
+    /// to a Super Admin, and for groups holding admin roles to anyone but a Super Admin.
+    fn check_membership_writable(&self, ctx: &Ctx, gid: &Id) -> Result<()> {
         match self.groups[gid].kind {
-            GroupType::OktaGroup => Ok(()),
-            kind => Err(OktaError::forbidden().with_cause(format!(
-                "Memberships of {} groups are managed by Okta; only OKTA_GROUP memberships can be changed",
-                kind.as_str()
-            ))),
+            GroupType::OktaGroup => {}
+            kind => {
+                return Err(OktaError::forbidden().with_cause(format!(
+                    "Memberships of {} groups are managed by Okta; only OKTA_GROUP memberships can be changed",
+                    kind.as_str()
+                )));
+            }
         }
+        if !ctx.super_admin && self.group_has_admin_privilege(gid) {
+            return Err(OktaError::forbidden().with_cause(
+                "The group holds admin roles: only a Super Admin can change its memberships",
+            ));
+        }
+        Ok(())
     }
 
     /// Adds a membership (moving only `lastMembershipUpdated`) and the app users it implies.
@@ -526,6 +584,7 @@ impl Org {
         if !self.members.get_mut(&gid).is_some_and(|m| m.remove(&uid)) {
             return false;
         }
+        self.rule_memberships.forget(gid, uid);
         if let Some(gs) = self.user_groups.get_mut(&uid) {
             gs.remove(&gid);
         }
@@ -818,6 +877,22 @@ impl Org {
         let role_type = RoleType::parse(role).ok_or_else(|| {
             OktaError::validation("type", format!("type: Invalid role type {role}"))
         })?;
+        if assignee_type == AssigneeType::Group
+            && let Some(rule) = self
+                .rules
+                .values()
+                .find(|r| r.group_ids.contains(&assignee_id))
+        {
+            // Okta help, "Group rules": a group that is the target of a group rule cannot be
+            // granted admin privileges.
+            return Err(OktaError::validation(
+                "groupId",
+                format!(
+                    "The group is assigned users by group rule {} ({}): a group rule target cannot be granted admin privileges",
+                    rule.name, rule.id
+                ),
+            ));
+        }
         if self
             .role_ids_of(&assignee_id)
             .any(|r| self.roles[r].role_type == role_type)
@@ -919,5 +994,453 @@ impl Org {
             vec![target],
             Some((key, role.label().to_string())),
         );
+    }
+}
+
+/// 400 E0000001 when removing a rule-made member would push the rule's exclusion list past
+/// Okta's limit. Okta's help says an admin must clear the list before more users can be
+/// excluded; refusing keeps Okta's promise that a manual removal sticks.
+fn exclusion_list_full(rule: &GroupRule) -> OktaError {
+    OktaError::validation(
+        "conditions.people.users.exclude",
+        format!(
+            "conditions.people.users.exclude: Group rule {} ({}) already excludes {MAX_EXCLUDED_USERS} users, the most a rule can exclude; remove users from its exclusion list first",
+            rule.name, rule.id
+        ),
+    )
+}
+
+fn rule_not_found(id: &str) -> OktaError {
+    OktaError::not_found(id, "GroupRule")
+}
+
+/// How many times a user's rules are re-run after one change: a rule-made membership can
+/// make another rule (isMemberOfGroup) match. Okta warns against such cascades; the bound
+/// stops rules that would flip each other forever.
+const MAX_RULE_PASSES: usize = 4;
+
+/// A group rule as a create (`POST`) or replace (`PUT`) request gives it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RuleInput {
+    pub kind: Option<String>,
+    pub name: Option<String>,
+    pub expression: Option<String>,
+    pub expression_type: Option<String>,
+    pub exclude_users: Vec<String>,
+    pub exclude_groups: Vec<String>,
+    pub group_ids: Vec<String>,
+}
+
+/// A rule input checked against the org.
+struct ValidRule {
+    name: String,
+    expression: String,
+    parsed: Expr,
+    exclude_users: Vec<String>,
+    exclude_groups: Vec<String>,
+    group_ids: Vec<Id>,
+}
+
+impl Org {
+    // ---- group rules ---------------------------------------------------------------------
+
+    fn rule_id(&self, id: &str) -> Result<Id> {
+        Id::parse(id)
+            .filter(|r| self.rules.contains_key(r))
+            .ok_or_else(|| rule_not_found(id))
+    }
+
+    /// Checks a rule as Okta does on create and replace: name, type, expression (syntax and
+    /// attributes), target groups (existing OKTA_GROUPs without admin roles, 1 to 100), and
+    /// excluded users (existing, at most 100).
+    fn validate_rule(&self, input: RuleInput) -> Result<ValidRule> {
+        if input.kind.as_deref() != Some("group_rule") {
+            return Err(OktaError::validation(
+                "type",
+                "type: The field must be 'group_rule'",
+            ));
+        }
+        let name = input.name.unwrap_or_default();
+        if name.trim().is_empty() {
+            return Err(OktaError::validation(
+                "name",
+                "name: The field cannot be left blank",
+            ));
+        }
+        if name.chars().count() > MAX_RULE_NAME {
+            return Err(OktaError::validation(
+                "name",
+                format!("name: The field cannot exceed {MAX_RULE_NAME} characters"),
+            ));
+        }
+        if input.expression_type.as_deref() != Some(EXPRESSION_TYPE) {
+            return Err(OktaError::validation(
+                "conditions.expression.type",
+                format!("conditions.expression.type: The only supported type is {EXPRESSION_TYPE}"),
+            ));
+        }
+        let expression = input.expression.unwrap_or_default();
+        if expression.trim().is_empty() {
+            return Err(OktaError::validation(
+                "conditions.expression.value",
+                "conditions.expression.value: The field cannot be left blank",
+            ));
+        }
+        let parsed = Expr::parse(&expression).map_err(|e| {
+            OktaError::validation(
+                "validateRule",
+                format!("Parameter conditions.expression.value is not a valid expression: {e}"),
+            )
+        })?;
+        if input.group_ids.is_empty() || input.group_ids.len() > MAX_RULE_GROUPS {
+            return Err(OktaError::validation(
+                "actions.assignUserToGroups.groupIds",
+                format!(
+                    "actions.assignUserToGroups.groupIds: A rule assigns users to 1 to {MAX_RULE_GROUPS} groups"
+                ),
+            ));
+        }
+        let mut group_ids = Vec::with_capacity(input.group_ids.len());
+        for g in &input.group_ids {
+            let gid = self.group_id(g).map_err(|_| {
+                OktaError::validation(
+                    "actions.assignUserToGroups.groupIds",
+                    format!("actions.assignUserToGroups.groupIds: Group {g} does not exist"),
+                )
+            })?;
+            let group = &self.groups[&gid];
+            if group.kind != GroupType::OktaGroup {
+                return Err(OktaError::validation(
+                    "actions.assignUserToGroups.groupIds",
+                    format!(
+                        "actions.assignUserToGroups.groupIds: Group {g} is of type {}; rules assign users to OKTA_GROUP groups only",
+                        group.kind.as_str()
+                    ),
+                ));
+            }
+            if self.group_has_admin_privilege(&gid) {
+                return Err(OktaError::validation(
+                    "actions.assignUserToGroups.groupIds",
+                    format!(
+                        "actions.assignUserToGroups.groupIds: Group {g} holds admin roles; group rules cannot assign users to admin groups"
+                    ),
+                ));
+            }
+            if !group_ids.contains(&gid) {
+                group_ids.push(gid);
+            }
+        }
+        if input.exclude_users.len() > MAX_EXCLUDED_USERS {
+            return Err(OktaError::validation(
+                "conditions.people.users.exclude",
+                format!(
+                    "conditions.people.users.exclude: A rule can exclude at most {MAX_EXCLUDED_USERS} users"
+                ),
+            ));
+        }
+        let mut exclude_users: Vec<String> = Vec::with_capacity(input.exclude_users.len());
+        for u in input.exclude_users {
+            let uid = Id::parse(&u)
+                .filter(|id| self.users.contains_key(id))
+                .ok_or_else(|| {
+                    OktaError::validation(
+                        "conditions.people.users.exclude",
+                        format!("conditions.people.users.exclude: User {u} does not exist"),
+                    )
+                })?;
+            if !exclude_users.iter().any(|x| x == uid.as_str()) {
+                exclude_users.push(uid.to_string());
+            }
+        }
+        Ok(ValidRule {
+            name,
+            expression,
+            parsed,
+            exclude_users,
+            exclude_groups: input.exclude_groups,
+            group_ids,
+        })
+    }
+
+    /// `POST /api/v1/groups/rules`: a new rule, INACTIVE (Okta creates rules inactive). No
+    /// System Log event: Okta's event catalogue has none for creating a rule.
+    pub fn create_rule(&mut self, ctx: &Ctx, input: RuleInput) -> Result<Id> {
+        if self.rules.len() >= MAX_RULES {
+            return Err(OktaError::validation(
+                "GroupRule",
+                format!("An org can have at most {MAX_RULES} group rules"),
+            ));
+        }
+        let v = self.validate_rule(input)?;
+        let id = Id::random(b"0pr", &mut self.rng);
+        self.rules.insert(
+            id,
+            GroupRule {
+                id,
+                name: v.name,
+                status: RuleStatus::Inactive,
+                created: ctx.now,
+                last_updated: ctx.now,
+                expression: v.expression,
+                parsed: v.parsed,
+                exclude_users: v.exclude_users,
+                exclude_groups: v.exclude_groups,
+                group_ids: v.group_ids,
+                json: OnceLock::new(),
+            },
+        );
+        Ok(id)
+    }
+
+    /// `PUT /api/v1/groups/rules/{id}`: replaces name, expression and exclusions of an
+    /// INACTIVE rule. An ACTIVE rule must be deactivated first, an INVALID one can only be
+    /// deleted, and the target groups (`actions`) cannot change.
+    pub fn replace_rule(&mut self, ctx: &Ctx, id: &str, input: RuleInput) -> Result<Id> {
+        let rid = self.rule_id(id)?;
+        match self.rules[&rid].status {
+            RuleStatus::Inactive => {}
+            RuleStatus::Active => {
+                return Err(OktaError::validation(
+                    "status",
+                    "status: An ACTIVE group rule cannot be updated; deactivate it first",
+                ));
+            }
+            RuleStatus::Invalid => {
+                return Err(OktaError::validation(
+                    "status",
+                    "status: An INVALID group rule cannot be updated; delete it and create a new one",
+                ));
+            }
+        }
+        let v = self.validate_rule(input)?;
+        let rule = self.rules.get_mut(&rid).ok_or_else(|| rule_not_found(id))?;
+        if v.group_ids != rule.group_ids {
+            return Err(OktaError::validation(
+                "actions",
+                "actions: The groups a rule assigns users to cannot be updated; delete the rule and create a new one",
+            ));
+        }
+        rule.name = v.name;
+        rule.expression = v.expression;
+        rule.parsed = v.parsed;
+        rule.exclude_users = v.exclude_users;
+        rule.exclude_groups = v.exclude_groups;
+        rule.last_updated = ctx.now;
+        rule.touch();
+        Ok(rid)
+    }
+
+    /// `POST /api/v1/groups/rules/{id}/lifecycle/activate`: runs the rule over every user
+    /// (`group.user_membership.rule.trigger`, then Okta System's membership adds). Activating
+    /// an ACTIVE rule changes nothing; an INVALID rule cannot be activated.
+    pub fn activate_rule(&mut self, ctx: &Ctx, id: &str) -> Result<Id> {
+        let rid = self.rule_id(id)?;
+        let rule = self.rules.get_mut(&rid).ok_or_else(|| rule_not_found(id))?;
+        match rule.status {
+            RuleStatus::Active => return Ok(rid),
+            RuleStatus::Invalid => {
+                return Err(OktaError::validation(
+                    "status",
+                    "status: An INVALID group rule cannot be activated; delete it and create a new one",
+                ));
+            }
+            RuleStatus::Inactive => {}
+        }
+        rule.status = RuleStatus::Active;
+        rule.last_updated = ctx.now;
+        rule.touch();
+        let t = Target::rule(rule);
+        self.emit(ctx, "group.user_membership.rule.trigger", vec![t], None);
+        let users: Vec<Id> = self.users.keys().copied().collect();
+        let mut changed = Vec::new();
+        for uid in users {
+            if self.apply_rule_to_user(ctx, rid, uid) {
+                changed.push(uid);
+            }
+        }
+        for uid in changed {
+            self.evaluate_rules_for(ctx, uid);
+        }
+        Ok(rid)
+    }
+
+    /// `POST /api/v1/groups/rules/{id}/lifecycle/deactivate`: the rule stops running; the
+    /// members it added stay (Okta support, "What happens if group rules are deactivated and
+    /// deleted"), still attributed to it for a later delete with `removeUsers`.
+    pub fn deactivate_rule(&mut self, ctx: &Ctx, id: &str) -> Result<Id> {
+        let rid = self.rule_id(id)?;
+        let rule = self.rules.get_mut(&rid).ok_or_else(|| rule_not_found(id))?;
+        match rule.status {
+            RuleStatus::Inactive => return Ok(rid),
+            RuleStatus::Invalid => {
+                return Err(OktaError::validation(
+                    "status",
+                    "status: An INVALID group rule cannot be deactivated; delete it",
+                ));
+            }
+            RuleStatus::Active => {}
+        }
+        rule.status = RuleStatus::Inactive;
+        rule.last_updated = ctx.now;
+        rule.touch();
+        let t = Target::rule(rule);
+        self.emit(ctx, "group.user_membership.rule.deactivated", vec![t], None);
+        Ok(rid)
+    }
+
+    /// `DELETE /api/v1/groups/rules/{id}?removeUsers=`: an INACTIVE or INVALID rule (an ACTIVE
+    /// one must be deactivated first). With `removeUsers=true` the memberships only this rule
+    /// holds are removed; otherwise they stay, as manual memberships.
+    pub fn delete_rule(&mut self, ctx: &Ctx, id: &str, remove_users: bool) -> Result<()> {
+        let rid = self.rule_id(id)?;
+        if self.rules[&rid].status == RuleStatus::Active {
+            return Err(OktaError::validation(
+                "status",
+                "status: An ACTIVE group rule cannot be deleted; deactivate it first",
+            ));
+        }
+        let system = ctx.acting_as(self.system_actor());
+        let mut removed = Vec::new();
+        for (gid, uid) in self.rule_memberships.of_rule(&rid) {
+            let unheld = self.rule_memberships.release(rid, gid, uid);
+            if remove_users && unheld && self.remove_membership(&system, gid, uid, true) {
+                removed.push(uid);
+            }
+        }
+        self.rules.remove(&rid);
+        removed.sort_unstable();
+        removed.dedup();
+        for uid in removed {
+            self.evaluate_rules_for(ctx, uid);
+        }
+        Ok(())
+    }
+
+    /// A rule-made member removed by hand joins the rule's exclusion list
+    /// (`group.user_membership.rule.add_exclusion`, by Okta System).
+    fn exclude_from_rule(&mut self, ctx: &Ctx, rid: Id, gid: Id, uid: Id) {
+        let Some(rule) = self.rules.get_mut(&rid) else {
+            return;
+        };
+        if rule.excludes(&uid) {
+            return;
+        }
+        // Okta does not move the rule's lastUpdated for this (rules seen in the wild carry
+        // exclusions of users created long after their lastUpdated).
+        rule.exclude_users.push(uid.to_string());
+        rule.touch();
+        let targets = vec![
+            self.user_target(&uid),
+            Target::group(&self.groups[&gid]),
+            Target::rule(&self.rules[&rid]),
+        ];
+        let system = ctx.acting_as(self.system_actor());
+        self.emit(
+            &system,
+            "group.user_membership.rule.add_exclusion",
+            targets,
+            None,
+        );
+    }
+
+    /// A deleted group invalidates the rules assigning users to it
+    /// (`group.user_membership.rule.invalidate`): they stop running and can only be deleted.
+    fn invalidate_rules_of(&mut self, ctx: &Ctx, gid: Id) {
+        let hit: Vec<Id> = self
+            .rules
+            .values()
+            .filter(|r| r.group_ids.contains(&gid) && r.status != RuleStatus::Invalid)
+            .map(|r| r.id)
+            .collect();
+        let system = ctx.acting_as(self.system_actor());
+        for rid in hit {
+            let Some(rule) = self.rules.get_mut(&rid) else {
+                continue;
+            };
+            rule.status = RuleStatus::Invalid;
+            rule.last_updated = ctx.now;
+            rule.touch();
+            let t = Target::rule(rule);
+            self.emit(
+                &system,
+                "group.user_membership.rule.invalidate",
+                vec![t],
+                None,
+            );
+        }
+    }
+
+    /// Re-runs every ACTIVE rule for one user after a change Okta re-evaluates on (profile,
+    /// activation, membership), until nothing changes.
+    pub fn evaluate_rules_for(&mut self, ctx: &Ctx, uid: Id) {
+        let active: Vec<Id> = self
+            .rules
+            .values()
+            .filter(|r| r.status == RuleStatus::Active)
+            .map(|r| r.id)
+            .collect();
+        if active.is_empty() {
+            return;
+        }
+        for _ in 0..MAX_RULE_PASSES {
+            let mut changed = false;
+            for rid in &active {
+                changed |= self.apply_rule_to_user(ctx, *rid, uid);
+            }
+            if !changed {
+                break;
+            }
+        }
+    }
+
+    /// Whether `rule` matches `uid` now: not excluded, and the expression holds.
+    pub fn rule_matches(&self, rule: &GroupRule, uid: &Id) -> bool {
+        let Some(user) = self.users.get(uid) else {
+            return false;
+        };
+        !rule.excludes(uid)
+            && rule.parsed.eval(&Subject {
+                profile: &user.profile,
+                groups: self.user_groups.get(uid),
+            })
+    }
+
+    /// Brings one user's memberships from one rule in line with the rule: a match gains the
+    /// rule's groups (a member already there becomes rule-managed, as in Okta's console);
+    /// a user who stops matching loses the memberships only rules held. DEPROVISIONED users
+    /// are left alone: Okta does not evaluate them, and deactivating a user does not remove
+    /// rule memberships (Okta support, "Deactivated users not removed from Okta groups
+    /// automatically"). True when a membership changed.
+    fn apply_rule_to_user(&mut self, ctx: &Ctx, rid: Id, uid: Id) -> bool {
+        let Some(rule) = self.rules.get(&rid) else {
+            return false;
+        };
+        if self
+            .users
+            .get(&uid)
+            .is_none_or(|u| u.status == UserStatus::Deprovisioned)
+        {
+            return false;
+        }
+        let matches = self.rule_matches(rule, &uid);
+        let targets = rule.group_ids.len();
+        let mut system: Option<Ctx> = None;
+        let mut changed = false;
+        for i in 0..targets {
+            let gid = self.rules[&rid].group_ids[i];
+            if !self.groups.contains_key(&gid) {
+                continue;
+            }
+            let held = self.rule_memberships.holds(&rid, gid, uid);
+            if matches && !held {
+                self.rule_memberships.add(rid, gid, uid);
+                let c = system.get_or_insert_with(|| ctx.acting_as(self.system_actor()));
+                changed |= self.insert_membership(c, gid, uid, true);
+            } else if !matches && held && self.rule_memberships.release(rid, gid, uid) {
+                let c = system.get_or_insert_with(|| ctx.acting_as(self.system_actor()));
+                changed |= self.remove_membership(c, gid, uid, true);
+            }
+        }
+        changed
     }
 }

@@ -87,6 +87,7 @@ async fn export_lists_are_sorted_and_objects_match_the_api() {
             "apps",
             "factors",
             "group_members",
+            "group_rules",
             "groups",
             "idps",
             "role_assignments",
@@ -100,7 +101,7 @@ async fn export_lists_are_sorted_and_objects_match_the_api() {
             "{k}: the small org has some"
         );
     }
-    for k in ["users", "groups", "apps", "idps"] {
+    for k in ["users", "groups", "group_rules", "apps", "idps"] {
         assert!(
             sorted_by(export[k].as_array().unwrap(), |v| s(v, "id")),
             "{k}"
@@ -191,6 +192,15 @@ async fn export_lists_are_sorted_and_objects_match_the_api() {
     assert_eq!(&apps, export["apps"].as_array().unwrap());
     let idps: Vec<Value> = e.walk("/api/v1/idps").await.iter().map(bare).collect();
     assert_eq!(&idps, export["idps"].as_array().unwrap());
+    // Group rules exactly as listed (pages of 2, with their names expanded), minus
+    // `_embedded`.
+    let rules: Vec<Value> = e
+        .walk("/api/v1/groups/rules?limit=2&expand=groupIdToGroupNameMap")
+        .await
+        .iter()
+        .map(bare)
+        .collect();
+    assert_eq!(&rules, export["group_rules"].as_array().unwrap());
     // Each app's users (with their scope) and groups, through the app's listings.
     let (mut app_users, mut app_groups) = (Vec::new(), Vec::new());
     for a in &apps {

@@ -52,10 +52,24 @@ impl TestServer {
         let gate = Gate::new(&with_test_tokens(config)).expect("gate config is valid");
         let whoami = |Extension(p): Extension<Principal>| async move {
             Json(match p {
-                Principal::ApiToken { token_index } => json!({"token_index": token_index}),
-                Principal::OAuthClient { client_id, scopes } => {
-                    json!({"client_id": client_id, "scopes": scopes})
-                }
+                Principal::ApiToken {
+                    token_index,
+                    super_admin: true,
+                } => json!({"token_index": token_index}),
+                Principal::ApiToken {
+                    token_index,
+                    super_admin: false,
+                } => json!({"token_index": token_index, "super_admin": false}),
+                Principal::OAuthClient {
+                    client_id,
+                    scopes,
+                    super_admin: true,
+                } => json!({"client_id": client_id, "scopes": scopes}),
+                Principal::OAuthClient {
+                    client_id,
+                    scopes,
+                    super_admin: false,
+                } => json!({"client_id": client_id, "scopes": scopes, "super_admin": false}),
             })
         };
         let app = Router::new()
@@ -143,11 +157,20 @@ fn start_time() -> DateTime<Utc> {
 
 #[tokio::test]
 async fn ssws_with_and_without_space_and_bad_tokens() {
-    let server = TestServer::bare(EmulatorConfig::default()).await;
-    for (auth, index) in [
-        (format!("SSWS {TOKEN}"), 0),
-        (format!("SSWS{TOKEN}"), 0),
-        (format!("SSWS {TOKEN_2}"), 1),
+    let server = TestServer::bare(EmulatorConfig {
+        non_super_admin_tokens: vec!["00group-admin-token".into()],
+        ..EmulatorConfig::default()
+    })
+    .await;
+    for (auth, expected) in [
+        (format!("SSWS {TOKEN}"), json!({"token_index": 0})),
+        (format!("SSWS{TOKEN}"), json!({"token_index": 0})),
+        (format!("SSWS {TOKEN_2}"), json!({"token_index": 1})),
+        // A token configured as not a Super Admin's comes after the Super Admin ones.
+        (
+            "SSWS 00group-admin-token".to_string(),
+            json!({"token_index": 2, "super_admin": false}),
+        ),
     ] {
         let resp = server
             .get("/api/v1/users")
@@ -157,10 +180,7 @@ async fn ssws_with_and_without_space_and_bad_tokens() {
             .unwrap();
         assert_eq!(resp.status(), 200);
         assert_okta_headers(&resp);
-        assert_eq!(
-            resp.json::<Value>().await.unwrap(),
-            json!({"token_index": index})
-        );
+        assert_eq!(resp.json::<Value>().await.unwrap(), expected);
     }
     let bad = [
         Some("SSWS 00wrong".to_string()),
