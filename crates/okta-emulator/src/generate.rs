@@ -704,15 +704,27 @@ const RULE_SEED_SALT: u64 = 0x7275_6c65_7321;
 /// memberships at most.
 const BROAD_RULES_MAX_USERS: usize = 5_000;
 
-/// One generated rule's expression over the generated profiles (departments, titles, cities)
-/// and, for `isMemberOfAnyGroup`, a group no rule assigns users to (so rules never cascade
-/// and the generated memberships are exactly what evaluating the rules gives).
-fn rule_expression(i: usize, broad: bool, member_of: Option<Id>, rng: &mut ChaCha8Rng) -> String {
-    let (dept, titles) = *DEPARTMENTS
-        .choose(rng)
-        .unwrap_or(&("IT", &["IT Administrator"]));
-    let title = *titles.choose(rng).unwrap_or(&"IT Administrator");
-    let city = *LOCATIONS.choose(rng).unwrap_or(&"Remote");
+/// One generated rule's expression, built from a real user's profile (department, title,
+/// city), so that it matches at least that user, and for `isMemberOfAnyGroup` from a group of
+/// theirs that no rule assigns users to (so rules never cascade and the generated memberships
+/// are exactly what evaluating the rules gives).
+fn rule_expression(
+    i: usize,
+    broad: bool,
+    sample: &Map<String, Value>,
+    member_of: Option<Id>,
+    rng: &mut ChaCha8Rng,
+) -> String {
+    let text = |k: &str| {
+        sample
+            .get(k)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    let (dept, title, city) = (text("department"), text("title"), text("city"));
+    let word = title.split(' ').next_back().unwrap_or("").to_string();
+    let city_start: String = city.chars().take(3).collect();
     let kinds = if broad { 6 } else { 4 };
     match (i % kinds, member_of) {
         (0, Some(g)) => format!(r#"isMemberOfAnyGroup("{g}") and user.department == "{dept}""#),
@@ -720,9 +732,13 @@ fn rule_expression(i: usize, broad: bool, member_of: Option<Id>, rng: &mut ChaCh
             format!(r#"user.department == "{dept}" AND user.title == "{title}""#)
         }
         (2, _) => {
-            format!(r#"String.stringContains(user.title, "Engineer") && user.city == "{city}""#)
+            format!(r#"String.stringContains(user.title, "{word}") && user.city == "{city}""#)
         }
-        (3, _) => format!(r#"String.startsWith(user.city, "San") and user.department == "{dept}""#),
+        (3, _) => {
+            format!(
+                r#"String.startsWith(user.city, "{city_start}") and user.department == "{dept}""#
+            )
+        }
         (4, _) => format!(r#"user.department == "{dept}""#),
         _ => {
             let (other, _) = *DEPARTMENTS.choose(rng).unwrap_or(&("Legal", &[]));
@@ -733,7 +749,7 @@ fn rule_expression(i: usize, broad: bool, member_of: Option<Id>, rng: &mut ChaCh
     }
 }
 
-/// A handful of group rules for small orgs, tens for big ones, every fourth INACTIVE, over
+/// A handful of group rules for small orgs, tens for big ones, every third INACTIVE, over
 /// OKTA_GROUPs that hold no admin role. Active rules have run: the users they match are
 /// members of their groups, and those memberships are recorded as rule-made (a member who
 /// was there already becomes rule-managed, as on Okta). No System Log events (history is
@@ -762,15 +778,36 @@ fn generate_rules(org: &mut Org, users: &[Id], groups: &[Id], anchor: Ts, rng: &
         })
         .collect();
     let targeted: BTreeSet<Id> = targets.iter().flatten().copied().collect();
-    let referable: Vec<Id> = groups
-        .iter()
-        .copied()
-        .filter(|g| !targeted.contains(g))
-        .collect();
     let broad = users.len() <= BROAD_RULES_MAX_USERS;
     for (i, group_ids) in targets.into_iter().enumerate() {
-        let member_of = referable.choose(rng).copied();
-        let expression = rule_expression(i, broad, member_of, rng);
+        // The user the rule is written around: one who is not DEPROVISIONED, if any.
+        let mut sample = users[rng.random_range(0..users.len())];
+        for _ in 0..16 {
+            if org
+                .users
+                .get(&sample)
+                .is_some_and(|u| u.status != UserStatus::Deprovisioned)
+            {
+                break;
+            }
+            sample = users[rng.random_range(0..users.len())];
+        }
+        let member_of = org
+            .user_groups
+            .get(&sample)
+            .into_iter()
+            .flatten()
+            .filter(|g| **g != org.everyone && !targeted.contains(g))
+            .copied()
+            .collect::<Vec<Id>>()
+            .choose(rng)
+            .copied();
+        let profile = org
+            .users
+            .get(&sample)
+            .map(|u| u.profile.clone())
+            .unwrap_or_default();
+        let expression = rule_expression(i, broad, &profile, member_of, rng);
         let parsed = match crate::model::expr::Expr::parse(&expression) {
             Ok(p) => p,
             Err(_) => continue,
@@ -782,6 +819,7 @@ fn generate_rules(org: &mut Org, users: &[Id], groups: &[Id], anchor: Ts, rng: &
             let n = rng.random_range(1..=2usize);
             let mut picked: Vec<String> = users
                 .choose_multiple(rng, n)
+                .filter(|u| **u != sample)
                 .map(|u| u.to_string())
                 .collect();
             picked.sort();
@@ -798,7 +836,7 @@ fn generate_rules(org: &mut Org, users: &[Id], groups: &[Id], anchor: Ts, rng: &
                 .collect();
             format!("{name} #{}", i + 1)
         };
-        let active = i % 4 != 3;
+        let active = i % 3 != 2;
         let rule = crate::model::GroupRule {
             id,
             name,

@@ -142,10 +142,22 @@ impl Emu {
     }
 
     pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Resp {
+        self.call_as(&format!("SSWS {DEFAULT_TOKEN}"), method, path, body)
+            .await
+    }
+
+    /// A call with `authorization` as the `Authorization` header.
+    pub async fn call_as(
+        &self,
+        authorization: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Resp {
         let mut req = self
             .http
             .request(method, self.url(path))
-            .header("Authorization", format!("SSWS {DEFAULT_TOKEN}"))
+            .header("Authorization", authorization)
             .header("Accept", "application/json");
         if let Some(b) = body {
             req = req.json(&b);
@@ -166,6 +178,24 @@ impl Emu {
             headers,
             body,
         }
+    }
+
+    /// An access token for a client configured with a client secret.
+    pub async fn client_token(&self, client_id: &str, secret: &str, scope: &str) -> String {
+        let resp = self
+            .http
+            .post(self.url("/oauth2/v1/token"))
+            .basic_auth(client_id, Some(secret))
+            .form(&[("grant_type", "client_credentials"), ("scope", scope)])
+            .send()
+            .await
+            .expect("token request");
+        assert_eq!(resp.status(), 200, "token for {client_id}");
+        let body: Value = resp.json().await.expect("token body");
+        body["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_string()
     }
 
     pub async fn get(&self, path: &str) -> Resp {

@@ -545,6 +545,73 @@ async fn responses_validate_against_okta_openapi_spec() {
         .unwrap();
     validate_error_response(&spec, "/api/v1/groups", resp, 429, &mut failures).await;
 
+    // group rules: list (expanded), one, create, replace, and Okta's errors
+    let admin_groups: Vec<&str> = export["role_assignments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["assignee_type"] == "GROUP")
+        .filter_map(|r| r["assignee_id"].as_str())
+        .collect();
+    let rule_target = first("groups", &|g| {
+        g["type"] == "OKTA_GROUP" && !admin_groups.contains(&g["id"].as_str().unwrap())
+    });
+    let rule = export["group_rules"][0]["id"].as_str().unwrap().to_string();
+    for path in [
+        "/api/v1/groups/rules?limit=200&expand=groupIdToGroupNameMap".to_string(),
+        format!("/api/v1/groups/rules/{rule}?expand=groupIdToGroupNameMap"),
+    ] {
+        check(&spec, &emu, get.clone(), &path, None, 200, &mut failures).await;
+    }
+    let rule_body = |expression: &str| {
+        json!({"type": "group_rule", "name": "OpenAPI rule",
+            "conditions": {"people": {"users": {"exclude": []}, "groups": {"exclude": []}},
+                "expression": {"value": expression, "type": "urn:okta:expression:1.0"}},
+            "actions": {"assignUserToGroups": {"groupIds": [rule_target]}}})
+    };
+    let new_rule = check(
+        &spec,
+        &emu,
+        Method::POST,
+        "/api/v1/groups/rules",
+        Some(rule_body(r#"user.department == "Legal""#)),
+        200,
+        &mut failures,
+    )
+    .await;
+    if let Some(id) = new_rule["id"].as_str() {
+        check(
+            &spec,
+            &emu,
+            Method::PUT,
+            &format!("/api/v1/groups/rules/{id}"),
+            Some(rule_body(r#"user.department == "Finance""#)),
+            200,
+            &mut failures,
+        )
+        .await;
+    }
+    check(
+        &spec,
+        &emu,
+        Method::POST,
+        "/api/v1/groups/rules",
+        Some(rule_body("user.department ==")),
+        400,
+        &mut failures,
+    )
+    .await;
+    check(
+        &spec,
+        &emu,
+        get.clone(),
+        "/api/v1/groups/rules/0prnothing0000000000",
+        None,
+        404,
+        &mut failures,
+    )
+    .await;
+
     let idp = export["idps"][0]["id"].as_str().unwrap().to_string();
     check(
         &spec,
@@ -772,6 +839,13 @@ fn gate_scopes_match_the_spec() {
         ("POST", "/api/v1/groups/00g1/roles"),
         ("DELETE", "/api/v1/groups/00g1/roles/ra1"),
         ("GET", "/api/v1/groups/00g1/apps"),
+        ("GET", "/api/v1/groups/rules"),
+        ("POST", "/api/v1/groups/rules"),
+        ("GET", "/api/v1/groups/rules/0pr1"),
+        ("PUT", "/api/v1/groups/rules/0pr1"),
+        ("DELETE", "/api/v1/groups/rules/0pr1"),
+        ("POST", "/api/v1/groups/rules/0pr1/lifecycle/activate"),
+        ("POST", "/api/v1/groups/rules/0pr1/lifecycle/deactivate"),
         ("GET", "/api/v1/apps"),
         ("GET", "/api/v1/apps/0oa1"),
         ("GET", "/api/v1/apps/0oa1/users"),
