@@ -283,6 +283,16 @@ async fn bench(size: OrgSize, seed: u64, seconds: u64, clients: usize) -> anyhow
     println!(
         "generate {size:?} (seed {seed}): {generate_s:.2} s ({generate_cpu:.2} s CPU); {users} users, {groups} groups, {memberships} memberships"
     );
+    let active_rules = org
+        .rules
+        .values()
+        .filter(|r| r.status == okta_emulator::model::RuleStatus::Active)
+        .count();
+    println!(
+        "group rules: {} ({active_rules} ACTIVE), holding {} memberships",
+        org.rules.len(),
+        org.rule_memberships.len()
+    );
     println!(
         "memory held by the org: {:.1} MiB (RSS delta)",
         (rss_after.saturating_sub(rss_before)) as f64 / 1024.0
