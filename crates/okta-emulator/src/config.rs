@@ -126,7 +126,8 @@ pub struct EmulatorConfig {
     pub tokens: Vec<String>,
     /// Accepted SSWS API tokens of an admin who is not a Super Admin (say a Group Admin or a
     /// custom role over every group). They reach what `tokens` reach, except what Okta keeps
-    /// for Super Admins: changing memberships of groups that hold admin roles. Default: none.
+    /// for Super Admins: changing memberships of groups that hold admin roles, and creating,
+    /// changing or deleting group rules (403 E0000006). Default: none.
     pub non_super_admin_tokens: Vec<String>,
     pub oauth_clients: Vec<OAuthClientConfig>,
     /// Client ids (of `oauth_clients`) of service apps whose admin role is not Super Admin,

@@ -6,7 +6,8 @@
 //! anyone building against Okta can run it on its own (`okta-emulator --help`).
 //!
 //! Module map:
-//! - [`model`]: the org held in memory (users, groups, apps, roles, idps, factors, log).
+//! - [`model`]: the org held in memory (users, groups, group rules, apps, roles, idps, factors,
+//!   log), and the Okta Expression Language subset group rules use.
 //! - [`generate`]: seeded synthetic orgs (`--seed`, `--size`).
 //! - [`churn`]: random realistic mutations through the same code paths as the API.
 //! - [`api`]: one module per Okta resource (HTTP handlers), plus pagination and filters.

@@ -78,7 +78,8 @@ struct ServeArgs {
     #[arg(long = "token")]
     tokens: Vec<String>,
     /// An accepted SSWS API token of an admin who is not a Super Admin, such as a Group Admin
-    /// (repeatable): refused (403 E0000006) membership changes of groups holding admin roles.
+    /// (repeatable): refused (403 E0000006) membership changes of groups holding admin roles
+    /// and group rule changes.
     #[arg(long = "non-super-admin-token", value_name = "TOKEN")]
     non_super_admin_tokens: Vec<String>,
     /// A TOML file of OAuth service apps: `[[client]]` tables with client_id, scopes,

@@ -1044,6 +1044,18 @@ struct ValidRule {
 impl Org {
     // ---- group rules ---------------------------------------------------------------------
 
+    /// Okta help, "Group rules": only Super Admins (and Org Admins) edit rules; a Group Admin
+    /// may only read them. The emulator's principals are Super Admins or not.
+    fn check_rule_editor(ctx: &Ctx) -> Result<()> {
+        if ctx.super_admin {
+            Ok(())
+        } else {
+            Err(OktaError::forbidden().with_cause(
+                "Only Super Admins and Org Admins can create, change or delete group rules",
+            ))
+        }
+    }
+
     fn rule_id(&self, id: &str) -> Result<Id> {
         Id::parse(id)
             .filter(|r| self.rules.contains_key(r))
@@ -1165,6 +1177,7 @@ impl Org {
     /// `POST /api/v1/groups/rules`: a new rule, INACTIVE (Okta creates rules inactive). No
     /// System Log event: Okta's event catalogue has none for creating a rule.
     pub fn create_rule(&mut self, ctx: &Ctx, input: RuleInput) -> Result<Id> {
+        Self::check_rule_editor(ctx)?;
         if self.rules.len() >= MAX_RULES {
             return Err(OktaError::validation(
                 "GroupRule",
@@ -1197,6 +1210,7 @@ impl Org {
     /// deleted, and the target groups (`actions`) cannot change.
     pub fn replace_rule(&mut self, ctx: &Ctx, id: &str, input: RuleInput) -> Result<Id> {
         let rid = self.rule_id(id)?;
+        Self::check_rule_editor(ctx)?;
         match self.rules[&rid].status {
             RuleStatus::Inactive => {}
             RuleStatus::Active => {
@@ -1235,6 +1249,7 @@ impl Org {
     /// an ACTIVE rule changes nothing; an INVALID rule cannot be activated.
     pub fn activate_rule(&mut self, ctx: &Ctx, id: &str) -> Result<Id> {
         let rid = self.rule_id(id)?;
+        Self::check_rule_editor(ctx)?;
         let rule = self.rules.get_mut(&rid).ok_or_else(|| rule_not_found(id))?;
         match rule.status {
             RuleStatus::Active => return Ok(rid),
@@ -1269,6 +1284,7 @@ impl Org {
     /// deleted"), still attributed to it for a later delete with `removeUsers`.
     pub fn deactivate_rule(&mut self, ctx: &Ctx, id: &str) -> Result<Id> {
         let rid = self.rule_id(id)?;
+        Self::check_rule_editor(ctx)?;
         let rule = self.rules.get_mut(&rid).ok_or_else(|| rule_not_found(id))?;
         match rule.status {
             RuleStatus::Inactive => return Ok(rid),
@@ -1293,6 +1309,7 @@ impl Org {
     /// holds are removed; otherwise they stay, as manual memberships.
     pub fn delete_rule(&mut self, ctx: &Ctx, id: &str, remove_users: bool) -> Result<()> {
         let rid = self.rule_id(id)?;
+        Self::check_rule_editor(ctx)?;
         if self.rules[&rid].status == RuleStatus::Active {
             return Err(OktaError::validation(
                 "status",

@@ -1255,25 +1255,45 @@ async fn churn_keeps_the_rules_settled() {
 }
 
 #[tokio::test]
-async fn a_non_super_admin_can_manage_rules_on_groups_without_admin_roles() {
+async fn a_principal_that_is_not_a_super_admin_reads_rules_but_cannot_change_them() {
     let e = Emu::start_with(EmulatorConfig {
         non_super_admin_tokens: vec!["00limited-rules".into()],
         ..EmulatorConfig::default()
     })
     .await;
+    let limited = "SSWS 00limited-rules";
     let g = new_group(&e, "Limited").await;
+    let rule = create_rule(
+        &e,
+        "By a Super Admin",
+        r#"user.department == "Sales""#,
+        &[&g],
+    )
+    .await;
     let r = e
-        .call_as(
-            "SSWS 00limited-rules",
-            Method::POST,
-            "/api/v1/groups/rules",
-            Some(rule_body(
-                "Limited",
-                r#"user.department == "Sales""#,
-                &[&g],
-                &[],
-            )),
-        )
+        .call_as(limited, Method::GET, "/api/v1/groups/rules", None)
         .await;
-    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.status, 200);
+    assert!(r.array().iter().any(|x| x["id"] == rule.as_str()));
+    let body = rule_body("Limited", r#"user.department == "Sales""#, &[&g], &[]);
+    let path = format!("/api/v1/groups/rules/{rule}");
+    for (method, path, body) in [
+        (
+            Method::POST,
+            "/api/v1/groups/rules".to_string(),
+            Some(body.clone()),
+        ),
+        (Method::PUT, path.clone(), Some(body)),
+        (Method::POST, format!("{path}/lifecycle/activate"), None),
+        (Method::POST, format!("{path}/lifecycle/deactivate"), None),
+        (Method::DELETE, path.clone(), None),
+    ] {
+        let r = e.call_as(limited, method.clone(), &path, body).await;
+        assert_eq!(
+            (r.status, r.error_code()),
+            (403, "E0000006"),
+            "{method} {path}"
+        );
+    }
+    assert_eq!(get_rule(&e, &rule).await["status"], "INACTIVE");
 }
