@@ -30,6 +30,10 @@ pub const BUCKETS: &[BucketInfo] = &[
         covers: "/api/v1/groups/{id}",
     },
     BucketInfo {
+        name: "group_membership",
+        covers: "PUT/DELETE /api/v1/groups/{id}/users/{userId} (membership writes)",
+    },
+    BucketInfo {
         name: "apps",
         covers: "/api/v1/apps and /api/v1/apps/{id}/* (users, groups)",
     },
@@ -77,7 +81,9 @@ pub fn bucket_for(method: &Method, path: &str) -> &'static str {
         }
         ["users", _, "lifecycle", ..] => "users",
         ["users", ..] => "other",
+        ["groups", "rules", ..] => "groups",
         ["groups", _] => "group",
+        ["groups", _, "users", _] if !read => "group_membership",
         ["groups", ..] => "groups",
         ["apps", _] => "app",
         ["apps", ..] => "apps",
@@ -108,7 +114,18 @@ mod tests {
             (Method::GET, "/api/v1/groups/00g1", "group"),
             (Method::GET, "/api/v1/groups/00g1/users", "groups"),
             (Method::GET, "/api/v1/groups/00g1/roles", "groups"),
-            (Method::PUT, "/api/v1/groups/00g1/users/00u1", "groups"),
+            (
+                Method::PUT,
+                "/api/v1/groups/00g1/users/00u1",
+                "group_membership",
+            ),
+            (
+                Method::DELETE,
+                "/api/v1/groups/00g1/users/00u1",
+                "group_membership",
+            ),
+            (Method::GET, "/api/v1/groups/rules", "groups"),
+            (Method::GET, "/api/v1/groups/rules/0pr1", "groups"),
             (Method::GET, "/api/v1/apps", "apps"),
             (Method::GET, "/api/v1/apps/0oa1", "app"),
             (Method::GET, "/api/v1/apps/0oa1/users", "apps"),

@@ -10,7 +10,7 @@ use crate::error::{ApiErrorDetails, Error, Result};
 use crate::governor::{Governor, RequestKind};
 use crate::metrics::MetricsSnapshot;
 use crate::models::{
-    AppUser, Application, ApplicationGroupAssignment, Group, IdentityProvider, LogEvent,
+    AppUser, Application, ApplicationGroupAssignment, Group, GroupRule, IdentityProvider, LogEvent,
     RoleAssignee, RoleAssignment, User, UserFactor,
 };
 use crate::pagination::{EndRule, ListingSpec, PageShape, PageStream, page_stream, split_page};
@@ -33,6 +33,8 @@ pub const APPS_PAGE_LIMIT: u32 = 200;
 pub const APP_USERS_PAGE_LIMIT: u32 = 500;
 pub const APP_GROUPS_PAGE_LIMIT: u32 = 200;
 pub const IDPS_PAGE_LIMIT: u32 = 200;
+/// Okta's maximum for group rules (default 50).
+pub const GROUP_RULES_PAGE_LIMIT: u32 = 200;
 pub const LOGS_PAGE_LIMIT: u32 = 1000;
 pub const ROLE_ASSIGNEES_PAGE_LIMIT: u32 = 100;
 
@@ -179,6 +181,14 @@ impl OktaClient {
         )
     }
 
+    /// The groups a user is a member of (`GET /users/{id}/groups`, 200 per page).
+    pub fn list_user_groups(&self, user_id: &str) -> PageStream<Group> {
+        self.list(
+            &["users", user_id, "groups"],
+            &[("limit", GROUPS_PAGE_LIMIT.to_string())],
+        )
+    }
+
     /// [`Self::list_group_users`] for a group whose `usersCount` (from `expand=stats`) is
     /// `expected_members`; see [`Self::paginate_expecting`].
     pub fn list_group_users_expecting(
@@ -219,6 +229,13 @@ impl OktaClient {
 
     pub fn list_idps(&self) -> PageStream<IdentityProvider> {
         self.list(&["idps"], &[("limit", IDPS_PAGE_LIMIT.to_string())])
+    }
+
+    pub fn list_group_rules(&self) -> PageStream<GroupRule> {
+        self.list(
+            &["groups", "rules"],
+            &[("limit", GROUP_RULES_PAGE_LIMIT.to_string())],
+        )
     }
 
     /// Users holding admin roles (`/api/v1/iam/assignees/users`; the next link is in the body).
@@ -315,21 +332,28 @@ impl OktaClient {
     }
 
     /// An identity provider by id; `None` if there is none.
+    pub async fn get_group_rule(&self, rule_id: &str) -> Result<Option<GroupRule>> {
+        none_if_not_found(
+            self.get_json(self.api_url(&["groups", "rules", rule_id], &[])?)
+                .await,
+        )
+    }
+
     pub async fn get_idp(&self, idp_id: &str) -> Result<Option<IdentityProvider>> {
         none_if_not_found(self.get_json(self.api_url(&["idps", idp_id], &[])?).await)
     }
 
     /// Adds a user to an OKTA_GROUP group. Idempotent: adding a member again succeeds.
-    pub async fn add_group_member(&self, group_id: &str, user_id: &str) -> Result<()> {
+    pub async fn add_group_member(&self, group_id: &str, user_id: &str) -> Result<WriteReceipt> {
         let url = self.api_url(&["groups", group_id, "users", user_id], &[])?;
-        self.execute(Method::PUT, url, RequestKind::Start, |_| Ok(()))
+        self.execute(Method::PUT, url, RequestKind::Start, |r| Ok(receipt(r)))
             .await
     }
 
     /// Removes a user from an OKTA_GROUP group.
-    pub async fn remove_group_member(&self, group_id: &str, user_id: &str) -> Result<()> {
+    pub async fn remove_group_member(&self, group_id: &str, user_id: &str) -> Result<WriteReceipt> {
         let url = self.api_url(&["groups", group_id, "users", user_id], &[])?;
-        self.execute(Method::DELETE, url, RequestKind::Start, |_| Ok(()))
+        self.execute(Method::DELETE, url, RequestKind::Start, |r| Ok(receipt(r)))
             .await
     }
 
@@ -512,6 +536,20 @@ fn header(response: &HttpResponse, name: &str) -> Option<String> {
 fn parse_json(response: &HttpResponse) -> Result<Value, String> {
     serde_json::from_slice(&response.body)
         .map_err(|e| format!("the body is not complete JSON ({e})"))
+}
+
+/// What Okta answered to a write it accepted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WriteReceipt {
+    /// The response's `X-Okta-Request-Id`; the System Log event of the write names it too
+    /// (`debugContext.debugData.requestId`), which ties an audit record to Okta's own.
+    pub request_id: Option<String>,
+}
+
+fn receipt(response: &HttpResponse) -> WriteReceipt {
+    WriteReceipt {
+        request_id: header(response, "x-okta-request-id"),
+    }
 }
 
 fn none_if_not_found<T>(result: Result<T>) -> Result<Option<T>> {

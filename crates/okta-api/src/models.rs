@@ -5,6 +5,7 @@
 mod app;
 mod factor;
 mod group;
+mod group_rule;
 mod idp;
 mod log;
 mod role;
@@ -13,6 +14,7 @@ mod user;
 pub use app::{AppUser, Application, ApplicationGroupAssignment};
 pub use factor::UserFactor;
 pub use group::{Group, GroupProfile, GroupStats};
+pub use group_rule::GroupRule;
 pub use idp::IdentityProvider;
 pub use log::{LogActor, LogEvent, LogOutcome, LogTarget};
 pub use role::{RoleAssignee, RoleAssignment};

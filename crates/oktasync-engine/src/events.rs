@@ -43,6 +43,9 @@ pub enum EventKind {
     FactorsChanged { user: String },
     /// `system.idp.lifecycle.*`: re-read the IdP.
     IdpChanged { idp: String },
+    /// `group.user_membership.rule.trigger|deactivated|invalidate|add_exclusion` (a rule
+    /// activated, deactivated, made invalid, or a user excluded from it): re-read the rule.
+    GroupRuleChanged { rule: String },
     /// Nothing the mirror holds (or an event without the targets it should have).
     Ignored,
 }
@@ -55,6 +58,7 @@ pub(crate) enum Object {
     Group(String),
     App(String),
     Idp(String),
+    GroupRule(String),
 }
 
 impl Object {
@@ -179,6 +183,15 @@ fn classify_type(event: &LogEvent, event_type: &str) -> Option<EventKind> {
                     .filter(|a| a.actor_type.as_deref() == Some("User"))
                     .and_then(|a| a.id.clone())
             })?,
+        },
+        // A rule activated (`trigger`), deactivated, made invalid (a target group deleted),
+        // or a user put on its exclusion list. Per-user evaluations change no rule. Okta logs
+        // no event when a rule is created, replaced or deleted.
+        "group.user_membership.rule.trigger"
+        | "group.user_membership.rule.deactivated"
+        | "group.user_membership.rule.invalidate"
+        | "group.user_membership.rule.add_exclusion" => K::GroupRuleChanged {
+            rule: target(event, &["GroupRule"])?,
         },
         t if t.starts_with("system.idp.lifecycle.") => K::IdpChanged {
             idp: target(event, &["IdentityProvider", "IdpInstance", "Idp"]).or_else(|| {

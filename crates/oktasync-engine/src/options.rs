@@ -26,10 +26,12 @@ pub enum Resource {
     Roles,
     Idps,
     Factors,
+    /// Group rules: which users an expression adds to which groups.
+    GroupRules,
 }
 
 impl Resource {
-    pub const ALL: [Resource; 9] = [
+    pub const ALL: [Resource; 10] = [
         Resource::Users,
         Resource::Groups,
         Resource::Memberships,
@@ -39,6 +41,7 @@ impl Resource {
         Resource::Roles,
         Resource::Idps,
         Resource::Factors,
+        Resource::GroupRules,
     ];
 }
 
@@ -161,6 +164,6 @@ mod tests {
             ..Default::default()
         };
         assert!(!opts.tables().contains(&Table::Factors));
-        assert_eq!(opts.tables().len(), 8);
+        assert_eq!(opts.tables().len(), Resource::ALL.len() - 1);
     }
 }

@@ -12,6 +12,7 @@ mod app_groups;
 mod app_users;
 mod apps;
 mod factors;
+mod group_rules;
 mod groups;
 mod idps;
 mod memberships;
@@ -143,6 +144,7 @@ pub(crate) fn module(resource: Resource) -> &'static dyn ResourceSync {
         Resource::Roles => &roles::Roles,
         Resource::Idps => &idps::Idps,
         Resource::Factors => &factors::Factors,
+        Resource::GroupRules => &group_rules::GroupRules,
     }
 }
 

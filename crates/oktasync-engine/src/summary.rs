@@ -246,7 +246,7 @@ mod tests {
         let keys = [
             "\"fewest_calls\":0,\"users\":3,\"groups\":null,\"memberships\":null,\"apps\":null,",
             "\"app_users\":null,\"app_groups\":null,\"role_assignments\":2,\"idps\":null,",
-            "\"factors\":null,\"changes\":{}",
+            "\"factors\":null,\"group_rules\":null,\"changes\":{}",
         ]
         .concat();
         assert!(json.contains(&keys), "{json}");

@@ -1,5 +1,6 @@
 //! Copying a whole mirror to another backend (a SQLite file into PostgreSQL, or back), with
-//! its history: orgs, runs, checkpoints, the change log and every mirrored table, ids kept,
+//! its history: orgs, runs, checkpoints, the change log, grants and their audit, and every
+//! mirrored table, ids kept,
 //! so that the copy answers `--at` questions and syncs on incrementally from the same
 //! checkpoint. The source is read in one snapshot and never written; the destination must
 //! hold no org yet, and receives everything in one transaction.
@@ -108,6 +109,46 @@ fn history_tables() -> Vec<CopiedTable> {
                 "actor",
             ],
             "change_id",
+        ),
+        table(
+            "grants",
+            &["grant_id", "org_id", "pre_existing", "attempts"],
+            &[],
+            &[
+                "user_id",
+                "group_id",
+                "user_login",
+                "group_name",
+                "reason",
+                "ticket",
+                "requested_by",
+                "policy",
+                "requested_at",
+                "expires_at",
+                "state",
+                "approved_by",
+                "next_attempt_at",
+                "last_error",
+                "ended_at",
+                "idempotency_key",
+                "claimed_by",
+                "claimed_until",
+            ],
+            "grant_id",
+        ),
+        table(
+            "grant_audit",
+            &["seq", "org_id", "grant_id"],
+            &[],
+            &[
+                "at",
+                "action",
+                "actor",
+                "detail",
+                "okta_request_id",
+                "log_event_uuid",
+            ],
+            "seq",
         ),
     ]
 }
@@ -257,6 +298,8 @@ async fn copy_into(source: &Mirror, destination: &Mirror, to: &DbLocation) -> Re
             ("orgs", "org_id"),
             ("sync_runs", "run_id"),
             ("changes", "change_id"),
+            ("grants", "grant_id"),
+            ("grant_audit", "seq"),
         ] {
             write
                 .execute(

@@ -31,6 +31,7 @@ mod error;
 mod export;
 mod feed;
 mod fullsync;
+mod grants;
 pub mod history;
 mod lease;
 mod location;
@@ -53,6 +54,9 @@ pub use delta::{
 };
 pub use error::{Result, StoreError};
 pub use feed::{FeedLog, FeedPosition};
+pub use grants::{
+    AuditEntry, AuditNote, Grant, GrantFilter, GrantState, GrantUpdate, Grants, NewGrant,
+};
 pub use lease::{LEASE_RENEW_EVERY, LEASE_TTL, Lease};
 pub use location::{DatabaseUrl, DbLocation, PgLocation};
 pub use mirror::{Mirror, default_org_name};

@@ -606,6 +606,23 @@ impl MirrorReader for Mirror {
         Ok(group)
     }
 
+    async fn active_rules_feeding(
+        &self,
+        org: OrgId,
+        group_id: &str,
+    ) -> Result<Vec<(String, Option<String>)>> {
+        let mut conn = self.backend.conn().await?;
+        conn.fetch_all(
+            "SELECT rule_id, rule_name FROM group_rule_targets \
+             WHERE org_id = $1 AND group_id = $2 AND rule_status = 'ACTIVE' ORDER BY rule_id",
+            args![org, group_id],
+        )
+        .await?
+        .iter()
+        .map(|row| Ok((row.get(0)?, row.get(1)?)))
+        .collect()
+    }
+
     async fn find_group(&self, org: OrgId, id_or_name: &str) -> Result<Option<GroupRow>> {
         let mut conn = self.backend.conn().await?;
         query::find_group(conn.as_mut(), org, id_or_name).await
@@ -914,6 +931,13 @@ macro_rules! forward_store_traits {
                 id_or_name: &str,
             ) -> $crate::Result<Option<$crate::query::GroupSummary>> {
                 $crate::MirrorReader::group_summary(&self.mirror, org, id_or_name).await
+            }
+            async fn active_rules_feeding(
+                &self,
+                org: $crate::OrgId,
+                group_id: &str,
+            ) -> $crate::Result<Vec<(String, Option<String>)>> {
+                $crate::MirrorReader::active_rules_feeding(&self.mirror, org, group_id).await
             }
             async fn find_group(
                 &self,

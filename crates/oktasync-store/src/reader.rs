@@ -75,6 +75,13 @@ pub trait MirrorReader: Send + Sync {
     /// members.
     async fn group_summary(&self, org: OrgId, id_or_name: &str) -> Result<Option<GroupSummary>>;
 
+    /// The ACTIVE group rules that add users to the group with this id: (rule id, name).
+    async fn active_rules_feeding(
+        &self,
+        org: OrgId,
+        group_id: &str,
+    ) -> Result<Vec<(String, Option<String>)>>;
+
     /// The group as [`MirrorReader::group`] finds it, alone.
     async fn find_group(&self, org: OrgId, id_or_name: &str) -> Result<Option<GroupRow>>;
 

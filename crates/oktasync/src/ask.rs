@@ -494,6 +494,7 @@ fn kind_of(list: &str) -> &str {
         "app_groups" => "app_group",
         "role_assignments" => "role_assignment",
         "factors" => "factor",
+        "group_rules" => "group_rule",
         other => other,
     }
 }
@@ -509,6 +510,7 @@ const NDJSON_ORDER: &[&str] = &[
     "role_assignments",
     "idps",
     "factors",
+    "group_rules",
 ];
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {

@@ -259,6 +259,11 @@ pub enum Command {
         #[command(flatten)]
         serve: ServeArgs,
     },
+    /// Time-bound group grants written back to Okta: add someone to a group until a time
+    Grant {
+        #[command(subcommand)]
+        command: GrantCommand,
+    },
     /// Tokens of the REST API (`oktasync serve`)
     Token {
         #[command(subcommand)]
@@ -443,6 +448,85 @@ pub enum TokenCommand {
         name: String,
         #[command(flatten)]
         db: DbArgs,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum GrantCommand {
+    /// Grant a group membership until a time: recorded first, then added in Okta; prints the
+    /// grant's id
+    Add {
+        /// The user: Okta id or login
+        #[arg(long, value_name = "U")]
+        user: String,
+        /// The group: Okta id or name
+        #[arg(long, value_name = "G")]
+        group: String,
+        /// For how long: 2h, 30m, 90s, "1h 30m"
+        #[arg(
+            long = "for",
+            value_name = "DURATION",
+            conflicts_with = "until",
+            required_unless_present = "until"
+        )]
+        duration: Option<String>,
+        /// Until when (RFC 3339), instead of --for
+        #[arg(long, value_name = "T")]
+        until: Option<String>,
+        /// Why (required by default policies)
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
+        /// A ticket or request id to keep with it
+        #[arg(long, value_name = "T")]
+        ticket: Option<String>,
+        /// Who asked for it
+        #[arg(long, value_name = "WHO")]
+        requested_by: Option<String>,
+        #[command(flatten)]
+        org: OrgArgs,
+        #[command(flatten)]
+        out: JsonArg,
+    },
+    /// The grants, newest first
+    List {
+        /// Only those not ended yet
+        #[arg(long)]
+        active: bool,
+        /// Only this user's (id or login)
+        #[arg(long, value_name = "U")]
+        user: Option<String>,
+        /// Only this group's (id or name)
+        #[arg(long, value_name = "G")]
+        group: Option<String>,
+        #[command(flatten)]
+        org: OrgArgs,
+        #[command(flatten)]
+        out: OutputArgs,
+    },
+    /// One grant with its audit trail
+    Show {
+        id: i64,
+        #[command(flatten)]
+        org: OrgArgs,
+        #[command(flatten)]
+        out: JsonArg,
+    },
+    /// End a grant now: its membership is removed (unless it was there before, or another
+    /// grant still holds it)
+    Revoke {
+        id: i64,
+        #[command(flatten)]
+        org: OrgArgs,
+        #[command(flatten)]
+        out: JsonArg,
+    },
+    /// One enforcement pass: add what is granted, remove what is due, retry what failed (for
+    /// cron; `watch` and `serve` do it continuously)
+    Enforce {
+        #[command(flatten)]
+        org: OrgArgs,
+        #[command(flatten)]
+        out: JsonArg,
     },
 }
 

@@ -8,6 +8,7 @@
 //! pattern), or as `K_keyring`, the name of an OS keyring entry. One layer may give only one of
 //! the three; a higher layer wins whichever form each uses, and only the winner is read.
 
+pub mod grants;
 mod okta_conventions;
 mod secret;
 pub mod serve;
@@ -108,8 +109,16 @@ pub const KEYS: &[(&str, &str)] = &[
 /// Environment variables with the prefix that are not settings (read by clap or the logger).
 const NON_SETTING_ENV: &[&str] = &["config", "log", "serve_listen", "serve_metrics_public"];
 
-/// Tables of the config file read by `oktasync serve` (config/serve.rs), not flat keys.
-const SERVE_TABLES: &[&str] = &["serve", "orgs", "webhooks", "nats"];
+/// Tables of the config file read by `oktasync serve` (config/serve.rs) and the grant
+/// commands (config/grants.rs), not flat keys.
+const SERVE_TABLES: &[&str] = &[
+    "serve",
+    "orgs",
+    "webhooks",
+    "nats",
+    "grants",
+    "grant_policies",
+];
 
 pub use oktasync_engine::Resource;
 

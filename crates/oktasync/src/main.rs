@@ -11,6 +11,7 @@ mod connect;
 mod demo;
 mod doctor;
 mod exit;
+mod grant;
 mod history;
 mod init;
 mod output;
@@ -114,7 +115,7 @@ fn sync_flags(args: &cli::SyncArgs) -> Layer {
 
 /// The settings of a command that reaches an org (sync, watch, doctor), with `--org NAME`
 /// turned into the URL the mirror knows for that name.
-async fn org_settings(org: &OrgArgs, extra: Layer) -> Result<Settings> {
+pub(crate) async fn org_settings(org: &OrgArgs, extra: Layer) -> Result<Settings> {
     let mut settings = load_settings(org, extra)?;
     if let Some(name) = org.org.as_deref().filter(|o| !connect::names_a_url(o)) {
         let location = connect::db_location(&settings)?;
@@ -315,6 +316,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve { org, serve } => serve::serve(&org, &serve).await,
+        Command::Grant { command } => grant::run(command).await,
         Command::Token { command } => serve::token(&command).await,
         Command::Orgs { mirror, out } => {
             let settings = load_settings(&OrgArgs::from(&mirror), Layer::default())?;

@@ -256,14 +256,17 @@ async fn membership_writes_are_idempotent() {
         .iter()
         .find(|u| !members.contains(&u.id))
         .expect("someone is not a member");
-    client
+    let added = client
         .add_group_member(&group.id, &outsider.id)
         .await
         .unwrap();
-    client
+    let again = client
         .add_group_member(&group.id, &outsider.id)
         .await
         .unwrap();
+    // Each write's receipt names its own request.
+    assert!(added.request_id.is_some(), "{added:?}");
+    assert_ne!(added.request_id, again.request_id);
     let after: Vec<String> = collect(client.list_group_users(&group.id))
         .await
         .unwrap()

@@ -20,6 +20,7 @@ enum Needs {
     AppAndUser,
     AppAndGroup,
     Idp,
+    Rule,
 }
 
 /// Every event type the classifier knows, with what it needs, as `EventKind`'s documentation
@@ -71,6 +72,10 @@ const KNOWN: &[(&str, Needs)] = &[
     ("system.idp.lifecycle.activate", Needs::Idp),
     ("system.idp.lifecycle.deactivate", Needs::Idp),
     ("system.idp.lifecycle.delete", Needs::Idp),
+    ("group.user_membership.rule.trigger", Needs::Rule),
+    ("group.user_membership.rule.deactivated", Needs::Rule),
+    ("group.user_membership.rule.invalidate", Needs::Rule),
+    ("group.user_membership.rule.add_exclusion", Needs::Rule),
 ];
 
 /// What `event_type` means, with the ids of its user, group, app and IdP targets.
@@ -107,6 +112,9 @@ fn documented_kind(event_type: &str, ids: &Ids) -> EventKind {
         }
         t if t.starts_with("user.mfa.factor.") => EventKind::FactorsChanged { user },
         t if t.starts_with("system.idp.lifecycle.") => EventKind::IdpChanged { idp },
+        t if t.starts_with("group.user_membership.rule.") => EventKind::GroupRuleChanged {
+            rule: ids.rule.clone(),
+        },
         other => panic!("no documented kind for {other}"),
     }
 }
@@ -127,6 +135,10 @@ const KNOWN_PREFIXES: &[&str] = &[
     "group.lifecycle.create",
     "group.lifecycle.delete",
     "group.profile.update",
+    "group.user_membership.rule.trigger",
+    "group.user_membership.rule.deactivated",
+    "group.user_membership.rule.invalidate",
+    "group.user_membership.rule.add_exclusion",
 ];
 
 #[derive(Debug, Clone)]
@@ -135,6 +147,7 @@ struct Ids {
     group: String,
     app: String,
     idp: String,
+    rule: String,
 }
 
 fn okta_id(prefix: &'static str) -> impl Strategy<Value = String> {
@@ -147,12 +160,14 @@ fn ids() -> impl Strategy<Value = Ids> {
         okta_id("00g"),
         okta_id("0oa"),
         okta_id("0oa"),
+        okta_id("0pr"),
     )
-        .prop_map(|(user, group, app, idp)| Ids {
+        .prop_map(|(user, group, app, idp, rule)| Ids {
             user,
             group,
             app,
             idp,
+            rule,
         })
 }
 
@@ -212,6 +227,7 @@ fn needed_targets(needs: Needs, ids: &Ids) -> BoxedStrategy<Vec<Value>> {
         .boxed(),
         &ids.idp,
     );
+    let rule = target(any_case("GroupRule").boxed(), &ids.rule);
     let one = |a: BoxedStrategy<Value>| a.prop_map(|a| vec![a]).boxed();
     let two = |a: BoxedStrategy<Value>, b: BoxedStrategy<Value>| {
         (a, b).prop_map(|(a, b)| vec![a, b]).boxed()
@@ -221,6 +237,7 @@ fn needed_targets(needs: Needs, ids: &Ids) -> BoxedStrategy<Vec<Value>> {
         Needs::Group => one(group),
         Needs::App => one(app),
         Needs::Idp => one(idp),
+        Needs::Rule => one(rule),
         Needs::GroupAndUser => two(group, user),
         Needs::AppAndUser => two(app, user),
         Needs::AppAndGroup => two(app, group),
@@ -436,6 +453,7 @@ fn the_table_reaches_every_kind() {
         group: "00g1".into(),
         app: "0oa1".into(),
         idp: "0oa2".into(),
+        rule: "0pr1".into(),
     };
     let kinds: std::collections::BTreeSet<String> = KNOWN
         .iter()
@@ -444,5 +462,5 @@ fn the_table_reaches_every_kind() {
             kind.split([' ', '{']).next().unwrap().to_owned()
         })
         .collect();
-    assert_eq!(kinds.len(), 15, "{kinds:?}");
+    assert_eq!(kinds.len(), 16, "{kinds:?}");
 }

@@ -501,3 +501,117 @@ async fn watch_applies_a_membership_change_at_the_next_poll() {
     assert_exact(&mirror.export(&client).await, &source(&emu).await);
     emu.shutdown().await;
 }
+
+/// An admin API call on the emulator (what an Okta admin or another tool would do).
+async fn okta_call(
+    emu: &RunningEmulator,
+    method: reqwest::Method,
+    path: &str,
+    body: Value,
+) -> Value {
+    let response = reqwest::Client::new()
+        .request(method.clone(), format!("{}{path}", emu.base_url()))
+        .header("authorization", format!("SSWS {}", emu.token()))
+        .json(&body)
+        .send()
+        .await
+        .expect("request to the emulator");
+    let status = response.status();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    assert!(status.is_success(), "{method} {path}: {status} {body}");
+    body
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_rules_and_the_memberships_they_make_follow_incrementally() {
+    let emu = emulator(41, OrgSize::Small).await;
+    let client = client(&emu);
+    let mirror = Mirror::new().await;
+    let full = run(&client, &mirror.store, SyncMode::Auto).await;
+    assert_eq!(full.kind, "full");
+    let export = source(&emu).await;
+    assert!(
+        !export["group_rules"].as_array().unwrap().is_empty(),
+        "the seeded org has group rules"
+    );
+    assert_exact(&mirror.export(&client).await, &export);
+
+    // A rule over a department no one is in yet, targeting an Okta group, activated.
+    let group = export["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["type"] == "OKTA_GROUP")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let post = reqwest::Method::POST;
+    let rule = okta_call(
+        &emu,
+        post.clone(),
+        "/api/v1/groups/rules",
+        json!({
+            "type": "group_rule",
+            "name": "Mirror test rule",
+            "conditions": {"expression": {
+                "value": "user.department==\"Mirror Test\"",
+                "type": "urn:okta:expression:1.0"
+            }},
+            "actions": {"assignUserToGroups": {"groupIds": [group]}}
+        }),
+    )
+    .await;
+    let rule_id = rule["id"].as_str().unwrap().to_owned();
+    okta_call(
+        &emu,
+        post.clone(),
+        &format!("/api/v1/groups/rules/{rule_id}/lifecycle/activate"),
+        Value::Null,
+    )
+    .await;
+    // A user moves into that department: the rule puts them in the group.
+    let user = export["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["status"] == "ACTIVE")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    okta_call(
+        &emu,
+        post.clone(),
+        &format!("/api/v1/users/{user}"),
+        json!({"profile": {"department": "Mirror Test"}}),
+    )
+    .await;
+    let inc = run(&client, &mirror.store, SyncMode::Auto).await;
+    assert_eq!(inc.kind, "incremental", "{inc:?}");
+    let mirrored = mirror.export(&client).await;
+    let now = source(&emu).await;
+    assert!(
+        now["group_members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["group_id"] == group.as_str() && m["user_id"] == user.as_str()),
+        "the rule added the user"
+    );
+    assert_exact(&mirrored, &now);
+
+    // Deactivated: the mirror's rule says so after the next incremental sync.
+    okta_call(
+        &emu,
+        post,
+        &format!("/api/v1/groups/rules/{rule_id}/lifecycle/deactivate"),
+        Value::Null,
+    )
+    .await;
+    let inc = run(&client, &mirror.store, SyncMode::Auto).await;
+    assert_eq!(inc.kind, "incremental", "{inc:?}");
+    assert_eq!(inc.count(Resource::GroupRules), Some(1), "{inc:?}");
+    assert_exact(&mirror.export(&client).await, &source(&emu).await);
+    emu.shutdown().await;
+}

@@ -4,8 +4,9 @@ use crate::support::{
     Mirror, admin_ids, assert_exact, calls_as_served, client, emulator, in_factor_scope, sync,
 };
 use okta_api::{
-    APP_GROUPS_PAGE_LIMIT, APP_USERS_PAGE_LIMIT, APPS_PAGE_LIMIT, GROUP_USERS_PAGE_LIMIT,
-    GROUPS_PAGE_LIMIT, IDPS_PAGE_LIMIT, ROLE_ASSIGNEES_PAGE_LIMIT, USERS_PAGE_LIMIT,
+    APP_GROUPS_PAGE_LIMIT, APP_USERS_PAGE_LIMIT, APPS_PAGE_LIMIT, GROUP_RULES_PAGE_LIMIT,
+    GROUP_USERS_PAGE_LIMIT, GROUPS_PAGE_LIMIT, IDPS_PAGE_LIMIT, ROLE_ASSIGNEES_PAGE_LIMIT,
+    USERS_PAGE_LIMIT,
 };
 use okta_emulator::{OrgSize, RunningEmulator};
 use oktasync_engine::{FactorScope, NoProgress, Resource, RunSummary, SyncOptions, full_sync};
@@ -50,8 +51,9 @@ fn fewest_calls_by_bucket(export: &Value, factor_users: usize) -> BTreeMap<&'sta
         ("users", pages(list("users").len(), USERS_PAGE_LIMIT)),
         (
             "groups",
-            // the list, each non-empty group's members, each admin group's roles
+            // the list, each non-empty group's members, each admin group's roles, the rules
             pages(list("groups").len(), GROUPS_PAGE_LIMIT)
+                + pages(list("group_rules").len(), GROUP_RULES_PAGE_LIMIT)
                 + members
                     .values()
                     .map(|&n| pages(n, GROUP_USERS_PAGE_LIMIT))

@@ -47,4 +47,5 @@ tables! {
     RoleAssignments => role_assignments,
     Idps => idps,
     Factors => factors,
+    GroupRules => group_rules,
 }

@@ -6,6 +6,7 @@
 mod backend;
 mod changes;
 mod files;
+mod grants;
 mod leases;
 mod postgres;
 mod runs;

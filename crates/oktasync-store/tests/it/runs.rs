@@ -179,6 +179,7 @@ async fn second_run_applies_only_the_difference(backend: Backend) {
             "apps",
             "factors",
             "group_members",
+            "group_rules",
             "groups",
             "idps",
             "role_assignments",

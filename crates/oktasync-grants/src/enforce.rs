@@ -1,0 +1,433 @@
+//! One enforcement pass: every grant that needs Okta now is claimed, then worked:
+//!
+//! - `pending` (nothing asked yet): whether the user is already a member is read from Okta
+//!   and recorded (`adding`, with `pre_existing`) *before* the add, so that a crash after the
+//!   add never makes oktasync's own membership look like someone else's; then the add.
+//! - `adding`: the add again (idempotent), then `active`.
+//! - due (past `expires_at`): removed, unless the membership was there before the grant, or
+//!   another open grant still holds it (overlapping grants: the last one to end removes it).
+//!   A removal is done on 204, or on 404 with E0000007 (already gone); anything else leaves
+//!   the grant `revoke_failed`, retried with backoff.
+//!
+//! Every step is one store transaction with its audit entry; Okta's request id goes with it.
+
+use crate::error::GrantError;
+use chrono::{DateTime, Utc};
+use futures::TryStreamExt as _;
+use okta_api::{Error as OktaError, ErrorCategory, OktaClient};
+use oktasync_store::{
+    AuditNote, Grant, GrantFilter, GrantState, GrantUpdate, Grants, Mirror, OrgId, timestamp,
+};
+use serde::Serialize;
+use std::time::Duration;
+
+/// How long an enforcer's claim on a grant holds: far more than the two or three calls a
+/// grant needs, so a live enforcer never loses one; an enforcer that died lets go after it.
+pub const CLAIM_HOLD: Duration = Duration::from_secs(120);
+
+/// Grants claimed at once; a pass claims again until nothing is left.
+pub const CLAIM_BATCH: u32 = 200;
+
+/// The longest wait between attempts at a failing step.
+pub const MAX_RETRY_WAIT: Duration = Duration::from_secs(300);
+
+/// What one pass did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PassReport {
+    /// Memberships added (or found already there) for grants that start.
+    pub added: u64,
+    /// Grants ended with their membership removed.
+    pub revoked: u64,
+    /// Grants ended leaving the membership (there before the grant, or held by another).
+    pub kept: u64,
+    /// Grants Okta refused for good.
+    pub failed: u64,
+    /// Steps that failed and will be retried.
+    pub retrying: u64,
+}
+
+/// The wait before attempt `attempts + 1`: 2 s, doubling, at most [`MAX_RETRY_WAIT`].
+pub fn retry_wait(attempts: i64) -> Duration {
+    let exponent = u32::try_from(attempts.clamp(1, 16)).unwrap_or(16);
+    Duration::from_secs(1u64 << exponent).min(MAX_RETRY_WAIT)
+}
+
+/// Runs passes for one org as `holder` (a name unique to this process).
+pub struct Enforcer<'a> {
+    pub client: &'a OktaClient,
+    pub store: &'a Mirror,
+    pub org: OrgId,
+    pub holder: String,
+}
+
+impl Enforcer<'_> {
+    /// One pass at `now`: claims and works every grant that needs Okta.
+    pub async fn pass(&self, now: DateTime<Utc>) -> Result<PassReport, GrantError> {
+        let mut report = PassReport::default();
+        loop {
+            let claimed = self
+                .store
+                .claim_grant_work(self.org, &self.holder, now, CLAIM_HOLD, CLAIM_BATCH)
+                .await?;
+            let more = claimed.len() == CLAIM_BATCH as usize;
+            for grant in claimed {
+                self.work(grant, now, &mut report).await?;
+            }
+            if !more {
+                return Ok(report);
+            }
+        }
+    }
+
+    async fn work(
+        &self,
+        grant: Grant,
+        now: DateTime<Utc>,
+        report: &mut PassReport,
+    ) -> Result<(), GrantError> {
+        let due = grant.expires_at <= timestamp(now);
+        match (grant.state, due) {
+            (GrantState::Pending, false) => self.check_membership(grant, now, report).await,
+            (GrantState::Adding, false) => self.add(grant, now, report).await,
+            // Expired before anything was asked of Okta: nothing to undo.
+            (GrantState::Pending, true) => {
+                self.end(
+                    &grant,
+                    GrantState::Revoked,
+                    AuditNote {
+                        detail: Some("expired before the membership was added".into()),
+                        ..AuditNote::new("expired")
+                    },
+                    now,
+                )
+                .await?;
+                report.kept += 1;
+                Ok(())
+            }
+            (GrantState::Adding | GrantState::Active | GrantState::RevokeFailed, true) => {
+                self.revoke(grant, now, report).await
+            }
+            // Claimed by mistake (a state changed meanwhile): leave it.
+            _ => Ok(()),
+        }
+    }
+
+    /// Records whether the user is a member before anything is added.
+    async fn check_membership(
+        &self,
+        grant: Grant,
+        now: DateTime<Utc>,
+        report: &mut PassReport,
+    ) -> Result<(), GrantError> {
+        let pages: Result<Vec<okta_api::Page<okta_api::Group>>, OktaError> = self
+            .client
+            .list_user_groups(&grant.user_id)
+            .try_collect()
+            .await;
+        let member = match pages {
+            Ok(pages) => pages
+                .iter()
+                .flat_map(|page| &page.items)
+                .any(|g| g.id == grant.group_id),
+            Err(e) => return self.add_failed(&grant, e, now, report).await,
+        };
+        // Already a member: someone else's membership, unless an open grant of ours made it
+        // (then this one overlaps it and inherits whether it was there before).
+        let pre_existing = if member {
+            let holders = self.holders(&grant, None).await?;
+            holders.is_empty() || holders.iter().any(|h| h.pre_existing)
+        } else {
+            false
+        };
+        let update = GrantUpdate {
+            state: Some(GrantState::Adding),
+            pre_existing: Some(pre_existing),
+            ..Default::default()
+        };
+        let detail = if pre_existing {
+            "the user is already a member: the membership will not be removed when the grant ends"
+        } else if member {
+            "the user is a member through another grant: the last grant to end removes it"
+        } else {
+            "the user is not a member: adding"
+        };
+        let note = AuditNote {
+            detail: Some(detail.into()),
+            ..AuditNote::new("checked")
+        };
+        let Some(grant) = self
+            .store
+            .update_grant(
+                self.org,
+                grant.grant_id,
+                &[GrantState::Pending],
+                &update,
+                &note,
+                now,
+            )
+            .await?
+        else {
+            return Ok(());
+        };
+        self.add(grant, now, report).await
+    }
+
+    async fn add(
+        &self,
+        grant: Grant,
+        now: DateTime<Utc>,
+        report: &mut PassReport,
+    ) -> Result<(), GrantError> {
+        let receipt = match self
+            .client
+            .add_group_member(&grant.group_id, &grant.user_id)
+            .await
+        {
+            Ok(receipt) => receipt,
+            Err(e) => return self.add_failed(&grant, e, now, report).await,
+        };
+        let update = GrantUpdate {
+            state: Some(GrantState::Active),
+            attempts: Some(0),
+            next_attempt_at: Some(None),
+            last_error: Some(None),
+            ..Default::default()
+        };
+        let note = AuditNote {
+            okta_request_id: receipt.request_id,
+            detail: Some(format!("until {}", grant.expires_at)),
+            ..AuditNote::new("added")
+        };
+        self.store
+            .update_grant(
+                self.org,
+                grant.grant_id,
+                &[GrantState::Adding],
+                &update,
+                &note,
+                now,
+            )
+            .await?;
+        report.added += 1;
+        Ok(())
+    }
+
+    async fn add_failed(
+        &self,
+        grant: &Grant,
+        error: OktaError,
+        now: DateTime<Utc>,
+        report: &mut PassReport,
+    ) -> Result<(), GrantError> {
+        let request_id = error.details().and_then(|d| d.request_id.clone());
+        if permanent(&error) {
+            let note = AuditNote {
+                detail: Some(error.to_string()),
+                okta_request_id: request_id,
+                ..AuditNote::new("add_failed")
+            };
+            let update = GrantUpdate {
+                state: Some(GrantState::Failed),
+                last_error: Some(Some(error.to_string())),
+                ended: true,
+                ..Default::default()
+            };
+            self.store
+                .update_grant(
+                    self.org,
+                    grant.grant_id,
+                    &[GrantState::Pending, GrantState::Adding],
+                    &update,
+                    &note,
+                    now,
+                )
+                .await?;
+            report.failed += 1;
+        } else {
+            self.retry_later(
+                grant,
+                &[GrantState::Pending, GrantState::Adding],
+                None,
+                "add_failed",
+                error,
+                request_id,
+                now,
+            )
+            .await?;
+            report.retrying += 1;
+        }
+        Ok(())
+    }
+
+    async fn revoke(
+        &self,
+        grant: Grant,
+        now: DateTime<Utc>,
+        report: &mut PassReport,
+    ) -> Result<(), GrantError> {
+        if grant.pre_existing {
+            let note = AuditNote {
+                detail: Some("the user was a member before the grant: membership left".into()),
+                ..AuditNote::new("kept")
+            };
+            self.end(&grant, GrantState::Revoked, note, now).await?;
+            report.kept += 1;
+            return Ok(());
+        }
+        if let Some(other) = self.holders(&grant, Some(now)).await?.first() {
+            let note = AuditNote {
+                detail: Some(format!(
+                    "grant {} still holds the membership, until {}",
+                    other.grant_id, other.expires_at
+                )),
+                ..AuditNote::new("kept")
+            };
+            self.end(&grant, GrantState::Revoked, note, now).await?;
+            report.kept += 1;
+            return Ok(());
+        }
+        match self
+            .client
+            .remove_group_member(&grant.group_id, &grant.user_id)
+            .await
+        {
+            Ok(receipt) => {
+                let note = AuditNote {
+                    okta_request_id: receipt.request_id,
+                    ..AuditNote::new("revoked")
+                };
+                self.end(&grant, GrantState::Revoked, note, now).await?;
+                report.revoked += 1;
+            }
+            // Already gone (the user or group deleted): the membership is not there.
+            Err(OktaError::NotFound(details))
+                if details.error_code.as_deref() == Some("E0000007") =>
+            {
+                let note = AuditNote {
+                    okta_request_id: details.request_id.clone(),
+                    detail: Some("already gone: 404 E0000007".into()),
+                    ..AuditNote::new("revoked")
+                };
+                self.end(&grant, GrantState::Revoked, note, now).await?;
+                report.revoked += 1;
+            }
+            Err(e) => {
+                let request_id = e.details().and_then(|d| d.request_id.clone());
+                self.retry_later(
+                    &grant,
+                    &[
+                        GrantState::Adding,
+                        GrantState::Active,
+                        GrantState::RevokeFailed,
+                    ],
+                    Some(GrantState::RevokeFailed),
+                    "revoke_failed",
+                    e,
+                    request_id,
+                    now,
+                )
+                .await?;
+                report.retrying += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// The other open grants of the same membership that hold it: added (or adding), and
+    /// with `at`, not yet due then.
+    async fn holders(
+        &self,
+        grant: &Grant,
+        at: Option<DateTime<Utc>>,
+    ) -> Result<Vec<Grant>, GrantError> {
+        let filter = GrantFilter {
+            open: true,
+            user_id: Some(grant.user_id.clone()),
+            group_id: Some(grant.group_id.clone()),
+        };
+        let at = at.map(timestamp);
+        Ok(self
+            .store
+            .grants(self.org, &filter)
+            .await?
+            .into_iter()
+            .filter(|g| g.grant_id != grant.grant_id)
+            .filter(|g| matches!(g.state, GrantState::Adding | GrantState::Active))
+            .filter(|g| {
+                at.as_ref()
+                    .is_none_or(|at| g.expires_at.as_str() > at.as_str())
+            })
+            .collect())
+    }
+
+    async fn end(
+        &self,
+        grant: &Grant,
+        state: GrantState,
+        note: AuditNote,
+        now: DateTime<Utc>,
+    ) -> Result<(), GrantError> {
+        let update = GrantUpdate {
+            state: Some(state),
+            next_attempt_at: Some(None),
+            ended: true,
+            ..Default::default()
+        };
+        self.store
+            .update_grant(
+                self.org,
+                grant.grant_id,
+                &GrantState::OPEN,
+                &update,
+                &note,
+                now,
+            )
+            .await?;
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn retry_later(
+        &self,
+        grant: &Grant,
+        from: &[GrantState],
+        state: Option<GrantState>,
+        action: &str,
+        error: OktaError,
+        request_id: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<(), GrantError> {
+        let attempts = grant.attempts + 1;
+        let wait = chrono::Duration::from_std(retry_wait(attempts)).unwrap_or_default();
+        let next = now + wait;
+        let update = GrantUpdate {
+            state,
+            attempts: Some(attempts),
+            next_attempt_at: Some(Some(next)),
+            last_error: Some(Some(error.to_string())),
+            ..Default::default()
+        };
+        let note = AuditNote {
+            detail: Some(format!(
+                "attempt {attempts} failed ({error}); next at {}",
+                timestamp(next)
+            )),
+            okta_request_id: request_id,
+            ..AuditNote::new(action)
+        };
+        self.store
+            .update_grant(self.org, grant.grant_id, from, &update, &note, now)
+            .await?;
+        Ok(())
+    }
+}
+
+/// Whether retrying cannot help: the user or group is gone, or Okta will not let this
+/// principal change the group.
+fn permanent(error: &OktaError) -> bool {
+    matches!(error, OktaError::NotFound(_))
+        || matches!(
+            error.category(),
+            ErrorCategory::Permission | ErrorCategory::Config
+        )
+}

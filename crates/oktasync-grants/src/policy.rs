@@ -1,0 +1,165 @@
+//! Grant policies: which groups may be granted, for how long at most, and whether a reason
+//! and an approver are needed. Nothing is grantable without a policy naming the group.
+//!
+//! ```toml
+//! [[grant_policies]]
+//! groups = ["JIT-*", "Prod DB readers", "00g1abcd"]   # names, globs (* and ?), or ids
+//! max_duration = "8h"
+//! require_reason = true        # the default
+//! require_approval = false     # when true, the approver must differ from the requester
+//! ```
+
+use crate::error::GrantError;
+use serde::Deserialize;
+use std::time::Duration;
+
+/// One `[[grant_policies]]` entry as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyConfig {
+    pub groups: Vec<String>,
+    pub max_duration: String,
+    #[serde(default = "yes")]
+    pub require_reason: bool,
+    #[serde(default)]
+    pub require_approval: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// One policy, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrantPolicy {
+    /// The group patterns as configured (they name the policy in records and errors).
+    pub groups: Vec<String>,
+    pub max_duration: Duration,
+    pub require_reason: bool,
+    pub require_approval: bool,
+}
+
+impl GrantPolicy {
+    /// The policy from its configuration; `what` names it in errors
+    /// (`[[grant_policies]] #2 in oktasync.toml`).
+    pub fn from_config(config: &PolicyConfig, what: &str) -> Result<Self, GrantError> {
+        if config.groups.is_empty() || config.groups.iter().any(|g| g.trim().is_empty()) {
+            return Err(GrantError::Policy(format!(
+                "{what}: groups must name at least one group (a name, a glob such as \"JIT-*\", or an id), none empty"
+            )));
+        }
+        let max_duration = humantime::parse_duration(config.max_duration.trim()).map_err(|e| {
+            GrantError::Policy(format!(
+                "{what}: max_duration {:?} is not a duration ({e}); write it as \"8h\", \"30m\" or \"2h 30m\"",
+                config.max_duration
+            ))
+        })?;
+        if max_duration.is_zero() {
+            return Err(GrantError::Policy(format!(
+                "{what}: max_duration must be more than zero"
+            )));
+        }
+        Ok(Self {
+            groups: config.groups.clone(),
+            max_duration,
+            require_reason: config.require_reason,
+            require_approval: config.require_approval,
+        })
+    }
+
+    /// Whether the policy names the group (by id, exact name, or a glob over the name).
+    pub fn covers(&self, group_id: &str, group_name: Option<&str>) -> bool {
+        self.groups.iter().any(|pattern| {
+            pattern == group_id || group_name.is_some_and(|name| glob_matches(pattern, name))
+        })
+    }
+
+    /// How the policy is named in records: its group patterns.
+    pub fn label(&self) -> String {
+        self.groups.join(", ")
+    }
+}
+
+/// `*` matches any run of characters, `?` any one; everything else itself, in any letter case
+/// (Okta compares group names without regard to case).
+fn glob_matches(pattern: &str, text: &str) -> bool {
+    let pattern: Vec<char> = pattern.to_lowercase().chars().collect();
+    let text: Vec<char> = text.to_lowercase().chars().collect();
+    // Iterative matching with backtracking to the last `*`.
+    let (mut p, mut t) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while t < text.len() {
+        match pattern.get(p) {
+            Some('*') => {
+                star = Some((p, t));
+                p += 1;
+            }
+            Some(c) if *c == '?' || *c == text[t] => {
+                p += 1;
+                t += 1;
+            }
+            _ => match star {
+                Some((sp, st)) => {
+                    p = sp + 1;
+                    t = st + 1;
+                    star = Some((sp, st + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    pattern[p..].iter().all(|c| *c == '*')
+}
+
+/// Every configured policy, in order; the first that covers a group decides for it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Policies(pub Vec<GrantPolicy>);
+
+impl Policies {
+    pub fn for_group(&self, group_id: &str, group_name: Option<&str>) -> Option<&GrantPolicy> {
+        self.0.iter().find(|p| p.covers(group_id, group_name))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(groups: &[&str], max: &str) -> Result<GrantPolicy, GrantError> {
+        GrantPolicy::from_config(
+            &PolicyConfig {
+                groups: groups.iter().map(|g| (*g).to_owned()).collect(),
+                max_duration: max.into(),
+                require_reason: true,
+                require_approval: false,
+            },
+            "[[grant_policies]] #1",
+        )
+    }
+
+    #[test]
+    fn groups_match_by_id_name_or_glob_in_any_case() {
+        let p = policy(&["JIT-*", "Prod DB readers", "00gABC", "team-?"], "8h").unwrap();
+        assert!(p.covers("00gX", Some("JIT-payments")));
+        assert!(p.covers("00gX", Some("jit-")));
+        assert!(p.covers("00gX", Some("prod db READERS")));
+        assert!(p.covers("00gABC", None));
+        assert!(p.covers("00gX", Some("team-a")));
+        assert!(!p.covers("00gX", Some("team-ab")));
+        assert!(!p.covers("00gX", Some("Prod DB readers 2")));
+        assert!(!p.covers("00gX", Some("xJIT-payments")));
+        assert!(!p.covers("00gABCD", None));
+        assert!(glob_matches("*a*b*", "xxaxxbxx"));
+        assert!(!glob_matches("*a*b", "xxaxxbxxc"));
+        assert_eq!(p.max_duration, Duration::from_secs(8 * 3600));
+    }
+
+    #[test]
+    fn a_bad_policy_is_refused_naming_the_setting() {
+        let err = policy(&["JIT-*"], "eight hours").unwrap_err().to_string();
+        assert!(err.contains("[[grant_policies]] #1: max_duration"), "{err}");
+        let err = policy(&[], "8h").unwrap_err().to_string();
+        assert!(err.contains("groups must name"), "{err}");
+        assert!(policy(&["x"], "0s").is_err());
+    }
+}
