@@ -16,7 +16,8 @@ use chrono::{DateTime, Utc};
 use futures::TryStreamExt as _;
 use okta_api::{Error as OktaError, ErrorCategory, OktaClient};
 use oktasync_store::{
-    AuditNote, Grant, GrantFilter, GrantState, GrantUpdate, Grants, Mirror, OrgId, timestamp,
+    AuditNote, Grant, GrantFilter, GrantState, GrantUpdate, Grants, Mirror, MirrorReader, OrgId,
+    timestamp,
 };
 use serde::Serialize;
 use std::time::Duration;
@@ -52,12 +53,64 @@ pub fn retry_wait(attempts: i64) -> Duration {
     Duration::from_secs(1u64 << exponent).min(MAX_RETRY_WAIT)
 }
 
+/// How often `watch` and `serve` run a pass: a grant ends at most this long (plus the pass)
+/// after its time, well within the minute promised.
+pub const ENFORCE_EVERY: Duration = Duration::from_secs(10);
+
 /// Runs passes for one org as `holder` (a name unique to this process).
 pub struct Enforcer<'a> {
     pub client: &'a OktaClient,
     pub store: &'a Mirror,
     pub org: OrgId,
     pub holder: String,
+    /// The org's name in metrics.
+    pub org_name: String,
+}
+
+/// Runs a pass every `every` for the org `client` reaches (once the mirror has it) until
+/// `stop` resolves. A failed pass is logged and the next one tries again.
+pub async fn enforce_continuously(
+    client: &OktaClient,
+    store: &Mirror,
+    org_name: &str,
+    holder: &str,
+    every: Duration,
+    clock: &dyn okta_api::Clock,
+    stop: impl std::future::Future<Output = ()>,
+) {
+    tokio::pin!(stop);
+    let origin = client.org().origin();
+    loop {
+        match store.find_org(&origin).await {
+            Ok(Some(org)) => {
+                let enforcer = Enforcer {
+                    client,
+                    store,
+                    org,
+                    holder: holder.to_owned(),
+                    org_name: org_name.to_owned(),
+                };
+                match enforcer.pass(clock.now()).await {
+                    Ok(report) if report != PassReport::default() => {
+                        tracing::info!(org = org_name, ?report, "Enforced grants.");
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(org = org_name, error = %e, "A grant enforcement pass failed; the next one retries.");
+                    }
+                }
+            }
+            // Not synced yet: nothing can have been granted.
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(org = org_name, error = %e, "Cannot read the mirror to enforce grants; retrying.");
+            }
+        }
+        tokio::select! {
+            () = &mut stop => return,
+            () = tokio::time::sleep(every) => {}
+        }
+    }
 }
 
 impl Enforcer<'_> {
@@ -367,6 +420,12 @@ impl Enforcer<'_> {
         note: AuditNote,
         now: DateTime<Utc>,
     ) -> Result<(), GrantError> {
+        // How late the grant ended: the promise is within a minute of its time.
+        if let Ok(due) = DateTime::parse_from_rfc3339(&grant.expires_at) {
+            let late = (now - due.with_timezone(&Utc)).num_milliseconds().max(0) as f64 / 1000.0;
+            metrics::histogram!("oktasync_grant_revocation_lag_seconds", "org" => self.org_name.clone())
+                .record(late);
+        }
         let update = GrantUpdate {
             state: Some(state),
             next_attempt_at: Some(None),

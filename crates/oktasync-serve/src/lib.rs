@@ -77,6 +77,40 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    // Every instance enforces the grants of every org it serves: enforcers claim each piece
+    // of work in the database, so several never call Okta for one grant.
+    let enforcers: Vec<_> = options
+        .orgs
+        .iter()
+        .map(|org| {
+            let (store, client, name, clock) = (
+                store.clone(),
+                org.client.clone(),
+                org.name.clone(),
+                options.clock.clone(),
+            );
+            let mut stop = stop_rx.clone();
+            tokio::spawn(async move {
+                let holder = format!(
+                    "serve pid {} since {}",
+                    std::process::id(),
+                    oktasync_store::timestamp(clock.now())
+                );
+                oktasync_grants::enforce::enforce_continuously(
+                    &client,
+                    &store,
+                    &name,
+                    &holder,
+                    oktasync_grants::enforce::ENFORCE_EVERY,
+                    clock.as_ref(),
+                    async move {
+                        let _ = stop.wait_for(|s| *s).await;
+                    },
+                )
+                .await;
+            })
+        })
+        .collect();
     let scheduler =
         Arc::new(scheduler::Scheduler::new(store.clone(), options.orgs, stop_rx.clone()).await?);
     let state = state::AppState {
@@ -116,6 +150,9 @@ pub async fn serve(
     let (result, ()) = tokio::join!(served.into_future(), signal);
     let _ = schedules.await;
     let _ = feed.await;
+    for enforcer in enforcers {
+        let _ = enforcer.await;
+    }
     scheduler.stopped().await;
     result.map_err(ServeError::Serve)
 }

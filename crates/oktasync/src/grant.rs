@@ -47,7 +47,7 @@ async fn open(org: &OrgArgs) -> Result<OrgContext> {
 }
 
 /// This process, as an enforcer naming its claims.
-fn holder() -> String {
+pub(crate) fn holder() -> String {
     format!(
         "pid {} at {}",
         std::process::id(),
@@ -207,6 +207,7 @@ fn enforcer(ctx: &OrgContext) -> Enforcer<'_> {
         store: &ctx.store,
         org: ctx.org,
         holder: holder(),
+        org_name: ctx.settings.org_name.clone().unwrap_or_default(),
     }
 }
 

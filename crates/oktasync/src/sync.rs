@@ -223,13 +223,46 @@ pub async fn watch(settings: &Settings, args: &WatchArgs, json: bool) -> Result<
         json,
     });
     let lost = std::sync::atomic::AtomicBool::new(false);
-    let stop = async {
+    // One signal stops both the watch and the grant enforcer beside it.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+    let stopper = async {
         tokio::select! {
             () = interrupted() => {}
             () = lease_lost(&lease) => lost.store(true, std::sync::atomic::Ordering::Relaxed),
+            () = stopped(stop_rx.clone()) => {}
         }
+        let _ = stop_tx.send(true);
     };
-    let result = oktasync_engine::watch(&client, &store, &opts, watch, progress, stop).await;
+    let watching = async {
+        let result = oktasync_engine::watch(
+            &client,
+            &store,
+            &opts,
+            watch,
+            progress,
+            stopped(stop_rx.clone()),
+        )
+        .await;
+        // The watch ended on its own (an error): the enforcer stops with it.
+        let _ = stop_tx.send(true);
+        result
+    };
+    // Grants end on time while the watch runs (several enforcers never collide: each claims
+    // its work in the database).
+    let holder = crate::grant::holder();
+    let enforcing = oktasync_grants::enforce::enforce_continuously(
+        &client,
+        &store,
+        settings.org_name.as_deref().unwrap_or_default(),
+        &holder,
+        oktasync_grants::enforce::ENFORCE_EVERY,
+        opts.clock.as_ref(),
+        stopped(stop_rx.clone()),
+    );
+    let (result, (), ()) = tokio::join!(watching, stopper, enforcing);
     // A run abandoned on the way out is recorded as interrupted, not left `running`.
     let marked = store.mark_own_runs_interrupted().await;
     if let Err(e) = lease.release().await {

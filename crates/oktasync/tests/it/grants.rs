@@ -318,3 +318,57 @@ async fn refused_grants_call_nothing_and_record_nothing() {
     assert_eq!(all.expect_ok().json(), Value::Array(vec![]));
     assert_eq!(s.emu.export()["group_members"], export["group_members"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_watch_ends_a_grant_on_time_without_a_cron_pass() {
+    // Seed 72's tiny org has a grantable group (not every tiny org does).
+    let s = Synced::tiny(72).await;
+    write_config(&s, "[\"*\"]", "1h");
+    let export = s.emu.export();
+    let group = grantable_groups(&export)[0].clone();
+    let inside = members(&export, &group);
+    let user = ids_where(&export, "users", |u| u["status"] == "ACTIVE")
+        .into_iter()
+        .find(|u| !inside.contains(u))
+        .unwrap();
+    let mut watch = tokio::process::Command::new(env!("CARGO_BIN_EXE_oktasync"))
+        .current_dir(s.dir.path())
+        .args(["watch", "--interval", "1s"])
+        .env_remove("OKTASYNC_API_TOKEN_FILE")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn oktasync watch");
+    let added = grant(
+        &s,
+        &[
+            "add", "--user", &user, "--group", &group, "--for", "2s", "--reason", "on call",
+            "--json",
+        ],
+    )
+    .await;
+    let id = added.expect_ok().json()["grant"]["grant_id"]
+        .as_i64()
+        .unwrap();
+    let due = Instant::now() + Duration::from_secs(2);
+    assert!(members(&s.emu.export(), &group).contains(&user));
+    // The watch's enforcer ends it: within a minute is the promise; a pass runs every 10 s.
+    let removed = loop {
+        if !members(&s.emu.export(), &group).contains(&user) {
+            break Instant::now();
+        }
+        assert!(
+            Instant::now() < due + Duration::from_secs(60),
+            "the grant outlived its time by a minute under a running watch"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let _ = watch.kill().await;
+    println!(
+        "removed {:?} after the grant's time",
+        removed.saturating_duration_since(due)
+    );
+    let shown = grant(&s, &["show", &id.to_string(), "--json"]).await;
+    assert_eq!(shown.expect_ok().json()["grant"]["state"], "revoked");
+}
