@@ -512,9 +512,53 @@ pub enum GrantCommand {
         out: JsonArg,
     },
     /// End a grant now: its membership is removed (unless it was there before, or another
-    /// grant still holds it)
+    /// grant still holds it); `--all` ends every open grant (of `--group`)
     Revoke {
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        id: Option<i64>,
+        /// Every open grant of the org: the panic button
+        #[arg(long)]
+        all: bool,
+        /// With --all: only this group's grants (id or name)
+        #[arg(long, value_name = "G", requires = "all")]
+        group: Option<String>,
+        #[command(flatten)]
+        org: OrgArgs,
+        #[command(flatten)]
+        out: JsonArg,
+    },
+    /// Make a grant last longer: its end moves by the duration (within the policy's
+    /// max_duration from now)
+    Extend {
         id: i64,
+        /// By how much: 1h, 30m
+        #[arg(long = "for", value_name = "DURATION")]
+        duration: String,
+        #[command(flatten)]
+        org: OrgArgs,
+        #[command(flatten)]
+        out: JsonArg,
+    },
+    /// Approve a grant waiting for approval (the approver must not be its requester)
+    Approve {
+        id: i64,
+        /// Who approves [default: $USER]
+        #[arg(long, value_name = "WHO")]
+        by: Option<String>,
+        #[command(flatten)]
+        org: OrgArgs,
+        #[command(flatten)]
+        out: JsonArg,
+    },
+    /// Refuse a grant waiting for approval
+    Deny {
+        id: i64,
+        /// Who refuses [default: $USER]
+        #[arg(long, value_name = "WHO")]
+        by: Option<String>,
+        /// Why
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
         #[command(flatten)]
         org: OrgArgs,
         #[command(flatten)]

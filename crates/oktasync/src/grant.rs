@@ -171,16 +171,79 @@ pub async fn run(command: GrantCommand) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        GrantCommand::Revoke { id, org, out } => {
+        GrantCommand::Revoke {
+            id,
+            all,
+            group,
+            org,
+            out,
+        } => {
             let ctx = open(&org).await?;
-            let result = revoke(&ctx, id, Utc::now()).await;
+            let result = match id {
+                Some(id) if !all => revoke(&ctx, id, Utc::now())
+                    .await
+                    .map(|(grant, report)| (vec![grant], report)),
+                _ => revoke_all(&ctx, group.as_deref(), Utc::now()).await,
+            };
+            ctx.store.close().await;
+            let (grants, report) = result?;
+            print_grants(&grants, &report, out.json)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        GrantCommand::Extend {
+            id,
+            duration,
+            org,
+            out,
+        } => {
+            let by = humantime::parse_duration(duration.trim()).map_err(|e| {
+                exit::config(anyhow!(
+                    "--for {duration:?} is not a duration ({e}); write it as 1h or 30m"
+                ))
+            })?;
+            let ctx = open(&org).await?;
+            let result = extend(&ctx, id, by, Utc::now()).await;
+            ctx.store.close().await;
+            print_grants(&[result?], &PassReport::default(), out.json)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        GrantCommand::Approve { id, by, org, out } => {
+            let ctx = open(&org).await?;
+            let result = approve(&ctx, id, by, Utc::now()).await;
             ctx.store.close().await;
             let (grant, report) = result?;
-            if out.json {
-                print_json(&json!({"grant": grant, "enforcement": report}))?;
-            } else {
-                println!("{}", describe(&grant));
-            }
+            print_grants(&[grant], &report, out.json)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        GrantCommand::Deny {
+            id,
+            by,
+            reason,
+            org,
+            out,
+        } => {
+            let ctx = open(&org).await?;
+            let update = GrantUpdate {
+                state: Some(GrantState::Denied),
+                ended: true,
+                ..Default::default()
+            };
+            let note = AuditNote {
+                actor: by.or_else(|| std::env::var("USER").ok()),
+                detail: reason,
+                ..AuditNote::new("denied")
+            };
+            let result = change(
+                &ctx,
+                id,
+                &[GrantState::PendingApproval],
+                &update,
+                &note,
+                "denied",
+            )
+            .await;
+            ctx.store.close().await;
+            print_grants(&[result?], &PassReport::default(), out.json)?;
             Ok(ExitCode::SUCCESS)
         }
         GrantCommand::Enforce { org, out } => {
@@ -309,6 +372,223 @@ async fn revoke(ctx: &OrgContext, id: i64, now: DateTime<Utc>) -> Result<(Grant,
         .await?
         .context("the grant is gone")?;
     Ok((grant, report))
+}
+
+fn print_grants(grants: &[Grant], report: &PassReport, json: bool) -> Result<()> {
+    if json {
+        return print_json(&json!({"grants": grants, "enforcement": report}));
+    }
+    for grant in grants {
+        println!("{}", describe(grant));
+    }
+    Ok(())
+}
+
+/// Applies `update` to a grant in one of `from`, or says why it cannot.
+async fn change(
+    ctx: &OrgContext,
+    id: i64,
+    from: &[GrantState],
+    update: &GrantUpdate,
+    note: &AuditNote,
+    what: &'static str,
+) -> Result<Grant> {
+    let grant = ctx
+        .store
+        .grant(ctx.org, id)
+        .await?
+        .ok_or_else(|| exit::config(GrantError::NoSuchGrant(id).into()))?;
+    if !from.contains(&grant.state) {
+        return Err(exit::config(
+            GrantError::WrongState {
+                id,
+                state: grant.state,
+                what,
+            }
+            .into(),
+        ));
+    }
+    ctx.store
+        .update_grant(ctx.org, id, from, update, note, Utc::now())
+        .await?
+        .ok_or_else(|| {
+            anyhow!("grant {id} changed meanwhile; look again with `oktasync grant show {id}`")
+        })
+}
+
+async fn approve(
+    ctx: &OrgContext,
+    id: i64,
+    by: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<(Grant, PassReport)> {
+    let by = by
+        .or_else(|| std::env::var("USER").ok())
+        .ok_or_else(|| exit::config(anyhow!("say who approves: --by WHO")))?;
+    let grant = ctx
+        .store
+        .grant(ctx.org, id)
+        .await?
+        .ok_or_else(|| exit::config(GrantError::NoSuchGrant(id).into()))?;
+    if grant.requested_by.as_deref() == Some(by.as_str()) {
+        return Err(exit::config(anyhow!(
+            "{by} asked for grant {id} and cannot approve it too: another person must"
+        )));
+    }
+    let update = GrantUpdate {
+        state: Some(GrantState::Pending),
+        approved_by: Some(by.clone()),
+        ..Default::default()
+    };
+    let note = AuditNote {
+        actor: Some(by),
+        ..AuditNote::new("approved")
+    };
+    change(
+        ctx,
+        id,
+        &[GrantState::PendingApproval],
+        &update,
+        &note,
+        "approved",
+    )
+    .await?;
+    let report = enforcer(ctx).pass(now).await?;
+    let grant = ctx
+        .store
+        .grant(ctx.org, id)
+        .await?
+        .context("the grant is gone")?;
+    Ok((grant, report))
+}
+
+async fn extend(
+    ctx: &OrgContext,
+    id: i64,
+    by: std::time::Duration,
+    now: DateTime<Utc>,
+) -> Result<Grant> {
+    let grant = ctx
+        .store
+        .grant(ctx.org, id)
+        .await?
+        .ok_or_else(|| exit::config(GrantError::NoSuchGrant(id).into()))?;
+    let end = DateTime::parse_from_rfc3339(&grant.expires_at)
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or(now)
+        .max(now);
+    let until = end
+        + chrono::Duration::from_std(by).map_err(|_| exit::config(anyhow!("--for is too long")))?;
+    let (policies, _) = crate::config::grants::load(&ctx.settings).map_err(exit::config)?;
+    let policy = policies
+        .for_group(&grant.group_id, grant.group_name.as_deref())
+        .ok_or_else(|| {
+            exit::config(anyhow!(
+                "no [[grant_policies]] entry names the group {:?} any more: it cannot be extended",
+                grant.group_name.as_deref().unwrap_or(&grant.group_id)
+            ))
+        })?;
+    if (until - now).to_std().unwrap_or_default() > policy.max_duration {
+        return Err(exit::config(anyhow!(
+            "the grant would end {} from now, more than the max_duration {} of the policy for {}",
+            humantime::format_duration(std::time::Duration::from_secs(
+                (until - now).num_seconds().max(0) as u64
+            )),
+            humantime::format_duration(policy.max_duration),
+            policy.label()
+        )));
+    }
+    let update = GrantUpdate {
+        expires_at: Some(until),
+        ..Default::default()
+    };
+    let note = AuditNote {
+        actor: std::env::var("USER").ok(),
+        detail: Some(format!(
+            "from {} to {}",
+            grant.expires_at,
+            oktasync_store::timestamp(until)
+        )),
+        ..AuditNote::new("extended")
+    };
+    change(
+        ctx,
+        id,
+        &[
+            GrantState::PendingApproval,
+            GrantState::Pending,
+            GrantState::Adding,
+            GrantState::Active,
+        ],
+        &update,
+        &note,
+        "extended (it has ended, or its removal has begun)",
+    )
+    .await
+}
+
+/// Ends every open grant (of `group`) now: the panic button.
+async fn revoke_all(
+    ctx: &OrgContext,
+    group: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(Vec<Grant>, PassReport)> {
+    let filter = GrantFilter {
+        open: true,
+        group_id: match group {
+            Some(g) => Some(resolve_group(ctx, g).await?),
+            None => None,
+        },
+        ..Default::default()
+    };
+    let open = ctx.store.grants(ctx.org, &filter).await?;
+    let by = std::env::var("USER").ok();
+    for grant in &open {
+        let (update, note) = if grant.state == GrantState::PendingApproval {
+            (
+                GrantUpdate {
+                    state: Some(GrantState::Revoked),
+                    ended: true,
+                    ..Default::default()
+                },
+                AuditNote {
+                    actor: by.clone(),
+                    detail: Some("revoked with all the others, before approval".into()),
+                    ..AuditNote::new("revoked")
+                },
+            )
+        } else {
+            (
+                GrantUpdate {
+                    expires_at: Some(now),
+                    ..Default::default()
+                },
+                AuditNote {
+                    actor: by.clone(),
+                    detail: Some("ended early with all the others (revoke --all)".into()),
+                    ..AuditNote::new("revoke_requested")
+                },
+            )
+        };
+        ctx.store
+            .update_grant(
+                ctx.org,
+                grant.grant_id,
+                &GrantState::OPEN,
+                &update,
+                &note,
+                now,
+            )
+            .await?;
+    }
+    let report = enforcer(ctx).pass(now).await?;
+    let mut ended = Vec::new();
+    for grant in &open {
+        if let Some(g) = ctx.store.grant(ctx.org, grant.grant_id).await? {
+            ended.push(g);
+        }
+    }
+    Ok((ended, report))
 }
 
 async fn resolve_user(ctx: &OrgContext, user: &str) -> Result<String> {

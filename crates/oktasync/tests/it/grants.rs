@@ -372,3 +372,101 @@ async fn a_running_watch_ends_a_grant_on_time_without_a_cron_pass() {
     let shown = grant(&s, &["show", &id.to_string(), "--json"]).await;
     assert_eq!(shown.expect_ok().json()["grant"]["state"], "revoked");
 }
+
+/// A grant asked for by `ada`, waiting for approval: its id.
+async fn ask_for(s: &Synced, user: &str, group: &str) -> String {
+    let out = grant(
+        s,
+        &[
+            "add",
+            "--user",
+            user,
+            "--group",
+            group,
+            "--for",
+            "10m",
+            "--reason",
+            "deploy",
+            "--requested-by",
+            "ada",
+            "--json",
+        ],
+    )
+    .await;
+    let grant = out.expect_ok().json()["grant"].clone();
+    assert_eq!(grant["state"], "pending_approval", "{grant}");
+    grant["grant_id"].as_i64().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn approvals_extensions_and_the_panic_button() {
+    let s = Synced::tiny(72).await;
+    write_config(&s, "[\"*\"]\nrequire_approval = true", "1h");
+    let export = s.emu.export();
+    let group = grantable_groups(&export)[0].clone();
+    let inside = members(&export, &group);
+    let users: Vec<String> = ids_where(&export, "users", |u| u["status"] == "ACTIVE")
+        .into_iter()
+        .filter(|u| !inside.contains(u))
+        .take(3)
+        .collect();
+    let first = ask_for(&s, &users[0], &group).await;
+    assert!(
+        !members(&s.emu.export(), &group).contains(&users[0]),
+        "nothing before approval"
+    );
+    // The requester cannot approve their own grant.
+    let own = grant(&s, &["approve", &first, "--by", "ada"]).await;
+    assert_eq!(own.code, Some(2), "{own:?}");
+    assert!(own.stderr.contains("cannot approve it too"), "{own:?}");
+    let approved = grant(&s, &["approve", &first, "--by", "bob", "--json"]).await;
+    let approved = approved.expect_ok().json();
+    assert_eq!(approved["grants"][0]["state"], "active", "{approved}");
+    assert_eq!(approved["grants"][0]["approved_by"], "bob");
+    assert!(members(&s.emu.export(), &group).contains(&users[0]));
+    // Only a waiting grant is denied.
+    assert_eq!(grant(&s, &["deny", &first]).await.code, Some(2));
+    let second = ask_for(&s, &users[1], &group).await;
+    let denied = grant(
+        &s,
+        &[
+            "deny", &second, "--by", "bob", "--reason", "not now", "--json",
+        ],
+    )
+    .await;
+    assert_eq!(denied.expect_ok().json()["grants"][0]["state"], "denied");
+    assert!(!members(&s.emu.export(), &group).contains(&users[1]));
+
+    // Extended by 30 minutes; not beyond the policy's hour from now.
+    let before = grant(&s, &["show", &first, "--json"])
+        .await
+        .expect_ok()
+        .json();
+    let extended = grant(&s, &["extend", &first, "--for", "30m", "--json"]).await;
+    let extended = extended.expect_ok().json();
+    let end = |v: &Value| chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap()).unwrap();
+    assert_eq!(
+        (end(&extended["grants"][0]["expires_at"]) - end(&before["grant"]["expires_at"]))
+            .num_minutes(),
+        30
+    );
+    let too_long = grant(&s, &["extend", &first, "--for", "2h"]).await;
+    assert_eq!(too_long.code, Some(2), "{too_long:?}");
+    assert!(too_long.stderr.contains("max_duration"), "{too_long:?}");
+
+    // The panic button ends every open grant of the group at once.
+    let third = ask_for(&s, &users[2], &group).await;
+    grant(&s, &["approve", &third, "--by", "bob"])
+        .await
+        .expect_ok();
+    assert!(members(&s.emu.export(), &group).contains(&users[2]));
+    let all = grant(&s, &["revoke", "--all", "--group", &group, "--json"]).await;
+    let all = all.expect_ok().json();
+    assert_eq!(all["enforcement"]["revoked"], 2, "{all}");
+    let now = s.emu.export();
+    assert!(!members(&now, &group).contains(&users[0]));
+    assert!(!members(&now, &group).contains(&users[2]));
+    assert_eq!(members(&now, &group), inside, "nothing else touched");
+    let open = grant(&s, &["list", "--active", "--json"]).await;
+    assert_eq!(open.expect_ok().json(), Value::Array(vec![]));
+}
