@@ -55,6 +55,10 @@ pub enum GrantError {
     Refused(#[from] Refusal),
     #[error("no grant {0} in this org; `oktasync grant list` shows them")]
     NoSuchGrant(i64),
+    #[error("{who} asked for grant {id} and cannot approve it too: another person must")]
+    SelfApproval { id: i64, who: String },
+    #[error("grant {0} changed meanwhile; look again with `oktasync grant show {0}`")]
+    Changed(i64),
     #[error("grant {id} is {state}, so it cannot be {what}")]
     WrongState {
         id: i64,

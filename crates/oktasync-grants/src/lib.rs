@@ -4,12 +4,14 @@
 //! - [`policy`]: what may be granted (nothing by default), for how long, with what.
 //! - [`check`]: a request checked against the policies and the mirror, refused before any
 //!   call when it cannot be honoured safely.
+//! - [`actions`]: asking, approving, denying, extending and ending grants (CLI and REST).
 //! - [`enforce`]: one enforcement pass: confirm the adds, remove what is due, retry what
 //!   failed; run by `grant enforce`, and continuously by `watch` and `serve`.
 //!
 //! The store keeps the grants and their audit (`oktasync_store::Grants`): a grant is committed
 //! before Okta is called, so a crash between the two leaves work the next pass finds.
 
+pub mod actions;
 pub mod check;
 pub mod enforce;
 mod error;

@@ -225,6 +225,9 @@ pub trait Grants: Send + Sync {
 
     async fn grant(&self, org: OrgId, grant_id: i64) -> Result<Option<Grant>>;
 
+    /// The grant a request with this idempotency key made.
+    async fn grant_by_key(&self, org: OrgId, key: &str) -> Result<Option<Grant>>;
+
     /// Grants matching `filter`, newest first.
     async fn grants(&self, org: OrgId, filter: &GrantFilter) -> Result<Vec<Grant>>;
 
@@ -426,6 +429,19 @@ impl Grants for Mirror {
     async fn grant(&self, org: OrgId, grant_id: i64) -> Result<Option<Grant>> {
         let mut conn = self.backend.conn().await?;
         select_grant(conn.as_mut(), org, grant_id).await
+    }
+
+    async fn grant_by_key(&self, org: OrgId, key: &str) -> Result<Option<Grant>> {
+        let mut conn = self.backend.conn().await?;
+        conn.fetch_optional(
+            &format!(
+                "SELECT {GRANT_COLUMNS} FROM grants WHERE org_id = $1 AND idempotency_key = $2"
+            ),
+            args![org, key],
+        )
+        .await?
+        .map(|row| row.decode::<GrantRow>()?.try_into())
+        .transpose()
     }
 
     async fn grants(&self, org: OrgId, filter: &GrantFilter) -> Result<Vec<Grant>> {

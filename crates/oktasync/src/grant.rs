@@ -5,15 +5,15 @@ use crate::cli::{GrantCommand, OrgArgs};
 use crate::config::Layer;
 use crate::output::{Table, opt, print_json, print_list};
 use crate::{connect, exit};
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Result, anyhow, bail};
 use chrono::{DateTime, Utc};
 use okta_api::OktaClient;
 use oktasync_grants::GrantError;
-use oktasync_grants::check::{GrantRequest, check_request};
+use oktasync_grants::actions::Grantor;
+use oktasync_grants::check::{GrantRequest, Principal};
 use oktasync_grants::enforce::{Enforcer, PassReport};
-use oktasync_store::{
-    AuditNote, Grant, GrantFilter, GrantState, GrantUpdate, Grants, Mirror, MirrorReader, OrgId,
-};
+use oktasync_grants::policy::Policies;
+use oktasync_store::{Grant, GrantFilter, Grants, Mirror, MirrorReader, OrgId};
 use serde_json::json;
 use std::process::ExitCode;
 
@@ -24,10 +24,27 @@ struct OrgContext {
     store: Mirror,
     org: OrgId,
     settings: crate::config::Settings,
+    policies: Policies,
+    principal: Principal,
+}
+
+impl OrgContext {
+    fn grantor(&self) -> Result<Grantor<'_>> {
+        Ok(Grantor {
+            client: &self.client,
+            store: &self.store,
+            org: self.org,
+            org_name: self.settings.org_name.clone().unwrap_or_default(),
+            policies: &self.policies,
+            principal: self.principal,
+            holder: holder(),
+        })
+    }
 }
 
 async fn open(org: &OrgArgs) -> Result<OrgContext> {
     let settings = crate::org_settings(org, Layer::default()).await?;
+    let (policies, principal) = crate::config::grants::load(&settings).map_err(exit::config)?;
     let client = connect::client(&settings)?;
     let store = connect::open_for_sync(&connect::db_location(&settings)?).await?;
     let origin = client.org().origin();
@@ -43,6 +60,8 @@ async fn open(org: &OrgArgs) -> Result<OrgContext> {
         store,
         org: id,
         settings,
+        policies,
+        principal,
     })
 }
 
@@ -57,7 +76,12 @@ pub(crate) fn holder() -> String {
 
 fn refused(e: GrantError) -> anyhow::Error {
     match e {
-        GrantError::Refused(_) | GrantError::Policy(_) => exit::config(e.into()),
+        // What the person asked cannot be done: exit 2, with why.
+        GrantError::Refused(_)
+        | GrantError::Policy(_)
+        | GrantError::NoSuchGrant(_)
+        | GrantError::WrongState { .. }
+        | GrantError::SelfApproval { .. } => exit::config(e.into()),
         other => other.into(),
     }
 }
@@ -96,9 +120,19 @@ pub async fn run(command: GrantCommand) -> Result<ExitCode> {
                 (None, None) => bail!("give --for DURATION or --until TIME"),
             };
             let ctx = open(&org).await?;
-            let result = add(&ctx, user, group, until, reason, ticket, requested_by, now).await;
+            let request = GrantRequest {
+                user,
+                group,
+                until: Some(until),
+                reason,
+                ticket,
+                requested_by: requested_by.or_else(|| std::env::var("USER").ok()),
+                idempotency_key: None,
+            };
+            let result =
+                async { ctx.grantor()?.request(&request, now).await.map_err(refused) }.await;
             ctx.store.close().await;
-            let (grant, report) = result?;
+            let (grant, _, report) = result?;
             if out.json {
                 print_json(&json!({"grant": grant, "enforcement": report}))?;
             } else {
@@ -179,12 +213,25 @@ pub async fn run(command: GrantCommand) -> Result<ExitCode> {
             out,
         } => {
             let ctx = open(&org).await?;
-            let result = match id {
-                Some(id) if !all => revoke(&ctx, id, Utc::now())
-                    .await
-                    .map(|(grant, report)| (vec![grant], report)),
-                _ => revoke_all(&ctx, group.as_deref(), Utc::now()).await,
-            };
+            let result = async {
+                let grantor = ctx.grantor()?;
+                let actor = std::env::var("USER").ok();
+                match id {
+                    Some(id) if !all => grantor
+                        .revoke(id, actor, Utc::now())
+                        .await
+                        .map(|(grant, report)| (vec![grant], report)),
+                    _ => {
+                        let group = match group {
+                            Some(g) => Some(resolve_group(&ctx, &g).await?),
+                            None => None,
+                        };
+                        grantor.revoke_all(group, actor, Utc::now()).await
+                    }
+                }
+                .map_err(refused)
+            }
+            .await;
             ctx.store.close().await;
             let (grants, report) = result?;
             print_grants(&grants, &report, out.json)?;
@@ -202,14 +249,29 @@ pub async fn run(command: GrantCommand) -> Result<ExitCode> {
                 ))
             })?;
             let ctx = open(&org).await?;
-            let result = extend(&ctx, id, by, Utc::now()).await;
+            let result = async {
+                ctx.grantor()?
+                    .extend(id, by, std::env::var("USER").ok(), Utc::now())
+                    .await
+                    .map_err(refused)
+            }
+            .await;
             ctx.store.close().await;
             print_grants(&[result?], &PassReport::default(), out.json)?;
             Ok(ExitCode::SUCCESS)
         }
         GrantCommand::Approve { id, by, org, out } => {
+            let by = by
+                .or_else(|| std::env::var("USER").ok())
+                .ok_or_else(|| exit::config(anyhow!("say who approves: --by WHO")))?;
             let ctx = open(&org).await?;
-            let result = approve(&ctx, id, by, Utc::now()).await;
+            let result = async {
+                ctx.grantor()?
+                    .approve(id, &by, Utc::now())
+                    .await
+                    .map_err(refused)
+            }
+            .await;
             ctx.store.close().await;
             let (grant, report) = result?;
             print_grants(&[grant], &report, out.json)?;
@@ -223,24 +285,13 @@ pub async fn run(command: GrantCommand) -> Result<ExitCode> {
             out,
         } => {
             let ctx = open(&org).await?;
-            let update = GrantUpdate {
-                state: Some(GrantState::Denied),
-                ended: true,
-                ..Default::default()
-            };
-            let note = AuditNote {
-                actor: by.or_else(|| std::env::var("USER").ok()),
-                detail: reason,
-                ..AuditNote::new("denied")
-            };
-            let result = change(
-                &ctx,
-                id,
-                &[GrantState::PendingApproval],
-                &update,
-                &note,
-                "denied",
-            )
+            let by = by.or_else(|| std::env::var("USER").ok());
+            let result = async {
+                ctx.grantor()?
+                    .deny(id, by, reason, Utc::now())
+                    .await
+                    .map_err(refused)
+            }
             .await;
             ctx.store.close().await;
             print_grants(&[result?], &PassReport::default(), out.json)?;
@@ -274,106 +325,6 @@ fn enforcer(ctx: &OrgContext) -> Enforcer<'_> {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn add(
-    ctx: &OrgContext,
-    user: String,
-    group: String,
-    until: DateTime<Utc>,
-    reason: Option<String>,
-    ticket: Option<String>,
-    requested_by: Option<String>,
-    now: DateTime<Utc>,
-) -> Result<(Grant, PassReport)> {
-    let (policies, principal) = crate::config::grants::load(&ctx.settings).map_err(exit::config)?;
-    let request = GrantRequest {
-        user,
-        group,
-        until: Some(until),
-        reason,
-        ticket,
-        requested_by: requested_by.or_else(|| std::env::var("USER").ok()),
-        idempotency_key: None,
-    };
-    let new = check_request(&ctx.store, ctx.org, &policies, principal, &request, now)
-        .await
-        .map_err(refused)?;
-    let (grant, _) = ctx.store.request_grant(ctx.org, &new, now).await?;
-    // Recorded: now add it (a failure here leaves it for the next pass, which retries).
-    let report = enforcer(ctx).pass(now).await?;
-    let grant = ctx
-        .store
-        .grant(ctx.org, grant.grant_id)
-        .await?
-        .context("the grant just recorded is gone")?;
-    Ok((grant, report))
-}
-
-async fn revoke(ctx: &OrgContext, id: i64, now: DateTime<Utc>) -> Result<(Grant, PassReport)> {
-    let grant = ctx
-        .store
-        .grant(ctx.org, id)
-        .await?
-        .ok_or_else(|| exit::config(GrantError::NoSuchGrant(id).into()))?;
-    if !grant.state.is_open() {
-        return Err(exit::config(
-            GrantError::WrongState {
-                id,
-                state: grant.state,
-                what: "revoked (it has ended)",
-            }
-            .into(),
-        ));
-    }
-    let by = std::env::var("USER").ok();
-    if grant.state == GrantState::PendingApproval {
-        let update = GrantUpdate {
-            state: Some(GrantState::Revoked),
-            ended: true,
-            ..Default::default()
-        };
-        let note = AuditNote {
-            actor: by,
-            detail: Some("revoked before approval".into()),
-            ..AuditNote::new("revoked")
-        };
-        let ended = ctx
-            .store
-            .update_grant(
-                ctx.org,
-                id,
-                &[GrantState::PendingApproval],
-                &update,
-                &note,
-                now,
-            )
-            .await?
-            .context("the grant changed meanwhile; look again with `oktasync grant show`")?;
-        return Ok((ended, PassReport::default()));
-    }
-    // Due now: the pass ends it as it ends any expired grant.
-    let update = GrantUpdate {
-        expires_at: Some(now),
-        ..Default::default()
-    };
-    let note = AuditNote {
-        actor: by,
-        detail: Some("ended early".into()),
-        ..AuditNote::new("revoke_requested")
-    };
-    ctx.store
-        .update_grant(ctx.org, id, &GrantState::OPEN, &update, &note, now)
-        .await?
-        .context("the grant changed meanwhile; look again with `oktasync grant show`")?;
-    let report = enforcer(ctx).pass(now).await?;
-    let grant = ctx
-        .store
-        .grant(ctx.org, id)
-        .await?
-        .context("the grant is gone")?;
-    Ok((grant, report))
-}
-
 fn print_grants(grants: &[Grant], report: &PassReport, json: bool) -> Result<()> {
     if json {
         return print_json(&json!({"grants": grants, "enforcement": report}));
@@ -382,213 +333,6 @@ fn print_grants(grants: &[Grant], report: &PassReport, json: bool) -> Result<()>
         println!("{}", describe(grant));
     }
     Ok(())
-}
-
-/// Applies `update` to a grant in one of `from`, or says why it cannot.
-async fn change(
-    ctx: &OrgContext,
-    id: i64,
-    from: &[GrantState],
-    update: &GrantUpdate,
-    note: &AuditNote,
-    what: &'static str,
-) -> Result<Grant> {
-    let grant = ctx
-        .store
-        .grant(ctx.org, id)
-        .await?
-        .ok_or_else(|| exit::config(GrantError::NoSuchGrant(id).into()))?;
-    if !from.contains(&grant.state) {
-        return Err(exit::config(
-            GrantError::WrongState {
-                id,
-                state: grant.state,
-                what,
-            }
-            .into(),
-        ));
-    }
-    ctx.store
-        .update_grant(ctx.org, id, from, update, note, Utc::now())
-        .await?
-        .ok_or_else(|| {
-            anyhow!("grant {id} changed meanwhile; look again with `oktasync grant show {id}`")
-        })
-}
-
-async fn approve(
-    ctx: &OrgContext,
-    id: i64,
-    by: Option<String>,
-    now: DateTime<Utc>,
-) -> Result<(Grant, PassReport)> {
-    let by = by
-        .or_else(|| std::env::var("USER").ok())
-        .ok_or_else(|| exit::config(anyhow!("say who approves: --by WHO")))?;
-    let grant = ctx
-        .store
-        .grant(ctx.org, id)
-        .await?
-        .ok_or_else(|| exit::config(GrantError::NoSuchGrant(id).into()))?;
-    if grant.requested_by.as_deref() == Some(by.as_str()) {
-        return Err(exit::config(anyhow!(
-            "{by} asked for grant {id} and cannot approve it too: another person must"
-        )));
-    }
-    let update = GrantUpdate {
-        state: Some(GrantState::Pending),
-        approved_by: Some(by.clone()),
-        ..Default::default()
-    };
-    let note = AuditNote {
-        actor: Some(by),
-        ..AuditNote::new("approved")
-    };
-    change(
-        ctx,
-        id,
-        &[GrantState::PendingApproval],
-        &update,
-        &note,
-        "approved",
-    )
-    .await?;
-    let report = enforcer(ctx).pass(now).await?;
-    let grant = ctx
-        .store
-        .grant(ctx.org, id)
-        .await?
-        .context("the grant is gone")?;
-    Ok((grant, report))
-}
-
-async fn extend(
-    ctx: &OrgContext,
-    id: i64,
-    by: std::time::Duration,
-    now: DateTime<Utc>,
-) -> Result<Grant> {
-    let grant = ctx
-        .store
-        .grant(ctx.org, id)
-        .await?
-        .ok_or_else(|| exit::config(GrantError::NoSuchGrant(id).into()))?;
-    let end = DateTime::parse_from_rfc3339(&grant.expires_at)
-        .map(|t| t.with_timezone(&Utc))
-        .unwrap_or(now)
-        .max(now);
-    let until = end
-        + chrono::Duration::from_std(by).map_err(|_| exit::config(anyhow!("--for is too long")))?;
-    let (policies, _) = crate::config::grants::load(&ctx.settings).map_err(exit::config)?;
-    let policy = policies
-        .for_group(&grant.group_id, grant.group_name.as_deref())
-        .ok_or_else(|| {
-            exit::config(anyhow!(
-                "no [[grant_policies]] entry names the group {:?} any more: it cannot be extended",
-                grant.group_name.as_deref().unwrap_or(&grant.group_id)
-            ))
-        })?;
-    if (until - now).to_std().unwrap_or_default() > policy.max_duration {
-        return Err(exit::config(anyhow!(
-            "the grant would end {} from now, more than the max_duration {} of the policy for {}",
-            humantime::format_duration(std::time::Duration::from_secs(
-                (until - now).num_seconds().max(0) as u64
-            )),
-            humantime::format_duration(policy.max_duration),
-            policy.label()
-        )));
-    }
-    let update = GrantUpdate {
-        expires_at: Some(until),
-        ..Default::default()
-    };
-    let note = AuditNote {
-        actor: std::env::var("USER").ok(),
-        detail: Some(format!(
-            "from {} to {}",
-            grant.expires_at,
-            oktasync_store::timestamp(until)
-        )),
-        ..AuditNote::new("extended")
-    };
-    change(
-        ctx,
-        id,
-        &[
-            GrantState::PendingApproval,
-            GrantState::Pending,
-            GrantState::Adding,
-            GrantState::Active,
-        ],
-        &update,
-        &note,
-        "extended (it has ended, or its removal has begun)",
-    )
-    .await
-}
-
-/// Ends every open grant (of `group`) now: the panic button.
-async fn revoke_all(
-    ctx: &OrgContext,
-    group: Option<&str>,
-    now: DateTime<Utc>,
-) -> Result<(Vec<Grant>, PassReport)> {
-    let filter = GrantFilter {
-        open: true,
-        group_id: match group {
-            Some(g) => Some(resolve_group(ctx, g).await?),
-            None => None,
-        },
-        ..Default::default()
-    };
-    let open = ctx.store.grants(ctx.org, &filter).await?;
-    let by = std::env::var("USER").ok();
-    for grant in &open {
-        let (update, note) = if grant.state == GrantState::PendingApproval {
-            (
-                GrantUpdate {
-                    state: Some(GrantState::Revoked),
-                    ended: true,
-                    ..Default::default()
-                },
-                AuditNote {
-                    actor: by.clone(),
-                    detail: Some("revoked with all the others, before approval".into()),
-                    ..AuditNote::new("revoked")
-                },
-            )
-        } else {
-            (
-                GrantUpdate {
-                    expires_at: Some(now),
-                    ..Default::default()
-                },
-                AuditNote {
-                    actor: by.clone(),
-                    detail: Some("ended early with all the others (revoke --all)".into()),
-                    ..AuditNote::new("revoke_requested")
-                },
-            )
-        };
-        ctx.store
-            .update_grant(
-                ctx.org,
-                grant.grant_id,
-                &GrantState::OPEN,
-                &update,
-                &note,
-                now,
-            )
-            .await?;
-    }
-    let report = enforcer(ctx).pass(now).await?;
-    let mut ended = Vec::new();
-    for grant in &open {
-        if let Some(g) = ctx.store.grant(ctx.org, grant.grant_id).await? {
-            ended.push(g);
-        }
-    }
-    Ok((ended, report))
 }
 
 async fn resolve_user(ctx: &OrgContext, user: &str) -> Result<String> {
