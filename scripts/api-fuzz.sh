@@ -18,7 +18,7 @@ cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "
 trap cleanup EXIT
 
 "$bin" demo --db "$work/m.db" --json >/dev/null
-token=$("$bin" token create --name fuzz --scope sync --db "$work/m.db" | tail -n 1)
+token=$("$bin" token create --name fuzz --scope grant --db "$work/m.db" | tail -n 1)
 "$bin" serve --db "$work/m.db" --listen 127.0.0.1:0 2>"$work/serve.log" &
 pid=$!
 addr=

@@ -200,6 +200,8 @@ async fn main() {
         docs_public: false,
         sinks: vec![sink],
         clock: Arc::new(SystemClock),
+        grant_policies: Default::default(),
+        grant_principal: Default::default(),
     };
     let served = tokio::spawn(oktasync_serve::serve(
         store.clone(),

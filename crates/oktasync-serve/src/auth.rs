@@ -51,10 +51,13 @@ impl Caller {
     }
 }
 
-/// The scope a request needs: reads need `read`; anything else (starting a sync) `sync`.
-fn needed_scope(method: &Method) -> TokenScope {
+/// The scope a request needs: reads need `read`; changing grants `grant`; anything else
+/// (starting a sync) `sync`.
+fn needed_scope(method: &Method, path: &str) -> TokenScope {
     if method == Method::GET || method == Method::HEAD {
         TokenScope::Read
+    } else if path.split('/').nth(4) == Some("grants") {
+        TokenScope::Grant
     } else {
         TokenScope::Sync
     }
@@ -117,7 +120,7 @@ pub async fn require_token(
     mut request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    let needed = needed_scope(request.method());
+    let needed = needed_scope(request.method(), request.uri().path());
     let token = authenticate(&state, request.headers(), needed).await?;
     request.extensions_mut().insert(Caller(token));
     Ok(next.run(request).await)
@@ -138,6 +141,25 @@ pub async fn require_token_unless_docs_public(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn changing_grants_needs_the_grant_scope() {
+        let grants = "/v1/orgs/acme/grants/12:revoke";
+        assert_eq!(needed_scope(&Method::POST, grants), TokenScope::Grant);
+        assert_eq!(
+            needed_scope(&Method::POST, "/v1/orgs/acme/grants"),
+            TokenScope::Grant
+        );
+        assert_eq!(needed_scope(&Method::GET, grants), TokenScope::Read);
+        assert_eq!(
+            needed_scope(&Method::POST, "/v1/orgs/grants/syncs"),
+            TokenScope::Sync
+        );
+        assert_eq!(
+            needed_scope(&Method::POST, "/v1/orgs/acme/syncs"),
+            TokenScope::Sync
+        );
+    }
 
     #[test]
     fn tokens_are_random_and_only_their_hash_is_kept() {

@@ -57,6 +57,9 @@ pub struct ServeOptions {
     /// Where the change feed goes (webhooks).
     pub sinks: Vec<Arc<dyn feed::Sink>>,
     pub clock: Arc<dyn Clock>,
+    /// What may be granted (`[[grant_policies]]`) and what oktasync's principal may do.
+    pub grant_policies: oktasync_grants::policy::Policies,
+    pub grant_principal: oktasync_grants::check::Principal,
 }
 
 /// A bound listener, so that the caller learns the port (`127.0.0.1:0` in tests) before
@@ -77,6 +80,15 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let grants = Arc::new(state::GrantSettings {
+        policies: options.grant_policies.clone(),
+        principal: options.grant_principal,
+        clients: options
+            .orgs
+            .iter()
+            .map(|org| (org.name.to_ascii_lowercase(), org.client.clone()))
+            .collect(),
+    });
     // Every instance enforces the grants of every org it serves: enforcers claim each piece
     // of work in the database, so several never call Okta for one grant.
     let enforcers: Vec<_> = options
@@ -129,6 +141,7 @@ pub async fn serve(
         ),
         tokens: Default::default(),
         orgs: Default::default(),
+        grants,
     };
     let feed = tokio::spawn(feed::run(
         state.store.clone(),

@@ -21,6 +21,10 @@ pub enum ProblemKind {
     Conflict,
     /// The database cannot be reached, or its schema is not current.
     Unavailable,
+    /// A grant refused by policy or by a safety check, before any call to Okta.
+    GrantRefused,
+    /// Okta answered with an error this request cannot get past.
+    Upstream,
     Internal,
 }
 
@@ -34,6 +38,8 @@ impl ProblemKind {
             ProblemKind::InvalidPageToken => "invalid-page-token",
             ProblemKind::Conflict => "conflict",
             ProblemKind::Unavailable => "unavailable",
+            ProblemKind::GrantRefused => "grant-refused",
+            ProblemKind::Upstream => "okta-error",
             ProblemKind::Internal => "internal",
         }
     }
@@ -46,6 +52,8 @@ impl ProblemKind {
             ProblemKind::InvalidRequest | ProblemKind::InvalidPageToken => StatusCode::BAD_REQUEST,
             ProblemKind::Conflict => StatusCode::CONFLICT,
             ProblemKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ProblemKind::GrantRefused => StatusCode::UNPROCESSABLE_ENTITY,
+            ProblemKind::Upstream => StatusCode::BAD_GATEWAY,
             ProblemKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -59,6 +67,8 @@ impl ProblemKind {
             ProblemKind::InvalidPageToken => "Invalid page token",
             ProblemKind::Conflict => "Conflict",
             ProblemKind::Unavailable => "Service unavailable",
+            ProblemKind::GrantRefused => "Grant refused",
+            ProblemKind::Upstream => "Okta error",
             ProblemKind::Internal => "Internal error",
         }
     }
@@ -120,6 +130,27 @@ impl From<oktasync_store::StoreError> for ApiError {
             ProblemKind::Unavailable,
             "the mirror could not be read; the server's log says why",
         )
+    }
+}
+
+impl From<oktasync_grants::GrantError> for ApiError {
+    fn from(e: oktasync_grants::GrantError) -> Self {
+        use oktasync_grants::GrantError as G;
+        let kind = match &e {
+            G::Refused(_) | G::Policy(_) => ProblemKind::GrantRefused,
+            G::NoSuchGrant(_) => ProblemKind::NotFound,
+            G::WrongState { .. } | G::Changed(_) => ProblemKind::Conflict,
+            G::SelfApproval { .. } => ProblemKind::Forbidden,
+            G::Okta(_) => ProblemKind::Upstream,
+            G::Store(_) => {
+                tracing::error!(error = %e, "The mirror could not answer.");
+                return ApiError::new(
+                    ProblemKind::Unavailable,
+                    "the mirror could not be read; the server's log says why",
+                );
+            }
+        };
+        ApiError::new(kind, e.to_string())
     }
 }
 

@@ -24,6 +24,17 @@ pub struct AppState {
     pub tokens: Arc<Recent<String, ApiToken>>,
     /// Orgs by name, as the database gave them a moment ago.
     pub orgs: Arc<Recent<String, OrgId>>,
+    /// What may be granted, and the Okta clients grants are written with.
+    pub grants: Arc<GrantSettings>,
+}
+
+/// What the grant routes need besides the mirror.
+#[derive(Default)]
+pub struct GrantSettings {
+    pub policies: oktasync_grants::policy::Policies,
+    pub principal: oktasync_grants::check::Principal,
+    /// The Okta client of each org this instance syncs, by lower-case name.
+    pub clients: std::collections::HashMap<String, okta_api::OktaClient>,
 }
 
 impl AppState {

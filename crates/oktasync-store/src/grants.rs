@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 /// Where a grant is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum GrantState {
     /// Waiting for an approver (the policy requires one).
@@ -123,6 +124,7 @@ pub struct NewGrant {
 
 /// One grant, as recorded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Grant {
     pub grant_id: i64,
     pub user_id: String,
@@ -149,6 +151,7 @@ pub struct Grant {
 
 /// One entry of a grant's audit trail.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEntry {
     pub seq: i64,
     pub grant_id: i64,

@@ -15,17 +15,25 @@ pub enum TokenScope {
     Read,
     /// Reads, and starting syncs (`POST /v1/orgs/{org}/syncs`).
     Sync,
+    /// Also asking for, approving, extending and ending grants (`/v1/orgs/{org}/grants`).
+    Grant,
     /// Everything.
     Admin,
 }
 
 impl TokenScope {
-    pub const ALL: [TokenScope; 3] = [TokenScope::Read, TokenScope::Sync, TokenScope::Admin];
+    pub const ALL: [TokenScope; 4] = [
+        TokenScope::Read,
+        TokenScope::Sync,
+        TokenScope::Grant,
+        TokenScope::Admin,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             TokenScope::Read => "read",
             TokenScope::Sync => "sync",
+            TokenScope::Grant => "grant",
             TokenScope::Admin => "admin",
         }
     }

@@ -427,8 +427,9 @@ pub enum TokenCommand {
         /// A name for it, unique in the mirror (who or what uses it)
         #[arg(long)]
         name: String,
-        /// What it allows: read (every GET), sync (and POST /syncs), admin (everything)
-        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(["read", "sync", "admin"]))]
+        /// What it allows: read (every GET), sync (and POST /syncs), grant (and the grants),
+        /// admin (everything)
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(["read", "sync", "grant", "admin"]))]
         scope: String,
         /// Limit it to one org of the mirror (its short name)
         #[arg(long, value_name = "ORG")]

@@ -30,6 +30,8 @@ pub async fn serve(org: &OrgArgs, args: &ServeArgs) -> Result<ExitCode> {
         args.reconcile_every,
     )
     .map_err(exit::config)?;
+    let (grant_policies, grant_principal) =
+        crate::config::grants::load(&settings).map_err(exit::config)?;
     let mut schedules = Vec::new();
     for org in served.orgs {
         let client = connect::client(&org.settings).map_err(|e| {
@@ -98,6 +100,8 @@ pub async fn serve(org: &OrgArgs, args: &ServeArgs) -> Result<ExitCode> {
         docs_public: served.docs_public,
         sinks,
         clock,
+        grant_policies,
+        grant_principal,
     };
     let result = oktasync_serve::serve(store.clone(), listener, options, sync::interrupted()).await;
     store.close().await;

@@ -4,6 +4,7 @@
 pub mod admins;
 pub mod apps;
 pub mod changes;
+pub mod grants;
 pub mod groups;
 pub mod ops;
 pub mod orgs;
@@ -31,9 +32,17 @@ use utoipa_axum::routes;
             with `page_size` and `page_token`; errors are `application/problem+json`."
     ),
     modifiers(&BearerAuth),
+    // The grant actions share one route (`{id}:action` is one path segment); each is listed.
+    paths(
+        grants::actions::revoke,
+        grants::actions::extend,
+        grants::actions::approve,
+        grants::actions::deny
+    ),
     tags(
         (name = "orgs"), (name = "users"), (name = "groups"), (name = "apps"),
         (name = "admins"), (name = "changes"), (name = "runs"), (name = "syncs"), (name = "webhooks"),
+        (name = "grants", description = "Time-bound group grants written to Okta; changing them needs a `grant` token"),
         (name = "operations", description = "Health and metrics; no token needed")
     )
 )]
@@ -69,6 +78,8 @@ fn v1() -> OpenApiRouter<AppState> {
         .routes(routes!(runs::start))
         .routes(routes!(runs::get))
         .routes(routes!(webhooks::list))
+        .routes(routes!(grants::list, grants::create))
+        .routes(routes!(grants::get))
 }
 
 fn operations() -> OpenApiRouter<AppState> {
@@ -146,10 +157,15 @@ fn with_problems(doc: &utoipa::openapi::OpenApi) -> serde_json::Value {
 /// The whole application.
 pub fn router(state: AppState) -> Router {
     let (v1, mut doc) = v1().split_for_parts();
-    let v1 = v1.layer(axum::middleware::from_fn_with_state(
-        state.clone(),
-        crate::auth::require_token,
-    ));
+    let v1 = v1
+        .route(
+            "/v1/orgs/{org}/grants/{grant}",
+            axum::routing::post(grants::act),
+        )
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::auth::require_token,
+        ));
     let (ops, ops_doc) = operations().split_for_parts();
     doc.merge(ops_doc);
     let doc = with_problems(&doc);

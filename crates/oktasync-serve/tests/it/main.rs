@@ -4,5 +4,6 @@
 
 mod api;
 mod feed;
+mod grants;
 mod instances;
 mod support;

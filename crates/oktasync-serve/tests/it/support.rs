@@ -122,6 +122,16 @@ impl Server {
         orgs: Vec<OrgSchedule>,
         sinks: Vec<Arc<dyn oktasync_serve::feed::Sink>>,
     ) -> Self {
+        Self::start_full(store, orgs, sinks, Default::default()).await
+    }
+
+    /// With grant policies.
+    pub async fn start_full(
+        store: Arc<Mirror>,
+        orgs: Vec<OrgSchedule>,
+        sinks: Vec<Arc<dyn oktasync_serve::feed::Sink>>,
+        grant_policies: oktasync_grants::policy::Policies,
+    ) -> Self {
         let listener = oktasync_serve::bind("127.0.0.1:0".parse().unwrap())
             .await
             .expect("binds");
@@ -133,6 +143,8 @@ impl Server {
             docs_public: false,
             sinks,
             clock: Arc::new(SystemClock),
+            grant_policies,
+            grant_principal: Default::default(),
         };
         let task = tokio::spawn(async move {
             oktasync_serve::serve(store, listener, options, async move {
