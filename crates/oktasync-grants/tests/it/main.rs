@@ -12,8 +12,8 @@ use oktasync_store::{
     DbLocation, GrantFilter, GrantState, Grants, Mirror, MirrorWriter, NewGrant, OrgId,
 };
 use oktasync_testkit::PgDatabase;
-use serde_json::{Value, json};
-use std::collections::BTreeSet;
+use oktasync_testkit::org::{group_and_outsiders, members};
+use serde_json::json;
 
 fn t(seconds: i64) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 6, 1, 9, 0, 0).unwrap() + Duration::seconds(seconds)
@@ -41,58 +41,6 @@ fn client(emu: &RunningEmulator, max_retries: u32) -> OktaClient {
         },
     )
     .unwrap()
-}
-
-/// An Okta group no rule feeds and no role is granted to, and `n` active users outside it.
-fn group_and_outsiders(export: &Value, n: usize) -> (String, Vec<String>) {
-    let fed: BTreeSet<&str> = export["group_rules"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|r| {
-            r["actions"]["assignUserToGroups"]["groupIds"]
-                .as_array()
-                .unwrap()
-        })
-        .map(|g| g.as_str().unwrap())
-        .collect();
-    let admin: BTreeSet<&str> = export["role_assignments"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["assignee_id"].as_str().unwrap())
-        .collect();
-    let group = export["groups"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|g| g["type"] == "OKTA_GROUP")
-        .map(|g| g["id"].as_str().unwrap())
-        .find(|g| !fed.contains(g) && !admin.contains(g))
-        .unwrap()
-        .to_owned();
-    let inside = members(export, &group);
-    let users = export["users"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|u| u["status"] == "ACTIVE")
-        .map(|u| u["id"].as_str().unwrap().to_owned())
-        .filter(|u| !inside.contains(u))
-        .take(n)
-        .collect::<Vec<_>>();
-    assert_eq!(users.len(), n);
-    (group, users)
-}
-
-fn members(export: &Value, group: &str) -> BTreeSet<String> {
-    export["group_members"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|m| m["group_id"] == group)
-        .map(|m| m["user_id"].as_str().unwrap().to_owned())
-        .collect()
 }
 
 /// Membership writes the emulator has answered (PUT and DELETE share their bucket).
@@ -146,7 +94,7 @@ async fn two_enforcers_on_postgres_remove_each_due_membership_exactly_once() {
     };
     let location = DbLocation::parse(&db.url).unwrap();
     let emu = emulator().await;
-    let (group, users) = group_and_outsiders(&emu.export(), 12);
+    let (group, users) = group_and_outsiders(&emu.export(), 12).expect("a grantable group");
     let (first, second) = (
         oktasync_store::open_writer(&location).await.unwrap(),
         oktasync_store::open_writer(&location).await.unwrap(),
@@ -205,7 +153,7 @@ async fn failed_removals_are_retried_until_okta_takes_them() {
         .await
         .unwrap();
     let emu = emulator().await;
-    let (group, users) = group_and_outsiders(&emu.export(), 3);
+    let (group, users) = group_and_outsiders(&emu.export(), 3).expect("a grantable group");
     let client = client(&emu, 0);
     let org = store
         .ensure_org(&client.org().origin(), t(0))
@@ -293,7 +241,7 @@ async fn a_process_that_died_between_the_record_and_the_call_leaves_work_the_nex
         .await
         .unwrap();
     let emu = emulator().await;
-    let (group, users) = group_and_outsiders(&emu.export(), 2);
+    let (group, users) = group_and_outsiders(&emu.export(), 2).expect("a grantable group");
     let client = client(&emu, 2);
     let org = store
         .ensure_org(&client.org().origin(), t(0))

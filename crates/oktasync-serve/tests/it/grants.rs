@@ -6,8 +6,8 @@ use crate::support::*;
 use okta_emulator::OrgSize;
 use oktasync_grants::policy::{GrantPolicy, Policies, PolicyConfig};
 use oktasync_store::TokenScope;
+use oktasync_testkit::org::{group_and_outsiders, members};
 use serde_json::{Value, json};
-use std::collections::BTreeSet;
 use std::time::Duration;
 
 async fn post(
@@ -37,16 +37,6 @@ async fn post(
     )
 }
 
-fn members(export: &Value, group: &str) -> BTreeSet<String> {
-    export["group_members"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|m| m["group_id"] == group)
-        .map(|m| m["user_id"].as_str().unwrap().to_owned())
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn grants_are_asked_for_extended_and_ended_over_http() {
     let backend = Backend::sqlite().await;
@@ -73,42 +63,8 @@ async fn grants_are_asked_for_extended_and_ended_over_http() {
     .await;
     until_synced(&server, "emu", &read).await;
     let export = emu.export();
-    let fed: BTreeSet<&str> = export["group_rules"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["status"] == "ACTIVE")
-        .flat_map(|r| {
-            r["actions"]["assignUserToGroups"]["groupIds"]
-                .as_array()
-                .unwrap()
-        })
-        .map(|g| g.as_str().unwrap())
-        .collect();
-    let admin: BTreeSet<&str> = export["role_assignments"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["assignee_id"].as_str().unwrap())
-        .collect();
-    let group = export["groups"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|g| g["type"] == "OKTA_GROUP")
-        .map(|g| g["id"].as_str().unwrap())
-        .find(|g| !fed.contains(g) && !admin.contains(g))
-        .unwrap()
-        .to_owned();
-    let inside = members(&export, &group);
-    let user = export["users"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|u| u["status"] == "ACTIVE")
-        .map(|u| u["id"].as_str().unwrap().to_owned())
-        .find(|u| !inside.contains(u))
-        .unwrap();
+    let (group, outsiders) = group_and_outsiders(&export, 1).expect("a grantable group");
+    let user = outsiders[0].clone();
     let grants = server.url("/v1/orgs/emu/grants");
     let ask = json!({"user": user, "group": group, "for": "10m", "reason": "INC-42"});
 

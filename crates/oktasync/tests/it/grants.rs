@@ -4,8 +4,8 @@
 //! happens before any call, with nothing recorded.
 
 use crate::{Synced, oktasync};
+use oktasync_testkit::org::{grantable_groups, ids_where, members};
 use serde_json::Value;
-use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 /// A config for the synced org with one grant policy.
@@ -22,54 +22,6 @@ async fn grant(s: &Synced, args: &[&str]) -> crate::Out {
     let mut all = vec!["grant"];
     all.extend_from_slice(args);
     oktasync(s.dir.path(), &all, &[]).await
-}
-
-fn members(export: &Value, group: &str) -> BTreeSet<String> {
-    export["group_members"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|m| m["group_id"] == group)
-        .map(|m| m["user_id"].as_str().unwrap().to_owned())
-        .collect()
-}
-
-fn ids_where(export: &Value, list: &str, keep: impl Fn(&Value) -> bool) -> Vec<String> {
-    export[list]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|v| keep(v))
-        .map(|v| v["id"].as_str().unwrap().to_owned())
-        .collect()
-}
-
-/// Okta groups a grant may change: no active rule feeds them, no admin role is held by them.
-fn grantable_groups(export: &Value) -> Vec<String> {
-    let fed: BTreeSet<String> = export["group_rules"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["status"] == "ACTIVE")
-        .flat_map(|r| {
-            r["actions"]["assignUserToGroups"]["groupIds"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-        })
-        .map(|g| g.as_str().unwrap().to_owned())
-        .collect();
-    let admin: BTreeSet<String> = export["role_assignments"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["assignee_type"] == "GROUP")
-        .map(|r| r["assignee_id"].as_str().unwrap().to_owned())
-        .collect();
-    ids_where(export, "groups", |g| g["type"] == "OKTA_GROUP")
-        .into_iter()
-        .filter(|g| !fed.contains(g) && !admin.contains(g))
-        .collect()
 }
 
 /// Waits until `deadline` (a grant's expiry has passed).
