@@ -35,7 +35,8 @@ const EXTENDABLE: [GrantState; 4] = [
 ];
 
 impl Grantor<'_> {
-    fn enforcer(&self) -> Enforcer<'_> {
+    /// An enforcer of the same org, as the same process.
+    pub fn enforcer(&self) -> Enforcer<'_> {
         Enforcer {
             client: self.client,
             store: self.store,

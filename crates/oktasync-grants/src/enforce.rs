@@ -57,6 +57,16 @@ pub fn retry_wait(attempts: i64) -> Duration {
 /// after its time, well within the minute promised.
 pub const ENFORCE_EVERY: Duration = Duration::from_secs(10);
 
+/// A name for this process as an enforcer (`role`: `cli`, `watch`, `serve`), unique enough
+/// that its claims are told from another process's.
+pub fn holder(role: &str) -> String {
+    format!(
+        "{role} pid {} since {}",
+        std::process::id(),
+        timestamp(Utc::now())
+    )
+}
+
 /// Runs passes for one org as `holder` (a name unique to this process).
 pub struct Enforcer<'a> {
     pub client: &'a OktaClient,

@@ -103,11 +103,7 @@ pub async fn serve(
             );
             let mut stop = stop_rx.clone();
             tokio::spawn(async move {
-                let holder = format!(
-                    "serve pid {} since {}",
-                    std::process::id(),
-                    oktasync_store::timestamp(clock.now())
-                );
+                let holder = oktasync_grants::enforce::holder("serve");
                 oktasync_grants::enforce::enforce_continuously(
                     &client,
                     &store,

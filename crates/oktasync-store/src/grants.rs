@@ -327,6 +327,16 @@ async fn select_grant(conn: &mut dyn Sql, org: OrgId, grant_id: i64) -> Result<O
     .transpose()
 }
 
+async fn select_grant_by_key(conn: &mut dyn Sql, org: OrgId, key: &str) -> Result<Option<Grant>> {
+    conn.fetch_optional(
+        &format!("SELECT {GRANT_COLUMNS} FROM grants WHERE org_id = $1 AND idempotency_key = $2"),
+        args![org, key],
+    )
+    .await?
+    .map(|row| row.decode::<GrantRow>()?.try_into())
+    .transpose()
+}
+
 async fn audit(
     conn: &mut dyn Sql,
     org: OrgId,
@@ -372,20 +382,11 @@ impl Grants for Mirror {
             .ok_or_else(|| StoreError::Internal("a grant needs an expiry".to_owned()))?;
         let now_text = timestamp(now);
         let mut tx = self.backend.write(Some(org)).await?;
-        if let Some(key) = &new.idempotency_key {
-            let earlier = tx
-                .fetch_optional(
-                    &format!(
-                        "SELECT {GRANT_COLUMNS} FROM grants WHERE org_id = $1 AND idempotency_key = $2"
-                    ),
-                    args![org, key.as_str()],
-                )
-                .await?;
-            if let Some(row) = earlier {
-                let grant: Grant = row.decode::<GrantRow>()?.try_into()?;
-                tx.commit().await?;
-                return Ok((grant, false));
-            }
+        if let Some(key) = &new.idempotency_key
+            && let Some(grant) = select_grant_by_key(tx.as_mut(), org, key).await?
+        {
+            tx.commit().await?;
+            return Ok((grant, false));
         }
         let state = if new.needs_approval {
             GrantState::PendingApproval
@@ -436,15 +437,7 @@ impl Grants for Mirror {
 
     async fn grant_by_key(&self, org: OrgId, key: &str) -> Result<Option<Grant>> {
         let mut conn = self.backend.conn().await?;
-        conn.fetch_optional(
-            &format!(
-                "SELECT {GRANT_COLUMNS} FROM grants WHERE org_id = $1 AND idempotency_key = $2"
-            ),
-            args![org, key],
-        )
-        .await?
-        .map(|row| row.decode::<GrantRow>()?.try_into())
-        .transpose()
+        select_grant_by_key(conn.as_mut(), org, key).await
     }
 
     async fn grants(&self, org: OrgId, filter: &GrantFilter) -> Result<Vec<Grant>> {

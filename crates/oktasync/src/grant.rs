@@ -3,6 +3,7 @@
 
 use crate::cli::{GrantCommand, OrgArgs};
 use crate::config::Layer;
+use crate::history::{resolve_group, resolve_user};
 use crate::output::{Table, opt, print_json, print_list};
 use crate::{connect, exit};
 use anyhow::{Result, anyhow, bail};
@@ -11,7 +12,7 @@ use okta_api::OktaClient;
 use oktasync_grants::GrantError;
 use oktasync_grants::actions::Grantor;
 use oktasync_grants::check::{GrantRequest, Principal};
-use oktasync_grants::enforce::{Enforcer, PassReport};
+use oktasync_grants::enforce::PassReport;
 use oktasync_grants::policy::Policies;
 use oktasync_store::{Grant, GrantFilter, Grants, Mirror, MirrorReader, OrgId};
 use serde_json::json;
@@ -29,16 +30,16 @@ struct OrgContext {
 }
 
 impl OrgContext {
-    fn grantor(&self) -> Result<Grantor<'_>> {
-        Ok(Grantor {
+    fn grantor(&self) -> Grantor<'_> {
+        Grantor {
             client: &self.client,
             store: &self.store,
             org: self.org,
             org_name: self.settings.org_name.clone().unwrap_or_default(),
             policies: &self.policies,
             principal: self.principal,
-            holder: holder(),
-        })
+            holder: oktasync_grants::enforce::holder("cli"),
+        }
     }
 }
 
@@ -63,15 +64,6 @@ async fn open(org: &OrgArgs) -> Result<OrgContext> {
         policies,
         principal,
     })
-}
-
-/// This process, as an enforcer naming its claims.
-pub(crate) fn holder() -> String {
-    format!(
-        "pid {} at {}",
-        std::process::id(),
-        oktasync_store::timestamp(Utc::now())
-    )
 }
 
 fn refused(e: GrantError) -> anyhow::Error {
@@ -130,7 +122,7 @@ pub async fn run(command: GrantCommand) -> Result<ExitCode> {
                 idempotency_key: None,
             };
             let result =
-                async { ctx.grantor()?.request(&request, now).await.map_err(refused) }.await;
+                async { ctx.grantor().request(&request, now).await.map_err(refused) }.await;
             ctx.store.close().await;
             let (grant, _, report) = result?;
             if out.json {
@@ -152,11 +144,11 @@ pub async fn run(command: GrantCommand) -> Result<ExitCode> {
             let filter = GrantFilter {
                 open: active,
                 user_id: match user {
-                    Some(u) => Some(resolve_user(&ctx, &u).await?),
+                    Some(u) => Some(resolve_user(&ctx.store, ctx.org, &u).await?),
                     None => None,
                 },
                 group_id: match group {
-                    Some(g) => Some(resolve_group(&ctx, &g).await?),
+                    Some(g) => Some(resolve_group(&ctx.store, ctx.org, &g).await?),
                     None => None,
                 },
             };
@@ -214,7 +206,7 @@ pub async fn run(command: GrantCommand) -> Result<ExitCode> {
         } => {
             let ctx = open(&org).await?;
             let result = async {
-                let grantor = ctx.grantor()?;
+                let grantor = ctx.grantor();
                 let actor = std::env::var("USER").ok();
                 match id {
                     Some(id) if !all => grantor
@@ -223,7 +215,7 @@ pub async fn run(command: GrantCommand) -> Result<ExitCode> {
                         .map(|(grant, report)| (vec![grant], report)),
                     _ => {
                         let group = match group {
-                            Some(g) => Some(resolve_group(&ctx, &g).await?),
+                            Some(g) => Some(resolve_group(&ctx.store, ctx.org, &g).await?),
                             None => None,
                         };
                         grantor.revoke_all(group, actor, Utc::now()).await
@@ -250,7 +242,7 @@ pub async fn run(command: GrantCommand) -> Result<ExitCode> {
             })?;
             let ctx = open(&org).await?;
             let result = async {
-                ctx.grantor()?
+                ctx.grantor()
                     .extend(id, by, std::env::var("USER").ok(), Utc::now())
                     .await
                     .map_err(refused)
@@ -266,7 +258,7 @@ pub async fn run(command: GrantCommand) -> Result<ExitCode> {
                 .ok_or_else(|| exit::config(anyhow!("say who approves: --by WHO")))?;
             let ctx = open(&org).await?;
             let result = async {
-                ctx.grantor()?
+                ctx.grantor()
                     .approve(id, &by, Utc::now())
                     .await
                     .map_err(refused)
@@ -287,7 +279,7 @@ pub async fn run(command: GrantCommand) -> Result<ExitCode> {
             let ctx = open(&org).await?;
             let by = by.or_else(|| std::env::var("USER").ok());
             let result = async {
-                ctx.grantor()?
+                ctx.grantor()
                     .deny(id, by, reason, Utc::now())
                     .await
                     .map_err(refused)
@@ -299,7 +291,7 @@ pub async fn run(command: GrantCommand) -> Result<ExitCode> {
         }
         GrantCommand::Enforce { org, out } => {
             let ctx = open(&org).await?;
-            let report = enforcer(&ctx).pass(Utc::now()).await;
+            let report = ctx.grantor().enforcer().pass(Utc::now()).await;
             ctx.store.close().await;
             let report = report?;
             if out.json {
@@ -315,16 +307,6 @@ pub async fn run(command: GrantCommand) -> Result<ExitCode> {
     }
 }
 
-fn enforcer(ctx: &OrgContext) -> Enforcer<'_> {
-    Enforcer {
-        client: &ctx.client,
-        store: &ctx.store,
-        org: ctx.org,
-        holder: holder(),
-        org_name: ctx.settings.org_name.clone().unwrap_or_default(),
-    }
-}
-
 fn print_grants(grants: &[Grant], report: &PassReport, json: bool) -> Result<()> {
     if json {
         return print_json(&json!({"grants": grants, "enforcement": report}));
@@ -333,22 +315,6 @@ fn print_grants(grants: &[Grant], report: &PassReport, json: bool) -> Result<()>
         println!("{}", describe(grant));
     }
     Ok(())
-}
-
-async fn resolve_user(ctx: &OrgContext, user: &str) -> Result<String> {
-    Ok(ctx
-        .store
-        .user(ctx.org, user)
-        .await?
-        .map_or_else(|| user.to_owned(), |u| u.user.id))
-}
-
-async fn resolve_group(ctx: &OrgContext, group: &str) -> Result<String> {
-    Ok(ctx
-        .store
-        .find_group(ctx.org, group)
-        .await?
-        .map_or_else(|| group.to_owned(), |g| g.id))
 }
 
 fn describe(g: &Grant) -> String {

@@ -141,15 +141,25 @@ pub async fn changes(
     print_list(format, &records, &t, "changes")
 }
 
-/// A user id from an id or login: the mirror first, then the change log (a deleted user).
-async fn resolve_user(store: &dyn MirrorReader, org: OrgId, id_or_login: &str) -> Result<String> {
+/// A user id from an id or login: the mirror first, then the text itself (a deleted user is
+/// still named by id in the change log).
+pub(crate) async fn resolve_user(
+    store: &dyn MirrorReader,
+    org: OrgId,
+    id_or_login: &str,
+) -> Result<String> {
     if let Some(detail) = store.user(org, id_or_login).await? {
         return Ok(detail.user.id);
     }
     Ok(id_or_login.to_owned())
 }
 
-async fn resolve_group(store: &dyn MirrorReader, org: OrgId, id_or_name: &str) -> Result<String> {
+/// The id of the group with this id or name; the text itself when the mirror has none.
+pub(crate) async fn resolve_group(
+    store: &dyn MirrorReader,
+    org: OrgId,
+    id_or_name: &str,
+) -> Result<String> {
     if let Some(group) = store.find_group(org, id_or_name).await? {
         return Ok(group.id);
     }

@@ -252,7 +252,7 @@ pub async fn watch(settings: &Settings, args: &WatchArgs, json: bool) -> Result<
     };
     // Grants end on time while the watch runs (several enforcers never collide: each claims
     // its work in the database).
-    let holder = crate::grant::holder();
+    let holder = oktasync_grants::enforce::holder("watch");
     let enforcing = oktasync_grants::enforce::enforce_continuously(
         &client,
         &store,

@@ -127,7 +127,7 @@ fn grantor<'a>(state: &'a AppState, org: &str, id: OrgId) -> ApiResult<Grantor<'
         org_name: org.to_ascii_lowercase(),
         policies: &state.grants.policies,
         principal: state.grants.principal,
-        holder: format!("serve pid {}", std::process::id()),
+        holder: oktasync_grants::enforce::holder("serve"),
     })
 }
 
