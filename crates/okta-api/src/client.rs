@@ -346,15 +346,63 @@ impl OktaClient {
     /// Adds a user to an OKTA_GROUP group. Idempotent: adding a member again succeeds.
     pub async fn add_group_member(&self, group_id: &str, user_id: &str) -> Result<WriteReceipt> {
         let url = self.api_url(&["groups", group_id, "users", user_id], &[])?;
-        self.execute(Method::PUT, url, RequestKind::Start, |r| Ok(receipt(r)))
-            .await
+        self.execute(Method::PUT, url, None, RequestKind::Start, |r| {
+            Ok(receipt(r))
+        })
+        .await
     }
 
     /// Removes a user from an OKTA_GROUP group.
     pub async fn remove_group_member(&self, group_id: &str, user_id: &str) -> Result<WriteReceipt> {
         let url = self.api_url(&["groups", group_id, "users", user_id], &[])?;
-        self.execute(Method::DELETE, url, RequestKind::Start, |r| Ok(receipt(r)))
-            .await
+        self.execute(Method::DELETE, url, None, RequestKind::Start, |r| {
+            Ok(receipt(r))
+        })
+        .await
+    }
+
+    /// Creates a user with `profile` (`login`, `email`, `firstName`, `lastName`, ...) and no
+    /// credentials; `activate` makes it ACTIVE at once (Okta then emails an activation link
+    /// unless the org says otherwise), else STAGED.
+    pub async fn create_user(
+        &self,
+        profile: &Value,
+        activate: bool,
+    ) -> Result<(User, WriteReceipt)> {
+        let url = self.api_url(&["users"], &[("activate", activate.to_string())])?;
+        let target = format!("POST {}", url.path());
+        let body = serde_json::json!({ "profile": profile });
+        let (value, receipt) = self
+            .execute(Method::POST, url, Some(&body), RequestKind::Start, |r| {
+                Ok((parse_json(r)?, receipt(r)))
+            })
+            .await?;
+        let user = serde_json::from_value(value).map_err(|e| Error::InvalidResponse {
+            target,
+            retries: 0,
+            cause: format!("the response does not have the expected shape ({e})"),
+        })?;
+        Ok((user, receipt))
+    }
+
+    /// Deactivates a user (status DEPROVISIONED): it can no longer sign in, and loses its
+    /// group memberships and app assignments. The first of the two calls that delete one.
+    pub async fn deactivate_user(&self, user_id: &str) -> Result<WriteReceipt> {
+        let url = self.api_url(&["users", user_id, "lifecycle", "deactivate"], &[])?;
+        self.execute(Method::POST, url, None, RequestKind::Start, |r| {
+            Ok(receipt(r))
+        })
+        .await
+    }
+
+    /// Deletes a DEPROVISIONED user for good (on a user of any other status Okta
+    /// deactivates it instead).
+    pub async fn delete_user(&self, user_id: &str) -> Result<WriteReceipt> {
+        let url = self.api_url(&["users", user_id], &[])?;
+        self.execute(Method::DELETE, url, None, RequestKind::Start, |r| {
+            Ok(receipt(r))
+        })
+        .await
     }
 
     // ---- plumbing ----------------------------------------------------------------------
@@ -402,7 +450,7 @@ impl OktaClient {
     async fn get_json<T: DeserializeOwned>(&self, url: Url) -> Result<T> {
         let target = format!("GET {}", url.path());
         let value: Value = self
-            .execute(Method::GET, url, RequestKind::Start, parse_json)
+            .execute(Method::GET, url, None, RequestKind::Start, parse_json)
             .await?;
         serde_json::from_value(value).map_err(|e| Error::InvalidResponse {
             target,
@@ -418,7 +466,7 @@ impl OktaClient {
         kind: RequestKind,
     ) -> Result<(Vec<Value>, Option<Url>)> {
         let base = self.org().as_url().clone();
-        self.execute(Method::GET, url, kind, |r| {
+        self.execute(Method::GET, url, None, kind, |r| {
             split_page(parse_json(r)?, &r.headers, shape, &base)
         })
         .await
@@ -430,6 +478,7 @@ impl OktaClient {
         &self,
         method: Method,
         url: Url,
+        body: Option<&Value>,
         kind: RequestKind,
         decode: impl Fn(&HttpResponse) -> Result<T, String>,
     ) -> Result<T> {
@@ -442,6 +491,9 @@ impl OktaClient {
         loop {
             let auth = self.inner.auth.authorize(transport, &method, &url).await?;
             let mut request = reqwest::Request::new(method.clone(), url.clone());
+            if let Some(body) = body {
+                *request.body_mut() = Some(body.to_string().into());
+            }
             let headers = request.headers_mut();
             headers.insert(
                 http::header::ACCEPT,
@@ -451,7 +503,12 @@ impl OktaClient {
             if let Some(proof) = &auth.dpop {
                 headers.insert("dpop", proof.clone());
             }
-            if method == Method::PUT || method == Method::POST {
+            if body.is_some() {
+                headers.insert(
+                    http::header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                );
+            } else if method == Method::PUT || method == Method::POST {
                 // Okta answers 411 to a bodiless PUT/POST without Content-Length
                 headers.insert(http::header::CONTENT_LENGTH, HeaderValue::from_static("0"));
             }

@@ -16,7 +16,7 @@ pub use factor::UserFactor;
 pub use group::{Group, GroupProfile, GroupStats};
 pub use group_rule::GroupRule;
 pub use idp::IdentityProvider;
-pub use log::{LogActor, LogEvent, LogOutcome, LogTarget};
+pub use log::{LogActor, LogDebugContext, LogDebugData, LogEvent, LogOutcome, LogTarget};
 pub use role::{RoleAssignee, RoleAssignment};
 pub use user::{USER_STATUSES, User, UserProfile};
 
@@ -110,6 +110,17 @@ pub(crate) mod lenient {
         Ok(match Option::<Value>::deserialize(d)? {
             Some(Value::Number(n)) => n.as_i64(),
             Some(Value::String(s)) => s.parse().ok(),
+            _ => None,
+        })
+    }
+
+    /// An object of type `T`; anything that does not read as one (a string, an array, an
+    /// object of another shape) as `None`.
+    pub fn object<'de, D: Deserializer<'de>, T: serde::de::DeserializeOwned>(
+        d: D,
+    ) -> Result<Option<T>, D::Error> {
+        Ok(match Option::<Value>::deserialize(d)? {
+            Some(value @ Value::Object(_)) => serde_json::from_value(value).ok(),
             _ => None,
         })
     }

@@ -176,7 +176,9 @@ impl<'a> IncrementalRun<'a> {
                 continue;
             }
             let at = event.published.unwrap_or_else(|| self.opts.clock.now());
-            let cause = Cause::event(at, event.uuid.clone()).by(actor_of(event));
+            let cause = Cause::event(at, event.uuid.clone())
+                .by(actor_of(event))
+                .request(event.request_id().map(str::to_owned));
             for (_, module) in modules() {
                 module.plan_event(&run, &mut plan, &kind, &cause).await?;
             }

@@ -3,14 +3,15 @@
 //! by an enforcement pass, so Okta reflects it at once. The CLI and the REST API both call
 //! these.
 
-use crate::check::{GrantRequest, Principal, check_request};
+use crate::check::{GrantRequest, NewAccount, Principal, check_request};
 use crate::enforce::{Enforcer, PassReport};
 use crate::error::GrantError;
 use crate::policy::Policies;
 use chrono::{DateTime, Utc};
 use okta_api::OktaClient;
 use oktasync_store::{
-    AuditNote, Grant, GrantFilter, GrantState, GrantUpdate, Grants, Mirror, OrgId, timestamp,
+    AuditNote, Grant, GrantFilter, GrantState, GrantUpdate, GrantUserState, Grants, Mirror,
+    NewGrant, OrgId, timestamp,
 };
 
 /// The grants of one org, as one actor sees them.
@@ -89,7 +90,7 @@ impl Grantor<'_> {
         {
             return Ok((earlier, false, PassReport::default()));
         }
-        let new = check_request(
+        let mut new = check_request(
             self.store,
             self.org,
             self.policies,
@@ -98,12 +99,77 @@ impl Grantor<'_> {
             now,
         )
         .await?;
+        if let Some(account) = &request.create_user {
+            new.user_id = self.create_account(request, account, &new, now).await?;
+        }
         let (grant, created) = self.store.request_grant(self.org, &new, now).await?;
         if !created {
             return Ok((grant, false, PassReport::default()));
         }
         let report = self.enforcer().pass(now).await?;
         Ok((self.get(grant.grant_id).await?, true, report))
+    }
+
+    /// Creates the account a grant is for, recorded as oktasync's before the call (so that a
+    /// crash leaves a record to resolve, never an account nobody knows oktasync made); its id.
+    async fn create_account(
+        &self,
+        request: &GrantRequest,
+        account: &NewAccount,
+        new: &NewGrant,
+        now: DateTime<Utc>,
+    ) -> Result<String, GrantError> {
+        let cleanup = self
+            .policies
+            .for_group(&new.group_id, new.group_name.as_deref())
+            .and_then(|p| p.cleanup_after_days)
+            .map(i64::from);
+        let login = request.user.as_str();
+        self.store
+            .grant_user_requested(
+                self.org,
+                login,
+                request.requested_by.as_deref(),
+                cleanup,
+                now,
+            )
+            .await?;
+        let profile = serde_json::json!({
+            "login": login,
+            "email": account.email,
+            "firstName": account.first_name,
+            "lastName": account.last_name,
+        });
+        match self.client.create_user(&profile, true).await {
+            Ok((user, _)) => {
+                self.store
+                    .update_grant_user(
+                        self.org,
+                        login,
+                        Some(&user.id),
+                        GrantUserState::Created,
+                        None,
+                        now,
+                    )
+                    .await?;
+                Ok(user.id)
+            }
+            Err(e) => {
+                // Okta refused it: nothing was created.
+                use okta_api::Error as E;
+                if matches!(
+                    e,
+                    E::Api(_)
+                        | E::NotFound(_)
+                        | E::Forbidden(_)
+                        | E::MissingScope { .. }
+                        | E::InvalidToken(_)
+                ) {
+                    self.store.forget_grant_user(self.org, login).await?;
+                }
+                Err(e.into())
+            }
+        }
     }
 
     /// Approves a grant waiting for approval, then adds it. The approver must not be the

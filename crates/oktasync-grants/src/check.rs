@@ -20,6 +20,17 @@ pub struct GrantRequest {
     pub ticket: Option<String>,
     pub requested_by: Option<String>,
     pub idempotency_key: Option<String>,
+    /// Create the user in Okta for this grant (`user` is then the new login): the account is
+    /// oktasync's, and may be cleaned up after its last grant (`cleanup_after_days`).
+    pub create_user: Option<NewAccount>,
+}
+
+/// An account to create for a grant.
+#[derive(Debug, Clone, Default)]
+pub struct NewAccount {
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
 }
 
 /// What oktasync's own Okta principal may do, as configured.
@@ -44,11 +55,18 @@ pub async fn check_request(
     if until <= now {
         return Err(Refusal::NotInFuture(oktasync_store::timestamp(until)).into());
     }
-    let user = store
-        .user(org, &request.user)
-        .await?
-        .ok_or_else(|| Refusal::UnknownUser(request.user.clone()))?
-        .user;
+    let known = store.user(org, &request.user).await?.map(|u| u.user);
+    let user = match (known, &request.create_user) {
+        (Some(user), None) => Some(user),
+        (None, None) => return Err(Refusal::UnknownUser(request.user.clone()).into()),
+        (Some(user), Some(_)) => {
+            return Err(
+                Refusal::UserExists(user.login.clone().unwrap_or_else(|| user.id.clone())).into(),
+            );
+        }
+        // Created once every check has passed.
+        (None, Some(_)) => None,
+    };
     let group = store
         .group_summary(org, &request.group)
         .await?
@@ -89,13 +107,15 @@ pub async fn check_request(
         }
         .into());
     }
-    let status = user.status.clone().unwrap_or_default();
-    if status != "ACTIVE" {
-        return Err(Refusal::UserNotActive {
-            login: user.login.clone().unwrap_or_else(|| user.id.clone()),
-            status,
+    if let Some(user) = &user {
+        let status = user.status.clone().unwrap_or_default();
+        if status != "ACTIVE" {
+            return Err(Refusal::UserNotActive {
+                login: user.login.clone().unwrap_or_else(|| user.id.clone()),
+                status,
+            }
+            .into());
         }
-        .into());
     }
     if let Some((rule_id, rule_name)) = store
         .active_rules_feeding(org, &group_id)
@@ -122,9 +142,13 @@ pub async fn check_request(
         .into());
     }
     Ok(NewGrant {
-        user_id: user.id.clone(),
+        // Empty for an account still to create: its id comes from Okta.
+        user_id: user.as_ref().map(|u| u.id.clone()).unwrap_or_default(),
         group_id,
-        user_login: user.login.clone(),
+        user_login: match &user {
+            Some(user) => user.login.clone(),
+            None => Some(request.user.clone()),
+        },
         group_name: group.group.name.clone(),
         reason: reason.map(str::to_owned),
         ticket: request.ticket.clone(),

@@ -45,6 +45,12 @@ pub struct PassReport {
     pub failed: u64,
     /// Steps that failed and will be retried.
     pub retrying: u64,
+    /// Grants ended because someone else removed their membership early.
+    pub ended_externally: u64,
+    /// Ended grants whose membership someone else added again (reported once each).
+    pub re_added: u64,
+    /// Accounts created for grants, deactivated and deleted after their last grant.
+    pub users_cleaned_up: u64,
 }
 
 /// The wait before attempt `attempts + 1`: 2 s, doubling, at most [`MAX_RETRY_WAIT`].
@@ -124,9 +130,41 @@ pub async fn enforce_continuously(
 }
 
 impl Enforcer<'_> {
-    /// One pass at `now`: claims and works every grant that needs Okta.
+    /// One pass at `now`: reads what others changed (drift), then claims and works every
+    /// grant that needs Okta, then cleans up accounts created for grants that are over.
     pub async fn pass(&self, now: DateTime<Utc>) -> Result<PassReport, GrantError> {
-        let mut report = PassReport::default();
+        let drift = crate::drift::follow(self.store, self.org, &self.org_name, now).await?;
+        let mut report = PassReport {
+            ended_externally: drift.ended_externally,
+            re_added: drift.re_added,
+            ..Default::default()
+        };
+        self.claim_and_work(now, &mut report).await?;
+        report.users_cleaned_up = crate::cleanup::clean_up(self, now).await?;
+        self.publish_open(&report).await?;
+        Ok(report)
+    }
+
+    /// The open grants by state as gauges (`oktasync_grants`), and this pass's failures.
+    async fn publish_open(&self, report: &PassReport) -> Result<(), GrantError> {
+        let open = self.store.open_grants(self.org).await?;
+        for state in GrantState::OPEN {
+            let n = open.iter().filter(|g| g.state == state).count();
+            metrics::gauge!("oktasync_grants", "org" => self.org_name.clone(), "state" => state.as_str())
+                .set(n as f64);
+        }
+        if report.retrying > 0 {
+            metrics::counter!("oktasync_grant_step_failures_total", "org" => self.org_name.clone())
+                .increment(report.retrying);
+        }
+        Ok(())
+    }
+
+    async fn claim_and_work(
+        &self,
+        now: DateTime<Utc>,
+        report: &mut PassReport,
+    ) -> Result<(), GrantError> {
         loop {
             let claimed = self
                 .store
@@ -134,10 +172,10 @@ impl Enforcer<'_> {
                 .await?;
             let more = claimed.len() == CLAIM_BATCH as usize;
             for grant in claimed {
-                self.work(grant, now, &mut report).await?;
+                self.work(grant, now, report).await?;
             }
             if !more {
-                return Ok(report);
+                return Ok(());
             }
         }
     }

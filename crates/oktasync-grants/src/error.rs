@@ -38,9 +38,13 @@ pub enum Refusal {
     RuleTarget { name: String, rule: String },
     #[error(
         "the group {name:?} holds admin roles ({roles}): only a Super Admin principal may change \
-         its members; if oktasync's credential is one, set `grants_principal_is_super_admin = true`"
+         its members; if oktasync's credential is one, set `principal_is_super_admin = true` under [grants]"
     )]
     AdminGroup { name: String, roles: String },
+    #[error(
+        "the user {0} exists already: --create-user creates a new account; grant the existing one without it"
+    )]
+    UserExists(String),
     #[error("a grant must end in the future (it would end at {0})")]
     NotInFuture(String),
 }

@@ -7,12 +7,17 @@
 //! - [`actions`]: asking, approving, denying, extending and ending grants (CLI and REST).
 //! - [`enforce`]: one enforcement pass: confirm the adds, remove what is due, retry what
 //!   failed; run by `grant enforce`, and continuously by `watch` and `serve`.
+//! - [`drift`]: what others did to granted memberships, read from the change log (reported,
+//!   not fought), and each grant call tied to its System Log event.
+//! - [`cleanup`]: accounts created for grants, deactivated and deleted after their last one.
 //!
 //! The store keeps the grants and their audit (`oktasync_store::Grants`): a grant is committed
 //! before Okta is called, so a crash between the two leaves work the next pass finds.
 
 pub mod actions;
 pub mod check;
+pub mod cleanup;
+pub mod drift;
 pub mod enforce;
 mod error;
 pub mod policy;

@@ -7,6 +7,8 @@
 //! max_duration = "8h"
 //! require_reason = true        # the default
 //! require_approval = false     # when true, the approver must differ from the requester
+//! cleanup_after_days = 30      # accounts oktasync created for a grant (`--create-user`) are
+//!                              # deactivated and deleted this long after their last grant
 //! ```
 
 use crate::error::GrantError;
@@ -23,6 +25,8 @@ pub struct PolicyConfig {
     pub require_reason: bool,
     #[serde(default)]
     pub require_approval: bool,
+    #[serde(default)]
+    pub cleanup_after_days: Option<u32>,
 }
 
 fn yes() -> bool {
@@ -37,6 +41,9 @@ pub struct GrantPolicy {
     pub max_duration: Duration,
     pub require_reason: bool,
     pub require_approval: bool,
+    /// Accounts oktasync created for a grant under this policy are deactivated and deleted
+    /// this many days after their last grant ended; `None`: kept.
+    pub cleanup_after_days: Option<u32>,
 }
 
 impl GrantPolicy {
@@ -64,6 +71,7 @@ impl GrantPolicy {
             max_duration,
             require_reason: config.require_reason,
             require_approval: config.require_approval,
+            cleanup_after_days: config.cleanup_after_days,
         })
     }
 
@@ -132,6 +140,7 @@ mod tests {
                 max_duration: max.into(),
                 require_reason: true,
                 require_approval: false,
+                cleanup_after_days: None,
             },
             "[[grant_policies]] #1",
         )

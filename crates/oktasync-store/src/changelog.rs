@@ -172,8 +172,8 @@ async fn insert_change(
     let [user_id, group_id, app_id] = concerned_ids(change.spec, change.row);
     conn.execute(
         "INSERT INTO changes (org_id, run_id, at, source, entity, entity_id, op, user_id,
-            group_id, app_id, changed_fields, old, new, event_uuid, actor)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+            group_id, app_id, changed_fields, old, new, event_uuid, actor, okta_request_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
         args![
             run.org,
             run.run.0,
@@ -190,6 +190,7 @@ async fn insert_change(
             change.new.map(|v| v.to_string()),
             cause.event_uuid.as_deref(),
             cause.actor.as_deref(),
+            cause.request_id.as_deref(),
         ],
     )
     .await?;

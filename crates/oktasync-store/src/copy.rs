@@ -107,6 +107,7 @@ fn history_tables() -> Vec<CopiedTable> {
                 "new",
                 "event_uuid",
                 "actor",
+                "okta_request_id",
             ],
             "change_id",
         ),
@@ -149,6 +150,22 @@ fn history_tables() -> Vec<CopiedTable> {
                 "log_event_uuid",
             ],
             "seq",
+        ),
+        table(
+            "grant_users",
+            &["org_id", "cleanup_after_days"],
+            &[],
+            &[
+                "login",
+                "user_id",
+                "state",
+                "requested_at",
+                "created_by",
+                "deactivated_at",
+                "deleted_at",
+                "last_error",
+            ],
+            "org_id, login",
         ),
     ]
 }

@@ -46,6 +46,9 @@ pub struct Cause {
     pub event_uuid: Option<String>,
     /// Who acted, as the event names them: `alternateId (type)`.
     pub actor: Option<String>,
+    /// The `X-Okta-Request-Id` of the API request that made the change, as the event names
+    /// it: ties a change to the write (a grant's) that caused it.
+    pub request_id: Option<String>,
 }
 
 impl Cause {
@@ -54,6 +57,7 @@ impl Cause {
             at,
             event_uuid: Some(uuid.into()),
             actor: None,
+            request_id: None,
         }
     }
 
@@ -62,12 +66,18 @@ impl Cause {
             at,
             event_uuid: None,
             actor: None,
+            request_id: None,
         }
     }
 
     /// The same cause, naming who acted.
     pub fn by(self, actor: Option<String>) -> Self {
         Self { actor, ..self }
+    }
+
+    /// The same cause, naming the API request that made the change.
+    pub fn request(self, request_id: Option<String>) -> Self {
+        Self { request_id, ..self }
     }
 }
 
@@ -306,6 +316,8 @@ pub struct ChangeQuery {
     pub limit: Option<u32>,
     /// Only changes after this change id, and then the oldest first: how a feed is paged.
     pub after: Option<i64>,
+    /// Only changes of this entity (`group_members`, `grants`, ...).
+    pub entity: Option<String>,
 }
 
 /// One row of the change log (`changes` table).
@@ -337,6 +349,12 @@ pub struct ChangeRecord {
     pub event_uuid: Option<String>,
     /// Who made the change in Okta, where an event says so: `alternateId (type)`.
     pub actor: Option<String>,
+    /// The `X-Okta-Request-Id` of the request that made the change, where the event says so
+    /// (for `grants` records, of the call the grant made).
+    pub okta_request_id: Option<String>,
+    /// The grant whose call made this change (a membership a grant added or removed), or
+    /// the grant a `grants` record is about.
+    pub grant_id: Option<i64>,
     /// The login of `user_id`, the name of `group_id`, the label of `app_id`, as the mirror
     /// has them now (for a row that is gone, as the change recorded them).
     pub user_login: Option<String>,

@@ -69,6 +69,9 @@ pub enum StoreError {
     Json(#[from] serde_json::Error),
     #[error("internal error: {0}; please report it")]
     Internal(String),
+    /// A record that would clash with one already kept; the message says what to do.
+    #[error("{0}")]
+    Conflict(String),
     #[error("no org {0} in this mirror; run `oktasync sync` for it first")]
     UnknownOrg(String),
     #[error(

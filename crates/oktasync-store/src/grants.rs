@@ -18,6 +18,7 @@ use crate::types::{OrgId, timestamp};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 /// Where a grant is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -213,6 +214,64 @@ pub struct GrantFilter {
     pub group_id: Option<String>,
 }
 
+/// An Okta account oktasync created for a grant (`grant add --create-user`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantUser {
+    pub login: String,
+    /// `None` until Okta's answer to the create is recorded.
+    pub user_id: Option<String>,
+    pub state: GrantUserState,
+    /// When the account was asked for (before the create call).
+    pub requested_at: String,
+    pub created_by: Option<String>,
+    /// Days after its last grant ended that the account is deactivated and deleted; `None`:
+    /// never.
+    pub cleanup_after_days: Option<i64>,
+    pub deactivated_at: Option<String>,
+    pub deleted_at: Option<String>,
+    pub last_error: Option<String>,
+}
+
+/// Where an account oktasync created is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantUserState {
+    /// Asked of Okta; the answer is not recorded (a crash in between is resolved by looking
+    /// the login up).
+    Creating,
+    Created,
+    Deactivated,
+    Deleted,
+}
+
+impl GrantUserState {
+    pub const ALL: [GrantUserState; 4] = [
+        GrantUserState::Creating,
+        GrantUserState::Created,
+        GrantUserState::Deactivated,
+        GrantUserState::Deleted,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantUserState::Creating => "creating",
+            GrantUserState::Created => "created",
+            GrantUserState::Deactivated => "deactivated",
+            GrantUserState::Deleted => "deleted",
+        }
+    }
+}
+
+impl std::str::FromStr for GrantUserState {
+    type Err = StoreError;
+    fn from_str(s: &str) -> Result<Self> {
+        GrantUserState::ALL
+            .into_iter()
+            .find(|state| state.as_str() == s)
+            .ok_or_else(|| StoreError::Internal(format!("unknown account state {s:?}")))
+    }
+}
+
 /// The grants of a mirror.
 #[async_trait]
 pub trait Grants: Send + Sync {
@@ -248,6 +307,54 @@ pub trait Grants: Send + Sync {
         note: &AuditNote,
         now: DateTime<Utc>,
     ) -> Result<Option<Grant>>;
+
+    /// Adds an audit entry (and its change-log record) to a grant without changing it: what
+    /// was noticed about it (a membership re-added after it ended, an account cleaned up).
+    async fn note_grant(
+        &self,
+        org: OrgId,
+        grant_id: i64,
+        note: &AuditNote,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
+
+    /// Ties the audit entries that recorded the call with `request_id` to the System Log
+    /// event that shows it; the grant they belong to, if any (the change was a grant's).
+    async fn link_grant_event(
+        &self,
+        org: OrgId,
+        request_id: &str,
+        event_uuid: Option<&str>,
+    ) -> Result<Option<i64>>;
+
+    /// Records that an account with `login` is about to be created for a grant, before the
+    /// call. Fails if oktasync already created (or is creating) one with that login.
+    async fn grant_user_requested(
+        &self,
+        org: OrgId,
+        login: &str,
+        created_by: Option<&str>,
+        cleanup_after_days: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
+
+    /// Moves an account to `state` (with its id once known; `error` records a failed step,
+    /// `None` clears it). Deactivation and deletion times are set from `now`.
+    async fn update_grant_user(
+        &self,
+        org: OrgId,
+        login: &str,
+        user_id: Option<&str>,
+        state: GrantUserState,
+        error: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
+
+    /// Forgets an account whose create never reached Okta.
+    async fn forget_grant_user(&self, org: OrgId, login: &str) -> Result<()>;
+
+    /// The accounts oktasync created for grants, by login.
+    async fn grant_users(&self, org: OrgId) -> Result<Vec<GrantUser>>;
 
     /// Claims up to `limit` grants that need Okta now, for `holder` until `now + hold`:
     /// pending and adding ones (the add to make or confirm, or, past their expiry, to end),
@@ -361,12 +468,92 @@ async fn audit(
     Ok(())
 }
 
+/// Records a change of a grant: its audit entry, and a `grants` row in the change log, so that
+/// `changes` and the change feed carry what grants do. `before` is the grant before the
+/// change (`None`: just requested); `after` as it is now.
+async fn record(
+    conn: &mut dyn Sql,
+    org: OrgId,
+    before: Option<&Grant>,
+    after: &Grant,
+    note: &AuditNote,
+    now: &str,
+) -> Result<()> {
+    audit(conn, org, after.grant_id, note, now).await?;
+    let after_json = serde_json::to_value(after)?;
+    let (op, fields, old, mut new) = match before {
+        None => ("add", Vec::new(), None, after_json),
+        Some(before) => {
+            let before_json = serde_json::to_value(before)?;
+            let mut fields = Vec::new();
+            let mut old = serde_json::Map::new();
+            let mut new = serde_json::Map::new();
+            if let (Some(was), Some(is)) = (before_json.as_object(), after_json.as_object()) {
+                for (key, value) in is {
+                    if was.get(key) != Some(value) {
+                        fields.push(key.clone());
+                        old.insert(key.clone(), was.get(key).cloned().unwrap_or_default());
+                        new.insert(key.clone(), value.clone());
+                    }
+                }
+            }
+            (
+                "update",
+                fields,
+                Some(Value::Object(old)),
+                Value::Object(new),
+            )
+        }
+    };
+    // What happened, as the audit says it: a change of state alone does not tell a retry
+    // from a first failure, or a removal from a membership left alone.
+    if let Some(new) = new.as_object_mut() {
+        new.insert("action".into(), note.action.clone().into());
+        if let Some(detail) = &note.detail {
+            new.insert("detail".into(), detail.clone().into());
+        }
+    }
+    conn.execute(
+        "INSERT INTO changes (org_id, run_id, at, source, entity, entity_id, op, user_id,
+            group_id, changed_fields, old, new, actor, okta_request_id)
+         VALUES ($1, 0, $2, 'grant', 'grants', $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        args![
+            org,
+            now,
+            after.grant_id.to_string(),
+            op,
+            after.user_id.as_str(),
+            after.group_id.as_str(),
+            serde_json::to_string(&fields)?,
+            old.map(|v| v.to_string()),
+            new.to_string(),
+            note.actor.as_deref(),
+            note.okta_request_id.as_deref()
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
 fn state_list(states: &[GrantState]) -> String {
     states
         .iter()
         .map(|s| format!("'{}'", s.as_str()))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+#[derive(Deserialize)]
+struct GrantUserRow {
+    login: String,
+    user_id: Option<String>,
+    state: String,
+    requested_at: String,
+    created_by: Option<String>,
+    cleanup_after_days: Option<i64>,
+    deactivated_at: Option<String>,
+    deleted_at: Option<String>,
+    last_error: Option<String>,
 }
 
 #[async_trait]
@@ -422,10 +609,10 @@ impl Grants for Mirror {
             detail: new.reason.clone(),
             okta_request_id: None,
         };
-        audit(tx.as_mut(), org, grant_id, &note, &now_text).await?;
         let grant = select_grant(tx.as_mut(), org, grant_id)
             .await?
             .ok_or_else(|| StoreError::Internal("a grant just recorded is gone".to_owned()))?;
+        record(tx.as_mut(), org, None, &grant, &note, &now_text).await?;
         tx.commit().await?;
         Ok((grant, true))
     }
@@ -528,14 +715,161 @@ impl Grants for Mirror {
             state_list(from)
         );
         let mut tx = self.backend.write(Some(org)).await?;
+        let before = select_grant(tx.as_mut(), org, grant_id).await?;
         if tx.execute(&sql, &args).await? == 0 {
             tx.commit().await?;
             return Ok(None);
         }
-        audit(tx.as_mut(), org, grant_id, note, &now_text).await?;
-        let grant = select_grant(tx.as_mut(), org, grant_id).await?;
+        let after = select_grant(tx.as_mut(), org, grant_id)
+            .await?
+            .ok_or_else(|| StoreError::Internal("a grant just updated is gone".to_owned()))?;
+        record(tx.as_mut(), org, before.as_ref(), &after, note, &now_text).await?;
+        tx.commit().await?;
+        Ok(Some(after))
+    }
+
+    async fn note_grant(
+        &self,
+        org: OrgId,
+        grant_id: i64,
+        note: &AuditNote,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let mut tx = self.backend.write(Some(org)).await?;
+        let grant = select_grant(tx.as_mut(), org, grant_id)
+            .await?
+            .ok_or_else(|| StoreError::Internal(format!("no grant {grant_id} to note")))?;
+        record(
+            tx.as_mut(),
+            org,
+            Some(&grant),
+            &grant,
+            note,
+            &timestamp(now),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn link_grant_event(
+        &self,
+        org: OrgId,
+        request_id: &str,
+        event_uuid: Option<&str>,
+    ) -> Result<Option<i64>> {
+        let mut tx = self.backend.write(Some(org)).await?;
+        if let Some(uuid) = event_uuid {
+            tx.execute(
+                "UPDATE grant_audit SET log_event_uuid = $3 \
+                 WHERE org_id = $1 AND okta_request_id = $2 AND log_event_uuid IS NULL",
+                args![org, request_id, uuid],
+            )
+            .await?;
+        }
+        let grant: Option<i64> = crate::sql::scalar(
+            tx.as_mut(),
+            "SELECT MIN(grant_id) FROM grant_audit WHERE org_id = $1 AND okta_request_id = $2",
+            args![org, request_id],
+        )
+        .await?;
         tx.commit().await?;
         Ok(grant)
+    }
+
+    async fn grant_user_requested(
+        &self,
+        org: OrgId,
+        login: &str,
+        created_by: Option<&str>,
+        cleanup_after_days: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let mut tx = self.backend.write(Some(org)).await?;
+        let known: Option<String> = tx
+            .fetch_optional(
+                "SELECT state FROM grant_users WHERE org_id = $1 AND login = $2",
+                args![org, login],
+            )
+            .await?
+            .map(|row| row.get(0))
+            .transpose()?;
+        if let Some(state) = known {
+            return Err(StoreError::Conflict(format!(
+                "oktasync already created an account {login:?} for a grant (it is {state}); \
+                 grant it without --create-user"
+            )));
+        }
+        tx.execute(
+            "INSERT INTO grant_users (org_id, login, state, requested_at, created_by, \
+               cleanup_after_days) VALUES ($1, $2, 'creating', $3, $4, $5)",
+            args![org, login, timestamp(now), created_by, cleanup_after_days],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn update_grant_user(
+        &self,
+        org: OrgId,
+        login: &str,
+        user_id: Option<&str>,
+        state: GrantUserState,
+        error: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let now = timestamp(now);
+        let mut tx = self.backend.write(Some(org)).await?;
+        tx.execute(
+            "UPDATE grant_users SET state = $3, user_id = COALESCE($4, user_id), \
+               last_error = $5, \
+               deactivated_at = CASE WHEN $3 = 'deactivated' THEN $6 ELSE deactivated_at END, \
+               deleted_at = CASE WHEN $3 = 'deleted' THEN $6 ELSE deleted_at END \
+             WHERE org_id = $1 AND login = $2",
+            args![org, login, state.as_str(), user_id, error, now.as_str()],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn forget_grant_user(&self, org: OrgId, login: &str) -> Result<()> {
+        let mut tx = self.backend.write(Some(org)).await?;
+        tx.execute(
+            "DELETE FROM grant_users WHERE org_id = $1 AND login = $2 AND state = 'creating'",
+            args![org, login],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn grant_users(&self, org: OrgId) -> Result<Vec<GrantUser>> {
+        let mut conn = self.backend.conn().await?;
+        conn.fetch_all(
+            "SELECT login, user_id, state, requested_at, created_by, cleanup_after_days, \
+               deactivated_at, deleted_at, last_error \
+             FROM grant_users WHERE org_id = $1 ORDER BY login",
+            args![org],
+        )
+        .await?
+        .into_iter()
+        .map(|row| {
+            let r: GrantUserRow = row.decode()?;
+            Ok(GrantUser {
+                state: r.state.parse()?,
+                login: r.login,
+                user_id: r.user_id,
+                requested_at: r.requested_at,
+                created_by: r.created_by,
+                cleanup_after_days: r.cleanup_after_days,
+                deactivated_at: r.deactivated_at,
+                deleted_at: r.deleted_at,
+                last_error: r.last_error,
+            })
+        })
+        .collect()
     }
 
     async fn claim_grant_work(

@@ -32,12 +32,18 @@ pub(crate) async fn changes(
     let mut sql = format!(
         "SELECT c.change_id, c.run_id, c.at, c.source, c.entity, c.entity_id, c.op, c.user_id,
                 c.group_id, c.app_id, c.changed_fields, c.old, c.new, c.event_uuid, c.actor,
+                c.okta_request_id,
+                CASE WHEN c.entity = 'grants' THEN {} ELSE
+                  (SELECT MIN(ga.grant_id) FROM grant_audit ga
+                   WHERE ga.org_id = c.org_id AND ga.okta_request_id = c.okta_request_id) END
+                  AS grant_id,
                 {} AS user_login, {} AS group_name, {} AS app_label
          FROM changes c
          LEFT JOIN users u ON u.org_id = c.org_id AND u.id = c.user_id
          LEFT JOIN groups g ON g.org_id = c.org_id AND g.id = c.group_id
          LEFT JOIN apps a ON a.org_id = c.org_id AND a.id = c.app_id
          WHERE c.org_id = $1",
+        "CAST(c.entity_id AS BIGINT)",
         named("u.login", "users", "login"),
         named("g.name", "groups", "name"),
         named("a.label", "apps", "label"),
@@ -54,6 +60,10 @@ pub(crate) async fn changes(
     if let Some(group_id) = &query.group_id {
         args.push(group_id.into());
         sql.push_str(&format!(" AND c.group_id = ${}", args.len()));
+    }
+    if let Some(entity) = &query.entity {
+        args.push(entity.into());
+        sql.push_str(&format!(" AND c.entity = ${}", args.len()));
     }
     if let Some(after) = query.after {
         args.push(after.into());
@@ -94,6 +104,8 @@ pub(crate) async fn changes(
                 new: json("new")?,
                 event_uuid: r.get_named("event_uuid")?,
                 actor: r.get_named("actor")?,
+                okta_request_id: r.get_named("okta_request_id")?,
+                grant_id: r.get_named("grant_id")?,
                 user_login: r.get_named("user_login")?,
                 group_name: r.get_named("group_name")?,
                 app_label: r.get_named("app_label")?,

@@ -606,6 +606,14 @@ impl MirrorReader for Mirror {
         Ok(group)
     }
 
+    async fn open_grants(&self, org: OrgId) -> Result<Vec<crate::Grant>> {
+        let filter = crate::GrantFilter {
+            open: true,
+            ..Default::default()
+        };
+        crate::Grants::grants(self, org, &filter).await
+    }
+
     async fn active_rules_feeding(
         &self,
         org: OrgId,
@@ -931,6 +939,12 @@ macro_rules! forward_store_traits {
                 id_or_name: &str,
             ) -> $crate::Result<Option<$crate::query::GroupSummary>> {
                 $crate::MirrorReader::group_summary(&self.mirror, org, id_or_name).await
+            }
+            async fn open_grants(
+                &self,
+                org: $crate::OrgId,
+            ) -> $crate::Result<Vec<$crate::Grant>> {
+                $crate::MirrorReader::open_grants(&self.mirror, org).await
             }
             async fn active_rules_feeding(
                 &self,

@@ -75,6 +75,10 @@ pub trait MirrorReader: Send + Sync {
     /// members.
     async fn group_summary(&self, org: OrgId, id_or_name: &str) -> Result<Option<GroupSummary>>;
 
+    /// The grants of the org that still have something to do (pending approval, pending,
+    /// adding, active, revoke failed), newest first: what `status` shows.
+    async fn open_grants(&self, org: OrgId) -> Result<Vec<crate::Grant>>;
+
     /// The ACTIVE group rules that add users to the group with this id: (rule id, name).
     async fn active_rules_feeding(
         &self,

@@ -479,7 +479,49 @@ pub async fn status(
     }
     text.push_str(&format!("\nRecent runs ({})\n", runs.len()));
     text.push_str(&indent(&t.render()));
+    text.push_str(&grants_status(&store.open_grants(org).await?));
     write_stdout(&text)
+}
+
+/// Open grants by state, and each failing removal (the ones a person may need to look at),
+/// for `status`; nothing when no grant is open.
+fn grants_status(open: &[oktasync_store::Grant]) -> String {
+    use oktasync_store::GrantState;
+    if open.is_empty() {
+        return String::new();
+    }
+    let mut text = String::from("\nOpen grants\n");
+    for state in GrantState::OPEN {
+        let n = open.iter().filter(|g| g.state == state).count();
+        if n > 0 {
+            text.push_str(&format!("  {:<18} {n}\n", state.as_str()));
+        }
+    }
+    let failing: Vec<_> = open
+        .iter()
+        .filter(|g| g.state == GrantState::RevokeFailed)
+        .collect();
+    if !failing.is_empty() {
+        let mut t = Table::new(&[
+            "grant", "user", "group", "expired", "attempts", "next", "error",
+        ]);
+        for g in failing {
+            t.row(vec![
+                g.grant_id.to_string(),
+                g.user_login.clone().unwrap_or_else(|| g.user_id.clone()),
+                g.group_name.clone().unwrap_or_else(|| g.group_id.clone()),
+                g.expires_at.clone(),
+                g.attempts.to_string(),
+                opt(g.next_attempt_at.as_ref()),
+                opt(g.last_error.as_ref()),
+            ]);
+        }
+        text.push_str(&format!(
+            "\nRemovals failing (retried with backoff; `oktasync grant show ID` for the audit)\n{}",
+            indent(&t.render())
+        ));
+    }
+    text
 }
 
 /// The singular name written as `kind` for each list of the export object.

@@ -483,6 +483,19 @@ pub enum GrantCommand {
         /// Who asked for it
         #[arg(long, value_name = "WHO")]
         requested_by: Option<String>,
+        /// Create the user in Okta first (--user is its login); the policy's
+        /// cleanup_after_days then deactivates and deletes it after its last grant
+        #[arg(long, requires_all = ["email", "first_name", "last_name"])]
+        create_user: bool,
+        /// The new user's email (with --create-user)
+        #[arg(long, value_name = "E", requires = "create_user")]
+        email: Option<String>,
+        /// The new user's first name (with --create-user)
+        #[arg(long, value_name = "F", requires = "create_user")]
+        first_name: Option<String>,
+        /// The new user's last name (with --create-user)
+        #[arg(long, value_name = "L", requires = "create_user")]
+        last_name: Option<String>,
         #[command(flatten)]
         org: OrgArgs,
         #[command(flatten)]

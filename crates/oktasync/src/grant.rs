@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use okta_api::OktaClient;
 use oktasync_grants::GrantError;
 use oktasync_grants::actions::Grantor;
-use oktasync_grants::check::{GrantRequest, Principal};
+use oktasync_grants::check::{GrantRequest, NewAccount, Principal};
 use oktasync_grants::enforce::PassReport;
 use oktasync_grants::policy::Policies;
 use oktasync_store::{Grant, GrantFilter, Grants, Mirror, MirrorReader, OrgId};
@@ -88,6 +88,10 @@ pub async fn run(command: GrantCommand) -> Result<ExitCode> {
             reason,
             ticket,
             requested_by,
+            create_user,
+            email,
+            first_name,
+            last_name,
             org,
             out,
         } => {
@@ -120,6 +124,11 @@ pub async fn run(command: GrantCommand) -> Result<ExitCode> {
                 ticket,
                 requested_by: requested_by.or_else(|| std::env::var("USER").ok()),
                 idempotency_key: None,
+                create_user: create_user.then(|| NewAccount {
+                    email: email.unwrap_or_default(),
+                    first_name: first_name.unwrap_or_default(),
+                    last_name: last_name.unwrap_or_default(),
+                }),
             };
             let result =
                 async { ctx.grantor().request(&request, now).await.map_err(refused) }.await;

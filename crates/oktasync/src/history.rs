@@ -83,11 +83,18 @@ fn old_to_new(c: &ChangeRecord) -> String {
         Some(Value::String(s)) => s.clone(),
         Some(other) => other.to_string(),
     };
-    c.changed_fields
+    let fields = c
+        .changed_fields
         .iter()
         .map(|f| format!("{f}: {} -> {}", text(c.old.get(f)), text(c.new.get(f))))
         .collect::<Vec<_>>()
-        .join("; ")
+        .join("; ");
+    // A grant's record says what was done to it (`added`, `revoke_failed`, `re_added`, ...).
+    match c.new.get("action").filter(|_| c.entity == "grants") {
+        Some(action) if fields.is_empty() => text(Some(action)),
+        Some(action) => format!("{}: {fields}", text(Some(action))),
+        None => fields,
+    }
 }
 
 pub async fn changes(
@@ -120,11 +127,12 @@ pub async fn changes(
                 group_id,
                 limit: Some(args.limit),
                 after: None,
+                entity: None,
             },
         )
         .await?;
     let mut t = Table::new(&[
-        "at", "source", "entity", "op", "about", "change", "actor", "key",
+        "at", "source", "entity", "op", "about", "change", "actor", "key", "grant",
     ]);
     for c in &records {
         t.row(vec![
@@ -136,6 +144,8 @@ pub async fn changes(
             old_to_new(c),
             opt(c.actor.as_ref()),
             c.entity_id.clone(),
+            // The grant that made a membership change, or that a grant record is about.
+            opt(c.grant_id.as_ref()),
         ]);
     }
     print_list(format, &records, &t, "changes")

@@ -18,7 +18,36 @@ okta_model! {
         pub outcome: Option<LogOutcome> => serde(default),
         /// The event's targets (`target` in Okta's JSON).
         pub targets: Vec<LogTarget> => serde(default, rename = "target", deserialize_with = "lenient::vec"),
+        pub debug_context: Option<LogDebugContext> => serde(default, deserialize_with = "lenient::object"),
     }
+}
+
+impl LogEvent {
+    /// The `X-Okta-Request-Id` of the API request that caused the event
+    /// (`debugContext.debugData.requestId`): how a write is matched to its event.
+    pub fn request_id(&self) -> Option<&str> {
+        self.debug_context
+            .as_ref()?
+            .debug_data
+            .as_ref()?
+            .request_id
+            .as_deref()
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogDebugContext {
+    #[serde(default, deserialize_with = "lenient::object")]
+    pub debug_data: Option<LogDebugData>,
+}
+
+/// The part of `debugContext.debugData` read here; Okta puts many more keys in it.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogDebugData {
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub request_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]

@@ -90,6 +90,7 @@ pub async fn list(
         group_id,
         limit: Some(page.size + 1),
         after: Some(after),
+        entity: None,
     };
     let changes = state.store.changes(id, &query).await?;
     Ok(Json(page.page(changes, |c| c.change_id.to_string())))

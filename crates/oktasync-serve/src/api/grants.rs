@@ -236,6 +236,7 @@ pub async fn create(
         ticket: request.ticket,
         requested_by: request.requested_by.or_else(|| Some(actor(&caller))),
         idempotency_key: key,
+        create_user: None,
     };
     let (grant, created, enforcement) = grantor(&state, &org, id)?.request(&ask, now).await?;
     let status = if created {

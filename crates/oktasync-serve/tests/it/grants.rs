@@ -50,6 +50,7 @@ async fn grants_are_asked_for_extended_and_ended_over_http() {
             max_duration: "1h".into(),
             require_reason: true,
             require_approval: false,
+            cleanup_after_days: None,
         },
         "test policy",
     )
