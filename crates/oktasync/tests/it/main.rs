@@ -7,6 +7,7 @@ mod credentials;
 mod doctor;
 mod first_contact;
 mod fresh;
+mod grant_crash;
 mod grants;
 mod postgres;
 mod serve;
