@@ -143,6 +143,21 @@ async fn grants_are_asked_for_extended_and_ended_over_http() {
             "revoked"
         ]
     );
+    // The change log (and so the feed) carries the grant's life as records of its own.
+    let (status, _, changes) = get(
+        &server.url(&format!("/v1/orgs/emu/changes?user={user}")),
+        Some(&read),
+    )
+    .await;
+    assert_eq!(status, 200, "{changes}");
+    let records: Vec<&str> = changes["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["entity"] == "grants" && c["grant_id"] == json!(id))
+        .map(|c| c["new"]["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(records, actions, "{changes}");
     // Ended: no action applies any more; unknown actions and grants are 404s.
     let (status, _, _) = post(
         &server.url(&format!("/v1/orgs/emu/grants/{id}:revoke")),
