@@ -22,12 +22,14 @@ use oktasync_store::{
 use serde::Serialize;
 use std::time::Duration;
 
-/// How long an enforcer's claim on a grant holds: far more than the two or three calls a
-/// grant needs, so a live enforcer never loses one; an enforcer that died lets go after it.
-pub const CLAIM_HOLD: Duration = Duration::from_secs(120);
+/// How long an enforcer's claim on a grant holds: far more than a claimed batch takes at
+/// Okta's pace (50 grants, about 12 s at 250 membership writes a minute), so a live enforcer
+/// never loses one; the work of an enforcer that died is taken up after it, in time for a
+/// grant it held to end within the minute (plus a pass interval).
+pub const CLAIM_HOLD: Duration = Duration::from_secs(45);
 
 /// Grants claimed at once; a pass claims again until nothing is left.
-pub const CLAIM_BATCH: u32 = 200;
+pub const CLAIM_BATCH: u32 = 50;
 
 /// Memberships worked at once within a claimed batch (the grants of one membership in order,
 /// since whether a removal is due depends on the others). The client's governor still paces
@@ -304,6 +306,9 @@ impl Enforcer<'_> {
         let update = GrantUpdate {
             state: Some(GrantState::Adding),
             pre_existing: Some(pre_existing),
+            // The add follows at once: another enforcer must not take the grant meanwhile
+            // (it could end it, and this add land after).
+            keep_claim: true,
             ..Default::default()
         };
         let detail = if pre_existing {

@@ -203,6 +203,9 @@ pub struct GrantUpdate {
     pub last_error: Option<Option<String>>,
     /// Sets `ended_at` to now.
     pub ended: bool,
+    /// Keeps the enforcer's claim (a step that goes on to call Okta), where every other
+    /// update ends it.
+    pub keep_claim: bool,
 }
 
 /// Which grants to list.
@@ -676,10 +679,14 @@ impl Grants for Mirror {
         now: DateTime<Utc>,
     ) -> Result<Option<Grant>> {
         let now_text = timestamp(now);
-        let mut sets = vec![
-            "claimed_by = NULL".to_owned(),
-            "claimed_until = NULL".to_owned(),
-        ];
+        let mut sets = if update.keep_claim {
+            Vec::new()
+        } else {
+            vec![
+                "claimed_by = NULL".to_owned(),
+                "claimed_until = NULL".to_owned(),
+            ]
+        };
         let mut args = vec![Arg::from(org), Arg::from(grant_id)];
         let mut set = |column: &str, value: Arg, args: &mut Vec<Arg>| {
             args.push(value);

@@ -55,8 +55,8 @@ pub use delta::{
 pub use error::{Result, StoreError};
 pub use feed::{FeedLog, FeedPosition};
 pub use grants::{
-    AuditEntry, AuditNote, Grant, GrantFilter, GrantState, GrantUpdate, GrantUser,
-    GrantUserState, Grants, NewGrant,
+    AuditEntry, AuditNote, Grant, GrantFilter, GrantState, GrantUpdate, GrantUser, GrantUserState,
+    Grants, NewGrant,
 };
 pub use lease::{LEASE_RENEW_EVERY, LEASE_TTL, Lease};
 pub use location::{DatabaseUrl, DbLocation, PgLocation};

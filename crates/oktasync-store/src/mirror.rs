@@ -940,10 +940,7 @@ macro_rules! forward_store_traits {
             ) -> $crate::Result<Option<$crate::query::GroupSummary>> {
                 $crate::MirrorReader::group_summary(&self.mirror, org, id_or_name).await
             }
-            async fn open_grants(
-                &self,
-                org: $crate::OrgId,
-            ) -> $crate::Result<Vec<$crate::Grant>> {
+            async fn open_grants(&self, org: $crate::OrgId) -> $crate::Result<Vec<$crate::Grant>> {
                 $crate::MirrorReader::open_grants(&self.mirror, org).await
             }
             async fn active_rules_feeding(
