@@ -113,7 +113,13 @@ fn history_tables() -> Vec<CopiedTable> {
         ),
         table(
             "grants",
-            &["grant_id", "org_id", "pre_existing", "attempts"],
+            &[
+                "grant_id",
+                "org_id",
+                "pre_existing",
+                "attempts",
+                "claimed_pid",
+            ],
             &[],
             &[
                 "user_id",
@@ -134,6 +140,7 @@ fn history_tables() -> Vec<CopiedTable> {
                 "idempotency_key",
                 "claimed_by",
                 "claimed_until",
+                "claimed_host",
             ],
             "grant_id",
         ),

@@ -685,6 +685,8 @@ impl Grants for Mirror {
             vec![
                 "claimed_by = NULL".to_owned(),
                 "claimed_until = NULL".to_owned(),
+                "claimed_host = NULL".to_owned(),
+                "claimed_pid = NULL".to_owned(),
             ]
         };
         let mut args = vec![Arg::from(org), Arg::from(grant_id)];
@@ -893,6 +895,27 @@ impl Grants for Mirror {
                 .unwrap_or(now),
         );
         let mut tx = self.backend.write(Some(org)).await?;
+        // Claims of enforcers on this machine whose process is gone (killed, crashed) are let
+        // go at once: a restarted enforcer's first pass takes their work up.
+        let holders = tx
+            .fetch_all(
+                "SELECT DISTINCT claimed_pid FROM grants \
+                 WHERE org_id = $1 AND claimed_until > $2 AND claimed_host = $3",
+                args![org, now_text.as_str(), self.host()],
+            )
+            .await?;
+        for row in holders {
+            let pid: Option<i64> = row.get(0)?;
+            if crate::runlog::process_gone(self.host(), pid, self.host()) {
+                tx.execute(
+                    "UPDATE grants SET claimed_by = NULL, claimed_until = NULL, \
+                       claimed_host = NULL, claimed_pid = NULL \
+                     WHERE org_id = $1 AND claimed_host = $2 AND claimed_pid = $3",
+                    args![org, self.host(), pid],
+                )
+                .await?;
+            }
+        }
         // Due first (a removal late is a guarantee broken; an add late only a wait).
         let rows = tx
             .fetch_all(
@@ -914,9 +937,17 @@ impl Grants for Mirror {
             .collect::<Result<_>>()?;
         for grant in &grants {
             tx.execute(
-                "UPDATE grants SET claimed_by = $3, claimed_until = $4 \
+                "UPDATE grants SET claimed_by = $3, claimed_until = $4, claimed_host = $5, \
+                   claimed_pid = $6 \
                  WHERE org_id = $1 AND grant_id = $2",
-                args![org, grant.grant_id, holder, until.as_str()],
+                args![
+                    org,
+                    grant.grant_id,
+                    holder,
+                    until.as_str(),
+                    self.host(),
+                    i64::from(std::process::id())
+                ],
             )
             .await?;
         }

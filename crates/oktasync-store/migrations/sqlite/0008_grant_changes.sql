@@ -8,6 +8,11 @@
 ALTER TABLE changes ADD COLUMN okta_request_id TEXT;
 CREATE INDEX grant_audit_request ON grant_audit (org_id, okta_request_id);
 
+-- The machine and process of the enforcer holding a grant's claim: on that machine, the claim
+-- of a process that is gone is taken over at once instead of when it runs out.
+ALTER TABLE grants ADD COLUMN claimed_host TEXT;
+ALTER TABLE grants ADD COLUMN claimed_pid INTEGER;
+
 -- Okta accounts oktasync created for a grant (`grant add --create-user`). Only these are ever
 -- deactivated and deleted, `cleanup_after_days` after their last grant ended.
 CREATE TABLE grant_users (

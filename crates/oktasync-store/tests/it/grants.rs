@@ -295,10 +295,44 @@ async fn enforcers_claim_due_work_once_and_again_after_a_claim_runs_out(backend:
         retried.iter().map(|g| g.grant_id).collect::<Vec<_>>(),
         [ids[2]]
     );
+    // A claim of a process on this machine that is gone is taken over at once; one of a
+    // process on another machine waits for its claim to run out.
+    let gone = {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        child.wait().unwrap();
+        pid
+    };
+    for (round, (host, taken_over)) in [("elsewhere.example", false), ("here", true)]
+        .into_iter()
+        .enumerate()
+    {
+        let at = 300 + 100 * round as i64;
+        let claimed = store
+            .claim_grant_work(org, "a", t(at), hold, 10)
+            .await
+            .unwrap();
+        assert!(!claimed.is_empty());
+        let host = if taken_over {
+            "(SELECT MAX(claimed_host) FROM grants WHERE claimed_host IS NOT NULL)".to_owned()
+        } else {
+            format!("'{host}'")
+        };
+        m.execute(&format!(
+            "UPDATE grants SET claimed_pid = {gone}, claimed_host = {host} WHERE claimed_by = 'a'"
+        ))
+        .await;
+        let taken = second
+            .claim_grant_work(org, "b", t(at + 1), hold, 10)
+            .await
+            .unwrap();
+        let expected = if taken_over { claimed.len() } else { 0 };
+        assert_eq!(taken.len(), expected, "claimed on {host}: {taken:?}");
+    }
     // A limit bounds a claim.
     assert!(
         store
-            .claim_grant_work(org, "b", t(400), hold, 1)
+            .claim_grant_work(org, "b", t(600), hold, 1)
             .await
             .unwrap()
             .len()
