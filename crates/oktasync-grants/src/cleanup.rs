@@ -96,7 +96,6 @@ async fn remove(
     last_grant: Option<i64>,
     now: DateTime<Utc>,
 ) -> Result<bool, GrantError> {
-    let (store, org) = (enforcer.store, enforcer.org);
     let Some(user_id) = account.user_id.as_deref() else {
         return Ok(false);
     };
@@ -104,26 +103,13 @@ async fn remove(
     if account.state == GrantUserState::Created {
         match enforcer.client.deactivate_user(user_id).await {
             Ok(receipt) => {
-                store
-                    .update_grant_user(
-                        org,
-                        &account.login,
-                        None,
-                        GrantUserState::Deactivated,
-                        None,
-                        now,
-                    )
-                    .await?;
-                let entry = AuditNote {
-                    detail: Some(format!(
-                        "the account {} oktasync created for this grant was deactivated, {days} \
-                         days after its last grant ended",
-                        account.login
-                    )),
-                    okta_request_id: receipt.request_id,
-                    ..AuditNote::new("user_deactivated")
-                };
-                note(enforcer, last_grant, entry, now).await?;
+                let detail = format!(
+                    "the account {} oktasync created for this grant was deactivated, {days} days \
+                     after its last grant ended",
+                    account.login
+                );
+                let step = (GrantUserState::Deactivated, "user_deactivated", detail);
+                recorded(enforcer, account, step, receipt.request_id, last_grant, now).await?;
             }
             Err(OktaError::NotFound(_)) => return gone(enforcer, account, last_grant, now).await,
             Err(e) => return failed(enforcer, account, e, now).await,
@@ -131,30 +117,39 @@ async fn remove(
     }
     match enforcer.client.delete_user(user_id).await {
         Ok(receipt) => {
-            store
-                .update_grant_user(
-                    org,
-                    &account.login,
-                    None,
-                    GrantUserState::Deleted,
-                    None,
-                    now,
-                )
-                .await?;
-            let entry = AuditNote {
-                detail: Some(format!(
-                    "the account {} oktasync created for this grant was deleted",
-                    account.login
-                )),
-                okta_request_id: receipt.request_id,
-                ..AuditNote::new("user_deleted")
-            };
-            note(enforcer, last_grant, entry, now).await?;
+            let detail = format!(
+                "the account {} oktasync created for this grant was deleted",
+                account.login
+            );
+            let step = (GrantUserState::Deleted, "user_deleted", detail);
+            recorded(enforcer, account, step, receipt.request_id, last_grant, now).await?;
             Ok(true)
         }
         Err(OktaError::NotFound(_)) => gone(enforcer, account, last_grant, now).await,
         Err(e) => failed(enforcer, account, e, now).await,
     }
+}
+
+/// Records a cleanup step done: the account's new state, and (state, audit action, detail)
+/// on its last grant with the request id of the call.
+async fn recorded(
+    enforcer: &Enforcer<'_>,
+    account: &GrantUser,
+    (state, action, detail): (GrantUserState, &str, String),
+    okta_request_id: Option<String>,
+    last_grant: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<(), GrantError> {
+    enforcer
+        .store
+        .update_grant_user(enforcer.org, &account.login, None, state, None, now)
+        .await?;
+    let entry = AuditNote {
+        detail: Some(detail),
+        okta_request_id,
+        ..AuditNote::new(action)
+    };
+    note(enforcer, last_grant, entry, now).await
 }
 
 /// Someone deleted the account already.
@@ -164,25 +159,12 @@ async fn gone(
     last_grant: Option<i64>,
     now: DateTime<Utc>,
 ) -> Result<bool, GrantError> {
-    let (store, org) = (enforcer.store, enforcer.org);
-    store
-        .update_grant_user(
-            org,
-            &account.login,
-            None,
-            GrantUserState::Deleted,
-            None,
-            now,
-        )
-        .await?;
-    let entry = AuditNote {
-        detail: Some(format!(
-            "the account {} oktasync created for this grant was already deleted",
-            account.login
-        )),
-        ..AuditNote::new("user_deleted")
-    };
-    note(enforcer, last_grant, entry, now).await?;
+    let detail = format!(
+        "the account {} oktasync created for this grant was already deleted",
+        account.login
+    );
+    let step = (GrantUserState::Deleted, "user_deleted", detail);
+    recorded(enforcer, account, step, None, last_grant, now).await?;
     Ok(true)
 }
 

@@ -546,19 +546,6 @@ fn state_list(states: &[GrantState]) -> String {
         .join(", ")
 }
 
-#[derive(Deserialize)]
-struct GrantUserRow {
-    login: String,
-    user_id: Option<String>,
-    state: String,
-    requested_at: String,
-    created_by: Option<String>,
-    cleanup_after_days: Option<i64>,
-    deactivated_at: Option<String>,
-    deleted_at: Option<String>,
-    last_error: Option<String>,
-}
-
 #[async_trait]
 impl Grants for Mirror {
     async fn request_grant(
@@ -864,20 +851,7 @@ impl Grants for Mirror {
         )
         .await?
         .into_iter()
-        .map(|row| {
-            let r: GrantUserRow = row.decode()?;
-            Ok(GrantUser {
-                state: r.state.parse()?,
-                login: r.login,
-                user_id: r.user_id,
-                requested_at: r.requested_at,
-                created_by: r.created_by,
-                cleanup_after_days: r.cleanup_after_days,
-                deactivated_at: r.deactivated_at,
-                deleted_at: r.deleted_at,
-                last_error: r.last_error,
-            })
-        })
+        .map(|row| row.decode())
         .collect()
     }
 

@@ -327,6 +327,37 @@ async fn by_hand(emu: &RunningEmulator, method: reqwest::Method, group: &str, us
     assert_eq!(response.status(), 204);
 }
 
+/// An emulated org synced into a SQLite mirror.
+struct Synced {
+    dir: tempfile::TempDir,
+    store: Mirror,
+    emu: RunningEmulator,
+    client: OktaClient,
+    org: OrgId,
+}
+
+async fn synced() -> Synced {
+    let dir = tempfile::tempdir().unwrap();
+    let store = oktasync_store::open_writer(&DbLocation::Sqlite(dir.path().join("m.db")))
+        .await
+        .unwrap();
+    let emu = emulator().await;
+    let client = client(&emu, 2);
+    sync(&client, &store, true).await;
+    let org = store
+        .find_org(&client.org().origin())
+        .await
+        .unwrap()
+        .unwrap();
+    Synced {
+        dir,
+        store,
+        emu,
+        client,
+        org,
+    }
+}
+
 /// Waits (real time: the emulator's System Log is stamped with it) until `at` has passed.
 async fn sleep_past(at: DateTime<Utc>) {
     let wait = (at - Utc::now()).to_std().unwrap_or_default();
@@ -335,19 +366,14 @@ async fn sleep_past(at: DateTime<Utc>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn drift_both_ways_is_reported_once_and_every_call_is_tied_to_its_log_event() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = oktasync_store::open_writer(&DbLocation::Sqlite(dir.path().join("m.db")))
-        .await
-        .unwrap();
-    let emu = emulator().await;
+    let Synced {
+        dir: _dir,
+        store,
+        emu,
+        client,
+        org,
+    } = synced().await;
     let (group, users) = group_and_outsiders(&emu.export(), 3).expect("a grantable group");
-    let client = client(&emu, 2);
-    sync(&client, &store, true).await;
-    let org = store
-        .find_org(&client.org().origin())
-        .await
-        .unwrap()
-        .unwrap();
     let start = Utc::now();
     let grant = |user: &str, until: DateTime<Utc>| NewGrant {
         user_id: user.into(),
@@ -463,19 +489,14 @@ async fn accounts_created_for_a_grant_are_deleted_days_after_their_last_grant_an
     use oktasync_grants::actions::Grantor;
     use oktasync_grants::check::{GrantRequest, NewAccount, Principal};
     use oktasync_grants::policy::{GrantPolicy, Policies, PolicyConfig};
-    let dir = tempfile::tempdir().unwrap();
-    let store = oktasync_store::open_writer(&DbLocation::Sqlite(dir.path().join("m.db")))
-        .await
-        .unwrap();
-    let emu = emulator().await;
+    let Synced {
+        dir: _dir,
+        store,
+        emu,
+        client,
+        org,
+    } = synced().await;
     let (group, users) = group_and_outsiders(&emu.export(), 1).expect("a grantable group");
-    let client = client(&emu, 2);
-    sync(&client, &store, true).await;
-    let org = store
-        .find_org(&client.org().origin())
-        .await
-        .unwrap()
-        .unwrap();
     let policy = GrantPolicy::from_config(
         &PolicyConfig {
             groups: vec![group.clone()],
