@@ -5,6 +5,18 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 
 /// The members of a group.
+/// Every membership of the export, as (group id, user id).
+pub fn memberships(export: &Value) -> BTreeSet<(String, String)> {
+    list(export, "group_members")
+        .filter_map(|m| {
+            Some((
+                m["group_id"].as_str()?.to_owned(),
+                m["user_id"].as_str()?.to_owned(),
+            ))
+        })
+        .collect()
+}
+
 pub fn members(export: &Value, group: &str) -> BTreeSet<String> {
     list(export, "group_members")
         .filter(|m| m["group_id"] == group)

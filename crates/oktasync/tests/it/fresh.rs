@@ -23,17 +23,7 @@ async fn add_member(s: &Synced, group: &str, user: &str) {
 
 /// An OKTA_GROUP and an ACTIVE user who is not in it.
 fn non_member(export: &Value) -> (String, String) {
-    let members: std::collections::HashSet<(String, String)> = export["group_members"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| {
-            (
-                m["group_id"].as_str().unwrap().to_owned(),
-                m["user_id"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
+    let members = oktasync_testkit::org::memberships(export);
     for g in export["groups"].as_array().unwrap() {
         if g["type"] != "OKTA_GROUP" {
             continue;

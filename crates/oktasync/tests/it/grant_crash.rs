@@ -27,9 +27,9 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use okta_emulator::{EmulatorConfig, OrgSize, RunningEmulator};
 use oktasync_store::{Grant, GrantState};
-use oktasync_testkit::org::{grantable_groups, ids_where, members};
+use oktasync_testkit::org::{grantable_groups, ids_where, members, memberships};
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -509,20 +509,6 @@ async fn read_audit(db: &Path) -> Vec<(i64, String, String, Option<String>)> {
 }
 
 // ---- the org ------------------------------------------------------------------------------
-
-fn memberships(export: &Value) -> BTreeSet<Pair> {
-    export["group_members"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| {
-            (
-                m["group_id"].as_str().unwrap().to_owned(),
-                m["user_id"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
-}
 
 /// One `grant add` to run.
 #[derive(Debug, Clone)]
