@@ -159,6 +159,20 @@ fn history_tables() -> Vec<CopiedTable> {
             "seq",
         ),
         table(
+            "role_sources",
+            &["org_id"],
+            &[],
+            &["role", "kind", "object_id"],
+            "org_id, role, kind, object_id",
+        ),
+        table(
+            "role_holders",
+            &["org_id"],
+            &[],
+            &["role", "user_id"],
+            "org_id, role, user_id",
+        ),
+        table(
             "grant_users",
             &["org_id", "cleanup_after_days"],
             &[],

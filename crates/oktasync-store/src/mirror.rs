@@ -606,6 +606,15 @@ impl MirrorReader for Mirror {
         Ok(group)
     }
 
+    async fn user_roles(
+        &self,
+        org: OrgId,
+        filter: &crate::RoleFilter,
+    ) -> Result<Vec<crate::UserRole>> {
+        let mut conn = self.backend.conn().await?;
+        crate::roles::user_roles(conn.as_mut(), org, filter).await
+    }
+
     async fn open_grants(&self, org: OrgId) -> Result<Vec<crate::Grant>> {
         let filter = crate::GrantFilter {
             open: true,
@@ -939,6 +948,13 @@ macro_rules! forward_store_traits {
                 id_or_name: &str,
             ) -> $crate::Result<Option<$crate::query::GroupSummary>> {
                 $crate::MirrorReader::group_summary(&self.mirror, org, id_or_name).await
+            }
+            async fn user_roles(
+                &self,
+                org: $crate::OrgId,
+                filter: &$crate::RoleFilter,
+            ) -> $crate::Result<Vec<$crate::UserRole>> {
+                $crate::MirrorReader::user_roles(&self.mirror, org, filter).await
             }
             async fn open_grants(&self, org: $crate::OrgId) -> $crate::Result<Vec<$crate::Grant>> {
                 $crate::MirrorReader::open_grants(&self.mirror, org).await

@@ -291,6 +291,8 @@ pub struct UserDetail {
     pub apps: Vec<AppAccess>,
     pub admin_roles: Vec<AdminRole>,
     pub factors: Vec<FactorRow>,
+    /// The configured roles (`[[roles]]`) the user holds, one row per way, as last applied.
+    pub roles: Vec<crate::UserRole>,
 }
 
 /// Rows of a statement, each read by its column names.
@@ -373,6 +375,11 @@ pub(crate) async fn user(
         args![org, &user.id],
     )
     .await?;
+    let filter = crate::RoleFilter {
+        user_id: Some(user.id.clone()),
+        ..Default::default()
+    };
+    let roles = crate::roles::user_roles(conn, org, &filter).await?;
     Ok(Some(UserDetail {
         user,
         profile,
@@ -380,6 +387,7 @@ pub(crate) async fn user(
         apps,
         admin_roles,
         factors,
+        roles,
     }))
 }
 

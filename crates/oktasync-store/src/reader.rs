@@ -75,6 +75,14 @@ pub trait MirrorReader: Send + Sync {
     /// members.
     async fn group_summary(&self, org: OrgId, id_or_name: &str) -> Result<Option<GroupSummary>>;
 
+    /// Who holds which configured role, and how (the view `user_roles`, as the roles were
+    /// last applied), by role, then login.
+    async fn user_roles(
+        &self,
+        org: OrgId,
+        filter: &crate::RoleFilter,
+    ) -> Result<Vec<crate::UserRole>>;
+
     /// The grants of the org that still have something to do (pending approval, pending,
     /// adding, active, revoke failed), newest first: what `status` shows.
     async fn open_grants(&self, org: OrgId) -> Result<Vec<crate::Grant>>;

@@ -175,6 +175,20 @@ pub async fn user(
         }
         text.push_str(&indent(&t.render()));
     }
+    if !detail.roles.is_empty() {
+        // The configured [[roles]] (as last applied), each with how it comes.
+        text.push_str(&format!("\nRoles ({} ways)\n", detail.roles.len()));
+        let mut t = Table::new(&["role", "via", "id", "name"]);
+        for r in &detail.roles {
+            t.row(vec![
+                r.role.clone(),
+                r.via.clone(),
+                r.via_id.clone(),
+                opt(r.via_name.as_ref()),
+            ]);
+        }
+        text.push_str(&indent(&t.render()));
+    }
     write_stdout(&printable_lines(&text))
 }
 

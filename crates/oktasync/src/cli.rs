@@ -288,6 +288,19 @@ pub enum Command {
         #[command(flatten)]
         out: JsonArg,
     },
+    /// Who holds each configured role ([[roles]]), through which groups or apps
+    Roles {
+        /// Only this user's (id or login)
+        #[arg(long, value_name = "U")]
+        user: Option<String>,
+        /// Only this role
+        #[arg(long, value_name = "R")]
+        role: Option<String>,
+        #[command(flatten)]
+        mirror: MirrorArgs,
+        #[command(flatten)]
+        out: OutputArgs,
+    },
     /// Rows per table and recent sync runs
     Status {
         /// How many runs to show

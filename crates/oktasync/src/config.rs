@@ -10,6 +10,7 @@
 
 pub mod grants;
 mod okta_conventions;
+pub mod roles;
 mod secret;
 pub mod serve;
 
@@ -118,6 +119,7 @@ const SERVE_TABLES: &[&str] = &[
     "nats",
     "grants",
     "grant_policies",
+    "roles",
 ];
 
 pub use oktasync_engine::Resource;

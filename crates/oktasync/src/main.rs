@@ -16,6 +16,7 @@ mod history;
 mod init;
 mod output;
 mod progress;
+mod roles;
 mod serve;
 mod sync;
 
@@ -207,6 +208,15 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 }
             }
             store.close().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Roles {
+            user,
+            role,
+            mirror,
+            out,
+        } => {
+            roles::run(&mirror, user.as_deref(), role.as_deref(), out.format()).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Changes { mirror, args, out } => {

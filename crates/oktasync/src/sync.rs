@@ -151,6 +151,7 @@ pub async fn sync(
     let opts = sync_options(settings);
     let mode = if full { SyncMode::Full } else { SyncMode::Auto };
     let db = connect::db_location(settings)?;
+    let roles = crate::config::roles::load(settings).map_err(exit::config)?;
     match run(
         &client,
         &db,
@@ -162,6 +163,11 @@ pub async fn sync(
     .await?
     {
         Ok(summary) => {
+            if !roles.is_empty() {
+                let store = connect::open_for_sync(&db).await?;
+                crate::roles::apply_after_sync(&store, &client.org().origin(), &roles).await;
+                store.close().await;
+            }
             if json {
                 print_summary_json(&summary)?;
             } else {
@@ -188,6 +194,7 @@ pub async fn sync(
 pub async fn watch(settings: &Settings, args: &WatchArgs, json: bool) -> Result<ExitCode> {
     let client = connect::client(settings)?;
     let opts = sync_options(settings);
+    let roles = crate::config::roles::load(settings).map_err(exit::config)?;
     let db = connect::db_location(settings)?;
     let store = connect::open_for_sync(&db).await?;
     // A second watch of the same org stands by until the first lets go or dies.
@@ -218,9 +225,12 @@ pub async fn watch(settings: &Settings, args: &WatchArgs, json: bool) -> Result<
         db,
         args.interval
     );
+    // Each applied run is followed by the roles applied anew (role changes follow it).
+    let (applied_tx, mut applied_rx) = tokio::sync::mpsc::unbounded_channel();
     let progress: Arc<dyn Progress> = Arc::new(ReportRuns {
         inner: progress::for_stderr(),
         json,
+        applied: applied_tx,
     });
     let lost = std::sync::atomic::AtomicBool::new(false);
     // One signal stops both the watch and the grant enforcer beside it.
@@ -262,7 +272,21 @@ pub async fn watch(settings: &Settings, args: &WatchArgs, json: bool) -> Result<
         opts.clock.as_ref(),
         stopped(stop_rx.clone()),
     );
-    let (result, (), ()) = tokio::join!(watching, stopper, enforcing);
+    let origin = client.org().origin();
+    let applying_roles = async {
+        let stop = stopped(stop_rx.clone());
+        tokio::pin!(stop);
+        loop {
+            tokio::select! {
+                () = &mut stop => return,
+                run = applied_rx.recv() => match run {
+                    Some(()) => crate::roles::apply_after_sync(&store, &origin, &roles).await,
+                    None => return,
+                },
+            }
+        }
+    };
+    let (result, (), (), ()) = tokio::join!(watching, stopper, enforcing, applying_roles);
     // A run abandoned on the way out is recorded as interrupted, not left `running`.
     let marked = store.mark_own_runs_interrupted().await;
     if let Err(e) = lease.release().await {
@@ -285,6 +309,8 @@ pub async fn watch(settings: &Settings, args: &WatchArgs, json: bool) -> Result<
 struct ReportRuns {
     inner: Arc<dyn Progress>,
     json: bool,
+    /// Told of each applied run.
+    applied: tokio::sync::mpsc::UnboundedSender<()>,
 }
 
 impl Progress for ReportRuns {
@@ -301,6 +327,7 @@ impl Progress for ReportRuns {
         self.inner.note(message);
     }
     fn run_applied(&self, summary: &RunSummary) {
+        let _ = self.applied.send(());
         if self.json
             && let Err(e) = print_summary_json(summary)
         {

@@ -10,6 +10,7 @@ mod fresh;
 mod grant_crash;
 mod grants;
 mod postgres;
+mod roles;
 mod serve;
 mod terminal;
 
