@@ -195,6 +195,7 @@ async fn main() {
             options: SyncOptions::default(),
             sync_interval: Duration::from_secs(interval),
             reconcile_every: None,
+            roles: Vec::new(),
         }],
         metrics_public: true,
         docs_public: false,

@@ -48,6 +48,8 @@ pub struct OrgSchedule {
     pub sync_interval: Duration,
     /// A full reconcile this often.
     pub reconcile_every: Option<Duration>,
+    /// The configured roles (`[[roles]]`), applied after each run that changed the mirror.
+    pub roles: Vec<oktasync_store::RoleSpec>,
 }
 
 /// Where a run of this instance is.
@@ -389,10 +391,22 @@ impl Scheduler {
                 Ok(())
             }
             Some(Ok(summary)) => {
+                let now = org.schedule.options.clock.now();
                 if let Some(summary) = &summary {
                     m::record_run(&org.schedule.name, summary);
+                    // Role changes follow the membership changes the run brought in.
+                    if !org.schedule.roles.is_empty()
+                        && let Err(e) = oktasync_store::Roles::apply_roles(
+                            self.store.as_ref(),
+                            org.id,
+                            &org.schedule.roles,
+                            now,
+                        )
+                        .await
+                    {
+                        tracing::warn!(org = %org.schedule.name, error = %e, "Cannot apply the configured roles; the next run tries again.");
+                    }
                 }
-                let now = org.schedule.options.clock.now();
                 let mut checkpoints = BTreeMap::new();
                 checkpoints.insert(POLLED_AT.to_owned(), timestamp(now));
                 checkpoints.insert(FRESH_AT.to_owned(), timestamp(now));

@@ -150,6 +150,8 @@ impl Roles for Mirror {
             if sources.is_empty() {
                 applied.empty_roles.push(role.name.clone());
             }
+            // The role itself, so that a role naming nothing yet is known when it comes to.
+            sources.insert(("role", ""));
             for (kind, id) in sources {
                 tx.execute(
                     "INSERT INTO role_sources (org_id, role, kind, object_id) \

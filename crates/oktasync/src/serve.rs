@@ -32,6 +32,7 @@ pub async fn serve(org: &OrgArgs, args: &ServeArgs) -> Result<ExitCode> {
     .map_err(exit::config)?;
     let (grant_policies, grant_principal) =
         crate::config::grants::load(&settings).map_err(exit::config)?;
+    let roles = crate::config::roles::load(&settings).map_err(exit::config)?;
     let mut schedules = Vec::new();
     for org in served.orgs {
         let client = connect::client(&org.settings).map_err(|e| {
@@ -47,6 +48,7 @@ pub async fn serve(org: &OrgArgs, args: &ServeArgs) -> Result<ExitCode> {
             options: sync::sync_options(&org.settings),
             sync_interval: org.sync_interval,
             reconcile_every: org.reconcile_every,
+            roles: roles.clone(),
         });
     }
     let clock: Arc<dyn oktasync_engine::Clock> = Arc::new(SystemClock);

@@ -8,6 +8,7 @@ pub mod grants;
 pub mod groups;
 pub mod ops;
 pub mod orgs;
+pub mod roles;
 pub mod runs;
 pub mod users;
 pub mod webhooks;
@@ -41,7 +42,7 @@ use utoipa_axum::routes;
     ),
     tags(
         (name = "orgs"), (name = "users"), (name = "groups"), (name = "apps"),
-        (name = "admins"), (name = "changes"), (name = "runs"), (name = "syncs"), (name = "webhooks"),
+        (name = "admins"), (name = "roles"), (name = "changes"), (name = "runs"), (name = "syncs"), (name = "webhooks"),
         (name = "grants", description = "Time-bound group grants written to Okta; changing them needs a `grant` token"),
         (name = "operations", description = "Health and metrics; no token needed")
     )
@@ -73,6 +74,8 @@ fn v1() -> OpenApiRouter<AppState> {
         .routes(routes!(apps::list))
         .routes(routes!(apps::access))
         .routes(routes!(admins::list))
+        .routes(routes!(roles::of_user))
+        .routes(routes!(roles::users))
         .routes(routes!(changes::list))
         .routes(routes!(runs::list))
         .routes(routes!(runs::start))

@@ -6,4 +6,5 @@ mod api;
 mod feed;
 mod grants;
 mod instances;
+mod roles;
 mod support;

@@ -44,6 +44,7 @@ pub fn schedule(name: &str, emu: &RunningEmulator, every: Duration) -> OrgSchedu
         options: options(),
         sync_interval: every,
         reconcile_every: None,
+        roles: Vec::new(),
     }
 }
 

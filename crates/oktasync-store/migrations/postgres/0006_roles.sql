@@ -5,7 +5,7 @@
 CREATE TABLE role_sources (
     org_id     BIGINT NOT NULL,
     role       TEXT COLLATE "C" NOT NULL,
-    -- group or app
+    -- group or app; one row of kind role (object_id '') marks each role as applied
     kind       TEXT COLLATE "C" NOT NULL,
     object_id  TEXT COLLATE "C" NOT NULL,
     PRIMARY KEY (org_id, role, kind, object_id)

@@ -5,7 +5,7 @@
 CREATE TABLE role_sources (
     org_id     INTEGER NOT NULL,
     role       TEXT NOT NULL,
-    -- group or app
+    -- group or app; one row of kind role (object_id '') marks each role as applied
     kind       TEXT NOT NULL,
     object_id  TEXT NOT NULL,
     PRIMARY KEY (org_id, role, kind, object_id)

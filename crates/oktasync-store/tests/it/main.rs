@@ -9,4 +9,5 @@ mod files;
 mod grants;
 mod leases;
 mod postgres;
+mod roles;
 mod runs;
