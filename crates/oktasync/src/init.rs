@@ -79,6 +79,22 @@ factors = "admins"                                      # env OKTASYNC_FACTORS, 
 
 # Most requests in flight at once (default: the client's own limit).
 # max_concurrency = 16                                  # env OKTASYNC_MAX_CONCURRENCY
+
+# --- Roles (`oktasync roles`, the view user_roles) ------------------------------------------
+# Your product's roles, from Okta groups (names, globs, ids) and app assignments (ids, labels).
+# [[roles]]
+# name = "admin"
+# groups = ["Okta Admins", "SRE-*"]
+# apps = ["0oa1abcd"]
+
+# --- Time-bound group grants (`oktasync grant`) ---------------------------------------------
+# Nothing is grantable without a policy naming the group.
+# [[grant_policies]]
+# groups = ["JIT-*"]
+# max_duration = "8h"
+# require_reason = true
+# require_approval = false
+# cleanup_after_days = 30            # accounts made by `grant add --create-user`
 "#;
 
 /// Writes the template to `path`, refusing to overwrite unless `force`.

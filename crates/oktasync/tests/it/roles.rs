@@ -214,4 +214,14 @@ async fn roles_come_from_groups_globs_and_apps_and_their_changes_are_logged() {
             .count()
     };
     assert_eq!(n(&again.expect_ok().json()), records.len());
+
+    // A role that names nothing to grant it is a configuration error naming the entry.
+    std::fs::write(
+        s.dir.path().join("oktasync.toml"),
+        "db = \"m.db\"\n\n[[roles]]\nname = \"empty\"\n",
+    )
+    .unwrap();
+    let bad = oktasync(s.dir.path(), &["roles"], &[]).await;
+    assert_eq!(bad.code, Some(2), "{bad:?}");
+    assert!(bad.stderr.contains("[[roles]] #1"), "{bad:?}");
 }
