@@ -606,6 +606,18 @@ impl MirrorReader for Mirror {
         Ok(group)
     }
 
+    async fn role_names(&self, org: OrgId) -> Result<Vec<String>> {
+        let mut conn = self.backend.conn().await?;
+        conn.fetch_all(
+            "SELECT DISTINCT role FROM role_sources WHERE org_id = $1 ORDER BY role",
+            args![org],
+        )
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+    }
+
     async fn user_roles(
         &self,
         org: OrgId,
@@ -948,6 +960,9 @@ macro_rules! forward_store_traits {
                 id_or_name: &str,
             ) -> $crate::Result<Option<$crate::query::GroupSummary>> {
                 $crate::MirrorReader::group_summary(&self.mirror, org, id_or_name).await
+            }
+            async fn role_names(&self, org: $crate::OrgId) -> $crate::Result<Vec<String>> {
+                $crate::MirrorReader::role_names(&self.mirror, org).await
             }
             async fn user_roles(
                 &self,

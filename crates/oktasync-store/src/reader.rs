@@ -75,6 +75,9 @@ pub trait MirrorReader: Send + Sync {
     /// members.
     async fn group_summary(&self, org: OrgId, id_or_name: &str) -> Result<Option<GroupSummary>>;
 
+    /// The configured roles as last applied to the org, by name.
+    async fn role_names(&self, org: OrgId) -> Result<Vec<String>>;
+
     /// Who holds which configured role, and how (the view `user_roles`, as the roles were
     /// last applied), by role, then login.
     async fn user_roles(

@@ -56,6 +56,11 @@ pub async fn users(
     Query(paging): Query<PageParams>,
 ) -> ApiResult<Json<Page<UserRole>>> {
     let id = state.org(&caller, &org).await?;
+    if !state.store.role_names(id).await?.contains(&role) {
+        return Err(ApiError::not_found(format!(
+            "no role {role:?} is configured for the org {org:?} (roles are applied after each run)"
+        )));
+    }
     let page = PageRequest::new(&paging, &format!("role users {id:?} {role}"))?;
     let filter = RoleFilter {
         role: Some(role),

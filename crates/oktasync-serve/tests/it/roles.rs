@@ -74,6 +74,8 @@ async fn roles_are_applied_after_runs_and_answered_per_user_and_per_role() {
     assert_eq!(detail["roles"][0]["role"], "operator", "{detail}");
     let (status, _, _) = get(&server.url("/v1/orgs/emu/users/nobody/roles"), Some(&read)).await;
     assert_eq!(status, 404);
+    let (status, _, _) = get(&server.url("/v1/orgs/emu/roles/nosuch/users"), Some(&read)).await;
+    assert_eq!(status, 404);
     let (_, _, doc) = get(&server.url("/openapi.json"), Some(&read)).await;
     for path in [
         "/v1/orgs/{org}/users/{user}/roles",
