@@ -163,6 +163,87 @@ struct ChangeRow<'a> {
     new: Option<Value>,
 }
 
+/// One row of the change log, as written: by a run for a mirror row it changed, and by
+/// oktasync's own records (grants, roles), which have no run (`run_id` 0).
+pub(crate) struct LogEntry<'a> {
+    pub org: OrgId,
+    pub run_id: i64,
+    pub at: String,
+    pub source: &'a str,
+    pub entity: &'a str,
+    pub entity_id: String,
+    pub op: &'a str,
+    pub user_id: Option<String>,
+    pub group_id: Option<String>,
+    pub app_id: Option<String>,
+    pub changed_fields: Vec<String>,
+    pub old: Option<Value>,
+    pub new: Option<Value>,
+    pub event_uuid: Option<&'a str>,
+    pub actor: Option<&'a str>,
+    pub okta_request_id: Option<&'a str>,
+}
+
+impl<'a> LogEntry<'a> {
+    /// A record of oktasync's own (no run, no event): the rest is filled in by the caller.
+    pub fn own(
+        org: OrgId,
+        at: &str,
+        source: &'a str,
+        entity: &'a str,
+        entity_id: String,
+        op: &'a str,
+    ) -> Self {
+        Self {
+            org,
+            run_id: 0,
+            at: at.to_owned(),
+            source,
+            entity,
+            entity_id,
+            op,
+            user_id: None,
+            group_id: None,
+            app_id: None,
+            changed_fields: Vec::new(),
+            old: None,
+            new: None,
+            event_uuid: None,
+            actor: None,
+            okta_request_id: None,
+        }
+    }
+}
+
+/// Appends one row to the change log.
+pub(crate) async fn log_entry(conn: &mut dyn Sql, entry: LogEntry<'_>) -> Result<()> {
+    conn.execute(
+        "INSERT INTO changes (org_id, run_id, at, source, entity, entity_id, op, user_id,
+            group_id, app_id, changed_fields, old, new, event_uuid, actor, okta_request_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+        args![
+            entry.org,
+            entry.run_id,
+            entry.at,
+            entry.source,
+            entry.entity,
+            entry.entity_id,
+            entry.op,
+            entry.user_id,
+            entry.group_id,
+            entry.app_id,
+            serde_json::to_string(&entry.changed_fields)?,
+            entry.old.map(|v| v.to_string()),
+            entry.new.map(|v| v.to_string()),
+            entry.event_uuid,
+            entry.actor,
+            entry.okta_request_id,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
 async fn insert_change(
     conn: &mut dyn Sql,
     run: RunContext,
@@ -170,31 +251,25 @@ async fn insert_change(
     change: ChangeRow<'_>,
 ) -> Result<()> {
     let [user_id, group_id, app_id] = concerned_ids(change.spec, change.row);
-    conn.execute(
-        "INSERT INTO changes (org_id, run_id, at, source, entity, entity_id, op, user_id,
-            group_id, app_id, changed_fields, old, new, event_uuid, actor, okta_request_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
-        args![
-            run.org,
-            run.run.0,
-            timestamp(cause.at),
-            run.source.as_str(),
-            change.spec.name,
-            key_text(change.spec, change.row),
-            change.op,
-            user_id,
-            group_id,
-            app_id,
-            serde_json::to_string(&change.fields)?,
-            change.old.map(|v| v.to_string()),
-            change.new.map(|v| v.to_string()),
-            cause.event_uuid.as_deref(),
-            cause.actor.as_deref(),
-            cause.request_id.as_deref(),
-        ],
-    )
-    .await?;
-    Ok(())
+    let entry = LogEntry {
+        org: run.org,
+        run_id: run.run.0,
+        at: timestamp(cause.at),
+        source: run.source.as_str(),
+        entity: change.spec.name,
+        entity_id: key_text(change.spec, change.row),
+        op: change.op,
+        user_id,
+        group_id,
+        app_id,
+        changed_fields: change.fields,
+        old: change.old,
+        new: change.new,
+        event_uuid: cause.event_uuid.as_deref(),
+        actor: cause.actor.as_deref(),
+        okta_request_id: cause.request_id.as_deref(),
+    };
+    log_entry(conn, entry).await
 }
 
 fn read_row(spec: &TableSpec, row: &Row) -> Result<Vec<Cell>> {

@@ -11,6 +11,7 @@
 //!
 //! Time comes from the caller (`now`), so expiry is testable.
 
+use crate::changelog::{LogEntry, log_entry};
 use crate::error::{Result, StoreError};
 use crate::mirror::Mirror;
 use crate::sql::{Arg, Sql, args};
@@ -516,26 +517,17 @@ async fn record(
             new.insert("detail".into(), detail.clone().into());
         }
     }
-    conn.execute(
-        "INSERT INTO changes (org_id, run_id, at, source, entity, entity_id, op, user_id,
-            group_id, changed_fields, old, new, actor, okta_request_id)
-         VALUES ($1, 0, $2, 'grant', 'grants', $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        args![
-            org,
-            now,
-            after.grant_id.to_string(),
-            op,
-            after.user_id.as_str(),
-            after.group_id.as_str(),
-            serde_json::to_string(&fields)?,
-            old.map(|v| v.to_string()),
-            new.to_string(),
-            note.actor.as_deref(),
-            note.okta_request_id.as_deref()
-        ],
-    )
-    .await?;
-    Ok(())
+    let entry = LogEntry {
+        user_id: Some(after.user_id.clone()),
+        group_id: Some(after.group_id.clone()),
+        changed_fields: fields,
+        old,
+        new: Some(new),
+        actor: note.actor.as_deref(),
+        okta_request_id: note.okta_request_id.as_deref(),
+        ..LogEntry::own(org, now, "grant", "grants", after.grant_id.to_string(), op)
+    };
+    log_entry(conn, entry).await
 }
 
 fn state_list(states: &[GrantState]) -> String {

@@ -9,6 +9,7 @@
 //! Applying runs after each sync and by `oktasync roles`, so the records follow the membership
 //! changes the sync brought in.
 
+use crate::changelog::{LogEntry, log_entry};
 use crate::error::Result;
 use crate::mirror::Mirror;
 use crate::pattern::GroupPattern;
@@ -268,20 +269,18 @@ async fn record(
     old: Option<serde_json::Value>,
     new: Option<serde_json::Value>,
 ) -> Result<()> {
-    conn.execute(
-        "INSERT INTO changes (org_id, run_id, at, source, entity, entity_id, op, user_id, \
-            changed_fields, old, new) \
-         VALUES ($1, 0, $2, 'roles', 'user_roles', $3, $4, $5, '[]', $6, $7)",
-        args![
+    let entry = LogEntry {
+        user_id: Some(user.to_owned()),
+        old,
+        new,
+        ..LogEntry::own(
             org,
             now,
+            "roles",
+            "user_roles",
             format!("{role}/{user}"),
             op,
-            user,
-            old.map(|v| v.to_string()),
-            new.map(|v| v.to_string())
-        ],
-    )
-    .await?;
-    Ok(())
+        )
+    };
+    log_entry(conn, entry).await
 }
