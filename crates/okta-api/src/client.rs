@@ -162,6 +162,18 @@ impl OktaClient {
         self.list(&["users"], &query)
     }
 
+    /// Users matching a `search` expression (Okta evaluates it on any profile attribute, with
+    /// `sw`/`co`/`ew`; every status unless the expression names one).
+    pub fn search_users(&self, search: &str) -> PageStream<User> {
+        self.list(
+            &["users"],
+            &[
+                ("limit", USERS_PAGE_LIMIT.to_string()),
+                ("search", search.to_string()),
+            ],
+        )
+    }
+
     /// Groups; `expand_stats` fills [`Group::stats`] (member and app counts, admin flag).
     pub fn list_groups(&self, filter: Option<&str>, expand_stats: bool) -> PageStream<Group> {
         let mut query = vec![("limit", GROUPS_PAGE_LIMIT.to_string())];

@@ -26,6 +26,10 @@ pub enum EngineError {
     #[error("an incremental sync is not possible: {reason}; run a full sync")]
     IncrementalUnavailable { reason: String },
 
+    /// The sync scope names something the org does not have (an app id that is not there).
+    #[error("the sync scope cannot be read: {0}")]
+    Scope(String),
+
     /// A bug: something that should not happen did.
     #[error("internal error: {0}; please report it")]
     Internal(String),

@@ -27,6 +27,8 @@ use crate::progress::Progress;
 use crate::reading::failed_reading;
 use crate::resources::{module, modules};
 use crate::run_record::RunStarting;
+use crate::scope::SCOPE_CHECKPOINT;
+use crate::scope::full::read_scope;
 use crate::summary::RunSummary;
 use crate::system_log::{log_checkpoints, position_log};
 use okta_api::OktaClient;
@@ -90,6 +92,8 @@ pub(crate) async fn run_full(
         .ensure_org(&client.org().origin(), starting.started_at())
         .await?;
     let mut session = store.begin_full_sync(org, starting.run_start()).await?;
+    // Incremental runs continue only under the scope the mirror was read with.
+    session.set_checkpoint(SCOPE_CHECKPOINT, opts.scope.to_string());
     let record = starting.recorded(session.run_id());
     progress.run_started(session.run_id(), kind);
     let run_id = record.id().0;
@@ -132,7 +136,13 @@ pub(crate) async fn run_full(
             );
             // The run (with the queue's sender) is dropped when reading ends: the writer
             // then stages what is queued and returns.
-            let fetch = read_org(run);
+            let fetch = async move {
+                if run.opts.scope.is_whole_org() {
+                    read_org(run).await
+                } else {
+                    read_scope(&run).await
+                }
+            };
             let write = write_batches(&mut *session, rx);
             let (fetched, written) = tokio::join!(fetch, write);
             let read_s = started.elapsed().as_secs_f64();

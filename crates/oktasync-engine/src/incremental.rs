@@ -30,6 +30,7 @@ use crate::reading::failed_reading;
 use crate::reread::{DeltaRun, Found, Plan, Reread};
 use crate::resources::{module, modules, removals as removals_of};
 use crate::run_record::{RunRecord, RunStarting};
+use crate::scope::incremental::narrow;
 use crate::summary::RunSummary;
 use crate::system_log::{
     LogRead, MAX_EVENTS_PER_RUN, load_checkpoint, log_checkpoints, read_log, unavailable,
@@ -213,6 +214,9 @@ impl<'a> IncrementalRun<'a> {
         let cause = Cause::read_at(self.opts.clock.now());
         for op in operations(&run, found) {
             delta.push(op, cause.clone());
+        }
+        if !self.opts.scope.is_whole_org() {
+            delta = narrow(&run, delta, &plan.memberships).await?;
         }
         Ok(delta)
     }

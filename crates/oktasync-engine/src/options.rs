@@ -1,5 +1,6 @@
 //! What a sync reads: resources and the factor scope.
 
+use crate::scope::SyncScope;
 use okta_api::{Clock, SystemClock};
 use oktasync_store::Table;
 use serde::{Deserialize, Serialize};
@@ -101,6 +102,8 @@ impl FromStr for FactorScope {
 pub struct SyncOptions {
     pub resources: BTreeSet<Resource>,
     pub factors: FactorScope,
+    /// What part of the org is mirrored (the whole org by default).
+    pub scope: SyncScope,
     /// Timestamps of the run record (`started_at`, `ended_at`).
     pub clock: Arc<dyn Clock>,
 }
@@ -110,13 +113,21 @@ impl Default for SyncOptions {
         Self {
             resources: Resource::ALL.into_iter().collect(),
             factors: FactorScope::default(),
+            scope: SyncScope::default(),
             clock: Arc::new(SystemClock),
         }
     }
 }
 
 impl SyncOptions {
+    /// Whether the run mirrors `resource`: selected, and mirrored under the scope.
     pub fn wants(&self, resource: Resource) -> bool {
+        self.selects(resource) && self.scope.mirrors(resource)
+    }
+
+    /// Whether `resource` is selected (`--resources`, the factor scope), whatever the sync
+    /// scope.
+    fn selects(&self, resource: Resource) -> bool {
         match resource {
             Resource::Factors => {
                 self.resources.contains(&Resource::Factors) && self.factors != FactorScope::None
@@ -125,11 +136,12 @@ impl SyncOptions {
         }
     }
 
-    /// The tables a run replaces.
+    /// The tables a full sync replaces: those of the selected resources, also those a
+    /// scope leaves unread (they are then emptied: the mirror holds the scope only).
     pub fn tables(&self) -> Vec<Table> {
         Resource::ALL
             .into_iter()
-            .filter(|r| self.wants(*r))
+            .filter(|r| self.selects(*r))
             .map(Resource::table)
             .collect()
     }

@@ -62,6 +62,11 @@ impl<'a> DeltaRun<'a> {
         self.tally.add_calls(1);
     }
 
+    /// `n` calls made.
+    pub(crate) fn add_calls(&self, n: u64) {
+        self.tally.add_calls(n);
+    }
+
     /// `n` objects of `resource` read.
     pub(crate) fn read(&self, resource: Resource, n: u64) {
         self.tally.add_read(resource, n);

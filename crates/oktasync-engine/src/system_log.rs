@@ -4,6 +4,7 @@
 
 use crate::error::EngineError;
 use crate::options::SyncOptions;
+use crate::scope::{SCOPE_CHECKPOINT, SyncScope};
 use crate::summary::timestamp;
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
@@ -66,6 +67,16 @@ pub(crate) async fn load_checkpoint(
                 LOG_RETENTION.as_secs() / 86_400
             )));
         }
+    }
+    let was = store
+        .checkpoint(org, SCOPE_CHECKPOINT)
+        .await?
+        .unwrap_or_else(|| SyncScope::default().to_string());
+    let now = opts.scope.to_string();
+    if was != now {
+        return Err(unavailable(format!(
+            "the sync scope changed from {was} to {now}; the new scope is read in full"
+        )));
     }
     Ok(Checkpoint { next, at })
 }

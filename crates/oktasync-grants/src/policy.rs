@@ -3,7 +3,7 @@
 //!
 //! ```toml
 //! [[grant_policies]]
-//! groups = ["JIT-*", "Prod DB readers", "00g1abcd"]   # names, globs (* and ?), or ids
+//! groups = ["JIT-*", "Prod DB readers", "00g1abcd"]   # names, globs (* and ?), re:..., ids
 //! max_duration = "8h"
 //! require_reason = true        # the default
 //! require_approval = false     # when true, the approver must differ from the requester
@@ -38,7 +38,7 @@ fn yes() -> bool {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GrantPolicy {
     /// The group patterns as configured (they name the policy in records and errors).
-    pub groups: Vec<String>,
+    pub groups: Vec<GroupPattern>,
     pub max_duration: Duration,
     pub require_reason: bool,
     pub require_approval: bool,
@@ -67,8 +67,14 @@ impl GrantPolicy {
                 "{what}: max_duration must be more than zero"
             )));
         }
+        let groups = config
+            .groups
+            .iter()
+            .map(|g| GroupPattern::parse(g.trim()))
+            .collect::<Result<_, _>>()
+            .map_err(|e| GrantError::Policy(format!("{what}: groups: {e}")))?;
         Ok(Self {
-            groups: config.groups.clone(),
+            groups,
             max_duration,
             require_reason: config.require_reason,
             require_approval: config.require_approval,
@@ -80,12 +86,13 @@ impl GrantPolicy {
     pub fn covers(&self, group_id: &str, group_name: Option<&str>) -> bool {
         self.groups
             .iter()
-            .any(|pattern| GroupPattern::new(pattern.as_str()).covers(group_id, group_name))
+            .any(|pattern| pattern.covers(group_id, group_name))
     }
 
     /// How the policy is named in records: its group patterns.
     pub fn label(&self) -> String {
-        self.groups.join(", ")
+        let patterns: Vec<&str> = self.groups.iter().map(GroupPattern::as_str).collect();
+        patterns.join(", ")
     }
 }
 

@@ -113,6 +113,11 @@ impl Scope {
         &self.filters
     }
 
+    /// Every row of `table`.
+    pub fn all(table: Table) -> Self {
+        Self::new(table, Vec::new())
+    }
+
     /// One user by id.
     pub fn user(id: impl Into<String>) -> Self {
         Self::by(Table::Users, "id", id)

@@ -162,8 +162,28 @@ impl Batch {
         self.objects.is_empty()
     }
 
-    pub(crate) fn parent(&self) -> &[String] {
+    /// The parent key: the group of a members batch, the app of an assignments batch; empty
+    /// for objects that stand alone (users, groups, apps).
+    pub fn parent(&self) -> &[String] {
         &self.parent
+    }
+
+    /// Keeps the rows whose id `keep` accepts: an object's `id` (a user, a group, an app, a
+    /// user's or group's assignment to an app) or a link row's bare id (a member). A row
+    /// without an id is kept.
+    pub fn retain_ids(&mut self, mut keep: impl FnMut(&str) -> bool) {
+        self.objects.retain(|row| {
+            let id = match row {
+                Value::String(id) => Some(id.as_str()),
+                other => other.get("id").and_then(Value::as_str),
+            };
+            id.is_none_or(&mut keep)
+        });
+    }
+
+    /// The batch's rows: objects as Okta returns them, or bare ids (members).
+    pub fn rows(&self) -> &[Value] {
+        &self.objects
     }
 
     pub(crate) fn objects(&self) -> &[Value] {

@@ -366,6 +366,18 @@ pub struct SyncArgs {
     /// mirror it reports the rows it had to change (drift). With watch: start with one
     #[arg(long)]
     pub full: bool,
+    /// Mirror only the groups assigned to this app (an id), their members and the app
+    /// ([scope] app)
+    #[arg(long, value_name = "APP_ID")]
+    pub scope_app: Option<String>,
+    /// Mirror only these groups, comma-separated: names, globs (Eng*), re:regex, ids
+    /// ([scope] groups)
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub scope_groups: Option<Vec<String>>,
+    /// Mirror only the users this Okta search expression matches, e.g.
+    /// 'profile.department eq "Engineering"' ([scope] users)
+    #[arg(long, value_name = "EXPRESSION")]
+    pub scope_users: Option<String>,
 }
 
 /// The shortest poll interval `watch` accepts: Okta's System Log is eventually consistent

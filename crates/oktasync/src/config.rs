@@ -16,6 +16,8 @@ pub mod serve;
 
 use anyhow::{Context, Result, bail};
 use config::{Environment, File, FileFormat, Source};
+use oktasync_engine::{SyncScope, UserExpression};
+use oktasync_store::GroupPattern;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -220,6 +222,8 @@ pub struct Settings {
     pub resources: Vec<Resource>,
     pub factors: FactorScope,
     pub max_concurrency: Option<usize>,
+    /// What part of the org a sync mirrors (`[scope]`; the whole org by default).
+    pub scope: SyncScope,
     /// The config file that was read, if any.
     pub config_file: Option<PathBuf>,
     /// Where each key's value came from, in words ("OKTASYNC_API_TOKEN_FILE in the
@@ -248,6 +252,7 @@ impl fmt::Debug for Settings {
             .field("resources", &self.resources)
             .field("factors", &self.factors)
             .field("max_concurrency", &self.max_concurrency)
+            .field("scope", &self.scope.to_string())
             .field("config_file", &self.config_file)
             .field("origins", &self.origins)
             .field("unknown_keys", &self.unknown_keys)
@@ -284,6 +289,12 @@ pub struct Layer {
     pub resources: Option<Vec<String>>,
     pub factors: Option<String>,
     pub max_concurrency: Option<usize>,
+    /// `[scope] app` (`OKTASYNC_SCOPE_APP`, `--scope-app`).
+    pub scope_app: Option<String>,
+    /// `[scope] groups` (`OKTASYNC_SCOPE_GROUPS`, comma-separated; `--scope-groups`).
+    pub scope_groups: Option<Vec<String>>,
+    /// `[scope] users` (`OKTASYNC_SCOPE_USERS`, `--scope-users`).
+    pub scope_users: Option<String>,
 }
 
 impl Layer {
@@ -335,6 +346,51 @@ struct RawLayer {
     resources: Option<Vec<String>>,
     factors: Option<String>,
     max_concurrency: Option<usize>,
+    /// The file's `[scope]` table.
+    scope: Option<ScopeTable>,
+    scope_app: Option<String>,
+    scope_groups: Option<Vec<String>>,
+    scope_users: Option<String>,
+}
+
+/// `[scope]`: what part of the org a sync mirrors (see [`sync_scope`]).
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ScopeTable {
+    app: Option<String>,
+    groups: Option<Vec<String>>,
+    users: Option<String>,
+}
+
+/// The sync scope from its three settings; an error names the setting and shows the form.
+fn sync_scope(
+    app: Option<String>,
+    groups: Option<Vec<String>>,
+    users: Option<String>,
+) -> Result<SyncScope> {
+    let app = app.map(|a| a.trim().to_owned()).filter(|a| !a.is_empty());
+    if let Some(app) = &app
+        && (app.contains('/') || app.contains(char::is_whitespace))
+    {
+        bail!(
+            "[scope] app: {app:?} is not an app id; give the app's id, such as 0oa1b2c3d4e5f6g7h8i9"
+        );
+    }
+    let groups = groups
+        .unwrap_or_default()
+        .iter()
+        .map(|g| g.trim())
+        .filter(|g| !g.is_empty())
+        .map(GroupPattern::parse)
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| anyhow::anyhow!("[scope] groups: {e}"))?;
+    let users = match users.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+        Some(u) => {
+            Some(UserExpression::parse(u).map_err(|e| anyhow::anyhow!("[scope] users: {e}"))?)
+        }
+        None => None,
+    };
+    Ok(SyncScope { app, groups, users })
 }
 
 /// The one form of secret `key` a layer gives, or an error when it gives several.
@@ -369,6 +425,7 @@ pub(crate) fn one_of(
 
 impl RawLayer {
     fn resolve(self, source: &str) -> Result<Layer> {
+        let mut table = self.scope;
         let api_token = one_of(
             "api_token",
             self.api_token,
@@ -426,13 +483,25 @@ impl RawLayer {
             resources: self.resources,
             factors: self.factors,
             max_concurrency: self.max_concurrency,
+            scope_app: self
+                .scope_app
+                .or_else(|| table.as_mut().and_then(|t| t.app.take())),
+            scope_groups: self
+                .scope_groups
+                .or_else(|| table.as_mut().and_then(|t| t.groups.take())),
+            scope_users: self
+                .scope_users
+                .or_else(|| table.as_mut().and_then(|t| t.users.take())),
         })
     }
 }
 
 fn known_key(key: &str) -> bool {
     KEYS.iter().any(|(k, _)| *k == key)
-        || matches!(key, "oauth_client_id_file")
+        || matches!(
+            key,
+            "oauth_client_id_file" | "scope" | "scope_app" | "scope_groups" | "scope_users"
+        )
         || SERVE_TABLES.contains(&key)
         || NON_SETTING_ENV.contains(&key)
 }
@@ -484,6 +553,7 @@ pub fn env_layer(vars: impl IntoIterator<Item = (String, String)>) -> Result<(La
         .list_separator(",")
         .with_list_parse_key("resources")
         .with_list_parse_key("oauth_scopes")
+        .with_list_parse_key("scope_groups")
         .ignore_empty(true)
         .source(Some(vars));
     let (layer, unknown) = load_source(env, "the environment")?;
@@ -667,6 +737,7 @@ impl Settings {
             None => FactorScope::Admins,
         };
         let max_concurrency = pick!(max_concurrency);
+        let scope = sync_scope(pick!(scope_app), pick!(scope_groups), pick!(scope_users))?;
         Ok(Settings {
             org_url,
             org_name,
@@ -682,6 +753,7 @@ impl Settings {
             resources,
             factors,
             max_concurrency,
+            scope,
             config_file,
             origins,
             unknown_keys,
@@ -707,6 +779,7 @@ impl Settings {
             resources: self.resources.clone(),
             factors: self.factors,
             max_concurrency: self.max_concurrency,
+            scope: self.scope.clone(),
             config_file: self.config_file.clone(),
             origins: self.origins.clone(),
             unknown_keys: Vec::new(),

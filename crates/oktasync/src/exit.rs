@@ -99,6 +99,7 @@ pub fn of_engine(e: &EngineError) -> Failure {
         EngineError::Okta { cause, .. } => of_api(cause),
         EngineError::Store(_) | EngineError::StoreClosed => Failure::Database,
         EngineError::IncrementalUnavailable { .. } => Failure::Okta,
+        EngineError::Scope(_) => Failure::Config,
         EngineError::Internal(_) => Failure::Other,
     }
 }

@@ -80,6 +80,13 @@ factors = "admins"                                      # env OKTASYNC_FACTORS, 
 # Most requests in flight at once (default: the client's own limit).
 # max_concurrency = 16                                  # env OKTASYNC_MAX_CONCURRENCY
 
+# --- Scope: mirror part of the org only ----------------------------------------------------
+# Combined as an intersection; env OKTASYNC_SCOPE_APP/_GROUPS/_USERS, flags --scope-app/...
+# [scope]
+# app = "0oa1b2c3d4e5f6g7h8i9"                # the groups assigned to this app, their members
+# groups = ["Eng*", "re:^team-"]              # names, globs, re:regex, ids
+# users = 'profile.department eq "Engineering"'
+
 # --- Roles (`oktasync roles`, the view user_roles) ------------------------------------------
 # Your product's roles, from Okta groups (names, globs, ids) and app assignments (ids, labels).
 # [[roles]]

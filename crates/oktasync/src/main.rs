@@ -110,6 +110,9 @@ fn sync_flags(args: &cli::SyncArgs) -> Layer {
     Layer {
         resources: args.resources.clone(),
         factors: args.factors.map(|f| format!("{f:?}").to_ascii_lowercase()),
+        scope_app: args.scope_app.clone(),
+        scope_groups: args.scope_groups.clone(),
+        scope_users: args.scope_users.clone(),
         ..Layer::default()
     }
 }

@@ -20,6 +20,7 @@ pub fn sync_options(settings: &Settings) -> SyncOptions {
     SyncOptions {
         resources: settings.resources.iter().copied().collect(),
         factors: settings.factors,
+        scope: settings.scope.clone(),
         ..SyncOptions::default()
     }
 }

@@ -61,8 +61,7 @@ impl serde::Serialize for Id {
     }
 }
 
-/// Milliseconds since the Unix epoch.
-pub type Ts = i64;
+pub use okta_filter::Ts;
 
 /// `ms` down to its whole second: Okta's object timestamps (`created`, `lastUpdated`, …)
 /// always end in `.000Z`; only System Log `published` times carry milliseconds.
@@ -78,12 +77,7 @@ pub fn format_ts(ms: Ts) -> String {
         .to_string()
 }
 
-/// Parses an RFC 3339 timestamp (what filters and `since`/`until` carry).
-pub fn parse_ts(s: &str) -> Option<Ts> {
-    DateTime::parse_from_rfc3339(s)
-        .ok()
-        .map(|d| d.timestamp_millis())
-}
+pub use okta_filter::parse_ts;
 
 #[cfg(test)]
 mod tests {

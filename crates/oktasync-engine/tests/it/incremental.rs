@@ -3,12 +3,12 @@
 //! Fallbacks to a full sync, and watch.
 
 use crate::support::{
-    Mirror, admin_ids, assert_exact, calls_as_served, client, emulator, in_factor_scope,
-    served_by_bucket, truth_options,
+    Mirror, admin_ids, assert_exact, calls_as_served, churn, client, emulator, in_factor_scope,
+    okta_call, served_by_bucket, source, truth_options,
 };
 use okta_api::{ClientConfig, Credentials, OAuthCredentials, OktaClient, OrgUrl, PrivateKey};
 use okta_emulator::config::OAuthClientConfig;
-use okta_emulator::{EmulatorConfig, OrgSize, RunningEmulator};
+use okta_emulator::{EmulatorConfig, OrgSize};
 use oktasync_engine::{
     FactorScope, LOGS_CHECKPOINT, NoProgress, Resource, RunSummary, SyncMode, SyncOptions,
     WatchOptions, sync, watch,
@@ -18,31 +18,6 @@ use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
-
-/// `POST /__emulator/churn`: `ops` random mutations with their System Log events.
-async fn churn(emu: &RunningEmulator, seed: u64, ops: u64) -> Value {
-    let response = reqwest::Client::new()
-        .post(format!("{}/__emulator/churn", emu.base_url()))
-        .header("authorization", format!("SSWS {}", emu.token()))
-        .json(&json!({"seed": seed, "ops": ops}))
-        .send()
-        .await
-        .expect("churn request");
-    assert!(response.status().is_success(), "{}", response.status());
-    response.json().await.expect("churn summary")
-}
-
-/// `GET /__emulator/export`.
-async fn source(emu: &RunningEmulator) -> Value {
-    let response = reqwest::Client::new()
-        .get(format!("{}/__emulator/export", emu.base_url()))
-        .header("authorization", format!("SSWS {}", emu.token()))
-        .send()
-        .await
-        .expect("export request");
-    assert!(response.status().is_success(), "{}", response.status());
-    response.json().await.expect("export")
-}
 
 async fn run(client: &OktaClient, store: &SqliteStore, mode: SyncMode) -> RunSummary {
     run_scoped(client, store, mode, FactorScope::All).await
@@ -500,26 +475,6 @@ async fn watch_applies_a_membership_change_at_the_next_poll() {
     watched.expect("watch stops cleanly");
     assert_exact(&mirror.export(&client).await, &source(&emu).await);
     emu.shutdown().await;
-}
-
-/// An admin API call on the emulator (what an Okta admin or another tool would do).
-async fn okta_call(
-    emu: &RunningEmulator,
-    method: reqwest::Method,
-    path: &str,
-    body: Value,
-) -> Value {
-    let response = reqwest::Client::new()
-        .request(method.clone(), format!("{}{path}", emu.base_url()))
-        .header("authorization", format!("SSWS {}", emu.token()))
-        .json(&body)
-        .send()
-        .await
-        .expect("request to the emulator");
-    let status = response.status();
-    let body: Value = response.json().await.unwrap_or(Value::Null);
-    assert!(status.is_success(), "{method} {path}: {status} {body}");
-    body
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,4 +9,5 @@ mod killed;
 mod mirror;
 mod reader;
 mod same_second;
+mod scope;
 mod support;

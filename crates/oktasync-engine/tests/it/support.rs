@@ -4,7 +4,7 @@ use okta_api::{ClientConfig, Credentials, OktaClient, OrgUrl, SecretString};
 use okta_emulator::{EmulatorConfig, OrgSize, RunningEmulator};
 use oktasync_engine::{FactorScope, NoProgress, RunSummary, SyncOptions, full_sync};
 use oktasync_store::{MirrorReader, OrgId, SqliteStore};
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::sync::Arc;
@@ -222,4 +222,49 @@ pub fn assert_exact(mirror: &serde_json::Value, source: &serde_json::Value) {
         "mirror differs from source: {}",
         first_difference(mirror, source)
     );
+}
+
+/// `POST /__emulator/churn`: `ops` random mutations with their System Log events.
+pub async fn churn(emu: &RunningEmulator, seed: u64, ops: u64) -> Value {
+    let response = reqwest::Client::new()
+        .post(format!("{}/__emulator/churn", emu.base_url()))
+        .header("authorization", format!("SSWS {}", emu.token()))
+        .json(&json!({"seed": seed, "ops": ops}))
+        .send()
+        .await
+        .expect("churn request");
+    assert!(response.status().is_success(), "{}", response.status());
+    response.json().await.expect("churn summary")
+}
+
+/// `GET /__emulator/export`.
+pub async fn source(emu: &RunningEmulator) -> Value {
+    let response = reqwest::Client::new()
+        .get(format!("{}/__emulator/export", emu.base_url()))
+        .header("authorization", format!("SSWS {}", emu.token()))
+        .send()
+        .await
+        .expect("export request");
+    assert!(response.status().is_success(), "{}", response.status());
+    response.json().await.expect("export")
+}
+
+/// An admin API call on the emulator (what an Okta admin or another tool would do).
+pub async fn okta_call(
+    emu: &RunningEmulator,
+    method: reqwest::Method,
+    path: &str,
+    body: Value,
+) -> Value {
+    let response = reqwest::Client::new()
+        .request(method.clone(), format!("{}{path}", emu.base_url()))
+        .header("authorization", format!("SSWS {}", emu.token()))
+        .json(&body)
+        .send()
+        .await
+        .expect("request to the emulator");
+    let status = response.status();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    assert!(status.is_success(), "{method} {path}: {status} {body}");
+    body
 }

@@ -30,7 +30,7 @@ async fn roles_are_applied_after_runs_and_answered_per_user_and_per_role() {
     let mut org = schedule("emu", &emu, Duration::from_secs(3600));
     org.roles = vec![RoleSpec {
         name: "operator".into(),
-        groups: vec![GroupPattern::new(group.as_str())],
+        groups: vec![GroupPattern::parse(group.as_str()).unwrap()],
         apps: Vec::new(),
     }];
     let server = Server::start(store.clone(), vec![org]).await;

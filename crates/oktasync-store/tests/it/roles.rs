@@ -96,7 +96,7 @@ async fn roles_resolve_to_holders_and_log_gains_and_losses_once(backend: Backend
     let roles = vec![
         RoleSpec {
             name: "sre".into(),
-            groups: vec![GroupPattern::new("SRE-*")],
+            groups: vec![GroupPattern::parse("SRE-*").unwrap()],
             apps: vec![],
         },
         RoleSpec {
@@ -106,7 +106,7 @@ async fn roles_resolve_to_holders_and_log_gains_and_losses_once(backend: Backend
         },
         RoleSpec {
             name: "nobody".into(),
-            groups: vec![GroupPattern::new("no such group")],
+            groups: vec![GroupPattern::parse("no such group").unwrap()],
             apps: vec![],
         },
     ];

@@ -69,8 +69,9 @@ pub fn load(base: &Settings) -> Result<Vec<RoleSpec>> {
             groups: config
                 .groups
                 .iter()
-                .map(|g| GroupPattern::new(g.trim()))
-                .collect(),
+                .map(|g| GroupPattern::parse(g.trim()))
+                .collect::<Result<_, _>>()
+                .map_err(|e| anyhow::anyhow!("{what}: groups: {e}"))?,
             apps: config.apps.iter().map(|a| a.trim().to_owned()).collect(),
         });
     }

@@ -11,6 +11,7 @@ mod grant_crash;
 mod grants;
 mod postgres;
 mod roles;
+mod scope;
 mod serve;
 mod terminal;
 

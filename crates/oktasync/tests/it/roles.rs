@@ -95,7 +95,7 @@ async fn roles_come_from_groups_globs_and_apps_and_their_changes_are_logged() {
         && r["via_id"] == group.as_str()
         && r["via_name"] == group_name.as_str()));
     // globbed: the members of every group whose name the glob matches, in any letter case.
-    let pattern = GroupPattern::new(glob.as_str());
+    let pattern = GroupPattern::parse(glob.as_str()).unwrap();
     let expected: BTreeSet<(String, String)> = list("groups")
         .iter()
         .filter(|g| {
