@@ -213,10 +213,26 @@ pub struct PlanRules<'a> {
     pub managed_groups: BTreeSet<String>,
 }
 
-/// Computes the plan. `held` are the Okta ids of in-scope users the hook skipped or failed for.
+/// In-scope users the hook skipped or that failed before the plan: left alone.
+#[derive(Debug, Clone, Default)]
+pub struct HeldUsers {
+    pub okta_ids: BTreeSet<String>,
+    /// Their logins and mapped userNames, lowercase: a target account with one of these names
+    /// is theirs, not a target-only account.
+    pub names: BTreeSet<String>,
+}
+
+impl HeldUsers {
+    pub fn hold(&mut self, okta_id: &str, names: &[&str]) {
+        self.okta_ids.insert(okta_id.to_owned());
+        self.names.extend(names.iter().map(|n| n.to_lowercase()));
+    }
+}
+
+/// Computes the plan.
 pub fn build_plan(
     desired: &[DesiredUser],
-    held: &BTreeSet<String>,
+    held: &HeldUsers,
     records: &[PushRecord],
     snapshot: Option<&TargetSnapshot>,
     rules: &PlanRules<'_>,
@@ -242,6 +258,7 @@ pub fn build_plan(
             &records_by_okta,
             snapshot,
             &managed,
+            held,
             rules,
             &mut plan,
             &is_excluded,
@@ -254,7 +271,7 @@ pub fn build_plan(
         snapshot.map(|s| s.users.iter().map(|u| (u.id.as_str(), u)).collect());
     for record in records {
         let id = record.okta_user_id.as_str();
-        if desired_ids.contains(id) || held.contains(id) {
+        if desired_ids.contains(id) || held.okta_ids.contains(id) {
             continue;
         }
         if is_excluded(&record.user_name, &record.user_name) {
@@ -333,6 +350,7 @@ fn full(
     records: &BTreeMap<&str, &PushRecord>,
     snapshot: &TargetSnapshot,
     managed: &BTreeSet<String>,
+    held: &HeldUsers,
     rules: &PlanRules<'_>,
     plan: &mut Plan,
     is_excluded: &dyn Fn(&str, &str) -> bool,
@@ -415,7 +433,10 @@ fn full(
     }
 
     for t in &snapshot.users {
-        if matched.contains(t.id.as_str()) || recorded_ids.contains(t.id.as_str()) {
+        if matched.contains(t.id.as_str())
+            || recorded_ids.contains(t.id.as_str())
+            || held.names.contains(&t.user_name.to_lowercase())
+        {
             continue;
         }
         if is_excluded(&t.user_name, &t.user_name) {
@@ -487,7 +508,7 @@ fn membership(group: &str, d: &DesiredUser, target_id: Option<&String>) -> Membe
 /// The changes from `current` to `desired`: a replace for every desired path whose current
 /// value differs, a remove for every path pushed before (`previously`) that is no longer
 /// desired but still present. Paths never pushed are left alone.
-fn diff_attributes<'a>(
+pub(crate) fn diff_attributes<'a>(
     desired: &Attributes,
     current: impl Fn(&str) -> Option<&'a Value>,
     previously: &BTreeSet<String>,
@@ -669,7 +690,7 @@ mod tests {
             desired("u3", "Bo", &["eng"]),
         ];
         now[0].attributes.insert("title".into(), json!("Dev"));
-        let plan = build_plan(&now, &BTreeSet::new(), &records, None, &rules(&never));
+        let plan = build_plan(&now, &HeldUsers::default(), &records, None, &rules(&never));
         assert_eq!(plan.unchanged, 1);
         assert_eq!(plan.creates.len(), 1);
         assert_eq!(plan.creates[0].okta_user_id, "u3");
@@ -706,7 +727,8 @@ mod tests {
         let mut records: Vec<_> = before.iter().map(record_of).collect();
         // u3 was deactivated by an earlier run
         records[2].attributes.insert("active".into(), json!(false));
-        let held: BTreeSet<String> = ["u2".to_owned()].into();
+        let mut held = HeldUsers::default();
+        held.hold("u2", &["u2@x.com"]);
         let excluded = |name: &str| name.starts_with("svc");
         let plan = build_plan(&[], &held, &records, None, &rules(&excluded));
         let ids: Vec<_> = plan
@@ -772,7 +794,7 @@ mod tests {
             r.target_only = policy;
             let plan = build_plan(
                 &[d1.clone(), d2.clone()],
-                &BTreeSet::new(),
+                &HeldUsers::default(),
                 &records,
                 Some(&snapshot),
                 &r,
@@ -808,7 +830,7 @@ mod tests {
         let records = vec![record_of(&d1), record_of(&d2)];
         let plan = build_plan(
             std::slice::from_ref(&d1),
-            &BTreeSet::new(),
+            &HeldUsers::default(),
             &records,
             Some(&TargetSnapshot::default()),
             &rules(&never),
@@ -823,7 +845,7 @@ mod tests {
         let records: Vec<_> = (0..20)
             .map(|i| record_of(&desired(&format!("u{i}"), "X", &[])))
             .collect();
-        let plan = build_plan(&[], &BTreeSet::new(), &records, None, &rules(&never));
+        let plan = build_plan(&[], &HeldUsers::default(), &records, None, &rules(&never));
         assert_eq!(plan.removal_count(), 20);
         let e = check_removals(&plan, Some(MaxDeletions::Count(10)), None, 20).unwrap_err();
         assert_eq!((e.removals, e.limit), (20, 10));
@@ -841,7 +863,7 @@ mod tests {
         off.attributes.insert("active".into(), json!(false));
         let plan = build_plan(
             &[off],
-            &BTreeSet::new(),
+            &HeldUsers::default(),
             &[record_of(&d)],
             None,
             &rules(&never),

@@ -78,6 +78,19 @@ impl HttpCalls {
         self.by_operation.values().sum()
     }
 
+    /// The calls made after `earlier` was taken.
+    pub fn since(&self, earlier: &HttpCalls) -> HttpCalls {
+        HttpCalls {
+            by_operation: self
+                .by_operation
+                .iter()
+                .map(|(op, n)| (*op, n - earlier.of(*op)))
+                .filter(|(_, n)| *n > 0)
+                .collect(),
+            retries: self.retries - earlier.retries,
+        }
+    }
+
     /// Calls of one operation.
     pub fn of(&self, op: ScimOperation) -> u64 {
         self.by_operation.get(&op).copied().unwrap_or(0)
@@ -285,7 +298,7 @@ impl ScimClient {
         })
     }
 
-    /// The calls made so far.
+    /// The calls made so far by this client (all runs).
     pub fn calls(&self) -> HttpCalls {
         self.calls.lock().clone()
     }
