@@ -213,6 +213,12 @@ pub struct PlanRules<'a> {
     pub managed_groups: BTreeSet<String>,
 }
 
+impl PlanRules<'_> {
+    fn excludes(&self, login: &str, user_name: &str) -> bool {
+        (self.is_excluded)(login) || (self.is_excluded)(user_name)
+    }
+}
+
 /// In-scope users the hook skipped or that failed before the plan: left alone.
 #[derive(Debug, Clone, Default)]
 pub struct HeldUsers {
@@ -248,11 +254,10 @@ pub fn build_plan(
     let mut managed = rules.managed_groups.clone();
     managed.extend(desired.iter().flat_map(|d| d.target_groups.iter().cloned()));
     managed.extend(records.iter().flat_map(|r| r.target_groups.iter().cloned()));
-    let is_excluded =
-        |login: &str, user_name: &str| (rules.is_excluded)(login) || (rules.is_excluded)(user_name);
+    let is_excluded = |login: &str, user_name: &str| rules.excludes(login, user_name);
 
     match snapshot {
-        None => incremental(desired, &records_by_okta, &mut plan, &is_excluded),
+        None => incremental(desired, &records_by_okta, rules, &mut plan),
         Some(snapshot) => full(
             desired,
             &records_by_okta,
@@ -261,7 +266,6 @@ pub fn build_plan(
             held,
             rules,
             &mut plan,
-            &is_excluded,
         ),
     }
 
@@ -309,9 +313,10 @@ pub fn build_plan(
 fn incremental(
     desired: &[DesiredUser],
     records: &BTreeMap<&str, &PushRecord>,
+    rules: &PlanRules<'_>,
     plan: &mut Plan,
-    is_excluded: &dyn Fn(&str, &str) -> bool,
 ) {
+    let is_excluded = |login: &str, user_name: &str| rules.excludes(login, user_name);
     for d in desired {
         if is_excluded(&d.login, d.user_name()) {
             plan.excluded.push(d.user_name().to_owned());
@@ -353,8 +358,8 @@ fn full(
     held: &HeldUsers,
     rules: &PlanRules<'_>,
     plan: &mut Plan,
-    is_excluded: &dyn Fn(&str, &str) -> bool,
 ) {
+    let is_excluded = |login: &str, user_name: &str| rules.excludes(login, user_name);
     let by_id: BTreeMap<&str, &TargetUser> =
         snapshot.users.iter().map(|u| (u.id.as_str(), u)).collect();
     let by_name: BTreeMap<String, &TargetUser> = snapshot
