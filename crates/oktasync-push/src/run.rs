@@ -113,7 +113,8 @@ pub struct PushOptions {
     /// Allow up to this many deactivations and deletions in this run, instead of
     /// `max_deletions`.
     pub allow_deletions: Option<u64>,
-    /// Where `target_only_users = "write-file"` writes the target-only accounts (JSON).
+    /// Where `target_only_users = "write-file"` writes the target-only accounts (a JSON array
+    /// of `{id, userName, active}`); written by a dry run too, as part of its plan.
     pub write_file_path: Option<PathBuf>,
 }
 
@@ -416,7 +417,13 @@ impl Execution<'_> {
         let fail = |key: &str, login: &str, e: ScimError| UserCall::Failed {
             key: key.to_owned(),
             login: login.to_owned(),
-            error: e.to_string(),
+            error: match e.status() {
+                // the push state knows an account the target no longer has
+                Some(404) if !full => format!(
+                    "{e}; the account is gone from the target: a full push creates it again"
+                ),
+                _ => e.to_string(),
+            },
         };
         let creates = plan.creates.iter().map(|c| {
             async move {

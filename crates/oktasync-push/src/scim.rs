@@ -84,10 +84,10 @@ impl HttpCalls {
             by_operation: self
                 .by_operation
                 .iter()
-                .map(|(op, n)| (*op, n - earlier.of(*op)))
+                .map(|(op, n)| (*op, n.saturating_sub(earlier.of(*op))))
                 .filter(|(_, n)| *n > 0)
                 .collect(),
-            retries: self.retries - earlier.retries,
+            retries: self.retries.saturating_sub(earlier.retries),
         }
     }
 

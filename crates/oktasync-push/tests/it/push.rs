@@ -585,3 +585,40 @@ async fn a_wrong_token_is_reported_without_the_token() {
         "{e}"
     );
 }
+
+#[tokio::test]
+async fn a_full_push_pages_through_the_target() {
+    let server = ScimServer::start().await;
+    // more than one page of 200
+    let many: Vec<SourceUser> = (0..230)
+        .map(|i| {
+            okta_user(
+                &format!("00u{i}"),
+                &format!("u{i}@example.com"),
+                None,
+                &["Engineering"],
+            )
+        })
+        .collect();
+    let target = target(target_config(&server.url, ""));
+    let state = MemoryPushState::default();
+    let report = push(&target, &many, &state, &full()).await.unwrap();
+    ok(&report);
+    assert_eq!(report.done.created, 230);
+    assert_eq!(report.done.group_adds, 460, "eng and all-staff");
+    assert_eq!(
+        report.http_calls.of(ScimOperation::UpdateGroupMembers),
+        6,
+        "100 members per PATCH: 3 for each group"
+    );
+
+    // the same push from an empty state finds everyone and changes nothing
+    let fresh = MemoryPushState::default();
+    let report = push(&target, &many, &fresh, &full()).await.unwrap();
+    ok(&report);
+    assert_eq!(report.plan.unchanged, 230);
+    assert_eq!(report.http_calls.of(ScimOperation::ListUsers), 2);
+    assert_eq!(report.http_calls.total(), 3, "{:?}", report.http_calls);
+    assert_eq!(fresh.load("scim-test").await.unwrap().len(), 230, "adopted");
+    assert_eq!(server.group_members().await["eng"].len(), 230);
+}
