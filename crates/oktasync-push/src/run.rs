@@ -768,6 +768,5 @@ async fn record(
     if !forget.is_empty() {
         state.forget(name, &forget).await?;
     }
-    report.plan.forget = forget;
     Ok(())
 }

@@ -1,8 +1,8 @@
 //! A SCIM 2.0 client (RFC 7644) for the calls a push makes, with retries.
 //!
-//! Retrying is two separate decisions: [`classify`] says whether an attempt's outcome is worth
+//! Retrying is two separate decisions: `classify` says whether an attempt's outcome is worth
 //! another attempt (5xx, 429, timeouts, connection errors) and what the server asked for
-//! (`Retry-After`); [`RetryPolicy::delay`] says how long to wait. Every attempt is counted per
+//! (`Retry-After`); `RetryPolicy::delay` says how long to wait. Every attempt is counted per
 //! [`ScimOperation`] for the run report.
 
 use crate::mapping::{Attributes, scim_resource};

@@ -39,7 +39,8 @@ impl SourceUser {
             .unwrap_or(&self.id)
     }
 
-    /// Whether the user is pushed as `active=true` ([`ACTIVE_STATUSES`]).
+    /// Whether the user is pushed as `active=true`: ACTIVE, PASSWORD_EXPIRED, LOCKED_OUT or
+    /// RECOVERY.
     pub fn is_active(&self) -> bool {
         ACTIVE_STATUSES.contains(&self.status.as_str())
     }

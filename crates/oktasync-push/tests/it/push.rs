@@ -622,3 +622,47 @@ async fn a_full_push_pages_through_the_target() {
     assert_eq!(fresh.load("scim-test").await.unwrap().len(), 230, "adopted");
     assert_eq!(server.group_members().await["eng"].len(), 230);
 }
+
+#[tokio::test]
+async fn two_users_with_one_user_name_push_only_the_first() {
+    // nothing is called: an incremental dry run plans from the push state alone
+    let target = target(target_config("http://127.0.0.1:9", ""));
+    let users = vec![
+        okta_user("00u1", "dup@example.com", None, &["Engineering"]),
+        okta_user("00u2", "DUP@example.com", None, &["Engineering"]),
+    ];
+    let dry = PushOptions {
+        dry_run: true,
+        ..PushOptions::default()
+    };
+    let report = push(&target, &users, &MemoryPushState::default(), &dry)
+        .await
+        .unwrap();
+    assert_eq!(report.plan.creates.len(), 1);
+    assert_eq!(report.plan.creates[0].okta_user_id, "00u1");
+    assert_eq!(report.errors.len(), 1);
+    assert_eq!(report.errors[0].login, "DUP@example.com");
+    assert!(
+        report.errors[0].message.contains("dup@example.com"),
+        "{:?}",
+        report.errors
+    );
+}
+
+#[tokio::test]
+async fn deprovision_delete_deletes_users_who_left() {
+    let server = ScimServer::start().await;
+    let target = target(target_config(&server.url, "deprovision = \"delete\""));
+    let state = MemoryPushState::default();
+    ok(&push(&target, &team(), &state, &options()).await.unwrap());
+    let report = push(&target, &team()[..2], &state, &options())
+        .await
+        .unwrap();
+    ok(&report);
+    assert_eq!(report.done.deleted, 1);
+    assert_eq!(
+        names(server.users().await.keys()),
+        names(["alice@example.com", "bob@example.com"])
+    );
+    assert_eq!(state.load("scim-test").await.unwrap().len(), 2, "forgotten");
+}
