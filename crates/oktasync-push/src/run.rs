@@ -237,6 +237,20 @@ pub async fn push(
         managed_groups: config.group_map.values().flatten().cloned().collect(),
     };
     report.plan = plan::build_plan(&desired, &held, &records, snapshot.as_ref(), &rules);
+    let plan = &report.plan;
+    tracing::info!(
+        target = config.name,
+        full = options.full,
+        dry_run = options.dry_run,
+        creates = plan.creates.len(),
+        updates = plan.updates.len(),
+        deactivations = plan.deactivations.len(),
+        deletions = plan.deletions.len(),
+        group_adds = plan.group_adds.len(),
+        group_removes = plan.group_removes.len(),
+        unchanged = plan.unchanged,
+        "push planned"
+    );
     let population = snapshot.as_ref().map_or(records.len(), |s| s.users.len());
     if let Err(refused) = plan::check_removals(
         &report.plan,
@@ -274,7 +288,7 @@ pub async fn push(
     record(
         target,
         state,
-        &mut report,
+        &report.plan,
         &desired_by_id,
         &records,
         &created,
@@ -282,6 +296,18 @@ pub async fn push(
     )
     .await?;
     report.http_calls = target.client.calls().since(&calls_before);
+    tracing::info!(
+        target = config.name,
+        created = report.done.created,
+        updated = report.done.updated,
+        deactivated = report.done.deactivated,
+        deleted = report.done.deleted,
+        group_adds = report.done.group_adds,
+        group_removes = report.done.group_removes,
+        failed_users = report.errors.len(),
+        http_calls = report.http_calls.total(),
+        "push done"
+    );
     Ok(report)
 }
 
@@ -695,13 +721,12 @@ async fn adopt(
 async fn record(
     target: &Target,
     state: &dyn PushState,
-    report: &mut PushReport,
+    plan: &Plan,
     desired: &BTreeMap<&str, &DesiredUser>,
     records: &[PushRecord],
     created: &BTreeMap<String, String>,
     failed: &BTreeSet<String>,
 ) -> Result<(), PushError> {
-    let plan = &report.plan;
     let now = target.clock.now();
     let make = |d: &DesiredUser, target_id: &str| PushRecord {
         okta_user_id: d.okta_user_id.clone(),
