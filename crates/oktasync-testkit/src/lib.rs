@@ -1,11 +1,13 @@
 //! Fixtures for the workspace's integration tests: [`org`] answers questions about an emulated
-//! org from its export; and a PostgreSQL database of a test's own, created on the server at `OKTASYNC_TEST_PG` (default
+//! org from its export; [`scim`] runs a real SCIM 2.0 service provider (scim2-server); and a
+//! PostgreSQL database of a test's own, created on the server at `OKTASYNC_TEST_PG` (default
 //! `postgres://postgres@127.0.0.1:5432/postgres`, trust auth) and dropped when the test ends.
 //! When the server cannot be reached, a test fails under CI (`CI` set) with a message saying
 //! how to start it, and elsewhere is skipped with that message on stderr.
 //! `OKTASYNC_TEST_PG_KEEP=1` keeps the databases for inspection.
 
 pub mod org;
+pub mod scim;
 
 use sqlx::Connection;
 use sqlx::postgres::PgConnection;
