@@ -5,6 +5,7 @@
 //! further (templates, patterns, URLs), and names the target and the field in every error.
 
 use crate::mapping::{AttributePath, Template};
+use oktasync_store::GroupPattern;
 use regex::Regex;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Deserializer};
@@ -20,7 +21,8 @@ pub struct TargetConfig {
     /// The target's name; keys its push state.
     pub name: String,
     pub kind: TargetKind,
-    /// Okta groups (names or ids) whose members this target receives.
+    /// Okta groups whose members this target receives: names, globs (`Eng*`), `re:` regular
+    /// expressions or ids, as roles and the sync scope name them.
     #[serde(default)]
     pub groups: Vec<String>,
     /// Roles (`[[roles]]` names) whose holders this target receives.
@@ -51,6 +53,9 @@ pub struct TargetConfig {
     /// What happens to a pushed user who leaves the target's scope.
     #[serde(default)]
     pub deprovision: Deprovision,
+    /// Push after each `watch` or `serve` run that changed the mirror.
+    #[serde(default)]
+    pub push_after_sync: bool,
 }
 
 /// The kind of system a target is.
@@ -280,6 +285,11 @@ impl TargetConfig {
                  or roles (roles = [\"admin\"]) whose members it receives",
             ));
         }
+        for pattern in &self.groups {
+            if let Err(problem) = GroupPattern::parse(pattern.trim()) {
+                errors.push(self.error("groups", problem));
+            }
+        }
         match self.url.as_deref() {
             None => errors.push(self.error(
                 "url",
@@ -306,7 +316,8 @@ impl TargetConfig {
             )),
             (None, None) => errors.push(self.error(
                 "bearer_token_file",
-                "is missing: give the file holding the SCIM bearer token (or bearer_token)",
+                "is missing: give the file holding the SCIM bearer token (or bearer_token, or the \
+                 environment variable OKTASYNC_TARGET_<NAME>_BEARER_TOKEN)",
             )),
             (Some(t), None) if t.expose_secret().trim().is_empty() => {
                 errors.push(self.error("bearer_token", "is empty"))

@@ -38,6 +38,7 @@
 pub mod config;
 pub mod hook;
 pub mod mapping;
+pub mod mirror;
 pub mod plan;
 pub mod run;
 pub mod scim;
@@ -49,6 +50,7 @@ pub use config::{
 };
 pub use hook::{Hook, HookError};
 pub use mapping::UnknownField;
+pub use mirror::{MirrorPush, StorePushState, push_from_mirror, select_users};
 pub use plan::{Plan, PlanRefused};
 pub use run::{
     CONCURRENT_TARGET_CALLS, DoneCounts, PushError, PushOptions, PushReport, SkippedUser, Target,

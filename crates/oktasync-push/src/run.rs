@@ -131,6 +131,8 @@ pub enum PushError {
     State(#[from] StateError),
     #[error("reading the target failed: {0}")]
     Target(#[from] ScimError),
+    #[error(transparent)]
+    Store(#[from] oktasync_store::StoreError),
     #[error(
         "target {target:?} has target_only_users = \"write-file\" but no file was given: pass \
          the path to write the target-only accounts to"

@@ -173,6 +173,38 @@ fn history_tables() -> Vec<CopiedTable> {
             "org_id, role, user_id",
         ),
         table(
+            "push_state",
+            &["org_id"],
+            &[],
+            &[
+                "target",
+                "okta_user_id",
+                "target_user_id",
+                "user_name",
+                "content_hash",
+                "attributes",
+                "target_groups",
+                "pushed_at",
+            ],
+            "org_id, target, okta_user_id",
+        ),
+        table(
+            "push_runs",
+            &["id", "org_id", "dry_run", "full_push"],
+            &[],
+            &[
+                "target",
+                "started_at",
+                "ended_at",
+                "outcome",
+                "counts",
+                "errors",
+                "http_calls",
+                "message",
+            ],
+            "id",
+        ),
+        table(
             "grant_users",
             &["org_id", "cleanup_after_days"],
             &[],
@@ -338,6 +370,7 @@ async fn copy_into(source: &Mirror, destination: &Mirror, to: &DbLocation) -> Re
             ("changes", "change_id"),
             ("grants", "grant_id"),
             ("grant_audit", "seq"),
+            ("push_runs", "id"),
         ] {
             write
                 .execute(

@@ -288,6 +288,34 @@ pub enum Command {
         #[command(flatten)]
         out: JsonArg,
     },
+    /// Push the users of a target ([[targets]]) from the mirror into another system (SCIM):
+    /// only what changed since the last push, or everything with --full
+    Push {
+        /// The target's name ([[targets]] name)
+        #[arg(value_name = "TARGET")]
+        target: String,
+        /// Print the plan (creates, updates, deactivations, deletions, group adds and
+        /// removes) and change nothing
+        #[arg(long)]
+        dry_run: bool,
+        /// Compare every user and group with the target's own listing (finds drift and
+        /// target-only accounts) instead of with what was pushed last
+        #[arg(long)]
+        full: bool,
+        /// Allow this many deactivations and deletions in this run, over max_deletions
+        #[arg(long, value_name = "N")]
+        allow_deletions: Option<u64>,
+        /// Where target_only_users = "write-file" writes the target-only accounts
+        #[arg(long, value_name = "PATH")]
+        write_file: Option<PathBuf>,
+        /// List the target's latest push runs instead of pushing
+        #[arg(long, conflicts_with_all = ["dry_run", "full", "allow_deletions", "write_file"])]
+        history: bool,
+        #[command(flatten)]
+        mirror: MirrorArgs,
+        #[command(flatten)]
+        out: OutputArgs,
+    },
     /// Who holds each configured role ([[roles]]), through which groups or apps
     Roles {
         /// Only this user's (id or login)

@@ -13,6 +13,7 @@ mod okta_conventions;
 pub mod roles;
 mod secret;
 pub mod serve;
+pub mod targets;
 
 use anyhow::{Context, Result, bail};
 use config::{Environment, File, FileFormat, Source};
@@ -122,6 +123,7 @@ const SERVE_TABLES: &[&str] = &[
     "grants",
     "grant_policies",
     "roles",
+    "targets",
 ];
 
 pub use oktasync_engine::Resource;
@@ -503,6 +505,8 @@ fn known_key(key: &str) -> bool {
             "oauth_client_id_file" | "scope" | "scope_app" | "scope_groups" | "scope_users"
         )
         || SERVE_TABLES.contains(&key)
+        // OKTASYNC_TARGET_<NAME>_BEARER_TOKEN (config/targets.rs)
+        || (key.starts_with("target_") && key.ends_with("_bearer_token"))
         || NON_SETTING_ENV.contains(&key)
 }
 

@@ -16,6 +16,7 @@ mod history;
 mod init;
 mod output;
 mod progress;
+mod push;
 mod roles;
 mod serve;
 mod sync;
@@ -212,6 +213,28 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             }
             store.close().await;
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Push {
+            target,
+            dry_run,
+            full,
+            allow_deletions,
+            write_file,
+            history,
+            mirror,
+            out,
+        } => {
+            let request = push::Request {
+                target,
+                options: oktasync_push::PushOptions {
+                    dry_run,
+                    full,
+                    allow_deletions,
+                    write_file_path: write_file,
+                },
+                history,
+            };
+            push::run(&mirror, request, out.format()).await
         }
         Command::Roles {
             user,

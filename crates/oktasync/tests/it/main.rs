@@ -10,6 +10,7 @@ mod fresh;
 mod grant_crash;
 mod grants;
 mod postgres;
+mod push;
 mod roles;
 mod scope;
 mod serve;

@@ -1,0 +1,232 @@
+//! `oktasync push TARGET`: the users of a `[[targets]]` entry, from the mirror, into another
+//! system; and the pushes after `watch` and `serve` runs (`push_after_sync`).
+
+use crate::cli::{MirrorArgs, OrgArgs, OutputFormat};
+use crate::config::Layer;
+use crate::output::{Table, opt, print_json, print_list};
+use crate::{connect, exit};
+use anyhow::{Result, anyhow};
+use chrono::Utc;
+use oktasync_push::{MirrorPush, PushError, PushOptions, Target, TargetConfig, push_from_mirror};
+use oktasync_store::{Mirror, OrgId, PushStates, RoleSpec};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// What `oktasync push` was asked.
+pub struct Request {
+    pub target: String,
+    pub options: PushOptions,
+    /// List the target's push runs instead.
+    pub history: bool,
+}
+
+/// Push runs `--history` lists.
+const HISTORY_RUNS: u32 = 20;
+
+/// A target's configuration made ready to push (token read, hook compiled).
+pub fn ready(config: TargetConfig) -> Result<Target> {
+    Target::new(config, Arc::new(okta_api::SystemClock)).map_err(|e| exit::config(anyhow!(e)))
+}
+
+/// The push error as the CLI reports it: a configuration problem exits 2.
+fn failed(e: PushError) -> anyhow::Error {
+    match e {
+        PushError::Config(_) | PushError::UnknownField(_) | PushError::Hook(_) => {
+            exit::config(anyhow!(e))
+        }
+        PushError::MissingWriteFilePath { .. } => exit::config(anyhow!(e)),
+        other => anyhow!(other),
+    }
+}
+
+/// Pushes `target` from the org's mirror, after applying the configured roles (a target may
+/// receive a role's holders).
+pub async fn push_target(
+    store: &Mirror,
+    org: OrgId,
+    target: &Target,
+    roles: &[RoleSpec],
+    options: &PushOptions,
+) -> Result<MirrorPush> {
+    if !target.config().roles.is_empty() {
+        crate::roles::apply(store, org, roles).await?;
+    }
+    push_from_mirror(target, store, org, options, &Utc::now)
+        .await
+        .map_err(failed)
+}
+
+pub async fn run(mirror: &MirrorArgs, request: Request, format: OutputFormat) -> Result<ExitCode> {
+    let settings = crate::load_settings(&OrgArgs::from(mirror), Layer::default())?;
+    let targets = crate::config::targets::load(&settings).map_err(exit::config)?;
+    let Some(config) = targets.into_iter().find(|t| t.name == request.target) else {
+        let names: Vec<String> = crate::config::targets::load(&settings)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|t| t.name)
+            .collect();
+        let known = if names.is_empty() {
+            "no target is configured: add a [[targets]] table (name, kind, url, \
+             bearer_token_file, groups) to the config file"
+                .to_owned()
+        } else {
+            format!("the targets are: {}", names.join(", "))
+        };
+        return Err(exit::config(anyhow!(
+            "no target {:?} is configured; {known}",
+            request.target
+        )));
+    };
+    let roles = crate::config::roles::load(&settings).map_err(exit::config)?;
+    let missing: Vec<&String> = config
+        .roles
+        .iter()
+        .filter(|r| !roles.iter().any(|spec| &spec.name == *r))
+        .collect();
+    if !missing.is_empty() {
+        return Err(exit::config(anyhow!(
+            "target {:?} names roles that are not configured: {:?}; add them as [[roles]]",
+            config.name,
+            missing
+        )));
+    }
+    let store = connect::open_for_sync(&connect::db_location(&settings)?).await?;
+    let result = async {
+        let selector = mirror.org.as_deref().or(settings.org_url.as_deref());
+        let org = connect::mirror_org(&store, selector).await?;
+        if request.history {
+            let runs = store
+                .push_runs(org, Some(&config.name), HISTORY_RUNS)
+                .await?;
+            let mut t = Table::new(&[
+                "id",
+                "started_at",
+                "mode",
+                "outcome",
+                "done",
+                "failed",
+                "calls",
+            ]);
+            for r in &runs {
+                let mode = match (r.dry_run, r.full) {
+                    (true, true) => "dry-run full",
+                    (true, false) => "dry-run",
+                    (false, true) => "full",
+                    (false, false) => "incremental",
+                };
+                t.row(vec![
+                    r.id.to_string(),
+                    r.started_at.clone(),
+                    mode.to_owned(),
+                    r.outcome.clone(),
+                    r.counts["done"].to_string(),
+                    opt(r.counts["failed"].as_u64()),
+                    r.http_calls["by_operation"]
+                        .as_object()
+                        .map(|calls| calls.values().filter_map(|v| v.as_u64()).sum::<u64>())
+                        .unwrap_or(0)
+                        .to_string(),
+                ]);
+            }
+            print_list(format, &runs, &t, "push runs")?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        let target = ready(config)?;
+        let pushed = push_target(&store, org, &target, &roles, &request.options).await?;
+        report(&pushed, format)?;
+        Ok(
+            if pushed.report.refused.is_some() || !pushed.report.errors.is_empty() {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            },
+        )
+    }
+    .await;
+    store.close().await;
+    result
+}
+
+/// Prints what a push planned and did: JSON (the report and the run), or lines for people.
+fn report(pushed: &MirrorPush, format: OutputFormat) -> Result<()> {
+    let report = &pushed.report;
+    if format == OutputFormat::Json {
+        return print_json(&serde_json::json!({
+            "run_id": pushed.run.id,
+            "outcome": pushed.run.outcome,
+            "in_scope": pushed.in_scope,
+            "report": report,
+        }));
+    }
+    let plan = &report.plan;
+    let mut t = Table::new(&["operation", "user", "detail"]);
+    for c in &plan.creates {
+        t.row(vec!["create".into(), c.login.clone(), String::new()]);
+    }
+    for u in &plan.updates {
+        let paths: Vec<&str> = u.changes.iter().map(|c| c.path()).collect();
+        t.row(vec!["update".into(), u.login.clone(), paths.join(", ")]);
+    }
+    for d in &plan.deactivations {
+        t.row(vec![
+            "deactivate".into(),
+            d.user_name.clone(),
+            format!("{:?}", d.reason),
+        ]);
+    }
+    for d in &plan.deletions {
+        t.row(vec![
+            "delete".into(),
+            d.user_name.clone(),
+            format!("{:?}", d.reason),
+        ]);
+    }
+    for g in &plan.group_adds {
+        t.row(vec![
+            "group add".into(),
+            g.user_name.clone(),
+            g.group.clone(),
+        ]);
+    }
+    for g in &plan.group_removes {
+        t.row(vec![
+            "group remove".into(),
+            g.user_name.clone(),
+            g.group.clone(),
+        ]);
+    }
+    for e in &report.errors {
+        t.row(vec!["failed".into(), e.login.clone(), e.message.clone()]);
+    }
+    if format == OutputFormat::Csv {
+        return crate::output::write_stdout(&t.to_csv(false));
+    }
+    t.print()?;
+    let verb = if report.dry_run {
+        "would push"
+    } else {
+        "pushed"
+    };
+    eprintln!(
+        "{verb} to {}: {} users in scope, {} to create, {} to update, {} to deactivate, {} to \
+         delete, {} group adds, {} group removes, {} unchanged, {} skipped by the hook, {} \
+         failed; {} target calls (run {})",
+        report.target,
+        pushed.in_scope,
+        plan.creates.len(),
+        plan.updates.len(),
+        plan.deactivations.len(),
+        plan.deletions.len(),
+        plan.group_adds.len(),
+        plan.group_removes.len(),
+        plan.unchanged,
+        report.skipped.len(),
+        report.errors.len(),
+        report.http_calls.total(),
+        pushed.run.id
+    );
+    if let Some(refused) = &report.refused {
+        eprintln!("error: {refused} (--allow-deletions {})", refused.removals);
+    }
+    Ok(())
+}
