@@ -7,6 +7,7 @@ use crate::source::{SourceGroup, SourceUser};
 use crate::state::{PushRecord, PushState, StateError};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use okta_api::Clock;
 use oktasync_store::{
     GroupPattern, Mirror, MirrorReader, OrgId, PushRunRecord, PushSourceUser, PushStates,
     PushedUser, RoleFilter, timestamp,
@@ -159,15 +160,15 @@ fn counts(report: &PushReport, in_scope: usize) -> Value {
 }
 
 /// Pushes the target's users from the org's mirror and records the run (a failed run too,
-/// with its cause). `now` reads the clock at the start and the end.
+/// with its cause), timed by `clock`.
 pub async fn push_from_mirror(
     target: &Target,
     store: &Mirror,
     org: OrgId,
     options: &PushOptions,
-    now: &dyn Fn() -> DateTime<Utc>,
+    clock: &dyn Clock,
 ) -> Result<MirrorPush, PushError> {
-    let started_at = timestamp(now());
+    let started_at = timestamp(clock.now());
     let config = target.config();
     let mut record = PushRunRecord {
         id: 0,
@@ -203,7 +204,7 @@ pub async fn push_from_mirror(
         Ok::<_, PushError>((report, users.len()))
     }
     .await;
-    record.ended_at = timestamp(now());
+    record.ended_at = timestamp(clock.now());
     match result {
         Ok((report, in_scope)) => {
             record.outcome = outcome(&report).into();

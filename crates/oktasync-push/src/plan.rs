@@ -207,7 +207,7 @@ pub struct PlanRefused {
 pub struct PlanRules<'a> {
     pub deprovision: Deprovision,
     pub target_only: TargetOnlyPolicy,
-    pub is_excluded: &'a dyn Fn(&str) -> bool,
+    pub is_excluded: &'a (dyn Fn(&str) -> bool + Sync),
     /// The target groups this target manages (the `group_map`'s values); memberships of other
     /// groups are never removed.
     pub managed_groups: BTreeSet<String>,
@@ -654,7 +654,7 @@ mod tests {
         false
     }
 
-    fn rules(is_excluded: &dyn Fn(&str) -> bool) -> PlanRules<'_> {
+    fn rules(is_excluded: &(dyn Fn(&str) -> bool + Sync)) -> PlanRules<'_> {
         PlanRules {
             deprovision: Deprovision::Deactivate,
             target_only: TargetOnlyPolicy::Preserve,

@@ -15,6 +15,7 @@ use crate::plan::{
 use crate::scim::{HttpCalls, RetryPolicy, ScimClient, ScimError};
 use crate::source::SourceUser;
 use crate::state::{PushRecord, PushState, StateError};
+use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt, stream};
 use okta_api::Clock;
 use serde::Serialize;
@@ -497,11 +498,17 @@ impl Execution<'_> {
             }
             .boxed()
         });
-        let calls: Vec<UserCall> =
-            stream::iter(creates.chain(updates).chain(deactivations).chain(deletions))
-                .buffer_unordered(CONCURRENT_TARGET_CALLS)
-                .collect()
-                .await;
+        // Collected first: futures made by closures over borrowed plans are then `Send` for
+        // any lifetime, as a push spawned by serve's scheduler needs.
+        let calls: Vec<BoxFuture<'_, UserCall>> = creates
+            .chain(updates)
+            .chain(deactivations)
+            .chain(deletions)
+            .collect();
+        let calls: Vec<UserCall> = stream::iter(calls)
+            .buffer_unordered(CONCURRENT_TARGET_CALLS)
+            .collect()
+            .await;
         for call in calls {
             let done = &mut self.report.done;
             match call {
@@ -571,8 +578,9 @@ impl Execution<'_> {
                 .into_iter()
                 .filter_map(|m| Some((target_id_of(m)?, m)))
                 .collect();
-            async move { group_job(client, group, known_id, full, adds, removes).await }
+            async move { group_job(client, group, known_id, full, adds, removes).await }.boxed()
         });
+        let jobs: Vec<BoxFuture<'_, GroupResult<'_>>> = jobs.collect();
         let results: Vec<GroupResult<'_>> = stream::iter(jobs)
             .buffer_unordered(CONCURRENT_TARGET_CALLS)
             .collect()

@@ -196,6 +196,7 @@ async fn main() {
             sync_interval: Duration::from_secs(interval),
             reconcile_every: None,
             roles: Vec::new(),
+            after_changes: Vec::new(),
         }],
         metrics_public: true,
         docs_public: false,

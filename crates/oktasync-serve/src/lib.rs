@@ -22,7 +22,7 @@ mod state;
 pub use api::openapi;
 pub use auth::{new_token, token_hash};
 pub use paging::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
-pub use scheduler::{LEASE_POLL, OrgSchedule};
+pub use scheduler::{AfterChanges, LEASE_POLL, OrgSchedule};
 
 use okta_api::Clock;
 use oktasync_store::Mirror;

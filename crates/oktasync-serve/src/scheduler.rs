@@ -50,6 +50,16 @@ pub struct OrgSchedule {
     pub reconcile_every: Option<Duration>,
     /// The configured roles (`[[roles]]`), applied after each run that changed the mirror.
     pub roles: Vec<oktasync_store::RoleSpec>,
+    /// What follows each run that changed the mirror, after the roles (pushes to targets
+    /// with `push_after_sync`): given by the binary, which knows them.
+    pub after_changes: Vec<Arc<dyn AfterChanges>>,
+}
+
+/// Work that follows a run that changed an org's mirror. It reports its own failures (the
+/// run itself succeeded).
+#[async_trait::async_trait]
+pub trait AfterChanges: Send + Sync {
+    async fn after_changes(&self, store: &Mirror, org: OrgId);
 }
 
 /// Where a run of this instance is.
@@ -405,6 +415,11 @@ impl Scheduler {
                         .await
                     {
                         tracing::warn!(org = %org.schedule.name, error = %e, "Cannot apply the configured roles; the next run tries again.");
+                    }
+                    if summary.changes.values().any(|c| c.total() > 0) {
+                        for work in &org.schedule.after_changes {
+                            work.after_changes(self.store.as_ref(), org.id).await;
+                        }
                     }
                 }
                 let mut checkpoints = BTreeMap::new();

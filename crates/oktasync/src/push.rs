@@ -6,7 +6,6 @@ use crate::config::Layer;
 use crate::output::{Table, opt, print_json, print_list};
 use crate::{connect, exit};
 use anyhow::{Result, anyhow};
-use chrono::Utc;
 use oktasync_push::{MirrorPush, PushError, PushOptions, Target, TargetConfig, push_from_mirror};
 use oktasync_store::{Mirror, OrgId, PushStates, RoleSpec};
 use std::process::ExitCode;
@@ -51,7 +50,7 @@ pub async fn push_target(
     if !target.config().roles.is_empty() {
         crate::roles::apply(store, org, roles).await?;
     }
-    push_from_mirror(target, store, org, options, &Utc::now)
+    push_from_mirror(target, store, org, options, &okta_api::SystemClock)
         .await
         .map_err(failed)
 }
@@ -229,4 +228,64 @@ fn report(pushed: &MirrorPush, format: OutputFormat) -> Result<()> {
         eprintln!("error: {refused} (--allow-deletions {})", refused.removals);
     }
     Ok(())
+}
+
+/// The targets that push after each run that changed the mirror (`push_after_sync`), made
+/// ready (a configuration error stops the command that runs them before it starts).
+pub fn after_sync_targets(settings: &crate::config::Settings) -> Result<Vec<Arc<Target>>> {
+    crate::config::targets::load(settings)
+        .map_err(exit::config)?
+        .into_iter()
+        .filter(|t| t.push_after_sync)
+        .map(|t| ready(t).map(Arc::new))
+        .collect()
+}
+
+/// Pushes `targets` from the org's mirror after a run changed it; failures are reported, not
+/// fatal (the run succeeded; the next one pushes again).
+pub async fn push_after_sync(
+    store: &Mirror,
+    org: OrgId,
+    targets: &[Arc<Target>],
+    roles: &[RoleSpec],
+) {
+    for target in targets {
+        let name = &target.config().name;
+        match push_target(store, org, target, roles, &PushOptions::default()).await {
+            Ok(pushed) => {
+                let r = &pushed.report;
+                if let Some(refused) = &r.refused {
+                    tracing::warn!(target = %name, "Push refused: {refused}");
+                } else {
+                    tracing::info!(
+                        target = %name,
+                        run = pushed.run.id,
+                        created = r.done.created,
+                        updated = r.done.updated,
+                        deactivated = r.done.deactivated,
+                        deleted = r.done.deleted,
+                        failed = r.errors.len(),
+                        calls = r.http_calls.total(),
+                        "Pushed."
+                    );
+                }
+            }
+            Err(e) => {
+                tracing::warn!(target = %name, error = %format!("{e:#}"), "Push failed; the next run that changes the mirror pushes again.");
+            }
+        }
+    }
+}
+
+/// [`push_after_sync`] for `serve`'s scheduler.
+pub struct PushAfterChanges {
+    pub targets: Vec<Arc<Target>>,
+    pub roles: Vec<RoleSpec>,
+}
+
+#[async_trait::async_trait]
+impl oktasync_serve::AfterChanges for PushAfterChanges {
+    async fn after_changes(&self, store: &Mirror, org: OrgId) {
+        push_after_sync(store, org, &self.targets, &self.roles).await;
+    }
 }

@@ -33,6 +33,22 @@ pub async fn serve(org: &OrgArgs, args: &ServeArgs) -> Result<ExitCode> {
     let (grant_policies, grant_principal) =
         crate::config::grants::load(&settings).map_err(exit::config)?;
     let roles = crate::config::roles::load(&settings).map_err(exit::config)?;
+    let push_targets = crate::push::after_sync_targets(&settings)?;
+    if !push_targets.is_empty() && served.orgs.len() > 1 {
+        return Err(exit::config(anyhow::anyhow!(
+            "push_after_sync is set on a target while serve keeps {} orgs: a target receives \
+             the users of one org; serve one org, or push with `oktasync push TARGET --org NAME`",
+            served.orgs.len()
+        )));
+    }
+    let after_changes: Vec<Arc<dyn oktasync_serve::AfterChanges>> = if push_targets.is_empty() {
+        Vec::new()
+    } else {
+        vec![Arc::new(crate::push::PushAfterChanges {
+            targets: push_targets,
+            roles: roles.clone(),
+        })]
+    };
     let mut schedules = Vec::new();
     for org in served.orgs {
         let client = connect::client(&org.settings).map_err(|e| {
@@ -49,6 +65,7 @@ pub async fn serve(org: &OrgArgs, args: &ServeArgs) -> Result<ExitCode> {
             sync_interval: org.sync_interval,
             reconcile_every: org.reconcile_every,
             roles: roles.clone(),
+            after_changes: after_changes.clone(),
         });
     }
     let clock: Arc<dyn oktasync_engine::Clock> = Arc::new(SystemClock);

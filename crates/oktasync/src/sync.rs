@@ -196,6 +196,7 @@ pub async fn watch(settings: &Settings, args: &WatchArgs, json: bool) -> Result<
     let client = connect::client(settings)?;
     let opts = sync_options(settings);
     let roles = crate::config::roles::load(settings).map_err(exit::config)?;
+    let push_targets = crate::push::after_sync_targets(settings)?;
     let db = connect::db_location(settings)?;
     let store = connect::open_for_sync(&db).await?;
     // A second watch of the same org stands by until the first lets go or dies.
@@ -226,7 +227,8 @@ pub async fn watch(settings: &Settings, args: &WatchArgs, json: bool) -> Result<
         db,
         args.interval
     );
-    // Each applied run is followed by the roles applied anew (role changes follow it).
+    // Each applied run is followed by the roles applied anew (role changes follow it), and,
+    // when it changed the mirror, by the pushes of targets with push_after_sync.
     let (applied_tx, mut applied_rx) = tokio::sync::mpsc::unbounded_channel();
     let progress: Arc<dyn Progress> = Arc::new(ReportRuns {
         inner: progress::for_stderr(),
@@ -281,7 +283,16 @@ pub async fn watch(settings: &Settings, args: &WatchArgs, json: bool) -> Result<
             tokio::select! {
                 () = &mut stop => return,
                 run = applied_rx.recv() => match run {
-                    Some(()) => crate::roles::apply_after_sync(&store, &origin, &roles).await,
+                    Some(changed) => {
+                        crate::roles::apply_after_sync(&store, &origin, &roles).await;
+                        if changed
+                            && !push_targets.is_empty()
+                            && let Ok(Some(org)) =
+                                oktasync_store::MirrorReader::find_org(&store, &origin).await
+                        {
+                            crate::push::push_after_sync(&store, org, &push_targets, &roles).await;
+                        }
+                    }
                     None => return,
                 },
             }
@@ -310,8 +321,8 @@ pub async fn watch(settings: &Settings, args: &WatchArgs, json: bool) -> Result<
 struct ReportRuns {
     inner: Arc<dyn Progress>,
     json: bool,
-    /// Told of each applied run.
-    applied: tokio::sync::mpsc::UnboundedSender<()>,
+    /// Told of each applied run: whether it changed the mirror.
+    applied: tokio::sync::mpsc::UnboundedSender<bool>,
 }
 
 impl Progress for ReportRuns {
@@ -328,7 +339,9 @@ impl Progress for ReportRuns {
         self.inner.note(message);
     }
     fn run_applied(&self, summary: &RunSummary) {
-        let _ = self.applied.send(());
+        let _ = self
+            .applied
+            .send(summary.changes.values().any(|c| c.total() > 0));
         if self.json
             && let Err(e) = print_summary_json(summary)
         {

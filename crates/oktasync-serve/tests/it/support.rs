@@ -45,6 +45,7 @@ pub fn schedule(name: &str, emu: &RunningEmulator, every: Duration) -> OrgSchedu
         sync_interval: every,
         reconcile_every: None,
         roles: Vec::new(),
+        after_changes: Vec::new(),
     }
 }
 

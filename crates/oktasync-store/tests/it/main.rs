@@ -9,5 +9,6 @@ mod files;
 mod grants;
 mod leases;
 mod postgres;
+mod push;
 mod roles;
 mod runs;

@@ -324,3 +324,80 @@ async fn a_target_that_is_missing_or_wrong_is_a_configuration_error() {
         assert!(out.stderr.contains(says), "{says}: {}", out.stderr);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_pushes_after_a_run_that_changed_the_mirror() {
+    let s = Synced::with(crate::emulator(92, okta_emulator::OrgSize::Tiny).await).await;
+    let export = s.emu.export();
+    let active: BTreeSet<String> = ids_where(&export, "users", |u| u["status"] == "ACTIVE")
+        .into_iter()
+        .collect();
+    let (group, joiner) = grantable_groups(&export)
+        .into_iter()
+        .find_map(|g| {
+            let m = members(&export, &g);
+            let joiner = active.iter().find(|u| !m.contains(*u))?.clone();
+            Some((g, joiner))
+        })
+        .expect("a group and an active outsider");
+    let scim = ScimServer::start().await;
+    std::fs::write(
+        s.dir.path().join("oktasync.toml"),
+        format!(
+            "[[targets]]\nname = \"wiki\"\nkind = \"scim\"\nurl = \"{}\"\ngroups = [\"{group}\"]\n\
+             push_after_sync = true\n",
+            scim.url
+        ),
+    )
+    .unwrap();
+    push(&s, &[]).await.expect_ok();
+    let before = scim.users().await.len();
+    let mut watch = tokio::process::Command::new(env!("CARGO_BIN_EXE_oktasync"))
+        .current_dir(s.dir.path())
+        .args([
+            "watch",
+            "--interval",
+            "1s",
+            "--org-url",
+            &s.emu.base_url(),
+            "--db",
+            "m.db",
+        ])
+        .env("OKTASYNC_API_TOKEN_FILE", &s.token_file)
+        .env("OKTASYNC_TARGET_WIKI_BEARER_TOKEN", TOKEN)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let put = reqwest::Method::PUT;
+    okta(
+        &s,
+        put,
+        &format!("/api/v1/groups/{group}/users/{joiner}"),
+        None,
+    )
+    .await;
+    let login = logins(&s.emu.export(), &BTreeSet::from([joiner.clone()]))
+        .into_keys()
+        .next()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let pushed = loop {
+        let users = scim.users().await;
+        if users.keys().any(|n| n.to_lowercase() == login) {
+            break true;
+        }
+        if started.elapsed() > std::time::Duration::from_secs(30) {
+            break false;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    let _ = watch.kill().await;
+    assert!(
+        pushed,
+        "watch did not push {login} after the run that brought them in"
+    );
+    assert_eq!(scim.users().await.len(), before + 1);
+}
