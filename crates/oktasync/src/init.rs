@@ -94,6 +94,16 @@ factors = "admins"                                      # env OKTASYNC_FACTORS, 
 # groups = ["Okta Admins", "SRE-*"]
 # apps = ["0oa1abcd"]
 
+# --- Push to another system (`oktasync push NAME`) --------------------------------------------
+# [[targets]]
+# name = "wiki"
+# kind = "scim"
+# url = "https://wiki.example.com/scim/v2"
+# bearer_token_file = "/run/secrets/wiki-scim"   # or env OKTASYNC_TARGET_WIKI_BEARER_TOKEN
+# groups = ["Engineering"]
+# max_deletions = "5%"
+# push_after_sync = false
+
 # --- Time-bound group grants (`oktasync grant`) ---------------------------------------------
 # Nothing is grantable without a policy naming the group.
 # [[grant_policies]]
