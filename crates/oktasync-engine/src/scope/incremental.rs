@@ -466,28 +466,38 @@ impl<'r, 'a> Narrowing<'r, 'a> {
         }
     }
 
+    /// Whether `user` is in scope after the run: as the edge decided, else as the mirror has
+    /// it (a user the run did not ask about stays as they were).
+    async fn stays(&self, user: &str) -> Result<bool, EngineError> {
+        match self.user_stays(user) {
+            Some(stays) => Ok(stays),
+            None => self.in_mirror(user).await,
+        }
+    }
+
+    /// The users of `rows` (users, members, assignments) that are in scope after the run.
+    async fn staying(&self, rows: &[Value]) -> Result<BTreeSet<String>, EngineError> {
+        let mut staying = BTreeSet::new();
+        for id in rows.iter().filter_map(id_of) {
+            if self.stays(id).await? {
+                staying.insert(id.to_owned());
+            }
+        }
+        Ok(staying)
+    }
+
     /// Keeps a batch's rows in scope; `None` when none of it is.
     async fn keep(&self, mut batch: Batch) -> Result<Option<Batch>, EngineError> {
         let scope = self.scope;
         let parent_is_app = |b: &Batch| b.parent().first() == scope.app.as_ref();
         match batch.table() {
             Table::Users => {
-                let mut unknown = Vec::new();
-                for row in batch.rows() {
-                    if let Some(id) = id_of(row)
-                        && self.user_stays(id).is_none()
-                    {
-                        unknown.push(id.to_owned());
-                    }
-                }
-                // A user the edge did not decide: kept when the mirror has them.
-                let mut present = BTreeSet::new();
-                for id in unknown {
-                    if self.in_mirror(&id).await? {
-                        present.insert(id);
-                    }
-                }
-                batch.retain_ids(|id| self.user_stays(id).unwrap_or(present.contains(id)));
+                let staying = self.staying(batch.rows()).await?;
+                batch.retain_ids(|id| staying.contains(id));
+            }
+            Table::AppUsers if parent_is_app(&batch) => {
+                let staying = self.staying(batch.rows()).await?;
+                batch.retain_ids(|id| staying.contains(id));
             }
             Table::Groups => batch.retain_ids(|id| self.group_in_scope(id)),
             Table::GroupMembers => {
@@ -495,36 +505,10 @@ impl<'r, 'a> Narrowing<'r, 'a> {
                 if !self.group_in_scope(&group) {
                     return Ok(None);
                 }
-                let mut kept = Vec::new();
-                for row in batch.rows() {
-                    if let Some(id) = id_of(row) {
-                        let stays = match self.user_stays(id) {
-                            Some(s) => s,
-                            None => self.in_mirror(id).await?,
-                        };
-                        if stays {
-                            kept.push(id.to_owned());
-                        }
-                    }
-                }
-                batch.retain_ids(|id| kept.iter().any(|k| k == id));
+                let staying = self.staying(batch.rows()).await?;
+                batch.retain_ids(|id| staying.contains(id));
             }
             Table::Apps => batch.retain_ids(|id| scope.app.as_deref() == Some(id)),
-            Table::AppUsers if parent_is_app(&batch) => {
-                let mut kept = Vec::new();
-                for row in batch.rows() {
-                    if let Some(id) = id_of(row) {
-                        let stays = match self.user_stays(id) {
-                            Some(s) => s,
-                            None => self.in_mirror(id).await?,
-                        };
-                        if stays {
-                            kept.push(id.to_owned());
-                        }
-                    }
-                }
-                batch.retain_ids(|id| kept.iter().any(|k| k == id));
-            }
             Table::AppGroups if parent_is_app(&batch) => {
                 batch.retain_ids(|id| self.group_in_scope(id));
             }
@@ -686,11 +670,7 @@ impl<'r, 'a> Narrowing<'r, 'a> {
                 };
             let mut kept = Vec::new();
             for a in assigned {
-                let stays = match self.user_stays(&a.id) {
-                    Some(s) => s,
-                    None => self.in_mirror(&a.id).await?,
-                };
-                if stays {
+                if self.stays(&a.id).await? {
                     kept.push(a.raw);
                 }
             }

@@ -25,18 +25,12 @@ struct RoleConfig {
 /// The roles of the config file `base` was loaded from (none without a file, or without
 /// `[[roles]]`).
 pub fn load(base: &Settings) -> Result<Vec<RoleSpec>> {
-    let Some(path) = &base.config_file else {
-        return Ok(Vec::new());
-    };
-    let file_name = path.display().to_string();
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read config file {file_name}"))?;
-    let table: toml::Table =
-        toml::from_str(&text).with_context(|| format!("invalid config file {file_name}"))?;
-    let entries = match table.get("roles") {
+    let (entries, file_name) = match super::file_table(base, "roles")? {
         None => return Ok(Vec::new()),
-        Some(toml::Value::Array(entries)) => entries,
-        Some(_) => bail!("roles in {file_name} must be [[roles]] tables, one per role"),
+        Some((toml::Value::Array(entries), file_name)) => (entries, file_name),
+        Some((_, file_name)) => {
+            bail!("roles in {file_name} must be [[roles]] tables, one per role")
+        }
     };
     let mut roles: Vec<RoleSpec> = Vec::new();
     for (i, entry) in entries.iter().enumerate() {

@@ -43,19 +43,14 @@ pub fn load_with_env(
     base: &Settings,
     env: impl Fn(&str) -> Option<String>,
 ) -> Result<Vec<TargetConfig>> {
-    let Some(path) = &base.config_file else {
-        return Ok(Vec::new());
-    };
-    let file_name = path.display().to_string();
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read config file {file_name}"))?;
-    let table: toml::Table =
-        toml::from_str(&text).with_context(|| format!("invalid config file {file_name}"))?;
-    let entries = match table.get("targets") {
+    let (entries, file_name) = match super::file_table(base, "targets")? {
         None => return Ok(Vec::new()),
-        Some(toml::Value::Array(entries)) => entries,
-        Some(_) => bail!("targets in {file_name} must be [[targets]] tables, one per target"),
+        Some((toml::Value::Array(entries), file_name)) => (entries, file_name),
+        Some((_, file_name)) => {
+            bail!("targets in {file_name} must be [[targets]] tables, one per target")
+        }
     };
+    let path = Path::new(&file_name);
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut targets: Vec<TargetConfig> = Vec::new();
     for (i, entry) in entries.iter().enumerate() {
