@@ -30,7 +30,7 @@ use crate::reading::failed_reading;
 use crate::reread::{DeltaRun, Found, Plan, Reread};
 use crate::resources::{module, modules, removals as removals_of};
 use crate::run_record::{RunRecord, RunStarting};
-use crate::scope::incremental::narrow;
+use crate::scope::incremental::{narrow, raise_watermarks};
 use crate::summary::RunSummary;
 use crate::system_log::{
     LogRead, MAX_EVENTS_PER_RUN, load_checkpoint, log_checkpoints, read_log, unavailable,
@@ -152,7 +152,9 @@ impl<'a> IncrementalRun<'a> {
 
     async fn apply(&self, log: LogRead) -> Result<Changes, EngineError> {
         let mut delta = self.build_delta(&log.events).await?;
-        delta.checkpoints = log_checkpoints(&Some(log.next), self.opts);
+        delta
+            .checkpoints
+            .extend(log_checkpoints(&Some(log.next), self.opts));
         let stats = self.record.stats(&self.record.summary());
         Ok(self
             .store
@@ -198,7 +200,10 @@ impl<'a> IncrementalRun<'a> {
 
         // What the events name, and the `lastUpdated` cross-checks; then what depends on
         // those results.
-        let watermarks = self.store.watermarks(self.org).await?;
+        let mut watermarks = self.store.watermarks(self.org).await?;
+        if !self.opts.scope.is_whole_org() {
+            raise_watermarks(&run, &mut watermarks).await?;
+        }
         let mut reads = Vec::new();
         for (_, module) in modules() {
             reads.extend(module.rereads(&run, &plan, &watermarks).await?);
@@ -216,7 +221,7 @@ impl<'a> IncrementalRun<'a> {
             delta.push(op, cause.clone());
         }
         if !self.opts.scope.is_whole_org() {
-            delta = narrow(&run, delta, &plan.memberships).await?;
+            delta = narrow(&run, delta, &plan.memberships, &watermarks).await?;
         }
         Ok(delta)
     }

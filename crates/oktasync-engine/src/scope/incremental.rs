@@ -21,25 +21,98 @@ use crate::reading::failed_reading;
 use crate::reread::DeltaRun;
 use crate::resources::removals;
 use futures::FutureExt;
-use oktasync_store::{Batch, Cause, Delta, DeltaEntry, DeltaOp, Scope, Table};
+use oktasync_store::{Batch, Cause, Delta, DeltaEntry, DeltaOp, Scope, Table, Watermarks};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
+/// Checkpoints of the newest `lastUpdated` (and `lastMembershipUpdated`) the cross-checks
+/// have seen, in scope or not. A scoped mirror holds few rows, so its own watermarks stay
+/// behind the org's: without these, every run would list again what changed outside the scope
+/// since then.
+const WATERMARKS: [&str; 3] = [
+    "scope.users_last_updated",
+    "scope.groups_last_updated",
+    "scope.groups_last_membership_updated",
+];
+
+fn watermark_fields(w: &mut Watermarks) -> [&mut Option<String>; 3] {
+    [
+        &mut w.users_last_updated,
+        &mut w.groups_last_updated,
+        &mut w.groups_last_membership_updated,
+    ]
+}
+
+/// `newer` if it is later than `field` (Okta's timestamps compare as text).
+fn raise(field: &mut Option<String>, newer: Option<&str>) {
+    if let Some(newer) = newer
+        && field.as_deref().is_none_or(|f| f < newer)
+    {
+        *field = Some(newer.to_owned());
+    }
+}
+
+/// The mirror's watermarks raised to what earlier scoped runs have seen.
+pub(crate) async fn raise_watermarks(
+    run: &DeltaRun<'_>,
+    watermarks: &mut Watermarks,
+) -> Result<(), EngineError> {
+    for (name, field) in WATERMARKS.into_iter().zip(watermark_fields(watermarks)) {
+        let seen = run.store.checkpoint(run.org, name).await?;
+        raise(field, seen.as_deref());
+    }
+    Ok(())
+}
+
 /// `delta` kept to the run's scope, with what crossed its edge; `memberships` are the
-/// membership changes the events made, in order.
+/// membership changes the events made, in order; `watermarks` those the cross-checks used
+/// (kept, raised by what they read, for the next run).
 pub(crate) async fn narrow(
     run: &DeltaRun<'_>,
     delta: Delta,
     memberships: &[MembershipChange],
+    watermarks: &Watermarks,
 ) -> Result<Delta, EngineError> {
     let scope = &run.opts.scope;
     let calls = Calls::default();
-    let result = Narrowing::new(run, scope, &delta, memberships, &calls)
+    let mut seen = watermarks.clone();
+    for batch in delta.entries.iter().filter_map(batch_of) {
+        let text = |row: &Value, key: &str| row.get(key).and_then(Value::as_str).map(str::to_owned);
+        for row in batch.rows() {
+            match batch.table() {
+                Table::Users => {
+                    raise(
+                        &mut seen.users_last_updated,
+                        text(row, "lastUpdated").as_deref(),
+                    );
+                }
+                Table::Groups => {
+                    raise(
+                        &mut seen.groups_last_updated,
+                        text(row, "lastUpdated").as_deref(),
+                    );
+                    raise(
+                        &mut seen.groups_last_membership_updated,
+                        text(row, "lastMembershipUpdated").as_deref(),
+                    );
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut out = Narrowing::new(run, scope, &delta, memberships, &calls)
         .await?
         .apply(delta)
         .await;
     run.add_calls(calls.total());
-    result
+    if let Ok(out) = &mut out {
+        for (name, value) in WATERMARKS.into_iter().zip(watermark_fields(&mut seen)) {
+            if let Some(value) = value.take() {
+                out.checkpoints.insert(name.to_owned(), value);
+            }
+        }
+    }
+    out
 }
 
 /// What one run's delta says about the scope's edge.
