@@ -519,6 +519,12 @@ impl<'r, 'a> Narrowing<'r, 'a> {
                     groups.insert(group.clone());
                 }
             }
+            // Came to match the expression: the scoped groups read for them count too.
+            for (group, member) in &self.matched_memberships {
+                if *member == user {
+                    groups.insert(group.clone());
+                }
+            }
             if !groups.iter().any(|g| self.group_in_scope(g)) {
                 self.entering_users.remove(&user);
                 self.leaving_users.insert(user);

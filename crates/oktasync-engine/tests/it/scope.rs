@@ -266,7 +266,7 @@ async fn group_patterns_follow_churn_incrementally() {
     scoped_churn(
         22,
         |_| scope(None, &["re:(?i)^churn group", "*Approvers*"], None),
-        ROUNDS,
+        &[(61, 150), (62, 150)],
     )
     .await;
 }
@@ -291,7 +291,9 @@ async fn a_users_expression_alone_follows_churn_incrementally() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_app_patterns_and_users_scope_follows_churn_incrementally() {
     scoped_churn(
-        24,
+        // Org 74 with these rounds once lost a user who came to match the expression while
+        // leaving another group in the same run.
+        74,
         |e| {
             scope(
                 Some(&busiest_app(e)),
