@@ -13,22 +13,22 @@ pub const TOKEN: &str = "test-bearer-token";
 pub const SCIM2_SERVER_VERSION: &str = "0.8.3";
 
 const HOW_TO_INSTALL: &str = "the push tests need scim2-server (PyPI, version 0.8.3); without \
-     OKTASYNC_SCIM2_SERVER or scim2-server on PATH they install it into target/scim2-venv \
+     SCIM2_SERVER or scim2-server on PATH they install it into target/scim2-venv \
      (python3 -m venv, pip install scim2-server==0.8.3), which needs python3 and PyPI";
 
 /// How long the server may take to answer after starting (Python's start-up is ~1 s).
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The scim2-server to run: `OKTASYNC_SCIM2_SERVER`, else `scim2-server` on `PATH`, else one
+/// The scim2-server to run: `SCIM2_SERVER`, else `scim2-server` on `PATH`, else one
 /// installed once into `target/scim2-venv`, so that `cargo test --workspace` needs nothing
 /// installed by hand. Never skipped: a push suite that did not run must not look green.
 fn executable() -> PathBuf {
     static INSTALLED: OnceLock<PathBuf> = OnceLock::new();
-    if let Some(path) = std::env::var_os("OKTASYNC_SCIM2_SERVER") {
+    if let Some(path) = std::env::var_os("SCIM2_SERVER") {
         let path = PathBuf::from(path);
         assert!(
             path.is_file(),
-            "OKTASYNC_SCIM2_SERVER={} does not exist; {HOW_TO_INSTALL}",
+            "SCIM2_SERVER={} does not exist; {HOW_TO_INSTALL}",
             path.display()
         );
         return path;
