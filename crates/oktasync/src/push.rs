@@ -57,13 +57,9 @@ pub async fn push_target(
 
 pub async fn run(mirror: &MirrorArgs, request: Request, format: OutputFormat) -> Result<ExitCode> {
     let settings = crate::load_settings(&OrgArgs::from(mirror), Layer::default())?;
-    let targets = crate::config::targets::load(&settings).map_err(exit::config)?;
-    let Some(config) = targets.into_iter().find(|t| t.name == request.target) else {
-        let names: Vec<String> = crate::config::targets::load(&settings)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|t| t.name)
-            .collect();
+    let mut targets = crate::config::targets::load(&settings).map_err(exit::config)?;
+    let Some(found) = targets.iter().position(|t| t.name == request.target) else {
+        let names: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
         let known = if names.is_empty() {
             "no target is configured: add a [[targets]] table (name, kind, url, \
              bearer_token_file, groups) to the config file"
@@ -76,6 +72,7 @@ pub async fn run(mirror: &MirrorArgs, request: Request, format: OutputFormat) ->
             request.target
         )));
     };
+    let config = targets.swap_remove(found);
     let roles = crate::config::roles::load(&settings).map_err(exit::config)?;
     let missing: Vec<&String> = config
         .roles
@@ -241,7 +238,7 @@ pub fn after_sync_targets(settings: &crate::config::Settings) -> Result<Vec<Arc<
         .collect()
 }
 
-/// Pushes `targets` from the org's mirror after a run changed it; failures are reported, not
+/// Pushes `targets` from the org's mirror after a run changed it; failures are logged, not
 /// fatal (the run succeeded; the next one pushes again).
 pub async fn push_after_sync(
     store: &Mirror,
@@ -251,28 +248,10 @@ pub async fn push_after_sync(
 ) {
     for target in targets {
         let name = &target.config().name;
-        match push_target(store, org, target, roles, &PushOptions::default()).await {
-            Ok(pushed) => {
-                let r = &pushed.report;
-                if let Some(refused) = &r.refused {
-                    tracing::warn!(target = %name, "Push refused: {refused}");
-                } else {
-                    tracing::info!(
-                        target = %name,
-                        run = pushed.run.id,
-                        created = r.done.created,
-                        updated = r.done.updated,
-                        deactivated = r.done.deactivated,
-                        deleted = r.done.deleted,
-                        failed = r.errors.len(),
-                        calls = r.http_calls.total(),
-                        "Pushed."
-                    );
-                }
-            }
-            Err(e) => {
-                tracing::warn!(target = %name, error = %format!("{e:#}"), "Push failed; the next run that changes the mirror pushes again.");
-            }
+        // A push logs its plan, its outcome and a refusal itself; only a failure to run is
+        // left to say.
+        if let Err(e) = push_target(store, org, target, roles, &PushOptions::default()).await {
+            tracing::warn!(target = %name, error = %format!("{e:#}"), "Push failed; the next run that changes the mirror pushes again.");
         }
     }
 }
