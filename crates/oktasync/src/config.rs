@@ -526,19 +526,19 @@ fn load_source(
     Ok((raw.resolve(what)?, unknown))
 }
 
-/// The top-level `key` of the config file `base` was loaded from, with the file's name for
-/// messages; `None` without a file or without the key. The tables read by commands beyond
-/// the flat settings (`[[roles]]`, `[[targets]]`, `[grants]`) come through here.
-pub fn file_table(base: &Settings, key: &str) -> Result<Option<(toml::Value, String)>> {
+/// The config file `base` was loaded from, parsed, with its name for messages; `None`
+/// without a file. The tables read by commands beyond the flat settings (`[[roles]]`,
+/// `[[targets]]`, `[grants]` and `[[grant_policies]]`) come through here.
+pub fn file_tables(base: &Settings) -> Result<Option<(toml::Table, String)>> {
     let Some(path) = &base.config_file else {
         return Ok(None);
     };
     let file_name = path.display().to_string();
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read config file {file_name}"))?;
-    let mut table: toml::Table =
+    let table: toml::Table =
         toml::from_str(&text).with_context(|| format!("invalid config file {file_name}"))?;
-    Ok(table.remove(key).map(|value| (value, file_name)))
+    Ok(Some((table, file_name)))
 }
 
 /// Reads the TOML layer. `explicit` files must exist; the default `oktasync.toml` is optional.

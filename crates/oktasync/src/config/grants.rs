@@ -27,14 +27,9 @@ struct GrantsTable {
 
 /// The grant settings of the config file `base` was loaded from (none without a file).
 pub fn load(base: &Settings) -> Result<(Policies, Principal)> {
-    let Some(path) = &base.config_file else {
+    let Some((table, file_name)) = super::file_tables(base)? else {
         return Ok((Policies::default(), Principal::default()));
     };
-    let file_name = path.display().to_string();
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read config file {file_name}"))?;
-    let table: toml::Table =
-        toml::from_str(&text).with_context(|| format!("invalid config file {file_name}"))?;
     let grants: GrantsTable = match table.get("grants") {
         Some(v) => v.clone().try_into().with_context(|| {
             format!(

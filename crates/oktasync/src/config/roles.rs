@@ -25,10 +25,13 @@ struct RoleConfig {
 /// The roles of the config file `base` was loaded from (none without a file, or without
 /// `[[roles]]`).
 pub fn load(base: &Settings) -> Result<Vec<RoleSpec>> {
-    let (entries, file_name) = match super::file_table(base, "roles")? {
+    let Some((mut table, file_name)) = super::file_tables(base)? else {
+        return Ok(Vec::new());
+    };
+    let entries = match table.remove("roles") {
         None => return Ok(Vec::new()),
-        Some((toml::Value::Array(entries), file_name)) => (entries, file_name),
-        Some((_, file_name)) => {
+        Some(toml::Value::Array(entries)) => entries,
+        Some(_) => {
             bail!("roles in {file_name} must be [[roles]] tables, one per role")
         }
     };

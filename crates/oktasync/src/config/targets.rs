@@ -43,10 +43,13 @@ pub fn load_with_env(
     base: &Settings,
     env: impl Fn(&str) -> Option<String>,
 ) -> Result<Vec<TargetConfig>> {
-    let (entries, file_name) = match super::file_table(base, "targets")? {
+    let Some((mut table, file_name)) = super::file_tables(base)? else {
+        return Ok(Vec::new());
+    };
+    let entries = match table.remove("targets") {
         None => return Ok(Vec::new()),
-        Some((toml::Value::Array(entries), file_name)) => (entries, file_name),
-        Some((_, file_name)) => {
+        Some(toml::Value::Array(entries)) => entries,
+        Some(_) => {
             bail!("targets in {file_name} must be [[targets]] tables, one per target")
         }
     };
