@@ -44,11 +44,11 @@ fn watermark_fields(w: &mut Watermarks) -> [&mut Option<String>; 3] {
 }
 
 /// `newer` if it is later than `field` (Okta's timestamps compare as text).
-fn raise(field: &mut Option<String>, newer: Option<&str>) {
+fn raise(field: &mut Option<String>, newer: Option<String>) {
     if let Some(newer) = newer
-        && field.as_deref().is_none_or(|f| f < newer)
+        && field.as_deref().is_none_or(|f| f < newer.as_str())
     {
-        *field = Some(newer.to_owned());
+        *field = Some(newer);
     }
 }
 
@@ -58,8 +58,7 @@ pub(crate) async fn raise_watermarks(
     watermarks: &mut Watermarks,
 ) -> Result<(), EngineError> {
     for (name, field) in WATERMARKS.into_iter().zip(watermark_fields(watermarks)) {
-        let seen = run.store.checkpoint(run.org, name).await?;
-        raise(field, seen.as_deref());
+        raise(field, run.store.checkpoint(run.org, name).await?);
     }
     Ok(())
 }
@@ -76,24 +75,16 @@ pub(crate) async fn narrow(
     let scope = &run.opts.scope;
     let calls = Calls::default();
     let mut seen = watermarks.clone();
+    let text = |row: &Value, key: &str| row.get(key).and_then(Value::as_str).map(str::to_owned);
     for batch in delta.entries.iter().filter_map(batch_of) {
-        let text = |row: &Value, key: &str| row.get(key).and_then(Value::as_str).map(str::to_owned);
         for row in batch.rows() {
             match batch.table() {
-                Table::Users => {
-                    raise(
-                        &mut seen.users_last_updated,
-                        text(row, "lastUpdated").as_deref(),
-                    );
-                }
+                Table::Users => raise(&mut seen.users_last_updated, text(row, "lastUpdated")),
                 Table::Groups => {
-                    raise(
-                        &mut seen.groups_last_updated,
-                        text(row, "lastUpdated").as_deref(),
-                    );
+                    raise(&mut seen.groups_last_updated, text(row, "lastUpdated"));
                     raise(
                         &mut seen.groups_last_membership_updated,
-                        text(row, "lastMembershipUpdated").as_deref(),
+                        text(row, "lastMembershipUpdated"),
                     );
                 }
                 _ => {}
