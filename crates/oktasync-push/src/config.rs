@@ -31,11 +31,18 @@ pub struct TargetConfig {
     /// Okta group (name or id) → the target groups (displayNames) its members join.
     #[serde(default)]
     pub group_map: BTreeMap<String, Vec<String>>,
-    /// The SCIM service provider's base URL (the one `/Users` is under).
+    /// `scim`: the service provider's base URL (the one `/Users` is under); `webhook`: where
+    /// the batches are posted.
     pub url: Option<String>,
+    /// `scim` only.
     pub bearer_token: Option<SecretString>,
     /// A file holding the bearer token (surrounding whitespace is ignored).
     pub bearer_token_file: Option<PathBuf>,
+    /// `webhook` only: the Standard Webhooks signing secret (`whsec_` and base64, or any text),
+    /// as serve's `[[webhooks]]` take it.
+    pub secret: Option<SecretString>,
+    /// A file holding the signing secret.
+    pub secret_file: Option<PathBuf>,
     /// SCIM attribute path → template over the Okta user; merged over the defaults
     /// ([`crate::mapping::DEFAULT_ATTRIBUTES`]). An empty template drops a default.
     #[serde(default)]
@@ -64,6 +71,8 @@ pub struct TargetConfig {
 pub enum TargetKind {
     /// A SCIM 2.0 service provider (RFC 7643/7644).
     Scim,
+    /// A URL that receives the plan as signed JSON batches ([`crate::webhook`]).
+    Webhook,
 }
 
 /// What to do with accounts in the target that are not in Okta's scope and were never pushed.
@@ -293,14 +302,22 @@ impl TargetConfig {
         match self.url.as_deref() {
             None => errors.push(self.error(
                 "url",
-                "is missing: give the SCIM service provider's base URL, the one /Users is under",
+                match self.kind {
+                    TargetKind::Scim => {
+                        "is missing: give the SCIM service provider's base URL, the one /Users \
+                         is under"
+                    }
+                    TargetKind::Webhook => "is missing: give the URL the batches are posted to",
+                },
             )),
             Some(u) => match url::Url::parse(u) {
                 Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => {
                     if !parsed.username().is_empty() || parsed.password().is_some() {
                         errors.push(self.error(
                             "url",
-                            "carries credentials: remove them and use bearer_token_file",
+                            "carries credentials: remove them (a SCIM target takes \
+                             bearer_token_file; a webhook target is authenticated by its \
+                             signature)",
                         ));
                     }
                 }
@@ -308,21 +325,9 @@ impl TargetConfig {
                 Err(e) => errors.push(self.error("url", format!("is not a URL ({e})"))),
             },
         }
-        match (&self.bearer_token, &self.bearer_token_file) {
-            (Some(_), Some(_)) => errors.push(self.error(
-                "bearer_token",
-                "and bearer_token_file are both set: keep one (bearer_token_file keeps the \
-                 secret out of the config file)",
-            )),
-            (None, None) => errors.push(self.error(
-                "bearer_token_file",
-                "is missing: give the file holding the SCIM bearer token (or bearer_token, or the \
-                 environment variable OKTASYNC_TARGET_<NAME>_BEARER_TOKEN)",
-            )),
-            (Some(t), None) if t.expose_secret().trim().is_empty() => {
-                errors.push(self.error("bearer_token", "is empty"))
-            }
-            _ => {}
+        match self.kind {
+            TargetKind::Scim => self.validate_scim(&mut errors),
+            TargetKind::Webhook => self.validate_webhook(&mut errors),
         }
         for (path, template) in &self.attributes {
             if let Err(e) = AttributePath::parse(path) {
@@ -367,6 +372,80 @@ impl TargetConfig {
         }
     }
 
+    fn validate_scim(&self, errors: &mut Vec<ConfigError>) {
+        match (&self.bearer_token, &self.bearer_token_file) {
+            (Some(_), Some(_)) => errors.push(self.error(
+                "bearer_token",
+                "and bearer_token_file are both set: keep one (bearer_token_file keeps the \
+                 secret out of the config file)",
+            )),
+            (None, None) => errors.push(self.error(
+                "bearer_token_file",
+                "is missing: give the file holding the SCIM bearer token (or bearer_token, or the \
+                 environment variable OKTASYNC_TARGET_<NAME>_BEARER_TOKEN)",
+            )),
+            (Some(t), None) if t.expose_secret().trim().is_empty() => {
+                errors.push(self.error("bearer_token", "is empty"))
+            }
+            _ => {}
+        }
+        if self.secret.is_some() || self.secret_file.is_some() {
+            errors.push(self.error(
+                "secret",
+                "is for kind = \"webhook\" targets: a SCIM target authenticates with \
+                 bearer_token_file",
+            ));
+        }
+    }
+
+    fn validate_webhook(&self, errors: &mut Vec<ConfigError>) {
+        match (&self.secret, &self.secret_file) {
+            (Some(_), Some(_)) => errors.push(self.error(
+                "secret",
+                "and secret_file are both set: keep one (secret_file keeps the secret out of \
+                 the config file)",
+            )),
+            (None, None) => errors.push(self.error(
+                "secret_file",
+                "is missing: give the file holding the signing secret the receiver verifies \
+                 with (or secret, or the environment variable OKTASYNC_TARGET_<NAME>_SECRET)",
+            )),
+            (Some(t), None) if t.expose_secret().trim().is_empty() => {
+                errors.push(self.error("secret", "is empty"))
+            }
+            _ => {}
+        }
+        if self.bearer_token.is_some() || self.bearer_token_file.is_some() {
+            errors.push(self.error(
+                "bearer_token",
+                "is for kind = \"scim\" targets: a webhook target signs its batches with \
+                 secret_file instead",
+            ));
+        }
+        if self.target_only_users != TargetOnlyPolicy::Preserve {
+            errors.push(self.error(
+                "target_only_users",
+                "needs a target whose accounts can be listed (kind = \"scim\"): a webhook \
+                 target only receives; remove it",
+            ));
+        }
+    }
+
+    /// The webhook signing secret, from `secret` or read from `secret_file`.
+    pub fn signing_secret(&self) -> Result<SecretString, ConfigError> {
+        if let Some(secret) = &self.secret {
+            return Ok(secret.clone());
+        }
+        let path = self.secret_file.as_deref().ok_or_else(|| {
+            self.error(
+                "secret_file",
+                "is missing: give the file holding the secret",
+            )
+        })?;
+        read_secret_file(path, "the signing secret")
+            .map_err(|problem| self.error("secret_file", problem))
+    }
+
     /// The bearer token, from `bearer_token` or read from `bearer_token_file`.
     pub fn bearer_token(&self) -> Result<SecretString, ConfigError> {
         if let Some(token) = &self.bearer_token {
@@ -378,7 +457,8 @@ impl TargetConfig {
                 "is missing: give the file holding the token",
             )
         })?;
-        read_token_file(path).map_err(|problem| self.error("bearer_token_file", problem))
+        read_secret_file(path, "the bearer token")
+            .map_err(|problem| self.error("bearer_token_file", problem))
     }
 
     /// Whether `exclude_users` names this login or userName.
@@ -387,15 +467,12 @@ impl TargetConfig {
     }
 }
 
-fn read_token_file(path: &Path) -> Result<SecretString, String> {
+fn read_secret_file(path: &Path, what: &str) -> Result<SecretString, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let token = text.trim();
     if token.is_empty() {
-        return Err(format!(
-            "{} is empty: put the bearer token in it",
-            path.display()
-        ));
+        return Err(format!("{} is empty: put {what} in it", path.display()));
     }
     Ok(SecretString::from(token.to_owned()))
 }

@@ -1,4 +1,5 @@
-//! Pushes Okta users into another system: a SCIM 2.0 service provider (`kind = "scim"`).
+//! Pushes Okta users into another system: a SCIM 2.0 service provider (`kind = "scim"`), or a
+//! URL that receives the plan as signed JSON batches (`kind = "webhook"`, [`webhook`]).
 //!
 //! A target (`[[targets]]` in the configuration, [`TargetConfig`]) receives the members of some
 //! Okta groups or the holders of some roles. The caller (the CLI, from the mirror) selects
@@ -13,7 +14,8 @@
 //! 4. refuses the run when it would deactivate or delete more than `max_deletions`
 //!    ([`PlanRefused`]; [`PushOptions::allow_deletions`] overrides it for one run);
 //! 5. unless it is a dry run, carries the plan out with the [`scim`] client (bounded
-//!    concurrency, retries of 5xx, 429 and connection errors) and saves what was pushed.
+//!    concurrency) or posts it to the [`webhook`], retrying 5xx, 429 and connection errors
+//!    ([`transport`]), and saves what was pushed.
 //!
 //! Per-user failures land in [`PushReport::errors`] and do not stop the run; [`PushError`] is
 //! for what stops it (configuration, the state store, listing the target).
@@ -44,6 +46,8 @@ pub mod run;
 pub mod scim;
 pub mod source;
 pub mod state;
+pub mod transport;
+pub mod webhook;
 
 pub use config::{
     ConfigError, Deprovision, MaxDeletions, TargetConfig, TargetKind, TargetOnlyPolicy, UserPattern,
@@ -56,6 +60,6 @@ pub use run::{
     CONCURRENT_TARGET_CALLS, DoneCounts, PushError, PushOptions, PushReport, SkippedUser, Target,
     UserError, push,
 };
-pub use scim::{HttpCalls, RetryPolicy, ScimError, ScimOperation};
 pub use source::{SourceGroup, SourceUser};
 pub use state::{MemoryPushState, PushRecord, PushState, StateError};
+pub use transport::{HttpCalls, RetryPolicy, TargetError, TargetOperation};

@@ -5,16 +5,18 @@
 //! memberships (a created user needs its id first), then the push state. A user whose call
 //! fails keeps its previous record, so the next push tries it again; other users go on.
 
-use crate::config::{ConfigError, TargetConfig, TargetOnlyPolicy};
+use crate::config::{ConfigError, TargetConfig, TargetKind, TargetOnlyPolicy};
 use crate::hook::{Hook, HookError, HookOutcome};
 use crate::mapping::{AttributeMap, Attributes, UnknownField, target_groups};
 use crate::plan::{
     self, DesiredUser, HeldUsers, MembershipChange, Plan, PlanRefused, PlanRules, RemovalReason,
     TargetSnapshot, UserRemoval,
 };
-use crate::scim::{HttpCalls, RetryPolicy, ScimClient, ScimError};
+use crate::scim::ScimClient;
 use crate::source::SourceUser;
 use crate::state::{PushRecord, PushState, StateError};
+use crate::transport::{HttpCalls, RetryPolicy, TargetError};
+use crate::webhook::{self, WebhookClient};
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt, stream};
 use okta_api::Clock;
@@ -24,7 +26,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-/// SCIM calls in flight at once. SCIM service providers are often small apps behind per-tenant
+/// Calls to a SCIM target in flight at once. SCIM service providers are often small apps behind per-tenant
 /// rate limits, and Okta's own provisioning keeps a few connections per app; four keep a slow
 /// target busy without provoking 429s (which are honoured anyway).
 pub const CONCURRENT_TARGET_CALLS: usize = 4;
@@ -38,15 +40,39 @@ pub struct Target {
     config: TargetConfig,
     attributes: AttributeMap,
     hook: Option<Hook>,
-    client: ScimClient,
+    transport: Transport,
     clock: Arc<dyn Clock>,
+}
+
+/// How a target is reached.
+enum Transport {
+    Scim(ScimClient),
+    Webhook(WebhookClient),
+}
+
+impl Transport {
+    fn calls(&self) -> HttpCalls {
+        match self {
+            Transport::Scim(client) => client.calls(),
+            Transport::Webhook(client) => client.calls(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Transport::Scim(client) => client.fmt(f),
+            Transport::Webhook(client) => client.fmt(f),
+        }
+    }
 }
 
 impl std::fmt::Debug for Target {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Target")
             .field("name", &self.config.name)
-            .field("client", &self.client)
+            .field("transport", &self.transport)
             .finish_non_exhaustive()
     }
 }
@@ -73,15 +99,21 @@ impl Target {
             }])
         })?;
         let hook = config.hook.as_deref().map(Hook::load).transpose()?;
-        let token = config
-            .bearer_token()
-            .map_err(|e| PushError::Config(vec![e]))?;
-        let client = ScimClient::new(
-            config.url.as_deref().unwrap_or_default(),
-            token,
-            retry,
-            clock.clone(),
-        )
+        let url = config.url.as_deref().unwrap_or_default();
+        let transport = match config.kind {
+            TargetKind::Scim => {
+                let token = config
+                    .bearer_token()
+                    .map_err(|e| PushError::Config(vec![e]))?;
+                ScimClient::new(url, token, retry, clock.clone()).map(Transport::Scim)
+            }
+            TargetKind::Webhook => {
+                let secret = config
+                    .signing_secret()
+                    .map_err(|e| PushError::Config(vec![e]))?;
+                WebhookClient::new(url, &secret, retry, clock.clone()).map(Transport::Webhook)
+            }
+        }
         .map_err(|problem| {
             PushError::Config(vec![ConfigError {
                 target: config.name.clone(),
@@ -93,7 +125,7 @@ impl Target {
             config,
             attributes,
             hook,
-            client,
+            transport,
             clock,
         })
     }
@@ -131,7 +163,7 @@ pub enum PushError {
     #[error(transparent)]
     State(#[from] StateError),
     #[error("reading the target failed: {0}")]
-    Target(#[from] ScimError),
+    Target(#[from] TargetError),
     #[error(transparent)]
     Store(#[from] oktasync_store::StoreError),
     #[error(
@@ -199,7 +231,7 @@ pub async fn push(
     let config = &target.config;
     // the client counts for its lifetime; the report counts this run (exact as long as runs of
     // one Target do not overlap)
-    let calls_before = target.client.calls();
+    let calls_before = target.transport.calls();
     let mut report = PushReport {
         target: config.name.clone(),
         dry_run: options.dry_run,
@@ -224,13 +256,26 @@ pub async fn push(
     target.attributes.check_fields_present(users)?;
     let (desired, held) = desired_users(target, users, &mut report);
     let records = state.load(&config.name).await?;
-    let snapshot = if options.full {
-        Some(TargetSnapshot {
-            users: target.client.list_users().await?,
-            groups: target.client.list_groups().await?,
-        })
-    } else {
-        None
+    let snapshot = match &target.transport {
+        Transport::Scim(client) if options.full => Some(TargetSnapshot {
+            users: client.list_users().await?,
+            groups: client.list_groups().await?,
+        }),
+        _ => None,
+    };
+    // A webhook receiver cannot be listed: its full push sends every user in scope again, as
+    // if never pushed; users pushed before and gone from the scope are removed as usual.
+    let baseline: Vec<PushRecord> = match &target.transport {
+        Transport::Webhook(_) if options.full => {
+            let in_scope: BTreeSet<&str> =
+                desired.iter().map(|d| d.okta_user_id.as_str()).collect();
+            records
+                .iter()
+                .filter(|r| !in_scope.contains(r.okta_user_id.as_str()))
+                .cloned()
+                .collect()
+        }
+        _ => records.clone(),
     };
     let is_excluded = |name: &str| config.is_excluded(name);
     let rules = PlanRules {
@@ -239,7 +284,7 @@ pub async fn push(
         is_excluded: &is_excluded,
         managed_groups: config.group_map.values().flatten().cloned().collect(),
     };
-    report.plan = plan::build_plan(&desired, &held, &records, snapshot.as_ref(), &rules);
+    report.plan = plan::build_plan(&desired, &held, &baseline, snapshot.as_ref(), &rules);
     let plan = &report.plan;
     tracing::info!(
         target = config.name,
@@ -263,14 +308,14 @@ pub async fn push(
     ) {
         tracing::warn!(target = config.name, "{refused}");
         report.refused = Some(refused);
-        report.http_calls = target.client.calls().since(&calls_before);
+        report.http_calls = target.transport.calls().since(&calls_before);
         return Ok(report);
     }
     if options.full && config.target_only_users == TargetOnlyPolicy::WriteFile {
         report.target_only_file = write_target_only(&report.plan, options)?;
     }
     if options.dry_run {
-        report.http_calls = target.client.calls().since(&calls_before);
+        report.http_calls = target.transport.calls().since(&calls_before);
         return Ok(report);
     }
 
@@ -278,16 +323,22 @@ pub async fn push(
         .iter()
         .map(|d| (d.okta_user_id.as_str(), d))
         .collect();
-    let mut run = Execution {
-        target,
-        report: &mut report,
-        created: BTreeMap::new(),
-        failed: BTreeSet::new(),
+    let (created, failed) = match &target.transport {
+        Transport::Scim(client) => {
+            let mut run = Execution {
+                client,
+                report: &mut report,
+                created: BTreeMap::new(),
+                failed: BTreeSet::new(),
+            };
+            run.users(options.full).await;
+            run.memberships(snapshot.as_ref()).await;
+            (run.created, run.failed)
+        }
+        Transport::Webhook(client) => {
+            deliver_to_webhook(target, client, options.full, &mut report).await
+        }
     };
-    run.users(options.full).await;
-    run.memberships(snapshot.as_ref()).await;
-    let failed = run.failed;
-    let created = run.created;
     record(
         target,
         state,
@@ -298,7 +349,7 @@ pub async fn push(
         &failed,
     )
     .await?;
-    report.http_calls = target.client.calls().since(&calls_before);
+    report.http_calls = target.transport.calls().since(&calls_before);
     tracing::info!(
         target = config.name,
         created = report.done.created,
@@ -397,6 +448,32 @@ fn desired_users(
     (desired, held)
 }
 
+/// Posts the plan to a webhook target; a user's "target id" is its Okta id.
+async fn deliver_to_webhook(
+    target: &Target,
+    client: &WebhookClient,
+    full: bool,
+    report: &mut PushReport,
+) -> (BTreeMap<String, String>, BTreeSet<String>) {
+    let run_id = target.clock.now().timestamp_millis().to_string();
+    let delivered =
+        webhook::deliver(client, &target.config.name, full, &run_id, &report.plan).await;
+    report.done = delivered.counts;
+    let created = report
+        .plan
+        .creates
+        .iter()
+        .filter(|c| delivered.sent.contains(&c.okta_user_id))
+        .map(|c| (c.okta_user_id.clone(), c.okta_user_id.clone()))
+        .collect();
+    let mut failed = BTreeSet::new();
+    for (key, login, message) in delivered.failed {
+        failed.insert(key);
+        report.errors.push(UserError { login, message });
+    }
+    (created, failed)
+}
+
 fn write_target_only(plan: &Plan, options: &PushOptions) -> Result<Option<PathBuf>, PushError> {
     let Some(path) = options.write_file_path.clone() else {
         return Ok(None);
@@ -415,7 +492,7 @@ fn write_target_only(plan: &Plan, options: &PushOptions) -> Result<Option<PathBu
 
 /// The state of carrying out one plan.
 struct Execution<'a> {
-    target: &'a Target,
+    client: &'a ScimClient,
     report: &'a mut PushReport,
     /// Okta user id → target id of users created (or found) in this run.
     created: BTreeMap<String, String>,
@@ -441,9 +518,9 @@ enum UserCall {
 
 impl Execution<'_> {
     async fn users(&mut self, full: bool) {
-        let client = &self.target.client;
+        let client = self.client;
         let plan = &self.report.plan;
-        let fail = |key: &str, login: &str, e: ScimError| UserCall::Failed {
+        let fail = |key: &str, login: &str, e: TargetError| UserCall::Failed {
             key: key.to_owned(),
             login: login.to_owned(),
             error: match e.status() {
@@ -475,11 +552,7 @@ impl Execution<'_> {
             }
             .boxed()
         });
-        let removal_key = |r: &UserRemoval| {
-            r.okta_user_id
-                .clone()
-                .unwrap_or_else(|| r.target_user_id.clone())
-        };
+        let removal_key = |r: &UserRemoval| webhook::removal_key(r).to_owned();
         let deactivations = plan.deactivations.iter().map(|r| {
             async move {
                 match client.deactivate_user(&r.target_user_id).await {
@@ -552,7 +625,7 @@ impl Execution<'_> {
                     .collect()
             })
             .unwrap_or_default();
-        let client = &self.target.client;
+        let client = self.client;
         let created = &self.created;
         let failed = &self.failed;
         let full = snapshot.is_some();
@@ -687,7 +760,7 @@ async fn create_or_adopt(
     client: &ScimClient,
     attributes: &Attributes,
     full: bool,
-) -> Result<String, ScimError> {
+) -> Result<String, TargetError> {
     let user_name = attributes
         .get("userName")
         .and_then(Value::as_str)
@@ -710,7 +783,7 @@ async fn adopt(
     client: &ScimClient,
     attributes: &Attributes,
     existing: crate::plan::TargetUser,
-) -> Result<String, ScimError> {
+) -> Result<String, TargetError> {
     let changes = plan::diff_attributes(
         attributes,
         |path| {

@@ -14,7 +14,7 @@
 use okta_api::{ClientConfig, Credentials, OktaClient, OrgUrl, SecretString};
 use okta_emulator::{EmulatorConfig, OrgSize, RateLimitMode};
 use oktasync_engine::{NoProgress, SyncOptions, SystemClock};
-use oktasync_serve::feed::{Sink, Webhook, signing_key};
+use oktasync_serve::feed::{Signer, Sink, Webhook};
 use oktasync_serve::{OrgSchedule, ServeOptions};
 use oktasync_store::{ApiToken, ApiTokens, DbLocation, MirrorReader, TokenScope};
 use std::sync::Arc;
@@ -176,7 +176,7 @@ async fn main() {
     let sink: Arc<dyn Sink> = Arc::new(Webhook {
         name: "bench".into(),
         url: hook_url,
-        key: signing_key("bench-secret"),
+        signer: Signer::from_secret("bench-secret"),
         orgs: Vec::new(),
         entities: Default::default(),
         http: reqwest::Client::new(),

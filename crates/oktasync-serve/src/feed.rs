@@ -9,10 +9,10 @@
 
 use crate::metrics as m;
 use async_trait::async_trait;
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use okta_api::Clock;
 use oktasync_store::{ChangeQuery, ChangeRecord, FeedLog, Mirror, MirrorReader, OrgId, StoreError};
+pub use oktasync_webhook::Signer;
+use oktasync_webhook::redact_url as redact;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
@@ -69,8 +69,7 @@ pub struct SinkInfo {
 pub struct Webhook {
     pub name: String,
     pub url: String,
-    /// The signing key (for a `whsec_…` secret, its base64-decoded part).
-    pub key: Vec<u8>,
+    pub signer: Signer,
     pub orgs: Vec<String>,
     pub entities: BTreeSet<String>,
     pub http: reqwest::Client,
@@ -82,44 +81,7 @@ impl std::fmt::Debug for Webhook {
         f.debug_struct("Webhook")
             .field("name", &self.name)
             .field("url", &redact(&self.url))
-            .field("key", &"[REDACTED]")
             .finish_non_exhaustive()
-    }
-}
-
-/// The signing key of a Standard Webhooks secret: `whsec_` and base64, or raw bytes.
-pub fn signing_key(secret: &str) -> Vec<u8> {
-    let secret = secret.trim();
-    match secret.strip_prefix("whsec_") {
-        Some(encoded) => STANDARD
-            .decode(encoded)
-            .unwrap_or_else(|_| secret.as_bytes().to_vec()),
-        None => secret.as_bytes().to_vec(),
-    }
-}
-
-/// `v1,<base64 HMAC-SHA256 of "id.timestamp.body">`, the Standard Webhooks signature.
-pub fn signature(key: &[u8], id: &str, timestamp: i64, body: &[u8]) -> String {
-    use aws_lc_rs::hmac;
-    let key = hmac::Key::new(hmac::HMAC_SHA256, key);
-    let mut context = hmac::Context::with_key(&key);
-    context.update(id.as_bytes());
-    context.update(b".");
-    context.update(timestamp.to_string().as_bytes());
-    context.update(b".");
-    context.update(body);
-    format!("v1,{}", STANDARD.encode(context.sign().as_ref()))
-}
-
-fn redact(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) => {
-            let _ = u.set_password(None);
-            let _ = u.set_username("");
-            u.set_query(None);
-            u.to_string()
-        }
-        Err(_) => "(not a URL)".to_owned(),
     }
 }
 
@@ -154,23 +116,17 @@ impl Sink for Webhook {
             retry: false,
         })?;
         let timestamp = self.clock.now().timestamp();
-        let response = self
+        let mut request = self
             .http
             .post(&self.url)
-            .header("content-type", "application/json")
-            .header("webhook-id", &id)
-            .header("webhook-timestamp", timestamp.to_string())
-            .header(
-                "webhook-signature",
-                signature(&self.key, &id, timestamp, &body),
-            )
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| DeliveryError {
-                message: format!("cannot reach {}: {}", redact(&self.url), e.without_url()),
-                retry: true,
-            })?;
+            .header("content-type", "application/json");
+        for (name, value) in self.signer.headers(&id, timestamp, &body) {
+            request = request.header(name, value);
+        }
+        let response = request.body(body).send().await.map_err(|e| DeliveryError {
+            message: format!("cannot reach {}: {}", redact(&self.url), e.without_url()),
+            retry: true,
+        })?;
         let status = response.status();
         if status.is_success() {
             return Ok(());
@@ -482,17 +438,6 @@ async fn deliver_while_held(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_signature_is_the_standard_webhooks_one() {
-        // The Standard Webhooks specification's example.
-        let key = signing_key("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
-        let body = br#"{"test": 2432232314}"#;
-        assert_eq!(
-            signature(&key, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body),
-            "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
-        );
-    }
 
     #[test]
     fn backoff_doubles_up_to_a_minute() {

@@ -505,8 +505,9 @@ fn known_key(key: &str) -> bool {
             "oauth_client_id_file" | "scope" | "scope_app" | "scope_groups" | "scope_users"
         )
         || SERVE_TABLES.contains(&key)
-        // OKTASYNC_TARGET_<NAME>_BEARER_TOKEN (config/targets.rs)
-        || (key.starts_with("target_") && key.ends_with("_bearer_token"))
+        // OKTASYNC_TARGET_<NAME>_BEARER_TOKEN and _SECRET (config/targets.rs)
+        || (key.starts_with("target_")
+            && (key.ends_with("_bearer_token") || key.ends_with("_secret")))
         || NON_SETTING_ENV.contains(&key)
 }
 

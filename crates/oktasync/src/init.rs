@@ -103,6 +103,13 @@ factors = "admins"                                      # env OKTASYNC_FACTORS, 
 # groups = ["Engineering"]
 # max_deletions = "5%"
 # push_after_sync = false
+#
+# [[targets]]                                  # the same plan as signed JSON batches
+# name = "audit"
+# kind = "webhook"
+# url = "https://audit.example.com/oktasync"
+# secret_file = "/run/secrets/audit-webhook"   # or env OKTASYNC_TARGET_AUDIT_SECRET
+# groups = ["Engineering"]
 
 # --- Time-bound group grants (`oktasync grant`) ---------------------------------------------
 # Nothing is grantable without a policy naming the group.

@@ -81,7 +81,9 @@ pub async fn serve(org: &OrgArgs, args: &ServeArgs) -> Result<ExitCode> {
         sinks.push(Arc::new(oktasync_serve::feed::Webhook {
             name: hook.name,
             url: hook.url,
-            key: oktasync_serve::feed::signing_key(secrecy::ExposeSecret::expose_secret(&secret)),
+            signer: oktasync_serve::feed::Signer::from_secret(
+                secrecy::ExposeSecret::expose_secret(&secret),
+            ),
             orgs: hook.orgs,
             entities: hook.entities.into_iter().collect(),
             http: http.clone(),

@@ -1,8 +1,9 @@
-//! The push against a real SCIM 2.0 service provider (scim2-server), one integration-test
-//! binary.
+//! The push against a real SCIM 2.0 service provider (scim2-server) and a local webhook
+//! receiver, one integration-test binary.
 
 mod proxy;
 mod push;
+mod webhook;
 
 use oktasync_push::{RetryPolicy, SourceGroup, SourceUser, Target, TargetConfig};
 use serde_json::json;

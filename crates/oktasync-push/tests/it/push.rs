@@ -1,7 +1,8 @@
 use crate::proxy::{Fault, FaultProxy};
 use crate::{DEPARTMENT, okta_user, target, target_config};
 use oktasync_push::{
-    MemoryPushState, PushError, PushOptions, PushReport, PushState, ScimOperation, SourceUser, push,
+    MemoryPushState, PushError, PushOptions, PushReport, PushState, SourceUser, TargetOperation,
+    push,
 };
 use oktasync_testkit::scim::ScimServer;
 use serde_json::json;
@@ -146,9 +147,13 @@ async fn an_incremental_push_sends_only_the_change() {
         .collect();
     assert_eq!(paths, [format!("{DEPARTMENT}:department")]);
     let calls = &report.http_calls;
-    assert_eq!(calls.of(ScimOperation::UpdateUser), 1, "{calls:?}");
-    assert_eq!(calls.of(ScimOperation::FindGroup), 1, "{calls:?}");
-    assert_eq!(calls.of(ScimOperation::UpdateGroupMembers), 1, "{calls:?}");
+    assert_eq!(calls.of(TargetOperation::UpdateUser), 1, "{calls:?}");
+    assert_eq!(calls.of(TargetOperation::FindGroup), 1, "{calls:?}");
+    assert_eq!(
+        calls.of(TargetOperation::UpdateGroupMembers),
+        1,
+        "{calls:?}"
+    );
     assert_eq!(calls.total(), 3, "{calls:?}");
 
     let alice = &server.users().await["alice@example.com"];
@@ -182,7 +187,7 @@ async fn a_full_push_repairs_drift_an_incremental_push_cannot_see() {
     ok(&report);
     assert_eq!(report.done.updated, 1);
     assert_eq!(report.plan.updates[0].changes[0].path(), "name.givenName");
-    assert_eq!(report.http_calls.of(ScimOperation::UpdateUser), 1);
+    assert_eq!(report.http_calls.of(TargetOperation::UpdateUser), 1);
     assert_eq!(
         server.users().await["alice@example.com"]["name"]["givenName"],
         json!("alice")
@@ -215,7 +220,7 @@ async fn a_dry_run_changes_nothing() {
     let calls = &report.http_calls;
     assert_eq!(
         calls.total(),
-        calls.of(ScimOperation::ListUsers) + calls.of(ScimOperation::ListGroups),
+        calls.of(TargetOperation::ListUsers) + calls.of(TargetOperation::ListGroups),
         "{calls:?}"
     );
     assert!(server.users().await.is_empty());
@@ -607,7 +612,7 @@ async fn a_full_push_pages_through_the_target() {
     assert_eq!(report.done.created, 230);
     assert_eq!(report.done.group_adds, 460, "eng and all-staff");
     assert_eq!(
-        report.http_calls.of(ScimOperation::UpdateGroupMembers),
+        report.http_calls.of(TargetOperation::UpdateGroupMembers),
         6,
         "100 members per PATCH: 3 for each group"
     );
@@ -617,7 +622,7 @@ async fn a_full_push_pages_through_the_target() {
     let report = push(&target, &many, &fresh, &full()).await.unwrap();
     ok(&report);
     assert_eq!(report.plan.unchanged, 230);
-    assert_eq!(report.http_calls.of(ScimOperation::ListUsers), 2);
+    assert_eq!(report.http_calls.of(TargetOperation::ListUsers), 2);
     assert_eq!(report.http_calls.total(), 3, "{:?}", report.http_calls);
     assert_eq!(fresh.load("scim-test").await.unwrap().len(), 230, "adopted");
     assert_eq!(server.group_members().await["eng"].len(), 230);

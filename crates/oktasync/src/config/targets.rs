@@ -8,19 +8,37 @@
 //! bearer_token_file = "/run/secrets/wiki-scim"   # or env OKTASYNC_TARGET_WIKI_BEARER_TOKEN
 //! groups = ["Engineering", "re:^team-"]
 //! max_deletions = "5%"
+//!
+//! [[targets]]
+//! name = "audit"
+//! kind = "webhook"
+//! url = "https://audit.example.com/oktasync"
+//! secret_file = "/run/secrets/audit-webhook"     # or env OKTASYNC_TARGET_AUDIT_SECRET
+//! groups = ["Engineering"]
 //! ```
 //!
-//! Relative `hook` and `bearer_token_file` paths are relative to the config file's directory.
+//! Relative `hook`, `bearer_token_file` and `secret_file` paths are relative to the config
+//! file's directory.
 
 use super::Settings;
 use anyhow::{Context, Result, bail};
-use oktasync_push::TargetConfig;
+use oktasync_push::{TargetConfig, TargetKind};
 use secrecy::SecretString;
 use std::path::Path;
 
 /// The environment variable that may hold a target's bearer token:
 /// `OKTASYNC_TARGET_<NAME>_BEARER_TOKEN`, the name upper-cased, other characters as `_`.
 pub fn token_variable(name: &str) -> String {
+    target_variable(name, "BEARER_TOKEN")
+}
+
+/// The environment variable that may hold a webhook target's signing secret:
+/// `OKTASYNC_TARGET_<NAME>_SECRET`.
+pub fn secret_variable(name: &str) -> String {
+    target_variable(name, "SECRET")
+}
+
+fn target_variable(name: &str, what: &str) -> String {
     let name: String = name
         .chars()
         .map(|c| {
@@ -31,7 +49,7 @@ pub fn token_variable(name: &str) -> String {
             }
         })
         .collect();
-    format!("OKTASYNC_TARGET_{name}_BEARER_TOKEN")
+    format!("OKTASYNC_TARGET_{name}_{what}")
 }
 
 /// The targets of the config file `base` was loaded from (none without a file).
@@ -68,15 +86,31 @@ pub fn load_with_env(
                 config.name
             );
         }
-        if config.bearer_token.is_none()
-            && config.bearer_token_file.is_none()
-            && let Some(token) = env(&token_variable(&config.name))
-        {
-            config.bearer_token = Some(SecretString::from(token));
+        match config.kind {
+            TargetKind::Scim => {
+                if config.bearer_token.is_none()
+                    && config.bearer_token_file.is_none()
+                    && let Some(token) = env(&token_variable(&config.name))
+                {
+                    config.bearer_token = Some(SecretString::from(token));
+                }
+            }
+            TargetKind::Webhook => {
+                if config.secret.is_none()
+                    && config.secret_file.is_none()
+                    && let Some(secret) = env(&secret_variable(&config.name))
+                {
+                    config.secret = Some(SecretString::from(secret));
+                }
+            }
         }
-        for file in [&mut config.hook, &mut config.bearer_token_file]
-            .into_iter()
-            .flatten()
+        for file in [
+            &mut config.hook,
+            &mut config.bearer_token_file,
+            &mut config.secret_file,
+        ]
+        .into_iter()
+        .flatten()
         {
             if file.is_relative() {
                 *file = dir.join(&*file);
@@ -102,5 +136,6 @@ mod tests {
             token_variable("hr-app 2"),
             "OKTASYNC_TARGET_HR_APP_2_BEARER_TOKEN"
         );
+        assert_eq!(secret_variable("audit"), "OKTASYNC_TARGET_AUDIT_SECRET");
     }
 }

@@ -401,3 +401,97 @@ async fn watch_pushes_after_a_run_that_changed_the_mirror() {
     );
     assert_eq!(scim.users().await.len(), before + 1);
 }
+
+/// A webhook receiver for `oktasync push`: verifies each batch's signature and keeps the
+/// logins created and the batches' webhook-ids.
+#[derive(Default)]
+struct Receiver {
+    created: BTreeSet<String>,
+    ids: Vec<String>,
+    bad_signatures: usize,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn push_to_a_webhook_target_posts_the_members_in_signed_batches() {
+    use axum::body::Bytes;
+    use axum::extract::State;
+    use axum::http::{HeaderMap, StatusCode};
+    use std::sync::{Arc, Mutex};
+    const SECRET: &str = "whsec_Y2xpLXdlYmhvb2stc2VjcmV0";
+
+    let s = Synced::with(crate::emulator(92, okta_emulator::OrgSize::Small).await).await;
+    let export = s.emu.export();
+    let group = grantable_groups(&export)
+        .into_iter()
+        .find(|g| (3..=150).contains(&members(&export, g).len()))
+        .expect("a group of 3 to 150 members");
+    let shared: Arc<Mutex<Receiver>> = Arc::default();
+    let receive = |State(shared): State<Arc<Mutex<Receiver>>>, headers: HeaderMap, body: Bytes| async move {
+        let verified = oktasync_serve::feed::Signer::from_secret(SECRET).verify(
+            |name| headers.get(name).and_then(|v| v.to_str().ok()),
+            &body,
+            chrono::Utc::now().timestamp(),
+            300,
+        );
+        let mut r = shared.lock().unwrap();
+        if verified.is_err() {
+            r.bad_signatures += 1;
+            return StatusCode::UNAUTHORIZED;
+        }
+        r.ids
+            .push(headers["webhook-id"].to_str().unwrap().to_owned());
+        let batch: Value = serde_json::from_slice(&body).unwrap();
+        for op in batch["operations"].as_array().unwrap() {
+            if op["op"] == "create" {
+                r.created
+                    .insert(op["login"].as_str().unwrap().to_lowercase());
+            }
+        }
+        StatusCode::NO_CONTENT
+    };
+    let app = axum::Router::new()
+        .route("/in", axum::routing::post(receive))
+        .with_state(shared.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/in", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    std::fs::write(
+        s.dir.path().join("oktasync.toml"),
+        format!("[[targets]]\nname = \"audit\"\nkind = \"webhook\"\nurl = \"{url}\"\ngroups = [\"{group}\"]\n"),
+    )
+    .unwrap();
+    let run = |extra: &'static [&'static str]| {
+        let mut args = vec!["push", "audit", "--db", "m.db", "--json"];
+        args.extend(extra);
+        let dir = s.dir.path().to_owned();
+        async move { oktasync(&dir, &args, &[("OKTASYNC_TARGET_AUDIT_SECRET", SECRET)]).await }
+    };
+
+    let out = run(&[]).await.expect_ok().json();
+    let expected: BTreeSet<String> = logins(&export, &members(&export, &group))
+        .into_keys()
+        .collect();
+    {
+        let r = shared.lock().unwrap();
+        assert_eq!(r.bad_signatures, 0);
+        assert_eq!(r.created, expected, "every member, once");
+        assert_eq!(r.ids.len(), expected.len().div_ceil(100));
+    }
+    assert_eq!(out["report"]["done"]["created"], expected.len());
+    // nothing changed since: nothing is posted
+    let out = run(&[]).await.expect_ok().json();
+    assert_eq!(
+        out["report"]["http_calls"]["by_operation"],
+        json!({}),
+        "{out}"
+    );
+
+    // without its secret the target is a configuration error naming the variable
+    let out = oktasync(s.dir.path(), &["push", "audit", "--db", "m.db"], &[]).await;
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("OKTASYNC_TARGET_<NAME>_SECRET"),
+        "{}",
+        out.stderr
+    );
+}
