@@ -1,16 +1,18 @@
 //! Figures for a push of a generated org's users into a real SCIM 2.0 service provider (not a
 //! test: it prints; it exits non-zero only when a push fails or reports per-user errors).
 //!
-//! `cargo bench -p oktasync-push --bench push -- [--users 10000] [--churn 100] [--seed 7]`
+//! `cargo bench -p oktasync-push --bench push -- [--users 10000] [--churn 100] [--seed 7]
+//! [--kind scim|webhook]`
 //!
 //! 1. The emulator (in-process, a medium org: about 10,000 users, 1,000 groups) gives the users:
 //!    its export's `users` (id, status, profile), each with every group it is in
 //!    (`group_members`, names from `groups[].profile.name`); the first `--users` of them (by
 //!    id). Every user is in Everyone, so a target whose scope is Everyone receives them all:
 //!    the caller does the selection, so all of them are passed.
-//! 2. The target: scim2-server (PyPI, as the push tests run it) on 127.0.0.1, the default
-//!    attributes plus `title = "{profile.title}"`, and a `group_map` of the three largest Okta
-//!    groups (the first one to two target groups), the push state in memory.
+//! 2. The target: scim2-server (PyPI, as the push tests run it) on 127.0.0.1, or with
+//!    `--kind webhook` an in-process receiver that verifies each batch's signature and parses
+//!    it; the default attributes plus `title = "{profile.title}"`, and a `group_map` of the
+//!    three largest Okta groups (the first one to two target groups), the push state in memory.
 //! 3. Pushes: the first (everyone is created); then `--churn` users change (half change
 //!    `profile.title`, a quarter leave the selection and are deactivated, a quarter are new
 //!    users with fresh ids and logins) and an incremental push; then a push with no change.
@@ -36,6 +38,7 @@ struct Options {
     users: usize,
     churn: usize,
     seed: u64,
+    kind: String,
 }
 
 impl Options {
@@ -44,7 +47,14 @@ impl Options {
             users: value("--users", 10_000)?,
             churn: value("--churn", 100)?,
             seed: value("--seed", 7)?,
+            kind: value("--kind", "scim".to_owned())?,
         };
+        if !matches!(options.kind.as_str(), "scim" | "webhook") {
+            return Err(format!(
+                "--kind {} is neither scim nor webhook",
+                options.kind
+            ));
+        }
         if options.users == 0 {
             return Err("--users must be at least 1".into());
         }
@@ -60,8 +70,8 @@ impl Options {
     /// The command that runs this configuration again.
     fn command(&self) -> String {
         format!(
-            "cargo bench -p oktasync-push --bench push -- --users {} --churn {} --seed {}",
-            self.users, self.churn, self.seed
+            "cargo bench -p oktasync-push --bench push -- --users {} --churn {} --seed {} --kind {}",
+            self.users, self.churn, self.seed, self.kind
         )
     }
 }
@@ -182,7 +192,9 @@ fn toml_str(s: &str) -> String {
     out
 }
 
-fn target_config(url: &str, mapped: &[(String, usize)]) -> Result<TargetConfig> {
+const WEBHOOK_SECRET: &str = "whsec_YmVuY2gtd2ViaG9vay1zZWNyZXQ=";
+
+fn target_config(kind: &str, url: &str, mapped: &[(String, usize)]) -> Result<TargetConfig> {
     let mut group_map = String::new();
     for (i, (name, _)) in mapped.iter().enumerate() {
         // the largest group joins two target groups, the others one each
@@ -196,15 +208,18 @@ fn target_config(url: &str, mapped: &[(String, usize)]) -> Result<TargetConfig> 
     let text = format!(
         r#"
 name = "{TARGET_NAME}"
-kind = "scim"
+kind = "{kind}"
 groups = ["Everyone"]
 url = "{url}"
-bearer_token = "{token}"
+{credential}
 [attributes]
 title = "{{profile.title}}"
 [group_map]
 {group_map}"#,
-        token = oktasync_testkit::scim::TOKEN,
+        credential = match kind {
+            "webhook" => format!("secret = \"{WEBHOOK_SECRET}\""),
+            _ => format!("bearer_token = \"{}\"", oktasync_testkit::scim::TOKEN),
+        },
     );
     toml::from_str(&text).map_err(|e| format!("the target configuration: {e}\n{text}").into())
 }
@@ -366,16 +381,23 @@ async fn run(options: &Options) -> Result<()> {
     );
 
     // 2. The target.
-    let scim_started = Instant::now();
-    let server = oktasync_testkit::scim::ScimServer::start().await;
-    println!(
-        "target: scim2-server {} at {} (started in {:.1} s)",
-        oktasync_testkit::scim::SCIM2_SERVER_VERSION,
-        server.url,
-        scim_started.elapsed().as_secs_f64()
-    );
+    let target_started = Instant::now();
+    let (url, server, received) = if options.kind == "webhook" {
+        let (url, received) = start_receiver().await?;
+        println!("target: an in-process webhook receiver at {url} (verifies, parses)");
+        (url, None, Some(received))
+    } else {
+        let server = oktasync_testkit::scim::ScimServer::start().await;
+        println!(
+            "target: scim2-server {} at {} (started in {:.1} s)",
+            oktasync_testkit::scim::SCIM2_SERVER_VERSION,
+            server.url,
+            target_started.elapsed().as_secs_f64()
+        );
+        (server.url.clone(), Some(server), None)
+    };
     let target = Target::new(
-        target_config(&server.url, &mapped)?,
+        target_config(&options.kind, &url, &mapped)?,
         Arc::new(okta_api::SystemClock),
     )?;
     let state = MemoryPushState::default();
@@ -412,7 +434,63 @@ async fn run(options: &Options) -> Result<()> {
     timed_push("incremental push after churn", &target, &users, &state).await?;
     timed_push("incremental push, no change", &target, &users, &state).await?;
 
+    if let Some(received) = received {
+        let r = received.lock();
+        println!(
+            "webhook receiver: {} batches, {} operations, {:.1} MB of JSON",
+            r.batches,
+            r.operations,
+            r.bytes as f64 / 1e6
+        );
+    }
     println!("wall (all): {:.1} s", started.elapsed().as_secs_f64());
     drop(server);
     Ok(())
+}
+
+/// What the webhook receiver got.
+#[derive(Default)]
+struct Received {
+    batches: u64,
+    operations: u64,
+    bytes: u64,
+}
+
+/// A receiver that verifies each batch's signature (401 otherwise) and parses it.
+async fn start_receiver() -> Result<(String, Arc<parking_lot::Mutex<Received>>)> {
+    use axum::body::Bytes;
+    use axum::extract::State;
+    use axum::http::{HeaderMap, StatusCode};
+    type Shared = Arc<parking_lot::Mutex<Received>>;
+    async fn receive(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) -> StatusCode {
+        let now = chrono::Utc::now().timestamp();
+        let verified = oktasync_webhook::Signer::from_secret(WEBHOOK_SECRET).verify(
+            |name| headers.get(name).and_then(|v| v.to_str().ok()),
+            &body,
+            now,
+            300,
+        );
+        if verified.is_err() {
+            return StatusCode::UNAUTHORIZED;
+        }
+        let Ok(batch) = serde_json::from_slice::<Value>(&body) else {
+            return StatusCode::BAD_REQUEST;
+        };
+        let operations = batch["operations"].as_array().map_or(0, Vec::len);
+        let mut r = shared.lock();
+        r.batches += 1;
+        r.operations += operations as u64;
+        r.bytes += body.len() as u64;
+        StatusCode::NO_CONTENT
+    }
+    let shared: Shared = Arc::default();
+    let app = axum::Router::new()
+        .route("/push", axum::routing::post(receive))
+        .with_state(shared.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/push", listener.local_addr()?);
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok((url, shared))
 }
