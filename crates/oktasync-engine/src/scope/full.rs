@@ -5,7 +5,8 @@ use super::{CONCURRENT_SCOPE_READS, SCOPED_RESOURCES, SyncScope};
 use crate::error::EngineError;
 use crate::listing::ListingRun;
 use crate::options::Resource;
-use crate::reading::failed_reading;
+use crate::reading::{each_page, failed_reading};
+use parking_lot::Mutex;
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt, TryStreamExt};
 use okta_api::{Group, OktaClient, PageStream};
@@ -236,8 +237,8 @@ async fn read(
     Ok(())
 }
 
-/// The members of every scoped group: users (each once) and memberships staged; returns
-/// the users' ids.
+/// The members of every scoped group: users (each once) and memberships staged page by page,
+/// so that a group of 100,000 members is never held whole; returns the users' ids.
 async fn stage_members(
     run: &ListingRun,
     scope: &SyncScope,
@@ -245,43 +246,67 @@ async fn stage_members(
     calls: &Calls,
     groups: &ScopedGroups,
 ) -> Result<BTreeSet<String>, EngineError> {
-    let reads: Vec<_> = groups
+    let seen = Mutex::new(BTreeSet::new());
+    let reads = groups
         .groups
         .iter()
-        .map(|g| {
-            async move {
-                let members = scoped_members(client, scope, &g.id, calls).await?;
-                Ok::<_, EngineError>((g.id.clone(), members))
-            }
-            .boxed()
-        })
+        .map(|g| stage_group_members(run, scope, client, calls, &g.id, &seen).boxed())
         .collect();
-    let mut members = futures::stream::iter(reads).buffer_unordered(CONCURRENT_SCOPE_READS);
-    let mut seen = BTreeSet::new();
-    while let Some(read) = members.next().await {
-        let (group, users) = read?;
-        let ids: Vec<String> = users
-            .iter()
-            .filter_map(|u| u.get("id").and_then(Value::as_str).map(str::to_owned))
-            .collect();
-        run.read(Resource::Memberships, ids.len() as u64);
-        let new: Vec<Value> = users
-            .into_iter()
-            .filter(|u| {
-                u.get("id")
-                    .and_then(Value::as_str)
-                    .is_some_and(|id| seen.insert(id.to_owned()))
-            })
-            .collect();
-        run.read(Resource::Users, new.len() as u64);
-        if run.wants(Resource::Users) && !new.is_empty() {
-            run.stage(Batch::users(new)).await?;
-        }
-        if run.wants(Resource::Memberships) {
-            run.stage(Batch::group_members(group, ids)).await?;
-        }
-    }
-    Ok(seen)
+    concurrently(reads).await?;
+    Ok(seen.into_inner())
+}
+
+/// One scoped group's members, a page at a time: the page's users not staged yet by another
+/// group, then the page's memberships.
+async fn stage_group_members(
+    run: &ListingRun,
+    scope: &SyncScope,
+    client: &OktaClient,
+    calls: &Calls,
+    group: &str,
+    seen: &Mutex<BTreeSet<String>>,
+) -> Result<(), EngineError> {
+    each_page(
+        client.list_group_users(group),
+        || format!("the members of group {group}"),
+        // deleted since it was listed: no members; the next run sees the deletion
+        true,
+        |members| async move {
+            calls.add(1);
+            let users: Vec<Value> = members
+                .into_iter()
+                .map(|u| u.raw)
+                .filter(|u| scope.user_matches(u))
+                .collect();
+            let ids: Vec<String> = users
+                .iter()
+                .filter_map(|u| u.get("id").and_then(Value::as_str).map(str::to_owned))
+                .collect();
+            run.read(Resource::Memberships, ids.len() as u64);
+            let new: Vec<Value> = {
+                let mut seen = seen.lock();
+                users
+                    .into_iter()
+                    .filter(|u| {
+                        u.get("id")
+                            .and_then(Value::as_str)
+                            .is_some_and(|id| seen.insert(id.to_owned()))
+                    })
+                    .collect()
+            };
+            run.read(Resource::Users, new.len() as u64);
+            if run.wants(Resource::Users) && !new.is_empty() {
+                run.stage(Batch::users(new)).await?;
+            }
+            if run.wants(Resource::Memberships) {
+                run.stage(Batch::group_members(group.to_owned(), ids))
+                    .await?;
+            }
+            Ok(())
+        },
+    )
+    .await?;
+    Ok(())
 }
 
 /// The users Okta's search finds, staged, and their memberships (one listing per user);
