@@ -6,11 +6,11 @@ use crate::error::EngineError;
 use crate::listing::ListingRun;
 use crate::options::Resource;
 use crate::reading::{each_page, failed_reading};
-use parking_lot::Mutex;
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt, TryStreamExt};
-use okta_api::{Group, OktaClient, PageStream};
+use okta_api::{Group, OktaClient, PageStream, USERS_PAGE_LIMIT};
 use oktasync_store::Batch;
+use parking_lot::Mutex;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -222,17 +222,24 @@ async fn read(
     if let Some(app) = &scope.app
         && run.wants(Resource::AppUsers)
     {
-        let assigned = collect(calls, client.list_app_users(app), || {
-            format!("the users assigned to app {app}")
-        })
+        // page by page: an app assigned to Everyone has an assignment per user of the org
+        let users = &users;
+        each_page(
+            client.list_app_users(app),
+            || format!("the users assigned to app {app}"),
+            false,
+            |assigned| async move {
+                calls.add(1);
+                let raw: Vec<Value> = assigned
+                    .into_iter()
+                    .filter(|a| users.contains(&a.id))
+                    .map(|a| a.raw)
+                    .collect();
+                run.read(Resource::AppUsers, raw.len() as u64);
+                run.stage(Batch::app_users(app, raw)).await
+            },
+        )
         .await?;
-        let raw: Vec<Value> = assigned
-            .into_iter()
-            .filter(|a| users.contains(&a.id))
-            .map(|a| a.raw)
-            .collect();
-        run.read(Resource::AppUsers, raw.len() as u64);
-        run.stage(Batch::app_users(app, raw)).await?;
     }
     Ok(())
 }
@@ -295,8 +302,14 @@ async fn stage_group_members(
                     .collect()
             };
             run.read(Resource::Users, new.len() as u64);
-            if run.wants(Resource::Users) && !new.is_empty() {
-                run.stage(Batch::users(new)).await?;
+            if run.wants(Resource::Users) {
+                // staged in batches the size of a users page: the store queue bounds memory
+                // by batches, and a members page holds five times as many users
+                let mut new = new.into_iter().peekable();
+                while new.peek().is_some() {
+                    let batch: Vec<Value> = new.by_ref().take(USERS_PAGE_LIMIT as usize).collect();
+                    run.stage(Batch::users(batch)).await?;
+                }
             }
             if run.wants(Resource::Memberships) {
                 run.stage(Batch::group_members(group.to_owned(), ids))
