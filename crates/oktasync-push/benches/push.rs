@@ -487,10 +487,6 @@ async fn start_receiver() -> Result<(String, Arc<parking_lot::Mutex<Received>>)>
     let app = axum::Router::new()
         .route("/push", axum::routing::post(receive))
         .with_state(shared.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let url = format!("http://{}/push", listener.local_addr()?);
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    let url = oktasync_testkit::serve_local(app).await + "/push";
     Ok((url, shared))
 }

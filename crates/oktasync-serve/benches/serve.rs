@@ -170,9 +170,7 @@ async fn main() {
             }
         }),
     );
-    let hook_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let hook_url = format!("http://{}/hook", hook_listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(hook_listener, app).await.unwrap() });
+    let hook_url = oktasync_testkit::serve_local(app).await + "/hook";
     let sink: Arc<dyn Sink> = Arc::new(Webhook {
         name: "bench".into(),
         url: hook_url,

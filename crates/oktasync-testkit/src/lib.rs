@@ -4,10 +4,24 @@
 //! `postgres://postgres@127.0.0.1:5432/postgres`, trust auth) and dropped when the test ends.
 //! When the server cannot be reached, a test fails under CI (`CI` set) with a message saying
 //! how to start it, and elsewhere is skipped with that message on stderr.
-//! `OKTASYNC_TEST_PG_KEEP=1` keeps the databases for inspection.
+//! `OKTASYNC_TEST_PG_KEEP=1` keeps the databases for inspection. [`serve_local`] runs a
+//! test's own HTTP receiver (webhooks).
 
 pub mod org;
 pub mod scim;
+
+/// Serves `app` on a free port of 127.0.0.1 for the rest of the test; returns
+/// `http://127.0.0.1:PORT`.
+pub async fn serve_local(app: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a free port on 127.0.0.1");
+    let url = format!("http://{}", listener.local_addr().expect("a bound address"));
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    url
+}
 
 use sqlx::Connection;
 use sqlx::postgres::PgConnection;

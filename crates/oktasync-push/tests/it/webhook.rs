@@ -118,9 +118,7 @@ async fn start_receiver() -> (Shared, String) {
     let app = axum::Router::new()
         .route("/push", axum::routing::post(receive))
         .with_state(shared.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/push", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let url = oktasync_testkit::serve_local(app).await + "/push";
     (shared, url)
 }
 

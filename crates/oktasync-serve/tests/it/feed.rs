@@ -70,9 +70,7 @@ async fn start_receiver(fail_first: usize) -> (Receiver, String) {
     let app = axum::Router::new()
         .route("/hook", axum::routing::post(receive))
         .with_state(receiver.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let url = oktasync_testkit::serve_local(app).await + "/hook";
     (receiver, url)
 }
 

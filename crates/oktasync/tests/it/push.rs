@@ -452,9 +452,7 @@ async fn push_to_a_webhook_target_posts_the_members_in_signed_batches() {
     let app = axum::Router::new()
         .route("/in", axum::routing::post(receive))
         .with_state(shared.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/in", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let url = oktasync_testkit::serve_local(app).await + "/in";
     std::fs::write(
         s.dir.path().join("oktasync.toml"),
         format!("[[targets]]\nname = \"audit\"\nkind = \"webhook\"\nurl = \"{url}\"\ngroups = [\"{group}\"]\n"),
