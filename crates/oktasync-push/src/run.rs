@@ -10,7 +10,7 @@ use crate::hook::{Hook, HookError, HookOutcome};
 use crate::mapping::{AttributeMap, Attributes, UnknownField, target_groups};
 use crate::plan::{
     self, DesiredUser, HeldUsers, MembershipChange, Plan, PlanRefused, PlanRules, RemovalReason,
-    TargetSnapshot, UserRemoval,
+    TargetSnapshot, TargetUser, UserRemoval,
 };
 use crate::scim::ScimClient;
 use crate::source::SourceUser;
@@ -30,6 +30,12 @@ use std::sync::Arc;
 /// rate limits, and Okta's own provisioning keeps a few connections per app; four keep a slow
 /// target busy without provoking 429s (which are honoured anyway).
 pub const CONCURRENT_TARGET_CALLS: usize = 4;
+
+/// Creates in one incremental run above which the target is asked how many users it has
+/// (one call): when listing them all takes fewer calls than one `userName` lookup per create,
+/// they are listed once instead. A first push of 10,000 users into an empty target then costs
+/// one page instead of 10,000 lookups.
+pub const LOOKUPS_BEFORE_LISTING: usize = 20;
 
 /// Members added or removed per group PATCH: one call for a typical change, while a first push
 /// of a large group stays well under common request-size limits (scim2-server: 1 MiB).
@@ -520,6 +526,14 @@ impl Execution<'_> {
     async fn users(&mut self, full: bool) {
         let client = self.client;
         let plan = &self.report.plan;
+        // Where an account with a create's userName is looked for: nowhere after a full push's
+        // listing, in one listing made now when that is cheaper, else one lookup per create.
+        let existing: Existing = if full {
+            Existing::Listed(BTreeMap::new())
+        } else {
+            list_if_cheaper(client, plan.creates.len()).await
+        };
+        let existing = &existing;
         let fail = |key: &str, login: &str, e: TargetError| UserCall::Failed {
             key: key.to_owned(),
             login: login.to_owned(),
@@ -533,7 +547,7 @@ impl Execution<'_> {
         };
         let creates = plan.creates.iter().map(|c| {
             async move {
-                match create_or_adopt(client, &c.attributes, full).await {
+                match create_or_adopt(client, &c.attributes, existing).await {
                     Ok(target_id) => UserCall::Created {
                         okta_id: c.okta_user_id.clone(),
                         target_id,
@@ -753,21 +767,62 @@ async fn group_job<'a>(
     result
 }
 
+/// The target's accounts as far as creates need them.
+enum Existing {
+    /// Listed in this run (by lower-cased userName): what is not here is not there.
+    Listed(BTreeMap<String, TargetUser>),
+    /// Looked up per create.
+    LookUp,
+}
+
+/// Lists the target's users when that costs fewer calls than `creates` lookups.
+async fn list_if_cheaper(client: &ScimClient, creates: usize) -> Existing {
+    if creates <= LOOKUPS_BEFORE_LISTING {
+        return Existing::LookUp;
+    }
+    let listed = async {
+        let total = client.count_users().await?;
+        if total == 0 {
+            return Ok(Some(Vec::new()));
+        }
+        if ScimClient::pages_to_list(total) >= creates as u64 {
+            return Ok(None);
+        }
+        client.list_users().await.map(Some)
+    };
+    match listed.await {
+        Ok(Some(users)) => Existing::Listed(
+            users
+                .into_iter()
+                .map(|u| (u.user_name.to_lowercase(), u))
+                .collect(),
+        ),
+        Ok(None) => Existing::LookUp,
+        Err(e) => {
+            tracing::warn!("listing the target's users failed ({e}); looking each create up");
+            Existing::LookUp
+        }
+    }
+}
+
 /// Creates the user, or takes over an account that already has its userName (a first push to
 /// a target that has users, or a create retried after the first attempt got through) and
 /// brings it to the desired attributes.
 async fn create_or_adopt(
     client: &ScimClient,
     attributes: &Attributes,
-    full: bool,
+    existing: &Existing,
 ) -> Result<String, TargetError> {
     let user_name = attributes
         .get("userName")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    // a full push has just listed the target: the user is not there
-    if !full && let Some(existing) = client.find_user(user_name).await? {
-        return adopt(client, attributes, existing).await;
+    let found = match existing {
+        Existing::Listed(users) => users.get(&user_name.to_lowercase()).cloned(),
+        Existing::LookUp => client.find_user(user_name).await?,
+    };
+    if let Some(found) = found {
+        return adopt(client, attributes, found).await;
     }
     match client.create_user(attributes).await {
         Ok(created) => Ok(created.id),
@@ -782,7 +837,7 @@ async fn create_or_adopt(
 async fn adopt(
     client: &ScimClient,
     attributes: &Attributes,
-    existing: crate::plan::TargetUser,
+    existing: TargetUser,
 ) -> Result<String, TargetError> {
     let changes = plan::diff_attributes(
         attributes,

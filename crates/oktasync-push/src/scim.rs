@@ -212,6 +212,28 @@ impl ScimClient {
         resources.iter().map(|r| target_user(op, r)).collect()
     }
 
+    /// How many users the target has (`totalResults` of a one-resource page).
+    pub async fn count_users(&self) -> Result<u64, TargetError> {
+        let op = TargetOperation::ListUsers;
+        let mut url = self.url(&["Users"]);
+        url.query_pairs_mut()
+            .append_pair("startIndex", "1")
+            .append_pair("count", "1");
+        let answer = self.call(op, Method::GET, url, None).await?;
+        list_resources(op, "Users", &answer)?;
+        Ok(answer
+            .body
+            .as_ref()
+            .and_then(|b| b.get("totalResults"))
+            .and_then(Value::as_u64)
+            .unwrap_or(0))
+    }
+
+    /// The calls [`ScimClient::list_users`] makes for `total` users (at least one).
+    pub fn pages_to_list(total: u64) -> u64 {
+        total.div_ceil(PAGE_SIZE as u64).max(1)
+    }
+
     /// Every group with its members, page by page.
     pub async fn list_groups(&self) -> Result<Vec<TargetGroup>, TargetError> {
         let op = TargetOperation::ListGroups;

@@ -671,3 +671,47 @@ async fn deprovision_delete_deletes_users_who_left() {
     );
     assert_eq!(state.load("scim-test").await.unwrap().len(), 2, "forgotten");
 }
+
+#[tokio::test]
+async fn many_creates_list_the_target_once_instead_of_looking_each_up() {
+    let server = ScimServer::start().await;
+    let many: Vec<SourceUser> = (0..230)
+        .map(|i| {
+            okta_user(
+                &format!("00u{i}"),
+                &format!("u{i}@example.com"),
+                None,
+                &["Engineering"],
+            )
+        })
+        .collect();
+    let target = target(target_config(&server.url, ""));
+    let report = push(&target, &many, &MemoryPushState::default(), &options())
+        .await
+        .unwrap();
+    ok(&report);
+    assert_eq!(report.done.created, 230);
+    let calls = &report.http_calls;
+    assert_eq!(calls.of(TargetOperation::FindUser), 0, "{calls:?}");
+    assert_eq!(
+        calls.of(TargetOperation::ListUsers),
+        1,
+        "one count: the target was empty"
+    );
+    assert_eq!(calls.of(TargetOperation::CreateUser), 230);
+
+    // the same users from an empty push state: one listing finds them all, none is created
+    let fresh = MemoryPushState::default();
+    let report = push(&target, &many, &fresh, &options()).await.unwrap();
+    ok(&report);
+    let calls = &report.http_calls;
+    assert_eq!(calls.of(TargetOperation::FindUser), 0, "{calls:?}");
+    assert_eq!(calls.of(TargetOperation::CreateUser), 0, "{calls:?}");
+    assert_eq!(
+        calls.of(TargetOperation::ListUsers),
+        3,
+        "a count, then two pages of 200"
+    );
+    assert_eq!(fresh.load("scim-test").await.unwrap().len(), 230, "adopted");
+    assert_eq!(server.users().await.len(), 230);
+}
