@@ -155,6 +155,11 @@ impl<'a> IncrementalRun<'a> {
         delta
             .checkpoints
             .extend(log_checkpoints(&Some(log.next), self.opts));
+        // The events themselves are kept, with the run's changes, pruned to the retention.
+        if !self.opts.log_retention.is_zero() {
+            delta.log_events = log.events.iter().map(|e| e.raw.clone()).collect();
+        }
+        delta.log_keep_after = Some(self.opts.log_keep_after());
         let stats = self.record.stats(&self.record.summary());
         Ok(self
             .store

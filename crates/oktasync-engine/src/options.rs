@@ -1,6 +1,7 @@
 //! What a sync reads: resources and the factor scope.
 
 use crate::scope::SyncScope;
+use chrono::{DateTime, Utc};
 use okta_api::{Clock, SystemClock};
 use oktasync_store::Table;
 use serde::{Deserialize, Serialize};
@@ -106,6 +107,8 @@ pub struct SyncOptions {
     pub scope: SyncScope,
     /// Timestamps of the run record (`started_at`, `ended_at`).
     pub clock: Arc<dyn Clock>,
+    /// How long System Log events are kept in the mirror (`log_events`); zero keeps none.
+    pub log_retention: std::time::Duration,
 }
 
 impl Default for SyncOptions {
@@ -115,11 +118,22 @@ impl Default for SyncOptions {
             factors: FactorScope::default(),
             scope: SyncScope::default(),
             clock: Arc::new(SystemClock),
+            log_retention: crate::system_log::LOG_RETENTION,
         }
     }
 }
 
 impl SyncOptions {
+    /// Kept events published before this are pruned: now less the retention.
+    pub fn log_keep_after(&self) -> DateTime<Utc> {
+        let retention =
+            chrono::Duration::from_std(self.log_retention).unwrap_or(chrono::Duration::MAX);
+        self.clock
+            .now()
+            .checked_sub_signed(retention)
+            .unwrap_or(DateTime::<Utc>::MIN_UTC)
+    }
+
     /// Whether the run mirrors `resource`: selected, and mirrored under the scope.
     pub fn wants(&self, resource: Resource) -> bool {
         self.selects(resource) && self.scope.mirrors(resource)

@@ -300,6 +300,12 @@ pub struct Delta {
     pub entries: Vec<DeltaEntry>,
     /// Checkpoints written in the same transaction (e.g. the System Log `next` link).
     pub checkpoints: BTreeMap<String, String>,
+    /// The System Log events the run read, kept (`log_events`, once per uuid) in the same
+    /// transaction.
+    pub log_events: Vec<Value>,
+    /// Kept events published before this are pruned in the same transaction (the retention);
+    /// `None` prunes nothing.
+    pub log_keep_after: Option<DateTime<Utc>>,
 }
 
 impl Delta {

@@ -35,6 +35,7 @@ mod grants;
 pub mod history;
 mod lease;
 mod location;
+mod log_events;
 mod mirror;
 mod pattern;
 mod postgres;
@@ -63,6 +64,7 @@ pub use grants::{
 };
 pub use lease::{LEASE_RENEW_EVERY, LEASE_TTL, Lease};
 pub use location::{DatabaseUrl, DbLocation, PgLocation};
+pub use log_events::{LogQuery, LogStoreCounts, StoredLogEvent, SystemLogStore};
 pub use mirror::{Mirror, default_org_name};
 pub use pattern::{GroupPattern, glob_matches};
 pub use postgres::{PG_POOL_CONNECTIONS, PgState, PgStore};

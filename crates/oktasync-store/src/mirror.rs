@@ -259,6 +259,14 @@ impl Mirror {
         };
         writer.apply(delta).await?;
         let changes = writer.changes;
+        crate::log_events::store(
+            tx.as_mut(),
+            org,
+            Some(run),
+            &delta.log_events,
+            delta.log_keep_after,
+        )
+        .await?;
         runlog::write_checkpoints(
             tx.as_mut(),
             org,
@@ -693,6 +701,15 @@ impl MirrorReader for Mirror {
         history::changes(conn.as_mut(), org, query).await
     }
 
+    async fn log_events(
+        &self,
+        org: OrgId,
+        query: &crate::log_events::LogQuery,
+    ) -> Result<Vec<crate::log_events::StoredLogEvent>> {
+        let mut conn = self.backend.conn().await?;
+        crate::log_events::query(conn.as_mut(), org, query).await
+    }
+
     async fn history_start(&self, org: OrgId) -> Result<Option<String>> {
         let mut conn = self.backend.conn().await?;
         history::history_start(conn.as_mut(), org).await
@@ -1024,6 +1041,13 @@ macro_rules! forward_store_traits {
                 query: &$crate::ChangeQuery,
             ) -> $crate::Result<Vec<$crate::ChangeRecord>> {
                 $crate::MirrorReader::changes(&self.mirror, org, query).await
+            }
+            async fn log_events(
+                &self,
+                org: $crate::OrgId,
+                query: &$crate::LogQuery,
+            ) -> $crate::Result<Vec<$crate::StoredLogEvent>> {
+                $crate::MirrorReader::log_events(&self.mirror, org, query).await
             }
             async fn history_start(&self, org: $crate::OrgId) -> $crate::Result<Option<String>> {
                 $crate::MirrorReader::history_start(&self.mirror, org).await

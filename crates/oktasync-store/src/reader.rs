@@ -122,6 +122,13 @@ pub trait MirrorReader: Send + Sync {
     /// The change log, oldest first (the newest `limit` when a limit is given).
     async fn changes(&self, org: OrgId, query: &ChangeQuery) -> Result<Vec<ChangeRecord>>;
 
+    /// The kept System Log events matching `query`, newest first.
+    async fn log_events(
+        &self,
+        org: OrgId,
+        query: &crate::log_events::LogQuery,
+    ) -> Result<Vec<crate::log_events::StoredLogEvent>>;
+
     /// When the mirror's history of the org begins (the end of its first successful run).
     async fn history_start(&self, org: OrgId) -> Result<Option<String>>;
 

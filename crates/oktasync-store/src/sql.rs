@@ -51,6 +51,12 @@ impl From<f64> for Arg {
     }
 }
 
+impl From<Option<f64>> for Arg {
+    fn from(n: Option<f64>) -> Self {
+        Arg::Real(n)
+    }
+}
+
 impl From<&str> for Arg {
     fn from(s: &str) -> Self {
         Arg::Text(Some(s.to_owned()))

@@ -589,11 +589,20 @@ impl<'r, 'a> Narrowing<'r, 'a> {
 
     /// The delta kept to the scope, then what crossed its edge.
     async fn apply(self, delta: Delta) -> Result<Delta, EngineError> {
+        let Delta {
+            entries,
+            checkpoints,
+            log_events,
+            log_keep_after,
+        } = delta;
+        // the System Log is the org's: kept whole whatever the scope
         let mut out = Delta {
             entries: Vec::new(),
-            checkpoints: delta.checkpoints,
+            checkpoints,
+            log_events,
+            log_keep_after,
         };
-        for entry in delta.entries {
+        for entry in entries {
             let op = match entry.op {
                 DeltaOp::Remove(scope) => Some(DeltaOp::Remove(scope)),
                 DeltaOp::Upsert(batch) => self.keep(batch).await?.map(DeltaOp::Upsert),

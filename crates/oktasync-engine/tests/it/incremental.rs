@@ -570,3 +570,81 @@ async fn group_rules_and_the_memberships_they_make_follow_incrementally() {
     assert_exact(&mirror.export(&client).await, &source(&emu).await);
     emu.shutdown().await;
 }
+
+/// An incremental run keeps every System Log event it read (`log_events`), once per uuid,
+/// with its targets: each event of a churn is there after the run, and a quiet run that
+/// re-reads the lookback adds none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn incremental_runs_keep_the_events_they_read() {
+    use oktasync_store::LogQuery;
+    let emu = emulator(33, OrgSize::Tiny).await;
+    let client = client(&emu);
+    let mirror = Mirror::new().await;
+    assert_eq!(
+        run(&client, &mirror.store, SyncMode::Auto).await.kind,
+        "full"
+    );
+    let org = mirror.org(&client).await;
+    let kept = |q: LogQuery| {
+        let store = &mirror.store;
+        async move { store.log_events(org, &q).await.unwrap() }
+    };
+    assert!(
+        kept(LogQuery::default()).await.is_empty(),
+        "a full sync keeps none yet"
+    );
+
+    let before = chrono::Utc::now() - chrono::Duration::seconds(1);
+    churn(&emu, 5, 20).await;
+    let since = before.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let logged = okta_call(
+        &emu,
+        reqwest::Method::GET,
+        &format!("/api/v1/logs?since={since}&limit=1000"),
+        Value::Null,
+    )
+    .await;
+    let logged = logged.as_array().unwrap();
+    assert!(
+        logged.len() >= 5,
+        "the churn logged {} events",
+        logged.len()
+    );
+    assert_eq!(
+        run(&client, &mirror.store, SyncMode::Auto).await.kind,
+        "incremental"
+    );
+    let all = kept(LogQuery::default()).await;
+    for event in logged {
+        let uuid = event["uuid"].as_str().unwrap();
+        let stored = all
+            .iter()
+            .find(|e| e.uuid == uuid)
+            .unwrap_or_else(|| panic!("event {uuid} ({}) not kept", event["eventType"]));
+        assert_eq!(stored.event_type.as_deref(), event["eventType"].as_str());
+        assert_eq!(
+            stored.actor_id.as_deref(),
+            event["actor"]["id"].as_str(),
+            "{uuid}"
+        );
+    }
+    // an event's target finds it
+    let with_target = logged
+        .iter()
+        .find(|e| e["target"][0]["id"].is_string())
+        .expect("an event with a target");
+    let by_target = kept(LogQuery {
+        target: with_target["target"][0]["id"].as_str().map(str::to_owned),
+        ..LogQuery::default()
+    })
+    .await;
+    assert!(by_target.iter().any(|e| e.uuid == with_target["uuid"]));
+
+    // a quiet run re-reads the lookback and keeps nothing twice
+    let count = all.len();
+    assert_eq!(
+        run(&client, &mirror.store, SyncMode::Auto).await.kind,
+        "incremental"
+    );
+    assert_eq!(kept(LogQuery::default()).await.len(), count);
+}

@@ -591,11 +591,9 @@ async fn a_wrong_token_is_reported_without_the_token() {
     );
 }
 
-#[tokio::test]
-async fn a_full_push_pages_through_the_target() {
-    let server = ScimServer::start().await;
-    // more than one page of 200
-    let many: Vec<SourceUser> = (0..230)
+/// `n` users in Engineering: more than a listing page of 200 when over 200.
+fn many_engineers(n: usize) -> Vec<SourceUser> {
+    (0..n)
         .map(|i| {
             okta_user(
                 &format!("00u{i}"),
@@ -604,7 +602,14 @@ async fn a_full_push_pages_through_the_target() {
                 &["Engineering"],
             )
         })
-        .collect();
+        .collect()
+}
+
+#[tokio::test]
+async fn a_full_push_pages_through_the_target() {
+    let server = ScimServer::start().await;
+    // more than one page of 200
+    let many: Vec<SourceUser> = many_engineers(230);
     let target = target(target_config(&server.url, ""));
     let state = MemoryPushState::default();
     let report = push(&target, &many, &state, &full()).await.unwrap();
@@ -675,16 +680,7 @@ async fn deprovision_delete_deletes_users_who_left() {
 #[tokio::test]
 async fn many_creates_list_the_target_once_instead_of_looking_each_up() {
     let server = ScimServer::start().await;
-    let many: Vec<SourceUser> = (0..230)
-        .map(|i| {
-            okta_user(
-                &format!("00u{i}"),
-                &format!("u{i}@example.com"),
-                None,
-                &["Engineering"],
-            )
-        })
-        .collect();
+    let many: Vec<SourceUser> = many_engineers(230);
     let target = target(target_config(&server.url, ""));
     let report = push(&target, &many, &MemoryPushState::default(), &options())
         .await

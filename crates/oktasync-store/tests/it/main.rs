@@ -8,6 +8,7 @@ mod changes;
 mod files;
 mod grants;
 mod leases;
+mod log_events;
 mod postgres;
 mod push;
 mod roles;
