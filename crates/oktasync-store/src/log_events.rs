@@ -33,7 +33,7 @@ pub struct LogStoreCounts {
 pub struct LogQuery {
     /// Published at or after.
     pub since: Option<DateTime<Utc>>,
-    /// `eventType`: exact, or a prefix ending in `*` (`user.session.*`).
+    /// `eventType`: exact, or a glob (`*` any run of characters, `?` one: `user.session.*`).
     pub event_type: Option<String>,
     /// `actor.id`, or `actor.alternateId` (any case).
     pub actor: Option<String>,
@@ -116,15 +116,12 @@ pub(crate) async fn query(
         sql.push_str(&format!(" AND e.published >= {p}"));
     }
     if let Some(pattern) = &query.event_type {
-        match pattern.strip_suffix('*') {
-            Some(prefix) => {
-                let p = bind(like_prefix(prefix), &mut binds);
-                sql.push_str(&format!(" AND e.event_type LIKE {p} ESCAPE '\\'"));
-            }
-            None => {
-                let p = bind(pattern.clone(), &mut binds);
-                sql.push_str(&format!(" AND e.event_type = {p}"));
-            }
+        if pattern.contains(['*', '?']) {
+            let p = bind(glob_to_like(pattern), &mut binds);
+            sql.push_str(&format!(" AND e.event_type LIKE {p} ESCAPE '\\'"));
+        } else {
+            let p = bind(pattern.clone(), &mut binds);
+            sql.push_str(&format!(" AND e.event_type = {p}"));
         }
     }
     if let Some(actor) = &query.actor {
@@ -178,16 +175,22 @@ pub(crate) fn published_text(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-/// A `LIKE` pattern matching text that starts with `prefix` (`\` escapes).
-fn like_prefix(prefix: &str) -> String {
-    let mut out = String::with_capacity(prefix.len() + 1);
-    for c in prefix.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
+/// The `LIKE` pattern (`\` escapes) of a glob: `*` any run of characters, `?` one. Event
+/// types are lower case, so `LIKE`'s case rules (SQLite ignores ASCII case, PostgreSQL does not)
+/// do not matter in practice.
+fn glob_to_like(glob: &str) -> String {
+    let mut out = String::with_capacity(glob.len() + 1);
+    for c in glob.chars() {
+        match c {
+            '*' => out.push('%'),
+            '?' => out.push('_'),
+            '%' | '_' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
         }
-        out.push(c);
     }
-    out.push('%');
     out
 }
 
@@ -414,8 +417,9 @@ mod tests {
     }
 
     #[test]
-    fn like_prefixes_escape_wildcards() {
-        assert_eq!(like_prefix("user.session."), "user.session.%");
-        assert_eq!(like_prefix("a_b%"), "a\\_b\\%%");
+    fn globs_become_like_patterns() {
+        assert_eq!(glob_to_like("user.session.*"), "user.session.%");
+        assert_eq!(glob_to_like("user.mfa.?"), "user.mfa._");
+        assert_eq!(glob_to_like("a_b%*"), "a\\_b\\%%");
     }
 }

@@ -170,6 +170,15 @@ pub enum Command {
         #[command(flatten)]
         out: OutputArgs,
     },
+    /// List the System Log events kept in the mirror, newest first
+    Logs {
+        #[command(flatten)]
+        mirror: MirrorArgs,
+        #[command(flatten)]
+        args: LogsArgs,
+        #[command(flatten)]
+        out: OutputArgs,
+    },
     /// Check the org URL, credentials, scopes and database, each with a fix
     Doctor {
         #[command(flatten)]
@@ -652,6 +661,29 @@ pub struct ChangesArgs {
     /// Only changes concerning this group (id or name)
     #[arg(long, value_name = "G")]
     pub group: Option<String>,
+    /// At most this many (the newest)
+    #[arg(long, default_value_t = 1000)]
+    pub limit: u32,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct LogsArgs {
+    /// Only events published at or after this time (RFC 3339, a date, or a duration ago such
+    /// as 2h)
+    #[arg(long, value_name = "T")]
+    pub since: Option<String>,
+    /// Only events of this type; `*` and `?` are wildcards (user.session.*)
+    #[arg(long = "type", value_name = "PATTERN")]
+    pub event_type: Option<String>,
+    /// Only events by this actor (id or alternateId, such as a login)
+    #[arg(long, value_name = "U")]
+    pub actor: Option<String>,
+    /// Only events with this target (id or alternateId)
+    #[arg(long, value_name = "ID")]
+    pub target: Option<String>,
+    /// Only events with this outcome (SUCCESS, FAILURE, DENY, ...)
+    #[arg(long, value_name = "RESULT")]
+    pub outcome: Option<String>,
     /// At most this many (the newest)
     #[arg(long, default_value_t = 1000)]
     pub limit: u32,

@@ -14,6 +14,7 @@ mod exit;
 mod grant;
 mod history;
 mod init;
+mod logs;
 mod output;
 mod progress;
 mod push;
@@ -248,6 +249,12 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Changes { mirror, args, out } => {
             let (store, org) = open_mirror(&mirror).await?;
             history::changes(store.as_ref(), org, &args, out.format()).await?;
+            store.close().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Logs { mirror, args, out } => {
+            let (store, org) = open_mirror(&mirror).await?;
+            logs::run(store.as_ref(), org, &args, out.format()).await?;
             store.close().await;
             Ok(ExitCode::SUCCESS)
         }

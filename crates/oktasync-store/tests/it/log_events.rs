@@ -89,6 +89,11 @@ async fn events_are_kept_once_queried_and_pruned(backend: Backend) {
         ..LogQuery::default()
     };
     assert_eq!(query(by_prefix).await, ["e4", "e2", "e1"]);
+    let by_glob = LogQuery {
+        event_type: Some("*.session.st?rt".into()),
+        ..LogQuery::default()
+    };
+    assert_eq!(query(by_glob).await, ["e2", "e1"]);
     let by_actor = LogQuery {
         actor: Some("ADA@example.com".into()),
         outcome: Some("failure".into()),

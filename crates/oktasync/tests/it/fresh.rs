@@ -139,6 +139,48 @@ async fn incremental_sync_changes_and_history() {
     table.expect_ok();
     assert!(table.stdout.contains("group_members"), "{table:?}");
 
+    // The event that caused it is kept: `oktasync logs` finds it by type, target and outcome.
+    let out = s
+        .ask(&[
+            "logs",
+            "--type",
+            "group.user_membership.*",
+            "--target",
+            &group,
+            "--outcome",
+            "success",
+            "--json",
+        ])
+        .await;
+    out.expect_ok();
+    let events = out.json();
+    let kept = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["uuid"] == add["event_uuid"])
+        .unwrap_or_else(|| panic!("the membership's event is not kept: {events}"));
+    assert_eq!(kept["event_type"], "group.user_membership.add");
+    assert_eq!(kept["raw"]["target"][0]["id"], user.as_str());
+    let none = s
+        .ask(&[
+            "logs",
+            "--type",
+            "user.session.*",
+            "--target",
+            &group,
+            "--json",
+        ])
+        .await;
+    none.expect_ok();
+    assert_eq!(none.json(), serde_json::json!([]));
+    let table = s.ask(&["logs", "--since", "1h"]).await;
+    table.expect_ok();
+    assert!(
+        table.stdout.contains("group.user_membership.add"),
+        "{table:?}"
+    );
+
     // History: not a member before the change, a member now.
     let before = before.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     assert!(
