@@ -108,6 +108,10 @@ pub const KEYS: &[(&str, &str)] = &[
         "max_concurrency",
         "most requests in flight at once (default: the client's)",
     ),
+    (
+        "log_retention",
+        "how long System Log events are kept in the mirror (default 90d, as Okta; 0d keeps none)",
+    ),
 ];
 
 /// Environment variables with the prefix that are not settings (read by clap or the logger).
@@ -224,6 +228,8 @@ pub struct Settings {
     pub resources: Vec<Resource>,
     pub factors: FactorScope,
     pub max_concurrency: Option<usize>,
+    /// How long kept System Log events stay in the mirror (`log_events`).
+    pub log_retention: std::time::Duration,
     /// What part of the org a sync mirrors (`[scope]`; the whole org by default).
     pub scope: SyncScope,
     /// The config file that was read, if any.
@@ -254,6 +260,7 @@ impl fmt::Debug for Settings {
             .field("resources", &self.resources)
             .field("factors", &self.factors)
             .field("max_concurrency", &self.max_concurrency)
+            .field("log_retention", &self.log_retention)
             .field("scope", &self.scope.to_string())
             .field("config_file", &self.config_file)
             .field("origins", &self.origins)
@@ -291,6 +298,8 @@ pub struct Layer {
     pub resources: Option<Vec<String>>,
     pub factors: Option<String>,
     pub max_concurrency: Option<usize>,
+    /// A duration (`90d`).
+    pub log_retention: Option<String>,
     /// `[scope] app` (`OKTASYNC_SCOPE_APP`, `--scope-app`).
     pub scope_app: Option<String>,
     /// `[scope] groups` (`OKTASYNC_SCOPE_GROUPS`, comma-separated; `--scope-groups`).
@@ -348,6 +357,7 @@ struct RawLayer {
     resources: Option<Vec<String>>,
     factors: Option<String>,
     max_concurrency: Option<usize>,
+    log_retention: Option<String>,
     /// The file's `[scope]` table.
     scope: Option<ScopeTable>,
     scope_app: Option<String>,
@@ -485,6 +495,7 @@ impl RawLayer {
             resources: self.resources,
             factors: self.factors,
             max_concurrency: self.max_concurrency,
+            log_retention: self.log_retention,
             scope_app: self
                 .scope_app
                 .or_else(|| table.as_mut().and_then(|t| t.app.take())),
@@ -757,6 +768,15 @@ impl Settings {
             None => FactorScope::Admins,
         };
         let max_concurrency = pick!(max_concurrency);
+        let log_retention = match pick!(log_retention) {
+            Some(text) => humantime::parse_duration(text.trim()).map_err(|_| {
+                anyhow::anyhow!(
+                    "log_retention = {text:?}: give a duration such as 90d (the default, as long \
+                     as Okta keeps events) or 30d; 0d keeps no events"
+                )
+            })?,
+            None => oktasync_engine::LOG_RETENTION,
+        };
         let scope = sync_scope(pick!(scope_app), pick!(scope_groups), pick!(scope_users))?;
         Ok(Settings {
             org_url,
@@ -773,6 +793,7 @@ impl Settings {
             resources,
             factors,
             max_concurrency,
+            log_retention,
             scope,
             config_file,
             origins,
@@ -799,6 +820,7 @@ impl Settings {
             resources: self.resources.clone(),
             factors: self.factors,
             max_concurrency: self.max_concurrency,
+            log_retention: self.log_retention,
             scope: self.scope.clone(),
             config_file: self.config_file.clone(),
             origins: self.origins.clone(),
@@ -1094,6 +1116,29 @@ mod tests {
             }
             Auth::ApiToken(_) => panic!("expected OAuth"),
         }
+    }
+
+    #[test]
+    fn log_retention_defaults_to_okta_s_and_is_checked() {
+        let s = Settings::load_with_env(Sources::default(), env(&[])).unwrap();
+        assert_eq!(s.log_retention, oktasync_engine::LOG_RETENTION);
+        let s = Settings::load_with_env(
+            Sources::default(),
+            env(&[("OKTASYNC_LOG_RETENTION", "30d")]),
+        )
+        .unwrap();
+        assert_eq!(s.log_retention, std::time::Duration::from_secs(30 * 86_400));
+        assert!(s.unknown_keys.is_empty(), "{:?}", s.unknown_keys);
+        let err = Settings::load_with_env(
+            Sources::default(),
+            env(&[("OKTASYNC_LOG_RETENTION", "a while")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("log_retention") && err.contains("90d"),
+            "{err}"
+        );
     }
 
     #[test]

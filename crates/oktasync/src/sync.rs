@@ -21,6 +21,7 @@ pub fn sync_options(settings: &Settings) -> SyncOptions {
         resources: settings.resources.iter().copied().collect(),
         factors: settings.factors,
         scope: settings.scope.clone(),
+        log_retention: settings.log_retention,
         ..SyncOptions::default()
     }
 }

@@ -647,4 +647,22 @@ async fn incremental_runs_keep_the_events_they_read() {
         "incremental"
     );
     assert_eq!(kept(LogQuery::default()).await.len(), count);
+
+    // a retention of zero keeps none: what was kept is pruned by the next run
+    let keep_none = SyncOptions {
+        log_retention: Duration::ZERO,
+        ..truth_options()
+    };
+    churn(&emu, 6, 5).await;
+    let summary = sync(
+        &client,
+        &mirror.store,
+        &keep_none,
+        SyncMode::Auto,
+        Arc::new(NoProgress),
+    )
+    .await
+    .unwrap();
+    assert_eq!(summary.kind, "incremental");
+    assert!(kept(LogQuery::default()).await.is_empty());
 }
