@@ -157,7 +157,7 @@ impl<'a> IncrementalRun<'a> {
             .extend(log_checkpoints(&Some(log.next), self.opts));
         // The events themselves are kept, with the run's changes, pruned to the retention.
         if !self.opts.log_retention.is_zero() {
-            delta.log_events = log.events.iter().map(|e| e.raw.clone()).collect();
+            delta.log_events = log.events.into_iter().map(|e| e.raw).collect();
         }
         delta.log_keep_after = Some(self.opts.log_keep_after());
         let stats = self.record.stats(&self.record.summary());

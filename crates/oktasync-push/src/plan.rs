@@ -115,6 +115,13 @@ pub struct UserRemoval {
     pub reason: RemovalReason,
 }
 
+impl UserRemoval {
+    /// The key the run knows the user by: its Okta id when it was pushed, else its target id.
+    pub fn key(&self) -> &str {
+        self.okta_user_id.as_deref().unwrap_or(&self.target_user_id)
+    }
+}
+
 /// A user joining or leaving a target group.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct MembershipChange {
@@ -124,6 +131,17 @@ pub struct MembershipChange {
     /// `None` for a user this run creates.
     pub target_user_id: Option<String>,
     pub okta_user_id: Option<String>,
+}
+
+impl MembershipChange {
+    /// The key the run knows the user by: its Okta id, else its target id (every change has
+    /// one or the other: a user this run creates has an Okta id).
+    pub fn key(&self) -> &str {
+        self.okta_user_id
+            .as_deref()
+            .or(self.target_user_id.as_deref())
+            .unwrap_or(&self.user_name)
+    }
 }
 
 /// An account in the target that is neither in scope nor pushed before.

@@ -10,7 +10,7 @@ use crate::hook::{Hook, HookError, HookOutcome};
 use crate::mapping::{AttributeMap, Attributes, UnknownField, target_groups};
 use crate::plan::{
     self, DesiredUser, HeldUsers, MembershipChange, Plan, PlanRefused, PlanRules, RemovalReason,
-    TargetSnapshot, TargetUser, UserRemoval,
+    TargetSnapshot, TargetUser,
 };
 use crate::scim::ScimClient;
 use crate::source::SourceUser;
@@ -22,6 +22,7 @@ use futures::{FutureExt, StreamExt, stream};
 use okta_api::Clock;
 use serde::Serialize;
 use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -271,17 +272,19 @@ pub async fn push(
     };
     // A webhook receiver cannot be listed: its full push sends every user in scope again, as
     // if never pushed; users pushed before and gone from the scope are removed as usual.
-    let baseline: Vec<PushRecord> = match &target.transport {
+    let baseline: Cow<'_, [PushRecord]> = match &target.transport {
         Transport::Webhook(_) if options.full => {
             let in_scope: BTreeSet<&str> =
                 desired.iter().map(|d| d.okta_user_id.as_str()).collect();
-            records
-                .iter()
-                .filter(|r| !in_scope.contains(r.okta_user_id.as_str()))
-                .cloned()
-                .collect()
+            Cow::Owned(
+                records
+                    .iter()
+                    .filter(|r| !in_scope.contains(r.okta_user_id.as_str()))
+                    .cloned()
+                    .collect(),
+            )
         }
-        _ => records.clone(),
+        _ => Cow::Borrowed(&records),
     };
     let is_excluded = |name: &str| config.is_excluded(name);
     let rules = PlanRules {
@@ -566,12 +569,11 @@ impl Execution<'_> {
             }
             .boxed()
         });
-        let removal_key = |r: &UserRemoval| webhook::removal_key(r).to_owned();
         let deactivations = plan.deactivations.iter().map(|r| {
             async move {
                 match client.deactivate_user(&r.target_user_id).await {
                     Ok(()) => UserCall::Deactivated,
-                    Err(e) => fail(&removal_key(r), &r.user_name, e),
+                    Err(e) => fail(r.key(), &r.user_name, e),
                 }
             }
             .boxed()
@@ -580,7 +582,7 @@ impl Execution<'_> {
             async move {
                 match client.delete_user(&r.target_user_id).await {
                     Ok(()) => UserCall::Deleted,
-                    Err(e) => fail(&removal_key(r), &r.user_name, e),
+                    Err(e) => fail(r.key(), &r.user_name, e),
                 }
             }
             .boxed()
@@ -678,12 +680,7 @@ impl Execution<'_> {
             done.group_adds += r.added;
             done.group_removes += r.removed;
             for (m, error) in r.failures {
-                let key = m
-                    .okta_user_id
-                    .clone()
-                    .or_else(|| m.target_user_id.clone())
-                    .unwrap_or_default();
-                self.failed.insert(key);
+                self.failed.insert(m.key().to_owned());
                 self.report.errors.push(UserError {
                     login: m.user_name.clone(),
                     message: format!("target group {:?}: {error}", m.group),

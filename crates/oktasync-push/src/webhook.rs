@@ -37,7 +37,7 @@ use oktasync_webhook::{Signer, redact_url};
 use reqwest::Method;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use url::Url;
 
@@ -117,8 +117,7 @@ pub fn operations_by_user<'p>(plan: &'p Plan) -> Vec<UserOperations<'p>> {
         (&plan.deletions, Operation::Delete),
     ] {
         for r in removals {
-            let key = removal_key(r);
-            let i = slot(&mut users, &mut index, key, &r.user_name);
+            let i = slot(&mut users, &mut index, r.key(), &r.user_name);
             users[i].operations.push(make(r));
         }
     }
@@ -130,21 +129,11 @@ pub fn operations_by_user<'p>(plan: &'p Plan) -> Vec<UserOperations<'p>> {
         (&plan.group_removes, Operation::GroupRemove),
     ] {
         for m in changes {
-            let key = m
-                .okta_user_id
-                .as_deref()
-                .or(m.target_user_id.as_deref())
-                .unwrap_or(&m.user_name);
-            let i = slot(&mut users, &mut index, key, &m.user_name);
+            let i = slot(&mut users, &mut index, m.key(), &m.user_name);
             users[i].operations.push(make(m));
         }
     }
     users
-}
-
-/// The key a removal's user is known by: its Okta id when it was pushed, else its target id.
-pub(crate) fn removal_key(r: &UserRemoval) -> &str {
-    r.okta_user_id.as_deref().unwrap_or(&r.target_user_id)
 }
 
 /// A webhook receiver.
@@ -186,6 +175,8 @@ impl WebhookClient {
     pub async fn post(&self, id: &str, body: Vec<u8>) -> Result<(), TargetError> {
         let operation = TargetOperation::PostBatch;
         let path = redact_url(self.url.as_str());
+        // shared, not copied, by the attempts
+        let body = bytes::Bytes::from(body);
         let answered = self
             .sender
             .send(operation, &Method::POST, &path, |http| {
@@ -233,7 +224,7 @@ pub(crate) struct Batch<'a> {
 pub(crate) struct Delivered {
     pub counts: crate::run::DoneCounts,
     /// Keys of the users whose batch was accepted.
-    pub sent: Vec<String>,
+    pub sent: BTreeSet<String>,
     /// (key, login, message) of the users not delivered.
     pub failed: Vec<(String, String, String)>,
 }
@@ -288,7 +279,7 @@ pub(crate) async fn deliver(
                     u.operations
                         .iter()
                         .for_each(|op| op.count(&mut delivered.counts));
-                    delivered.sent.push(u.key.clone());
+                    delivered.sent.insert(u.key.clone());
                 }
             }
             Err(e) => {
