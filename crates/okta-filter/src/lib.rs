@@ -6,6 +6,10 @@
 //! with it where Okta cannot (on the members of a group). Each endpoint says which attributes
 //! and operators it takes ([`Rules`]); anything else, and any unquoted value (such as a bare
 //! timestamp), is an error, as on Okta.
+//!
+//! Detections written in the System Log's syntax (Okta's own `customer-detections`) also use
+//! `not`, `attr in ["a", "b"]` and paths through arrays (`target.displayName` matches any
+//! target, `target.0.displayName` the first): [`DETECTION`] allows them, the API rules do not.
 
 mod json;
 
@@ -91,11 +95,18 @@ pub enum Value {
 pub enum Expr {
     And(Box<Expr>, Box<Expr>),
     Or(Box<Expr>, Box<Expr>),
+    /// `not (…)` ([`Rules::extended`] only).
+    Not(Box<Expr>),
     Cmp {
         attr: String,
         op: Op,
         value: Value,
         ts: Option<Ts>,
+    },
+    /// `attr in ["a", "b"]`: equal (as `eq`) to one of them ([`Rules::extended`] only).
+    In {
+        attr: String,
+        values: Vec<Value>,
     },
     Present(String),
 }
@@ -106,6 +117,8 @@ pub enum Attr<'a> {
     Str(&'a str),
     Ts(Ts),
     Bool(bool),
+    /// A JSON number (`securityContext.asNumber`); compared with a quoted number.
+    Num(f64),
     Missing,
 }
 
@@ -132,6 +145,8 @@ pub struct Rules {
     pub text_ops: bool,
     /// `ne` and order operators on string attributes.
     pub all_ops: bool,
+    /// Any attribute path, `not`, and `in [...]`: detection rules, not an API's filter.
+    pub extended: bool,
 }
 
 pub const USER_FILTER: Rules = Rules {
@@ -147,6 +162,7 @@ pub const USER_FILTER: Rules = Rules {
     any_profile: false,
     text_ops: false,
     all_ops: false,
+    extended: false,
 };
 
 pub const USER_SEARCH: Rules = Rules {
@@ -155,6 +171,7 @@ pub const USER_SEARCH: Rules = Rules {
     any_profile: true,
     text_ops: true,
     all_ops: false,
+    extended: false,
 };
 
 pub const GROUP_FILTER: Rules = Rules {
@@ -163,6 +180,7 @@ pub const GROUP_FILTER: Rules = Rules {
     any_profile: false,
     text_ops: false,
     all_ops: false,
+    extended: false,
 };
 
 pub const GROUP_SEARCH: Rules = Rules {
@@ -171,6 +189,7 @@ pub const GROUP_SEARCH: Rules = Rules {
     any_profile: true,
     text_ops: true,
     all_ops: false,
+    extended: false,
 };
 
 pub const LOG_FILTER: Rules = Rules {
@@ -179,12 +198,26 @@ pub const LOG_FILTER: Rules = Rules {
     any_profile: false,
     text_ops: true,
     all_ops: true,
+    extended: false,
+};
+
+/// A detection over System Log events: any field of the event, every operator, `not`, `in`.
+pub const DETECTION: Rules = Rules {
+    timestamps: &["published"],
+    attrs: &[],
+    any_profile: false,
+    text_ops: true,
+    all_ops: true,
+    extended: true,
 };
 
 #[derive(Debug, Clone, PartialEq)]
 enum Tok {
     LParen,
     RParen,
+    LBracket,
+    RBracket,
+    Comma,
     Word(String),
     Quoted(String),
 }
@@ -204,6 +237,14 @@ fn tokenize(s: &str) -> Result<Vec<Tok>, String> {
             ')' => {
                 chars.next();
                 toks.push(Tok::RParen);
+            }
+            '[' | ']' | ',' => {
+                chars.next();
+                toks.push(match c {
+                    '[' => Tok::LBracket,
+                    ']' => Tok::RBracket,
+                    _ => Tok::Comma,
+                });
             }
             '"' => {
                 chars.next();
@@ -231,7 +272,7 @@ fn tokenize(s: &str) -> Result<Vec<Tok>, String> {
             _ => {
                 let mut w = String::new();
                 while let Some(&c) = chars.peek() {
-                    if c.is_whitespace() || c == '(' || c == ')' || c == '"' {
+                    if c.is_whitespace() || matches!(c, '(' | ')' | '"' | '[' | ']' | ',') {
                         break;
                     }
                     w.push(c);
@@ -287,7 +328,8 @@ impl Parser {
             }
             Some(Tok::Word(attr)) => {
                 if attr.eq_ignore_ascii_case("not") {
-                    return Err("The 'not' operator is not supported".into());
+                    self.pos += 1;
+                    return Ok(Expr::Not(Box::new(self.atom()?)));
                 }
                 self.pos += 1;
                 let op = match self.toks.get(self.pos) {
@@ -297,6 +339,10 @@ impl Parser {
                 self.pos += 1;
                 if op.eq_ignore_ascii_case("pr") {
                     return Ok(Expr::Present(attr));
+                }
+                if op.eq_ignore_ascii_case("in") {
+                    let values = self.list(&attr)?;
+                    return Ok(Expr::In { attr, values });
                 }
                 let op = Op::parse(&op).ok_or_else(|| format!("Unknown operator '{op}'"))?;
                 let value = match self.toks.get(self.pos) {
@@ -324,11 +370,56 @@ impl Parser {
     }
 }
 
+impl Parser {
+    /// `["a", "b"]` after `attr in`.
+    fn list(&mut self, attr: &str) -> Result<Vec<Value>, String> {
+        if self.toks.get(self.pos) != Some(&Tok::LBracket) {
+            return Err(format!("Expected '[' after '{attr} in'"));
+        }
+        self.pos += 1;
+        let mut values = Vec::new();
+        loop {
+            match self.toks.get(self.pos) {
+                Some(Tok::Quoted(v)) => values.push(Value::Str(v.clone())),
+                Some(Tok::RBracket) if values.is_empty() => {
+                    return Err(format!("The list after '{attr} in' is empty"));
+                }
+                _ => return Err(format!("Expected a quoted value in the list of '{attr}'")),
+            }
+            self.pos += 1;
+            match self.toks.get(self.pos) {
+                Some(Tok::Comma) => self.pos += 1,
+                Some(Tok::RBracket) => {
+                    self.pos += 1;
+                    return Ok(values);
+                }
+                _ => return Err(format!("Missing ']' after the list of '{attr}'")),
+            }
+        }
+    }
+}
+
 fn check(expr: &mut Expr, rules: &Rules) -> Result<(), String> {
     match expr {
         Expr::And(a, b) | Expr::Or(a, b) => {
             check(a, rules)?;
             check(b, rules)
+        }
+        Expr::Not(inner) => {
+            if !rules.extended {
+                return Err("The 'not' operator is not supported".into());
+            }
+            check(inner, rules)
+        }
+        Expr::In { attr, .. } => {
+            if !rules.extended {
+                return Err("Unknown operator 'in'".into());
+            }
+            if known(attr, rules) {
+                Ok(())
+            } else {
+                Err(format!("Unsupported attribute '{attr}'"))
+            }
         }
         Expr::Present(attr) => {
             if known(attr, rules) {
@@ -376,9 +467,16 @@ fn check(expr: &mut Expr, rules: &Rules) -> Result<(), String> {
 }
 
 fn known(attr: &str, rules: &Rules) -> bool {
-    rules.attrs.contains(&attr)
+    (rules.extended && valid_path(attr))
+        || rules.attrs.contains(&attr)
         || rules.timestamps.contains(&attr)
         || (rules.any_profile && attr.starts_with("profile.") && attr.len() > 8)
+}
+
+/// `a.b.c`: non-empty segments of letters, digits and `_`.
+fn valid_path(attr: &str) -> bool {
+    attr.split('.')
+        .all(|seg| !seg.is_empty() && seg.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
 }
 
 fn text_cmp(have: &str, op: Op, want: &str) -> bool {
@@ -405,7 +503,11 @@ pub fn eval(expr: &Expr, item: &impl Filterable) -> bool {
     match expr {
         Expr::And(a, b) => eval(a, item) && eval(b, item),
         Expr::Or(a, b) => eval(a, item) || eval(b, item),
-        Expr::Present(attr) => !matches!(item.attr(attr), Attr::Missing),
+        Expr::Not(inner) => !eval(inner, item),
+        Expr::In { attr, values } => item.any_attr(attr, &mut |have| {
+            values.iter().any(|v| compare(have, Op::Eq, v, None))
+        }),
+        Expr::Present(attr) => item.any_attr(attr, &mut |have| !matches!(have, Attr::Missing)),
         Expr::Cmp {
             attr,
             op,
@@ -431,6 +533,27 @@ fn compare(have: Attr<'_>, op: Op, value: &Value, ts: Option<Ts>) -> bool {
             Op::Eq => have == *want,
             Op::Ne => have != *want,
             _ => false,
+        },
+        // Detections write `isProxy eq "true"`: Okta sends a boolean, sometimes a string.
+        (Attr::Bool(have), Value::Str(want), _) => {
+            text_cmp(if have { "true" } else { "false" }, op, want)
+        }
+        (Attr::Str(have), Value::Bool(want), _) => match op {
+            Op::Eq => have.eq_ignore_ascii_case(if *want { "true" } else { "false" }),
+            Op::Ne => !have.eq_ignore_ascii_case(if *want { "true" } else { "false" }),
+            _ => false,
+        },
+        (Attr::Num(have), Value::Str(want), _) => match want.trim().parse::<f64>() {
+            Ok(want) => match op {
+                Op::Eq => have == want,
+                Op::Ne => have != want,
+                Op::Gt => have > want,
+                Op::Ge => have >= want,
+                Op::Lt => have < want,
+                Op::Le => have <= want,
+                _ => text_cmp(&have.to_string(), op, &want.to_string()),
+            },
+            Err(_) => op == Op::Ne,
         },
         (Attr::Missing, Value::Null, _) => op == Op::Eq,
         (Attr::Missing, _, _) => op == Op::Ne,
