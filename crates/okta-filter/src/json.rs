@@ -26,7 +26,7 @@ impl<'a> JsonObject<'a> {
     fn walk(value: &'a Value, path: &[&str], found: &mut dyn FnMut(&'a Value) -> bool) -> bool {
         let Some((key, rest)) = path.split_first() else {
             return match value {
-                Value::Array(items) => items.iter().any(|v| found(v)),
+                Value::Array(items) => items.iter().any(&mut *found),
                 v => found(v),
             };
         };
