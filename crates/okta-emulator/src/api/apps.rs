@@ -27,6 +27,7 @@ const APP_FILTER: Rules = Rules {
     any_profile: false,
     text_ops: false,
     all_ops: false,
+    extended: false,
 };
 
 pub fn routes() -> Router<Shared> {
