@@ -205,6 +205,26 @@ fn history_tables() -> Vec<CopiedTable> {
             "id",
         ),
         table(
+            "alerts",
+            &["id", "org_id", "event_count"],
+            &[],
+            &[
+                "rule_id",
+                "severity",
+                "title",
+                "entity",
+                "window_start",
+                "first_event",
+                "last_event",
+                "event_uuids",
+                "summary",
+                "detail",
+                "created_at",
+                "updated_at",
+            ],
+            "id",
+        ),
+        table(
             "log_events",
             &["seq", "org_id", "is_proxy", "as_number", "run_id"],
             &["lat", "lon"],
@@ -413,6 +433,7 @@ async fn copy_into(source: &Mirror, destination: &Mirror, to: &DbLocation) -> Re
             ("grant_audit", "seq"),
             ("push_runs", "id"),
             ("log_events", "seq"),
+            ("alerts", "id"),
         ] {
             write
                 .execute(

@@ -23,6 +23,7 @@
 //!
 //! The schema is documented for people using `sqlite3` and `psql` in `SCHEMA.md`.
 
+mod alerts;
 pub mod as_of;
 mod changelog;
 mod copy;
@@ -51,6 +52,9 @@ mod tables;
 mod tokens;
 mod types;
 
+pub use alerts::{
+    AlertQuery, Detections, LoggedEvent, MAX_ALERT_UUIDS, NewAlert, SavedAlert, StoredAlert,
+};
 pub use copy::{CopyReport, copy_mirror};
 pub use delta::{
     Cause, ChangeQuery, ChangeRecord, ChangeSource, Delta, DeltaEntry, DeltaOp, RowKey, Scope,

@@ -178,7 +178,7 @@ pub(crate) fn published_text(at: DateTime<Utc>) -> String {
 /// The `LIKE` pattern (`\` escapes) of a glob: `*` any run of characters, `?` one. Event
 /// types are lower case, so `LIKE`'s case rules (SQLite ignores ASCII case, PostgreSQL does not)
 /// do not matter in practice.
-fn glob_to_like(glob: &str) -> String {
+pub(crate) fn glob_to_like(glob: &str) -> String {
     let mut out = String::with_capacity(glob.len() + 1);
     for c in glob.chars() {
         match c {

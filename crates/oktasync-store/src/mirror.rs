@@ -710,6 +710,15 @@ impl MirrorReader for Mirror {
         crate::log_events::query(conn.as_mut(), org, query).await
     }
 
+    async fn alerts(
+        &self,
+        org: OrgId,
+        query: &crate::alerts::AlertQuery,
+    ) -> Result<Vec<crate::alerts::StoredAlert>> {
+        let mut conn = self.backend.conn().await?;
+        crate::alerts::query(conn.as_mut(), org, query).await
+    }
+
     async fn history_start(&self, org: OrgId) -> Result<Option<String>> {
         let mut conn = self.backend.conn().await?;
         history::history_start(conn.as_mut(), org).await
@@ -1048,6 +1057,13 @@ macro_rules! forward_store_traits {
                 query: &$crate::LogQuery,
             ) -> $crate::Result<Vec<$crate::StoredLogEvent>> {
                 $crate::MirrorReader::log_events(&self.mirror, org, query).await
+            }
+            async fn alerts(
+                &self,
+                org: $crate::OrgId,
+                query: &$crate::AlertQuery,
+            ) -> $crate::Result<Vec<$crate::StoredAlert>> {
+                $crate::MirrorReader::alerts(&self.mirror, org, query).await
             }
             async fn history_start(&self, org: $crate::OrgId) -> $crate::Result<Option<String>> {
                 $crate::MirrorReader::history_start(&self.mirror, org).await

@@ -129,6 +129,13 @@ pub trait MirrorReader: Send + Sync {
         query: &crate::log_events::LogQuery,
     ) -> Result<Vec<crate::log_events::StoredLogEvent>>;
 
+    /// The detection alerts matching `query`, newest first.
+    async fn alerts(
+        &self,
+        org: OrgId,
+        query: &crate::alerts::AlertQuery,
+    ) -> Result<Vec<crate::alerts::StoredAlert>>;
+
     /// When the mirror's history of the org begins (the end of its first successful run).
     async fn history_start(&self, org: OrgId) -> Result<Option<String>>;
 
