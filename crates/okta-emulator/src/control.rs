@@ -1,5 +1,6 @@
 //! The `/__emulator/` control endpoints (same auth as the API): `GET export`,
-//! `POST churn`, `GET stats`, `PUT faults`.
+//! `POST churn`, `GET stats`, `PUT faults`, `GET`/`POST scenario` (attack scenarios, see
+//! [`crate::scenario`]).
 //!
 //! The export is the org as one canonical JSON object: Okta objects exactly as the list
 //! endpoints serve them minus `_links` and `_embedded`, every list sorted, every object's keys
@@ -12,6 +13,7 @@ use crate::churn;
 use crate::error::{OktaError, Result};
 use crate::gate::Gate;
 use crate::model::Org;
+use crate::scenario;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -38,6 +40,10 @@ pub fn router(app: Shared, gate: Arc<Gate>) -> Router {
         .route("/__emulator/churn", post(churn_handler))
         .route("/__emulator/stats", get(stats_handler))
         .route("/__emulator/faults", put(faults_handler))
+        .route(
+            "/__emulator/scenario",
+            get(scenarios_handler).post(scenario_handler),
+        )
         .with_state(ControlState { app, gate })
 }
 
@@ -215,6 +221,34 @@ async fn churn_handler(State(s): State<ControlState>, body: Bytes) -> Result<Res
         StatusCode::OK,
         &churn::summary_json(&summary),
     ))
+}
+
+async fn scenarios_handler() -> Response {
+    value_response(StatusCode::OK, &scenario::list())
+}
+
+/// `{"name": …, "user": id or login (optional)}`: plays the scenario now.
+async fn scenario_handler(State(s): State<ControlState>, body: Bytes) -> Result<Response> {
+    let body = json_object(&body)?;
+    let text = |key: &str| -> Result<Option<String>> {
+        match body.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(v)) => Ok(Some(v.clone())),
+            Some(_) => Err(OktaError::validation(
+                key,
+                format!("{key}: a string is required"),
+            )),
+        }
+    };
+    let name = text("name")?
+        .ok_or_else(|| OktaError::validation("name", "name: The field cannot be left blank"))?;
+    let user = text("user")?;
+    let answer = {
+        let mut org = s.app.org.write();
+        let now = s.app.now();
+        scenario::play(&mut org, &name, user.as_deref(), now)?
+    };
+    Ok(value_response(StatusCode::OK, &answer))
 }
 
 async fn stats_handler(State(s): State<ControlState>) -> Response {

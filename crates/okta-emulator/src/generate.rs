@@ -7,8 +7,9 @@
 
 use crate::config::OrgSize;
 use crate::model::{
-    Actor, App, AssigneeType, Ctx, FACTOR_KINDS, Factor, Group, GroupType, Id, Idp, Org,
-    RoleAssignment, RoleType, Target, Ts, User, UserStatus, idp_protocol, whole_second,
+    Actor, ApiToken, App, AssigneeType, Ctx, FACTOR_KINDS, Factor, Group, GroupType, Id, Idp, Org,
+    RoleAssignment, RoleType, Target, TokenNetwork, Ts, User, UserStatus, idp_protocol,
+    whole_second,
 };
 use chrono::{DateTime, Utc};
 use rand::seq::IndexedRandom;
@@ -693,7 +694,36 @@ pub fn generate(params: GenParams) -> Org {
     // same as it was before the org had rules.
     let mut rule_rng = ChaCha8Rng::seed_from_u64(params.seed ^ RULE_SEED_SALT);
     generate_rules(&mut org, &user_ids, &group_ids, anchor, &mut rule_rng);
+    let mut token_rng = ChaCha8Rng::seed_from_u64(params.seed ^ TOKEN_SEED_SALT);
+    generate_api_tokens(&mut org, anchor, &mut token_rng);
     org
+}
+
+/// Mixed into the seed of the API token generator (its own stream, like the rules').
+const TOKEN_SEED_SALT: u64 = 0x746f_6b65_6e73;
+
+/// The Super Admin's API tokens: one usable from anywhere, one limited to a network zone,
+/// and in orgs of 100 users or more a third from anywhere. No System Log events (their
+/// creation is older than the month of history).
+fn generate_api_tokens(org: &mut Org, anchor: Ts, rng: &mut ChaCha8Rng) {
+    let Some(owner) = org.super_admin else {
+        return;
+    };
+    let zone = Id::random(b"nzo", rng).to_string();
+    let mut specs = vec![
+        ("Okta Workflows", TokenNetwork::anywhere()),
+        ("SCIM provisioning", TokenNetwork::zones(vec![zone])),
+    ];
+    if org.users.len() >= 100 {
+        specs.push(("SIEM log export", TokenNetwork::anywhere()));
+    }
+    for (name, network) in specs {
+        let id = Id::random(b"00T", rng);
+        let created = time_between(rng, anchor - 200 * DAY_MS, anchor - 2 * DAY_MS);
+        let mut token = ApiToken::new(id, name, owner, created, network);
+        token.last_updated = time_between(rng, created, anchor);
+        org.api_tokens.insert(id, token);
+    }
 }
 
 /// Mixed into the seed of the rule generator.

@@ -38,7 +38,9 @@ pub mod error;
 pub mod gate;
 pub mod generate;
 pub mod model;
+pub mod places;
 pub mod principal;
+pub mod scenario;
 pub mod server;
 
 pub use clock::{Clock, ManualClock, OffsetClock, SystemClock};

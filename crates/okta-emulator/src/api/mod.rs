@@ -1,5 +1,6 @@
 //! The Okta Management API: one module per resource, plus pagination and filters.
 
+pub mod api_tokens;
 pub mod apps;
 pub mod factors;
 pub mod filter;
@@ -162,5 +163,6 @@ pub fn router(state: Shared) -> Router {
         .merge(idps::routes())
         .merge(factors::routes())
         .merge(logs::routes())
+        .merge(api_tokens::routes())
         .with_state(state)
 }

@@ -112,6 +112,7 @@ pub fn classify(method: &Method, path: &str) -> Route {
         ["events", ..] => api("events", "okta.logs.read"),
         ["iam", ..] => api("other", rw("okta.roles.read", "okta.roles.manage")),
         ["idps", ..] => api("other", rw("okta.idps.read", "okta.idps.manage")),
+        ["api-tokens", ..] => api("other", rw("okta.apiTokens.read", "okta.apiTokens.manage")),
         _ => Route {
             kind: RouteKind::Api,
             bucket: "other",
@@ -222,6 +223,10 @@ mod tests {
         assert_eq!(
             c(Method::GET, "/api/v1/idps"),
             ("other", Some("okta.idps.read"))
+        );
+        assert_eq!(
+            c(Method::GET, "/api/v1/api-tokens"),
+            ("other", Some("okta.apiTokens.read"))
         );
         assert_eq!(
             classify(&Method::POST, "/oauth2/v1/token").kind,

@@ -7,6 +7,7 @@ use super::rules::GroupRule;
 use bytes::Bytes;
 use rand::Rng;
 use serde_json::{Value, json};
+use std::sync::Arc;
 
 /// Who performed an action (`actor` in a LogEvent).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +26,16 @@ impl Actor {
             kind: "User",
             alternate_id: u.login().to_string(),
             display_name: u.display_name(),
+        }
+    }
+
+    /// A sign-in attempt for a user name Okta does not know.
+    pub fn unknown(alternate_id: &str) -> Self {
+        Actor {
+            id: "unknown".into(),
+            kind: "User",
+            alternate_id: alternate_id.to_string(),
+            display_name: "unknown".into(),
         }
     }
 
@@ -113,6 +124,26 @@ impl Target {
         }
     }
 
+    /// An API token (`00T…`), as `system.api_token.create` names it.
+    pub fn token(id: &Id, name: &str) -> Self {
+        Target {
+            id: id.to_string(),
+            kind: "Token",
+            alternate_id: "unknown".into(),
+            display_name: name.to_string(),
+        }
+    }
+
+    /// An enrolled authenticator (the push, OTP or WebAuthn factor an MFA step used).
+    pub fn authenticator(id: &str, name: &str) -> Self {
+        Target {
+            id: id.to_string(),
+            kind: "AuthenticatorEnrollment",
+            alternate_id: "unknown".into(),
+            display_name: name.to_string(),
+        }
+    }
+
     fn to_value(&self) -> Value {
         json!({
             "id": self.id,
@@ -121,6 +152,138 @@ impl Target {
             "displayName": self.display_name,
             "detailEntry": null,
         })
+    }
+}
+
+/// A place as Okta's IP geolocation reports it (`client.geographicalContext`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Geo {
+    pub city: &'static str,
+    pub state: &'static str,
+    pub country: &'static str,
+    pub postal_code: &'static str,
+    pub lat: f64,
+    pub lon: f64,
+}
+
+impl Geo {
+    fn to_value(self) -> Value {
+        json!({
+            "city": self.city,
+            "state": self.state,
+            "country": self.country,
+            "postalCode": self.postal_code,
+            "geolocation": {"lat": self.lat, "lon": self.lon},
+        })
+    }
+}
+
+/// The autonomous system an IP address belongs to (`securityContext`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Asn {
+    pub number: u32,
+    pub org: &'static str,
+    pub isp: &'static str,
+    pub domain: &'static str,
+}
+
+/// A browser or client as Okta parses its user agent (`client.userAgent`, `client.device`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Agent {
+    pub raw: &'static str,
+    pub os: &'static str,
+    pub browser: &'static str,
+    /// `Computer` or `Mobile`.
+    pub device: &'static str,
+}
+
+/// Where a request comes from, enriched as Okta logs a sign-in: address, place, network and
+/// browser.
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub ip: String,
+    pub geo: &'static Geo,
+    pub asn: &'static Asn,
+    /// `securityContext.isProxy`: an anonymising proxy or VPN exit.
+    pub is_proxy: bool,
+    pub agent: &'static Agent,
+    /// `debugData.dtHash`: the hash of the browser's device token (64 hex digits), the same
+    /// for every request of one browser.
+    pub dt_hash: Option<String>,
+}
+
+/// The Okta session an event belongs to (`authenticationContext`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub external_id: String,
+    pub root_id: String,
+}
+
+impl Session {
+    /// What Okta writes before a session exists (failed sign-ins).
+    pub fn unknown() -> Self {
+        Session {
+            external_id: "unknown".into(),
+            root_id: "unknown".into(),
+        }
+    }
+}
+
+/// `outcome`: a result and, for failures and policy decisions, its reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outcome {
+    pub result: &'static str,
+    pub reason: Option<&'static str>,
+}
+
+impl Outcome {
+    pub const SUCCESS: Outcome = Outcome {
+        result: "SUCCESS",
+        reason: None,
+    };
+
+    /// A sign-on policy that let the request through.
+    pub const ALLOW: Outcome = Outcome {
+        result: "ALLOW",
+        reason: Some("Sign-on policy evaluation resulted in ALLOW"),
+    };
+
+    pub const fn failure(reason: &'static str) -> Self {
+        Outcome {
+            result: "FAILURE",
+            reason: Some(reason),
+        }
+    }
+}
+
+/// One event as a caller describes it; the context ([`Ctx`]) says who, from where and when.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub event_type: &'static str,
+    pub targets: Vec<Target>,
+    pub outcome: Outcome,
+    /// `debugData` entries besides the request's; Okta writes every value as a string.
+    pub debug: Vec<(&'static str, String)>,
+}
+
+impl Event {
+    pub fn new(event_type: &'static str, targets: Vec<Target>) -> Self {
+        Event {
+            event_type,
+            targets,
+            outcome: Outcome::SUCCESS,
+            debug: Vec::new(),
+        }
+    }
+
+    pub fn outcome(mut self, outcome: Outcome) -> Self {
+        self.outcome = outcome;
+        self
+    }
+
+    pub fn debug(mut self, key: &'static str, value: impl Into<String>) -> Self {
+        self.debug.push((key, value.into()));
+        self
     }
 }
 
@@ -143,6 +306,11 @@ pub struct Ctx {
     /// Whether the principal is a Super Admin: only a Super Admin changes memberships of
     /// groups that hold admin roles.
     pub super_admin: bool,
+    /// The enriched client of a sign-in or of a browser session (`None`: an API call, logged
+    /// with `ip` and `user_agent` only).
+    pub client: Option<Arc<Client>>,
+    /// The Okta session the request belongs to (`None` draws a random session id).
+    pub session: Option<Arc<Session>>,
 }
 
 impl Ctx {
@@ -156,6 +324,19 @@ impl Ctx {
             user_agent: "okta-emulator".into(),
             request_id: None,
             super_admin: true,
+            client: None,
+            session: None,
+        }
+    }
+
+    /// The same context from an enriched client in a session (sign-ins, browser sessions).
+    pub fn from_client(&self, client: Arc<Client>, session: Arc<Session>) -> Self {
+        Ctx {
+            ip: client.ip.clone(),
+            user_agent: client.agent.raw.to_string(),
+            client: Some(client),
+            session: Some(session),
+            ..self.clone()
         }
     }
 
@@ -226,6 +407,23 @@ pub fn describe(event_type: &str) -> (Option<&'static str>, &'static str) {
             "Unlock user account",
         ),
         "user.session.start" => (Some("core.user_auth.login_success"), "User login to Okta"),
+        "user.authentication.auth_via_mfa" => (
+            Some("core.user.factor.attempt_success"),
+            "Authentication of user via MFA",
+        ),
+        "user.authentication.verify" => (None, "Verify user identity"),
+        "user.authentication.sso" => (Some("app.auth.sso"), "User single sign on to app"),
+        "policy.evaluate_sign_on" => (None, "Evaluation of sign-on policy"),
+        "system.push.send_factor_verify_push" => (None, "Push notification sent for verification"),
+        "user.mfa.okta_verify.deny_push" => (
+            Some("core.user.factor.push_deny"),
+            "User rejected Okta push verify",
+        ),
+        "user.account.lock" => (
+            Some("core.user_auth.account_locked"),
+            "Max sign in attempts exceeded",
+        ),
+        "system.api_token.create" => (Some("api.token.create"), "Create API token"),
         "group.lifecycle.create" => (Some("core.user_group.created"), "Create okta group"),
         "group.lifecycle.delete" => (Some("core.user_group.deleted"), "Delete okta group"),
         "group.profile.update" => (
@@ -327,6 +525,15 @@ pub fn describe(event_type: &str) -> (Option<&'static str>, &'static str) {
     }
 }
 
+/// The legacy type of a failed attempt, where Okta's differs from the success's.
+fn failure_legacy(event_type: &str) -> Option<&'static str> {
+    match event_type {
+        "user.session.start" => Some("core.user_auth.login_failed"),
+        "user.authentication.auth_via_mfa" => Some("core.user.factor.attempt_fail"),
+        _ => None,
+    }
+}
+
 fn request_id(rng: &mut impl Rng) -> String {
     let mut s = String::with_capacity(32);
     for _ in 0..32 {
@@ -342,7 +549,7 @@ impl Org {
         ctx: &Ctx,
         event_type: &'static str,
         targets: Vec<Target>,
-        debug_extra: Option<(&str, String)>,
+        debug_extra: Option<(&'static str, String)>,
     ) -> u64 {
         self.emit_at(ctx, ctx.published, event_type, targets, debug_extra)
     }
@@ -354,23 +561,92 @@ impl Org {
         published: Ts,
         event_type: &'static str,
         targets: Vec<Target>,
-        debug_extra: Option<(&str, String)>,
+        debug_extra: Option<(&'static str, String)>,
     ) -> u64 {
+        let mut event = Event::new(event_type, targets);
+        event.debug.extend(debug_extra);
+        self.emit_event(ctx, published, event)
+    }
+
+    /// Appends `event` published at `published`, with the client, session, outcome and
+    /// `debugData` the context and the event carry.
+    pub fn emit_event(&mut self, ctx: &Ctx, published: Ts, event: Event) -> u64 {
         let seq = self.next_seq();
         let uuid = uuid::Builder::from_random_bytes(self.rng.random()).into_uuid();
         // Drawn even when the request names its id, so the seeded sequence stays the same.
         let drawn = request_id(&mut self.rng);
         let req_id = ctx.request_id.clone().unwrap_or(drawn);
-        let session = request_id(&mut self.rng);
-        let (legacy, display) = describe(event_type);
+        let drawn_session = request_id(&mut self.rng);
+        let (external_session, root_session) = match &ctx.session {
+            Some(s) => (s.external_id.clone(), s.root_id.clone()),
+            None => {
+                let id = format!("trs{}", &drawn_session[..22]);
+                (id.clone(), id)
+            }
+        };
+        let (legacy, display) = describe(event.event_type);
+        let failed = event.outcome.result == "FAILURE";
+        let legacy = failed
+            .then(|| failure_legacy(event.event_type))
+            .flatten()
+            .or(legacy);
+        let severity = if failed || event.event_type == "user.account.lock" {
+            "WARN"
+        } else {
+            "INFO"
+        };
         let mut debug = serde_json::Map::new();
         debug.insert("requestId".into(), req_id.clone().into());
         debug.insert("requestUri".into(), ctx.request_uri.clone().into());
         debug.insert("url".into(), ctx.request_uri.clone().into());
-        if let Some((k, v)) = debug_extra {
+        let (client, ip_chain, security) = match &ctx.client {
+            None => (
+                json!({
+                    "userAgent": {"rawUserAgent": ctx.user_agent, "os": "Unknown", "browser": "UNKNOWN"},
+                    "zone": "null",
+                    "device": "Unknown",
+                    "id": null,
+                    "ipAddress": ctx.ip,
+                    "geographicalContext": null,
+                }),
+                json!([{"ip": ctx.ip, "geographicalContext": null, "version": "V4", "source": null}]),
+                json!({"asNumber": null, "asOrg": null, "isp": null, "domain": null, "isProxy": null}),
+            ),
+            Some(c) => {
+                let geo = c.geo.to_value();
+                if let Some(dt) = &c.dt_hash {
+                    debug.insert("dtHash".into(), dt.clone().into());
+                }
+                debug.insert("threatSuspected".into(), "false".into());
+                (
+                    json!({
+                        "userAgent": {"rawUserAgent": c.agent.raw, "os": c.agent.os, "browser": c.agent.browser},
+                        "zone": "null",
+                        "device": c.agent.device,
+                        "id": null,
+                        "ipAddress": c.ip,
+                        "geographicalContext": geo,
+                    }),
+                    json!([{"ip": c.ip, "geographicalContext": geo, "version": "V4", "source": null}]),
+                    json!({
+                        "asNumber": c.asn.number,
+                        "asOrg": c.asn.org,
+                        "isp": c.asn.isp,
+                        "domain": c.asn.domain,
+                        "isProxy": c.is_proxy,
+                    }),
+                )
+            }
+        };
+        for (k, v) in event.debug {
             debug.insert(k.into(), v.into());
         }
-        let event = json!({
+        let targets = if event.targets.is_empty() {
+            Value::Null
+        } else {
+            event.targets.iter().map(Target::to_value).collect()
+        };
+        let json = json!({
             "actor": ctx.actor.to_value(),
             "authenticationContext": {
                 "authenticationProvider": null,
@@ -379,27 +655,21 @@ impl Org {
                 "issuer": null,
                 "interface": null,
                 "authenticationStep": 0,
-                "externalSessionId": format!("trs{}", &session[..22]),
+                "externalSessionId": external_session,
+                "rootSessionId": root_session,
             },
-            "client": {
-                "userAgent": {"rawUserAgent": ctx.user_agent, "os": "Unknown", "browser": "UNKNOWN"},
-                "zone": "null",
-                "device": "Unknown",
-                "id": null,
-                "ipAddress": ctx.ip,
-                "geographicalContext": null,
-            },
+            "client": client,
             "device": null,
             "debugContext": {"debugData": debug},
             "displayMessage": display,
-            "eventType": event_type,
+            "eventType": event.event_type,
             "legacyEventType": legacy,
-            "outcome": {"result": "SUCCESS", "reason": null},
+            "outcome": {"result": event.outcome.result, "reason": event.outcome.reason},
             "published": format_ts(published),
-            "request": {"ipChain": [{"ip": ctx.ip, "geographicalContext": null, "version": "V4", "source": null}]},
-            "securityContext": {"asNumber": null, "asOrg": null, "isp": null, "domain": null, "isProxy": null},
-            "severity": "INFO",
-            "target": targets.iter().map(Target::to_value).collect::<Vec<_>>(),
+            "request": {"ipChain": ip_chain},
+            "securityContext": security,
+            "severity": severity,
+            "target": targets,
             "transaction": {"type": "WEB", "id": req_id, "detail": {}},
             "uuid": uuid.to_string(),
             "version": "0",
@@ -407,10 +677,10 @@ impl Org {
         self.log.push(LogEntry {
             seq,
             published,
-            event_type,
+            event_type: event.event_type,
             actor_id: ctx.actor.id.clone(),
-            target_ids: targets.into_iter().map(|t| t.id).collect(),
-            json: Bytes::from(serde_json::to_vec(&event).unwrap_or_default()),
+            target_ids: event.targets.into_iter().map(|t| t.id).collect(),
+            json: Bytes::from(serde_json::to_vec(&json).unwrap_or_default()),
         });
         seq
     }

@@ -17,16 +17,20 @@ mod log;
 mod objects;
 mod ops;
 pub mod rules;
+mod tokens;
 
 pub use idps::{IDP_KINDS, idp_protocol};
 pub use ids::{Id, Ts, format_ts, parse_ts, whole_second};
-pub use log::{Actor, Ctx, LogEntry, Target};
+pub use log::{
+    Actor, Agent, Asn, Client, Ctx, Event, Geo, LogEntry, Outcome, Session, Target, describe,
+};
 pub use objects::{
     App, AppGroupEntry, AppUserEntry, FACTOR_KINDS, Factor, FactorKind, Group, GroupType, Idp,
     RoleAssignment, RoleType, User, UserStatus, splice_links,
 };
 pub use ops::{RuleInput, UserDeletion};
 pub use rules::{GroupRule, RuleMemberships, RuleStatus};
+pub use tokens::{ApiToken, TokenNetwork};
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -86,6 +90,8 @@ pub struct Org {
     pub log: Vec<LogEntry>,
     /// The user an API token acts as (the org's first super admin).
     pub super_admin: Option<Id>,
+    /// Okta API tokens (metadata only; the emulator never holds a secret), by id (`00T…`).
+    pub api_tokens: BTreeMap<Id, ApiToken>,
     /// Source of ids and event uuids for mutations (seeded, so churn is reproducible).
     pub rng: ChaCha8Rng,
 }
@@ -118,6 +124,7 @@ impl Org {
             rule_memberships: RuleMemberships::default(),
             log: Vec::new(),
             super_admin: None,
+            api_tokens: BTreeMap::new(),
             rng,
         };
         let mut profile = serde_json::Map::new();

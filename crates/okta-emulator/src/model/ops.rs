@@ -870,6 +870,48 @@ impl Org {
         assignee: &str,
         role: &str,
     ) -> Result<Id> {
+        let (id, assignee_id, role_type) = self.insert_role(ctx, assignee_type, assignee, role)?;
+        self.role_event(ctx, true, assignee_type, assignee_id, role_type);
+        Ok(id)
+    }
+
+    /// Several roles granted to a user at once, as the Admin Console does: one
+    /// `user.account.privilege.grant` whose `privilegeGranted` reads `privileges` (the
+    /// console's wording, e.g. "Organization administrator, Application administrator (all)").
+    pub fn grant_user_roles(
+        &mut self,
+        ctx: &Ctx,
+        user: &str,
+        roles: &[&str],
+        privileges: &str,
+    ) -> Result<Vec<Id>> {
+        let mut ids = Vec::with_capacity(roles.len());
+        let mut assignee = None;
+        for role in roles {
+            let (id, uid, _) = self.insert_role(ctx, AssigneeType::User, user, role)?;
+            ids.push(id);
+            assignee = Some(uid);
+        }
+        if let Some(uid) = assignee {
+            let target = self.user_target(&uid);
+            self.emit(
+                &ctx.at(format!("/api/internal/administrators/{uid}")),
+                "user.account.privilege.grant",
+                vec![target],
+                Some(("privilegeGranted", privileges.to_string())),
+            );
+        }
+        Ok(ids)
+    }
+
+    /// Validates and records one role assignment, without its event.
+    pub(crate) fn insert_role(
+        &mut self,
+        ctx: &Ctx,
+        assignee_type: AssigneeType,
+        assignee: &str,
+        role: &str,
+    ) -> Result<(Id, Id, RoleType)> {
         let assignee_id = match assignee_type {
             AssigneeType::User => self.user_id(assignee)?,
             AssigneeType::Group => self.group_id(assignee)?,
@@ -919,8 +961,7 @@ impl Org {
             .entry(assignee_id)
             .or_default()
             .insert(id);
-        self.role_event(ctx, true, assignee_type, assignee_id, role_type);
-        Ok(id)
+        Ok((id, assignee_id, role_type))
     }
 
     /// `DELETE /api/v1/{users|groups}/{id}/roles/{roleAssignmentId}`.

@@ -210,6 +210,8 @@ fn print(e: &Expr, context: u8, style: &mut Style) -> String {
             };
             (3, format!("{attr}{sp1}{op}{sp2}{value}"))
         }
+        // API filters, the only ones generated here, have neither.
+        Expr::Not(_) | Expr::In { .. } => unreachable!("not an API filter: {e:?}"),
     };
     if own < context || style.extra_parens() {
         let (a, b) = (style.around(), style.around());
@@ -276,6 +278,15 @@ fn selects(e: &Expr, obj: &Obj) -> bool {
         Op::Le => order != Greater,
         Op::Sw | Op::Co | Op::Ew => false,
     };
+    let text = |op: Op, have: &str, want: &str| {
+        let (have, want) = (have.to_lowercase(), want.to_lowercase());
+        match op {
+            Op::Sw => have.starts_with(&want),
+            Op::Co => have.contains(&want),
+            Op::Ew => have.ends_with(&want),
+            _ => by_order(op, have.cmp(&want)),
+        }
+    };
     match e {
         Expr::And(a, b) => selects(a, obj) && selects(b, obj),
         Expr::Or(a, b) => selects(a, obj) || selects(b, obj),
@@ -287,15 +298,15 @@ fn selects(e: &Expr, obj: &Obj) -> bool {
             ts,
         } => match (obj.0.get(attr), value, ts) {
             (Some(Held::Ts(have)), _, Some(want)) => by_order(*op, have.cmp(want)),
-            (Some(Held::Str(have)), Value::Str(want), _) => {
-                let (have, want) = (have.to_lowercase(), want.to_lowercase());
-                match op {
-                    Op::Sw => have.starts_with(&want),
-                    Op::Co => have.contains(&want),
-                    Op::Ew => have.ends_with(&want),
-                    _ => by_order(*op, have.cmp(&want)),
-                }
-            }
+            (Some(Held::Str(have)), Value::Str(want), _) => text(*op, have, want),
+            // A boolean compares with a quoted "true" or "false" as text, and a string with
+            // a bare true or false as that word (detections write `isProxy eq "true"`).
+            (Some(Held::Bool(have)), Value::Str(want), _) => text(*op, &have.to_string(), want),
+            (Some(Held::Str(have)), Value::Bool(want), _) => match op {
+                Op::Eq => have.eq_ignore_ascii_case(&want.to_string()),
+                Op::Ne => !have.eq_ignore_ascii_case(&want.to_string()),
+                _ => false,
+            },
             (Some(Held::Bool(have)), Value::Bool(want), _) => match op {
                 Op::Eq => have == want,
                 Op::Ne => have != want,
@@ -305,6 +316,7 @@ fn selects(e: &Expr, obj: &Obj) -> bool {
             (None, _, _) => *op == Op::Ne,
             _ => false,
         },
+        Expr::Not(_) | Expr::In { .. } => unreachable!("not an API filter: {e:?}"),
     }
 }
 

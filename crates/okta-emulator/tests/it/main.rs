@@ -15,4 +15,5 @@ mod memberships;
 mod oauth;
 mod openapi;
 mod pagination;
+mod scenarios;
 mod users;

@@ -422,9 +422,27 @@ async fn responses_validate_against_okta_openapi_spec() {
         .as_str()
         .unwrap()
         .to_string();
+    // Every attack scenario, so that the System Log page below holds their events.
+    let scenarios = emu.get("/__emulator/scenario").await;
+    for s in scenarios.body["scenarios"].as_array().unwrap() {
+        let r = emu
+            .call(
+                Method::POST,
+                "/__emulator/scenario",
+                Some(json!({"name": s["name"]})),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    let token = emu.get("/api/v1/api-tokens").await.array()[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let mut failures = Vec::new();
     let get = Method::GET;
     for path in [
+        "/api/v1/api-tokens".to_string(),
+        format!("/api/v1/api-tokens/{token}"),
         "/api/v1/users?limit=200".to_string(),
         "/api/v1/users?filter=status%20eq%20%22DEPROVISIONED%22".to_string(),
         format!("/api/v1/users/{user}"),
