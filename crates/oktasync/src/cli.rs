@@ -179,6 +179,25 @@ pub enum Command {
         #[command(flatten)]
         out: OutputArgs,
     },
+    /// Run the detection rules over the kept System Log (the events new since the last run,
+    /// or those since a time) and store the alerts
+    Detect {
+        #[command(flatten)]
+        mirror: MirrorArgs,
+        #[command(flatten)]
+        args: DetectArgs,
+        #[command(flatten)]
+        out: OutputArgs,
+    },
+    /// List the alerts detection raised, newest first
+    Alerts {
+        #[command(flatten)]
+        mirror: MirrorArgs,
+        #[command(flatten)]
+        args: AlertsArgs,
+        #[command(flatten)]
+        out: OutputArgs,
+    },
     /// Check the org URL, credentials, scopes and database, each with a fix
     Doctor {
         #[command(flatten)]
@@ -684,6 +703,34 @@ pub struct LogsArgs {
     /// Only events with this outcome (SUCCESS, FAILURE, DENY, ...)
     #[arg(long, value_name = "RESULT")]
     pub outcome: Option<String>,
+    /// At most this many (the newest)
+    #[arg(long, default_value_t = 1000)]
+    pub limit: u32,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DetectArgs {
+    /// Evaluate the events published since this time (RFC 3339, a date, or a duration ago
+    /// such as 7d) instead of those new since the last run; alerts found again are merged
+    #[arg(long, value_name = "T")]
+    pub since: Option<String>,
+    /// List the rules (id, severity, kind, title, sources) instead of running them
+    #[arg(long)]
+    pub list: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct AlertsArgs {
+    /// Only alerts whose latest event is at or after this time (RFC 3339, a date, or a
+    /// duration ago such as 24h)
+    #[arg(long, value_name = "T")]
+    pub since: Option<String>,
+    /// Only alerts of this severity or above (info, low, medium, high, critical)
+    #[arg(long, value_name = "S")]
+    pub severity: Option<String>,
+    /// Only alerts of this rule; `*` and `?` are wildcards (okta.mfa.*)
+    #[arg(long, value_name = "RULE")]
+    pub rule: Option<String>,
     /// At most this many (the newest)
     #[arg(long, default_value_t = 1000)]
     pub limit: u32,

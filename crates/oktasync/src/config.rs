@@ -8,6 +8,7 @@
 //! pattern), or as `K_keyring`, the name of an OS keyring entry. One layer may give only one of
 //! the three; a higher layer wins whichever form each uses, and only the winner is read.
 
+pub mod detection;
 pub mod grants;
 mod okta_conventions;
 pub mod roles;
@@ -128,6 +129,7 @@ const SERVE_TABLES: &[&str] = &[
     "grant_policies",
     "roles",
     "targets",
+    "detection",
 ];
 
 pub use oktasync_engine::Resource;

@@ -9,6 +9,7 @@ mod cli;
 mod config;
 mod connect;
 mod demo;
+mod detect;
 mod doctor;
 mod exit;
 mod grant;
@@ -255,6 +256,13 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Logs { mirror, args, out } => {
             let (store, org) = open_mirror(&mirror).await?;
             logs::run(store.as_ref(), org, &args, out.format()).await?;
+            store.close().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Detect { mirror, args, out } => detect::detect(&mirror, &args, out.format()).await,
+        Command::Alerts { mirror, args, out } => {
+            let (store, org) = open_mirror(&mirror).await?;
+            detect::alerts(store.as_ref(), org, &args, out.format()).await?;
             store.close().await;
             Ok(ExitCode::SUCCESS)
         }

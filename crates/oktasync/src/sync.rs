@@ -154,6 +154,7 @@ pub async fn sync(
     let mode = if full { SyncMode::Full } else { SyncMode::Auto };
     let db = connect::db_location(settings)?;
     let roles = crate::config::roles::load(settings).map_err(exit::config)?;
+    let detector = crate::detect::after_sync_detector(settings)?;
     match run(
         &client,
         &db,
@@ -165,9 +166,15 @@ pub async fn sync(
     .await?
     {
         Ok(summary) => {
-            if !roles.is_empty() {
+            if !roles.is_empty() || detector.is_some() {
                 let store = connect::open_for_sync(&db).await?;
-                crate::roles::apply_after_sync(&store, &client.org().origin(), &roles).await;
+                let origin = client.org().origin();
+                if !roles.is_empty() {
+                    crate::roles::apply_after_sync(&store, &origin, &roles).await;
+                }
+                if let Some(detector) = &detector {
+                    crate::detect::after_sync(&store, &origin, detector, opts.clock.now()).await;
+                }
                 store.close().await;
             }
             if json {
@@ -198,6 +205,7 @@ pub async fn watch(settings: &Settings, args: &WatchArgs, json: bool) -> Result<
     let opts = sync_options(settings);
     let roles = crate::config::roles::load(settings).map_err(exit::config)?;
     let push_targets = crate::push::after_sync_targets(settings)?;
+    let detector = crate::detect::after_sync_detector(settings)?;
     let db = connect::db_location(settings)?;
     let store = connect::open_for_sync(&db).await?;
     // A second watch of the same org stands by until the first lets go or dies.
@@ -286,6 +294,11 @@ pub async fn watch(settings: &Settings, args: &WatchArgs, json: bool) -> Result<
                 run = applied_rx.recv() => match run {
                     Some(changed) => {
                         crate::roles::apply_after_sync(&store, &origin, &roles).await;
+                        // Sign-ins change nothing in the mirror but are what detection reads.
+                        if let Some(detector) = &detector {
+                            crate::detect::after_sync(&store, &origin, detector, opts.clock.now())
+                                .await;
+                        }
                         if changed
                             && !push_targets.is_empty()
                             && let Ok(Some(org)) =

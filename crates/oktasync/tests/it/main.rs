@@ -4,6 +4,7 @@
 mod commands;
 mod config;
 mod credentials;
+mod detection;
 mod doctor;
 mod first_contact;
 mod fresh;
