@@ -151,6 +151,13 @@ pub struct EmulatorConfig {
     /// to `clock` at start, so the org is always current; set it for byte-identical exports
     /// across runs.
     pub anchor: Option<DateTime<Utc>>,
+    /// Normal sign-ins per minute the running server writes in the background, as the
+    /// clock moves (0: none).
+    pub activity_rate: f64,
+    /// Minutes of normal activity the generated history ends with, up to the anchor (0:
+    /// none), at `activity_rate`, or at the org's usual rate (3 sign-ins a day per ACTIVE
+    /// user) when that is 0.
+    pub activity_minutes: u64,
 }
 
 impl Default for EmulatorConfig {
@@ -176,6 +183,8 @@ impl Default for EmulatorConfig {
             fault_seed: 1,
             clock: Arc::new(SystemClock),
             anchor: None,
+            activity_rate: 0.0,
+            activity_minutes: 0,
         }
     }
 }
@@ -210,6 +219,8 @@ impl std::fmt::Debug for EmulatorConfig {
             .field("fault_seed", &self.fault_seed)
             .field("clock", &self.clock)
             .field("anchor", &self.anchor)
+            .field("activity_rate", &self.activity_rate)
+            .field("activity_minutes", &self.activity_minutes)
             .finish()
     }
 }

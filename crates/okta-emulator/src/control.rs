@@ -1,6 +1,6 @@
 //! The `/__emulator/` control endpoints (same auth as the API): `GET export`,
 //! `POST churn`, `GET stats`, `PUT faults`, `GET`/`POST scenario` (attack scenarios, see
-//! [`crate::scenario`]).
+//! [`crate::scenario`]), `POST activity` (normal sign-ins, see [`crate::activity`]).
 //!
 //! The export is the org as one canonical JSON object: Okta objects exactly as the list
 //! endpoints serve them minus `_links` and `_embedded`, every list sorted, every object's keys
@@ -40,6 +40,7 @@ pub fn router(app: Shared, gate: Arc<Gate>) -> Router {
         .route("/__emulator/churn", post(churn_handler))
         .route("/__emulator/stats", get(stats_handler))
         .route("/__emulator/faults", put(faults_handler))
+        .route("/__emulator/activity", post(activity_handler))
         .route(
             "/__emulator/scenario",
             get(scenarios_handler).post(scenario_handler),
@@ -249,6 +250,76 @@ async fn scenario_handler(State(s): State<ControlState>, body: Bytes) -> Result<
         scenario::play(&mut org, &name, user.as_deref(), now)?
     };
     Ok(value_response(StatusCode::OK, &answer))
+}
+
+/// Longest period one activity request may cover.
+pub const MAX_ACTIVITY_MINUTES: i64 = 7 * 24 * 60;
+
+/// `{"minutes": N}` (ending now) or `{"from": time, "to": time}`, and optionally `"rate"`
+/// (sign-ins a minute; default: 3 a day per ACTIVE user): writes that much normal
+/// activity and answers `{"events", "sign_ins", "from", "to"}`.
+async fn activity_handler(State(s): State<ControlState>, body: Bytes) -> Result<Response> {
+    let body = json_object(&body)?;
+    let time = |key: &str| -> Result<Option<i64>> {
+        match body.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => v
+                .as_str()
+                .and_then(crate::model::parse_ts)
+                .map(Some)
+                .ok_or_else(|| {
+                    OktaError::validation(key, format!("{key}: an ISO 8601 time is required"))
+                }),
+        }
+    };
+    let now = s.app.now();
+    let (from, to) = match (body.get("minutes"), time("from")?, time("to")?) {
+        (Some(m), None, None) => {
+            let minutes = m
+                .as_u64()
+                .filter(|m| *m as i64 <= MAX_ACTIVITY_MINUTES)
+                .ok_or_else(|| {
+                    OktaError::validation(
+                        "minutes",
+                        format!("minutes: an integer from 0 to {MAX_ACTIVITY_MINUTES} is required"),
+                    )
+                })?;
+            (now - minutes as i64 * 60_000, now)
+        }
+        (None, Some(from), Some(to))
+            if from <= to && to - from <= MAX_ACTIVITY_MINUTES * 60_000 =>
+        {
+            (from, to)
+        }
+        _ => {
+            return Err(OktaError::validation(
+                "minutes",
+                format!(
+                    "give minutes, or from and to (from before to, at most {MAX_ACTIVITY_MINUTES} minutes apart)"
+                ),
+            ));
+        }
+    };
+    let rate = match body.get("rate") {
+        None | Some(Value::Null) => None,
+        Some(r) => Some(
+            r.as_f64()
+                .filter(|r| (0.0..=100_000.0).contains(r))
+                .ok_or_else(|| {
+                    OktaError::validation("rate", "rate: sign-ins a minute, from 0 to 100000")
+                })?,
+        ),
+    };
+    let summary = s.app.play_activity(from, to, rate);
+    Ok(value_response(
+        StatusCode::OK,
+        &serde_json::json!({
+            "events": summary.events,
+            "sign_ins": summary.sign_ins,
+            "from": crate::model::format_ts(from),
+            "to": crate::model::format_ts(to),
+        }),
+    ))
 }
 
 async fn stats_handler(State(s): State<ControlState>) -> Response {

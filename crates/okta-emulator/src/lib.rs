@@ -29,6 +29,7 @@
 //! # }
 //! ```
 
+pub mod activity;
 pub mod api;
 pub mod churn;
 pub mod clock;

@@ -50,6 +50,8 @@ pub struct RunningEmulator {
     gate: Arc<Gate>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
+    /// Live activity (`activity_rate`), stopped at shutdown.
+    activity: Option<JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for RunningEmulator {
@@ -103,6 +105,9 @@ impl RunningEmulator {
 
     /// Stops accepting connections and waits for the server task.
     pub async fn shutdown(mut self) {
+        if let Some(activity) = self.activity.take() {
+            activity.abort();
+        }
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -197,6 +202,20 @@ async fn serve(
     let gate = Gate::new(&config)?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     let state: Shared = Arc::new(AppState::new(org, config.clock.clone(), scheme));
+    if config.activity_minutes > 0 {
+        let end = config
+            .anchor
+            .unwrap_or_else(|| config.clock.now())
+            .timestamp_millis();
+        let from = end - config.activity_minutes as i64 * 60_000;
+        let s = state.clone();
+        let rate = (config.activity_rate > 0.0).then_some(config.activity_rate);
+        tokio::task::spawn_blocking(move || s.play_activity(from, end, rate))
+            .await
+            .map_err(|e| StartError::Generate(e.to_string()))?;
+    }
+    let activity = (config.activity_rate > 0.0)
+        .then(|| tokio::spawn(live_activity(state.clone(), config.activity_rate)));
     let addr_text = format!("{}:{}", config.host, config.port);
     let listener = tokio::net::TcpListener::bind(&addr_text)
         .await
@@ -222,6 +241,7 @@ async fn serve(
             gate,
             shutdown: Some(tx),
             task: Some(task),
+            activity,
         });
     }
     let task = tokio::spawn(async move {
@@ -246,7 +266,29 @@ async fn serve(
         gate,
         shutdown: Some(tx),
         task: Some(task),
+        activity,
     })
+}
+
+/// Writes `rate` sign-ins a minute as the clock moves, once a second (wall time), from the
+/// time it starts; a clock that stands still writes nothing.
+async fn live_activity(state: Shared, rate: f64) {
+    let mut from = state.now();
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        let to = state.now();
+        if to > from {
+            let s = state.clone();
+            if tokio::task::spawn_blocking(move || s.play_activity(from, to, Some(rate)))
+                .await
+                .is_err()
+            {
+                return;
+            }
+            from = to;
+        }
+    }
 }
 
 /// Accepts TLS connections until `stop` fires; each connection is served by hyper with the

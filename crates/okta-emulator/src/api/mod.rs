@@ -37,6 +37,9 @@ pub struct AppState {
     pub scheme: &'static str,
     /// Used for links when a request carries no `Host` header.
     pub fallback_origin: RwLock<String>,
+    /// Normal sign-in activity (`/__emulator/activity`, `--activity-rate`), made on first
+    /// use. Taken before the org's lock.
+    pub activity: parking_lot::Mutex<Option<crate::activity::Activity>>,
 }
 
 pub type Shared = Arc<AppState>;
@@ -72,6 +75,7 @@ impl AppState {
             clock,
             scheme,
             fallback_origin: RwLock::new(String::new()),
+            activity: parking_lot::Mutex::new(None),
         }
     }
 
@@ -85,6 +89,16 @@ impl AppState {
         let org = self.org.write();
         let c = ctx(&org, caller, self.now(), uri);
         (org, c)
+    }
+
+    /// Writes `rate` sign-ins a minute of activity over `(from, to]` (the org's default rate
+    /// when `None`).
+    pub fn play_activity(&self, from: Ts, to: Ts, rate: Option<f64>) -> crate::activity::Summary {
+        let mut activity = self.activity.lock();
+        let mut org = self.org.write();
+        let activity = activity.get_or_insert_with(|| crate::activity::Activity::new(&org));
+        let rate = rate.unwrap_or_else(|| crate::activity::Activity::default_rate(&org));
+        activity.run(&mut org, from, to, rate)
     }
 
     pub fn origin(&self, headers: &HeaderMap, uri: &Uri) -> String {

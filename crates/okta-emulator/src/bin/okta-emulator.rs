@@ -112,6 +112,14 @@ struct ServeArgs {
     /// same --seed and --anchor for byte-identical exports across runs.
     #[arg(long, value_name = "TIME", value_parser = parse_anchor)]
     anchor: Option<chrono::DateTime<chrono::Utc>>,
+    /// Normal sign-ins per minute written to the System Log in the background as time passes
+    /// (0: none). About 3 a day per ACTIVE user is an org's usual rate (a medium org: 16).
+    #[arg(long, default_value_t = 0.0, value_name = "N")]
+    activity_rate: f64,
+    /// Minutes of normal sign-in activity the generated history ends with (0: none), at
+    /// --activity-rate, or at the org's usual rate when that is 0.
+    #[arg(long, default_value_t = 0, value_name = "MINUTES")]
+    activity_minutes: u64,
     /// Serve HTTPS with a fresh self-signed certificate, written as PEM to this file.
     #[arg(long, value_name = "CERTFILE")]
     tls: Option<PathBuf>,
@@ -188,6 +196,8 @@ impl ServeArgs {
             fault_rate: self.fault_rate,
             fault_seed: self.fault_seed,
             anchor: self.anchor,
+            activity_rate: self.activity_rate,
+            activity_minutes: self.activity_minutes,
             ..EmulatorConfig::default()
         })
     }

@@ -17,6 +17,8 @@ mod password_spray;
 mod push_bombing;
 mod root_creds;
 
+pub use cookie_replay::{policy_allow, sso};
+
 use crate::error::{OktaError, Result};
 use crate::model::{
     Actor, Agent, Asn, Client, Ctx, Event, Geo, Id, Org, Session, Ts, User, UserStatus,

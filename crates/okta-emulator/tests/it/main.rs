@@ -1,5 +1,6 @@
 //! The emulator over real HTTP on 127.0.0.1 (one test binary for the crate).
 
+mod activity;
 mod apps_roles;
 mod churn;
 mod common;
