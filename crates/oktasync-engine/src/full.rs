@@ -30,7 +30,7 @@ use crate::run_record::RunStarting;
 use crate::scope::SCOPE_CHECKPOINT;
 use crate::scope::full::read_scope;
 use crate::summary::RunSummary;
-use crate::system_log::{log_checkpoints, position_log};
+use crate::system_log::{LogStartError, log_checkpoints, start_log};
 use okta_api::OktaClient;
 use oktasync_store::{Batch, FullSyncSession, RunKind, Store, StoreError};
 use std::collections::{BTreeMap, VecDeque};
@@ -99,17 +99,29 @@ pub(crate) async fn run_full(
     let run_id = record.id().0;
 
     // Where the next incremental run starts reading the System Log: a little before the
-    // listings begin, so that nothing changed while they run is missed.
-    let log_failure = match position_log(client, opts).await {
-        Ok((next, calls)) => {
-            record.tally().add_calls(calls);
-            for (name, value) in log_checkpoints(&next, opts) {
+    // listings begin, so that nothing changed while they run is missed; the events since
+    // `log_backfill` ago are kept on the way.
+    let log_failure = match start_log(client, store, org, opts).await {
+        Ok(start) => {
+            record.tally().add_calls(start.calls);
+            for (name, value) in log_checkpoints(&start.next, opts) {
                 session.set_checkpoint(&name, value);
+            }
+            if start.kept > 0 {
+                let rate = start.kept as f64 / start.seconds.max(1e-9);
+                tracing::info!(run_id, kept = start.kept, seconds = start.seconds, "Kept the System Log.");
+                progress.note(&format!(
+                    "kept {} System Log events from the last {:.1} days ({:.0} events/s)",
+                    start.kept,
+                    opts.log_backfill.min(opts.log_retention).as_secs_f64() / 86_400.0,
+                    rate
+                ));
             }
             None
         }
+        Err(LogStartError::Store(e)) => Some(EngineError::Store(e)),
         // Only the log is refused (a scope or role): the mirror can still be read in full.
-        Err(e) if e.category() == okta_api::ErrorCategory::Permission => {
+        Err(LogStartError::Read(e)) if e.category() == okta_api::ErrorCategory::Permission => {
             let message = format!(
                 "the System Log cannot be read ({e}); the next sync will be a full sync again"
             );
@@ -119,7 +131,7 @@ pub(crate) async fn run_full(
         }
         // Bad credentials, an unreachable org, a broken server: every read would fail the
         // same way, so the run fails now, with that cause.
-        Err(cause) => Some(failed_reading("the System Log")(cause)),
+        Err(LogStartError::Read(cause)) => Some(failed_reading("the System Log")(cause)),
     };
 
     let failure = match log_failure {

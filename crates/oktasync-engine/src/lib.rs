@@ -48,5 +48,7 @@ pub use progress::{NoProgress, Progress, TracingProgress};
 pub use reread::WATERMARK_OVERLAP;
 pub use scope::{SCOPE_CHECKPOINT, SyncScope, UserExpression};
 pub use summary::{ObjectCounts, RunSummary};
-pub use system_log::{LOG_RETENTION, LOG_START_LOOKBACK, LOGS_CHECKPOINT, MAX_EVENTS_PER_RUN};
+pub use system_log::{
+    LOG_BACKFILL, LOG_RETENTION, LOG_START_LOOKBACK, LOGS_CHECKPOINT, MAX_EVENTS_PER_RUN,
+};
 pub use watch::{Step as WatchStep, WatchOptions, permanent, watch, watch_step};

@@ -109,6 +109,9 @@ pub struct SyncOptions {
     pub clock: Arc<dyn Clock>,
     /// How long System Log events are kept in the mirror (`log_events`); zero keeps none.
     pub log_retention: std::time::Duration,
+    /// How far back a full sync reads the System Log into the mirror (at most the
+    /// retention); zero reads only what positions the next incremental run.
+    pub log_backfill: std::time::Duration,
 }
 
 impl Default for SyncOptions {
@@ -119,6 +122,7 @@ impl Default for SyncOptions {
             scope: SyncScope::default(),
             clock: Arc::new(SystemClock),
             log_retention: crate::system_log::LOG_RETENTION,
+            log_backfill: crate::system_log::LOG_BACKFILL,
         }
     }
 }

@@ -8,7 +8,7 @@ use crate::scope::{SCOPE_CHECKPOINT, SyncScope};
 use crate::summary::timestamp;
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
-use okta_api::{LogEvent, LogStart, OktaClient};
+use okta_api::{LogEvent, OktaClient};
 use oktasync_store::{OrgId, Store};
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
@@ -24,6 +24,10 @@ pub const LOGS_CHECKPOINT_AT: &str = "logs.next_at";
 pub const LOG_START_LOOKBACK: Duration = Duration::from_secs(10 * 60);
 /// How long Okta keeps System Log events.
 pub const LOG_RETENTION: Duration = Duration::from_secs(90 * 86_400);
+/// How far back a full sync reads the System Log into the mirror by default.
+pub const LOG_BACKFILL: Duration = Duration::from_secs(7 * 86_400);
+/// Backfilled events stored per transaction.
+pub const BACKFILL_EVENTS_PER_WRITE: usize = 2_000;
 /// Most events one run applies; the next run picks up the rest.
 pub const MAX_EVENTS_PER_RUN: usize = 20_000;
 
@@ -91,23 +95,78 @@ pub(crate) fn log_checkpoints(next: &Option<Url>, opts: &SyncOptions) -> BTreeMa
     map
 }
 
-/// Positions the log for a full sync: polls from [`LOG_START_LOOKBACK`] ago to the end and
-/// returns the last `next` link, and the calls it took.
-pub(crate) async fn position_log(
+/// Why a full sync could not read (or keep) the System Log.
+pub(crate) enum LogStartError {
+    Read(okta_api::Error),
+    Store(oktasync_store::StoreError),
+}
+
+/// Where a full sync leaves the log: the `next` link to resume from, the calls it took, and
+/// the events it kept.
+pub(crate) struct StartedLog {
+    pub next: Option<Url>,
+    pub calls: u64,
+    pub kept: u64,
+    pub seconds: f64,
+}
+
+/// Starts the log for a full sync: reads it from `log_backfill` ago (at most the retention,
+/// at least [`LOG_START_LOOKBACK`], so that nothing changed while the listings run is missed)
+/// to the end, keeping the events in the mirror a batch per transaction, and returns the last
+/// `next` link.
+pub(crate) async fn start_log(
     client: &OktaClient,
+    store: &dyn Store,
+    org: OrgId,
     opts: &SyncOptions,
-) -> Result<(Option<Url>, u64), okta_api::Error> {
-    let lookback = chrono::Duration::from_std(LOG_START_LOOKBACK).unwrap_or_default();
-    let mut pages = client.poll_logs(LogStart::Since(opts.clock.now() - lookback));
-    let (mut next, mut calls) = (None, 0);
+) -> Result<StartedLog, LogStartError> {
+    let started = std::time::Instant::now();
+    let keep = !opts.log_retention.is_zero() && !opts.log_backfill.is_zero();
+    let back = if keep {
+        opts.log_backfill.min(opts.log_retention).max(LOG_START_LOOKBACK)
+    } else {
+        LOG_START_LOOKBACK
+    };
+    let back = chrono::Duration::from_std(back).unwrap_or_default();
+    let mut pages = client.poll_logs(okta_api::LogStart::Since(opts.clock.now() - back));
+    let mut start = StartedLog {
+        next: None,
+        calls: 0,
+        kept: 0,
+        seconds: 0.0,
+    };
+    let mut batch: Vec<serde_json::Value> = Vec::new();
     while let Some(page) = pages.next().await {
-        let page = page?;
-        calls += 1;
+        let page = page.map_err(LogStartError::Read)?;
+        start.calls += 1;
         if page.next.is_some() {
-            next = page.next;
+            start.next = page.next;
+        }
+        if keep {
+            batch.extend(page.items.into_iter().map(|e| e.raw));
+            if batch.len() >= BACKFILL_EVENTS_PER_WRITE {
+                start.kept += keep_events(store, org, opts, std::mem::take(&mut batch)).await?;
+            }
         }
     }
-    Ok((next, calls))
+    if !batch.is_empty() {
+        start.kept += keep_events(store, org, opts, batch).await?;
+    }
+    start.seconds = started.elapsed().as_secs_f64();
+    Ok(start)
+}
+
+async fn keep_events(
+    store: &dyn Store,
+    org: OrgId,
+    opts: &SyncOptions,
+    events: Vec<serde_json::Value>,
+) -> Result<u64, LogStartError> {
+    store
+        .store_log_events(org, None, &events, Some(opts.log_keep_after()))
+        .await
+        .map(|counts| counts.stored)
+        .map_err(LogStartError::Store)
 }
 
 /// Events read from the log.
@@ -123,7 +182,7 @@ pub(crate) struct LogRead {
 
 /// Reads the log from `from` until a page comes back empty (or [`MAX_EVENTS_PER_RUN`]).
 pub(crate) async fn read_log(client: &OktaClient, from: Url) -> Result<LogRead, okta_api::Error> {
-    let mut pages = client.poll_logs(LogStart::Next(from.clone()));
+    let mut pages = client.poll_logs(okta_api::LogStart::Next(from.clone()));
     let mut read = LogRead {
         events: Vec::new(),
         next: from,

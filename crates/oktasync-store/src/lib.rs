@@ -162,11 +162,12 @@ pub trait MirrorWriter: Send + Sync {
     async fn watermarks(&self, org: OrgId) -> Result<Watermarks>;
 }
 
-/// A mirror backend with every capability: what the engine writes and records, and
-/// everything a reader asks. Implemented for every type that has the three.
-pub trait Store: MirrorReader + MirrorWriter + RunLog {}
+/// A mirror backend with every capability: what the engine writes and records (the System
+/// Log it keeps included), and everything a reader asks. Implemented for every type that has
+/// them all.
+pub trait Store: MirrorReader + MirrorWriter + RunLog + SystemLogStore {}
 
-impl<T: MirrorReader + MirrorWriter + RunLog + ?Sized> Store for T {}
+impl<T: MirrorReader + MirrorWriter + RunLog + SystemLogStore + ?Sized> Store for T {}
 
 /// Opens the mirror at `location` for a sync: creates it (a SQLite file owner-only, or the
 /// tables in an empty PostgreSQL database) if there is none, brings its schema up to date,

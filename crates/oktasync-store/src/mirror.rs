@@ -825,6 +825,20 @@ impl MirrorReader for Mirror {
 macro_rules! forward_store_traits {
     ($store:ty) => {
         #[async_trait::async_trait]
+        impl $crate::SystemLogStore for $store {
+            async fn store_log_events(
+                &self,
+                org: $crate::OrgId,
+                run: Option<$crate::RunId>,
+                events: &[serde_json::Value],
+                keep_after: Option<chrono::DateTime<chrono::Utc>>,
+            ) -> $crate::Result<$crate::LogStoreCounts> {
+                $crate::SystemLogStore::store_log_events(&self.mirror, org, run, events, keep_after)
+                    .await
+            }
+        }
+
+        #[async_trait::async_trait]
         impl $crate::RunLog for $store {
             async fn begin_run(
                 &self,

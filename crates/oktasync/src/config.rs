@@ -113,6 +113,10 @@ pub const KEYS: &[(&str, &str)] = &[
         "log_retention",
         "how long System Log events are kept in the mirror (default 90d, as Okta; 0d keeps none)",
     ),
+    (
+        "log_backfill",
+        "how far back a full sync reads the System Log into the mirror (default 7d; at most log_retention)",
+    ),
 ];
 
 /// Environment variables with the prefix that are not settings (read by clap or the logger).
@@ -232,6 +236,8 @@ pub struct Settings {
     pub max_concurrency: Option<usize>,
     /// How long kept System Log events stay in the mirror (`log_events`).
     pub log_retention: std::time::Duration,
+    /// How far back a full sync reads the System Log into the mirror.
+    pub log_backfill: std::time::Duration,
     /// What part of the org a sync mirrors (`[scope]`; the whole org by default).
     pub scope: SyncScope,
     /// The config file that was read, if any.
@@ -263,6 +269,7 @@ impl fmt::Debug for Settings {
             .field("factors", &self.factors)
             .field("max_concurrency", &self.max_concurrency)
             .field("log_retention", &self.log_retention)
+            .field("log_backfill", &self.log_backfill)
             .field("scope", &self.scope.to_string())
             .field("config_file", &self.config_file)
             .field("origins", &self.origins)
@@ -302,6 +309,8 @@ pub struct Layer {
     pub max_concurrency: Option<usize>,
     /// A duration (`90d`).
     pub log_retention: Option<String>,
+    /// A duration (`7d`).
+    pub log_backfill: Option<String>,
     /// `[scope] app` (`OKTASYNC_SCOPE_APP`, `--scope-app`).
     pub scope_app: Option<String>,
     /// `[scope] groups` (`OKTASYNC_SCOPE_GROUPS`, comma-separated; `--scope-groups`).
@@ -360,6 +369,7 @@ struct RawLayer {
     factors: Option<String>,
     max_concurrency: Option<usize>,
     log_retention: Option<String>,
+    log_backfill: Option<String>,
     /// The file's `[scope]` table.
     scope: Option<ScopeTable>,
     scope_app: Option<String>,
@@ -498,6 +508,7 @@ impl RawLayer {
             factors: self.factors,
             max_concurrency: self.max_concurrency,
             log_retention: self.log_retention,
+            log_backfill: self.log_backfill,
             scope_app: self
                 .scope_app
                 .or_else(|| table.as_mut().and_then(|t| t.app.take())),
@@ -779,6 +790,15 @@ impl Settings {
             })?,
             None => oktasync_engine::LOG_RETENTION,
         };
+        let log_backfill = match pick!(log_backfill) {
+            Some(text) => humantime::parse_duration(text.trim()).map_err(|_| {
+                anyhow::anyhow!(
+                    "log_backfill = {text:?}: give a duration such as 7d (the default) or 90d \
+                     (as far back as Okta keeps events); 0d reads none"
+                )
+            })?,
+            None => oktasync_engine::LOG_BACKFILL,
+        };
         let scope = sync_scope(pick!(scope_app), pick!(scope_groups), pick!(scope_users))?;
         Ok(Settings {
             org_url,
@@ -796,6 +816,7 @@ impl Settings {
             factors,
             max_concurrency,
             log_retention,
+            log_backfill,
             scope,
             config_file,
             origins,
@@ -823,6 +844,7 @@ impl Settings {
             factors: self.factors,
             max_concurrency: self.max_concurrency,
             log_retention: self.log_retention,
+            log_backfill: self.log_backfill,
             scope: self.scope.clone(),
             config_file: self.config_file.clone(),
             origins: self.origins.clone(),
@@ -1124,12 +1146,14 @@ mod tests {
     fn log_retention_defaults_to_okta_s_and_is_checked() {
         let s = Settings::load_with_env(Sources::default(), env(&[])).unwrap();
         assert_eq!(s.log_retention, oktasync_engine::LOG_RETENTION);
+        assert_eq!(s.log_backfill, oktasync_engine::LOG_BACKFILL);
         let s = Settings::load_with_env(
             Sources::default(),
-            env(&[("OKTASYNC_LOG_RETENTION", "30d")]),
+            env(&[("OKTASYNC_LOG_RETENTION", "30d"), ("OKTASYNC_LOG_BACKFILL", "2d")]),
         )
         .unwrap();
         assert_eq!(s.log_retention, std::time::Duration::from_secs(30 * 86_400));
+        assert_eq!(s.log_backfill, std::time::Duration::from_secs(2 * 86_400));
         assert!(s.unknown_keys.is_empty(), "{:?}", s.unknown_keys);
         let err = Settings::load_with_env(
             Sources::default(),

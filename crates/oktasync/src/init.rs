@@ -80,6 +80,7 @@ factors = "admins"                                      # env OKTASYNC_FACTORS, 
 # Most requests in flight at once (default: the client's own limit).
 # max_concurrency = 16                                  # env OKTASYNC_MAX_CONCURRENCY
 # log_retention = "90d"                                 # System Log events kept; env OKTASYNC_LOG_RETENTION
+# log_backfill = "7d"                                   # read back by a full sync; env OKTASYNC_LOG_BACKFILL
 
 # --- Scope: mirror part of the org only ----------------------------------------------------
 # Combined as an intersection; env OKTASYNC_SCOPE_APP/_GROUPS/_USERS, flags --scope-app/...

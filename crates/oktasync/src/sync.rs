@@ -22,6 +22,7 @@ pub fn sync_options(settings: &Settings) -> SyncOptions {
         factors: settings.factors,
         scope: settings.scope.clone(),
         log_retention: settings.log_retention,
+        log_backfill: settings.log_backfill,
         ..SyncOptions::default()
     }
 }

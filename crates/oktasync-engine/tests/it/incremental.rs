@@ -571,9 +571,9 @@ async fn group_rules_and_the_memberships_they_make_follow_incrementally() {
     emu.shutdown().await;
 }
 
-/// An incremental run keeps every System Log event it read (`log_events`), once per uuid,
-/// with its targets: each event of a churn is there after the run, and a quiet run that
-/// re-reads the lookback adds none.
+/// A full sync keeps the last `log_backfill` of the System Log; an incremental run keeps
+/// every event it read (`log_events`), once per uuid, with its targets: each event of a churn
+/// is there after the run, and a quiet run that re-reads the lookback adds none.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn incremental_runs_keep_the_events_they_read() {
     use oktasync_store::LogQuery;
@@ -589,9 +589,35 @@ async fn incremental_runs_keep_the_events_they_read() {
         let store = &mirror.store;
         async move { store.log_events(org, &q).await.unwrap() }
     };
+    // The full sync kept the generated history of the last 7 days (the default backfill),
+    // and nothing older.
+    let week_ago = chrono::Utc::now() - chrono::Duration::days(7);
+    let backfilled = kept(LogQuery::default()).await;
+    let history = okta_call(
+        &emu,
+        reqwest::Method::GET,
+        &format!(
+            "/api/v1/logs?since={}&limit=1000",
+            (week_ago + chrono::Duration::minutes(1))
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+        ),
+        Value::Null,
+    )
+    .await;
+    let history = history.as_array().unwrap();
+    assert!(!history.is_empty(), "the tiny org has a week of history");
+    for event in history {
+        let uuid = event["uuid"].as_str().unwrap();
+        assert!(
+            backfilled.iter().any(|e| e.uuid == uuid),
+            "event {uuid} of {} not backfilled",
+            event["published"]
+        );
+    }
+    let oldest = week_ago.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     assert!(
-        kept(LogQuery::default()).await.is_empty(),
-        "a full sync keeps none yet"
+        backfilled.iter().all(|e| e.published >= oldest),
+        "nothing older than the backfill"
     );
 
     let before = chrono::Utc::now() - chrono::Duration::seconds(1);
