@@ -109,7 +109,12 @@ pub(crate) async fn run_full(
             }
             if start.kept > 0 {
                 let rate = start.kept as f64 / start.seconds.max(1e-9);
-                tracing::info!(run_id, kept = start.kept, seconds = start.seconds, "Kept the System Log.");
+                tracing::info!(
+                    run_id,
+                    kept = start.kept,
+                    seconds = start.seconds,
+                    "Kept the System Log."
+                );
                 progress.note(&format!(
                     "kept {} System Log events from the last {:.1} days ({:.0} events/s)",
                     start.kept,

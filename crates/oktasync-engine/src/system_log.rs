@@ -123,7 +123,9 @@ pub(crate) async fn start_log(
     let started = std::time::Instant::now();
     let keep = !opts.log_retention.is_zero() && !opts.log_backfill.is_zero();
     let back = if keep {
-        opts.log_backfill.min(opts.log_retention).max(LOG_START_LOOKBACK)
+        opts.log_backfill
+            .min(opts.log_retention)
+            .max(LOG_START_LOOKBACK)
     } else {
         LOG_START_LOOKBACK
     };

@@ -195,6 +195,7 @@ async fn main() {
             reconcile_every: None,
             roles: Vec::new(),
             after_changes: Vec::new(),
+            after_runs: Vec::new(),
         }],
         metrics_public: true,
         docs_public: false,

@@ -53,6 +53,8 @@ pub struct OrgSchedule {
     /// What follows each run that changed the mirror, after the roles (pushes to targets
     /// with `push_after_sync`): given by the binary, which knows them.
     pub after_changes: Vec<Arc<dyn AfterChanges>>,
+    /// What follows every run, changes or not (detection over the events it kept).
+    pub after_runs: Vec<Arc<dyn AfterChanges>>,
 }
 
 /// Work that follows a run that changed an org's mirror. It reports its own failures (the
@@ -420,6 +422,9 @@ impl Scheduler {
                         for work in &org.schedule.after_changes {
                             work.after_changes(self.store.as_ref(), org.id).await;
                         }
+                    }
+                    for work in &org.schedule.after_runs {
+                        work.after_changes(self.store.as_ref(), org.id).await;
                     }
                 }
                 let mut checkpoints = BTreeMap::new();

@@ -3,9 +3,12 @@
 //! raise (`alerts`), one row per rule, entity and window.
 //!
 //! An alert found again in the same window (a re-run over a time range, or more matching
-//! events arriving) updates its row: the events' uuids are merged, never duplicated.
+//! events arriving) updates its row: the events' uuids are merged, never duplicated. A new
+//! alert is also a `changes` row (entity `alerts`, source `detection`), so the change feed
+//! delivers it.
 
 use crate::MirrorWriter;
+use crate::changelog::{LogEntry, log_entry};
 use crate::error::Result;
 use crate::log_events::{glob_to_like, published_text};
 use crate::mirror::Mirror;
@@ -48,6 +51,7 @@ pub struct NewAlert {
 
 /// An alert as stored.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StoredAlert {
     pub id: i64,
     pub rule_id: String,
@@ -60,6 +64,8 @@ pub struct StoredAlert {
     pub event_count: i64,
     pub event_uuids: Vec<String>,
     pub summary: String,
+    /// The evidence: IPs, countries, counts, the rule's sources.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub detail: Value,
     pub created_at: String,
     pub updated_at: String,
@@ -84,6 +90,8 @@ pub struct AlertQuery {
     pub rule: Option<String>,
     /// The newest this many; all when `None`.
     pub limit: Option<u32>,
+    /// Only alerts listed after this one (its `last_event` and `id`): the next page.
+    pub before: Option<(String, i64)>,
 }
 
 /// What detection reads and writes; checkpoints (`detect.seq`) come with [`MirrorWriter`].
@@ -299,10 +307,21 @@ async fn save(
                 ],
             )
             .await?;
-        return Ok(SavedAlert {
-            alert: stored(&row)?,
-            new: true,
-        });
+        let alert = stored(&row)?;
+        // The change log (and so the change feed) carries every alert raised.
+        let entry = LogEntry {
+            new: Some(serde_json::to_value(&alert)?),
+            ..LogEntry::own(
+                org,
+                &timestamp(now),
+                "detection",
+                "alerts",
+                alert.id.to_string(),
+                "add",
+            )
+        };
+        log_entry(conn, entry).await?;
+        return Ok(SavedAlert { alert, new: true });
     };
     let mut uuids = existing.event_uuids.clone();
     let mut added = 0i64;
@@ -372,6 +391,15 @@ pub(crate) async fn query(
             binds.push(Arg::from(rule.clone()));
             sql.push_str(&format!(" AND rule_id = ${}", binds.len()));
         }
+    }
+    if let Some((last_event, id)) = &query.before {
+        binds.push(Arg::from(last_event.clone()));
+        let p = binds.len();
+        binds.push(Arg::from(*id));
+        sql.push_str(&format!(
+            " AND (last_event < ${p} OR (last_event = ${p} AND id < ${}))",
+            binds.len()
+        ));
     }
     sql.push_str(" ORDER BY last_event DESC, id DESC");
     if let Some(limit) = query.limit {

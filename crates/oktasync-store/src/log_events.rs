@@ -43,10 +43,13 @@ pub struct LogQuery {
     pub outcome: Option<String>,
     /// The newest this many; all when `None`.
     pub limit: Option<u32>,
+    /// Only events listed after this one (its `published` and `seq`): the next page.
+    pub before: Option<(String, i64)>,
 }
 
 /// One stored event, newest first when listed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StoredLogEvent {
     pub seq: i64,
     pub uuid: String,
@@ -61,6 +64,7 @@ pub struct StoredLogEvent {
     pub outcome_reason: Option<String>,
     pub display_message: Option<String>,
     /// The event as Okta returned it.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub raw: Value,
 }
 
@@ -142,6 +146,14 @@ pub(crate) async fn query(
     if let Some(outcome) = &query.outcome {
         let p = bind(outcome.to_uppercase(), &mut binds);
         sql.push_str(&format!(" AND e.outcome_result = {p}"));
+    }
+    if let Some((published, seq)) = &query.before {
+        let p = bind(published.clone(), &mut binds);
+        binds.push(Arg::from(*seq));
+        let s = format!("${}", binds.len());
+        sql.push_str(&format!(
+            " AND (e.published < {p} OR (e.published = {p} AND e.seq < {s}))"
+        ));
     }
     sql.push_str(" ORDER BY e.published DESC, e.seq DESC");
     if let Some(limit) = query.limit {

@@ -1149,7 +1149,10 @@ mod tests {
         assert_eq!(s.log_backfill, oktasync_engine::LOG_BACKFILL);
         let s = Settings::load_with_env(
             Sources::default(),
-            env(&[("OKTASYNC_LOG_RETENTION", "30d"), ("OKTASYNC_LOG_BACKFILL", "2d")]),
+            env(&[
+                ("OKTASYNC_LOG_RETENTION", "30d"),
+                ("OKTASYNC_LOG_BACKFILL", "2d"),
+            ]),
         )
         .unwrap();
         assert_eq!(s.log_retention, std::time::Duration::from_secs(30 * 86_400));

@@ -47,6 +47,7 @@ pub async fn run(
                 target: args.target.clone(),
                 outcome: args.outcome.clone(),
                 limit: Some(args.limit),
+                before: None,
             },
         )
         .await?;

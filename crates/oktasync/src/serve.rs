@@ -49,6 +49,14 @@ pub async fn serve(org: &OrgArgs, args: &ServeArgs) -> Result<ExitCode> {
             roles: roles.clone(),
         })]
     };
+    let after_runs: Vec<Arc<dyn oktasync_serve::AfterChanges>> =
+        match crate::detect::after_sync_detector(&settings)? {
+            Some(detector) => vec![Arc::new(crate::detect::DetectAfterRuns {
+                detector,
+                clock: Arc::new(SystemClock),
+            })],
+            None => Vec::new(),
+        };
     let mut schedules = Vec::new();
     for org in served.orgs {
         let client = connect::client(&org.settings).map_err(|e| {
@@ -66,6 +74,7 @@ pub async fn serve(org: &OrgArgs, args: &ServeArgs) -> Result<ExitCode> {
             reconcile_every: org.reconcile_every,
             roles: roles.clone(),
             after_changes: after_changes.clone(),
+            after_runs: after_runs.clone(),
         });
     }
     let clock: Arc<dyn oktasync_engine::Clock> = Arc::new(SystemClock);

@@ -152,6 +152,7 @@ async fn runs_are_incremental_and_windows_span_them(postgres: bool) {
         severities: severities.iter().map(|s| s.to_string()).collect(),
         rule: rule.map(str::to_string),
         limit: None,
+        before: None,
     };
     let count = |q| {
         let store = &store;

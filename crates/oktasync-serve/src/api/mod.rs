@@ -6,6 +6,7 @@ pub mod apps;
 pub mod changes;
 pub mod grants;
 pub mod groups;
+pub mod logs;
 pub mod ops;
 pub mod orgs;
 pub mod roles;
@@ -42,7 +43,7 @@ use utoipa_axum::routes;
     ),
     tags(
         (name = "orgs"), (name = "users"), (name = "groups"), (name = "apps"),
-        (name = "admins"), (name = "roles"), (name = "changes"), (name = "runs"), (name = "syncs"), (name = "webhooks"),
+        (name = "admins"), (name = "roles"), (name = "changes"), (name = "logs"), (name = "alerts"), (name = "runs"), (name = "syncs"), (name = "webhooks"),
         (name = "grants", description = "Time-bound group grants written to Okta; changing them needs a `grant` token"),
         (name = "operations", description = "Health and metrics; no token needed")
     )
@@ -77,6 +78,8 @@ fn v1() -> OpenApiRouter<AppState> {
         .routes(routes!(roles::of_user))
         .routes(routes!(roles::users))
         .routes(routes!(changes::list))
+        .routes(routes!(logs::list))
+        .routes(routes!(logs::alerts))
         .routes(routes!(runs::list))
         .routes(routes!(runs::start))
         .routes(routes!(runs::get))

@@ -358,6 +358,107 @@ async fn story(store: Arc<Mirror>) {
             .all(|w| w[0]["change_id"].as_i64() < w[1]["change_id"].as_i64())
     );
 
+    // logs: the kept System Log (the full sync's backfill, the churn's events), newest
+    // first, each event once across pages; filtered by a type glob.
+    let logs = all_pages(&server.url("/v1/orgs/emu/logs"), &read, 7).await;
+    assert!(logs.len() > 7, "{} events", logs.len());
+    let key = |e: &Value| {
+        (
+            e["published"].as_str().unwrap().to_owned(),
+            e["seq"].as_i64().unwrap(),
+        )
+    };
+    assert!(
+        logs.windows(2).all(|w| key(&w[0]) > key(&w[1])),
+        "newest first"
+    );
+    let uuids: BTreeSet<&str> = logs.iter().map(|e| e["uuid"].as_str().unwrap()).collect();
+    assert_eq!(uuids.len(), logs.len(), "each event once");
+    let sessions = all_pages(
+        &server.url("/v1/orgs/emu/logs?type=user.session.*"),
+        &read,
+        50,
+    )
+    .await;
+    assert!(sessions.iter().all(|e| {
+        e["event_type"]
+            .as_str()
+            .unwrap()
+            .starts_with("user.session.")
+    }));
+    assert!(
+        sessions.iter().all(|e| e["raw"]["uuid"] == e["uuid"]),
+        "the event whole"
+    );
+
+    // alerts: as detection saves them, newest first, by severity and rule
+    {
+        use oktasync_store::{Detections, NewAlert};
+        let at = |minute: i64| chrono::Utc::now() - chrono::Duration::minutes(60 - minute);
+        let alert = |rule: &str, severity: &str, minute: i64| NewAlert {
+            rule_id: rule.into(),
+            severity: severity.into(),
+            title: format!("{rule} fired"),
+            entity: "ana@example.com".into(),
+            window_start: at(minute),
+            first_event: at(minute),
+            last_event: at(minute),
+            event_uuids: vec![format!("uuid-{minute}")],
+            summary: "something".into(),
+            detail: serde_json::json!({"sources": ["test"]}),
+        };
+        let saved = store
+            .save_alerts(
+                org,
+                &[
+                    alert("okta.mfa.push_bombing", "high", 1),
+                    alert("okta.user.created", "info", 2),
+                    alert("okta.mfa.push_bombing_success", "critical", 3),
+                ],
+                &Default::default(),
+                chrono::Utc::now(),
+            )
+            .await
+            .unwrap();
+        assert!(saved.iter().all(|s| s.new));
+    }
+    let alerts = all_pages(&server.url("/v1/orgs/emu/alerts"), &read, 2).await;
+    assert_eq!(
+        alerts
+            .iter()
+            .map(|a| a["rule_id"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        [
+            "okta.mfa.push_bombing_success",
+            "okta.user.created",
+            "okta.mfa.push_bombing"
+        ]
+    );
+    let high = all_pages(&server.url("/v1/orgs/emu/alerts?severity=high"), &read, 10).await;
+    assert_eq!(high.len(), 2);
+    let mfa = all_pages(
+        &server.url("/v1/orgs/emu/alerts?rule=okta.mfa.*"),
+        &read,
+        10,
+    )
+    .await;
+    assert_eq!(mfa.len(), 2);
+    let (status, _, _) = get(
+        &server.url("/v1/orgs/emu/alerts?severity=urgent"),
+        Some(&read),
+    )
+    .await;
+    assert_eq!(status, 400);
+    // A raised alert is on the change log (so on the change feed) too.
+    let raised = all_pages(&server.url("/v1/orgs/emu/changes"), &read, 100).await;
+    assert_eq!(
+        raised
+            .iter()
+            .filter(|c| c["entity"] == "alerts" && c["op"] == "add")
+            .count(),
+        3
+    );
+
     // Errors are problem documents with a stable type.
     let problem = |body: &Value, kind: &str| {
         assert_eq!(
@@ -493,6 +594,8 @@ async fn story(store: Arc<Mirror>) {
         "/v1/orgs/{org}/apps/{app}/access",
         "/v1/orgs/{org}/admins",
         "/v1/orgs/{org}/changes",
+        "/v1/orgs/{org}/logs",
+        "/v1/orgs/{org}/alerts",
         "/v1/orgs/{org}/runs",
         "/v1/orgs/{org}/syncs",
         "/v1/orgs/{org}/syncs/{id}",

@@ -46,6 +46,7 @@ pub fn schedule(name: &str, emu: &RunningEmulator, every: Duration) -> OrgSchedu
         reconcile_every: None,
         roles: Vec::new(),
         after_changes: Vec::new(),
+        after_runs: Vec::new(),
     }
 }
 

@@ -82,13 +82,34 @@ async fn play(s: &Synced, name: &str) -> serde_json::Value {
     response.json().await.unwrap()
 }
 
+/// Writes `minutes` of the emulator's normal sign-in activity, ending now.
+async fn activity(s: &Synced, minutes: u32) -> serde_json::Value {
+    let response = reqwest::Client::new()
+        .post(format!("{}/__emulator/activity", s.emu.base_url()))
+        .header("Authorization", format!("SSWS {}", s.emu.token()))
+        .json(&serde_json::json!({"minutes": minutes}))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+    response.json().await.unwrap()
+}
+
+/// A medium org (10,000 users) with an hour of normal activity raises no high or critical
+/// alert; then each scenario raises its own rules' alerts on the next incremental sync.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_scenario_raises_its_own_alerts_on_the_next_sync() {
-    let s = Synced::with(emulator(41, OrgSize::Small).await).await;
-    // The org's generated history before any scenario is normal activity: no high or
-    // critical alert.
+    let s = Synced::with(emulator(41, OrgSize::Medium).await).await;
+    let hour = activity(&s, 60).await;
+    assert!(hour["sign_ins"].as_u64().unwrap() > 500, "{hour}");
+    // The generated history and the hour of activity are normal: no high or critical alert.
     let quiet = sync(&s).await;
     quiet.expect_ok();
+    assert!(
+        !quiet.stderr.contains("alert [high]") && !quiet.stderr.contains("alert [critical]"),
+        "{}",
+        quiet.stderr
+    );
     let before = s
         .ask(&["alerts", "--severity", "high", "--format", "json"])
         .await;
@@ -258,4 +279,52 @@ async fn detection_settings_and_rule_files() {
         "{}",
         bad.stderr
     );
+}
+
+/// `oktasync watch` runs detection after each poll: a scenario played while it watches is an
+/// alert in the mirror a poll later.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watch_poll_raises_the_alerts_of_an_attack_played_meanwhile() {
+    let s = Synced::tiny(43).await;
+    let mut watch = tokio::process::Command::new(env!("CARGO_BIN_EXE_oktasync"))
+        .current_dir(s.dir.path())
+        .args([
+            "watch",
+            "--interval",
+            "1s",
+            "--org-url",
+            &s.emu.base_url(),
+            "--db",
+            "m.db",
+        ])
+        .env("OKTASYNC_API_TOKEN_FILE", &s.token_file)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn oktasync watch");
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    play(&s, "push-bombing").await;
+    let played = std::time::Instant::now();
+    let raised = loop {
+        let out = s
+            .ask(&[
+                "alerts",
+                "--rule",
+                "okta.mfa.push_bombing_success",
+                "--format",
+                "json",
+            ])
+            .await;
+        if out.ok() && out.json().as_array().is_some_and(|a| !a.is_empty()) {
+            break Some(played.elapsed());
+        }
+        if played.elapsed() > std::time::Duration::from_secs(30) {
+            break None;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    let _ = watch.kill().await;
+    let raised = raised.expect("watch never raised the push bombing alert");
+    println!("the alert was raised {raised:?} after the attack");
 }
