@@ -16,7 +16,6 @@ mod error;
 mod event;
 mod rule;
 mod settings;
-mod severity;
 pub mod sigma;
 pub mod user_rules;
 
@@ -26,6 +25,6 @@ pub use engine::{
 };
 pub use error::{DetectError, Result};
 pub use event::Event;
+pub use oktasync_store::{Severity, UnknownSeverity};
 pub use rule::{Context, Finding, Key, Logic, Matcher, Params, Rule, WindowRule, login_shape};
 pub use settings::DetectionSettings;
-pub use severity::{Severity, UnknownSeverity};

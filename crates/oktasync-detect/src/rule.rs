@@ -3,9 +3,9 @@
 //! by an entity, or an expected event that did not follow.
 
 use crate::event::Event;
-use crate::severity::Severity;
 use chrono::Duration;
 use okta_filter::{Expr, JsonObject};
+use oktasync_store::Severity;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::collections::HashMap;

@@ -11,8 +11,8 @@
 
 use crate::error::{DetectError, Result};
 use crate::rule::{Key, Logic, Matcher, Params, Rule};
-use crate::severity::Severity;
 use crate::sigma::Detection;
+use oktasync_store::Severity;
 use std::path::Path;
 use yaml_serde::Value as Yaml;
 

@@ -225,6 +225,36 @@ fn history_tables() -> Vec<CopiedTable> {
             "id",
         ),
         table(
+            "posture_runs",
+            &[
+                "id",
+                "org_id",
+                "checks",
+                "failing",
+                "findings",
+                "new_findings",
+                "resolved",
+            ],
+            &[],
+            &["at"],
+            "id",
+        ),
+        table(
+            "posture_findings",
+            &["org_id"],
+            &[],
+            &[
+                "check_id",
+                "subject",
+                "severity",
+                "evidence",
+                "first_seen",
+                "last_seen",
+                "resolved_at",
+            ],
+            "org_id, check_id, subject",
+        ),
+        table(
             "log_events",
             &["seq", "org_id", "is_proxy", "as_number", "run_id"],
             &["lat", "lon"],
@@ -434,6 +464,7 @@ async fn copy_into(source: &Mirror, destination: &Mirror, to: &DbLocation) -> Re
             ("push_runs", "id"),
             ("log_events", "seq"),
             ("alerts", "id"),
+            ("posture_runs", "id"),
         ] {
             write
                 .execute(

@@ -40,12 +40,14 @@ mod log_events;
 mod mirror;
 mod pattern;
 mod postgres;
+mod posture;
 mod push;
 pub mod query;
 mod reader;
 mod roles;
 mod runlog;
 mod schema;
+mod severity;
 mod sql;
 mod sqlite;
 mod tables;
@@ -72,10 +74,14 @@ pub use log_events::{LogQuery, LogStoreCounts, StoredLogEvent, SystemLogStore};
 pub use mirror::{Mirror, default_org_name};
 pub use pattern::{GroupPattern, glob_matches};
 pub use postgres::{PG_POOL_CONNECTIONS, PgState, PgStore};
+pub use posture::{
+    CheckOutcome, PostureRecord, PostureRun, PostureStore, QueryValue, StoredFinding,
+};
 pub use push::{PushRunRecord, PushSourceUser, PushStates, PushedUser};
 pub use reader::{MirrorReader, TableRows};
 pub use roles::{RoleFilter, RoleSpec, Roles, RolesApplied, UserRole};
 pub use schema::canonical_raw;
+pub use severity::{Severity, UnknownSeverity};
 pub use sqlite::{APPLICATION_ID, FileState, SqliteStore, StoreOptions};
 pub use tokens::{ApiToken, ApiTokens, TokenScope};
 pub use types::{

@@ -719,6 +719,20 @@ impl MirrorReader for Mirror {
         crate::alerts::query(conn.as_mut(), org, query).await
     }
 
+    async fn posture_findings(
+        &self,
+        org: OrgId,
+        include_resolved: bool,
+    ) -> Result<Vec<crate::posture::StoredFinding>> {
+        let mut conn = self.backend.conn().await?;
+        crate::posture::findings(conn.as_mut(), org, include_resolved).await
+    }
+
+    async fn last_posture_run(&self, org: OrgId) -> Result<Option<crate::posture::PostureRun>> {
+        let mut conn = self.backend.conn().await?;
+        crate::posture::last_run(conn.as_mut(), org).await
+    }
+
     async fn history_start(&self, org: OrgId) -> Result<Option<String>> {
         let mut conn = self.backend.conn().await?;
         history::history_start(conn.as_mut(), org).await
@@ -1078,6 +1092,19 @@ macro_rules! forward_store_traits {
                 query: &$crate::AlertQuery,
             ) -> $crate::Result<Vec<$crate::StoredAlert>> {
                 $crate::MirrorReader::alerts(&self.mirror, org, query).await
+            }
+            async fn posture_findings(
+                &self,
+                org: $crate::OrgId,
+                include_resolved: bool,
+            ) -> $crate::Result<Vec<$crate::StoredFinding>> {
+                $crate::MirrorReader::posture_findings(&self.mirror, org, include_resolved).await
+            }
+            async fn last_posture_run(
+                &self,
+                org: $crate::OrgId,
+            ) -> $crate::Result<Option<$crate::PostureRun>> {
+                $crate::MirrorReader::last_posture_run(&self.mirror, org).await
             }
             async fn history_start(&self, org: $crate::OrgId) -> $crate::Result<Option<String>> {
                 $crate::MirrorReader::history_start(&self.mirror, org).await

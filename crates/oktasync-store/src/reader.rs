@@ -129,6 +129,17 @@ pub trait MirrorReader: Send + Sync {
         query: &crate::log_events::LogQuery,
     ) -> Result<Vec<crate::log_events::StoredLogEvent>>;
 
+    /// The posture findings, by check and subject: the open ones, or all with
+    /// `include_resolved`.
+    async fn posture_findings(
+        &self,
+        org: OrgId,
+        include_resolved: bool,
+    ) -> Result<Vec<crate::posture::StoredFinding>>;
+
+    /// The latest posture run, if any.
+    async fn last_posture_run(&self, org: OrgId) -> Result<Option<crate::posture::PostureRun>>;
+
     /// The detection alerts matching `query`, newest first.
     async fn alerts(
         &self,

@@ -189,6 +189,14 @@ pub enum Command {
         #[command(flatten)]
         out: OutputArgs,
     },
+    /// Check the org's configuration against security baselines (no Okta calls: the mirror)
+    /// and keep the findings: what is new, what was fixed
+    Posture {
+        #[command(flatten)]
+        mirror: MirrorArgs,
+        #[command(flatten)]
+        args: PostureArgs,
+    },
     /// List the alerts detection raised, newest first
     Alerts {
         #[command(flatten)]
@@ -715,6 +723,34 @@ pub struct DetectArgs {
     #[arg(long, value_name = "T")]
     pub since: Option<String>,
     /// List the rules (id, severity, kind, title, sources) instead of running them
+    #[arg(long)]
+    pub list: bool,
+}
+
+/// How `oktasync posture` prints a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum PostureFormat {
+    /// Failing checks and their findings, for people (a summary on stderr)
+    #[default]
+    Table,
+    /// The whole run: every check with its status, evidence rows, sources and fixes
+    Json,
+    /// SARIF 2.1.0, for code-scanning tools: a rule per check, a result per finding
+    Sarif,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct PostureArgs {
+    /// Output format
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = PostureFormat::Table)]
+    pub format: PostureFormat,
+    /// Short for --format json
+    #[arg(long)]
+    pub json: bool,
+    /// Only checks of this severity or above (info, low, medium, high, critical)
+    #[arg(long, value_name = "S")]
+    pub min_severity: Option<String>,
+    /// List the checks (id, severity, sources, params, SQL) instead of running them
     #[arg(long)]
     pub list: bool,
 }

@@ -11,6 +11,7 @@
 pub mod detection;
 pub mod grants;
 mod okta_conventions;
+pub mod posture;
 pub mod roles;
 mod secret;
 pub mod serve;
@@ -134,6 +135,7 @@ const SERVE_TABLES: &[&str] = &[
     "roles",
     "targets",
     "detection",
+    "posture",
 ];
 
 pub use oktasync_engine::Resource;

@@ -17,6 +17,7 @@ mod history;
 mod init;
 mod logs;
 mod output;
+mod posture;
 mod progress;
 mod push;
 mod roles;
@@ -260,6 +261,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Detect { mirror, args, out } => detect::detect(&mirror, &args, out.format()).await,
+        Command::Posture { mirror, args } => posture::run(&mirror, &args).await,
         Command::Alerts { mirror, args, out } => {
             let (store, org) = open_mirror(&mirror).await?;
             detect::alerts(store.as_ref(), org, &args, out.format()).await?;

@@ -41,14 +41,17 @@ pub async fn serve(org: &OrgArgs, args: &ServeArgs) -> Result<ExitCode> {
             served.orgs.len()
         )));
     }
-    let after_changes: Vec<Arc<dyn oktasync_serve::AfterChanges>> = if push_targets.is_empty() {
-        Vec::new()
-    } else {
-        vec![Arc::new(crate::push::PushAfterChanges {
+    let mut after_changes: Vec<Arc<dyn oktasync_serve::AfterChanges>> =
+        vec![Arc::new(crate::posture::PostureAfterChanges {
+            posture: crate::config::posture::load(&settings).map_err(exit::config)?,
+            clock: Arc::new(SystemClock),
+        })];
+    if !push_targets.is_empty() {
+        after_changes.push(Arc::new(crate::push::PushAfterChanges {
             targets: push_targets,
             roles: roles.clone(),
-        })]
-    };
+        }));
+    }
     let after_runs: Vec<Arc<dyn oktasync_serve::AfterChanges>> =
         match crate::detect::after_sync_detector(&settings)? {
             Some(detector) => vec![Arc::new(crate::detect::DetectAfterRuns {

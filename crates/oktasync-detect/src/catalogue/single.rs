@@ -6,7 +6,7 @@
 use super::{ELASTIC, OKTA, PANTHER, SIGMA};
 use crate::event::Event;
 use crate::rule::{Context, Key, Logic, Matcher, Params, Rule, login_shape};
-use crate::severity::Severity::{self, *};
+use oktasync_store::Severity::{self, *};
 
 /// One single-event rule, as data.
 struct Spec {

@@ -6,7 +6,7 @@
 use super::{CHRONICLE, ELASTIC, PANTHER, SENTINEL, SPLUNK};
 use crate::event::Event;
 use crate::rule::{AbsenceRule, Finding, Key, Logic, Params, Rule, WindowRule};
-use crate::severity::Severity::{self, *};
+use oktasync_store::Severity::{self, *};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -9,6 +9,7 @@ pub mod groups;
 pub mod logs;
 pub mod ops;
 pub mod orgs;
+pub mod posture;
 pub mod roles;
 pub mod runs;
 pub mod users;
@@ -43,7 +44,7 @@ use utoipa_axum::routes;
     ),
     tags(
         (name = "orgs"), (name = "users"), (name = "groups"), (name = "apps"),
-        (name = "admins"), (name = "roles"), (name = "changes"), (name = "logs"), (name = "alerts"), (name = "runs"), (name = "syncs"), (name = "webhooks"),
+        (name = "admins"), (name = "roles"), (name = "changes"), (name = "logs"), (name = "alerts"), (name = "posture"), (name = "runs"), (name = "syncs"), (name = "webhooks"),
         (name = "grants", description = "Time-bound group grants written to Okta; changing them needs a `grant` token"),
         (name = "operations", description = "Health and metrics; no token needed")
     )
@@ -80,6 +81,7 @@ fn v1() -> OpenApiRouter<AppState> {
         .routes(routes!(changes::list))
         .routes(routes!(logs::list))
         .routes(routes!(logs::alerts))
+        .routes(routes!(posture::findings))
         .routes(routes!(runs::list))
         .routes(routes!(runs::start))
         .routes(routes!(runs::get))

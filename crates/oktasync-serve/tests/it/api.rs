@@ -459,6 +459,52 @@ async fn story(store: Arc<Mirror>) {
         3
     );
 
+    // posture: the kept findings, by check and subject, filtered by severity and check
+    {
+        use oktasync_store::{CheckOutcome, PostureStore};
+        let finding = |subject: &str| {
+            let mut evidence = serde_json::Map::new();
+            evidence.insert("subject".into(), subject.into());
+            (subject.to_string(), evidence)
+        };
+        let outcomes = [
+            CheckOutcome {
+                check_id: "okta.users.inactive".into(),
+                severity: "medium".into(),
+                evaluated: true,
+                findings: vec![finding("a@example.com"), finding("b@example.com")],
+            },
+            CheckOutcome {
+                check_id: "okta.admins.without_mfa".into(),
+                severity: "critical".into(),
+                evaluated: true,
+                findings: vec![finding("root@example.com")],
+            },
+        ];
+        let recorded = store
+            .record_posture(org, &outcomes, chrono::Utc::now())
+            .await
+            .unwrap();
+        assert_eq!(recorded.new.values().map(Vec::len).sum::<usize>(), 3);
+    }
+    let findings = all_pages(&server.url("/v1/orgs/emu/posture"), &read, 2).await;
+    assert_eq!(findings.len(), 3);
+    let critical = all_pages(
+        &server.url("/v1/orgs/emu/posture?min_severity=high"),
+        &read,
+        10,
+    )
+    .await;
+    assert_eq!(critical.len(), 1);
+    assert_eq!(critical[0]["subject"], "root@example.com");
+    let inactive = all_pages(
+        &server.url("/v1/orgs/emu/posture?check=okta.users.inactive"),
+        &read,
+        10,
+    )
+    .await;
+    assert_eq!(inactive.len(), 2);
+
     // Errors are problem documents with a stable type.
     let problem = |body: &Value, kind: &str| {
         assert_eq!(
@@ -596,6 +642,7 @@ async fn story(store: Arc<Mirror>) {
         "/v1/orgs/{org}/changes",
         "/v1/orgs/{org}/logs",
         "/v1/orgs/{org}/alerts",
+        "/v1/orgs/{org}/posture",
         "/v1/orgs/{org}/runs",
         "/v1/orgs/{org}/syncs",
         "/v1/orgs/{org}/syncs/{id}",

@@ -11,6 +11,7 @@ mod fresh;
 mod grant_crash;
 mod grants;
 mod postgres;
+mod posture;
 mod push;
 mod roles;
 mod scope;

@@ -1,4 +1,4 @@
-//! How serious an alert is.
+//! How serious an alert (detection) or a finding (posture) is.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
