@@ -7,6 +7,11 @@
 //! sorted, so that a mirror producing the same form from API responses matches it byte for byte.
 //! Lists: `app_groups`, `app_users`, `apps`, `factors` (`{factor, user_id}`, every user's),
 //! `group_members`, `group_rules`, `groups`, `idps`, `role_assignments`, `users`.
+//!
+//! `GET export?include=posture` adds the security configuration, which the default export
+//! leaves out: `app_grants` (`{app_id, grant}`), `authenticators`, `log_streams`,
+//! `network_zones`, `policies`, `policy_rules` (`{policy_id, rule}`), `service_apps` and
+//! `threat_insight`.
 
 use crate::api::{Shared, json_object, value_response};
 use crate::churn;
@@ -18,7 +23,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use serde_json::{Map, Value};
@@ -189,12 +194,99 @@ pub fn export(org: &Org) -> Value {
     serde_json::from_slice(&export_bytes(org)).unwrap_or(Value::Null)
 }
 
-async fn export_handler(State(s): State<ControlState>) -> Response {
-    let body = export_bytes(&s.app.org.read());
+/// The security configuration's lists for `export?include=posture`, keyed as the export
+/// names them. Grants name the org's URL (`issuer`), so the caller's `origin` is needed.
+pub fn export_posture(org: &Org, origin: &str) -> Map<String, Value> {
+    let mut m = Map::new();
+    let list = |items: Vec<Value>| Value::Array(items.into_iter().map(sort_keys).collect());
+    m.insert(
+        "app_grants".into(),
+        list(
+            org.app_grants
+                .iter()
+                .flat_map(|(app, grants)| {
+                    grants.iter().map(move |g| {
+                        serde_json::json!({"app_id": app, "grant": g.to_value(origin, false)})
+                    })
+                })
+                .collect(),
+        ),
+    );
+    m.insert(
+        "authenticators".into(),
+        list(org.authenticators.iter().map(|a| a.to_value()).collect()),
+    );
+    m.insert(
+        "log_streams".into(),
+        list(org.log_streams.values().map(|l| l.to_value()).collect()),
+    );
+    m.insert(
+        "network_zones".into(),
+        list(org.zones.values().map(|z| z.to_value()).collect()),
+    );
+    m.insert(
+        "policies".into(),
+        list(org.policies.values().map(|p| p.to_value()).collect()),
+    );
+    m.insert(
+        "policy_rules".into(),
+        list(
+            org.policies
+                .values()
+                .flat_map(|p| {
+                    p.rules.iter().map(
+                        move |r| serde_json::json!({"policy_id": p.id, "rule": r.to_value(p.kind)}),
+                    )
+                })
+                .collect(),
+        ),
+    );
+    m.insert(
+        "service_apps".into(),
+        list(org.service_apps.values().map(|a| a.to_value()).collect()),
+    );
+    m.insert(
+        "threat_insight".into(),
+        sort_keys(org.threat_insight.to_value()),
+    );
+    m
+}
+
+/// Whether an export request asks for the security configuration (`include=posture`); 400
+/// for any other `include`.
+fn include_posture(uri: &Uri) -> Result<bool> {
+    let query = crate::api::pagination::ListQuery::parse(uri)?;
+    match query.value("include") {
+        None => Ok(false),
+        Some("posture") => Ok(true),
+        Some(other) => Err(OktaError::validation(
+            "include",
+            format!("include: '{other}' is not supported; use posture"),
+        )),
+    }
+}
+
+async fn export_handler(
+    State(s): State<ControlState>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response> {
+    let posture = include_posture(&uri)?;
+    let body = {
+        let org = s.app.org.read();
+        let bytes = export_bytes(&org);
+        if posture {
+            let mut export: Map<String, Value> = serde_json::from_slice(&bytes).unwrap_or_default();
+            export.extend(export_posture(&org, &s.app.origin(&headers, &uri)));
+            serde_json::to_vec(&sort_keys(Value::Object(export))).unwrap_or_default()
+        } else {
+            bytes
+        }
+    };
     let mut resp = (StatusCode::OK, Bytes::from(body)).into_response();
     resp.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    resp
+    Ok(resp)
 }
 
 async fn churn_handler(State(s): State<ControlState>, body: Bytes) -> Result<Response> {

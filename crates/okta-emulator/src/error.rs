@@ -56,6 +56,16 @@ impl OktaError {
         .with_cause(cause)
     }
 
+    /// E0000002 400 `The request was not valid: {0}`, with no causes (e.g. an unknown policy
+    /// type: `Invalid policy type specified`).
+    pub fn invalid_request(detail: &str) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "E0000002",
+            format!("The request was not valid: {detail}"),
+        )
+    }
+
     /// E0000003 400 malformed body.
     pub fn malformed_body() -> Self {
         Self::new(

@@ -19,6 +19,8 @@ use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 
+mod posture;
+
 /// Average number of (non-Everyone) groups per user.
 const GROUPS_PER_USER: f64 = 10.0;
 
@@ -696,6 +698,10 @@ pub fn generate(params: GenParams) -> Org {
     generate_rules(&mut org, &user_ids, &group_ids, anchor, &mut rule_rng);
     let mut token_rng = ChaCha8Rng::seed_from_u64(params.seed ^ TOKEN_SEED_SALT);
     generate_api_tokens(&mut org, anchor, &mut token_rng);
+    // The security configuration draws from its own stream too, after everything it refers
+    // to (groups, admin roles, OIDC apps) exists.
+    let mut posture_rng = ChaCha8Rng::seed_from_u64(params.seed ^ posture::POSTURE_SEED_SALT);
+    posture::generate_posture(&mut org, org_created, anchor, &mut posture_rng);
     org
 }
 
@@ -1056,14 +1062,19 @@ fn app_shape(
     rng: &mut ChaCha8Rng,
 ) -> (Value, Value, Vec<&'static str>) {
     let (mut credentials, mut settings, features) = mode_shape(mode, name, label, rng);
-    if let Value::Object(c) = &mut credentials {
+    add_every_app_fields(&mut credentials, &mut settings);
+    (credentials, settings, features)
+}
+
+/// Adds `credentials.signing` and `settings.notifications.vpn` where they are missing.
+fn add_every_app_fields(credentials: &mut Value, settings: &mut Value) {
+    if let Value::Object(c) = credentials {
         c.entry("signing").or_insert_with(|| json!({}));
     }
-    if let Value::Object(s) = &mut settings {
+    if let Value::Object(s) = settings {
         s.entry("notifications")
             .or_insert_with(|| json!({"vpn": {"network": {"connection": "DISABLED"}}}));
     }
-    (credentials, settings, features)
 }
 
 fn mode_shape(

@@ -398,10 +398,27 @@ pub fn address(rng: &mut impl Rng, first: u8, second: u8) -> String {
     )
 }
 
+/// The first three octets of an office's egress addresses (`64.{20 + city}.10`).
+fn office_prefix(city_index: usize) -> String {
+    format!("64.{}.10", 20 + city_index)
+}
+
+/// Every office's egress network in CIDR form, in [`CITIES`] order (the cities with an
+/// office, those staff profiles name): the gateways of the generated "Corporate offices"
+/// network zone.
+pub fn office_cidrs() -> Vec<String> {
+    CITIES
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| !c.profile_city.is_empty())
+        .map(|(i, _)| format!("{}.0/24", office_prefix(i)))
+        .collect()
+}
+
 fn office_location(city_index: usize, k: usize) -> Location {
     let city = &CITIES[city_index];
     Location {
-        ip: format!("64.{}.10.{}", 20 + city_index, 10 + k),
+        ip: format!("{}.{}", office_prefix(city_index), 10 + k),
         geo: &city.geo,
         asn: &OFFICE_NETWORK,
         is_proxy: false,

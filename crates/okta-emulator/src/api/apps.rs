@@ -161,11 +161,12 @@ async fn get_one(
 ) -> Result<Response> {
     let origin = s.origin(&headers, &uri);
     let org = s.org.read();
-    let aid = org.app_id(&id)?;
+    // The org's OAuth service apps are served here too, though the list leaves them out.
+    let app = org.app_or_service_app(&id)?;
     Ok(object_response(
         StatusCode::OK,
-        &org.apps[&aid].json(),
-        Some(&app_links(&origin, &org.apps[&aid])),
+        &app.json(),
+        Some(&app_links(&origin, app)),
     ))
 }
 

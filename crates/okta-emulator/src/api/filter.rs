@@ -3,8 +3,8 @@
 
 use crate::error::OktaError;
 pub use okta_filter::{
-    Attr, Expr, Filterable, GROUP_FILTER, GROUP_SEARCH, LOG_FILTER, Op, Rules, USER_FILTER,
-    USER_SEARCH, Value, eval, find_eq,
+    Attr, Expr, Filterable, GROUP_FILTER, GROUP_SEARCH, JsonObject, LOG_FILTER, Op, Rules,
+    USER_FILTER, USER_SEARCH, Value, eval, find_eq,
 };
 
 /// Parses `src` and checks it against `rules`; errors are 400 E0000031.

@@ -2,15 +2,21 @@
 
 pub mod api_tokens;
 pub mod apps;
+pub mod authenticators;
 pub mod factors;
 pub mod filter;
+pub mod grants;
 pub mod group_rules;
 pub mod groups;
 pub mod idps;
+pub mod log_streams;
 pub mod logs;
 pub mod pagination;
+pub mod policies;
 pub mod roles;
+pub mod threats;
 pub mod users;
+pub mod zones;
 
 use crate::clock::Clock;
 use crate::error::{OktaError, Result};
@@ -178,5 +184,11 @@ pub fn router(state: Shared) -> Router {
         .merge(factors::routes())
         .merge(logs::routes())
         .merge(api_tokens::routes())
+        .merge(policies::routes())
+        .merge(authenticators::routes())
+        .merge(zones::routes())
+        .merge(threats::routes())
+        .merge(log_streams::routes())
+        .merge(grants::routes())
         .with_state(state)
 }

@@ -208,6 +208,28 @@ pub fn json_response(body: Vec<u8>, links: Option<&Links>) -> Response {
     resp
 }
 
+/// One page of a list keyed by id: up to `limit` of `items` (those after the cursor that
+/// pass the request's filters), each with the `_links` `object` gives it, and the `Link`
+/// header, whose `next` cursor is the last item's id.
+pub fn id_page<'a, T: 'a>(
+    items: impl Iterator<Item = &'a T>,
+    limit: usize,
+    object: impl Fn(&T) -> (Id, Bytes, String),
+    (origin, path, query): (&str, &str, &ListQuery),
+) -> Response {
+    let (page, more) = take_page(items, limit);
+    let mut w = ArrayWriter::with_capacity(page.len() * 800 + 2);
+    let mut last = None;
+    for item in page {
+        let (id, json, links) = object(item);
+        w.push(&json, Some(&links));
+        last = Some(id);
+    }
+    let next = more.then(|| last.map(|id| id.to_string())).flatten();
+    let links = Links::for_page(origin, path, query, limit, next);
+    json_response(w.finish(), Some(&links))
+}
+
 /// The key range left to list after a cursor: everything after `after`, or everything.
 /// For `BTreeMap::range` and `BTreeSet::range` over ids.
 pub fn after_cursor(after: Option<Id>) -> (Bound<Id>, Bound<Id>) {

@@ -106,6 +106,9 @@ pub fn classify(method: &Method, path: &str) -> Route {
         ["groups", _] => api("group", rw("okta.groups.read", "okta.groups.manage")),
         ["groups", _, "roles", ..] => api("groups", rw("okta.roles.read", "okta.roles.manage")),
         ["groups", ..] => api("groups", rw("okta.groups.read", "okta.groups.manage")),
+        ["apps", _, "grants", ..] => {
+            api("apps", rw("okta.appGrants.read", "okta.appGrants.manage"))
+        }
         ["apps", _] => api("app", rw("okta.apps.read", "okta.apps.manage")),
         ["apps", ..] => api("apps", rw("okta.apps.read", "okta.apps.manage")),
         ["logs", ..] => api("logs", "okta.logs.read"),
@@ -113,6 +116,23 @@ pub fn classify(method: &Method, path: &str) -> Route {
         ["iam", ..] => api("other", rw("okta.roles.read", "okta.roles.manage")),
         ["idps", ..] => api("other", rw("okta.idps.read", "okta.idps.manage")),
         ["api-tokens", ..] => api("other", rw("okta.apiTokens.read", "okta.apiTokens.manage")),
+        ["policies", ..] => api("other", rw("okta.policies.read", "okta.policies.manage")),
+        ["authenticators", ..] => api(
+            "other",
+            rw("okta.authenticators.read", "okta.authenticators.manage"),
+        ),
+        ["zones", ..] => api(
+            "other",
+            rw("okta.networkZones.read", "okta.networkZones.manage"),
+        ),
+        ["threats", ..] => api(
+            "other",
+            rw("okta.threatInsights.read", "okta.threatInsights.manage"),
+        ),
+        ["logStreams", ..] => api(
+            "other",
+            rw("okta.logStreams.read", "okta.logStreams.manage"),
+        ),
         _ => Route {
             kind: RouteKind::Api,
             bucket: "other",
@@ -227,6 +247,20 @@ mod tests {
         assert_eq!(
             c(Method::GET, "/api/v1/api-tokens"),
             ("other", Some("okta.apiTokens.read"))
+        );
+        for (path, scope) in [
+            ("/api/v1/policies", "okta.policies.read"),
+            ("/api/v1/policies/00p1/rules/0pr1", "okta.policies.read"),
+            ("/api/v1/authenticators/aut1", "okta.authenticators.read"),
+            ("/api/v1/zones", "okta.networkZones.read"),
+            ("/api/v1/threats/configuration", "okta.threatInsights.read"),
+            ("/api/v1/logStreams/0oa1", "okta.logStreams.read"),
+        ] {
+            assert_eq!(c(Method::GET, path), ("other", Some(scope)), "{path}");
+        }
+        assert_eq!(
+            c(Method::GET, "/api/v1/apps/0oa1/grants"),
+            ("apps", Some("okta.appGrants.read"))
         );
         assert_eq!(
             classify(&Method::POST, "/oauth2/v1/token").kind,

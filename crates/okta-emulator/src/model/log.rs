@@ -2,8 +2,11 @@
 
 use super::Org;
 use super::ids::{Id, Ts, format_ts, whole_second};
+use super::log_streams::LogStream;
 use super::objects::{App, Group, Idp, User};
+use super::policies::{Policy, PolicyRule};
 use super::rules::GroupRule;
+use super::zones::NetworkZone;
 use bytes::Bytes;
 use rand::Rng;
 use serde_json::{Value, json};
@@ -131,6 +134,46 @@ impl Target {
             kind: "Token",
             alternate_id: "unknown".into(),
             display_name: name.to_string(),
+        }
+    }
+
+    /// A policy (`PolicyEntity`, as Okta's policy events name it).
+    pub fn policy(p: &Policy) -> Self {
+        Target {
+            id: p.id.to_string(),
+            kind: "PolicyEntity",
+            alternate_id: "unknown".into(),
+            display_name: p.name.clone(),
+        }
+    }
+
+    /// A policy rule.
+    pub fn policy_rule(r: &PolicyRule) -> Self {
+        Target {
+            id: r.id.to_string(),
+            kind: "PolicyRule",
+            alternate_id: "unknown".into(),
+            display_name: r.name.clone(),
+        }
+    }
+
+    /// A network zone.
+    pub fn zone(z: &NetworkZone) -> Self {
+        Target {
+            id: z.id.to_string(),
+            kind: "NetworkZone",
+            alternate_id: "unknown".into(),
+            display_name: z.name.clone(),
+        }
+    }
+
+    /// A log stream.
+    pub fn log_stream(l: &LogStream) -> Self {
+        Target {
+            id: l.id.to_string(),
+            kind: "LogStream",
+            alternate_id: "unknown".into(),
+            display_name: l.name.clone(),
         }
     }
 
@@ -521,6 +564,34 @@ pub fn describe(event_type: &str) -> (Option<&'static str>, &'static str) {
             Some("core.user.added_to_rule_exclusion"),
             "User added to exclusion list for group rule",
         ),
+        // The security configuration's events. Okta's event catalogue maps none of them to a
+        // legacy type.
+        "policy.lifecycle.create" => (None, "Create policy"),
+        "policy.lifecycle.update" => (None, "Update policy"),
+        "policy.lifecycle.delete" => (None, "Delete policy"),
+        "policy.lifecycle.activate" => (None, "Activate policy"),
+        "policy.lifecycle.deactivate" => (None, "Deactivate policy"),
+        "policy.rule.add" => (None, "Add policy rule"),
+        "policy.rule.update" => (None, "Update policy rule"),
+        "policy.rule.delete" => (None, "Delete policy rule"),
+        "policy.rule.activate" => (None, "Activate policy rule"),
+        "policy.rule.deactivate" => (None, "Deactivate policy rule"),
+        "zone.create" => (None, "Create network zone"),
+        "zone.update" => (None, "Update network zone"),
+        "zone.delete" => (None, "Delete network zone"),
+        "zone.activate" => (None, "Activate network zone"),
+        "zone.deactivate" => (None, "Deactivate network zone"),
+        "system.log_stream.lifecycle.create" => (None, "Create log stream"),
+        "system.log_stream.lifecycle.update" => (None, "Update log stream"),
+        "system.log_stream.lifecycle.delete" => (None, "Delete log stream"),
+        "system.log_stream.lifecycle.activate" => (None, "Activate log stream"),
+        "system.log_stream.lifecycle.deactivate" => (None, "Deactivate log stream"),
+        "security.threat.configuration.update" => (None, "Update ThreatInsight configuration"),
+        "security.authenticator.lifecycle.activate" => (None, "Activate authenticator"),
+        "security.authenticator.lifecycle.deactivate" => (None, "Deactivate authenticator"),
+        "security.authenticator.lifecycle.update" => (None, "Update authenticator"),
+        "app.oauth2.admin.consent.grant" => (None, "Administrator consent granted for scope"),
+        "app.oauth2.admin.consent.revoke" => (None, "Administrator consent revoked for scope"),
         _ => (None, "Okta event"),
     }
 }

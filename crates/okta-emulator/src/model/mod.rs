@@ -1,4 +1,6 @@
-//! The org held in memory: users, groups, apps, roles, idps, factors and the System Log.
+//! The org held in memory: users, groups, apps, roles, idps, factors and the System Log, and
+//! the read-only security configuration (policies, authenticators, network zones,
+//! ThreatInsight, log streams, app grants).
 //!
 //! Every collection is keyed by [`Id`] in a `BTreeMap`, so cursor pagination is a range scan
 //! from the cursor. Every mutation is a method on [`Org`] (see `ops.rs`) that moves the
@@ -9,28 +11,40 @@
 //! cache, and pages are written by splicing `_links` for the request's origin onto the cached
 //! bytes.
 
+mod authenticators;
 pub mod expr;
 mod factors;
+mod grants;
 mod idps;
 mod ids;
 mod log;
+mod log_streams;
 mod objects;
 mod ops;
+mod policies;
 pub mod rules;
+mod threats;
 mod tokens;
+mod zones;
 
+pub use authenticators::Authenticator;
+pub use grants::{Grant, client_id_of};
 pub use idps::{IDP_KINDS, idp_protocol};
 pub use ids::{Id, Ts, format_ts, parse_ts, whole_second};
 pub use log::{
     Actor, Agent, Asn, Client, Ctx, Event, Geo, LogEntry, Outcome, Session, Target, describe,
 };
+pub use log_streams::{LOG_STREAM_TYPES, LogStream};
 pub use objects::{
     App, AppGroupEntry, AppUserEntry, FACTOR_KINDS, Factor, FactorKind, Group, GroupType, Idp,
     RoleAssignment, RoleType, User, UserStatus, splice_links,
 };
 pub use ops::{RuleInput, UserDeletion};
+pub use policies::{Policy, PolicyRule, PolicyType, SPEC_POLICY_TYPES};
 pub use rules::{GroupRule, RuleMemberships, RuleStatus};
+pub use threats::{THREAT_ACTIONS, ThreatInsight};
 pub use tokens::{ApiToken, TokenNetwork};
+pub use zones::NetworkZone;
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -92,6 +106,19 @@ pub struct Org {
     pub super_admin: Option<Id>,
     /// Okta API tokens (metadata only; the emulator never holds a secret), by id (`00T…`).
     pub api_tokens: BTreeMap<Id, ApiToken>,
+    /// Policies of every type with their rules, by id (`00p…`, `rst…`).
+    pub policies: BTreeMap<Id, Policy>,
+    /// Authenticators in the order Okta lists them.
+    pub authenticators: Vec<Authenticator>,
+    /// Network zones by id (`nzo…`).
+    pub zones: BTreeMap<Id, NetworkZone>,
+    pub threat_insight: ThreatInsight,
+    /// Log streams by id.
+    pub log_streams: BTreeMap<Id, LogStream>,
+    /// OAuth service apps, kept out of `apps` (see `grants.rs`), by id.
+    pub service_apps: BTreeMap<Id, App>,
+    /// App id → its scope consent grants, by grant id.
+    pub app_grants: BTreeMap<Id, Vec<Grant>>,
     /// Source of ids and event uuids for mutations (seeded, so churn is reproducible).
     pub rng: ChaCha8Rng,
 }
@@ -125,6 +152,13 @@ impl Org {
             log: Vec::new(),
             super_admin: None,
             api_tokens: BTreeMap::new(),
+            policies: BTreeMap::new(),
+            authenticators: Vec::new(),
+            zones: BTreeMap::new(),
+            threat_insight: ThreatInsight::disabled(created),
+            log_streams: BTreeMap::new(),
+            service_apps: BTreeMap::new(),
+            app_grants: BTreeMap::new(),
             rng,
         };
         let mut profile = serde_json::Map::new();

@@ -5,7 +5,7 @@ use bytes::Bytes;
 use serde_json::{Map, Value, json};
 use std::sync::OnceLock;
 
-fn ts(ms: Ts) -> Value {
+pub(super) fn ts(ms: Ts) -> Value {
     Value::String(format_ts(ms))
 }
 
@@ -14,7 +14,7 @@ fn opt_ts(ms: Option<Ts>) -> Value {
 }
 
 /// Serializes an object once and keeps the bytes until the object changes.
-fn cached(cell: &OnceLock<Bytes>, build: impl FnOnce() -> Value) -> Bytes {
+pub(super) fn cached(cell: &OnceLock<Bytes>, build: impl FnOnce() -> Value) -> Bytes {
     cell.get_or_init(|| Bytes::from(serde_json::to_vec(&build()).unwrap_or_default()))
         .clone()
 }
