@@ -7,7 +7,9 @@
 //!
 //! Module map:
 //! - [`model`]: the org held in memory (users, groups, group rules, apps, roles, idps, factors,
-//!   log), and the Okta Expression Language subset group rules use.
+//!   log; and, read-only, the security configuration: policies, authenticators, network
+//!   zones, ThreatInsight, log streams, app grants), and the Okta Expression Language subset
+//!   group rules use.
 //! - [`generate`]: seeded synthetic orgs (`--seed`, `--size`).
 //! - [`churn`]: random realistic mutations through the same code paths as the API.
 //! - [`api`]: one module per Okta resource (HTTP handlers), plus pagination and filters.

@@ -16,5 +16,6 @@ mod memberships;
 mod oauth;
 mod openapi;
 mod pagination;
+mod posture;
 mod scenarios;
 mod users;
