@@ -21,8 +21,11 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 pub const DETECT_CHECKPOINT: &str = "detect.seq";
 /// The checkpoint holding when detection last ran (absence rules look up to then).
 pub const DETECT_AT_CHECKPOINT: &str = "detect.at";
-/// Events evaluated per batch (and per transaction).
+/// Events read per batch (alerts and the checkpoint saved per batch, in one transaction).
 pub const EVENTS_PER_BATCH: u32 = 10_000;
+/// A batch is evaluated in time slices of at most this span, oldest first, so that windowed
+/// rules slide over the log: each kept event is read into the look-back about once.
+const SLICE_SPAN_MINUTES: i64 = 30;
 /// How far back absence rules look on a first run.
 const FIRST_RUN_LOOKBACK_DAYS: i64 = 90;
 
@@ -133,7 +136,14 @@ impl Detector {
             ),
             Range::Since(t) => (0, Some(t)),
         };
+        // Events stored before this run were evaluated by earlier runs: a late event (published
+        // before them) re-opens the windows that end at them.
+        let evaluated_before = match range {
+            Range::New if after > 0 => Some(after),
+            _ => None,
+        };
         let mut ctx: Option<Context> = None;
+        let mut lookback = Lookback::default();
         loop {
             let batch = store
                 .log_events_after(org, after, since, EVENTS_PER_BATCH)
@@ -142,13 +152,20 @@ impl Detector {
                 break;
             };
             after = last.seq;
-            let events: Vec<Event> = batch.into_iter().filter_map(Event::from_logged).collect();
+            let mut events: Vec<Event> = batch.into_iter().filter_map(Event::from_logged).collect();
+            events.sort_by_key(|e| (e.published, e.seq));
             report.events += events.len() as u64;
             if ctx.is_none() && self.needs_logins(&events) {
                 ctx = Some(Context::with_logins(store.user_logins(org).await?));
             }
-            let history = self.history(store, org, &events).await?;
-            let alerts = self.evaluate(&events, &history, ctx.as_ref().unwrap_or(&EMPTY));
+            let ctx = ctx.as_ref().unwrap_or(&EMPTY);
+            let mut alerts = Vec::new();
+            for slice in slices(&events) {
+                let history = self
+                    .history(store, org, slice, &mut lookback, evaluated_before)
+                    .await?;
+                alerts.extend(self.evaluate_refs(slice, history, ctx));
+            }
             let mut checkpoints = BTreeMap::new();
             if range == Range::New {
                 checkpoints.insert(DETECT_CHECKPOINT.to_string(), after.to_string());
@@ -193,15 +210,17 @@ impl Detector {
                 .any(|e| e.event_type() == "user.session.start" && e.outcome() == "FAILURE")
     }
 
-    /// The kept events windowed rules need around a batch: from the longest window before
-    /// its first event to the longest window after its last (a window ending after a new
-    /// event may contain it).
-    async fn history(
+    /// The kept events windowed rules need around a slice of new events: the longest window
+    /// before it (slid forward from the previous slice's), and, after it, the events earlier
+    /// runs evaluated (a window ending at one of them may now hold a late event).
+    async fn history<'a>(
         &self,
         store: &dyn Detections,
         org: OrgId,
-        events: &[Event],
-    ) -> Result<Vec<Event>> {
+        slice: &[Event],
+        lookback: &'a mut Lookback,
+        evaluated_before: Option<i64>,
+    ) -> Result<Vec<&'a Event>> {
         let windowed: Vec<(&Rule, &WindowRule)> = self.windowed().collect();
         let Some(longest) = windowed
             .iter()
@@ -210,10 +229,7 @@ impl Detector {
         else {
             return Ok(Vec::new());
         };
-        let (Some(first), Some(last)) = (
-            events.iter().map(|e| e.published).min(),
-            events.iter().map(|e| e.published).max(),
-        ) else {
+        let (Some(first), Some(last)) = (slice.first(), slice.last()) else {
             return Ok(Vec::new());
         };
         let mut types: Vec<String> = windowed
@@ -222,10 +238,35 @@ impl Detector {
             .collect();
         types.sort();
         types.dedup();
-        let kept = store
-            .log_events_between(org, first - longest, last + longest, &types)
+        lookback
+            .cover(
+                store,
+                org,
+                &types,
+                first.published - longest,
+                last.published,
+            )
             .await?;
-        Ok(kept.into_iter().filter_map(Event::from_logged).collect())
+        lookback.ahead.clear();
+        if let Some(max_seq) = evaluated_before {
+            let later = store
+                .log_events_between(
+                    org,
+                    last.published,
+                    last.published + longest,
+                    &types,
+                    Some(max_seq),
+                )
+                .await?;
+            let seen = &lookback.seqs;
+            let ahead: Vec<Event> = later
+                .into_iter()
+                .filter(|row| !seen.contains(&row.seq))
+                .filter_map(Event::slim_from_logged)
+                .collect();
+            lookback.ahead = ahead;
+        }
+        Ok(lookback.events.iter().chain(&lookback.ahead).collect())
     }
 
     fn windowed(&self) -> impl Iterator<Item = (&Rule, &WindowRule)> {
@@ -238,10 +279,19 @@ impl Detector {
     /// The alerts single-event and windowed rules raise for `new` events, with `history`
     /// (kept events around them, which may include them) as the windows' look-back.
     pub fn evaluate(&self, new: &[Event], history: &[Event], ctx: &Context) -> Vec<NewAlert> {
+        self.evaluate_refs(new, history.iter().collect(), ctx)
+    }
+
+    fn evaluate_refs<'a>(
+        &self,
+        new: &'a [Event],
+        history: Vec<&'a Event>,
+        ctx: &Context,
+    ) -> Vec<NewAlert> {
         let mut found = Alerts::default();
         let new_seqs: HashSet<i64> = new.iter().map(|e| e.seq).collect();
-        let mut all: Vec<&Event> = history.iter().collect();
         let kept: HashSet<i64> = history.iter().map(|e| e.seq).collect();
+        let mut all = history;
         all.extend(new.iter().filter(|e| !kept.contains(&e.seq)));
         for rule in &self.rules {
             match &rule.logic {
@@ -286,16 +336,88 @@ impl Detector {
         }
         let types: Vec<String> = absence.event_types.iter().map(|t| t.to_string()).collect();
         let events: Vec<Event> = store
-            .log_events_between(org, start, now, &types)
+            .log_events_between(org, start, now, &types, None)
             .await?
             .into_iter()
-            .filter_map(Event::from_logged)
+            .filter_map(Event::slim_from_logged)
             .collect();
         Ok(absence_alerts(rule, absence, &events, start, end))
     }
 }
 
 static EMPTY: std::sync::LazyLock<Context> = std::sync::LazyLock::new(Context::default);
+
+/// Consecutive runs of `events` (sorted by time) spanning at most [`SLICE_SPAN_MINUTES`].
+fn slices(events: &[Event]) -> impl Iterator<Item = &[Event]> {
+    let span = Duration::minutes(SLICE_SPAN_MINUTES);
+    let mut rest = events;
+    std::iter::from_fn(move || {
+        let first = rest.first()?;
+        let end = rest
+            .iter()
+            .position(|e| e.published > first.published + span)
+            .unwrap_or(rest.len());
+        let (slice, tail) = rest.split_at(end);
+        rest = tail;
+        Some(slice)
+    })
+}
+
+/// The kept events of a time range, slid forward as slices advance: events leaving the range
+/// are dropped, only the part newly covered is read.
+#[derive(Default)]
+struct Lookback {
+    events: std::collections::VecDeque<Event>,
+    seqs: HashSet<i64>,
+    covered: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    /// Events after the slice that earlier runs evaluated (read per slice).
+    ahead: Vec<Event>,
+}
+
+impl Lookback {
+    async fn cover(
+        &mut self,
+        store: &dyn Detections,
+        org: OrgId,
+        types: &[String],
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<()> {
+        let read_from = match self.covered {
+            Some((start, end)) if from >= start && from <= end => {
+                while self.events.front().is_some_and(|e| e.published < from) {
+                    if let Some(e) = self.events.pop_front() {
+                        self.seqs.remove(&e.seq);
+                    }
+                }
+                if to <= end {
+                    self.covered = Some((from, end));
+                    return Ok(());
+                }
+                end
+            }
+            _ => {
+                self.events.clear();
+                self.seqs.clear();
+                from
+            }
+        };
+        let rows = store
+            .log_events_between(org, read_from, to, types, None)
+            .await?;
+        for row in rows {
+            if !self.seqs.contains(&row.seq)
+                && let Some(e) = Event::slim_from_logged(row)
+            {
+                self.seqs.insert(e.seq);
+                self.events.push_back(e);
+            }
+        }
+        let end = self.covered.map_or(to, |(_, end)| end.max(to));
+        self.covered = Some((from, end));
+        Ok(())
+    }
+}
 
 fn tally(report: &mut DetectReport, saved: Vec<SavedAlert>) {
     for s in saved {

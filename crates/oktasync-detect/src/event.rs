@@ -28,8 +28,79 @@ impl Event {
         })
     }
 
+    /// A kept event, whole (`None` when its JSON cannot be read).
     pub fn from_logged(e: LoggedEvent) -> Option<Event> {
-        Event::from_raw(e.seq, e.raw)
+        Event::from_raw(e.seq, serde_json::from_str(&e.raw).ok()?)
+    }
+
+    /// A kept event with only the fields windowed rules read: a look-back holds many.
+    pub fn slim_from_logged(e: LoggedEvent) -> Option<Event> {
+        let raw: Value = serde_json::from_str(&e.raw).ok()?;
+        let mut slim = serde_json::Map::new();
+        for key in [
+            "uuid",
+            "published",
+            "eventType",
+            "legacyEventType",
+            "displayMessage",
+        ] {
+            if let Some(v) = raw.get(key) {
+                slim.insert(key.into(), v.clone());
+            }
+        }
+        let mut keep = |path: &[&str], fields: &[&str]| {
+            let Some(Value::Object(from)) = at(&raw, path) else {
+                return;
+            };
+            let picked: serde_json::Map<String, Value> = fields
+                .iter()
+                .filter_map(|f| from.get(*f).map(|v| ((*f).to_string(), v.clone())))
+                .collect();
+            let mut node = &mut slim;
+            for key in &path[..path.len() - 1] {
+                node = match node
+                    .entry(key.to_string())
+                    .or_insert_with(|| Value::Object(Default::default()))
+                {
+                    Value::Object(m) => m,
+                    _ => return,
+                };
+            }
+            node.insert(path[path.len() - 1].to_string(), Value::Object(picked));
+        };
+        keep(&["outcome"], &["result", "reason"]);
+        keep(&["actor"], &["id", "type", "alternateId"]);
+        keep(&["client"], &["ipAddress"]);
+        keep(
+            &["client", "geographicalContext"],
+            &["country", "city", "state"],
+        );
+        keep(&["client", "userAgent"], &["os", "browser", "rawUserAgent"]);
+        keep(&["securityContext"], &["isProxy", "asNumber", "asOrg"]);
+        keep(
+            &["authenticationContext"],
+            &["externalSessionId", "rootSessionId"],
+        );
+        keep(
+            &["debugContext", "debugData"],
+            &["dtHash", "factor", "behaviors", "risk", "threatSuspected"],
+        );
+        if let Some(Value::Array(targets)) = raw.get("target") {
+            let slimmed: Vec<Value> = targets
+                .iter()
+                .map(|t| {
+                    let mut m = serde_json::Map::new();
+                    for f in ["id", "type", "alternateId", "displayName"] {
+                        if let Some(v) = t.get(f) {
+                            m.insert(f.into(), v.clone());
+                        }
+                    }
+                    Value::Object(m)
+                })
+                .collect();
+            slim.insert("target".into(), Value::Array(slimmed));
+        }
+        Event::from_raw(e.seq, Value::Object(slim))
     }
 
     /// The string at a dotted path (`client.ipAddress`); `None` for null, absent or empty.

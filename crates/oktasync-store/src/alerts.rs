@@ -24,13 +24,16 @@ use std::collections::BTreeMap;
 /// Most uuids one alert keeps (the count goes on).
 pub const MAX_ALERT_UUIDS: usize = 200;
 
-/// One kept event, as detection reads it.
+/// One kept event, as detection reads it: the event's JSON as text, parsed (or skipped) by
+/// the reader, so that a look-back over many events does not hold them all parsed at once.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LoggedEvent {
     pub seq: i64,
     /// RFC 3339, UTC, milliseconds.
     pub published: String,
-    pub raw: Value,
+    pub event_type: Option<String>,
+    /// The event as Okta returned it (JSON).
+    pub raw: String,
 }
 
 /// An alert as a rule raises it.
@@ -108,13 +111,15 @@ pub trait Detections: MirrorWriter + Send + Sync {
     ) -> Result<Vec<LoggedEvent>>;
 
     /// Kept events published in `[from, to]` whose type is one of `event_types` (exact, or
-    /// globs); every type when empty. In `published`, then `seq` order.
+    /// globs; every type when empty), and, with `max_seq`, stored at or before it. In
+    /// `published`, then `seq` order.
     async fn log_events_between(
         &self,
         org: OrgId,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
         event_types: &[String],
+        max_seq: Option<i64>,
     ) -> Result<Vec<LoggedEvent>>;
 
     /// Every user's login in the mirror (lower case).
@@ -131,14 +136,14 @@ pub trait Detections: MirrorWriter + Send + Sync {
     ) -> Result<Vec<SavedAlert>>;
 }
 
-const EVENT_COLUMNS: &str = "seq, published, raw";
+const EVENT_COLUMNS: &str = "seq, published, event_type, raw";
 
 fn logged(row: &crate::sql::Row) -> Result<LoggedEvent> {
-    let raw: String = row.get(2)?;
     Ok(LoggedEvent {
         seq: row.get(0)?,
         published: row.get(1)?,
-        raw: serde_json::from_str(&raw)?,
+        event_type: row.get(2)?,
+        raw: row.get(3)?,
     })
 }
 
@@ -172,6 +177,7 @@ impl Detections for Mirror {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
         event_types: &[String],
+        max_seq: Option<i64>,
     ) -> Result<Vec<LoggedEvent>> {
         let mut sql = format!(
             "SELECT {EVENT_COLUMNS} FROM log_events WHERE org_id = $1 \
@@ -194,6 +200,10 @@ impl Detections for Mirror {
                 }
             }
             sql.push_str(&format!(" AND ({})", alternatives.join(" OR ")));
+        }
+        if let Some(max) = max_seq {
+            binds.push(Arg::from(max));
+            sql.push_str(&format!(" AND seq <= ${}", binds.len()));
         }
         sql.push_str(" ORDER BY published, seq");
         let mut conn = self.backend.conn().await?;

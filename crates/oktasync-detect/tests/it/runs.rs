@@ -31,6 +31,7 @@ macro_rules! on_both_backends {
 
 on_both_backends!(runs_are_incremental_and_windows_span_them);
 on_both_backends!(absent_reenrolment_is_found_at_its_deadline);
+on_both_backends!(windows_span_time_slices_and_late_events);
 
 /// A mirror of the test's own, its org, and what keeps it alive.
 struct TestStore {
@@ -205,4 +206,71 @@ async fn absent_reenrolment_is_found_at_its_deadline(postgres: bool) {
         .await
         .unwrap();
     assert!(later.new_alerts.is_empty(), "each deadline once");
+}
+
+async fn windows_span_time_slices_and_late_events(postgres: bool) {
+    let Some(t) = TestStore::new(postgres, "windows_span_time_slices_and_late_events").await else {
+        return;
+    };
+    // 20 failures for one user over 57 minutes: evaluated in 30-minute slices, one window.
+    let failures: Vec<E> = (0..20)
+        .map(|i| E::new(i * 180, "user.session.start", "ana").failed("INVALID_CREDENTIALS"))
+        .collect();
+    t.keep(failures).await;
+    let report = Detector::builtin()
+        .run(&t.store, t.org, Range::New, at(4000))
+        .await
+        .unwrap();
+    let brute: Vec<_> = report
+        .new_alerts
+        .iter()
+        .filter(|a| a.rule_id == "okta.brute_force.user")
+        .collect();
+    assert_eq!(brute.len(), 1, "{:?}", report.new_alerts);
+    assert_eq!(brute[0].event_count, 20);
+
+    // A late event: four failures and a success are evaluated (four is not enough); then a
+    // fifth failure arrives, published before the success: the window ending at the success
+    // (evaluated by the earlier run) is looked at again and fires.
+    t.keep(vec![
+        E::new(1000, "user.session.start", "bo")
+            .failed("INVALID_CREDENTIALS")
+            .from("192.0.2.1", "Chile"),
+        E::new(1060, "user.session.start", "bo")
+            .failed("INVALID_CREDENTIALS")
+            .from("192.0.2.2", "Peru"),
+        E::new(1120, "user.session.start", "bo")
+            .failed("INVALID_CREDENTIALS")
+            .from("192.0.2.3", "Chile"),
+        E::new(1180, "user.session.start", "bo")
+            .failed("INVALID_CREDENTIALS")
+            .from("192.0.2.4", "Peru"),
+        E::new(1300, "user.session.start", "bo").from("192.0.2.4", "Peru"),
+    ])
+    .await;
+    let quiet = Detector::builtin()
+        .run(&t.store, t.org, Range::New, at(4100))
+        .await
+        .unwrap();
+    assert!(
+        quiet
+            .new_alerts
+            .iter()
+            .all(|a| a.rule_id != "okta.signin.success_after_failures")
+    );
+    t.keep(vec![
+        E::new(900, "user.session.start", "bo")
+            .failed("INVALID_CREDENTIALS")
+            .from("192.0.2.5", "Chile"),
+    ])
+    .await;
+    let late = Detector::builtin()
+        .run(&t.store, t.org, Range::New, at(4200))
+        .await
+        .unwrap();
+    let ids: Vec<&str> = late.new_alerts.iter().map(|a| a.rule_id.as_str()).collect();
+    assert!(
+        ids.contains(&"okta.signin.success_after_failures"),
+        "{ids:?}"
+    );
 }
