@@ -1,5 +1,6 @@
 mod panther;
 mod runs;
+mod single;
 mod user_rules;
 mod windows;
 

@@ -7,7 +7,7 @@ use oktasync_detect::{Context, Detector, Event, Logic};
 use serde_json::Value;
 
 /// Panther rule → ours. Panther rules without an entry are listed in [`NOT_PORTED`].
-const MAPPING: &[(&str, &str)] = &[
+pub const MAPPING: &[(&str, &str)] = &[
     ("Okta.Support.Access", "okta.support.impersonation"),
     ("Okta.AdminRoleAssigned", "okta.admin_role.granted_to_user"),
     ("Okta.APIKeyCreated", "okta.api_token.created"),

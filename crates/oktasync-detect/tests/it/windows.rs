@@ -371,3 +371,46 @@ fn failed_sign_ins_for_a_look_alike_of_a_real_login() {
         );
     }
 }
+
+#[test]
+fn below_their_thresholds_the_count_rules_stay_quiet() {
+    // Ten failures for one user from four IPs in one country: not many sources.
+    let few_sources: Vec<E> = (0..10)
+        .map(|i| failure(i * 60, "bo").from(&format!("192.0.2.{}", i % 4), "Chile"))
+        .collect();
+    assert!(!fired(&detect(few_sources)).contains(&"okta.brute_force.multi_source".into()));
+    // Five accounts locked from one IP: one short of many.
+    let five: Vec<E> = (0..5)
+        .map(|i| {
+            E::new(i * 30, "user.account.lock", &format!("u{i}")).from("198.51.100.99", "Chile")
+        })
+        .collect();
+    assert!(!fired(&detect(five)).contains(&"okta.lockouts.many_accounts".into()));
+    // Four reset emails in an hour.
+    let resets: Vec<E> = (0..4)
+        .map(|i| E::new(i * 60, "system.email.password_reset.sent_message", "ana"))
+        .collect();
+    assert!(!fired(&detect(resets)).contains(&"okta.password_reset_storm".into()));
+    // Five unanswered challenges for five users from one IP.
+    let abandoned: Vec<E> = (0..5)
+        .map(|i| {
+            E::new(i * 60, "user.authentication.auth_via_mfa", &format!("u{i}"))
+                .outcome("UNANSWERED")
+                .from("203.0.113.3", "Peru")
+        })
+        .collect();
+    assert!(!fired(&detect(abandoned)).contains(&"okta.mfa.abandonment".into()));
+    // Nine MFA failures in five minutes, and ten spread over an hour.
+    let nine: Vec<E> = (0..9)
+        .map(|i| {
+            E::new(i * 20, "user.authentication.auth_via_mfa", "bo").failed("INVALID_CREDENTIALS")
+        })
+        .collect();
+    assert!(!fired(&detect(nine)).contains(&"okta.mfa.many_failures".into()));
+    let spread: Vec<E> = (0..10)
+        .map(|i| {
+            E::new(i * 400, "user.authentication.auth_via_mfa", "bo").failed("INVALID_CREDENTIALS")
+        })
+        .collect();
+    assert!(!fired(&detect(spread)).contains(&"okta.mfa.many_failures".into()));
+}
