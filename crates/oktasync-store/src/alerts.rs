@@ -10,7 +10,7 @@
 use crate::MirrorWriter;
 use crate::changelog::{LogEntry, log_entry};
 use crate::error::Result;
-use crate::log_events::{glob_to_like, published_text};
+use crate::log_events::{matches_pattern, published_text};
 use crate::mirror::Mirror;
 use crate::runlog::write_checkpoints;
 use crate::sql::{Arg, Sql, args};
@@ -189,16 +189,10 @@ impl Detections for Mirror {
             Arg::from(published_text(to)),
         ];
         if !event_types.is_empty() {
-            let mut alternatives = Vec::new();
-            for t in event_types {
-                if t.contains(['*', '?']) {
-                    binds.push(Arg::from(glob_to_like(t)));
-                    alternatives.push(format!("event_type LIKE ${} ESCAPE '\\'", binds.len()));
-                } else {
-                    binds.push(Arg::from(t.clone()));
-                    alternatives.push(format!("event_type = ${}", binds.len()));
-                }
-            }
+            let alternatives: Vec<String> = event_types
+                .iter()
+                .map(|t| matches_pattern("event_type", t, &mut binds))
+                .collect();
             sql.push_str(&format!(" AND ({})", alternatives.join(" OR ")));
         }
         if let Some(max) = max_seq {
@@ -394,13 +388,8 @@ pub(crate) async fn query(
         sql.push_str(&format!(" AND severity IN ({})", placeholders.join(", ")));
     }
     if let Some(rule) = &query.rule {
-        if rule.contains(['*', '?']) {
-            binds.push(Arg::from(glob_to_like(rule)));
-            sql.push_str(&format!(" AND rule_id LIKE ${} ESCAPE '\\'", binds.len()));
-        } else {
-            binds.push(Arg::from(rule.clone()));
-            sql.push_str(&format!(" AND rule_id = ${}", binds.len()));
-        }
+        let condition = matches_pattern("rule_id", rule, &mut binds);
+        sql.push_str(&format!(" AND {condition}"));
     }
     if let Some((last_event, id)) = &query.before {
         binds.push(Arg::from(last_event.clone()));

@@ -120,13 +120,8 @@ pub(crate) async fn query(
         sql.push_str(&format!(" AND e.published >= {p}"));
     }
     if let Some(pattern) = &query.event_type {
-        if pattern.contains(['*', '?']) {
-            let p = bind(glob_to_like(pattern), &mut binds);
-            sql.push_str(&format!(" AND e.event_type LIKE {p} ESCAPE '\\'"));
-        } else {
-            let p = bind(pattern.clone(), &mut binds);
-            sql.push_str(&format!(" AND e.event_type = {p}"));
-        }
+        let condition = matches_pattern("e.event_type", pattern, &mut binds);
+        sql.push_str(&format!(" AND {condition}"));
     }
     if let Some(actor) = &query.actor {
         let p = bind(actor.clone(), &mut binds);
@@ -187,10 +182,22 @@ pub(crate) fn published_text(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
+/// `column` equal to `pattern`, or `LIKE` it when it is a glob (`*`, `?`); its value bound
+/// as the next parameter.
+pub(crate) fn matches_pattern(column: &str, pattern: &str, binds: &mut Vec<Arg>) -> String {
+    if pattern.contains(['*', '?']) {
+        binds.push(Arg::from(glob_to_like(pattern)));
+        format!("{column} LIKE ${} ESCAPE '\\'", binds.len())
+    } else {
+        binds.push(Arg::from(pattern.to_string()));
+        format!("{column} = ${}", binds.len())
+    }
+}
+
 /// The `LIKE` pattern (`\` escapes) of a glob: `*` any run of characters, `?` one. Event
 /// types are lower case, so `LIKE`'s case rules (SQLite ignores ASCII case, PostgreSQL does not)
 /// do not matter in practice.
-pub(crate) fn glob_to_like(glob: &str) -> String {
+fn glob_to_like(glob: &str) -> String {
     let mut out = String::with_capacity(glob.len() + 1);
     for c in glob.chars() {
         match c {

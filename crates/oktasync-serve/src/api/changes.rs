@@ -1,6 +1,6 @@
 //! `/v1/orgs/{org}/changes`: the change log, oldest first.
 
-use super::users::okta_time;
+use super::users::since_param;
 use crate::auth::Caller;
 use crate::extract::{Path, Query};
 use crate::paging::{Page, PageParams, PageRequest};
@@ -50,17 +50,7 @@ pub async fn list(
         })?,
         None => 0,
     };
-    let since = filter
-        .since
-        .as_deref()
-        .map(|t| okta_time("since", t))
-        .transpose()?
-        .map(|t| {
-            chrono::DateTime::parse_from_rfc3339(&t)
-                .map(|t| t.with_timezone(&chrono::Utc))
-                .map_err(|_| ApiError::invalid("since is not a time"))
-        })
-        .transpose()?;
+    let since = since_param(filter.since.as_deref())?;
     let user_id = match &filter.user {
         Some(u) => Some(
             state

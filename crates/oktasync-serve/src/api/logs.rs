@@ -1,7 +1,7 @@
 //! `/v1/orgs/{org}/logs` and `/v1/orgs/{org}/alerts`: the System Log events kept in the
 //! mirror and the alerts detection raised over them, newest first.
 
-use super::users::okta_time;
+use super::users::since_param;
 use crate::auth::Caller;
 use crate::extract::{Path, Query};
 use crate::paging::{Page, PageParams, PageRequest};
@@ -49,17 +49,6 @@ fn before(page: &PageRequest) -> ApiResult<Option<(String, i64)>> {
         .transpose()
 }
 
-fn since(text: Option<&str>) -> ApiResult<Option<chrono::DateTime<chrono::Utc>>> {
-    text.map(|t| okta_time("since", t))
-        .transpose()?
-        .map(|t| {
-            chrono::DateTime::parse_from_rfc3339(&t)
-                .map(|t| t.with_timezone(&chrono::Utc))
-                .map_err(|_| ApiError::invalid("since is not a time"))
-        })
-        .transpose()
-}
-
 #[utoipa::path(get, path = "/v1/orgs/{org}/logs", tag = "logs",
     params(("org" = String, Path, description = "The org's short name"), LogFilter, PageParams),
     responses((status = 200, body = Page<StoredLogEvent>), (status = 400, body = crate::problem::Problem),
@@ -77,7 +66,7 @@ pub async fn list(
     let id = state.org(&caller, &org).await?;
     let page = PageRequest::new(&paging, &format!("logs {id:?} {filter:?}"))?;
     let query = LogQuery {
-        since: since(filter.since.as_deref())?,
+        since: since_param(filter.since.as_deref())?,
         event_type: filter.event_type.clone(),
         actor: filter.actor.clone(),
         target: filter.target.clone(),
@@ -132,7 +121,7 @@ pub async fn alerts(
     let id = state.org(&caller, &org).await?;
     let page = PageRequest::new(&paging, &format!("alerts {id:?} {filter:?}"))?;
     let query = AlertQuery {
-        since: since(filter.since.as_deref())?,
+        since: since_param(filter.since.as_deref())?,
         severities: match &filter.severity {
             Some(s) => severities_from(s)?,
             None => Vec::new(),

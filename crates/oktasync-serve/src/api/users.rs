@@ -75,6 +75,18 @@ pub fn okta_time(name: &str, text: &str) -> ApiResult<String> {
         })
 }
 
+/// A `since` query parameter (RFC 3339) as a time.
+pub fn since_param(text: Option<&str>) -> ApiResult<Option<chrono::DateTime<chrono::Utc>>> {
+    text.map(|t| okta_time("since", t))
+        .transpose()?
+        .map(|t| {
+            chrono::DateTime::parse_from_rfc3339(&t)
+                .map(|t| t.with_timezone(&chrono::Utc))
+                .map_err(|_| ApiError::invalid("since is not a time"))
+        })
+        .transpose()
+}
+
 /// The id of the group named by id or name.
 pub async fn group_id(state: &AppState, org: OrgId, id_or_name: &str) -> ApiResult<String> {
     state
