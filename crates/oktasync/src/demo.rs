@@ -1,6 +1,7 @@
 //! `oktasync demo`: an emulated org in this process, synced into `./oktasync-demo.db`, then
-//! changed and synced again incrementally, so that the change log and `--at` have something
-//! to show.
+//! changed (and attacked: an MFA push-bombing played into its System Log) and synced again
+//! incrementally, so that the change log, `--at`, detection and posture have something to
+//! show.
 
 use crate::output::write_stdout;
 use crate::sync;
@@ -21,6 +22,9 @@ const CREATED_BY: (&str, &str) = ("created_by", "demo");
 
 /// Random changes the demo makes to the org between its two syncs.
 const DEMO_CHURN_OPS: usize = 40;
+
+/// The attack the demo plays into the emulated org's System Log between its two syncs.
+const DEMO_SCENARIO: &str = "push-bombing";
 
 /// The demo replaces only a mirror an earlier demo made (marked in `mirror_meta`); any other
 /// file at the path, a mirror of a real org or a database of another program, is refused
@@ -127,13 +131,16 @@ pub async fn demo(db: Option<PathBuf>, seed: u64, json: bool) -> Result<ExitCode
     let before_changes = chrono::Utc::now();
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let churned = emulator.churn(seed, DEMO_CHURN_OPS);
+    let played = play_scenario(&emulator).await;
     eprintln!(
-        "Changed the emulated org ({} random changes, {} System Log events); syncing again",
+        "Changed the emulated org ({} random changes, {} System Log events) and played an \
+         MFA push-bombing attack into its log; syncing again",
         churned.ops, churned.events
     );
     let incremental = run_sync(&client, &db, json).await;
     emulator.shutdown().await;
     let incremental = incremental?;
+    played?;
     if json {
         sync::print_summary_json(&full)?;
         sync::print_summary_json(&incremental)?;
@@ -145,6 +152,7 @@ pub async fn demo(db: Option<PathBuf>, seed: u64, json: bool) -> Result<ExitCode
     text.push_str(&sync::describe(&incremental, &location));
     let cmd = command_prefix();
     text.push_str(&what_changed(&db, &cmd, before_changes).await?);
+    text.push_str(&security(&db, &cmd).await?);
     text.push_str(&next_steps(&db, &cmd).await?);
     write_stdout(&text)?;
     Ok(ExitCode::SUCCESS)
@@ -254,6 +262,75 @@ async fn what_changed(
     Ok(text)
 }
 
+/// Plays [`DEMO_SCENARIO`] through the emulator's control API.
+async fn play_scenario(emulator: &okta_emulator::RunningEmulator) -> Result<()> {
+    let response = reqwest::Client::new()
+        .post(format!("{}/__emulator/scenario", emulator.base_url()))
+        .header("Authorization", format!("SSWS {}", emulator.token()))
+        .json(&serde_json::json!({"name": DEMO_SCENARIO}))
+        .send()
+        .await
+        .context("the emulator did not play the demo's attack")?;
+    if !response.status().is_success() {
+        bail!(
+            "the emulator refused the demo's attack: {}",
+            response.status()
+        );
+    }
+    Ok(())
+}
+
+/// Detection over the kept System Log and posture over the mirror, as `oktasync detect` and
+/// `oktasync posture` run them.
+async fn security(db: &Path, cmd: &str) -> Result<String> {
+    let store = oktasync_store::open_writer(&DbLocation::Sqlite(db.to_path_buf())).await?;
+    let org = crate::connect::mirror_org(&store, None).await?;
+    let now = chrono::Utc::now();
+    let detected = oktasync_detect::Detector::builtin()
+        .run(&store, org, oktasync_detect::Range::New, now)
+        .await?;
+    let posture = oktasync_posture::Posture::builtin()
+        .run(&store, org, now, true)
+        .await?;
+    store.close().await;
+    let d = quote(&db.display().to_string());
+    let mut alerts = detected.new_alerts;
+    alerts.sort_by_key(|a| std::cmp::Reverse(a.severity.parse::<oktasync_store::Severity>().ok()));
+    let mut text = format!(
+        "\nDetection: {} rules over {} kept System Log events raised {} alerts \
+         (`{cmd} alerts --db {d}`):\n",
+        detected.rules,
+        detected.events,
+        alerts.len()
+    );
+    for a in alerts.iter().take(5) {
+        text.push_str(&format!(
+            "  {:<8} {:<34} {} ({})\n",
+            a.severity, a.rule_id, a.entity, a.summary
+        ));
+    }
+    let mut failing: Vec<_> = posture
+        .checks
+        .iter()
+        .filter(|c| c.status == oktasync_posture::CheckStatus::Fail)
+        .collect();
+    failing.sort_by_key(|c| std::cmp::Reverse(c.severity));
+    text.push_str(&format!(
+        "\nPosture: {} of {} checks fail (`{cmd} posture --db {d}`):\n",
+        failing.len(),
+        posture.checks.len()
+    ));
+    for c in failing.iter().take(5) {
+        text.push_str(&format!(
+            "  {:<8} {:<44} {} findings\n",
+            c.severity.as_str(),
+            c.id,
+            c.findings.len()
+        ));
+    }
+    Ok(text)
+}
+
 /// Commands to try next, naming real objects from the mirror.
 async fn next_steps(db: &Path, cmd: &str) -> Result<String> {
     let store = SqliteStore::open_read_only(db).await?;
@@ -294,6 +371,10 @@ async fn next_steps(db: &Path, cmd: &str) -> Result<String> {
     }
     text.push_str(&format!("  {cmd} admins --db {d}\n"));
     text.push_str(&format!("  {cmd} changes --db {d}\n"));
+    text.push_str(&format!("  {cmd} logs --db {d} --type 'user.mfa.*'\n"));
+    text.push_str(&format!(
+        "  {cmd} posture --db {d} --min-severity high --format sarif\n"
+    ));
     text.push_str(&format!("  {cmd} status --db {d}\n"));
     text.push_str(&format!("  {cmd} export --db {d} --format ndjson | head\n"));
     text.push_str(&format!(

@@ -506,6 +506,9 @@ async fn demo_syncs_changes_and_resyncs_an_emulated_org_and_its_suggestions_run_
     assert!(text.contains("Updated the mirror of"), "{text}");
     assert!(text.contains("What the second sync changed"), "{text}");
     assert!(text.contains("--at "), "an --at example: {text}");
+    // The attack the demo plays is detected, and posture has findings to show.
+    assert!(text.contains("okta.mfa.push_bombing_success"), "{text}");
+    assert!(text.contains("Posture: "), "{text}");
     assert!(dir.path().join("oktasync-demo.db").exists());
     let users = oktasync(
         dir.path(),
