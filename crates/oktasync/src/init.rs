@@ -121,6 +121,22 @@ factors = "admins"                                      # env OKTASYNC_FACTORS, 
 # require_reason = true
 # require_approval = false
 # cleanup_after_days = 30            # accounts made by `grant add --create-user`
+
+# --- Detection (`oktasync detect`, `oktasync alerts`) ------------------------------------------
+# Runs after each sync and watch poll. `oktasync detect --list` names the rules and params.
+# [detection]
+# enabled = true
+# rules_dir = "rules"                # your Sigma and Okta filter rules (*.yml)
+# disabled = ["okta.user.created"]
+# [detection.params."okta.mfa.push_bombing"]
+# min_denials = 5
+
+# --- Posture (`oktasync posture`) ------------------------------------------------------------
+# `oktasync posture --list` names the checks, their params and SQL.
+# [posture]
+# disabled = ["okta.groups.orphaned"]
+# [posture.params."okta.users.inactive"]
+# inactive_days = 90
 "#;
 
 /// Writes the template to `path`, refusing to overwrite unless `force`.
