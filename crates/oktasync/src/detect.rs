@@ -183,6 +183,9 @@ pub fn after_sync_detector(settings: &crate::config::Settings) -> Result<Option<
     detection.detector().map(Some).map_err(exit::config)
 }
 
+/// Most new alerts a sync prints, the most severe first.
+const ALERT_LINES: usize = 20;
+
 /// One line per new alert, for stderr.
 pub fn alert_line(a: &StoredAlert) -> String {
     format!(
@@ -209,8 +212,17 @@ pub async fn after_sync(
     };
     match detector.run(store, org, Range::New, now).await {
         Ok(report) => {
-            for a in &report.new_alerts {
+            // Most severe first; a first sync over a backfilled log may raise many.
+            let mut alerts: Vec<&StoredAlert> = report.new_alerts.iter().collect();
+            alerts.sort_by_key(|a| std::cmp::Reverse(a.severity.parse::<Severity>().ok()));
+            for a in alerts.iter().take(ALERT_LINES) {
                 eprintln!("{}", alert_line(a));
+            }
+            if alerts.len() > ALERT_LINES {
+                eprintln!(
+                    "... and {} more new alerts: `oktasync alerts` lists them",
+                    alerts.len() - ALERT_LINES
+                );
             }
             Some(report)
         }
