@@ -10,7 +10,7 @@ use crate::state::AppState;
 use axum::Extension;
 use axum::Json;
 use axum::extract::State;
-use oktasync_store::{AlertQuery, LogQuery, MirrorReader, StoredAlert, StoredLogEvent};
+use oktasync_store::{AlertQuery, LogQuery, MirrorReader, Severity, StoredAlert, StoredLogEvent};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -92,18 +92,6 @@ pub struct AlertFilter {
     pub rule: Option<String>,
 }
 
-/// The severity names from `min` up.
-fn severities_from(min: &str) -> ApiResult<Vec<String>> {
-    const ORDER: [&str; 5] = ["info", "low", "medium", "high", "critical"];
-    let min = min.to_ascii_lowercase();
-    let at = ORDER.iter().position(|s| *s == min).ok_or_else(|| {
-        ApiError::invalid(format!(
-            "severity must be info, low, medium, high or critical, not {min:?}"
-        ))
-    })?;
-    Ok(ORDER[at..].iter().map(|s| s.to_string()).collect())
-}
-
 #[utoipa::path(get, path = "/v1/orgs/{org}/alerts", tag = "alerts",
     params(("org" = String, Path, description = "The org's short name"), AlertFilter, PageParams),
     responses((status = 200, body = Page<StoredAlert>), (status = 400, body = crate::problem::Problem),
@@ -123,7 +111,12 @@ pub async fn alerts(
     let query = AlertQuery {
         since: since_param(filter.since.as_deref())?,
         severities: match &filter.severity {
-            Some(s) => severities_from(s)?,
+            Some(s) => s
+                .parse::<Severity>()
+                .map_err(|e| ApiError::invalid(e.to_string()))?
+                .and_above()
+                .map(|s| s.as_str().to_string())
+                .collect(),
             None => Vec::new(),
         },
         rule: filter.rule.clone(),
