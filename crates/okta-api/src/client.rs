@@ -10,8 +10,9 @@ use crate::error::{ApiErrorDetails, Error, Result};
 use crate::governor::{Governor, RequestKind};
 use crate::metrics::MetricsSnapshot;
 use crate::models::{
-    AppUser, Application, ApplicationGroupAssignment, Group, GroupRule, IdentityProvider, LogEvent,
-    RoleAssignee, RoleAssignment, User, UserFactor,
+    ApiToken, AppGrant, AppUser, Application, ApplicationGroupAssignment, Authenticator, Group,
+    GroupRule, IdentityProvider, LogEvent, LogStream, NetworkZone, Policy, PolicyRule, RoleAssignee,
+    RoleAssignment, User, UserFactor,
 };
 use crate::pagination::{EndRule, ListingSpec, PageShape, PageStream, page_stream, split_page};
 use crate::retry::{self, AttemptOutcome, RetryReason, Verdict};
@@ -36,6 +37,10 @@ pub const IDPS_PAGE_LIMIT: u32 = 200;
 /// Okta's maximum for group rules (default 50).
 pub const GROUP_RULES_PAGE_LIMIT: u32 = 200;
 pub const LOGS_PAGE_LIMIT: u32 = 1000;
+/// Okta's maximum for API tokens (default 20).
+pub const API_TOKENS_PAGE_LIMIT: u32 = 200;
+/// Okta's maximum for log streams (default 20).
+pub const LOG_STREAMS_PAGE_LIMIT: u32 = 200;
 pub const ROLE_ASSIGNEES_PAGE_LIMIT: u32 = 100;
 
 /// A `filter` for [`OktaClient::list_users`] naming every user status: without a filter Okta
@@ -250,6 +255,45 @@ impl OktaClient {
         )
     }
 
+    /// Policies of one type (`POLICY_TYPES`): Okta lists every policy of the type in one page
+    /// unless asked for fewer.
+    pub fn list_policies(&self, policy_type: &str) -> PageStream<Policy> {
+        self.list(&["policies"], &[("type", policy_type.to_string())])
+    }
+
+    pub fn list_policy_rules(&self, policy_id: &str) -> PageStream<PolicyRule> {
+        self.list(&["policies", policy_id, "rules"], &[])
+    }
+
+    pub fn list_authenticators(&self) -> PageStream<Authenticator> {
+        self.list(&["authenticators"], &[])
+    }
+
+    /// Network zones: every zone in one page unless asked for fewer.
+    pub fn list_network_zones(&self) -> PageStream<NetworkZone> {
+        self.list(&["zones"], &[])
+    }
+
+    /// API tokens' metadata (never their secrets).
+    pub fn list_api_tokens(&self) -> PageStream<ApiToken> {
+        self.list(
+            &["api-tokens"],
+            &[("limit", API_TOKENS_PAGE_LIMIT.to_string())],
+        )
+    }
+
+    pub fn list_log_streams(&self) -> PageStream<LogStream> {
+        self.list(
+            &["logStreams"],
+            &[("limit", LOG_STREAMS_PAGE_LIMIT.to_string())],
+        )
+    }
+
+    /// The Okta API scopes granted to an app (`/api/v1/apps/{appId}/grants`).
+    pub fn list_app_grants(&self, app_id: &str) -> PageStream<AppGrant> {
+        self.list(&["apps", app_id, "grants"], &[])
+    }
+
     /// Users holding admin roles (`/api/v1/iam/assignees/users`; the next link is in the body).
     pub fn list_role_assignees(&self) -> PageStream<RoleAssignee> {
         let url = self.api_url(
@@ -349,6 +393,12 @@ impl OktaClient {
             self.get_json(self.api_url(&["groups", "rules", rule_id], &[])?)
                 .await,
         )
+    }
+
+    /// The org's ThreatInsight configuration (`GET /api/v1/threats/configuration`).
+    pub async fn get_threat_insight(&self) -> Result<Value> {
+        self.get_json(self.api_url(&["threats", "configuration"], &[])?)
+            .await
     }
 
     pub async fn get_idp(&self, idp_id: &str) -> Result<Option<IdentityProvider>> {

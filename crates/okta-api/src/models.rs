@@ -2,21 +2,33 @@
 //! `raw`, the JSON exactly as received, so nothing Okta sends is lost. Missing and null
 //! fields both become `None`; profile attributes of any type never fail a page.
 
+mod api_token;
 mod app;
+mod app_grant;
+mod authenticator;
 mod factor;
 mod group;
 mod group_rule;
 mod idp;
 mod log;
+mod log_stream;
+mod network_zone;
+mod policy;
 mod role;
 mod user;
 
+pub use api_token::ApiToken;
 pub use app::{AppUser, Application, ApplicationGroupAssignment};
+pub use app_grant::AppGrant;
+pub use authenticator::Authenticator;
 pub use factor::UserFactor;
 pub use group::{Group, GroupProfile, GroupStats};
 pub use group_rule::GroupRule;
 pub use idp::IdentityProvider;
 pub use log::{LogActor, LogDebugContext, LogDebugData, LogEvent, LogOutcome, LogTarget};
+pub use log_stream::LogStream;
+pub use network_zone::NetworkZone;
+pub use policy::{POLICY_TYPES, Policy, PolicyRule};
 pub use role::{RoleAssignee, RoleAssignment};
 pub use user::{USER_STATUSES, User, UserProfile};
 

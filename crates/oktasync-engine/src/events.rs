@@ -46,8 +46,31 @@ pub enum EventKind {
     /// `group.user_membership.rule.trigger|deactivated|invalidate|add_exclusion` (a rule
     /// activated, deactivated, made invalid, or a user excluded from it): re-read the rule.
     GroupRuleChanged { rule: String },
+    /// `policy.lifecycle.*`, `policy.rule.*`: re-list the policies, and the rules of the
+    /// policy named (of every policy when the event names none).
+    PolicyChanged { policy: Option<String> },
+    /// Any other change to one of the org's security settings, each re-listed whole (they
+    /// are short lists).
+    SettingChanged(Setting),
+    /// `app.oauth2.as.consent.grant|revoke`: re-list the app's granted Okta API scopes.
+    AppGrantsChanged { app: String },
     /// Nothing the mirror holds (or an event without the targets it should have).
     Ignored,
+}
+
+/// An org-wide security setting listed whole, and what changes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Setting {
+    /// `security.authenticator.lifecycle.*`.
+    Authenticators,
+    /// `zone.*`.
+    NetworkZones,
+    /// `system.api_token.*`.
+    ApiTokens,
+    /// `system.log_stream.lifecycle.*`.
+    LogStreams,
+    /// `security.threat.configuration.update`.
+    ThreatInsight,
 }
 
 /// An Okta object that events, listings and re-reads name. Ordered users first, then groups,
@@ -59,6 +82,9 @@ pub(crate) enum Object {
     App(String),
     Idp(String),
     GroupRule(String),
+    Policy(String),
+    /// The org as a whole: what a listing of the org's settings (zones, tokens, ...) reads.
+    Org,
 }
 
 impl Object {
@@ -193,6 +219,32 @@ fn classify_type(event: &LogEvent, event_type: &str) -> Option<EventKind> {
         | "group.user_membership.rule.add_exclusion" => K::GroupRuleChanged {
             rule: target(event, &["GroupRule"])?,
         },
+        t if t.starts_with("policy.lifecycle.") || t.starts_with("policy.rule.") => {
+            K::PolicyChanged {
+                policy: event
+                    .targets
+                    .iter()
+                    .find(|t| {
+                        t.target_type
+                            .as_deref()
+                            .is_some_and(|ty| ty.starts_with("Policy") && ty != "PolicyRule")
+                    })
+                    .and_then(|t| t.id.clone())
+                    .filter(|id| !id.is_empty()),
+            }
+        }
+        t if t.starts_with("security.authenticator.lifecycle.") => {
+            K::SettingChanged(Setting::Authenticators)
+        }
+        t if t.starts_with("zone.") => K::SettingChanged(Setting::NetworkZones),
+        t if t.starts_with("system.api_token.") => K::SettingChanged(Setting::ApiTokens),
+        t if t.starts_with("system.log_stream.lifecycle.") => {
+            K::SettingChanged(Setting::LogStreams)
+        }
+        "security.threat.configuration.update" => K::SettingChanged(Setting::ThreatInsight),
+        "app.oauth2.as.consent.grant" | "app.oauth2.as.consent.revoke" => K::AppGrantsChanged {
+            app: app_target(event)?,
+        },
         t if t.starts_with("system.idp.lifecycle.") => K::IdpChanged {
             idp: target(event, &["IdentityProvider", "IdpInstance", "Idp"]).or_else(|| {
                 event
@@ -224,6 +276,44 @@ mod tests {
             "target": targets,
         }))
         .unwrap()
+    }
+
+    #[test]
+    fn security_settings_are_re_listed_by_the_events_that_change_them() {
+        let rule = event(
+            "policy.rule.update",
+            &[("PolicyEntity", "00p1"), ("PolicyRule", "0pr1")],
+        );
+        assert_eq!(
+            classify(&rule),
+            EventKind::PolicyChanged {
+                policy: Some("00p1".into())
+            }
+        );
+        // A policy event without its policy re-lists every policy's rules.
+        let bare = event("policy.lifecycle.update", &[]);
+        assert_eq!(classify(&bare), EventKind::PolicyChanged { policy: None });
+        for (event_type, setting) in [
+            ("zone.deactivate", Setting::NetworkZones),
+            ("system.api_token.revoke", Setting::ApiTokens),
+            ("system.log_stream.lifecycle.deactivate", Setting::LogStreams),
+            ("security.threat.configuration.update", Setting::ThreatInsight),
+            (
+                "security.authenticator.lifecycle.deactivate",
+                Setting::Authenticators,
+            ),
+        ] {
+            let e = event(event_type, &[]);
+            assert_eq!(classify(&e), EventKind::SettingChanged(setting), "{event_type}");
+        }
+        let grant = event("app.oauth2.as.consent.grant", &[("AppInstance", "0oa1")]);
+        assert_eq!(
+            classify(&grant),
+            EventKind::AppGrantsChanged { app: "0oa1".into() }
+        );
+        // A sign-in evaluated against a policy changes nothing.
+        let evaluated = event("policy.evaluate_sign_on", &[("PolicyEntity", "00p1")]);
+        assert_eq!(classify(&evaluated), EventKind::Ignored);
     }
 
     #[test]

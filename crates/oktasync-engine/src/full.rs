@@ -27,6 +27,7 @@ use crate::progress::Progress;
 use crate::reading::failed_reading;
 use crate::resources::{module, modules};
 use crate::run_record::RunStarting;
+use crate::options::RESOURCES_CHECKPOINT;
 use crate::scope::SCOPE_CHECKPOINT;
 use crate::scope::full::read_scope;
 use crate::summary::RunSummary;
@@ -94,6 +95,8 @@ pub(crate) async fn run_full(
     let mut session = store.begin_full_sync(org, starting.run_start()).await?;
     // Incremental runs continue only under the scope the mirror was read with.
     session.set_checkpoint(SCOPE_CHECKPOINT, opts.scope.to_string());
+    // ... and only for the resources it read.
+    session.set_checkpoint(RESOURCES_CHECKPOINT, opts.mirrored().join(","));
     let record = starting.recorded(session.run_id());
     progress.run_started(session.run_id(), kind);
     let run_id = record.id().0;

@@ -43,7 +43,7 @@ pub use full::{BATCHES_PER_WRITE, CONCURRENT_LISTINGS, STORE_QUEUE_BATCHES, full
 pub use incremental::{CONCURRENT_REREADS, incremental_sync};
 pub use mode::{SyncMode, sync};
 pub use okta_api::{Clock, SystemClock};
-pub use options::{FactorScope, Resource, SyncOptions};
+pub use options::{FactorScope, RESOURCES_CHECKPOINT, Resource, SyncOptions};
 pub use progress::{NoProgress, Progress, TracingProgress};
 pub use reread::WATERMARK_OVERLAP;
 pub use scope::{SCOPE_CHECKPOINT, SyncScope, UserExpression};

@@ -10,6 +10,10 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
+/// The checkpoint naming the resources the last full sync read (comma-separated): an
+/// incremental run that wants one it did not read falls back to a full sync, which reads it.
+pub const RESOURCES_CHECKPOINT: &str = "sync.resources";
+
 /// A kind of Okta object a sync can mirror (`--resources`). What each one is (its name, its
 /// table) and how it is synced is its module's, in [`crate::resources`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -30,10 +34,24 @@ pub enum Resource {
     Factors,
     /// Group rules: which users an expression adds to which groups.
     GroupRules,
+    /// Policies of every type the sync lists.
+    Policies,
+    /// The rules of each policy.
+    PolicyRules,
+    Authenticators,
+    NetworkZones,
+    /// Okta API tokens' metadata (table `okta_api_tokens`).
+    ApiTokens,
+    /// System Log streams.
+    LogStreams,
+    /// The ThreatInsight configuration (table `org_settings`).
+    ThreatInsight,
+    /// The Okta API scopes granted to OAuth apps.
+    AppGrants,
 }
 
 impl Resource {
-    pub const ALL: [Resource; 10] = [
+    pub const ALL: [Resource; 18] = [
         Resource::Users,
         Resource::Groups,
         Resource::Memberships,
@@ -44,6 +62,14 @@ impl Resource {
         Resource::Idps,
         Resource::Factors,
         Resource::GroupRules,
+        Resource::Policies,
+        Resource::PolicyRules,
+        Resource::Authenticators,
+        Resource::NetworkZones,
+        Resource::ApiTokens,
+        Resource::LogStreams,
+        Resource::ThreatInsight,
+        Resource::AppGrants,
     ];
 }
 
@@ -136,6 +162,15 @@ impl SyncOptions {
             .now()
             .checked_sub_signed(retention)
             .unwrap_or(DateTime::<Utc>::MIN_UTC)
+    }
+
+    /// The resources the run mirrors, by name, as [`RESOURCES_CHECKPOINT`] records them.
+    pub fn mirrored(&self) -> Vec<&'static str> {
+        Resource::ALL
+            .into_iter()
+            .filter(|r| self.wants(*r))
+            .map(Resource::as_str)
+            .collect()
     }
 
     /// Whether the run mirrors `resource`: selected, and mirrored under the scope.

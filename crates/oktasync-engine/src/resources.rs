@@ -8,15 +8,23 @@
 //! what they mean goes in [`crate::events`] (the System Log's vocabulary). In the store: its
 //! table, a migration per backend.
 
+mod api_tokens;
+mod app_grants;
 mod app_groups;
 mod app_users;
 mod apps;
+mod authenticators;
 mod factors;
 mod group_rules;
 mod groups;
 mod idps;
+mod log_streams;
 mod memberships;
+mod network_zones;
+mod org_lists;
+mod policies;
 mod roles;
+mod threat_insight;
 mod users;
 
 use crate::error::EngineError;
@@ -145,6 +153,14 @@ pub(crate) fn module(resource: Resource) -> &'static dyn ResourceSync {
         Resource::Idps => &idps::Idps,
         Resource::Factors => &factors::Factors,
         Resource::GroupRules => &group_rules::GroupRules,
+        Resource::Policies => &policies::Policies,
+        Resource::PolicyRules => &policies::PolicyRules,
+        Resource::Authenticators => &authenticators::AUTHENTICATORS,
+        Resource::NetworkZones => &network_zones::NETWORK_ZONES,
+        Resource::ApiTokens => &api_tokens::API_TOKENS,
+        Resource::LogStreams => &log_streams::LOG_STREAMS,
+        Resource::ThreatInsight => &threat_insight::THREAT_INSIGHT,
+        Resource::AppGrants => &app_grants::AppGrants,
     }
 }
 

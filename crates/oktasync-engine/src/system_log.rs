@@ -3,7 +3,7 @@
 //! sync can help.
 
 use crate::error::EngineError;
-use crate::options::SyncOptions;
+use crate::options::{RESOURCES_CHECKPOINT, SyncOptions};
 use crate::scope::{SCOPE_CHECKPOINT, SyncScope};
 use crate::summary::timestamp;
 use chrono::{DateTime, Utc};
@@ -80,6 +80,21 @@ pub(crate) async fn load_checkpoint(
     if was != now {
         return Err(unavailable(format!(
             "the sync scope changed from {was} to {now}; the new scope is read in full"
+        )));
+    }
+    let wanted = opts.mirrored();
+    let Some(held) = store.checkpoint(org, RESOURCES_CHECKPOINT).await? else {
+        return Err(unavailable(
+            "the mirror does not record which resources it holds (an earlier version synced \
+             it); everything is read in full once",
+        ));
+    };
+    let held: HashSet<&str> = held.split(',').collect();
+    let missing: Vec<&str> = wanted.into_iter().filter(|r| !held.contains(r)).collect();
+    if !missing.is_empty() {
+        return Err(unavailable(format!(
+            "the mirror holds no {} yet; they are read in full",
+            missing.join(", ")
         )));
     }
     Ok(Checkpoint { next, at })

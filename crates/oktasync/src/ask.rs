@@ -551,6 +551,14 @@ fn kind_of(list: &str) -> &str {
         "role_assignments" => "role_assignment",
         "factors" => "factor",
         "group_rules" => "group_rule",
+        "policies" => "policy",
+        "policy_rules" => "policy_rule",
+        "authenticators" => "authenticator",
+        "network_zones" => "network_zone",
+        "okta_api_tokens" => "okta_api_token",
+        "log_streams" => "log_stream",
+        "org_settings" => "org_setting",
+        "app_grants" => "app_grant",
         other => other,
     }
 }
@@ -567,6 +575,14 @@ const NDJSON_ORDER: &[&str] = &[
     "idps",
     "factors",
     "group_rules",
+    "policies",
+    "policy_rules",
+    "authenticators",
+    "network_zones",
+    "okta_api_tokens",
+    "log_streams",
+    "org_settings",
+    "app_grants",
 ];
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {

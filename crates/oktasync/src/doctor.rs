@@ -78,12 +78,32 @@ fn scope_probe(scope: &str) -> &'static str {
         "okta.logs.read" => "/api/v1/logs?limit=1",
         // The role assignees list has its own shape; the client reads it (first page only).
         "okta.roles.read" => "/api/v1/iam/assignees/users",
+        "okta.policies.read" => "/api/v1/policies?type=OKTA_SIGN_ON",
+        "okta.authenticators.read" => "/api/v1/authenticators",
+        "okta.networkZones.read" => "/api/v1/zones?limit=1",
+        "okta.apiTokens.read" => "/api/v1/api-tokens?limit=1",
+        "okta.logStreams.read" => "/api/v1/logStreams?limit=1",
+        "okta.threatInsights.read" => "/api/v1/threats/configuration",
+        // Grants are read per app: an app id no org has answers 404 once the scope is granted.
+        "okta.appGrants.read" => APP_GRANTS_PROBE,
         _ => "",
     }
 }
 
+/// The grants of an app that does not exist.
+const APP_GRANTS_PROBE: &str = "/api/v1/apps/0oa0000000000000000/grants";
+
 async fn probe(client: &OktaClient, scope: &str) -> std::result::Result<(), ApiError> {
     let path = scope_probe(scope);
+    if scope == "okta.threatInsights.read" {
+        return client.get_threat_insight().await.map(|_| ());
+    }
+    if scope == "okta.appGrants.read" {
+        return match client.list_app_grants("0oa0000000000000000").next().await {
+            Some(Err(ApiError::NotFound(_))) | None => Ok(()),
+            Some(r) => r.map(|_| ()),
+        };
+    }
     let first = if scope == "okta.roles.read" {
         client
             .list_role_assignees()

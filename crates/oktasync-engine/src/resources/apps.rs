@@ -2,6 +2,7 @@
 //! listed next. Incremental: lifecycle events re-read the app; its deletion takes its
 //! assignments along.
 
+use super::app_grants::OAUTH_SIGN_ON_MODE;
 use super::{ResourceSync, plan_deletion, planned};
 use crate::error::EngineError;
 use crate::events::{EventKind, Object};
@@ -38,8 +39,13 @@ impl ResourceSync for Apps {
     }
 
     fn first_listings(&self, run: &ListingRun) -> Vec<Listing> {
-        if [APPS, Resource::AppUsers, Resource::AppGroups]
-            .into_iter()
+        if [
+            APPS,
+            Resource::AppUsers,
+            Resource::AppGroups,
+            Resource::AppGrants,
+        ]
+        .into_iter()
             .any(|r| run.wants(r))
         {
             vec![Listing::org(APPS)]
@@ -49,7 +55,7 @@ impl ResourceSync for Apps {
     }
 
     fn may_add(&self, _listing: &Listing) -> &'static [Resource] {
-        &[Resource::AppUsers, Resource::AppGroups]
+        &[Resource::AppUsers, Resource::AppGroups, Resource::AppGrants]
     }
 
     fn read<'a>(
@@ -63,6 +69,7 @@ impl ResourceSync for Apps {
                 .into_iter()
                 .filter(|r| run.wants(*r))
                 .collect();
+            let grants = run.wants(Resource::AppGrants);
             let followups = Mutex::new(Vec::new());
             let n = each_page(
                 run.client.list_apps(),
@@ -72,13 +79,23 @@ impl ResourceSync for Apps {
                     let (followups, assignments) = (&followups, &assignments);
                     async move {
                         run.read(APPS, apps.len() as u64);
-                        followups.lock().unwrap_or_else(|p| p.into_inner()).extend(
-                            apps.iter().flat_map(|a| {
-                                assignments
-                                    .iter()
-                                    .map(|r| Listing::of(*r, Object::App(a.id.clone())))
-                            }),
+                        {
+                        let mut found = followups.lock().unwrap_or_else(|p| p.into_inner());
+                        found.extend(apps.iter().flat_map(|a| {
+                            assignments
+                                .iter()
+                                .map(|r| Listing::of(*r, Object::App(a.id.clone())))
+                        }));
+                        // Only OAuth apps can hold grants of Okta API scopes.
+                        found.extend(
+                            apps.iter()
+                                .filter(|a| {
+                                    grants
+                                        && a.sign_on_mode.as_deref() == Some(OAUTH_SIGN_ON_MODE)
+                                })
+                                .map(|a| Listing::of(Resource::AppGrants, Object::App(a.id.clone()))),
                         );
+                        }
                         if stage {
                             run.stage(Batch::apps(apps.into_iter().map(|a| a.raw).collect()))
                                 .await?;
@@ -91,6 +108,9 @@ impl ResourceSync for Apps {
             run.add_calls(pages_needed(n, APPS_PAGE_LIMIT));
             for r in assignments {
                 run.started(r, None);
+            }
+            if grants {
+                run.started(Resource::AppGrants, None);
             }
             Ok(followups.into_inner().unwrap_or_else(|p| p.into_inner()))
         }

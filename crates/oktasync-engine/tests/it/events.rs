@@ -139,6 +139,16 @@ const KNOWN_PREFIXES: &[&str] = &[
     "group.user_membership.rule.deactivated",
     "group.user_membership.rule.invalidate",
     "group.user_membership.rule.add_exclusion",
+    // The security configuration, re-listed whole (`src/events.rs` tests each).
+    "policy.lifecycle.",
+    "policy.rule.",
+    "security.authenticator.lifecycle.",
+    "zone.",
+    "system.api_token.",
+    "system.log_stream.lifecycle.",
+    "security.threat.configuration.update",
+    "app.oauth2.as.consent.grant",
+    "app.oauth2.as.consent.revoke",
 ];
 
 #[derive(Debug, Clone)]

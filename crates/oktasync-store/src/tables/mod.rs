@@ -48,4 +48,12 @@ tables! {
     Idps => idps,
     Factors => factors,
     GroupRules => group_rules,
+    Policies => policies,
+    PolicyRules => policy_rules,
+    Authenticators => authenticators,
+    NetworkZones => network_zones,
+    OktaApiTokens => okta_api_tokens,
+    LogStreams => log_streams,
+    OrgSettings => org_settings,
+    AppGrants => app_grants,
 }

@@ -18,6 +18,7 @@ on_both_backends!(
     orgs_have_short_names_unique_in_the_mirror,
     a_key_staged_twice_keeps_its_first_row_however_much_comes_between,
     lookups_by_name_fold_ascii_case_alike,
+    the_security_configuration_exports_as_the_emulator_and_is_replaced_whole,
 );
 
 fn start() -> RunStart {
@@ -103,6 +104,100 @@ async fn factors_are_exported_with_their_user_in_key_order(backend: Backend) {
     );
 }
 
+/// The security configuration's tables: typed columns, the emulator's export shapes
+/// (`{policy_id, rule}`, `{app_id, grant}`, `{name, setting}`), and a whole-table replace
+/// that keeps, changes and removes rows.
+async fn the_security_configuration_exports_as_the_emulator_and_is_replaced_whole(
+    backend: Backend,
+) {
+    use oktasync_store::{Cause, Delta, DeltaOp, RunLog as _, Scope};
+    let test = "the_security_configuration_exports_as_the_emulator_and_is_replaced_whole";
+    let Some((m, org)) = TestMirror::with_org(backend, test, Utc::now()).await else {
+        return;
+    };
+    let store = &m.store;
+    let zone = |id: &str, status: &str| {
+        json!({"id": id, "type": "IP", "name": id, "status": status, "usage": "POLICY",
+               "system": false, "_links": {"self": {"href": "x"}}})
+    };
+    let tables = [
+        Table::Policies,
+        Table::PolicyRules,
+        Table::NetworkZones,
+        Table::OrgSettings,
+        Table::AppGrants,
+    ];
+    let mut session = store.begin_full_sync(org, start()).await.unwrap();
+    for batch in [
+        Batch::policies(vec![json!({"id": "00p1", "type": "PASSWORD", "name": "Default Policy",
+                                    "priority": 2, "system": true})]),
+        Batch::policy_rules("00p1", vec![json!({"id": "0pr2", "name": "b", "priority": 2}),
+                                         json!({"id": "0pr1", "name": "a", "priority": 1})]),
+        Batch::network_zones(vec![zone("nzo2", "ACTIVE"), zone("nzo1", "ACTIVE")]),
+        Batch::threat_insight(json!({"action": "audit", "excludeZones": []})),
+        Batch::app_grants("0oa1", vec![json!({"id": "oag1", "scopeId": "okta.users.manage"})]),
+    ] {
+        session.stage(&batch).await.unwrap();
+    }
+    session.commit(&tables, stats()).await.unwrap();
+    let export = store.export_json(org).await.unwrap();
+    assert_eq!(export["policies"][0]["priority"], 2);
+    assert_eq!(
+        export["policy_rules"],
+        json!([
+            {"policy_id": "00p1", "rule": {"id": "0pr1", "name": "a", "priority": 1}},
+            {"policy_id": "00p1", "rule": {"id": "0pr2", "name": "b", "priority": 2}},
+        ])
+    );
+    assert_eq!(
+        export["org_settings"],
+        json!([{"name": "threat_insight", "setting": {"action": "audit", "excludeZones": []}}])
+    );
+    assert_eq!(
+        export["app_grants"],
+        json!([{"app_id": "0oa1", "grant": {"id": "oag1", "scopeId": "okta.users.manage"}}])
+    );
+    let ids: Vec<&str> = export["network_zones"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|z| z["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["nzo1", "nzo2"]);
+
+    // Re-listed whole: nzo1 deactivated, nzo2 gone, nzo3 new.
+    let run = store
+        .begin_run(
+            org,
+            RunStart {
+                started_at: Utc.with_ymd_and_hms(2026, 1, 2, 0, 0, 0).unwrap(),
+                kind: RunKind::Incremental,
+                resources: vec![],
+            },
+        )
+        .await
+        .unwrap();
+    let mut d = Delta::default();
+    d.push(
+        DeltaOp::Replace {
+            scope: Scope::all(Table::NetworkZones),
+            batch: Batch::network_zones(vec![zone("nzo1", "INACTIVE"), zone("nzo3", "ACTIVE")]),
+        },
+        Cause::event(Utc.with_ymd_and_hms(2026, 1, 2, 0, 0, 0).unwrap(), "ev-1"),
+    );
+    let changes = store.apply_delta(org, run, d, stats()).await.unwrap();
+    let zones = &changes["network_zones"];
+    assert_eq!((zones.added, zones.updated, zones.removed), (1, 1, 1));
+    let export = store.export_json(org).await.unwrap();
+    let now: Vec<(&str, &str)> = export["network_zones"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|z| (z["id"].as_str().unwrap(), z["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(now, [("nzo1", "INACTIVE"), ("nzo3", "ACTIVE")]);
+}
+
 async fn second_run_applies_only_the_difference(backend: Backend) {
     let test = "second_run_applies_only_the_difference";
     let Some((m, org)) = TestMirror::with_org(backend, test, Utc::now()).await else {
@@ -174,14 +269,22 @@ async fn second_run_applies_only_the_difference(backend: Backend) {
     assert_eq!(
         keys,
         [
+            "app_grants",
             "app_groups",
             "app_users",
             "apps",
+            "authenticators",
             "factors",
             "group_members",
             "group_rules",
             "groups",
             "idps",
+            "log_streams",
+            "network_zones",
+            "okta_api_tokens",
+            "org_settings",
+            "policies",
+            "policy_rules",
             "role_assignments",
             "users"
         ]
