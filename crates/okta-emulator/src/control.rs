@@ -2,16 +2,35 @@
 //! `POST churn`, `GET stats`, `PUT faults`, `GET`/`POST scenario` (attack scenarios, see
 //! [`crate::scenario`]), `POST activity` (normal sign-ins, see [`crate::activity`]).
 //!
-//! The export is the org as one canonical JSON object: Okta objects exactly as the list
-//! endpoints serve them minus `_links` and `_embedded`, every list sorted, every object's keys
-//! sorted, so that a mirror producing the same form from API responses matches it byte for byte.
-//! Lists: `app_groups`, `app_users`, `apps`, `factors` (`{factor, user_id}`, every user's),
-//! `group_members`, `group_rules`, `groups`, `idps`, `role_assignments`, `users`.
+//! The export is the org as one canonical JSON object: Okta objects exactly as the API
+//! serves them minus `_links` and `_embedded`, every list sorted, every object's keys
+//! sorted, so that a mirror producing the same form from API responses matches it byte for
+//! byte. Lists, and the order of each (the mirror's key):
 //!
-//! `GET export?include=posture` adds the security configuration, which the default export
-//! leaves out: `app_grants` (`{app_id, grant}`), `authenticators`, `log_streams`,
-//! `network_zones`, `policies`, `policy_rules` (`{policy_id, rule}`), `service_apps` and
-//! `threat_insight`.
+//! | key | items | sorted by |
+//! |---|---|---|
+//! | `app_grants` | `{app_id, grant}`: the grants of the apps `GET /api/v1/apps` lists, as `GET /api/v1/apps/{id}/grants` serves them (`issuer` is the org's URL) | app id, grant id |
+//! | `app_groups` | `{app_id, group_id}` | app id, group id |
+//! | `app_users` | `{app_id, scope, user_id}` | app id, user id |
+//! | `apps` | apps | id |
+//! | `authenticators` | authenticators | id |
+//! | `factors` | `{factor, user_id}`, every user's | user id, factor id |
+//! | `group_members` | `{group_id, user_id}` | group id, user id |
+//! | `group_rules` | group rules | id |
+//! | `groups` | groups | id |
+//! | `idps` | identity providers | id |
+//! | `log_streams` | log streams | id |
+//! | `network_zones` | network zones | id |
+//! | `okta_api_tokens` | API tokens' metadata | id |
+//! | `org_settings` | `{name, setting}`: the org-wide singletons, now only `threat_insight` (the ThreatInsight configuration) | name |
+//! | `policies` | policies of every type | id |
+//! | `policy_rules` | `{policy_id, rule}` | policy id, rule id |
+//! | `role_assignments` | `{assignee_id, assignee_type, id, role_type}` | assignee type, assignee id, role type, id |
+//! | `users` | users, every status | id |
+//!
+//! `GET export?include=posture` also holds what a sync cannot read from the app list: the
+//! OAuth service apps (`service_apps`, by id) and their grants (in `app_grants`, still by app
+//! id then grant id), and `threat_insight` (the configuration alone, as in `org_settings`).
 
 use crate::api::{Shared, json_object, value_response};
 use crate::churn;
@@ -85,12 +104,15 @@ fn json_str(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_default()
 }
 
-/// The canonical export as bytes (what `GET /__emulator/export` returns).
-pub fn export_bytes(org: &Org) -> Vec<u8> {
+/// The canonical export as bytes (what `GET /__emulator/export` returns). Grants name the
+/// org's URL (`issuer`), which the emulator knows per request: `origin` is the URL a client
+/// calls it with, e.g. `http://127.0.0.1:PORT`.
+pub fn export_bytes(org: &Org, origin: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(1 << 20);
     out.push(b'{');
     // Top-level keys in sorted order.
-    out.extend_from_slice(b"\"app_groups\":[");
+    write_objects(&mut out, "app_grants", grant_entries(org, origin, false));
+    out.extend_from_slice(b",\"app_groups\":[");
     let mut first = true;
     for app in org.apps.keys() {
         for group in org.app_groups.get(app).into_iter().flat_map(|m| m.keys()) {
@@ -118,6 +140,15 @@ pub fn export_bytes(org: &Org) -> Vec<u8> {
     }
     out.extend_from_slice(b"],");
     write_objects(&mut out, "apps", org.apps.values().map(|a| a.to_value()));
+    out.push(b',');
+    // Okta lists authenticators in its own order; the export orders them by id.
+    let mut authenticators: Vec<_> = org.authenticators.iter().collect();
+    authenticators.sort_by_key(|a| a.id);
+    write_objects(
+        &mut out,
+        "authenticators",
+        authenticators.into_iter().map(|a| a.to_value()),
+    );
     // Factors name no user of their own: each is paired with its user, ordered by user id
     // then factor id (the mirror's key).
     out.push(b',');
@@ -158,6 +189,52 @@ pub fn export_bytes(org: &Org) -> Vec<u8> {
     );
     out.push(b',');
     write_objects(&mut out, "idps", org.idps.values().map(|i| i.to_value()));
+    out.push(b',');
+    write_objects(
+        &mut out,
+        "log_streams",
+        org.log_streams.values().map(|l| l.to_value()),
+    );
+    out.push(b',');
+    write_objects(
+        &mut out,
+        "network_zones",
+        org.zones.values().map(|z| z.to_value()),
+    );
+    out.push(b',');
+    write_objects(
+        &mut out,
+        "okta_api_tokens",
+        org.api_tokens.values().map(|t| t.to_value()),
+    );
+    out.push(b',');
+    // The mirror keeps the org's singletons in one table keyed by name.
+    write_objects(
+        &mut out,
+        "org_settings",
+        std::iter::once(
+            serde_json::json!({"name": "threat_insight", "setting": org.threat_insight.to_value()}),
+        ),
+    );
+    out.push(b',');
+    write_objects(
+        &mut out,
+        "policies",
+        org.policies.values().map(|p| p.to_value()),
+    );
+    out.push(b',');
+    // Rules are held in priority order; the export orders them by id within their policy.
+    write_objects(
+        &mut out,
+        "policy_rules",
+        org.policies.values().flat_map(|p| {
+            let mut rules: Vec<_> = p.rules.iter().collect();
+            rules.sort_by_key(|r| r.id);
+            rules
+                .into_iter()
+                .map(move |r| serde_json::json!({"policy_id": p.id, "rule": r.to_value(p.kind)}))
+        }),
+    );
     out.extend_from_slice(b",\"role_assignments\":[");
     let mut roles: Vec<(&str, String, &str, String)> = org
         .roles
@@ -189,57 +266,40 @@ pub fn export_bytes(org: &Org) -> Vec<u8> {
     out
 }
 
-/// The canonical export as a JSON value.
-pub fn export(org: &Org) -> Value {
-    serde_json::from_slice(&export_bytes(org)).unwrap_or(Value::Null)
+/// The canonical export as a JSON value (see [`export_bytes`] for `origin`).
+pub fn export(org: &Org, origin: &str) -> Value {
+    serde_json::from_slice(&export_bytes(org, origin)).unwrap_or(Value::Null)
 }
 
-/// The security configuration's lists for `export?include=posture`, keyed as the export
-/// names them. Grants name the org's URL (`issuer`), so the caller's `origin` is needed.
+/// `{app_id, grant}` for every grant, by app id then grant id: of the apps `GET
+/// /api/v1/apps` lists (the only apps a sync learns of), and with `service_apps` of the
+/// hidden OAuth service apps too.
+fn grant_entries<'a>(
+    org: &'a Org,
+    origin: &'a str,
+    service_apps: bool,
+) -> impl Iterator<Item = Value> + 'a {
+    org.app_grants
+        .iter()
+        .filter(move |(app, _)| {
+            org.apps.contains_key(app) || (service_apps && org.service_apps.contains_key(app))
+        })
+        .flat_map(move |(app, grants)| {
+            grants.iter().map(
+                move |g| serde_json::json!({"app_id": app, "grant": g.to_value(origin, false)}),
+            )
+        })
+}
+
+/// What `export?include=posture` adds to the default export or replaces in it, keyed as the
+/// export names them: `app_grants` (the service apps' grants too), `service_apps` and
+/// `threat_insight`.
 pub fn export_posture(org: &Org, origin: &str) -> Map<String, Value> {
     let mut m = Map::new();
     let list = |items: Vec<Value>| Value::Array(items.into_iter().map(sort_keys).collect());
     m.insert(
         "app_grants".into(),
-        list(
-            org.app_grants
-                .iter()
-                .flat_map(|(app, grants)| {
-                    grants.iter().map(move |g| {
-                        serde_json::json!({"app_id": app, "grant": g.to_value(origin, false)})
-                    })
-                })
-                .collect(),
-        ),
-    );
-    m.insert(
-        "authenticators".into(),
-        list(org.authenticators.iter().map(|a| a.to_value()).collect()),
-    );
-    m.insert(
-        "log_streams".into(),
-        list(org.log_streams.values().map(|l| l.to_value()).collect()),
-    );
-    m.insert(
-        "network_zones".into(),
-        list(org.zones.values().map(|z| z.to_value()).collect()),
-    );
-    m.insert(
-        "policies".into(),
-        list(org.policies.values().map(|p| p.to_value()).collect()),
-    );
-    m.insert(
-        "policy_rules".into(),
-        list(
-            org.policies
-                .values()
-                .flat_map(|p| {
-                    p.rules.iter().map(
-                        move |r| serde_json::json!({"policy_id": p.id, "rule": r.to_value(p.kind)}),
-                    )
-                })
-                .collect(),
-        ),
+        list(grant_entries(org, origin, true).collect()),
     );
     m.insert(
         "service_apps".into(),
@@ -272,12 +332,13 @@ async fn export_handler(
     uri: Uri,
 ) -> Result<Response> {
     let posture = include_posture(&uri)?;
+    let origin = s.app.origin(&headers, &uri);
     let body = {
         let org = s.app.org.read();
-        let bytes = export_bytes(&org);
+        let bytes = export_bytes(&org, &origin);
         if posture {
             let mut export: Map<String, Value> = serde_json::from_slice(&bytes).unwrap_or_default();
-            export.extend(export_posture(&org, &s.app.origin(&headers, &uri)));
+            export.extend(export_posture(&org, &origin));
             serde_json::to_vec(&sort_keys(Value::Object(export))).unwrap_or_default()
         } else {
             bytes

@@ -7,9 +7,9 @@
 //!
 //! Module map:
 //! - [`model`]: the org held in memory (users, groups, group rules, apps, roles, idps, factors,
-//!   log; and, read-only, the security configuration: policies, authenticators, network
-//!   zones, ThreatInsight, log streams, app grants), and the Okta Expression Language subset
-//!   group rules use.
+//!   log; and the security configuration: policies, authenticators, network zones,
+//!   ThreatInsight, log streams, API tokens, app grants), and the Okta Expression Language
+//!   subset group rules use.
 //! - [`generate`]: seeded synthetic orgs (`--seed`, `--size`).
 //! - [`churn`]: random realistic mutations through the same code paths as the API.
 //! - [`api`]: one module per Okta resource (HTTP handlers), plus pagination and filters.
@@ -24,7 +24,7 @@
 //! let emu = okta_emulator::start(EmulatorConfig { size: OrgSize::Small, seed: 7, ..Default::default() }).await?;
 //! let _url = emu.base_url(); // http://127.0.0.1:PORT
 //! let _token = emu.token(); // the first configured SSWS token
-//! let _org = emu.export(); // {users, groups, group_rules, apps, idps, factors, group_members, app_users, app_groups, role_assignments}
+//! let _org = emu.export(); // {users, groups, group_rules, apps, …, policies, network_zones, …}: see control.rs
 //! emu.churn(1, 100); // 100 random mutations, with their System Log events
 //! emu.shutdown().await;
 //! # Ok(())

@@ -78,14 +78,15 @@ impl RunningEmulator {
         &self.token
     }
 
-    /// The whole org in canonical form (what `GET /__emulator/export` returns).
+    /// The whole org in canonical form (what `GET /__emulator/export` returns to a client
+    /// calling [`RunningEmulator::base_url`]: grants name that URL as their `issuer`).
     pub fn export(&self) -> serde_json::Value {
-        control::export(&self.state.org.read())
+        control::export(&self.state.org.read(), &self.base_url)
     }
 
     /// The canonical export as bytes.
     pub fn export_bytes(&self) -> Vec<u8> {
-        control::export_bytes(&self.state.org.read())
+        control::export_bytes(&self.state.org.read(), &self.base_url)
     }
 
     /// Applies `ops` churn operations in-process (as `POST /__emulator/churn`).

@@ -1,7 +1,9 @@
-//! `/api/v1/api-tokens`: the metadata of the org's API tokens (list with a cursor; get).
+//! `/api/v1/api-tokens`: the metadata of the org's API tokens (list with a cursor; get;
+//! revoke). `DELETE /api/v1/api-tokens/current` (revoking the caller's own token) is not
+//! served: the emulator's SSWS tokens are its configuration, not tokens of the org.
 
 use super::pagination::{ArrayWriter, Links, ListQuery, after_cursor, json_response, take_page};
-use super::{Shared, object_response};
+use super::{Caller, Shared, no_content, object_response};
 use crate::error::{OktaError, Result};
 use crate::model::Id;
 use axum::Router;
@@ -16,7 +18,19 @@ pub const API_TOKENS_LIMIT: (usize, usize) = (20, 200);
 pub fn routes() -> Router<Shared> {
     Router::new()
         .route("/api/v1/api-tokens", get(list))
-        .route("/api/v1/api-tokens/{id}", get(get_one))
+        .route("/api/v1/api-tokens/{id}", get(get_one).delete(revoke))
+}
+
+/// `DELETE /api/v1/api-tokens/{id}`: 204.
+async fn revoke(
+    State(s): State<Shared>,
+    caller: Caller,
+    Path(id): Path<String>,
+    uri: Uri,
+) -> Result<Response> {
+    let (mut org, c) = s.begin_write(&caller, &uri);
+    org.revoke_api_token(&c, &id)?;
+    Ok(no_content())
 }
 
 /// `self` (with the methods Okta hints at) and the token's `user`.

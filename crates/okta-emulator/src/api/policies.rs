@@ -1,15 +1,17 @@
 //! `/api/v1/policies`: policies of one type (`?type=`, required; `status`, `q`; a cursor),
-//! one policy, its rules, one rule. Read-only.
+//! one policy, its rules, one rule; replacing a policy or a rule, and activating or
+//! deactivating either (204, as Okta answers its policy lifecycle operations).
 
 use super::pagination::{ArrayWriter, Links, ListQuery, json_response, take_page};
-use super::{Shared, object_response};
+use super::{Caller, Shared, json_object, no_content, object_response};
 use crate::error::{OktaError, Result};
 use crate::model::{PolicyType, SPEC_POLICY_TYPES};
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, post};
 
 /// `GET /api/v1/policies` default and maximum page size. Okta lists every policy of the type
 /// unless asked for fewer; no org has this many of one type.
@@ -18,9 +20,97 @@ pub const POLICIES_LIMIT: (usize, usize) = (1000, 1000);
 pub fn routes() -> Router<Shared> {
     Router::new()
         .route("/api/v1/policies", get(list))
-        .route("/api/v1/policies/{id}", get(get_one))
+        .route("/api/v1/policies/{id}", get(get_one).put(replace))
+        .route("/api/v1/policies/{id}/lifecycle/{op}", post(lifecycle))
         .route("/api/v1/policies/{id}/rules", get(list_rules))
-        .route("/api/v1/policies/{id}/rules/{rule}", get(get_rule))
+        .route(
+            "/api/v1/policies/{id}/rules/{rule}",
+            get(get_rule).put(replace_rule),
+        )
+        .route(
+            "/api/v1/policies/{id}/rules/{rule}/lifecycle/{op}",
+            post(rule_lifecycle),
+        )
+}
+
+/// `activate` → true, `deactivate` → false; anything else is a path Okta does not serve.
+fn lifecycle_op(op: &str, uri: &Uri) -> Result<bool> {
+    match op {
+        "activate" => Ok(true),
+        "deactivate" => Ok(false),
+        _ => Err(OktaError::no_route(uri.path())),
+    }
+}
+
+/// `PUT /api/v1/policies/{id}`: 200 with the replaced policy.
+async fn replace(
+    State(s): State<Shared>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Bytes,
+) -> Result<Response> {
+    let origin = s.origin(&headers, &uri);
+    let body = json_object(&body)?;
+    let (mut org, c) = s.begin_write(&caller, &uri);
+    let pid = org.replace_policy(&c, &id, &body)?;
+    let policy = org.policy(pid.as_str())?;
+    Ok(object_response(
+        StatusCode::OK,
+        &policy.json(),
+        Some(&policy.links(&origin)),
+    ))
+}
+
+/// `POST /api/v1/policies/{id}/lifecycle/activate|deactivate`: 204.
+async fn lifecycle(
+    State(s): State<Shared>,
+    caller: Caller,
+    Path((id, op)): Path<(String, String)>,
+    uri: Uri,
+) -> Result<Response> {
+    let active = lifecycle_op(&op, &uri)?;
+    let (mut org, c) = s.begin_write(&caller, &uri);
+    org.set_policy_active(&c, &id, active)?;
+    Ok(no_content())
+}
+
+/// `PUT /api/v1/policies/{id}/rules/{ruleId}`: 200 with the replaced rule.
+async fn replace_rule(
+    State(s): State<Shared>,
+    caller: Caller,
+    Path((id, rule)): Path<(String, String)>,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Bytes,
+) -> Result<Response> {
+    let origin = s.origin(&headers, &uri);
+    let body = json_object(&body)?;
+    let (mut org, c) = s.begin_write(&caller, &uri);
+    let rid = org.replace_policy_rule(&c, &id, &rule, &body)?;
+    let policy = org.policy(&id)?;
+    let r = policy
+        .rule(rid.as_str())
+        .ok_or_else(|| OktaError::not_found(&rule, "PolicyRule"))?;
+    Ok(object_response(
+        StatusCode::OK,
+        &r.json(policy.kind),
+        Some(&policy.rule_links(&origin, r)),
+    ))
+}
+
+/// `POST /api/v1/policies/{id}/rules/{ruleId}/lifecycle/activate|deactivate`: 204.
+async fn rule_lifecycle(
+    State(s): State<Shared>,
+    caller: Caller,
+    Path((id, rule, op)): Path<(String, String, String)>,
+    uri: Uri,
+) -> Result<Response> {
+    let active = lifecycle_op(&op, &uri)?;
+    let (mut org, c) = s.begin_write(&caller, &uri);
+    org.set_policy_rule_active(&c, &id, &rule, active)?;
+    Ok(no_content())
 }
 
 /// The `type` a list asks for: `None` for a type of Okta's the emulator holds no policy of;

@@ -1,15 +1,17 @@
 //! `/api/v1/zones`: network zones (list with `filter` on `id`, `usage` and `system`, and a
-//! cursor; get). Read-only.
+//! cursor; get; replace; activate and deactivate).
 
 use super::filter::{self, JsonObject, Rules};
 use super::pagination::{ListQuery, after_cursor, id_page};
-use super::{Shared, object_response};
-use crate::error::Result;
+use super::{Caller, Shared, json_object, object_response};
+use crate::error::{OktaError, Result};
+use crate::model::Id;
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, post};
 
 /// `GET /api/v1/zones` default and maximum page size. Okta's default (`-1`) lists every
 /// zone; no org has this many.
@@ -28,7 +30,8 @@ const ZONE_FILTER: Rules = Rules {
 pub fn routes() -> Router<Shared> {
     Router::new()
         .route("/api/v1/zones", get(list))
-        .route("/api/v1/zones/{id}", get(get_one))
+        .route("/api/v1/zones/{id}", get(get_one).put(replace))
+        .route("/api/v1/zones/{id}/lifecycle/{op}", post(lifecycle))
 }
 
 async fn list(State(s): State<Shared>, headers: HeaderMap, uri: Uri) -> Result<Response> {
@@ -60,11 +63,55 @@ async fn get_one(
     uri: Uri,
 ) -> Result<Response> {
     let origin = s.origin(&headers, &uri);
+    respond(&s, &origin, &id)
+}
+
+/// The zone as `GET /api/v1/zones/{id}` serves it.
+fn respond(s: &Shared, origin: &str, id: &str) -> Result<Response> {
     let org = s.org.read();
-    let zone = org.zone(&id)?;
+    let zone = org.zone(id)?;
     Ok(object_response(
         StatusCode::OK,
         &zone.json(),
-        Some(&zone.links(&origin)),
+        Some(&zone.links(origin)),
     ))
+}
+
+/// `PUT /api/v1/zones/{id}`: 200 with the replaced zone.
+async fn replace(
+    State(s): State<Shared>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Bytes,
+) -> Result<Response> {
+    let origin = s.origin(&headers, &uri);
+    let body = json_object(&body)?;
+    let zid: Id = {
+        let (mut org, c) = s.begin_write(&caller, &uri);
+        org.replace_zone(&c, &id, &body)?
+    };
+    respond(&s, &origin, zid.as_str())
+}
+
+/// `POST /api/v1/zones/{id}/lifecycle/activate|deactivate`: 200 with the zone.
+async fn lifecycle(
+    State(s): State<Shared>,
+    caller: Caller,
+    Path((id, op)): Path<(String, String)>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response> {
+    let active = match op.as_str() {
+        "activate" => true,
+        "deactivate" => false,
+        _ => return Err(OktaError::no_route(uri.path())),
+    };
+    let origin = s.origin(&headers, &uri);
+    let zid = {
+        let (mut org, c) = s.begin_write(&caller, &uri);
+        org.set_zone_active(&c, &id, active)?
+    };
+    respond(&s, &origin, zid.as_str())
 }

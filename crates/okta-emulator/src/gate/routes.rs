@@ -262,6 +262,78 @@ mod tests {
             c(Method::GET, "/api/v1/apps/0oa1/grants"),
             ("apps", Some("okta.appGrants.read"))
         );
+        // the configuration's writes need the `.manage` scope of their resource
+        for (method, path, scope) in [
+            (
+                Method::PUT,
+                "/api/v1/zones/nzo1",
+                "okta.networkZones.manage",
+            ),
+            (
+                Method::POST,
+                "/api/v1/zones/nzo1/lifecycle/deactivate",
+                "okta.networkZones.manage",
+            ),
+            (Method::PUT, "/api/v1/policies/00p1", "okta.policies.manage"),
+            (
+                Method::POST,
+                "/api/v1/policies/00p1/lifecycle/activate",
+                "okta.policies.manage",
+            ),
+            (
+                Method::PUT,
+                "/api/v1/policies/00p1/rules/0pr1",
+                "okta.policies.manage",
+            ),
+            (
+                Method::POST,
+                "/api/v1/policies/00p1/rules/0pr1/lifecycle/deactivate",
+                "okta.policies.manage",
+            ),
+            (
+                Method::POST,
+                "/api/v1/threats/configuration",
+                "okta.threatInsights.manage",
+            ),
+            (
+                Method::POST,
+                "/api/v1/logStreams/0oa1/lifecycle/activate",
+                "okta.logStreams.manage",
+            ),
+            (
+                Method::DELETE,
+                "/api/v1/logStreams/0oa1",
+                "okta.logStreams.manage",
+            ),
+            (
+                Method::DELETE,
+                "/api/v1/api-tokens/00T1",
+                "okta.apiTokens.manage",
+            ),
+            (
+                Method::POST,
+                "/api/v1/authenticators/aut1/lifecycle/deactivate",
+                "okta.authenticators.manage",
+            ),
+        ] {
+            assert_eq!(
+                c(method.clone(), path),
+                ("other", Some(scope)),
+                "{method} {path}"
+            );
+        }
+        for method in [Method::POST, Method::DELETE] {
+            let path = if method == Method::POST {
+                "/api/v1/apps/0oa1/grants"
+            } else {
+                "/api/v1/apps/0oa1/grants/oag1"
+            };
+            assert_eq!(
+                c(method, path),
+                ("apps", Some("okta.appGrants.manage")),
+                "{path}"
+            );
+        }
         assert_eq!(
             classify(&Method::POST, "/oauth2/v1/token").kind,
             RouteKind::Token

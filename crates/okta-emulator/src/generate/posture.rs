@@ -28,15 +28,20 @@
 //! | service app "SIEM Log Collector" | grant `okta.logs.read` | safe |
 //! | service app "Access Review Bot" (orgs of 100 users or more) | `okta.users.read`, `okta.groups.read`, `okta.apps.read` | safe |
 //! | every OIDC app of the org (`Customer Portal`, `Analytics Dashboard`, … in orgs with 18 apps or more) | grant `okta.users.read` | safe |
+//! | API token "Terraform Cloud" | owned by the Super Admin, network ANYWHERE | STIG V-279689 (not limited to a zone) and MDI "highly privileged API token" (a Super Admin's) |
+//! | API token "Help desk reports" (orgs with an admin holding a lesser role) | owned by that admin, network ZONE including only "Corporate offices" | safe (passes both checks) |
 //!
 //! The service apps are in `Org::service_apps`, not `Org::apps`: listing them would change
 //! the app list, the export and the ids churn picks. `GET /api/v1/apps/{id}` and
 //! `/grants` serve them.
+//!
+//! The two API tokens come on top of the Super Admin's tokens `generate.rs` makes from a
+//! stream of its own.
 
 use super::{DAY_MS, add_every_app_fields, time_between};
 use crate::model::{
-    App, AssigneeType, Authenticator, Grant, Id, LogStream, NetworkZone, Org, Policy, PolicyRule,
-    PolicyType, ThreatInsight, Ts, client_id_of,
+    ApiToken, App, AssigneeType, Authenticator, Grant, Id, LogStream, NetworkZone, Org, Policy,
+    PolicyRule, PolicyType, ThreatInsight, TokenNetwork, Ts, UserStatus, client_id_of,
 };
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -59,6 +64,7 @@ pub(super) fn generate_posture(org: &mut Org, org_created: Ts, anchor: Ts, rng: 
     generate_policies(org, &when, corporate, rng);
     generate_log_streams(org, &when, rng);
     generate_grants(org, &when, rng);
+    generate_api_tokens(org, &when, corporate, rng);
 }
 
 /// The two ends of the org's history.
@@ -795,12 +801,71 @@ fn generate_grants(org: &mut Org, when: &When, rng: &mut ChaCha8Rng) {
             app_id,
             client_id,
             scope_id,
-            created_by: admin,
+            created_by: admin.to_string(),
+            created_by_type: "User",
             created,
             last_updated: created,
         });
     }
     for list in org.app_grants.values_mut() {
         list.sort_by_key(|g| g.id);
+    }
+}
+
+// ---- API tokens ----
+
+/// The Super Admin's "Terraform Cloud" token, usable from anywhere, and the "Help desk
+/// reports" token of an admin with a lesser role (the first such ACTIVE user by id, holding
+/// Super Admin neither directly nor through a group), usable only from the offices. Both were made before the month of
+/// System Log history (so they have no `system.api_token.create` event) and used in the last
+/// three weeks: `lastUpdated` is the last use, so `expiresAt` (30 days after it) is ahead.
+fn generate_api_tokens(org: &mut Org, when: &When, corporate: Id, rng: &mut ChaCha8Rng) {
+    let mut super_admins = BTreeSet::new();
+    for r in org
+        .roles
+        .values()
+        .filter(|r| r.role_type.0 == "SUPER_ADMIN")
+    {
+        match r.assignee_type {
+            AssigneeType::User => {
+                super_admins.insert(r.assignee);
+            }
+            AssigneeType::Group => {
+                super_admins.extend(org.members.get(&r.assignee).into_iter().flatten());
+            }
+        }
+    }
+    let lesser_admin = org
+        .roles
+        .values()
+        .filter(|r| r.assignee_type == AssigneeType::User && !super_admins.contains(&r.assignee))
+        .map(|r| r.assignee)
+        .filter(|u| {
+            org.users
+                .get(u)
+                .is_some_and(|u| u.status == UserStatus::Active)
+        })
+        .min();
+    let mut specs = Vec::new();
+    if let Some(admin) = org.super_admin {
+        specs.push(("Terraform Cloud", admin, TokenNetwork::anywhere()));
+    }
+    if let Some(admin) = lesser_admin {
+        specs.push((
+            "Help desk reports",
+            admin,
+            TokenNetwork::zones(vec![corporate.to_string()]),
+        ));
+    }
+    for (name, owner, network) in specs {
+        let id = Id::random(b"00T", rng);
+        let created = time_between(
+            rng,
+            when.org_created + 30 * DAY_MS,
+            when.anchor - 35 * DAY_MS,
+        );
+        let mut token = ApiToken::new(id, name, owner, created, network);
+        token.last_updated = time_between(rng, when.anchor - 21 * DAY_MS, when.anchor - DAY_MS);
+        org.api_tokens.insert(id, token);
     }
 }

@@ -1,9 +1,12 @@
 //! The org's authenticators (`/api/v1/authenticators`): password, email, Okta Verify, phone,
-//! security question, WebAuthn and smart card, each with its status and settings.
+//! security question, WebAuthn and smart card, each with its status and settings. Admins
+//! activate and deactivate them (`security.authenticator.lifecycle.activate|deactivate`).
 
 use super::Org;
 use super::ids::{Id, Ts};
+use super::log::{Ctx, Target};
 use super::objects::{cached, ts};
+use super::policies::PolicyType;
 use crate::error::{OktaError, Result};
 use bytes::Bytes;
 use serde_json::{Value, json};
@@ -81,4 +84,59 @@ impl Org {
             .and_then(|a| self.authenticators.iter().find(|x| x.id == a))
             .ok_or_else(|| OktaError::not_found(id, "Authenticator"))
     }
+
+    /// `POST /api/v1/authenticators/{id}/lifecycle/activate|deactivate`. The password has
+    /// no lifecycle (its `_links` offer none), and an authenticator that an active
+    /// authenticator enrollment policy makes REQUIRED cannot be deactivated while it does.
+    /// One already in that status is left as it is, with no event.
+    pub fn set_authenticator_active(&mut self, ctx: &Ctx, id: &str, active: bool) -> Result<Id> {
+        let a = self.authenticator(id)?;
+        let (aid, key) = (a.id, a.key);
+        if a.active == active {
+            return Ok(aid);
+        }
+        if key == "okta_password" {
+            return Err(OktaError::validation(
+                "status",
+                "status: The password authenticator cannot be activated or deactivated",
+            ));
+        }
+        if !active
+            && let Some(p) = self.policies.values().find(|p| {
+                p.active && p.kind == PolicyType::MfaEnroll && requires(p.settings.as_ref(), key)
+            })
+        {
+            return Err(OktaError::validation(
+                "status",
+                format!(
+                    "status: The authenticator is required by the authenticator enrollment policy '{}'; make it optional there first",
+                    p.name
+                ),
+            ));
+        }
+        let Some(a) = self.authenticators.iter_mut().find(|x| x.id == aid) else {
+            return Err(OktaError::not_found(id, "Authenticator"));
+        };
+        a.active = active;
+        a.last_updated = ctx.now;
+        a.json = OnceLock::new();
+        let t = Target::org_authenticator(a);
+        let event = if active {
+            "security.authenticator.lifecycle.activate"
+        } else {
+            "security.authenticator.lifecycle.deactivate"
+        };
+        self.emit(ctx, event, vec![t], None);
+        Ok(aid)
+    }
+}
+
+/// Whether an authenticator enrollment policy's `settings` make `key` REQUIRED.
+fn requires(settings: Option<&Value>, key: &str) -> bool {
+    settings
+        .and_then(|s| s.get("authenticators"))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .any(|a| a["key"] == key && a["enroll"]["self"] == "REQUIRED")
 }

@@ -1,8 +1,10 @@
 //! Log streams (`/api/v1/logStreams`): System Log events pushed to AWS EventBridge or Splunk
-//! Cloud. Okta never returns a Splunk HEC token, so none is held.
+//! Cloud. Okta never returns a Splunk HEC token, so none is held. Admins activate,
+//! deactivate and delete them (`system.log_stream.lifecycle.activate|deactivate|delete`).
 
 use super::Org;
 use super::ids::{Id, Ts};
+use super::log::{Ctx, Target};
 use super::objects::{cached, ts};
 use crate::error::{OktaError, Result};
 use bytes::Bytes;
@@ -64,5 +66,40 @@ impl Org {
         Id::parse(id)
             .and_then(|l| self.log_streams.get(&l))
             .ok_or_else(|| OktaError::not_found(id, "LogStream"))
+    }
+
+    /// `POST /api/v1/logStreams/{id}/lifecycle/activate|deactivate`. A stream already in
+    /// that status is left as it is, with no event.
+    pub fn set_log_stream_active(&mut self, ctx: &Ctx, id: &str, active: bool) -> Result<Id> {
+        let lid = self.log_stream(id)?.id;
+        let Some(l) = self.log_streams.get_mut(&lid) else {
+            return Err(OktaError::not_found(id, "LogStream"));
+        };
+        if l.active == active {
+            return Ok(lid);
+        }
+        l.active = active;
+        l.last_updated = ctx.now;
+        l.json = OnceLock::new();
+        let t = Target::log_stream(l);
+        let event = if active {
+            "system.log_stream.lifecycle.activate"
+        } else {
+            "system.log_stream.lifecycle.deactivate"
+        };
+        self.emit(ctx, event, vec![t], None);
+        Ok(lid)
+    }
+
+    /// `DELETE /api/v1/logStreams/{id}`, in any status: neither Okta's spec nor its docs ask
+    /// for a deactivation first. Writes `system.log_stream.lifecycle.delete`.
+    pub fn delete_log_stream(&mut self, ctx: &Ctx, id: &str) -> Result<()> {
+        let lid = self.log_stream(id)?.id;
+        let Some(l) = self.log_streams.remove(&lid) else {
+            return Err(OktaError::not_found(id, "LogStream"));
+        };
+        let t = Target::log_stream(&l);
+        self.emit(ctx, "system.log_stream.lifecycle.delete", vec![t], None);
+        Ok(())
     }
 }

@@ -1,6 +1,7 @@
 //! The org held in memory: users, groups, apps, roles, idps, factors and the System Log, and
-//! the read-only security configuration (policies, authenticators, network zones,
-//! ThreatInsight, log streams, app grants).
+//! the security configuration (policies, authenticators, network zones, ThreatInsight, log
+//! streams, API tokens, app grants), which the API changes in place (replace, lifecycle,
+//! revoke) but does not create, except app grants.
 //!
 //! Every collection is keyed by [`Id`] in a `BTreeMap`, so cursor pagination is a range scan
 //! from the cursor. Every mutation is a method on [`Org`] (see `ops.rs`) that moves the
@@ -28,7 +29,7 @@ mod tokens;
 mod zones;
 
 pub use authenticators::Authenticator;
-pub use grants::{Grant, client_id_of};
+pub use grants::{Grant, OKTA_SCOPES, client_id_of};
 pub use idps::{IDP_KINDS, idp_protocol};
 pub use ids::{Id, Ts, format_ts, parse_ts, whole_second};
 pub use log::{
@@ -44,7 +45,7 @@ pub use policies::{Policy, PolicyRule, PolicyType, SPEC_POLICY_TYPES};
 pub use rules::{GroupRule, RuleMemberships, RuleStatus};
 pub use threats::{THREAT_ACTIONS, ThreatInsight};
 pub use tokens::{ApiToken, TokenNetwork};
-pub use zones::NetworkZone;
+pub use zones::{MAX_ZONE_NAME, NetworkZone};
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;

@@ -843,7 +843,7 @@ impl Org {
     }
 
     /// `DELETE /api/v1/apps/{id}`: only an INACTIVE app; removes its user and group
-    /// assignments.
+    /// assignments and its scope grants (a grant names the app's client, which is gone).
     pub fn delete_app(&mut self, ctx: &Ctx, app: &str) -> Result<()> {
         let aid = self.app_id(app)?;
         if self.apps[&aid].active {
@@ -855,6 +855,7 @@ impl Org {
             }
         }
         self.app_users.remove(&aid);
+        self.app_grants.remove(&aid);
         self.app_lifecycle_event(ctx, "application.lifecycle.delete", aid);
         self.apps.remove(&aid);
         Ok(())

@@ -1,8 +1,11 @@
-//! Okta API tokens (`/api/v1/api-tokens`): the metadata Okta lists, never a secret.
+//! Okta API tokens (`/api/v1/api-tokens`): the metadata Okta lists, never a secret. Admins
+//! create them in the Admin Console (`system.api_token.create`, see the `api-token-anywhere`
+//! scenario) and revoke them through the API (`system.api_token.revoke`).
 
 use super::Org;
 use super::ids::{Id, Ts, format_ts};
 use super::log::{Ctx, Event, Target};
+use crate::error::{OktaError, Result};
 use bytes::Bytes;
 use serde_json::{Value, json};
 use std::sync::OnceLock;
@@ -104,5 +107,18 @@ impl Org {
             .debug("networkConnection", connection);
         self.emit_event(&ctx.at("/api/internal/tokens"), ctx.published, event);
         id
+    }
+
+    /// `DELETE /api/v1/api-tokens/{id}`: the token is revoked and can no longer
+    /// be listed; 404 E0000007 for an unknown id. Writes `system.api_token.revoke` naming the
+    /// token as `system.api_token.create` does (Okta's recorded revoke event: type `Token`,
+    /// `alternateId` unknown, the token's name).
+    pub fn revoke_api_token(&mut self, ctx: &Ctx, id: &str) -> Result<()> {
+        let token = Id::parse(id)
+            .and_then(|t| self.api_tokens.remove(&t))
+            .ok_or_else(|| OktaError::not_found(id, "ApiToken"))?;
+        let t = Target::token(&token.id, &token.name);
+        self.emit(ctx, "system.api_token.revoke", vec![t], None);
+        Ok(())
     }
 }

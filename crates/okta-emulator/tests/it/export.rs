@@ -5,13 +5,16 @@ use okta_emulator::generate::{GenParams, generate};
 use okta_emulator::{OrgSize, control};
 use serde_json::Value;
 
+/// The org URL exports made without a server name (grants carry it as their `issuer`).
+const ORIGIN: &str = "http://127.0.0.1:1";
+
 #[test]
 fn the_same_seed_gives_the_same_export_byte_for_byte() {
     let p = GenParams::new(77, OrgSize::Small, None, None, None, anchor());
-    let a = control::export_bytes(&generate(p));
-    let b = control::export_bytes(&generate(p));
+    let a = control::export_bytes(&generate(p), ORIGIN);
+    let b = control::export_bytes(&generate(p), ORIGIN);
     assert_eq!(a, b);
-    let c = control::export_bytes(&generate(GenParams { seed: 78, ..p }));
+    let c = control::export_bytes(&generate(GenParams { seed: 78, ..p }), ORIGIN);
     assert_ne!(a, c);
 }
 
@@ -50,8 +53,8 @@ fn an_org_anchored_later_is_the_same_org_moved_in_time() {
         None,
         anchor() + chrono::Duration::days(400) + chrono::Duration::milliseconds(234),
     );
-    let now = control::export(&generate(p));
-    let mut moved_back = control::export(&generate(later));
+    let now = control::export(&generate(p), ORIGIN);
+    let mut moved_back = control::export(&generate(later), ORIGIN);
     // The anchor is taken to the whole second, as Okta's timestamps are: the 234 ms go.
     let shifted = shift_times(&mut moved_back, -chrono::Duration::days(400));
     assert!(shifted > 100, "only {shifted} timestamps in the export");
@@ -79,25 +82,22 @@ async fn export_lists_are_sorted_and_objects_match_the_api() {
     let export = r.body;
     // Every list below is compared with what the API's own endpoints serve.
     let keys: Vec<&String> = export.as_object().unwrap().keys().collect();
-    assert_eq!(
-        keys,
-        [
-            "app_groups",
-            "app_users",
-            "apps",
-            "factors",
-            "group_members",
-            "group_rules",
-            "groups",
-            "idps",
-            "role_assignments",
-            "users"
-        ]
-    );
+    assert_eq!(keys, EXPORT_KEYS);
     let s = |v: &Value, k: &str| v[k].as_str().unwrap().to_string();
-    for k in keys {
+    for k in [
+        "app_groups",
+        "app_users",
+        "apps",
+        "factors",
+        "group_members",
+        "group_rules",
+        "groups",
+        "idps",
+        "role_assignments",
+        "users",
+    ] {
         assert!(
-            export[k.as_str()].as_array().unwrap().len() >= 3,
+            export[k].as_array().unwrap().len() >= 3,
             "{k}: the small org has some"
         );
     }
@@ -294,6 +294,135 @@ async fn export_lists_are_sorted_and_objects_match_the_api() {
     let text = serde_json::to_string(&export["users"]).unwrap();
     assert!(!text.is_ascii());
     assert!(text.contains("costCenter"));
+}
+
+/// The default export's top-level keys, in order (a contract with oktasync's mirror).
+pub const EXPORT_KEYS: [&str; 18] = [
+    "app_grants",
+    "app_groups",
+    "app_users",
+    "apps",
+    "authenticators",
+    "factors",
+    "group_members",
+    "group_rules",
+    "groups",
+    "idps",
+    "log_streams",
+    "network_zones",
+    "okta_api_tokens",
+    "org_settings",
+    "policies",
+    "policy_rules",
+    "role_assignments",
+    "users",
+];
+
+/// The security configuration in the default export: sorted by the mirror's keys and equal
+/// to what the API serves, minus `_links` and `_embedded`.
+#[tokio::test]
+async fn the_security_configuration_is_exported_sorted_and_as_the_api_serves_it() {
+    let e = Emu::start(OrgSize::Small, 63).await;
+    let export = e.get("/__emulator/export").await.body;
+    assert_eq!(export, e.export(), "the route and the helper agree");
+    let s = |v: &Value, k: &str| v[k].as_str().unwrap().to_string();
+    let list = |k: &str| export[k].as_array().unwrap().clone();
+    for k in [
+        "authenticators",
+        "log_streams",
+        "network_zones",
+        "okta_api_tokens",
+        "policies",
+    ] {
+        assert!(!list(k).is_empty(), "{k}");
+        assert!(sorted_by(&list(k), |v| s(v, "id")), "{k} by id");
+    }
+    assert!(sorted_by(&list("policy_rules"), |v| format!(
+        "{} {}",
+        s(v, "policy_id"),
+        v["rule"]["id"].as_str().unwrap()
+    )));
+    assert!(sorted_by(&list("app_grants"), |v| format!(
+        "{} {}",
+        s(v, "app_id"),
+        v["grant"]["id"].as_str().unwrap()
+    )));
+
+    // authenticators, zones, log streams and API tokens as their lists serve them
+    let by_id = |mut items: Vec<Value>| {
+        items.sort_by_key(|v| s(v, "id"));
+        items.iter().map(bare).collect::<Vec<Value>>()
+    };
+    let authenticators = e.get("/api/v1/authenticators").await.array().clone();
+    assert_eq!(by_id(authenticators), list("authenticators"));
+    assert_eq!(
+        by_id(e.walk("/api/v1/zones?limit=2").await),
+        list("network_zones")
+    );
+    assert_eq!(
+        by_id(e.walk("/api/v1/logStreams?limit=1").await),
+        list("log_streams")
+    );
+    let tokens = e.walk("/api/v1/api-tokens?limit=2").await;
+    assert!(
+        tokens.len() >= 4,
+        "generated and posture tokens: {}",
+        tokens.len()
+    );
+    assert_eq!(by_id(tokens), list("okta_api_tokens"));
+
+    // every policy of every type, and each one's rules
+    let mut policies = Vec::new();
+    let mut rules = Vec::new();
+    for kind in [
+        "OKTA_SIGN_ON",
+        "PASSWORD",
+        "MFA_ENROLL",
+        "ACCESS_POLICY",
+        "IDP_DISCOVERY",
+        "PROFILE_ENROLLMENT",
+    ] {
+        for p in e.walk(&format!("/api/v1/policies?type={kind}")).await {
+            let pid = s(&p, "id");
+            for r in e
+                .get(&format!("/api/v1/policies/{pid}/rules"))
+                .await
+                .array()
+            {
+                rules.push(serde_json::json!({"policy_id": pid, "rule": bare(r)}));
+            }
+            policies.push(p);
+        }
+    }
+    assert_eq!(by_id(policies), list("policies"));
+    rules.sort_by_key(|r| {
+        format!(
+            "{} {}",
+            s(r, "policy_id"),
+            r["rule"]["id"].as_str().unwrap()
+        )
+    });
+    assert_eq!(rules, list("policy_rules"));
+
+    // ThreatInsight, the one org setting
+    let threats = e.get("/api/v1/threats/configuration").await.body;
+    assert_eq!(
+        list("org_settings"),
+        [serde_json::json!({"name": "threat_insight", "setting": bare(&threats)})]
+    );
+
+    // the grants of the apps the app list shows (not the hidden service apps'), each as
+    // the app's grant list serves it, issuer and all
+    let mut grants = Vec::new();
+    for a in e.walk("/api/v1/apps?limit=200").await {
+        let aid = s(&a, "id");
+        for g in e.get(&format!("/api/v1/apps/{aid}/grants")).await.array() {
+            grants.push(serde_json::json!({"app_id": aid, "grant": bare(g)}));
+        }
+    }
+    assert!(!grants.is_empty(), "the small org's OIDC apps hold grants");
+    assert_eq!(grants, list("app_grants"));
+    assert_eq!(list("app_grants")[0]["grant"]["issuer"], e.emu.base_url());
 }
 
 #[tokio::test]

@@ -17,5 +17,6 @@ mod oauth;
 mod openapi;
 mod pagination;
 mod posture;
+mod posture_writes;
 mod scenarios;
 mod users;

@@ -872,6 +872,186 @@ async fn security_configuration_validates_against_okta_openapi_spec() {
     ] {
         check(&spec, &emu, Method::GET, path, None, status, &mut failures).await;
     }
+
+    // the writes, their answers and their errors
+    let find = |list: &str, key: &str, value: &str| -> Value {
+        posture[list]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v[key] == value)
+            .unwrap_or_else(|| panic!("no {list} with {key} {value}"))
+            .clone()
+    };
+    let zone = find("network_zones", "name", "Corporate offices");
+    let zone = zone["id"].as_str().unwrap();
+    let policy = find("policies", "name", "Global session policy");
+    let policy_id = policy["id"].as_str().unwrap();
+    let rule = posture["policy_rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["policy_id"] == policy_id)
+        .unwrap()["rule"]
+        .clone();
+    let rule_id = rule["id"].as_str().unwrap();
+    let phone = find("authenticators", "key", "phone_number");
+    let phone = phone["id"].as_str().unwrap();
+    let stream = ids("log_streams")[0].clone();
+    let token = posture["okta_api_tokens"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let oidc = posture["app_grants"][0]["app_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let origin = emu.emu.base_url();
+    let writes: Vec<(Method, String, Option<Value>, u16)> = vec![
+        (
+            Method::PUT,
+            format!("/api/v1/zones/{zone}"),
+            Some(
+                json!({"type": "IP", "name": "Offices", "gateways": [{"type": "CIDR", "value": "10.1.0.0/16"}], "proxies": null}),
+            ),
+            200,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/zones/{zone}/lifecycle/deactivate"),
+            None,
+            200,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/zones/{zone}/lifecycle/activate"),
+            None,
+            200,
+        ),
+        (
+            Method::PUT,
+            "/api/v1/zones/nzonothing0000000000".to_string(),
+            Some(json!({"type": "IP", "name": "Offices"})),
+            404,
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/policies/{policy_id}"),
+            Some(
+                json!({"type": "OKTA_SIGN_ON", "name": "Sessions", "description": "Every session"}),
+            ),
+            200,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/policies/{policy_id}/lifecycle/deactivate"),
+            None,
+            204,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/policies/{policy_id}/lifecycle/activate"),
+            None,
+            204,
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/policies/{policy_id}/rules/{rule_id}"),
+            Some(json!({"type": "SIGN_ON", "name": "Admins (strict)", "actions": rule["actions"]})),
+            200,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/policies/{policy_id}/rules/{rule_id}/lifecycle/deactivate"),
+            None,
+            204,
+        ),
+        (
+            Method::POST,
+            "/api/v1/threats/configuration".to_string(),
+            Some(json!({"action": "block", "excludeZones": [zone]})),
+            200,
+        ),
+        (
+            Method::POST,
+            "/api/v1/threats/configuration".to_string(),
+            Some(json!({"action": "quarantine"})),
+            400,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/authenticators/{phone}/lifecycle/deactivate"),
+            None,
+            200,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/authenticators/{phone}/lifecycle/activate"),
+            None,
+            200,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/logStreams/{stream}/lifecycle/activate"),
+            None,
+            200,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/logStreams/{stream}/lifecycle/deactivate"),
+            None,
+            200,
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/logStreams/{stream}"),
+            None,
+            204,
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/api-tokens/{token}"),
+            None,
+            204,
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/api-tokens/{token}"),
+            None,
+            404,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/apps/{oidc}/grants"),
+            Some(json!({"issuer": origin, "scopeId": "okta.nothing.read"})),
+            400,
+        ),
+    ];
+    for (method, path, body, status) in writes {
+        check(&spec, &emu, method, &path, body, status, &mut failures).await;
+    }
+    let grant = check(
+        &spec,
+        &emu,
+        Method::POST,
+        &format!("/api/v1/apps/{oidc}/grants"),
+        Some(json!({"issuer": origin, "scopeId": "okta.groups.read"})),
+        201,
+        &mut failures,
+    )
+    .await;
+    if let Some(g) = grant["id"].as_str() {
+        check(
+            &spec,
+            &emu,
+            Method::DELETE,
+            &format!("/api/v1/apps/{oidc}/grants/{g}"),
+            None,
+            204,
+            &mut failures,
+        )
+        .await;
+    }
     assert_only_known_divergences(&failures);
 }
 
@@ -1019,6 +1199,30 @@ fn gate_scopes_match_the_spec() {
         ("GET", "/api/v1/logStreams/0oa1"),
         ("GET", "/api/v1/apps/0oa1/grants"),
         ("GET", "/api/v1/apps/0oa1/grants/oag1"),
+        ("POST", "/api/v1/apps/0oa1/grants"),
+        ("DELETE", "/api/v1/apps/0oa1/grants/oag1"),
+        ("PUT", "/api/v1/zones/nzo1"),
+        ("POST", "/api/v1/zones/nzo1/lifecycle/activate"),
+        ("POST", "/api/v1/zones/nzo1/lifecycle/deactivate"),
+        ("PUT", "/api/v1/policies/00p1"),
+        ("POST", "/api/v1/policies/00p1/lifecycle/activate"),
+        ("POST", "/api/v1/policies/00p1/lifecycle/deactivate"),
+        ("PUT", "/api/v1/policies/00p1/rules/0pr1"),
+        (
+            "POST",
+            "/api/v1/policies/00p1/rules/0pr1/lifecycle/activate",
+        ),
+        (
+            "POST",
+            "/api/v1/policies/00p1/rules/0pr1/lifecycle/deactivate",
+        ),
+        ("POST", "/api/v1/threats/configuration"),
+        ("POST", "/api/v1/logStreams/0oa1/lifecycle/activate"),
+        ("POST", "/api/v1/logStreams/0oa1/lifecycle/deactivate"),
+        ("DELETE", "/api/v1/logStreams/0oa1"),
+        ("DELETE", "/api/v1/api-tokens/00T1"),
+        ("POST", "/api/v1/authenticators/aut1/lifecycle/activate"),
+        ("POST", "/api/v1/authenticators/aut1/lifecycle/deactivate"),
     ];
     let mut problems = Vec::new();
     for (method, path) in operations {

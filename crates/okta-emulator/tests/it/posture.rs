@@ -1,7 +1,8 @@
 //! The security configuration over HTTP: policies and rules, authenticators, network zones,
 //! ThreatInsight, log streams and app grants. Okta's listing order, paging, filters and
 //! errors; the scope each endpoint needs; the settings generated unsafe on purpose (see
-//! `generate/posture.rs`); determinism; and the default export left as it was.
+//! `generate/posture.rs`); determinism; and what `export?include=posture` adds to the
+//! default export.
 
 use crate::common::{Emu, anchor};
 use okta_emulator::config::OAuthClientConfig;
@@ -767,7 +768,7 @@ async fn each_endpoint_needs_its_scope() {
 }
 
 #[test]
-fn the_configuration_is_the_same_for_a_seed_and_leaves_the_default_export_alone() {
+fn the_configuration_is_the_same_for_a_seed_and_the_service_apps_stay_out_of_the_default_export() {
     let p = GenParams::new(41, OrgSize::Small, None, None, None, anchor());
     let (a, b) = (generate(p), generate(p));
     let origin = "http://127.0.0.1:1";
@@ -780,39 +781,24 @@ fn the_configuration_is_the_same_for_a_seed_and_leaves_the_default_export_alone(
         control::export_posture(&a, origin),
         control::export_posture(&c, origin)
     );
-    // the default export keeps exactly its keys
-    let export = control::export(&a);
+    let export = control::export(&a, origin);
     let keys: Vec<&str> = export
         .as_object()
         .unwrap()
         .keys()
         .map(String::as_str)
         .collect();
-    assert_eq!(keys, DEFAULT_EXPORT_KEYS);
+    assert_eq!(keys, crate::export::EXPORT_KEYS);
     assert!(
-        !String::from_utf8(control::export_bytes(&a))
+        !String::from_utf8(control::export_bytes(&a, origin))
             .unwrap()
             .contains("Provisioning Automation"),
         "a service app in the default export"
     );
 }
 
-/// The default export's top-level keys (what oktasync's mirror is compared with).
-const DEFAULT_EXPORT_KEYS: [&str; 10] = [
-    "app_groups",
-    "app_users",
-    "apps",
-    "factors",
-    "group_members",
-    "group_rules",
-    "groups",
-    "idps",
-    "role_assignments",
-    "users",
-];
-
 #[tokio::test]
-async fn the_export_adds_the_configuration_only_when_asked() {
+async fn the_export_adds_the_service_apps_only_when_asked() {
     let e = org(8).await;
     let plain = e.get("/__emulator/export").await;
     let keys: Vec<&str> = plain
@@ -822,32 +808,45 @@ async fn the_export_adds_the_configuration_only_when_asked() {
         .keys()
         .map(String::as_str)
         .collect();
-    assert_eq!(keys, DEFAULT_EXPORT_KEYS);
+    assert_eq!(keys, crate::export::EXPORT_KEYS);
     assert_eq!(plain.body, e.export());
     let full = e.get("/__emulator/export?include=posture").await;
     assert_eq!(full.status, 200);
     let full = full.body.as_object().unwrap().clone();
-    for key in DEFAULT_EXPORT_KEYS {
-        assert_eq!(full[key], plain.body[key], "{key}");
+    for key in crate::export::EXPORT_KEYS {
+        if key != "app_grants" {
+            assert_eq!(full[key], plain.body[key], "{key}");
+        }
     }
     let extra: Vec<&str> = full
         .keys()
         .map(String::as_str)
-        .filter(|k| !DEFAULT_EXPORT_KEYS.contains(k))
+        .filter(|k| !crate::export::EXPORT_KEYS.contains(k))
         .collect();
+    assert_eq!(extra, ["service_apps", "threat_insight"]);
     assert_eq!(
-        extra,
-        [
-            "app_grants",
-            "authenticators",
-            "log_streams",
-            "network_zones",
-            "policies",
-            "policy_rules",
-            "service_apps",
-            "threat_insight"
-        ]
+        full["threat_insight"],
+        plain.body["org_settings"][0]["setting"]
     );
+    // the grants: the default export's and the service apps', in one sorted list
+    let service: BTreeSet<&str> = full["service_apps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(id)
+        .collect();
+    let grants = full["app_grants"].as_array().unwrap();
+    let (hidden, listed): (Vec<&Value>, Vec<&Value>) = grants
+        .iter()
+        .partition(|g| service.contains(g["app_id"].as_str().unwrap()));
+    assert!(!hidden.is_empty());
+    let listed: Vec<Value> = listed.into_iter().cloned().collect();
+    assert_eq!(&listed, plain.body["app_grants"].as_array().unwrap());
+    let keys: Vec<String> = grants
+        .iter()
+        .map(|g| format!("{} {}", g["app_id"].as_str().unwrap(), id(&g["grant"])))
+        .collect();
+    assert!(keys.is_sorted(), "{keys:?}");
     // what it holds is what the API serves, minus `_links`
     let zones = e.walk("/api/v1/zones").await;
     let bare: Vec<Value> = zones.iter().map(crate::common::bare).collect();
