@@ -11,8 +11,8 @@ use crate::governor::{Governor, RequestKind};
 use crate::metrics::MetricsSnapshot;
 use crate::models::{
     ApiToken, AppGrant, AppUser, Application, ApplicationGroupAssignment, Authenticator, Group,
-    GroupRule, IdentityProvider, LogEvent, LogStream, NetworkZone, Policy, PolicyRule, RoleAssignee,
-    RoleAssignment, User, UserFactor,
+    GroupRule, IdentityProvider, LogEvent, LogStream, NetworkZone, Policy, PolicyRule,
+    RoleAssignee, RoleAssignment, User, UserFactor,
 };
 use crate::pagination::{EndRule, ListingSpec, PageShape, PageStream, page_stream, split_page};
 use crate::retry::{self, AttemptOutcome, RetryReason, Verdict};

@@ -52,7 +52,7 @@ pub enum EventKind {
     /// Any other change to one of the org's security settings, each re-listed whole (they
     /// are short lists).
     SettingChanged(Setting),
-    /// `app.oauth2.as.consent.grant|revoke`: re-list the app's granted Okta API scopes.
+    /// `app.oauth2.admin.consent.grant|revoke`: re-list the app's granted Okta API scopes.
     AppGrantsChanged { app: String },
     /// Nothing the mirror holds (or an event without the targets it should have).
     Ignored,
@@ -242,9 +242,11 @@ fn classify_type(event: &LogEvent, event_type: &str) -> Option<EventKind> {
             K::SettingChanged(Setting::LogStreams)
         }
         "security.threat.configuration.update" => K::SettingChanged(Setting::ThreatInsight),
-        "app.oauth2.as.consent.grant" | "app.oauth2.as.consent.revoke" => K::AppGrantsChanged {
-            app: app_target(event)?,
-        },
+        "app.oauth2.admin.consent.grant" | "app.oauth2.admin.consent.revoke" => {
+            K::AppGrantsChanged {
+                app: app_target(event)?,
+            }
+        }
         t if t.starts_with("system.idp.lifecycle.") => K::IdpChanged {
             idp: target(event, &["IdentityProvider", "IdpInstance", "Idp"]).or_else(|| {
                 event
@@ -296,17 +298,27 @@ mod tests {
         for (event_type, setting) in [
             ("zone.deactivate", Setting::NetworkZones),
             ("system.api_token.revoke", Setting::ApiTokens),
-            ("system.log_stream.lifecycle.deactivate", Setting::LogStreams),
-            ("security.threat.configuration.update", Setting::ThreatInsight),
+            (
+                "system.log_stream.lifecycle.deactivate",
+                Setting::LogStreams,
+            ),
+            (
+                "security.threat.configuration.update",
+                Setting::ThreatInsight,
+            ),
             (
                 "security.authenticator.lifecycle.deactivate",
                 Setting::Authenticators,
             ),
         ] {
             let e = event(event_type, &[]);
-            assert_eq!(classify(&e), EventKind::SettingChanged(setting), "{event_type}");
+            assert_eq!(
+                classify(&e),
+                EventKind::SettingChanged(setting),
+                "{event_type}"
+            );
         }
-        let grant = event("app.oauth2.as.consent.grant", &[("AppInstance", "0oa1")]);
+        let grant = event("app.oauth2.admin.consent.grant", &[("AppInstance", "0oa1")]);
         assert_eq!(
             classify(&grant),
             EventKind::AppGrantsChanged { app: "0oa1".into() }

@@ -22,12 +22,12 @@
 
 use crate::error::EngineError;
 use crate::listing::{Listing, ListingRun};
+use crate::options::RESOURCES_CHECKPOINT;
 use crate::options::{Resource, SyncOptions};
 use crate::progress::Progress;
 use crate::reading::failed_reading;
 use crate::resources::{module, modules};
 use crate::run_record::RunStarting;
-use crate::options::RESOURCES_CHECKPOINT;
 use crate::scope::SCOPE_CHECKPOINT;
 use crate::scope::full::read_scope;
 use crate::summary::RunSummary;

@@ -271,6 +271,7 @@ mod tests {
                 Scope::app("a"),
                 Scope::users_of_app("a"),
                 Scope::groups_of_app("a"),
+                Scope::grants_of("a"),
             ]
         );
         assert_eq!(removed(&all, Object::Idp("i".into())), [Scope::idp("i")]);

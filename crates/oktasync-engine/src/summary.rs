@@ -246,7 +246,9 @@ mod tests {
         let keys = [
             "\"fewest_calls\":0,\"users\":3,\"groups\":null,\"memberships\":null,\"apps\":null,",
             "\"app_users\":null,\"app_groups\":null,\"role_assignments\":2,\"idps\":null,",
-            "\"factors\":null,\"group_rules\":null,\"changes\":{}",
+            "\"factors\":null,\"group_rules\":null,\"policies\":null,\"policy_rules\":null,",
+            "\"authenticators\":null,\"network_zones\":null,\"api_tokens\":null,",
+            "\"log_streams\":null,\"threat_insight\":null,\"app_grants\":null,\"changes\":{}",
         ]
         .concat();
         assert!(json.contains(&keys), "{json}");

@@ -1,9 +1,14 @@
-//! The built-in checks: SQL over the mirror's tables and its documented views (SCHEMA.md:
-//! `admins`, `admin_users`, `user_factor_summary`, `app_access`, `app_features`,
-//! `idp_policies`, `group_rule_targets`, `log_events`). Their sources: the DISA Okta IDaaS
-//! STIG, Microsoft Defender for Identity's Okta assessments (MDI), Okta HealthInsight (HI),
-//! Authomize's policies (AZ), okta-inspector's list (OI) and Okta's customer-detections
-//! prevention notes (OD), as `shared/docs/posture.md` §3 collects them.
+//! The built-in checks (45): SQL over the mirror's tables and its documented views
+//! (SCHEMA.md: `admins`, `admin_users`, `user_factor_summary`, `app_access`, `app_features`,
+//! `idp_policies`, `group_rule_targets`, `log_events`; for the security configuration,
+//! [`config`]'s `password_policies`, `session_policy_rules`, `app_sign_in_rules`,
+//! `network_zone_anonymizers`, `threat_insight`, `okta_api_token_owners`, `app_grant_scopes`
+//! and `authenticator_settings`). Their sources: the DISA Okta IDaaS STIG, Microsoft Defender
+//! for Identity's Okta assessments (MDI), Okta HealthInsight (HI), Authomize's policies (AZ),
+//! okta-inspector's list (OI) and Okta's customer-detections prevention notes (OD), as
+//! `shared/docs/posture.md` §3 collects them.
+
+mod config;
 
 use crate::check::{Applies, Check};
 use oktasync_store::Severity::{self, *};
@@ -71,6 +76,7 @@ pub fn builtin() -> Vec<Check> {
     checks.extend(groups());
     checks.extend(idps());
     checks.extend(log());
+    checks.extend(config::checks());
     checks
 }
 
@@ -619,4 +625,34 @@ fn idps() -> Vec<Check> {
             None,
         ),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::builtin;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn ids_are_unique_and_every_check_says_where_it_comes_from_and_what_to_do() {
+        let checks = builtin();
+        assert_eq!(checks.len(), 45);
+        let ids: BTreeSet<&str> = checks.iter().map(|c| c.id).collect();
+        assert_eq!(ids.len(), checks.len(), "duplicate ids");
+        for c in &checks {
+            assert!(c.id.starts_with("okta."), "{}", c.id);
+            assert!(
+                !c.sources.is_empty() && !c.remediation.is_empty(),
+                "{}",
+                c.id
+            );
+            assert!(
+                c.sql.contains("$1") && c.sql.contains("subject"),
+                "{}",
+                c.id
+            );
+            if let Some(applies) = &c.applies {
+                assert!(applies.sql.contains("AS applies"), "{}", c.id);
+            }
+        }
+    }
 }

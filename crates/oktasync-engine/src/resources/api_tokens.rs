@@ -1,4 +1,5 @@
-//! Okta API tokens' metadata (owner, network condition; never a secret), kept in `okta_api_tokens`. Full sync: `GET /api-tokens`, 200 per page. Incremental: `system.api_token.*` re-lists them.
+//! Okta API tokens' metadata (owner, network condition; never a secret), kept in `okta_api_tokens`.
+//! Full sync: `GET /api-tokens`, 200 per page. Incremental: `system.api_token.*` re-lists them.
 
 use super::org_lists::{OrgList, ReadWhole, all_pages};
 use crate::events::Setting;

@@ -1,7 +1,7 @@
 //! The Okta API scopes granted to apps (`okta.users.manage`, ...): what an OAuth service app
 //! may do to the org. Only OAuth apps (`OPENID_CONNECT`) can hold grants. Full sync:
 //! `GET /apps/{id}/grants` for each such app, after the app's assignments. Incremental:
-//! `app.oauth2.as.consent.grant|revoke` re-lists the app's grants; an app's deletion takes
+//! `app.oauth2.admin.consent.grant|revoke` re-lists the app's grants; an app's deletion takes
 //! them along.
 
 use super::{ResourceSync, planned};

@@ -46,7 +46,7 @@ impl ResourceSync for Apps {
             Resource::AppGrants,
         ]
         .into_iter()
-            .any(|r| run.wants(r))
+        .any(|r| run.wants(r))
         {
             vec![Listing::org(APPS)]
         } else {
@@ -80,21 +80,23 @@ impl ResourceSync for Apps {
                     async move {
                         run.read(APPS, apps.len() as u64);
                         {
-                        let mut found = followups.lock().unwrap_or_else(|p| p.into_inner());
-                        found.extend(apps.iter().flat_map(|a| {
-                            assignments
-                                .iter()
-                                .map(|r| Listing::of(*r, Object::App(a.id.clone())))
-                        }));
-                        // Only OAuth apps can hold grants of Okta API scopes.
-                        found.extend(
-                            apps.iter()
-                                .filter(|a| {
-                                    grants
-                                        && a.sign_on_mode.as_deref() == Some(OAUTH_SIGN_ON_MODE)
-                                })
-                                .map(|a| Listing::of(Resource::AppGrants, Object::App(a.id.clone()))),
-                        );
+                            let mut found = followups.lock().unwrap_or_else(|p| p.into_inner());
+                            found.extend(apps.iter().flat_map(|a| {
+                                assignments
+                                    .iter()
+                                    .map(|r| Listing::of(*r, Object::App(a.id.clone())))
+                            }));
+                            // Only OAuth apps can hold grants of Okta API scopes.
+                            found.extend(
+                                apps.iter()
+                                    .filter(|a| {
+                                        grants
+                                            && a.sign_on_mode.as_deref() == Some(OAUTH_SIGN_ON_MODE)
+                                    })
+                                    .map(|a| {
+                                        Listing::of(Resource::AppGrants, Object::App(a.id.clone()))
+                                    }),
+                            );
                         }
                         if stage {
                             run.stage(Batch::apps(apps.into_iter().map(|a| a.raw).collect()))

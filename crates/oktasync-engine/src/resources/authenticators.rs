@@ -1,4 +1,5 @@
-//! Authenticators. Full sync: `GET /authenticators` (one page). Incremental: `security.authenticator.lifecycle.*` re-lists them.
+//! Authenticators. Full sync: `GET /authenticators` (one page). Incremental:
+//! `security.authenticator.lifecycle.*` re-lists them.
 
 use super::org_lists::{OrgList, ReadWhole, all_pages};
 use crate::events::Setting;

@@ -1,4 +1,5 @@
-//! System Log streams. Full sync: `GET /logStreams`, 200 per page. Incremental: `system.log_stream.lifecycle.*` re-lists them.
+//! System Log streams. Full sync: `GET /logStreams`, 200 per page. Incremental:
+//! `system.log_stream.lifecycle.*` re-lists them.
 
 use super::org_lists::{OrgList, ReadWhole, all_pages};
 use crate::events::Setting;

@@ -197,7 +197,8 @@ impl ResourceSync for PolicyRules {
             // A policy deleted since it was listed has no rules (the next run sees it gone).
             let rules = rules.unwrap_or_default();
             run.read(POLICY_RULES, rules.len() as u64);
-            run.stage(Batch::policy_rules(policy.clone(), rules)).await?;
+            run.stage(Batch::policy_rules(policy.clone(), rules))
+                .await?;
             Ok(Vec::new())
         }
         .boxed()

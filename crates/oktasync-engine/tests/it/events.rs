@@ -147,8 +147,8 @@ const KNOWN_PREFIXES: &[&str] = &[
     "system.api_token.",
     "system.log_stream.lifecycle.",
     "security.threat.configuration.update",
-    "app.oauth2.as.consent.grant",
-    "app.oauth2.as.consent.revoke",
+    "app.oauth2.admin.consent.grant",
+    "app.oauth2.admin.consent.revoke",
 ];
 
 #[derive(Debug, Clone)]

@@ -229,15 +229,13 @@ async fn medium_org_one_percent_churn() {
 fn no_logs_app(dir: &std::path::Path) -> (OAuthClientConfig, PrivateKey, Vec<String>) {
     okta_emulator::gate::keygen::run(dir, "ES256").expect("keygen");
     let read = |name: &str| std::fs::read_to_string(dir.join(name)).expect("key file");
-    let scopes: Vec<String> = [
-        "okta.users.read",
-        "okta.groups.read",
-        "okta.apps.read",
-        "okta.roles.read",
-        "okta.idps.read",
-    ]
-    .map(String::from)
-    .to_vec();
+    // Every scope the resources need, and not the log's.
+    let scopes: Vec<String> = Resource::ALL
+        .map(|r| r.okta_scope().to_owned())
+        .into_iter()
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
     let config = OAuthClientConfig {
         client_id: "0oanologs".into(),
         public_jwk: Some(
@@ -691,4 +689,135 @@ async fn incremental_runs_keep_the_events_they_read() {
     .unwrap();
     assert_eq!(summary.kind, "incremental");
     assert!(kept(LogQuery::default()).await.is_empty());
+}
+
+/// The security configuration follows incrementally: each setting changed in Okta (a zone
+/// deactivated, ThreatInsight set to block, a policy rule deactivated, a log stream
+/// activated, an API token revoked, a scope granted to an app and another revoked, an
+/// authenticator activated) is re-listed after its event, and the mirror equals the source.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_security_configuration_follows_incrementally() {
+    let emu = emulator(43, OrgSize::Small).await;
+    let client = client(&emu);
+    let mirror = Mirror::new().await;
+    let full = run(&client, &mirror.store, SyncMode::Auto).await;
+    assert_eq!(full.kind, "full");
+    let export = source(&emu).await;
+    for key in [
+        "policies",
+        "policy_rules",
+        "authenticators",
+        "network_zones",
+        "okta_api_tokens",
+        "log_streams",
+        "org_settings",
+        "app_grants",
+    ] {
+        assert!(
+            !export[key].as_array().unwrap().is_empty(),
+            "the seeded org has {key}"
+        );
+    }
+    assert_exact(&mirror.export(&client).await, &export);
+
+    let list = |key: &str| export[key].as_array().unwrap().clone();
+    let id = |v: &Value| v["id"].as_str().unwrap().to_owned();
+    let (post, delete) = (reqwest::Method::POST, reqwest::Method::DELETE);
+    let zone = list("network_zones")
+        .into_iter()
+        .find(|z| z["status"] == "ACTIVE" && z["system"] == false)
+        .expect("an active custom zone");
+    okta_call(
+        &emu,
+        post.clone(),
+        &format!("/api/v1/zones/{}/lifecycle/deactivate", id(&zone)),
+        Value::Null,
+    )
+    .await;
+    okta_call(
+        &emu,
+        post.clone(),
+        "/api/v1/threats/configuration",
+        json!({"action": "block", "excludeZones": []}),
+    )
+    .await;
+    let rule = list("policy_rules")
+        .into_iter()
+        .find(|r| r["rule"]["status"] == "ACTIVE" && r["rule"]["system"] != true)
+        .expect("an active custom policy rule");
+    okta_call(
+        &emu,
+        post.clone(),
+        &format!(
+            "/api/v1/policies/{}/rules/{}/lifecycle/deactivate",
+            rule["policy_id"].as_str().unwrap(),
+            id(&rule["rule"])
+        ),
+        Value::Null,
+    )
+    .await;
+    let stream = list("log_streams")
+        .into_iter()
+        .find(|s| s["status"] == "INACTIVE")
+        .expect("an inactive log stream");
+    okta_call(
+        &emu,
+        post.clone(),
+        &format!("/api/v1/logStreams/{}/lifecycle/activate", id(&stream)),
+        Value::Null,
+    )
+    .await;
+    let token = id(&list("okta_api_tokens")[0]);
+    okta_call(
+        &emu,
+        delete.clone(),
+        &format!("/api/v1/api-tokens/{token}"),
+        Value::Null,
+    )
+    .await;
+    let grants = list("app_grants");
+    let granted = &grants[0];
+    okta_call(
+        &emu,
+        delete,
+        &format!(
+            "/api/v1/apps/{}/grants/{}",
+            granted["app_id"].as_str().unwrap(),
+            id(&granted["grant"])
+        ),
+        Value::Null,
+    )
+    .await;
+    let oauth_app = grants.last().unwrap()["app_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    okta_call(
+        &emu,
+        post.clone(),
+        &format!("/api/v1/apps/{oauth_app}/grants"),
+        json!({"issuer": emu.base_url(), "scopeId": "okta.groups.read"}),
+    )
+    .await;
+    let authenticator = list("authenticators")
+        .into_iter()
+        .find(|a| a["status"] == "INACTIVE")
+        .expect("an inactive authenticator");
+    okta_call(
+        &emu,
+        post,
+        &format!(
+            "/api/v1/authenticators/{}/lifecycle/activate",
+            id(&authenticator)
+        ),
+        Value::Null,
+    )
+    .await;
+
+    let inc = run(&client, &mirror.store, SyncMode::Auto).await;
+    assert_eq!(inc.kind, "incremental", "{inc:?}");
+    let now = source(&emu).await;
+    assert_ne!(now, export, "the writes changed the org");
+    assert_exact(&mirror.export(&client).await, &now);
+    emu.shutdown().await;
 }

@@ -4,9 +4,9 @@ use crate::support::{
     Mirror, admin_ids, assert_exact, calls_as_served, client, emulator, in_factor_scope, sync,
 };
 use okta_api::{
-    APP_GROUPS_PAGE_LIMIT, APP_USERS_PAGE_LIMIT, APPS_PAGE_LIMIT, GROUP_RULES_PAGE_LIMIT,
-    GROUP_USERS_PAGE_LIMIT, GROUPS_PAGE_LIMIT, IDPS_PAGE_LIMIT, ROLE_ASSIGNEES_PAGE_LIMIT,
-    USERS_PAGE_LIMIT,
+    API_TOKENS_PAGE_LIMIT, APP_GROUPS_PAGE_LIMIT, APP_USERS_PAGE_LIMIT, APPS_PAGE_LIMIT,
+    GROUP_RULES_PAGE_LIMIT, GROUP_USERS_PAGE_LIMIT, GROUPS_PAGE_LIMIT, IDPS_PAGE_LIMIT,
+    LOG_STREAMS_PAGE_LIMIT, POLICY_TYPES, ROLE_ASSIGNEES_PAGE_LIMIT, USERS_PAGE_LIMIT,
 };
 use okta_emulator::{OrgSize, RunningEmulator};
 use oktasync_engine::{FactorScope, NoProgress, Resource, RunSummary, SyncOptions, full_sync};
@@ -47,6 +47,10 @@ fn fewest_calls_by_bucket(export: &Value, factor_users: usize) -> BTreeMap<&'sta
     };
     let (user_admins, group_admins) = (role_holders("USER"), role_holders("GROUP"));
     let app_ids = list("apps").iter().map(|a| a["id"].as_str().unwrap());
+    let oauth_apps = list("apps")
+        .iter()
+        .filter(|a| a["signOnMode"] == "OPENID_CONNECT")
+        .count() as u64;
     BTreeMap::from([
         ("users", pages(list("users").len(), USERS_PAGE_LIMIT)),
         (
@@ -62,8 +66,9 @@ fn fewest_calls_by_bucket(export: &Value, factor_users: usize) -> BTreeMap<&'sta
         ),
         (
             "apps",
-            // the list, then each app's users and groups
+            // the list, then each app's users and groups, and each OAuth app's grants
             pages(list("apps").len(), APPS_PAGE_LIMIT)
+                + oauth_apps
                 + app_ids
                     .map(|a| {
                         pages(app_users.get(a).copied().unwrap_or(0), APP_USERS_PAGE_LIMIT)
@@ -76,11 +81,19 @@ fn fewest_calls_by_bucket(export: &Value, factor_users: usize) -> BTreeMap<&'sta
         ),
         (
             "other",
-            // the users holding roles, each one's roles, the IdPs, each factor listing
+            // the users holding roles, each one's roles, the IdPs, each factor listing; the
+            // policies of each type and each one's rules, the authenticators, zones, API
+            // tokens, log streams and ThreatInsight
             pages(user_admins, ROLE_ASSIGNEES_PAGE_LIMIT)
                 + user_admins as u64
                 + pages(list("idps").len(), IDPS_PAGE_LIMIT)
-                + factor_users as u64,
+                + factor_users as u64
+                + POLICY_TYPES.len() as u64
+                + list("policies").len() as u64
+                + 2
+                + pages(list("okta_api_tokens").len(), API_TOKENS_PAGE_LIMIT)
+                + pages(list("log_streams").len(), LOG_STREAMS_PAGE_LIMIT)
+                + 1,
         ),
     ])
 }

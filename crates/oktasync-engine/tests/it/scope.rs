@@ -45,7 +45,21 @@ fn in_scope(export: &Value, scope: &SyncScope) -> Value {
         .collect();
     let user_ids: BTreeSet<&str> = users.iter().map(id).collect();
     let mut out = json!({});
-    for key in ["role_assignments", "idps", "factors", "group_rules"] {
+    // Nothing org-wide is mirrored under a scope.
+    for key in [
+        "role_assignments",
+        "idps",
+        "factors",
+        "group_rules",
+        "policies",
+        "policy_rules",
+        "authenticators",
+        "network_zones",
+        "okta_api_tokens",
+        "log_streams",
+        "org_settings",
+        "app_grants",
+    ] {
         out[key] = json!([]);
     }
     out["apps"] = json!(

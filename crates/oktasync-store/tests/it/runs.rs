@@ -129,13 +129,23 @@ async fn the_security_configuration_exports_as_the_emulator_and_is_replaced_whol
     ];
     let mut session = store.begin_full_sync(org, start()).await.unwrap();
     for batch in [
-        Batch::policies(vec![json!({"id": "00p1", "type": "PASSWORD", "name": "Default Policy",
-                                    "priority": 2, "system": true})]),
-        Batch::policy_rules("00p1", vec![json!({"id": "0pr2", "name": "b", "priority": 2}),
-                                         json!({"id": "0pr1", "name": "a", "priority": 1})]),
+        Batch::policies(vec![
+            json!({"id": "00p1", "type": "PASSWORD", "name": "Default Policy",
+                                    "priority": 2, "system": true}),
+        ]),
+        Batch::policy_rules(
+            "00p1",
+            vec![
+                json!({"id": "0pr2", "name": "b", "priority": 2}),
+                json!({"id": "0pr1", "name": "a", "priority": 1}),
+            ],
+        ),
         Batch::network_zones(vec![zone("nzo2", "ACTIVE"), zone("nzo1", "ACTIVE")]),
         Batch::threat_insight(json!({"action": "audit", "excludeZones": []})),
-        Batch::app_grants("0oa1", vec![json!({"id": "oag1", "scopeId": "okta.users.manage"})]),
+        Batch::app_grants(
+            "0oa1",
+            vec![json!({"id": "oag1", "scopeId": "okta.users.manage"})],
+        ),
     ] {
         session.stage(&batch).await.unwrap();
     }

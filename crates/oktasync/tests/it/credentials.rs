@@ -244,6 +244,13 @@ async fn secret_client_emulator(seed: u64) -> RunningEmulator {
         "okta.apps.read",
         "okta.roles.read",
         "okta.idps.read",
+        "okta.policies.read",
+        "okta.authenticators.read",
+        "okta.networkZones.read",
+        "okta.apiTokens.read",
+        "okta.logStreams.read",
+        "okta.threatInsights.read",
+        "okta.appGrants.read",
         "okta.logs.read",
     ];
     okta_emulator::start(EmulatorConfig {

@@ -49,6 +49,13 @@ async fn a_healthy_setup_passes_every_check() {
         "okta.apps.read",
         "okta.roles.read",
         "okta.idps.read",
+        "okta.policies.read",
+        "okta.authenticators.read",
+        "okta.networkZones.read",
+        "okta.apiTokens.read",
+        "okta.logStreams.read",
+        "okta.threatInsights.read",
+        "okta.appGrants.read",
     ] {
         assert_eq!(
             check(&report, &format!("scope {scope}"))["ok"],
@@ -249,6 +256,13 @@ async fn an_oauth_service_app_with_a_jwk_key_passes_doctor_and_syncs() {
         "okta.apps.read",
         "okta.roles.read",
         "okta.idps.read",
+        "okta.policies.read",
+        "okta.authenticators.read",
+        "okta.networkZones.read",
+        "okta.apiTokens.read",
+        "okta.logStreams.read",
+        "okta.threatInsights.read",
+        "okta.appGrants.read",
         "okta.logs.read",
     ];
     let emu = okta_emulator::start(EmulatorConfig {
