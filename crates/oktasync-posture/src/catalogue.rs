@@ -430,7 +430,9 @@ fn apps() -> Vec<Check> {
             "Active apps assigned to nobody",
             Low,
             &["hygiene"],
-            "An active integration nobody uses still holds credentials and trust.",
+            "An active integration nobody uses still holds credentials and trust. (OAuth service \
+             apps granted Okta API scopes act as themselves and have no assignees: they are left \
+             to okta.apps.admin_scopes_granted.)",
             "Deactivate or delete apps with no users and no groups.",
             &[],
             "SELECT a.label AS subject, a.id AS app_id, a.name \
@@ -438,7 +440,9 @@ fn apps() -> Vec<Check> {
              WHERE a.org_id = $1 AND a.status = 'ACTIVE' \
                AND a.name NOT IN ('saasure', 'okta_enduser', 'okta_browser_plugin', 'flow') \
                AND NOT EXISTS (SELECT 1 FROM app_users au WHERE au.org_id = a.org_id AND au.app_id = a.id) \
-               AND NOT EXISTS (SELECT 1 FROM app_groups ag WHERE ag.org_id = a.org_id AND ag.app_id = a.id)",
+               AND NOT EXISTS (SELECT 1 FROM app_groups ag WHERE ag.org_id = a.org_id AND ag.app_id = a.id) \
+               AND NOT EXISTS (SELECT 1 FROM app_grant_scopes g WHERE g.org_id = a.org_id \
+                                 AND g.app_id = a.id AND g.application_type = 'service')",
             None,
         ),
         check(

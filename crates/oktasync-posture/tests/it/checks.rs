@@ -458,6 +458,18 @@ impl Org {
             "0oaportal".into(),
             vec![grant("oagportal", "0oaportal", "okta.users.read")],
         );
+        // A service app reading the log: no assignees (it acts as itself), no admin scope.
+        self.apps.insert(
+            "0oasiem".into(),
+            json!({"id": "0oasiem", "name": "oidc_client", "label": "SIEM Log Collector",
+                   "status": "ACTIVE", "signOnMode": "OPENID_CONNECT", "created": ago(300),
+                   "settings": {"oauthClient": {"application_type": "service",
+                                                "grant_types": ["client_credentials"]}}}),
+        );
+        self.app_grants.insert(
+            "0oasiem".into(),
+            vec![grant("oagsiem", "0oasiem", "okta.logs.read")],
+        );
     }
 
     /// Removes the whole security configuration, and the record of having read it.
@@ -470,6 +482,9 @@ impl Org {
         self.log_streams.clear();
         self.threat_insight = None;
         self.app_grants.clear();
+        // Without its grants, nothing says the service app acts as itself rather than for
+        // assignees it lacks: it goes too.
+        self.apps.remove("0oasiem");
         self.synced = None;
     }
 
