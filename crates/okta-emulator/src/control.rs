@@ -9,10 +9,10 @@
 //!
 //! | key | items | sorted by |
 //! |---|---|---|
-//! | `app_grants` | `{app_id, grant}`: the grants of the apps `GET /api/v1/apps` lists, as `GET /api/v1/apps/{id}/grants` serves them (`issuer` is the org's URL) | app id, grant id |
+//! | `app_grants` | `{app_id, grant}`: the grants of every app (the OAuth service apps' too), as `GET /api/v1/apps/{id}/grants` serves them (`issuer` is the org's URL) | app id, grant id |
 //! | `app_groups` | `{app_id, group_id}` | app id, group id |
 //! | `app_users` | `{app_id, scope, user_id}` | app id, user id |
-//! | `apps` | apps | id |
+//! | `apps` | apps, as `GET /api/v1/apps` lists them: the OAuth service apps among them | id |
 //! | `authenticators` | authenticators | id |
 //! | `factors` | `{factor, user_id}`, every user's | user id, factor id |
 //! | `group_members` | `{group_id, user_id}` | group id, user id |
@@ -28,15 +28,15 @@
 //! | `role_assignments` | `{assignee_id, assignee_type, id, role_type}` | assignee type, assignee id, role type, id |
 //! | `users` | users, every status | id |
 //!
-//! `GET export?include=posture` also holds what a sync cannot read from the app list: the
-//! OAuth service apps (`service_apps`, by id) and their grants (in `app_grants`, still by app
-//! id then grant id), and `threat_insight` (the configuration alone, as in `org_settings`).
+//! `GET export?include=posture` adds two conveniences to the default export, both already in
+//! it: `service_apps` (the OAuth service apps alone, by id; they are in `apps` too) and
+//! `threat_insight` (the configuration alone, as in `org_settings`).
 
 use crate::api::{Shared, json_object, value_response};
 use crate::churn;
 use crate::error::{OktaError, Result};
 use crate::gate::Gate;
-use crate::model::Org;
+use crate::model::{Id, Org};
 use crate::scenario;
 use axum::Router;
 use axum::body::Bytes;
@@ -47,6 +47,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use serde_json::{Map, Value};
 use std::io::Write;
+use std::ops::Bound;
 use std::sync::Arc;
 
 /// Largest `ops` one churn request may ask for.
@@ -111,10 +112,10 @@ pub fn export_bytes(org: &Org, origin: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(1 << 20);
     out.push(b'{');
     // Top-level keys in sorted order.
-    write_objects(&mut out, "app_grants", grant_entries(org, origin, false));
+    write_objects(&mut out, "app_grants", grant_entries(org, origin));
     out.extend_from_slice(b",\"app_groups\":[");
     let mut first = true;
-    for app in org.apps.keys() {
+    for app in org.listed_apps(ALL).map(|a| &a.id) {
         for group in org.app_groups.get(app).into_iter().flat_map(|m| m.keys()) {
             if !first {
                 out.push(b',');
@@ -125,7 +126,7 @@ pub fn export_bytes(org: &Org, origin: &str) -> Vec<u8> {
     }
     out.extend_from_slice(b"],\"app_users\":[");
     first = true;
-    for app in org.apps.keys() {
+    for app in org.listed_apps(ALL).map(|a| &a.id) {
         for (user, entry) in org.app_users.get(app).into_iter().flatten() {
             if !first {
                 out.push(b',');
@@ -139,7 +140,7 @@ pub fn export_bytes(org: &Org, origin: &str) -> Vec<u8> {
         }
     }
     out.extend_from_slice(b"],");
-    write_objects(&mut out, "apps", org.apps.values().map(|a| a.to_value()));
+    write_objects(&mut out, "apps", org.listed_apps(ALL).map(|a| a.to_value()));
     out.push(b',');
     // Okta lists authenticators in its own order; the export orders them by id.
     let mut authenticators: Vec<_> = org.authenticators.iter().collect();
@@ -271,19 +272,15 @@ pub fn export(org: &Org, origin: &str) -> Value {
     serde_json::from_slice(&export_bytes(org, origin)).unwrap_or(Value::Null)
 }
 
-/// `{app_id, grant}` for every grant, by app id then grant id: of the apps `GET
-/// /api/v1/apps` lists (the only apps a sync learns of), and with `service_apps` of the
-/// hidden OAuth service apps too.
-fn grant_entries<'a>(
-    org: &'a Org,
-    origin: &'a str,
-    service_apps: bool,
-) -> impl Iterator<Item = Value> + 'a {
+/// Every app id, for [`Org::listed_apps`].
+const ALL: (Bound<Id>, Bound<Id>) = (Bound::Unbounded, Bound::Unbounded);
+
+/// `{app_id, grant}` for every grant of an app `GET /api/v1/apps` lists (every app, the
+/// service apps too), by app id then grant id.
+fn grant_entries<'a>(org: &'a Org, origin: &'a str) -> impl Iterator<Item = Value> + 'a {
     org.app_grants
         .iter()
-        .filter(move |(app, _)| {
-            org.apps.contains_key(app) || (service_apps && org.service_apps.contains_key(app))
-        })
+        .filter(move |(app, _)| org.any_app(app).is_some())
         .flat_map(move |(app, grants)| {
             grants.iter().map(
                 move |g| serde_json::json!({"app_id": app, "grant": g.to_value(origin, false)}),
@@ -291,16 +288,11 @@ fn grant_entries<'a>(
         })
 }
 
-/// What `export?include=posture` adds to the default export or replaces in it, keyed as the
-/// export names them: `app_grants` (the service apps' grants too), `service_apps` and
-/// `threat_insight`.
-pub fn export_posture(org: &Org, origin: &str) -> Map<String, Value> {
+/// What `export?include=posture` adds to the default export, keyed as the export names
+/// them: `service_apps` (also in `apps`) and `threat_insight` (also in `org_settings`).
+pub fn export_posture(org: &Org, _origin: &str) -> Map<String, Value> {
     let mut m = Map::new();
     let list = |items: Vec<Value>| Value::Array(items.into_iter().map(sort_keys).collect());
-    m.insert(
-        "app_grants".into(),
-        list(grant_entries(org, origin, true).collect()),
-    );
     m.insert(
         "service_apps".into(),
         list(org.service_apps.values().map(|a| a.to_value()).collect()),

@@ -1,5 +1,9 @@
 //! `/api/v1/apps`: list, get, app users and app group assignments (list, get, assign,
 //! unassign).
+//!
+//! Every endpoint serves the org's OAuth service apps as Okta does (see `model/grants.rs`):
+//! the list merges them with the other apps by id, one cursor over both; their users and
+//! groups are empty lists, and assigning them users or groups is a 400.
 
 use super::filter::{self, Attr, Filterable, Rules};
 use super::pagination::{ArrayWriter, Links, ListQuery, after_cursor, json_response, take_page};
@@ -117,9 +121,8 @@ async fn list(State(s): State<Shared>, headers: HeaderMap, uri: Uri) -> Result<R
         .transpose()?;
     let q = query.value("q").map(str::to_lowercase);
     let org = s.org.read();
-    let range = org.apps.range(after_cursor(after));
     let (page, more) = take_page(
-        range.map(|(_, a)| a).filter(|a| {
+        org.listed_apps(after_cursor(after)).filter(|a| {
             expr.as_ref().is_none_or(|e| filter::eval(e, *a))
                 && q.as_ref().is_none_or(|q| {
                     a.name.to_lowercase().starts_with(q) || a.label.to_lowercase().starts_with(q)
@@ -161,7 +164,6 @@ async fn get_one(
 ) -> Result<Response> {
     let origin = s.origin(&headers, &uri);
     let org = s.org.read();
-    // The org's OAuth service apps are served here too, though the list leaves them out.
     let app = org.app_or_service_app(&id)?;
     Ok(object_response(
         StatusCode::OK,
@@ -189,8 +191,7 @@ async fn relabel(
     };
     let org = s.org.read();
     let app = org
-        .apps
-        .get(&aid)
+        .any_app(&aid)
         .ok_or_else(|| OktaError::not_found(&id, "AppInstance"))?;
     Ok(object_response(
         StatusCode::OK,

@@ -303,7 +303,7 @@ async fn apps_of(
     let gid = org.group_id(&id)?;
     let set = org.group_apps.get(&gid);
     let iter = set.into_iter().flat_map(|m| m.range(after_cursor(after)));
-    let (page, more) = take_page(iter.filter_map(|a| org.apps.get(a)), limit);
+    let (page, more) = take_page(iter.filter_map(|a| org.any_app(a)), limit);
     let mut w = ArrayWriter::with_capacity(page.len() * 1500 + 2);
     for a in &page {
         w.push(&a.json(), Some(&super::apps::app_links(&origin, a)));

@@ -24,16 +24,18 @@
 //! | network zone "Corporate offices" | IP zone of the office egress networks the activity generator signs in from (`places::office_cidrs`) | (used by the Admin Console rule above) |
 //! | ThreatInsight | `action` audit | check 30 (not `block`) |
 //! | log streams | one Splunk Cloud stream, INACTIVE | STIG V-273202 (HIGH): nothing is streamed |
-//! | service app "Provisioning Automation" (hidden, see below) | grants `okta.users.manage`, `okta.groups.manage` | check 17: a service app holding admin scopes |
+//! | service app "Provisioning Automation" (see below) | grants `okta.users.manage`, `okta.groups.manage` | check 17: a service app holding admin scopes |
 //! | service app "SIEM Log Collector" | grant `okta.logs.read` | safe |
 //! | service app "Access Review Bot" (orgs of 100 users or more) | `okta.users.read`, `okta.groups.read`, `okta.apps.read` | safe |
 //! | every OIDC app of the org (`Customer Portal`, `Analytics Dashboard`, … in orgs with 18 apps or more) | grant `okta.users.read` | safe |
 //! | API token "Terraform Cloud" | owned by the Super Admin, network ANYWHERE | STIG V-279689 (not limited to a zone) and MDI "highly privileged API token" (a Super Admin's) |
 //! | API token "Help desk reports" (orgs with an admin holding a lesser role) | owned by that admin, network ZONE including only "Corporate offices" | safe (passes both checks) |
 //!
-//! The service apps are in `Org::service_apps`, not `Org::apps`: listing them would change
-//! the app list, the export and the ids churn picks. `GET /api/v1/apps/{id}` and
-//! `/grants` serve them.
+//! The service apps are in `Org::service_apps`, not `Org::apps`, only so that churn,
+//! activity and the scenarios, which pick from `Org::apps`, pick what they picked before the
+//! service apps existed. The API serves them as Okta does, like any other app:
+//! `GET /api/v1/apps` lists them (merged by id), the default export has them under `apps`
+//! and their grants under `app_grants`.
 //!
 //! The two API tokens come on top of the Super Admin's tokens `generate.rs` makes from a
 //! stream of its own.

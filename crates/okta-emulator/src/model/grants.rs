@@ -1,11 +1,16 @@
 //! OAuth 2.0 scope consent grants of apps (`/api/v1/apps/{appId}/grants`): the Okta scopes
 //! (`okta.users.read`, …) an admin let an app request from the org authorization server.
 //!
-//! Grants belong to OIDC apps of the org (`Org::apps`) and to the org's OAuth service apps
-//! (`Org::service_apps`). The service apps are kept apart from `Org::apps` so that the app
-//! list and app assignments stay what they were before the emulator had grants:
-//! `GET /api/v1/apps` does not list them, `GET /api/v1/apps/{id}` and their grants serve
-//! them.
+//! Grants belong to OIDC apps of the org: those of `Org::apps` and the org's OAuth service
+//! apps (`Org::service_apps`, client-credentials apps such as "Provisioning Automation").
+//! Okta lists a service app like any other app (`signOnMode` `OPENID_CONNECT`,
+//! `settings.oauthClient.application_type` `service`), and so does the emulator:
+//! `GET /api/v1/apps` merges both maps by id ([`Org::listed_apps`]), and every app endpoint
+//! finds either ([`Org::any_app`]). They are kept in a map of their own only because they
+//! were generated after everything else: churn, activity and the scenarios pick apps from
+//! `Org::apps`, and what they pick for a seed stays what it was before the service apps
+//! existed. A service app signs in no user: it cannot be assigned users or groups (400
+//! E0000001), and its users and groups are empty lists.
 //!
 //! Admins grant a scope (`POST`, `app.oauth2.admin.consent.grant`) and revoke a grant
 //! (`DELETE`, `app.oauth2.admin.consent.revoke`): the event types Okta's catalogue gives
@@ -18,6 +23,7 @@ use super::log::{Ctx, Target};
 use super::objects::{App, ts};
 use crate::error::{OktaError, Result};
 use serde_json::{Value, json};
+use std::ops::Bound;
 
 /// The Okta scopes an app can be granted: those of the `oauth2` security scheme of Okta's
 /// Management API spec.
@@ -190,10 +196,48 @@ pub fn client_id_of(app: &App) -> String {
 }
 
 impl Org {
-    /// An app of the org or one of its OAuth service apps; 404 E0000007 when there is none.
+    /// An app of the org, one of `apps` or a service app.
+    pub fn any_app(&self, id: &Id) -> Option<&App> {
+        self.apps.get(id).or_else(|| self.service_apps.get(id))
+    }
+
+    /// [`Org::any_app`], to change it.
+    pub fn any_app_mut(&mut self, id: &Id) -> Option<&mut App> {
+        match self.apps.get_mut(id) {
+            Some(a) => Some(a),
+            None => self.service_apps.get_mut(id),
+        }
+    }
+
+    /// Whether `id` is one of the org's OAuth service apps.
+    pub fn is_service_app(&self, id: &Id) -> bool {
+        self.service_apps.contains_key(id)
+    }
+
+    /// Every app `GET /api/v1/apps` lists (`apps` and the service apps) in id order, within
+    /// `range` (e.g. after a cursor).
+    pub fn listed_apps(&self, range: (Bound<Id>, Bound<Id>)) -> impl Iterator<Item = &App> {
+        let mut apps = self.apps.range(range).peekable();
+        let mut service = self.service_apps.range(range).peekable();
+        std::iter::from_fn(move || {
+            let take_app = match (apps.peek(), service.peek()) {
+                (Some((a, _)), Some((s, _))) => a <= s,
+                (Some(_), None) => true,
+                (None, _) => false,
+            };
+            let next = if take_app {
+                apps.next()
+            } else {
+                service.next()
+            };
+            next.map(|(_, a)| a)
+        })
+    }
+
+    /// An app of the org, a service app too; 404 E0000007 when there is none.
     pub fn app_or_service_app(&self, id: &str) -> Result<&App> {
         Id::parse(id)
-            .and_then(|a| self.apps.get(&a).or_else(|| self.service_apps.get(&a)))
+            .and_then(|a| self.any_app(&a))
             .ok_or_else(|| OktaError::not_found(id, "AppInstance"))
     }
 

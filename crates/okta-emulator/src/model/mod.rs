@@ -116,7 +116,8 @@ pub struct Org {
     pub threat_insight: ThreatInsight,
     /// Log streams by id.
     pub log_streams: BTreeMap<Id, LogStream>,
-    /// OAuth service apps, kept out of `apps` (see `grants.rs`), by id.
+    /// OAuth service apps, by id: listed and served like `apps` (see `grants.rs`), kept in a
+    /// map of their own so that what churn and activity pick from `apps` stays the same.
     pub service_apps: BTreeMap<Id, App>,
     /// App id → its scope consent grants, by grant id.
     pub app_grants: BTreeMap<Id, Vec<Grant>>,

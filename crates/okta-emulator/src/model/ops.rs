@@ -97,10 +97,27 @@ impl Org {
             .ok_or_else(|| group_not_found(id))
     }
 
+    /// An app's id, of `apps` or a service app (every app `GET /api/v1/apps` lists).
     pub fn app_id(&self, id: &str) -> Result<Id> {
         Id::parse(id)
-            .filter(|a| self.apps.contains_key(a))
+            .filter(|a| self.any_app(a).is_some())
             .ok_or_else(|| app_not_found(id))
+    }
+
+    /// An app that users and groups can be assigned to: not a service app, which signs in no
+    /// user (Okta offers no assignment for one). 400 E0000001 naming `what` (`AppUser`,
+    /// `GroupAppAssignment`) for a service app.
+    fn assignable_app_id(&self, id: &str, what: &str, whom: &str) -> Result<Id> {
+        let aid = self.app_id(id)?;
+        if self.is_service_app(&aid) {
+            return Err(OktaError::validation(
+                what,
+                format!(
+                    "It is not possible to assign {whom} to an AppInstance of application type service"
+                ),
+            ));
+        }
+        Ok(aid)
     }
 
     fn user_target(&self, id: &Id) -> Target {
@@ -687,7 +704,7 @@ impl Org {
 
     /// `POST /api/v1/apps/{appId}/users`: a direct (scope USER) assignment.
     pub fn assign_user_to_app(&mut self, ctx: &Ctx, app: &str, user: &str) -> Result<(Id, Id)> {
-        let aid = self.app_id(app)?;
+        let aid = self.assignable_app_id(app, "AppUser", "users")?;
         let uid = self.user_id(user)?;
         let already = self
             .app_users
@@ -723,7 +740,7 @@ impl Org {
         group: &str,
         priority: Option<u32>,
     ) -> Result<(Id, Id)> {
-        let aid = self.app_id(app)?;
+        let aid = self.assignable_app_id(app, "GroupAppAssignment", "groups")?;
         let gid = self.group_id(group)?;
         let groups = self.app_groups.entry(aid).or_default();
         if let Some(entry) = groups.get_mut(&gid) {
@@ -796,16 +813,17 @@ impl Org {
     // ---- app lifecycle ---------------------------------------------------------------------
 
     fn app_lifecycle_event(&mut self, ctx: &Ctx, event: &'static str, app: Id) {
-        if let Some(a) = self.apps.get(&app) {
+        if let Some(a) = self.any_app(&app) {
             let t = Target::app(a);
             self.emit(ctx, event, vec![t], None);
         }
     }
 
-    /// `POST /api/v1/apps/{id}/lifecycle/activate|deactivate`.
+    /// `POST /api/v1/apps/{id}/lifecycle/activate|deactivate`, of any app: Okta deactivates
+    /// a service app too (its client then gets no token).
     pub fn set_app_active(&mut self, ctx: &Ctx, app: &str, active: bool) -> Result<Id> {
         let aid = self.app_id(app)?;
-        let Some(a) = self.apps.get_mut(&aid) else {
+        let Some(a) = self.any_app_mut(&aid) else {
             return Err(app_not_found(app));
         };
         if a.active != active {
@@ -822,7 +840,7 @@ impl Org {
         Ok(aid)
     }
 
-    /// `PUT /api/v1/apps/{id}`: the emulator's apps change only their label; moves
+    /// `PUT /api/v1/apps/{id}` (a service app too): the emulator's apps change only their label; moves
     /// `lastUpdated` and writes `application.lifecycle.update`.
     pub fn relabel_app(&mut self, ctx: &Ctx, app: &str, label: &str) -> Result<Id> {
         let aid = self.app_id(app)?;
@@ -832,7 +850,7 @@ impl Org {
                 "label: The field cannot be left blank",
             ));
         }
-        let Some(a) = self.apps.get_mut(&aid) else {
+        let Some(a) = self.any_app_mut(&aid) else {
             return Err(app_not_found(app));
         };
         a.label = label.to_string();
@@ -842,11 +860,12 @@ impl Org {
         Ok(aid)
     }
 
-    /// `DELETE /api/v1/apps/{id}`: only an INACTIVE app; removes its user and group
-    /// assignments and its scope grants (a grant names the app's client, which is gone).
+    /// `DELETE /api/v1/apps/{id}`: only an INACTIVE app (a service app too); removes its user
+    /// and group assignments and its scope grants (a grant names the app's client, which is
+    /// gone).
     pub fn delete_app(&mut self, ctx: &Ctx, app: &str) -> Result<()> {
         let aid = self.app_id(app)?;
-        if self.apps[&aid].active {
+        if self.any_app(&aid).is_some_and(|a| a.active) {
             return Err(OktaError::app_delete_forbidden());
         }
         for gid in self.app_groups.remove(&aid).unwrap_or_default().into_keys() {
@@ -858,6 +877,7 @@ impl Org {
         self.app_grants.remove(&aid);
         self.app_lifecycle_event(ctx, "application.lifecycle.delete", aid);
         self.apps.remove(&aid);
+        self.service_apps.remove(&aid);
         Ok(())
     }
 

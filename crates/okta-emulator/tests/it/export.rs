@@ -411,16 +411,20 @@ async fn the_security_configuration_is_exported_sorted_and_as_the_api_serves_it(
         [serde_json::json!({"name": "threat_insight", "setting": bare(&threats)})]
     );
 
-    // the grants of the apps the app list shows (not the hidden service apps'), each as
-    // the app's grant list serves it, issuer and all
+    // the grants of every app the app list shows (the OAuth service apps among them), each
+    // as the app's grant list serves it, issuer and all
     let mut grants = Vec::new();
+    let mut service_grants = 0;
     for a in e.walk("/api/v1/apps?limit=200").await {
         let aid = s(&a, "id");
+        let service = a["settings"]["oauthClient"]["application_type"] == "service";
         for g in e.get(&format!("/api/v1/apps/{aid}/grants")).await.array() {
             grants.push(serde_json::json!({"app_id": aid, "grant": bare(g)}));
+            service_grants += usize::from(service);
         }
     }
     assert!(!grants.is_empty(), "the small org's OIDC apps hold grants");
+    assert!(service_grants > 0, "the service apps hold grants");
     assert_eq!(grants, list("app_grants"));
     assert_eq!(list("app_grants")[0]["grant"]["issuer"], e.emu.base_url());
 }

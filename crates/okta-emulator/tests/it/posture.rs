@@ -1,8 +1,8 @@
 //! The security configuration over HTTP: policies and rules, authenticators, network zones,
 //! ThreatInsight, log streams and app grants. Okta's listing order, paging, filters and
 //! errors; the scope each endpoint needs; the settings generated unsafe on purpose (see
-//! `generate/posture.rs`); determinism; and what `export?include=posture` adds to the
-//! default export.
+//! `generate/posture.rs`); determinism; the OAuth service apps, listed like any app; and
+//! what `export?include=posture` adds to the default export.
 
 use crate::common::{Emu, anchor};
 use okta_emulator::config::OAuthClientConfig;
@@ -397,11 +397,9 @@ async fn the_generated_org_is_unsafe_where_posture_checks_look() {
     assert!(streams.array().iter().all(|s| s["status"] == "INACTIVE"));
     assert_eq!(streams.array()[0]["type"], "splunk_cloud_logstreaming");
 
-    // a service app holds admin scopes
-    let posture = e.get("/__emulator/export?include=posture").await.body;
-    let automation = posture["service_apps"]
-        .as_array()
-        .unwrap()
+    // a service app the app list shows holds admin scopes
+    let apps = e.walk("/api/v1/apps?limit=200").await;
+    let automation = apps
         .iter()
         .find(|a| a["label"] == "Provisioning Automation")
         .expect("the Provisioning Automation service app");
@@ -591,12 +589,16 @@ async fn authenticators_and_threat_insight_are_served_as_okta_does() {
     );
 }
 
+/// Whether an app is an OAuth service app (`settings.oauthClient.application_type`).
+fn is_service(a: &Value) -> bool {
+    a["settings"]["oauthClient"]["application_type"] == "service"
+}
+
 #[tokio::test]
-async fn grants_belong_to_the_orgs_oidc_apps_and_its_hidden_service_apps() {
+async fn grants_belong_to_the_orgs_oidc_apps_and_its_listed_service_apps() {
     let e = org(6).await;
     let apps = e.walk("/api/v1/apps?limit=200").await;
-    let posture = e.get("/__emulator/export?include=posture").await.body;
-    let service = posture["service_apps"].as_array().unwrap();
+    let service: Vec<&Value> = apps.iter().filter(|a| is_service(a)).collect();
     let labels: Vec<&str> = service
         .iter()
         .map(|a| a["label"].as_str().unwrap())
@@ -611,19 +613,11 @@ async fn grants_belong_to_the_orgs_oidc_apps_and_its_hidden_service_apps() {
             "SIEM Log Collector"
         ]
     );
-    for a in service {
-        assert!(
-            apps.iter().all(|x| x["id"] != a["id"]),
-            "the app list shows {}",
-            a["label"]
-        );
+    for a in &service {
+        assert_eq!(a["signOnMode"], "OPENID_CONNECT");
+        assert_eq!(a["name"], "oidc_client");
         let one = e.get(&format!("/api/v1/apps/{}", id(a))).await;
-        assert_eq!(one.status, 200);
-        assert_eq!(one.body["signOnMode"], "OPENID_CONNECT");
-        assert_eq!(
-            one.body["settings"]["oauthClient"]["application_type"],
-            "service"
-        );
+        assert_eq!((one.status, &one.body), (200, *a));
         let grants = e.get(&format!("/api/v1/apps/{}/grants", id(a))).await;
         assert!(!grants.array().is_empty());
         for g in grants.array() {
@@ -640,10 +634,10 @@ async fn grants_belong_to_the_orgs_oidc_apps_and_its_hidden_service_apps() {
             assert_eq!(g["_links"]["app"]["title"], a["label"]);
         }
     }
-    // every OIDC app the org lists has a read grant
+    // every other OIDC app the org lists has a read grant
     let oidc: Vec<&Value> = apps
         .iter()
-        .filter(|a| a["signOnMode"] == "OPENID_CONNECT")
+        .filter(|a| a["signOnMode"] == "OPENID_CONNECT" && !is_service(a))
         .collect();
     assert!(!oidc.is_empty(), "a small org has OIDC apps");
     for a in &oidc {
@@ -681,23 +675,109 @@ async fn grants_belong_to_the_orgs_oidc_apps_and_its_hidden_service_apps() {
         let r = e.get(&path).await;
         assert_eq!((r.status, r.error_code()), (404, "E0000007"), "{path}");
     }
-    // a tiny org has no OIDC app and two service apps
+    // a tiny org has no OIDC app but its two service apps, whose grants the export holds
     let tiny = Emu::start(OrgSize::Tiny, 6).await;
-    let posture = tiny.get("/__emulator/export?include=posture").await.body;
-    assert_eq!(posture["service_apps"].as_array().unwrap().len(), 2);
-    let granted: BTreeSet<&str> = posture["app_grants"]
+    let export = tiny.export();
+    let service: BTreeSet<&str> = export["apps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["signOnMode"] == "OPENID_CONNECT")
+        .inspect(|a| assert!(is_service(a), "{a}"))
+        .map(id)
+        .collect();
+    assert_eq!(service.len(), 2);
+    let granted: BTreeSet<&str> = export["app_grants"]
         .as_array()
         .unwrap()
         .iter()
         .map(|g| g["app_id"].as_str().unwrap())
         .collect();
-    let service: BTreeSet<&str> = posture["service_apps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(id)
-        .collect();
     assert_eq!(granted, service);
+}
+
+#[tokio::test]
+async fn the_app_list_pages_through_the_service_apps_like_any_app() {
+    let e = org(9).await;
+    let export = e.export();
+    let exported: Vec<&str> = export["apps"].as_array().unwrap().iter().map(id).collect();
+    // one cursor over every app, in id order, at any page size
+    for limit in [1, 2, 7, 200] {
+        let listed = e.walk(&format!("/api/v1/apps?limit={limit}")).await;
+        let ids: Vec<&str> = listed.iter().map(id).collect();
+        assert_eq!(ids, exported, "limit {limit}");
+        let service = listed.iter().filter(|a| is_service(a)).count();
+        assert_eq!(service, 3, "limit {limit}");
+    }
+    let listed = e.walk("/api/v1/apps?limit=200").await;
+    let bare: Vec<Value> = listed.iter().map(crate::common::bare).collect();
+    assert_eq!(&bare, export["apps"].as_array().unwrap());
+    let service: Vec<&Value> = listed.iter().filter(|a| is_service(a)).collect();
+    // a page that starts after a service app goes on with the next app by id
+    let at = exported.iter().position(|x| *x == id(service[0])).unwrap();
+    let after = e
+        .get(&format!("/api/v1/apps?limit=3&after={}", id(service[0])))
+        .await;
+    let page: Vec<&str> = after.array().iter().map(id).collect();
+    let expected: Vec<&str> = exported[at + 1..].iter().take(3).copied().collect();
+    assert_eq!(page, expected);
+    // filter and q apply to them as to any app
+    let oidc = e
+        .walk("/api/v1/apps?filter=name%20eq%20%22oidc_client%22")
+        .await;
+    assert!(
+        service
+            .iter()
+            .all(|s| oidc.iter().any(|a| a["id"] == s["id"]))
+    );
+    assert!(oidc.iter().all(|a| a["name"] == "oidc_client"));
+    let by_id = e
+        .get(&format!(
+            "/api/v1/apps?filter=id%20eq%20%22{}%22",
+            id(service[1])
+        ))
+        .await;
+    assert_eq!(by_id.array().len(), 1);
+    assert_eq!(by_id.array()[0]["id"], service[1]["id"]);
+    let siem = e.walk("/api/v1/apps?q=siem").await;
+    assert_eq!(siem.len(), 1);
+    assert_eq!(siem[0]["label"], "SIEM Log Collector");
+    // they sign in no user: no users, no groups, not in any group's apps
+    for a in &service {
+        for what in ["users", "groups"] {
+            let r = e.get(&format!("/api/v1/apps/{}/{what}", id(a))).await;
+            assert_eq!(
+                (r.status, r.array().len()),
+                (200, 0),
+                "{what} of {}",
+                a["label"]
+            );
+        }
+    }
+    let groups = e.walk("/api/v1/groups?limit=200").await;
+    for g in groups.iter().take(20) {
+        let apps = e.walk(&format!("/api/v1/groups/{}/apps", id(g))).await;
+        assert!(apps.iter().all(|a| !is_service(a)));
+    }
+    // their grants are reachable from the list, and the export holds them
+    for a in &service {
+        let grants = e.walk(&format!("/api/v1/apps/{}/grants", id(a))).await;
+        assert!(!grants.is_empty());
+        let exported: Vec<&Value> = export["app_grants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|g| g["app_id"] == a["id"])
+            .map(|g| &g["grant"])
+            .collect();
+        let served: Vec<Value> = grants.iter().map(crate::common::bare).collect();
+        assert_eq!(
+            exported,
+            served.iter().collect::<Vec<_>>(),
+            "{}",
+            a["label"]
+        );
+    }
 }
 
 #[tokio::test]
@@ -768,7 +848,7 @@ async fn each_endpoint_needs_its_scope() {
 }
 
 #[test]
-fn the_configuration_is_the_same_for_a_seed_and_the_service_apps_stay_out_of_the_default_export() {
+fn the_configuration_is_the_same_for_a_seed_and_the_default_export_lists_the_service_apps() {
     let p = GenParams::new(41, OrgSize::Small, None, None, None, anchor());
     let (a, b) = (generate(p), generate(p));
     let origin = "http://127.0.0.1:1";
@@ -789,16 +869,25 @@ fn the_configuration_is_the_same_for_a_seed_and_the_service_apps_stay_out_of_the
         .map(String::as_str)
         .collect();
     assert_eq!(keys, crate::export::EXPORT_KEYS);
-    assert!(
-        !String::from_utf8(control::export_bytes(&a, origin))
-            .unwrap()
-            .contains("Provisioning Automation"),
-        "a service app in the default export"
+    let labels: Vec<&str> = export["apps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| is_service(a))
+        .map(|a| a["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels.len(), 3, "{labels:?}");
+    assert!(labels.contains(&"Provisioning Automation"));
+    let ids: Vec<&str> = export["apps"].as_array().unwrap().iter().map(id).collect();
+    assert!(ids.is_sorted(), "{ids:?}");
+    assert_eq!(
+        export["apps"].as_array().unwrap().len(),
+        a.apps.len() + a.service_apps.len()
     );
 }
 
 #[tokio::test]
-async fn the_export_adds_the_service_apps_only_when_asked() {
+async fn the_default_export_has_the_service_apps_and_include_posture_adds_conveniences() {
     let e = org(8).await;
     let plain = e.get("/__emulator/export").await;
     let keys: Vec<&str> = plain
@@ -810,13 +899,33 @@ async fn the_export_adds_the_service_apps_only_when_asked() {
         .collect();
     assert_eq!(keys, crate::export::EXPORT_KEYS);
     assert_eq!(plain.body, e.export());
+    // the service apps among the apps, their grants among the grants, all sorted
+    let service: BTreeSet<&str> = plain.body["apps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| is_service(a))
+        .map(id)
+        .collect();
+    assert_eq!(service.len(), 3);
+    let grants = plain.body["app_grants"].as_array().unwrap();
+    let granted: BTreeSet<&str> = grants
+        .iter()
+        .map(|g| g["app_id"].as_str().unwrap())
+        .filter(|a| service.contains(a))
+        .collect();
+    assert_eq!(granted, service);
+    let keys: Vec<String> = grants
+        .iter()
+        .map(|g| format!("{} {}", g["app_id"].as_str().unwrap(), id(&g["grant"])))
+        .collect();
+    assert!(keys.is_sorted(), "{keys:?}");
+    // include=posture: the same export and two conveniences, each already in it
     let full = e.get("/__emulator/export?include=posture").await;
     assert_eq!(full.status, 200);
     let full = full.body.as_object().unwrap().clone();
     for key in crate::export::EXPORT_KEYS {
-        if key != "app_grants" {
-            assert_eq!(full[key], plain.body[key], "{key}");
-        }
+        assert_eq!(full[key], plain.body[key], "{key}");
     }
     let extra: Vec<&str> = full
         .keys()
@@ -828,25 +937,14 @@ async fn the_export_adds_the_service_apps_only_when_asked() {
         full["threat_insight"],
         plain.body["org_settings"][0]["setting"]
     );
-    // the grants: the default export's and the service apps', in one sorted list
-    let service: BTreeSet<&str> = full["service_apps"]
+    let in_apps: Vec<&Value> = plain.body["apps"]
         .as_array()
         .unwrap()
         .iter()
-        .map(id)
+        .filter(|a| is_service(a))
         .collect();
-    let grants = full["app_grants"].as_array().unwrap();
-    let (hidden, listed): (Vec<&Value>, Vec<&Value>) = grants
-        .iter()
-        .partition(|g| service.contains(g["app_id"].as_str().unwrap()));
-    assert!(!hidden.is_empty());
-    let listed: Vec<Value> = listed.into_iter().cloned().collect();
-    assert_eq!(&listed, plain.body["app_grants"].as_array().unwrap());
-    let keys: Vec<String> = grants
-        .iter()
-        .map(|g| format!("{} {}", g["app_id"].as_str().unwrap(), id(&g["grant"])))
-        .collect();
-    assert!(keys.is_sorted(), "{keys:?}");
+    let conv: Vec<&Value> = full["service_apps"].as_array().unwrap().iter().collect();
+    assert_eq!(conv, in_apps);
     // what it holds is what the API serves, minus `_links`
     let zones = e.walk("/api/v1/zones").await;
     let bare: Vec<Value> = zones.iter().map(crate::common::bare).collect();

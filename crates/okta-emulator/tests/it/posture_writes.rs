@@ -928,10 +928,14 @@ async fn app_grants_are_granted_and_revoked_with_their_events() {
         assert_error(&r, 404, "E0000007", &p);
     }
 
-    // a service app (not in the app list) can be granted too; the default export leaves
-    // its grants out, `include=posture` has them
-    let posture = e.get("/__emulator/export?include=posture").await.body;
-    let service = id(&posture["service_apps"][0]).to_string();
+    // a service app can be granted too; the default export has its grants
+    let service = e
+        .walk("/api/v1/apps?limit=200")
+        .await
+        .into_iter()
+        .find(|a| a["settings"]["oauthClient"]["application_type"] == "service")
+        .expect("a listed service app");
+    let service = id(&service).to_string();
     let r = e
         .call(
             Method::POST,
@@ -946,12 +950,137 @@ async fn app_grants_are_granted_and_revoked_with_their_events() {
             .as_array()
             .unwrap()
             .iter()
-            .any(|x| x["grant"]["id"] == grant.as_str())
+            .any(|x| x["app_id"] == service.as_str() && x["grant"]["id"] == grant.as_str())
     };
-    assert!(!in_list(&e.export()));
+    assert!(in_list(&e.export()));
     assert!(in_list(
         &e.get("/__emulator/export?include=posture").await.body
     ));
+}
+
+/// A service app takes the app writes Okta allows one (relabel, deactivate, activate,
+/// delete when INACTIVE), each with its event naming it; user and group assignments are
+/// refused (400), as a service app signs in no user.
+#[tokio::test]
+async fn service_apps_take_the_app_writes_okta_allows_them() {
+    let e = org(39).await;
+    let apps = e.walk("/api/v1/apps?limit=200").await;
+    let siem = apps
+        .iter()
+        .find(|a| a["label"] == "SIEM Log Collector")
+        .expect("the SIEM Log Collector service app")
+        .clone();
+    let aid = id(&siem).to_string();
+    let path = format!("/api/v1/apps/{aid}");
+    let user = e.export()["users"][0]["id"].as_str().unwrap().to_string();
+    let group = e.export()["groups"][0]["id"].as_str().unwrap().to_string();
+
+    // relabel
+    let since = next_second(&e);
+    let r = e
+        .call(
+            Method::PUT,
+            &path,
+            Some(json!({"label": "SIEM (Splunk)", "name": "oidc_client"})),
+        )
+        .await;
+    assert_eq!((r.status, &r.body["label"]), (200, &json!("SIEM (Splunk)")));
+    assert_eq!(r.body["lastUpdated"], since.as_str());
+    let event = one_event(&e, &since, "application.lifecycle.update").await;
+    assert_eq!(
+        targets(&event),
+        [("AppInstance".into(), aid.clone(), "SIEM (Splunk)".into())]
+    );
+
+    // no assignments: refused, nothing written, still empty lists
+    let log_len = e.log_len();
+    let r = e
+        .call(
+            Method::POST,
+            &format!("{path}/users"),
+            Some(json!({"id": user})),
+        )
+        .await;
+    assert_error(&r, 400, "E0000001", "a user assigned to a service app");
+    let r = e
+        .call(
+            Method::PUT,
+            &format!("{path}/groups/{group}"),
+            Some(json!({})),
+        )
+        .await;
+    assert_error(&r, 400, "E0000001", "a group assigned to a service app");
+    for p in [
+        format!("{path}/users/{user}"),
+        format!("{path}/groups/{group}"),
+    ] {
+        assert_error(&e.get(&p).await, 404, "E0000007", &p);
+        let r = e.call(Method::DELETE, &p, None).await;
+        assert_error(&r, 404, "E0000007", &p);
+    }
+    assert_eq!(e.log_len(), log_len);
+    for what in ["users", "groups"] {
+        let r = e.get(&format!("{path}/{what}")).await;
+        assert_eq!((r.status, r.array().len()), (200, 0), "{what}");
+    }
+
+    // deactivate, activate
+    for (op, status) in [("deactivate", "INACTIVE"), ("activate", "ACTIVE")] {
+        let since = next_second(&e);
+        let r = e
+            .call(Method::POST, &format!("{path}/lifecycle/{op}"), None)
+            .await;
+        assert_eq!(r.status, 200, "{op}: {}", r.body);
+        let listed = e
+            .get(&format!("/api/v1/apps?filter=id%20eq%20%22{aid}%22"))
+            .await;
+        assert_eq!(listed.array()[0]["status"], status, "{op}");
+        assert_eq!(listed.array()[0]["lastUpdated"], since.as_str(), "{op}");
+        let event = one_event(&e, &since, &format!("application.lifecycle.{op}")).await;
+        assert_eq!(targets(&event)[0].1, aid);
+    }
+
+    // delete: only INACTIVE; then gone from the list, its grants with it
+    let r = e.call(Method::DELETE, &path, None).await;
+    assert_error(&r, 403, "E0000056", "an ACTIVE service app deleted");
+    let r = e
+        .call(Method::POST, &format!("{path}/lifecycle/deactivate"), None)
+        .await;
+    assert_eq!(r.status, 200);
+    let since = next_second(&e);
+    let r = e.call(Method::DELETE, &path, None).await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let event = one_event(&e, &since, "application.lifecycle.delete").await;
+    assert_eq!(targets(&event)[0].1, aid);
+    assert_error(
+        &e.get(&path).await,
+        404,
+        "E0000007",
+        "a deleted service app",
+    );
+    assert_error(
+        &e.get(&format!("{path}/grants")).await,
+        404,
+        "E0000007",
+        "grants of a deleted service app",
+    );
+    let apps = e.walk("/api/v1/apps?limit=200").await;
+    assert!(apps.iter().all(|a| a["id"] != aid.as_str()));
+    let export = e.export();
+    assert!(
+        export["apps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["id"] != aid.as_str())
+    );
+    assert!(
+        export["app_grants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|g| g["app_id"] != aid.as_str())
+    );
 }
 
 #[tokio::test]
