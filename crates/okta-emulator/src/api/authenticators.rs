@@ -3,7 +3,7 @@
 
 use super::pagination::{ArrayWriter, json_response};
 use super::{Caller, Shared, object_response};
-use crate::error::{OktaError, Result};
+use crate::error::Result;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
@@ -60,11 +60,7 @@ async fn lifecycle(
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response> {
-    let active = match op.as_str() {
-        "activate" => true,
-        "deactivate" => false,
-        _ => return Err(OktaError::no_route(uri.path())),
-    };
+    let active = super::lifecycle_op(&op, &uri)?;
     let origin = s.origin(&headers, &uri);
     let aid = {
         let (mut org, c) = s.begin_write(&caller, &uri);

@@ -4,7 +4,7 @@
 use super::filter::{self, JsonObject, Rules};
 use super::pagination::{ListQuery, after_cursor, id_page};
 use super::{Caller, Shared, no_content, object_response};
-use crate::error::{OktaError, Result};
+use crate::error::Result;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
@@ -82,11 +82,7 @@ async fn lifecycle(
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response> {
-    let active = match op.as_str() {
-        "activate" => true,
-        "deactivate" => false,
-        _ => return Err(OktaError::no_route(uri.path())),
-    };
+    let active = super::lifecycle_op(&op, &uri)?;
     let origin = s.origin(&headers, &uri);
     let lid = {
         let (mut org, c) = s.begin_write(&caller, &uri);

@@ -163,6 +163,16 @@ pub fn value_response(status: StatusCode, value: &Value) -> Response {
     object_response(status, &serde_json::to_vec(value).unwrap_or_default(), None)
 }
 
+/// A `/lifecycle/{op}` path's operation: `activate` → true, `deactivate` → false; anything
+/// else is a path Okta does not serve.
+pub fn lifecycle_op(op: &str, uri: &Uri) -> Result<bool> {
+    match op {
+        "activate" => Ok(true),
+        "deactivate" => Ok(false),
+        _ => Err(crate::error::OktaError::no_route(uri.path())),
+    }
+}
+
 pub fn no_content() -> Response {
     StatusCode::NO_CONTENT.into_response()
 }

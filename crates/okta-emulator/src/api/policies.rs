@@ -3,7 +3,7 @@
 //! deactivating either (204, as Okta answers its policy lifecycle operations).
 
 use super::pagination::{ArrayWriter, Links, ListQuery, json_response, take_page};
-use super::{Caller, Shared, json_object, no_content, object_response};
+use super::{Caller, Shared, json_object, lifecycle_op, no_content, object_response};
 use crate::error::{OktaError, Result};
 use crate::model::{PolicyType, SPEC_POLICY_TYPES};
 use axum::Router;
@@ -31,15 +31,6 @@ pub fn routes() -> Router<Shared> {
             "/api/v1/policies/{id}/rules/{rule}/lifecycle/{op}",
             post(rule_lifecycle),
         )
-}
-
-/// `activate` → true, `deactivate` → false; anything else is a path Okta does not serve.
-fn lifecycle_op(op: &str, uri: &Uri) -> Result<bool> {
-    match op {
-        "activate" => Ok(true),
-        "deactivate" => Ok(false),
-        _ => Err(OktaError::no_route(uri.path())),
-    }
 }
 
 /// `PUT /api/v1/policies/{id}`: 200 with the replaced policy.

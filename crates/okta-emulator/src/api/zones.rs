@@ -4,7 +4,7 @@
 use super::filter::{self, JsonObject, Rules};
 use super::pagination::{ListQuery, after_cursor, id_page};
 use super::{Caller, Shared, json_object, object_response};
-use crate::error::{OktaError, Result};
+use crate::error::Result;
 use crate::model::Id;
 use axum::Router;
 use axum::body::Bytes;
@@ -103,11 +103,7 @@ async fn lifecycle(
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response> {
-    let active = match op.as_str() {
-        "activate" => true,
-        "deactivate" => false,
-        _ => return Err(OktaError::no_route(uri.path())),
-    };
+    let active = super::lifecycle_op(&op, &uri)?;
     let origin = s.origin(&headers, &uri);
     let zid = {
         let (mut org, c) = s.begin_write(&caller, &uri);

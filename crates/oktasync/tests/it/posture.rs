@@ -31,6 +31,51 @@ async fn posture_runs_on_the_mirror_keeps_findings_and_speaks_sarif() {
             .all(|f| f["new"] == true)
     }));
     assert!(first.stderr.contains("checks in"), "{}", first.stderr);
+    // The emulator configures every org unsafely on purpose (its generate/posture.rs lists
+    // each setting): the sync mirrors the configuration, and each such check fails on it.
+    let status = |id: &str| {
+        checks
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap_or_else(|| panic!("no check {id}"))
+    };
+    for id in [
+        "okta.policies.weak_password",
+        "okta.policies.password_age",
+        "okta.policies.account_lockout",
+        "okta.policies.weak_session",
+        "okta.admin_console.single_factor",
+        "okta.admin_console.not_phishing_resistant",
+        "okta.threat_insight.not_blocking",
+        "okta.zones.no_anonymizer_block",
+        "okta.log.not_streamed",
+        "okta.api_tokens.usable_anywhere",
+        "okta.api_tokens.owned_by_super_admin",
+        "okta.apps.admin_scopes_granted",
+        "okta.authenticators.weak_enabled",
+        "okta.authenticators.okta_verify_not_fips",
+    ] {
+        assert_eq!(status(id)["status"], "fail", "{id}: {}", status(id));
+    }
+    let subjects = |id: &str| -> Vec<String> {
+        status(id)["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["subject"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        subjects("okta.apps.admin_scopes_granted"),
+        ["Provisioning Automation"]
+    );
+    assert!(
+        subjects("okta.api_tokens.usable_anywhere")
+            .iter()
+            .any(|t| t.starts_with("Terraform Cloud (00T")),
+        "{:?}",
+        subjects("okta.api_tokens.usable_anywhere")
+    );
 
     // The second run: the same findings, none new.
     let second = s.ask(&["posture", "--format", "json"]).await;
