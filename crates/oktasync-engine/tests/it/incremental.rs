@@ -821,3 +821,43 @@ async fn the_security_configuration_follows_incrementally() {
     assert_exact(&mirror.export(&client).await, &now);
     emu.shutdown().await;
 }
+
+/// A mirror holds only what its last full sync read (`sync.resources`): a run that wants a
+/// resource it lacks (newly selected, or added by an upgrade) is a full sync that says so,
+/// and the next run is incremental again. A run wanting fewer resources stays incremental.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resource_the_mirror_lacks_is_read_by_a_full_sync() {
+    let emu = emulator(45, OrgSize::Tiny).await;
+    let client = client(&emu);
+    let mirror = Mirror::new().await;
+    let with = |resources: &[Resource]| SyncOptions {
+        resources: resources.iter().copied().collect(),
+        ..truth_options()
+    };
+    let narrow = with(&[Resource::Users, Resource::Groups, Resource::Memberships]);
+    let go = |opts: SyncOptions| {
+        let (client, store) = (&client, &mirror.store);
+        async move {
+            sync(client, store, &opts, SyncMode::Auto, Arc::new(NoProgress))
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(go(narrow.clone()).await.kind, "full");
+    let fewer = go(with(&[Resource::Users])).await;
+    assert_eq!((fewer.kind.as_str(), fewer.fallback), ("incremental", None));
+
+    let all = go(truth_options()).await;
+    assert_eq!(all.kind, "full", "{all:?}");
+    let reason = all.fallback.expect("a fallback reason");
+    assert!(
+        reason.contains("policies")
+            && reason.contains("app_grants")
+            && !reason.contains("memberships"),
+        "{reason}"
+    );
+    assert_exact(&mirror.export(&client).await, &source(&emu).await);
+    let again = go(truth_options()).await;
+    assert_eq!((again.kind.as_str(), again.fallback), ("incremental", None));
+    emu.shutdown().await;
+}
