@@ -216,6 +216,23 @@ pub(crate) fn plan_deletion(run: &DeltaRun<'_>, plan: &mut Plan, object: Object,
 }
 
 /// A finished [`ResourceSync::plan_event`] (for modules whose planning does not wait).
+/// The operation that makes the mirror's rows within `scope` what a re-listed child list
+/// holds (a user's factors, a policy's rules, an app's grants): its objects, or none when its
+/// parent is gone (`None`).
+pub(crate) fn replace_or_remove(
+    scope: Scope,
+    objects: Option<Vec<Value>>,
+    batch: impl FnOnce(Vec<Value>) -> Batch,
+) -> DeltaOp {
+    match objects {
+        Some(objects) => DeltaOp::Replace {
+            scope,
+            batch: batch(objects),
+        },
+        None => DeltaOp::Remove(scope),
+    }
+}
+
 fn planned<'a>() -> BoxFuture<'a, Result<(), EngineError>> {
     Box::pin(std::future::ready(Ok(())))
 }

@@ -90,8 +90,15 @@ fn scope_probe(scope: &str) -> &'static str {
     }
 }
 
+/// An app id no org has, whose grants probe `okta.appGrants.read`.
+macro_rules! probe_app_id {
+    () => {
+        "0oa0000000000000000"
+    };
+}
+
 /// The grants of an app that does not exist.
-const APP_GRANTS_PROBE: &str = "/api/v1/apps/0oa0000000000000000/grants";
+const APP_GRANTS_PROBE: &str = concat!("/api/v1/apps/", probe_app_id!(), "/grants");
 
 async fn probe(client: &OktaClient, scope: &str) -> std::result::Result<(), ApiError> {
     let path = scope_probe(scope);
@@ -99,7 +106,7 @@ async fn probe(client: &OktaClient, scope: &str) -> std::result::Result<(), ApiE
         return client.get_threat_insight().await.map(|_| ());
     }
     if scope == "okta.appGrants.read" {
-        return match client.list_app_grants("0oa0000000000000000").next().await {
+        return match client.list_app_grants(probe_app_id!()).next().await {
             Some(Err(ApiError::NotFound(_))) | None => Ok(()),
             Some(r) => r.map(|_| ()),
         };

@@ -4,18 +4,19 @@
 //! `app.oauth2.admin.consent.grant|revoke` re-lists the app's grants; an app's deletion takes
 //! them along.
 
-use super::{ResourceSync, planned};
+use super::org_lists::read_child_list;
+use super::{ResourceSync, planned, replace_or_remove};
 use crate::error::EngineError;
 use crate::events::{EventKind, Object};
 use crate::listing::{Listing, ListingRun};
 use crate::options::Resource;
-use crate::reading::{each_page, failed_reading};
+
 use crate::reread::{DeltaRun, Found, Plan, Reread, Target};
 use futures::FutureExt;
 use futures::future::BoxFuture;
-use oktasync_store::{Batch, Cause, DeltaOp, Scope, Table, Watermarks};
-
-use super::org_lists::all_pages;
+use okta_api::OktaClient;
+use oktasync_store::{Batch, Cause, Scope, Table, Watermarks};
+use serde_json::Value;
 
 pub(crate) struct AppGrants;
 
@@ -58,25 +59,12 @@ impl ResourceSync for AppGrants {
             let Some(Object::App(app_id)) = &listing.of else {
                 return Err(listing.unexpected());
             };
-            let mut pages = 0u64;
-            each_page(
-                run.client.list_app_grants(app_id),
-                || format!("the grants of app {app_id}"),
-                true,
-                |grants| {
-                    pages += 1;
-                    async move {
-                        run.read(APP_GRANTS, grants.len() as u64);
-                        run.stage(Batch::app_grants(
-                            app_id.clone(),
-                            grants.into_iter().map(|g| g.raw).collect(),
-                        ))
-                        .await
-                    }
-                },
-            )
-            .await?;
-            run.add_calls(pages.max(1));
+            let (grants, calls) = read_grants(&run.client, app_id).await?;
+            run.add_calls(calls);
+            // An app deleted since it was listed has no grants (the next run sees it gone).
+            let grants = grants.unwrap_or_default();
+            run.read(APP_GRANTS, grants.len() as u64);
+            run.stage(Batch::app_grants(app_id.clone(), grants)).await?;
             Ok(Vec::new())
         }
         .boxed()
@@ -118,23 +106,25 @@ impl ResourceSync for AppGrants {
     }
 }
 
+/// One app's grants (`None`: the app is gone), and the calls it took.
+async fn read_grants(
+    client: &OktaClient,
+    app: &str,
+) -> Result<(Option<Vec<Value>>, u64), EngineError> {
+    read_child_list(client.list_app_grants(app), || {
+        format!("the grants of app {app}")
+    })
+    .await
+}
+
 fn relist_grants<'a>(run: &'a DeltaRun<'_>, app: String) -> Reread<'a> {
     async move {
-        let op = match all_pages(run.client.list_app_grants(&app)).await {
-            Ok((grants, calls)) => {
-                run.add_calls(calls);
-                run.read(APP_GRANTS, grants.len() as u64);
-                DeltaOp::Replace {
-                    scope: Scope::grants_of(app.as_str()),
-                    batch: Batch::app_grants(app, grants),
-                }
-            }
-            Err(okta_api::Error::NotFound(_)) => {
-                run.call();
-                DeltaOp::Remove(Scope::grants_of(app.as_str()))
-            }
-            Err(e) => return Err(failed_reading(format!("the grants of app {app}"))(e)),
-        };
+        let (grants, calls) = read_grants(run.client, &app).await?;
+        run.add_calls(calls);
+        run.read(APP_GRANTS, grants.as_ref().map_or(0, |g| g.len() as u64));
+        let op = replace_or_remove(Scope::grants_of(app.as_str()), grants, |g| {
+            Batch::app_grants(app, g)
+        });
         Ok(Found::ops(APP_GRANTS, vec![op]))
     }
     .boxed()

@@ -4,7 +4,7 @@
 //! scope, so that they are not left for the end. Incremental: factor events re-list the
 //! user's factors, and users who became or stopped being admins gain or lose theirs.
 
-use super::{ResourceSync, planned};
+use super::{ResourceSync, planned, replace_or_remove};
 use crate::admins::{MembershipChange, RolesHeld};
 use crate::error::EngineError;
 use crate::events::{EventKind, Object};
@@ -126,14 +126,9 @@ fn relist_factors<'a>(run: &'a DeltaRun<'_>, user: String) -> Reread<'a> {
             .map_err(failed_reading(format!("the factors of user {user}")))?;
         let factors: Option<Vec<Value>> = factors.map(|f| f.into_iter().map(|f| f.raw).collect());
         run.read(FACTORS, factors.as_ref().map_or(0, |f| f.len() as u64));
-        let scope = Scope::factors_of(user.as_str());
-        let op = match factors {
-            Some(factors) => DeltaOp::Replace {
-                scope,
-                batch: Batch::factors(user, factors),
-            },
-            None => DeltaOp::Remove(scope),
-        };
+        let op = replace_or_remove(Scope::factors_of(user.as_str()), factors, |f| {
+            Batch::factors(user, f)
+        });
         Ok(Found::ops(FACTORS, vec![op]))
     }
     .boxed()

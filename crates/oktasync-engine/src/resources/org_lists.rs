@@ -54,12 +54,40 @@ pub(crate) fn all_pages<T: Serialize + Send + 'static>(mut pages: PageStream<T>)
     .boxed()
 }
 
-impl OrgList {
-    async fn read_whole(&self, client: &OktaClient) -> Result<(Vec<Value>, u64), EngineError> {
-        (self.read)(client)
-            .await
-            .map_err(failed_reading(self.label.to_owned()))
+/// One object's child list read whole (an app's grants, a policy's rules): its objects, or
+/// `None` when the object is gone (404), and the calls it took.
+pub(crate) async fn read_child_list<T: Serialize + Send + 'static>(
+    pages: PageStream<T>,
+    what: impl FnOnce() -> String,
+) -> Result<(Option<Vec<Value>>, u64), EngineError> {
+    match all_pages(pages).await {
+        Ok((objects, calls)) => Ok((Some(objects), calls)),
+        Err(okta_api::Error::NotFound(_)) => Ok((None, 1)),
+        Err(e) => Err(failed_reading(what())(e)),
     }
+}
+
+/// Reads a whole org-wide list (`read`, named `label` in errors) again; the mirror's rows of
+/// `table` become exactly what it holds.
+pub(crate) fn relist_whole<'a>(
+    run: &'a DeltaRun<'_>,
+    resource: Resource,
+    table: Table,
+    label: &'static str,
+    read: fn(&OktaClient) -> ReadWhole,
+    batch: fn(Vec<Value>) -> Batch,
+) -> Reread<'a> {
+    async move {
+        let (objects, calls) = read(run.client).await.map_err(failed_reading(label))?;
+        run.add_calls(calls);
+        run.read(resource, objects.len() as u64);
+        let op = DeltaOp::Replace {
+            scope: Scope::all(table),
+            batch: batch(objects),
+        };
+        Ok(Found::ops(resource, vec![op]))
+    }
+    .boxed()
 }
 
 impl ResourceSync for OrgList {
@@ -93,7 +121,9 @@ impl ResourceSync for OrgList {
         _listing: &'a Listing,
     ) -> BoxFuture<'a, Result<Vec<Listing>, EngineError>> {
         async move {
-            let (objects, calls) = self.read_whole(&run.client).await?;
+            let (objects, calls) = (self.read)(&run.client)
+                .await
+                .map_err(failed_reading(self.label))?;
             run.add_calls(calls);
             run.read(self.resource, objects.len() as u64);
             run.stage((self.batch)(objects)).await?;
@@ -122,27 +152,17 @@ impl ResourceSync for OrgList {
         _watermarks: &'a Watermarks,
     ) -> BoxFuture<'a, Result<Vec<Reread<'a>>, EngineError>> {
         let reads = if plan.rereads(self.resource).next().is_some() {
-            vec![self.relist(run)]
+            vec![relist_whole(
+                run,
+                self.resource,
+                self.table,
+                self.label,
+                self.read,
+                self.batch,
+            )]
         } else {
             Vec::new()
         };
         Box::pin(std::future::ready(Ok(reads)))
-    }
-}
-
-impl OrgList {
-    /// Reads the list whole; the mirror's rows become exactly what it holds.
-    fn relist<'a>(&'a self, run: &'a DeltaRun<'_>) -> Reread<'a> {
-        async move {
-            let (objects, calls) = self.read_whole(run.client).await?;
-            run.add_calls(calls);
-            run.read(self.resource, objects.len() as u64);
-            let op = DeltaOp::Replace {
-                scope: Scope::all(self.table),
-                batch: (self.batch)(objects),
-            };
-            Ok(Found::ops(self.resource, vec![op]))
-        }
-        .boxed()
     }
 }

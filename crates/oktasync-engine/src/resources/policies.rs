@@ -5,8 +5,8 @@
 //! `policy.rule.*` events re-list the policies and the rules of the policy they name; a
 //! policy that is gone takes its rules along.
 
-use super::org_lists::{ReadWhole, all_pages};
-use super::{ResourceSync, planned};
+use super::org_lists::{ReadWhole, all_pages, read_child_list, relist_whole};
+use super::{ResourceSync, planned, replace_or_remove};
 use crate::error::EngineError;
 use crate::events::{EventKind, Object};
 use crate::listing::{Listing, ListingRun};
@@ -54,11 +54,10 @@ async fn read_rules(
     client: &OktaClient,
     policy: &str,
 ) -> Result<(Option<Vec<Value>>, u64), EngineError> {
-    match all_pages(client.list_policy_rules(policy)).await {
-        Ok((rules, calls)) => Ok((Some(rules), calls)),
-        Err(okta_api::Error::NotFound(_)) => Ok((None, 1)),
-        Err(e) => Err(failed_reading(format!("the rules of policy {policy}"))(e)),
-    }
+    read_child_list(client.list_policy_rules(policy), || {
+        format!("the rules of policy {policy}")
+    })
+    .await
 }
 
 impl ResourceSync for Policies {
@@ -140,24 +139,18 @@ impl ResourceSync for Policies {
         plan: &'a Plan,
         _watermarks: &'a Watermarks,
     ) -> BoxFuture<'a, Result<Vec<Reread<'a>>, EngineError>> {
-        let mut reads = Vec::new();
-        if plan.rereads(POLICIES).next().is_some() {
-            reads.push(
-                async move {
-                    let (policies, calls) = read_policies(run.client)
-                        .await
-                        .map_err(failed_reading("policies"))?;
-                    run.add_calls(calls);
-                    run.read(POLICIES, policies.len() as u64);
-                    let op = DeltaOp::Replace {
-                        scope: Scope::all(Table::Policies),
-                        batch: Batch::policies(policies),
-                    };
-                    Ok(Found::ops(POLICIES, vec![op]))
-                }
-                .boxed(),
-            );
-        }
+        let reads = if plan.rereads(POLICIES).next().is_some() {
+            vec![relist_whole(
+                run,
+                POLICIES,
+                Table::Policies,
+                "policies",
+                read_policies,
+                Batch::policies,
+            )]
+        } else {
+            Vec::new()
+        };
         Box::pin(std::future::ready(Ok(reads)))
     }
 }
@@ -243,14 +236,9 @@ impl ResourceSync for PolicyRules {
 
 /// The operation that makes the mirror's rules of `policy` what Okta has.
 fn rules_op(policy: String, rules: Option<Vec<Value>>) -> DeltaOp {
-    let scope = Scope::rules_of_policy(policy.as_str());
-    match rules {
-        Some(rules) => DeltaOp::Replace {
-            scope,
-            batch: Batch::policy_rules(policy, rules),
-        },
-        None => DeltaOp::Remove(scope),
-    }
+    replace_or_remove(Scope::rules_of_policy(policy.as_str()), rules, |r| {
+        Batch::policy_rules(policy, r)
+    })
 }
 
 fn relist_rules<'a>(run: &'a DeltaRun<'_>, policy: String) -> Reread<'a> {
